@@ -1,0 +1,269 @@
+//! Q32.32 fixed point on raw `i64`, using only 64-bit integer operations.
+//!
+//! Why not `I32F32`'s own operators: they multiply and divide through `i128`, which is slow in SBF
+//! and does not run at all in the SBF build available to us (docs/performance.md). Here a wide
+//! product is four 32×32→64 partial products and a wide quotient is Hacker's Delight `divlu`
+//! with 32-bit digits. `Fx` (= `I32F32`) is bit-identical to the raw `i64` and is the public
+//! parameter type; the hot path works on `.to_bits()`.
+//!
+//! The same functions serve money: a money amount is an integer `i64` (native quote units), and
+//! `mul(money, q)` with `q` a Q32.32 factor gives money (the 2^32 scale cancels once).
+//!
+//! Rounding is explicit in every name: `floor`, `ceil` or toward zero (`trunc`). Callers choose
+//! the direction that favours the exchange (docs/risk-model.md §1).
+
+use crate::error::{RiskError, RiskResult};
+
+/// The engine's public fixed-point type, Q32.32. `Fx::from_bits(raw)` ⇄ `raw`.
+pub type Fx = fixed::types::I32F32;
+
+/// Fractional bits of the Q32.32 format.
+pub const FRAC_BITS: u32 = 32;
+/// 1.0 in Q32.32.
+pub const ONE: i64 = 1 << FRAC_BITS;
+/// 0.5 in Q32.32.
+pub const HALF: i64 = 1 << (FRAC_BITS - 1);
+const LO32: u64 = 0xFFFF_FFFF;
+
+/// Full 64×64→128-bit unsigned product as `(hi, lo)`, from four 32×32→64 partial products.
+#[inline(always)]
+pub const fn mul_wide(a: u64, b: u64) -> (u64, u64) {
+    let (a1, a0) = (a >> 32, a & LO32);
+    let (b1, b0) = (b >> 32, b & LO32);
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    // < 3·2^32: cannot overflow.
+    let mid = (p00 >> 32) + (p01 & LO32) + (p10 & LO32);
+    let lo = (mid << 32) | (p00 & LO32);
+    let hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+    (hi, lo)
+}
+
+/// `(hi:lo) / d` for `hi < d` (so the quotient fits in 64 bits): `(quotient, remainder)`.
+/// Hacker's Delight `divlu` (Knuth D with two 32-bit digits); each correction loop runs ≤ 2 times.
+#[inline]
+pub const fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
+    const B: u64 = 1 << 32;
+    let s = d.leading_zeros();
+    let v = d << s;
+    let (vn1, vn0) = (v >> 32, v & LO32);
+    let un32 = if s == 0 { hi } else { (hi << s) | (lo >> (64 - s)) };
+    let un10 = lo << s;
+    let (un1, un0) = (un10 >> 32, un10 & LO32);
+
+    let mut q1 = un32 / vn1;
+    let mut rhat = un32 - q1 * vn1;
+    while q1 >= B || q1 * vn0 > B * rhat + un1 {
+        q1 -= 1;
+        rhat += vn1;
+        if rhat >= B {
+            break;
+        }
+    }
+    let un21 = un32
+        .wrapping_mul(B)
+        .wrapping_add(un1)
+        .wrapping_sub(q1.wrapping_mul(v));
+    let mut q0 = un21 / vn1;
+    rhat = un21 - q0 * vn1;
+    while q0 >= B || q0 * vn0 > B * rhat + un0 {
+        q0 -= 1;
+        rhat += vn1;
+        if rhat >= B {
+            break;
+        }
+    }
+    let r = un21
+        .wrapping_mul(B)
+        .wrapping_add(un0)
+        .wrapping_sub(q0.wrapping_mul(v))
+        >> s;
+    (q1 * B + q0, r)
+}
+
+/// Rounding direction of a fixed-point operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// Toward −∞.
+    Floor,
+    /// Toward +∞.
+    Ceil,
+}
+
+/// Gives a signed result from a magnitude, its sign and whether bits were dropped.
+#[inline(always)]
+const fn signed_round(mag: u64, negative: bool, inexact: bool, round: Round) -> Option<i64> {
+    // Floor of a negative value and ceil of a positive one step away from zero.
+    let bump = inexact
+        && match round {
+            Round::Floor => negative,
+            Round::Ceil => !negative,
+        };
+    let mag = if bump {
+        match mag.checked_add(1) {
+            Some(m) => m,
+            None => return None,
+        }
+    } else {
+        mag
+    };
+    if negative {
+        if mag > 1 << 63 {
+            None
+        } else {
+            Some((mag as i64).wrapping_neg())
+        }
+    } else if mag > i64::MAX as u64 {
+        None
+    } else {
+        Some(mag as i64)
+    }
+}
+
+/// `a·b / 2^shift` rounded as asked, `None` if it does not fit in `i64`. `shift` ≤ 63.
+#[inline(always)]
+pub const fn mul_shift(a: i64, b: i64, shift: u32, round: Round) -> Option<i64> {
+    let negative = (a < 0) != (b < 0);
+    let (hi, lo) = mul_wide(a.unsigned_abs(), b.unsigned_abs());
+    if shift == 0 {
+        if hi != 0 {
+            return None;
+        }
+        return signed_round(lo, negative, false, round);
+    }
+    if hi >> shift != 0 {
+        return None;
+    }
+    let mag = (hi << (64 - shift)) | (lo >> shift);
+    let inexact = lo & ((1u64 << shift) - 1) != 0;
+    signed_round(mag, negative, inexact, round)
+}
+
+/// Q32.32 (or money × Q32.32) product, rounded toward −∞.
+#[inline(always)]
+pub const fn mul(a: i64, b: i64) -> RiskResult<i64> {
+    match mul_shift(a, b, FRAC_BITS, Round::Floor) {
+        Some(v) => Ok(v),
+        None => Err(RiskError::Overflow),
+    }
+}
+
+/// Q32.32 (or money × Q32.32) product, rounded toward +∞.
+#[inline(always)]
+pub const fn mul_ceil(a: i64, b: i64) -> RiskResult<i64> {
+    match mul_shift(a, b, FRAC_BITS, Round::Ceil) {
+        Some(v) => Ok(v),
+        None => Err(RiskError::Overflow),
+    }
+}
+
+/// Q32.32 product that saturates at `i64::MIN`/`i64::MAX` instead of failing. Used where the
+/// magnitude only feeds a bounded function (the normal cdf), so saturation is exact there.
+#[inline(always)]
+pub const fn mul_sat(a: i64, b: i64) -> i64 {
+    match mul_shift(a, b, FRAC_BITS, Round::Floor) {
+        Some(v) => v,
+        None => {
+            if (a < 0) != (b < 0) {
+                i64::MIN
+            } else {
+                i64::MAX
+            }
+        }
+    }
+}
+
+/// `a·2^shift / b` rounded as asked; `None` on division by zero or overflow. `shift` ≤ 63.
+#[inline]
+pub const fn div_shift(a: i64, b: i64, shift: u32, round: Round) -> Option<i64> {
+    if b == 0 {
+        return None;
+    }
+    let negative = (a < 0) != (b < 0);
+    let ua = a.unsigned_abs();
+    let ub = b.unsigned_abs();
+    let (hi, lo) = if shift == 0 {
+        (0, ua)
+    } else {
+        (ua >> (64 - shift), ua << shift)
+    };
+    if hi >= ub {
+        return None;
+    }
+    let (q, r) = div_wide(hi, lo, ub);
+    signed_round(q, negative, r != 0, round)
+}
+
+/// Q32.32 quotient `a / b`, rounded toward −∞.
+#[inline]
+pub const fn div(a: i64, b: i64) -> RiskResult<i64> {
+    if b == 0 {
+        return Err(RiskError::DivisionByZero);
+    }
+    match div_shift(a, b, FRAC_BITS, Round::Floor) {
+        Some(v) => Ok(v),
+        None => Err(RiskError::Overflow),
+    }
+}
+
+/// Q32.32 quotient `a / b`, rounded toward +∞.
+#[inline]
+pub const fn div_ceil(a: i64, b: i64) -> RiskResult<i64> {
+    if b == 0 {
+        return Err(RiskError::DivisionByZero);
+    }
+    match div_shift(a, b, FRAC_BITS, Round::Ceil) {
+        Some(v) => Ok(v),
+        None => Err(RiskError::Overflow),
+    }
+}
+
+/// Checked integer sum, naming the failure.
+#[inline(always)]
+pub const fn add(a: i64, b: i64) -> RiskResult<i64> {
+    match a.checked_add(b) {
+        Some(v) => Ok(v),
+        None => Err(RiskError::Overflow),
+    }
+}
+
+/// Checked integer difference.
+#[inline(always)]
+pub const fn sub(a: i64, b: i64) -> RiskResult<i64> {
+    match a.checked_sub(b) {
+        Some(v) => Ok(v),
+        None => Err(RiskError::Overflow),
+    }
+}
+
+/// Checked integer product (contracts × money per contract).
+#[inline(always)]
+pub const fn imul(a: i64, b: i64) -> RiskResult<i64> {
+    match a.checked_mul(b) {
+        Some(v) => Ok(v),
+        None => Err(RiskError::Overflow),
+    }
+}
+
+/// Unsigned integer division rounded up (`b` > 0). Signed division is avoided on purpose: the
+/// SBF backend does not support it.
+#[inline(always)]
+pub const fn udiv_ceil(a: u64, b: u64) -> u64 {
+    let q = a / b;
+    if q * b == a {
+        q
+    } else {
+        q + 1
+    }
+}
+
+/// Converts raw bits to the public type.
+#[inline(always)]
+pub const fn fx(raw: i64) -> Fx {
+    Fx::from_bits(raw)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! The 64-bit-only primitives checked against `i128` arithmetic (allowed in tests: they run natively).
+
+use super::*;
+use proptest::prelude::*;
+
+fn floor_div_i128(n: i128, d: i128) -> i128 {
+    let q = n / d;
+    if (n % d != 0) && ((n < 0) != (d < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+fn ceil_div_i128(n: i128, d: i128) -> i128 {
+    -floor_div_i128(-n, d)
+}
+
+fn fits(v: i128) -> Option<i64> {
+    i64::try_from(v).ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    #[test]
+    fn mul_wide_matches_u128(a in any::<u64>(), b in any::<u64>()) {
+        let p = (a as u128) * (b as u128);
+        prop_assert_eq!(mul_wide(a, b), ((p >> 64) as u64, p as u64));
+    }
+
+    #[test]
+    fn div_wide_matches_u128(hi in any::<u64>(), lo in any::<u64>(), d in 1u64..) {
+        let hi = hi % d;
+        let n = ((hi as u128) << 64) | lo as u128;
+        let (q, r) = div_wide(hi, lo, d);
+        prop_assert_eq!(q as u128, n / d as u128);
+        prop_assert_eq!(r as u128, n % d as u128);
+    }
+
+    #[test]
+    fn mul_shift_rounds_exactly(a in any::<i64>(), b in any::<i64>(), shift in 0u32..64) {
+        let p = a as i128 * b as i128;
+        let d = 1i128 << shift;
+        prop_assert_eq!(mul_shift(a, b, shift, Round::Floor), fits(floor_div_i128(p, d)));
+        prop_assert_eq!(mul_shift(a, b, shift, Round::Ceil), fits(ceil_div_i128(p, d)));
+    }
+
+    #[test]
+    fn div_shift_rounds_exactly(a in any::<i64>(), b in any::<i64>(), shift in 0u32..64) {
+        prop_assume!(b != 0);
+        let n = (a as i128) << shift;
+        // |a·2^shift| can exceed i128 only for shift ≥ 64; here shift ≤ 63.
+        prop_assert_eq!(div_shift(a, b, shift, Round::Floor), fits(floor_div_i128(n, b as i128)));
+        prop_assert_eq!(div_shift(a, b, shift, Round::Ceil), fits(ceil_div_i128(n, b as i128)));
+    }
+
+    #[test]
+    fn small_operands_use_the_same_rules(a in -(1i64 << 40)..(1i64 << 40), b in -(1i64 << 40)..(1i64 << 40)) {
+        let p = a as i128 * b as i128;
+        prop_assert_eq!(mul(a, b).ok(), fits(floor_div_i128(p, 1 << 32)));
+        prop_assert_eq!(mul_ceil(a, b).ok(), fits(ceil_div_i128(p, 1 << 32)));
+        if b != 0 {
+            prop_assert_eq!(div(a, b).ok(), fits(floor_div_i128((a as i128) << 32, b as i128)));
+        }
+    }
+}
+
+#[test]
+fn edge_cases() {
+    assert_eq!(mul(i64::MIN, ONE), Ok(i64::MIN));
+    assert_eq!(mul(i64::MIN, -ONE), Err(RiskError::Overflow));
+    assert_eq!(mul_sat(i64::MAX, i64::MAX), i64::MAX);
+    assert_eq!(mul_sat(i64::MIN, i64::MAX), i64::MIN);
+    assert_eq!(div(1, 0), Err(RiskError::DivisionByZero));
+    assert_eq!(div(ONE, 1), Err(RiskError::Overflow));
+    assert_eq!(div(-ONE, 2 * ONE), Ok(-HALF));
+    assert_eq!(div_ceil(ONE, 3 * ONE), Ok(1431655766));
+    assert_eq!(div(ONE, 3 * ONE), Ok(1431655765));
+    assert_eq!(udiv_ceil(10, 3), 4);
+    assert_eq!(udiv_ceil(9, 3), 3);
+}
