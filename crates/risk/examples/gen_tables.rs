@@ -63,7 +63,10 @@ fn fit(spec: &Spec, seg: usize) -> Vec<f64> {
         .iter()
         .map(|&t| (0..n).map(|j| t.powi(j as i32)).collect())
         .collect();
-    let rhs: Vec<f64> = nodes.iter().map(|&t| (spec.f)(a0 + spec.width * t)).collect();
+    let rhs: Vec<f64> = nodes
+        .iter()
+        .map(|&t| (spec.f)(a0 + spec.width * t))
+        .collect();
     solve(m, rhs)
 }
 
@@ -149,7 +152,12 @@ fn gen(spec: &Spec, out: &mut String) -> f64 {
         out.push_str(&format!("    [{}],\n", cells.join(", ")));
     }
     out.push_str("];\n\n");
-    eprintln!("{:>10}: max error {:.3} ulp ({:.3e})", spec.name, worst, worst / 4294967296.0);
+    eprintln!(
+        "{:>10}: max error {:.3} ulp ({:.3e})",
+        spec.name,
+        worst,
+        worst / 4294967296.0
+    );
     worst
 }
 

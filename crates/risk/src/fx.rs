@@ -49,7 +49,11 @@ pub const fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
     let s = d.leading_zeros();
     let v = d << s;
     let (vn1, vn0) = (v >> 32, v & LO32);
-    let un32 = if s == 0 { hi } else { (hi << s) | (lo >> (64 - s)) };
+    let un32 = if s == 0 {
+        hi
+    } else {
+        (hi << s) | (lo >> (64 - s))
+    };
     let un10 = lo << s;
     let (un1, un0) = (un10 >> 32, un10 & LO32);
 

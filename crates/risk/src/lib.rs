@@ -4,6 +4,7 @@
 pub mod error;
 pub mod fx;
 pub mod math;
+pub mod pricing;
 
 pub use error::{RiskError, RiskResult};
 pub use fx::Fx;
