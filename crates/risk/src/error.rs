@@ -28,8 +28,6 @@ pub enum RiskError {
     BadCorrelation = 9,
     /// An account that is not below maintenance margin was given to liquidation sizing.
     NotLiquidatable = 10,
-    /// The same series appears twice in one account.
-    DuplicateSeries = 11,
 }
 
 impl RiskError {
@@ -47,7 +45,6 @@ impl RiskError {
             RiskError::ObservationTooSoon => "ObservationTooSoon",
             RiskError::BadCorrelation => "BadCorrelation",
             RiskError::NotLiquidatable => "NotLiquidatable",
-            RiskError::DuplicateSeries => "DuplicateSeries",
         }
     }
 }
@@ -58,10 +55,7 @@ impl core::fmt::Display for RiskError {
     }
 }
 
-#[cfg(feature = "std")]
-extern crate std;
-#[cfg(feature = "std")]
-impl std::error::Error for RiskError {}
+impl core::error::Error for RiskError {}
 
 /// Result alias used throughout the engine.
 pub type RiskResult<T> = Result<T, RiskError>;

@@ -1,0 +1,64 @@
+use super::*;
+
+#[test]
+fn layout() {
+    assert_eq!(SCENARIOS, 30);
+    assert_eq!(ladder_step(0), Some(-6));
+    assert_eq!(ladder_step(6), Some(0));
+    assert_eq!(ladder_step(LADDER + 12), Some(6));
+    assert_eq!(ladder_step(EXTREME), None);
+    assert_eq!(vol_level(3), VolLevel::Up);
+    assert_eq!(vol_level(LADDER), VolLevel::Down);
+    assert_eq!(vol_level(EXTREME + 1), VolLevel::Up);
+    assert_eq!(vol_level(NAMED + 1), VolLevel::Named1);
+    let mm: usize = (0..SCENARIOS).filter(|&s| in_mm(s, 4)).count();
+    assert_eq!(mm, 18); // 9 ladder points × 2 vol levels
+}
+
+#[test]
+fn range_scales_with_vol_within_floor_and_cap() {
+    let p = RiskParams::DEFAULT;
+    // 80% vol, 1 day, k = 4: 4·0.8/√365 = 0.1675
+    let r = im_range(Fx::lit("0.8"), &p).unwrap() as f64 / 4294967296.0;
+    assert!((r - 4.0 * 0.8 / 365f64.sqrt()).abs() < 1e-8, "{r}");
+    assert_eq!(
+        im_range(Fx::lit("0.01"), &p).unwrap(),
+        p.range_floor.to_bits()
+    );
+    assert_eq!(im_range(Fx::lit("40"), &p).unwrap(), p.range_cap.to_bits());
+}
+
+#[test]
+fn ladder_is_symmetric_and_nested() {
+    let p = RiskParams::DEFAULT;
+    let r = im_range(Fx::lit("0.8"), &p).unwrap();
+    let x = ln_moves(r, &p).unwrap();
+    for s in 0..LADDER {
+        assert_eq!(x[s], -x[LADDER - 1 - s]);
+        assert_eq!(x[s], x[s + LADDER]);
+    }
+    assert_eq!(x[PRICE_STEPS], 0);
+    assert_eq!(x[LADDER - 1], r);
+    assert!(x[EXTREME] < -r && x[EXTREME + 1] > r);
+    let f = forwards(1_000_000_000, &x).unwrap();
+    assert_eq!(f[PRICE_STEPS], 1_000_000_000);
+}
+
+#[test]
+fn short_dated_options_get_larger_vol_shocks() {
+    let p = RiskParams::DEFAULT;
+    let (u7, d7) = vol_multipliers(7 * 86_400, &p).unwrap();
+    let (u30, d30) = vol_multipliers(30 * 86_400, &p).unwrap();
+    let (u180, _) = vol_multipliers(180 * 86_400, &p).unwrap();
+    assert!(u7 > u30 && u30 > u180);
+    assert!(d7 < d30);
+    // At T_ref the factor is 1: up = 1.5, down = 0.75.
+    assert!((u30 - (ONE + ONE / 2)).abs() < 16);
+    assert!((d30 - 3 * ONE / 4).abs() < 16);
+    // Below the minimum the factor stops growing, and down never goes below its floor.
+    assert_eq!(
+        vol_multipliers(60, &p).unwrap(),
+        vol_multipliers(86_400, &p).unwrap()
+    );
+    assert!(vol_multipliers(60, &p).unwrap().1 >= p.vol_down_floor.to_bits());
+}

@@ -1,0 +1,54 @@
+//! Anti-procyclicality of the margin vol (docs/risk-model.md §3.5, after EMIR RTS 153/2013
+//! art. 28): a stressed-variance weight, a floor, a release buffer and a cap on how fast margin
+//! vol may fall.
+//!
+//! With σ_f the floored (and stress-weighted) vol, the margin vol σ_m is kept in the band
+//! [σ_f, (1 + b)·σ_f]: in calm markets it sits at the top (the buffer is held); when vol rises, the
+//! buffer is consumed first, so margin does not move until vol has risen by more than b; when vol
+//! falls, σ_m falls toward (1 + b)·σ_f no faster than `apc_max_fall_per_day`.
+
+use crate::error::RiskResult;
+use crate::fx::{add, div_shift, mul, mul_ceil, Round, ONE};
+use crate::math::{exp, ln, sqrt};
+use crate::params::RiskParams;
+use crate::pricing::SECONDS_PER_DAY;
+
+/// σ_f = max(√((1 − w)·σ² + w·σ_stress²), floor), rounded up.
+pub fn floored(sigma: i64, p: &RiskParams) -> RiskResult<i64> {
+    let w = p.apc_stressed_weight.to_bits();
+    let s = if w == 0 {
+        sigma
+    } else {
+        let stress = p.apc_stressed_vol.to_bits();
+        let var = add(
+            mul_ceil(mul_ceil(sigma, sigma)?, ONE - w)?,
+            mul_ceil(mul_ceil(stress, stress)?, w)?,
+        )?;
+        sqrt(var)? + 1
+    };
+    Ok(s.max(p.apc_floor_vol.to_bits()))
+}
+
+/// Next margin vol from the previous one (`prev`, 0 when there is none), the raw vol in force
+/// and the seconds since the previous step.
+pub fn step(prev: i64, raw: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i64> {
+    let lo = floored(raw, p)?;
+    let hi = add(lo, mul_ceil(lo, p.apc_buffer.to_bits())?)?;
+    if prev <= 0 {
+        return Ok(hi);
+    }
+    if prev < lo {
+        return Ok(lo); // risk first: a rise beyond the buffer is taken at once
+    }
+    if prev <= hi {
+        return Ok(prev); // inside the band: the buffer absorbs the move
+    }
+    // Above the band: fall toward it at most by the daily rate, compounded over dt.
+    let days = div_shift(dt_secs.max(0), SECONDS_PER_DAY, 32, Round::Floor).unwrap_or(i64::MAX);
+    let keep = ONE - p.apc_max_fall_per_day.to_bits(); // > 0 by bounds
+    let factor = match crate::fx::mul_shift(days, ln(keep)?, 32, Round::Ceil) {
+        Some(e) => exp(e)?,
+        None => 0,
+    };
+    Ok(mul(prev, factor)?.max(hi))
+}

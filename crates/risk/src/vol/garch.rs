@@ -1,0 +1,62 @@
+//! GARCH(1,1) on irregular observations, and its forecast over the margin horizon
+//! (docs/risk-model.md §3.2).
+//!
+//! Per step of `garch_step_secs` GARCH is h' = ω + α·s + β·h with ω = (1 − α − β)·V_L, which is
+//! the same as: revert toward V_L by c = β/(1 − α), then move toward the sample by α:
+//!   h_mid = V_L + c·(h − V_L);   h' = h_mid + α·(s − h_mid).
+//! For an observation n = Δt/step steps after the last we use c_n = c^n and
+//! a_n = 1 − (1 − α)^n: exact GARCH(1,1) at n = 1, continuous in n, and every weight stays in
+//! [0, 1] for any gap (a month-long gap reverts fully to V_L and trusts the one sample).
+
+use crate::error::RiskResult;
+use crate::fx::{add, div, div_shift, mul, mul_ceil, sub, Round, ONE};
+use crate::math::{exp, ln};
+use crate::params::RiskParams;
+
+/// x^n for Q32.32 x ∈ [0, 1] and n ≥ 0 (Q32.32): e^(n·ln x); 0^n = 0.
+fn pow_unit(x: i64, n: i64) -> RiskResult<i64> {
+    if x <= 0 {
+        return Ok(0);
+    }
+    if x >= ONE {
+        return Ok(ONE);
+    }
+    let e = match crate::fx::mul_shift(n, ln(x)?, 32, Round::Floor) {
+        Some(e) => e,
+        None => return Ok(0), // n·ln x below −2^31: x^n underflows
+    };
+    exp(e)
+}
+
+/// One GARCH step for an annualised variance sample `sample` observed `dt_secs` after the last.
+pub fn update(h: i64, sample: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i64> {
+    let n =
+        div_shift(dt_secs.max(0), p.garch_step_secs.max(1), 32, Round::Floor).unwrap_or(i64::MAX);
+    let alpha = p.garch_alpha.to_bits();
+    let c = div(p.garch_beta.to_bits(), ONE - alpha)?;
+    let c_n = pow_unit(c, n)?;
+    let a_n = ONE - pow_unit(ONE - alpha, n)?;
+    let v_l = p.garch_long_run_var.to_bits();
+    let h_mid = add(v_l, mul_ceil(sub(h, v_l)?, c_n)?)?;
+    add(h_mid, mul_ceil(sub(sample, h_mid)?, a_n)?)
+}
+
+/// Average expected variance over the next `horizon_secs`:
+/// V_L + (h − V_L)·(1 − φ^m)/(m·(1 − φ)), φ = α + β, m = horizon/step (the current h for m ≤ 1).
+pub fn forecast(h: i64, horizon_secs: i64, p: &RiskParams) -> RiskResult<i64> {
+    let m = div_shift(
+        horizon_secs.max(0),
+        p.garch_step_secs.max(1),
+        32,
+        Round::Floor,
+    )
+    .unwrap_or(i64::MAX);
+    if m <= ONE {
+        return Ok(h);
+    }
+    let phi = (p.garch_alpha + p.garch_beta).to_bits();
+    let one_minus_phi = ONE - phi; // > 0 by RiskParams::validate
+    let factor = div(ONE - pow_unit(phi, m)?, mul(m, one_minus_phi)?.max(1))?;
+    let v_l = p.garch_long_run_var.to_bits();
+    add(v_l, mul_ceil(sub(h, v_l)?, factor.min(ONE))?)
+}

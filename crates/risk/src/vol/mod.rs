@@ -1,0 +1,149 @@
+//! Volatility: the state a market keeps, and the crank step that folds an oracle observation
+//! into it (docs/risk-model.md §3). The margin reads only `VolState::margin_vol`.
+
+pub mod apc;
+pub mod blend;
+pub mod correlation;
+pub mod ewma;
+pub mod garch;
+
+pub use blend::ImpliedVol;
+pub use correlation::CorrelationState;
+
+use crate::error::{RiskError, RiskResult};
+use crate::fx::Fx;
+use crate::params::RiskParams;
+use crate::stable_price;
+use bytemuck::{Pod, Zeroable};
+
+/// A market's volatility and stable-price state (stored zero-copy in the Market account).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct VolState {
+    /// Last accepted oracle price (the unit cancels in returns).
+    pub last_price: i64,
+    /// Time of the last accepted observation.
+    pub last_ts: i64,
+    /// EWMA annualised variance.
+    pub ewma_var: Fx,
+    /// GARCH(1,1) annualised conditional variance.
+    pub garch_var: Fx,
+    /// √ of the EWMA/GARCH-forecast blend.
+    pub hist_vol: Fx,
+    /// After the implied-vol blend, before APC.
+    pub raw_vol: Fx,
+    /// The vol in force for margin (after APC).
+    pub margin_vol: Fx,
+    /// Manipulation-resistant price for initial margin, same unit as `last_price`.
+    pub stable_price: i64,
+    /// Accepted observations.
+    pub n_obs: u64,
+    /// Room to grow.
+    pub reserved: [u64; 7],
+}
+
+/// What one observation did (for the crank's event).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct VolStep {
+    /// Log return since the last observation.
+    pub log_return: Fx,
+    /// Annualised variance sample.
+    pub sample_var: Fx,
+    /// EWMA weight given to it.
+    pub ewma_weight: Fx,
+    /// Seconds since the last observation.
+    pub dt_secs: i64,
+}
+
+impl VolState {
+    /// A new market's state: variances seeded at the GARCH long-run variance.
+    pub fn new(price: i64, ts: i64, p: &RiskParams) -> RiskResult<VolState> {
+        if price <= 0 {
+            return Err(RiskError::NonPositivePrice);
+        }
+        let mut s = VolState {
+            last_price: price,
+            last_ts: ts,
+            ewma_var: p.garch_long_run_var,
+            garch_var: p.garch_long_run_var,
+            stable_price: price,
+            n_obs: 1,
+            ..VolState::default()
+        };
+        s.refresh(None, 0, p)?;
+        Ok(s)
+    }
+
+    /// Folds in an oracle observation (`price` at `ts`) and an optional implied vol. Rejects
+    /// out-of-order, too-frequent and non-positive observations; an error changes nothing.
+    pub fn observe(
+        &mut self,
+        price: i64,
+        ts: i64,
+        iv: Option<ImpliedVol>,
+        p: &RiskParams,
+    ) -> RiskResult<VolStep> {
+        if price <= 0 {
+            return Err(RiskError::NonPositivePrice);
+        }
+        if ts <= self.last_ts {
+            return Err(RiskError::OutOfOrderObservation);
+        }
+        let dt = ts - self.last_ts;
+        if dt < p.min_obs_interval_secs {
+            return Err(RiskError::ObservationTooSoon);
+        }
+        let r = ewma::log_return(self.last_price, price)?;
+        let sample = ewma::variance_sample(r, dt, p.max_sample_var.to_bits())?;
+        let alpha = ewma::weight(dt, p.ewma_tau_secs)?;
+        let mut next = *self;
+        next.ewma_var = Fx::from_bits(ewma::update(self.ewma_var.to_bits(), sample, alpha)?);
+        next.garch_var = Fx::from_bits(garch::update(self.garch_var.to_bits(), sample, dt, p)?);
+        next.stable_price =
+            stable_price::step(self.stable_price, price, dt, p.stable_growth_per_sec)?;
+        next.last_price = price;
+        next.last_ts = ts;
+        next.n_obs = self.n_obs.saturating_add(1);
+        next.refresh(iv, dt, p)?;
+        *self = next;
+        Ok(VolStep {
+            log_return: Fx::from_bits(r),
+            sample_var: Fx::from_bits(sample),
+            ewma_weight: Fx::from_bits(alpha),
+            dt_secs: dt,
+        })
+    }
+
+    /// Recomputes the derived vols from the variances (after an observation or a param change).
+    pub fn refresh(
+        &mut self,
+        iv: Option<ImpliedVol>,
+        dt_secs: i64,
+        p: &RiskParams,
+    ) -> RiskResult<()> {
+        let fc = garch::forecast(self.garch_var.to_bits(), p.im_horizon_secs, p)?;
+        let hist = blend::historical(self.ewma_var.to_bits(), fc, p)?;
+        let raw = blend::with_implied(hist, iv, self.last_ts, p)?;
+        let margin = apc::step(self.margin_vol.to_bits(), raw, dt_secs, p)?;
+        self.hist_vol = Fx::from_bits(hist);
+        self.raw_vol = Fx::from_bits(raw);
+        self.margin_vol = Fx::from_bits(margin);
+        Ok(())
+    }
+
+    /// The stable price as of `now` given the current oracle price: the stored one moved toward
+    /// the oracle at the capped rate for the time since the last observation.
+    pub fn stable_price_at(&self, oracle: i64, now: i64, p: &RiskParams) -> RiskResult<i64> {
+        stable_price::step(
+            self.stable_price,
+            oracle,
+            now.saturating_sub(self.last_ts),
+            p.stable_growth_per_sec,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
