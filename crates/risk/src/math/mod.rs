@@ -10,7 +10,7 @@ pub mod poly;
 pub mod sqrt;
 pub mod tables;
 
-pub use exp::exp;
+pub use exp::{decay_ratio, exp, one_minus_exp_neg};
 pub use ln::{ln, ln_scaled};
 pub use normal::{cdf, pdf};
 pub use sqrt::{sqrt, sqrt_scaled};

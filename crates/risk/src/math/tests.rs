@@ -133,8 +133,20 @@ proptest! {
     }
 
     #[test]
+    fn one_minus_exp_neg_is_relatively_accurate(x in 1e-9f64..30.0) {
+        let q = from_f(x);
+        let want = -(-to_f(q)).exp_m1();
+        let got = to_f(one_minus_exp_neg(q).unwrap());
+        prop_assert!((got - want).abs() <= 2e-9 * want + 1.0 / SCALE, "x={x} got={got} want={want}");
+        let g = to_f(decay_ratio(q).unwrap());
+        // Below 1/16 the series is exact to 2e-9; above, g = (1 − e^(−x))/x inherits exp's 2e-9 / x.
+        prop_assert!((g - want / to_f(q)).abs() <= 2e-9 * (1.0f64).max(1.0 / to_f(q)), "g({x}) = {g}");
+    }
+
+    #[test]
     fn total_on_any_input(x in any::<i64>(), fb in prop_oneof![Just(0u32), Just(32u32)]) {
         let _ = exp(x);
+        let _ = one_minus_exp_neg(x);
         let _ = ln_scaled(x, fb);
         let _ = sqrt_scaled(x, fb);
         let c = cdf(x);

@@ -64,28 +64,21 @@ impl CorrelationState {
         let ra = ewma::log_return(self.last_price_a, pa)?;
         let rb = ewma::log_return(self.last_price_b, pb)?;
         let cap = cap.to_bits();
-        let alpha = ewma::weight(dt, tau_secs)?;
-        // The first return seeds the moments at full weight.
-        let alpha = if self.n_obs == 1 { ONE } else { alpha };
+        // The first return seeds the moments at full weight (a zero-length EWMA).
+        let (dt_w, tau) = if self.n_obs == 1 {
+            (i64::MAX >> 1, 1)
+        } else {
+            (dt, tau_secs)
+        };
+        let step =
+            |v: Fx, sample: i64| ewma::update(v.to_bits(), sample, dt_w, tau).map(Fx::from_bits);
         let next = CorrelationState {
             last_price_a: pa,
             last_price_b: pb,
             last_ts: ts,
-            var_a: Fx::from_bits(ewma::update(
-                self.var_a.to_bits(),
-                ewma::variance_sample(ra, dt, cap)?,
-                alpha,
-            )?),
-            var_b: Fx::from_bits(ewma::update(
-                self.var_b.to_bits(),
-                ewma::variance_sample(rb, dt, cap)?,
-                alpha,
-            )?),
-            cov: Fx::from_bits(ewma::update(
-                self.cov.to_bits(),
-                ewma::covariance_sample(ra, rb, dt, cap)?,
-                alpha,
-            )?),
+            var_a: step(self.var_a, ewma::variance_sample(ra, dt, cap)?)?,
+            var_b: step(self.var_b, ewma::variance_sample(rb, dt, cap)?)?,
+            cov: step(self.cov, ewma::covariance_sample(ra, rb, dt, cap)?)?,
             n_obs: self.n_obs + 1,
             reserved: self.reserved,
         };

@@ -10,10 +10,15 @@
 
 use crate::error::RiskResult;
 use crate::fx::{add, div, div_shift, mul, mul_ceil, sub, Round, ONE};
-use crate::math::{exp, ln};
+use crate::math::{exp, ln, one_minus_exp_neg};
 use crate::params::RiskParams;
 
-/// x^n for Q32.32 x ∈ [0, 1] and n ≥ 0 (Q32.32): e^(n·ln x); 0^n = 0.
+/// −n·ln x ≥ 0 for Q32.32 x ∈ (0, 1) and n ≥ 0, saturating (so that x^n = e^(−that)).
+fn neg_log_pow(x: i64, n: i64) -> RiskResult<i64> {
+    Ok(crate::fx::mul_shift(n, ln(x)?, 32, Round::Floor).map_or(i64::MAX, |e| e.saturating_neg()))
+}
+
+/// x^n for Q32.32 x ∈ [0, 1] and n ≥ 0: 0^n = 0, 1^n = 1.
 fn pow_unit(x: i64, n: i64) -> RiskResult<i64> {
     if x <= 0 {
         return Ok(0);
@@ -21,11 +26,18 @@ fn pow_unit(x: i64, n: i64) -> RiskResult<i64> {
     if x >= ONE {
         return Ok(ONE);
     }
-    let e = match crate::fx::mul_shift(n, ln(x)?, 32, Round::Floor) {
-        Some(e) => e,
-        None => return Ok(0), // n·ln x below −2^31: x^n underflows
-    };
-    exp(e)
+    exp(-neg_log_pow(x, n)?.min(i64::MAX >> 1))
+}
+
+/// 1 − x^n without cancellation for small n.
+fn one_minus_pow_unit(x: i64, n: i64) -> RiskResult<i64> {
+    if x <= 0 {
+        return Ok(ONE);
+    }
+    if x >= ONE {
+        return Ok(0);
+    }
+    one_minus_exp_neg(neg_log_pow(x, n)?)
 }
 
 /// One GARCH step for an annualised variance sample `sample` observed `dt_secs` after the last.
@@ -35,7 +47,7 @@ pub fn update(h: i64, sample: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i
     let alpha = p.garch_alpha.to_bits();
     let c = div(p.garch_beta.to_bits(), ONE - alpha)?;
     let c_n = pow_unit(c, n)?;
-    let a_n = ONE - pow_unit(ONE - alpha, n)?;
+    let a_n = one_minus_pow_unit(ONE - alpha, n)?;
     let v_l = p.garch_long_run_var.to_bits();
     let h_mid = add(v_l, mul_ceil(sub(h, v_l)?, c_n)?)?;
     add(h_mid, mul_ceil(sub(sample, h_mid)?, a_n)?)
@@ -56,7 +68,7 @@ pub fn forecast(h: i64, horizon_secs: i64, p: &RiskParams) -> RiskResult<i64> {
     }
     let phi = (p.garch_alpha + p.garch_beta).to_bits();
     let one_minus_phi = ONE - phi; // > 0 by RiskParams::validate
-    let factor = div(ONE - pow_unit(phi, m)?, mul(m, one_minus_phi)?.max(1))?;
+    let factor = div(one_minus_pow_unit(phi, m)?, mul(m, one_minus_phi)?.max(1))?;
     let v_l = p.garch_long_run_var.to_bits();
     add(v_l, mul_ceil(sub(h, v_l)?, factor.min(ONE))?)
 }

@@ -97,9 +97,13 @@ impl VolState {
         }
         let r = ewma::log_return(self.last_price, price)?;
         let sample = ewma::variance_sample(r, dt, p.max_sample_var.to_bits())?;
-        let alpha = ewma::weight(dt, p.ewma_tau_secs)?;
         let mut next = *self;
-        next.ewma_var = Fx::from_bits(ewma::update(self.ewma_var.to_bits(), sample, alpha)?);
+        next.ewma_var = Fx::from_bits(ewma::update(
+            self.ewma_var.to_bits(),
+            sample,
+            dt,
+            p.ewma_tau_secs,
+        )?);
         next.garch_var = Fx::from_bits(garch::update(self.garch_var.to_bits(), sample, dt, p)?);
         next.stable_price =
             stable_price::step(self.stable_price, price, dt, p.stable_growth_per_sec)?;
@@ -111,7 +115,7 @@ impl VolState {
         Ok(VolStep {
             log_return: Fx::from_bits(r),
             sample_var: Fx::from_bits(sample),
-            ewma_weight: Fx::from_bits(alpha),
+            ewma_weight: Fx::from_bits(ewma::weight(dt, p.ewma_tau_secs)?),
             dt_secs: dt,
         })
     }

@@ -1,1 +1,170 @@
+use super::*;
+use crate::fx::ONE;
 
+const DAY: i64 = 86_400;
+
+fn state() -> (VolState, RiskParams) {
+    let p = RiskParams::DEFAULT;
+    (VolState::new(1_000_000_000, 0, &p).unwrap(), p)
+}
+
+#[test]
+fn rejects_bad_observations_without_changing_anything() {
+    let (mut s, p) = state();
+    s.observe(1_010_000_000, DAY, None, &p).unwrap();
+    let before = s;
+    assert_eq!(
+        s.observe(1_020_000_000, DAY, None, &p),
+        Err(RiskError::OutOfOrderObservation)
+    );
+    assert_eq!(
+        s.observe(1_020_000_000, DAY - 5, None, &p),
+        Err(RiskError::OutOfOrderObservation)
+    );
+    assert_eq!(
+        s.observe(1_020_000_000, DAY + 10, None, &p),
+        Err(RiskError::ObservationTooSoon)
+    );
+    assert_eq!(
+        s.observe(0, 2 * DAY, None, &p),
+        Err(RiskError::NonPositivePrice)
+    );
+    assert_eq!(
+        s.observe(-1, 2 * DAY, None, &p),
+        Err(RiskError::NonPositivePrice)
+    );
+    assert_eq!(s, before);
+}
+
+#[test]
+fn a_crash_raises_vol_at_once_and_it_decays_slowly() {
+    let (mut s, p) = state();
+    let mut px = 1_000_000_000i64;
+    for d in 1..60 {
+        px += if d % 2 == 0 { 10_000_000 } else { -10_000_000 }; // ±1% a day: ~19% vol
+        s.observe(px, d * DAY, None, &p).unwrap();
+    }
+    let calm = s.margin_vol;
+    s.observe(px * 7 / 10, 60 * DAY, None, &p).unwrap(); // −30% in a day
+    let spiked = s.margin_vol;
+    assert!(spiked > calm * 2, "{calm} → {spiked}");
+    // Quiet days afterwards: margin vol falls, but no faster than the APC's daily cap.
+    let mut prev = spiked;
+    for d in 61..70 {
+        s.observe(px * 7 / 10, d * DAY, None, &p).unwrap();
+        let max_fall = prev * (Fx::ONE - p.apc_max_fall_per_day) - Fx::DELTA * 4;
+        assert!(
+            s.margin_vol >= max_fall,
+            "day {d}: {prev} → {}",
+            s.margin_vol
+        );
+        prev = s.margin_vol;
+    }
+}
+
+#[test]
+fn a_fresh_implied_vol_is_blended_and_a_stale_one_ignored() {
+    let (mut s, p) = state();
+    s.observe(1_000_000_000, DAY, None, &p).unwrap();
+    let iv = ImpliedVol {
+        vol: Fx::lit("1.5"),
+        ts: 2 * DAY - 60,
+    };
+    let mut with = s;
+    with.observe(1_000_000_000, 2 * DAY, Some(iv), &p).unwrap();
+    let mut without = s;
+    without.observe(1_000_000_000, 2 * DAY, None, &p).unwrap();
+    let mut stale = s;
+    stale
+        .observe(1_000_000_000, 2 * DAY, Some(ImpliedVol { ts: 0, ..iv }), &p)
+        .unwrap();
+    let expected = without.hist_vol + (iv.vol - without.hist_vol) * p.iv_weight;
+    assert!((with.raw_vol - expected).abs() <= Fx::DELTA * 4);
+    assert_eq!(stale.raw_vol, without.raw_vol);
+}
+
+#[test]
+fn implied_weight_decays_linearly() {
+    let p = RiskParams::DEFAULT;
+    let full = p.iv_weight.to_bits();
+    assert_eq!(blend::implied_weight(0, &p).unwrap(), full);
+    assert_eq!(blend::implied_weight(p.iv_fresh_secs, &p).unwrap(), full);
+    let mid = (p.iv_fresh_secs + p.iv_max_age_secs) / 2;
+    assert!((blend::implied_weight(mid, &p).unwrap() - full / 2).abs() <= 2);
+    assert_eq!(blend::implied_weight(p.iv_max_age_secs, &p).unwrap(), 0);
+}
+
+#[test]
+fn apc_band_buffer_and_release() {
+    let p = RiskParams::DEFAULT; // buffer 25%, floor 30%
+    let v = |s: &str| Fx::lit(s).to_bits();
+    // First step sits at the top of the band.
+    assert_eq!(apc::step(0, v("0.5"), 0, &p).unwrap(), v("0.625"));
+    // A rise inside the buffer does not move margin vol …
+    assert_eq!(
+        apc::step(v("0.625"), v("0.6"), DAY, &p).unwrap(),
+        v("0.625")
+    );
+    // … a rise beyond it is taken at once (the buffer is released).
+    assert_eq!(apc::step(v("0.625"), v("0.9"), DAY, &p).unwrap(), v("0.9"));
+    // The floor holds in calm markets.
+    assert!((apc::step(0, v("0.1"), 0, &p).unwrap() - v("0.375")).abs() <= 2);
+    // A fall is rate-limited: one day at most 5% down.
+    let fell = apc::step(v("1.0"), v("0.4"), DAY, &p).unwrap();
+    assert!((fell - v("0.95")).abs() < 64, "{fell}");
+    // With a stressed weight, σ_f = √(0.75σ² + 0.25σ_s²).
+    let mut q = p;
+    q.apc_stressed_weight = Fx::lit("0.25");
+    let f = apc::floored(v("0.4"), &q).unwrap() as f64 / ONE as f64;
+    assert!((f - (0.75f64 * 0.16 + 0.25 * 1.44).sqrt()).abs() < 1e-8);
+}
+
+#[test]
+fn stable_price_moves_at_the_capped_rate() {
+    let g = Fx::lit("0.0001");
+    assert_eq!(crate::stable_price::step(0, 500, 10, g).unwrap(), 500);
+    // 20× pump over 5 minutes: the stable price moves 3% (to the Q32 grid of the rate).
+    let s = crate::stable_price::step(1_000_000_000, 20_000_000_000, 300, g).unwrap();
+    assert!((s - 1_030_000_000).abs() <= 100, "{s}");
+    let s = crate::stable_price::step(1_000_000_000, 1, 300, g).unwrap();
+    assert!((s - 970_000_000).abs() <= 100, "{s}");
+    assert_eq!(
+        crate::stable_price::step(1_000_000_000, 1_001_000_000, 300, g).unwrap(),
+        1_001_000_000
+    );
+    assert!(crate::stable_price::step(1, 0, 1, g).is_err());
+}
+
+#[test]
+fn correlation_of_co_moving_and_opposite_markets() {
+    let mut together = CorrelationState::default();
+    let mut opposite = CorrelationState::default();
+    let (mut a, mut b, mut c) = (1_000_000i64, 2_000_000i64, 2_000_000i64);
+    for d in 0..200i64 {
+        let up = (d * 7919) % 3 != 0;
+        let m = if up { 1.02 } else { 0.98 };
+        a = (a as f64 * m) as i64;
+        b = (b as f64 * m) as i64;
+        c = (c as f64 / m) as i64;
+        together
+            .observe(a, b, d * DAY, 1_396_314, 60, Fx::lit("100"))
+            .unwrap();
+        opposite
+            .observe(a, c, d * DAY, 1_396_314, 60, Fx::lit("100"))
+            .unwrap();
+    }
+    assert!(together.rho().unwrap() > Fx::lit("0.99"));
+    assert!(opposite.rho().unwrap() < Fx::lit("-0.99"));
+    assert_eq!(
+        correlation::effective(opposite.rho().unwrap(), Fx::lit("0.5")),
+        Fx::lit("0.5")
+    );
+    assert_eq!(correlation::effective(Fx::lit("-0.3"), Fx::ZERO), Fx::ZERO);
+    assert_eq!(CorrelationState::default().rho().unwrap(), Fx::ONE);
+    let before = together;
+    assert_eq!(
+        together.observe(1, 1, 0, 1, 60, Fx::ONE),
+        Err(RiskError::OutOfOrderObservation)
+    );
+    assert_eq!(together, before);
+}

@@ -57,3 +57,200 @@ pub fn greeks(kind: u8, f: f64, k: f64, sigma: f64, t_secs: f64) -> Greeks {
         theta: -f * phi * sigma / (2.0 * t.sqrt()) / 365.0,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Portfolio margin (docs/risk-model.md §4), in f64.
+
+use keel_risk::RiskParams;
+
+pub struct Market<'a> {
+    pub spot: f64,
+    pub stable: f64,
+    pub conf: f64,
+    pub sigma: f64,
+    pub p: &'a RiskParams,
+}
+
+pub struct Position {
+    pub market: usize,
+    pub kind: u8,
+    pub strike: f64,
+    pub expiry: f64,
+    pub qty: f64,
+    pub cash: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct Margin {
+    pub im: f64,
+    pub mm: f64,
+    pub equity_mm: f64,
+    pub equity_im: f64,
+    pub scan_im: f64,
+    pub scan_mm: f64,
+    pub addons: f64,
+    pub short_min_im: f64,
+    pub short_min_mm: f64,
+    pub worst_im: Vec<f64>,
+    pub worst_mm: Vec<f64>,
+    pub pnl: Vec<Vec<f64>>,
+}
+
+fn f(x: keel_risk::Fx) -> f64 {
+    x.to_num()
+}
+
+/// Scenario log moves, vol multiplier selector and weight, in the engine's documented order:
+/// ladder × vol up, ladder × vol down, extreme down/up (vol up), named shocks.
+pub fn scenarios(sigma: f64, p: &RiskParams) -> Vec<(f64, usize, f64, bool)> {
+    let r = (f(p.im_range_sigmas) * sigma * (p.im_horizon_secs as f64 / YEAR).sqrt())
+        .clamp(f(p.range_floor), f(p.range_cap));
+    let mut v = Vec::new();
+    for level in 0..2 {
+        for i in -6i64..=6 {
+            v.push((
+                r * i as f64 / 6.0,
+                level,
+                1.0,
+                i.unsigned_abs() <= p.mm_steps as u64,
+            ));
+        }
+    }
+    let e = f(p.extreme_multiple) * r;
+    v.push((-e, 0, f(p.extreme_weight), false));
+    v.push((e, 0, f(p.extreme_weight), false));
+    for (k, n) in p.named_shocks.iter().enumerate() {
+        v.push((f(n.ln_move), 2 + k, f(n.weight), false));
+    }
+    v
+}
+
+pub fn vol_mults(t: f64, p: &RiskParams) -> [f64; 4] {
+    let tt = t.max(p.vol_ts_min_secs as f64).max(1.0);
+    let pw = if tt < p.vol_ts_ref_secs as f64 {
+        f(p.vol_ts_power_short)
+    } else {
+        f(p.vol_ts_power_long)
+    };
+    let factor = (p.vol_ts_ref_secs as f64 / tt).powf(pw);
+    [
+        1.0 + f(p.vol_up) * factor,
+        (1.0 - f(p.vol_down) * factor).max(f(p.vol_down_floor)),
+        f(p.named_shocks[0].vol_mult),
+        f(p.named_shocks[1].vol_mult),
+    ]
+}
+
+fn delta(kind: u8, s: f64, k: f64, sigma: f64, t: f64) -> f64 {
+    if kind == 2 {
+        return 1.0;
+    }
+    let w = sigma * (t.max(0.0) / YEAR).sqrt();
+    if w <= 0.0 {
+        return match kind {
+            0 if s > k => 1.0,
+            1 if s < k => -1.0,
+            _ => 0.0,
+        };
+    }
+    let n1 = ncdf((s / k).ln() / w + w / 2.0);
+    if kind == 0 {
+        n1
+    } else {
+        n1 - 1.0
+    }
+}
+
+pub fn margin(
+    collateral: f64,
+    positions: &[Position],
+    markets: &[Market],
+    rho: &[[f64; 4]; 4],
+    max_offset: f64,
+    now: f64,
+) -> Margin {
+    let mut out = Margin::default();
+    let scen: Vec<Vec<(f64, usize, f64, bool)>> =
+        markets.iter().map(|m| scenarios(m.sigma, m.p)).collect();
+    out.pnl = scen.iter().map(|s| vec![0.0; s.len()]).collect();
+    let mut nd = vec![0.0; markets.len()];
+    let mut short_im = 0.0;
+    let mut short_mm = 0.0;
+    let mut eq_mm = collateral;
+    let mut eq_im = collateral;
+    for pos in positions {
+        let m = &markets[pos.market];
+        let t = (pos.expiry - now).min(10.0 * YEAR);
+        let mark = black76(pos.kind, m.spot, pos.strike, m.sigma, t);
+        let mark_st = black76(pos.kind, m.stable, pos.strike, m.sigma, t);
+        let mults = vol_mults(t, m.p);
+        for (s, &(x, lvl, _, _)) in scen[pos.market].iter().enumerate() {
+            let v = black76(
+                pos.kind,
+                m.spot * x.exp(),
+                pos.strike,
+                m.sigma * mults[lvl],
+                t,
+            );
+            out.pnl[pos.market][s] += pos.qty * (v - mark);
+        }
+        nd[pos.market] += pos.qty * delta(pos.kind, m.spot, pos.strike, m.sigma, t);
+        if pos.kind != 2 && pos.qty < 0.0 {
+            short_im += -pos.qty * m.spot * f(m.p.short_min_im);
+            short_mm += -pos.qty * m.spot * f(m.p.short_min_mm);
+        }
+        eq_mm += pos.qty * mark + pos.cash;
+        let v_im = (pos.qty * mark).min(pos.qty * mark_st) + pos.cash;
+        eq_im += if v_im > 0.0 {
+            v_im * (1.0 - f(m.p.long_haircut))
+        } else {
+            v_im
+        };
+    }
+    let mut addons = 0.0;
+    for (i, m) in markets.iter().enumerate() {
+        let mut wi: f64 = 0.0;
+        let mut wm: f64 = 0.0;
+        for (s, &(_, _, w, in_mm)) in scen[i].iter().enumerate() {
+            let loss = -out.pnl[i][s];
+            if loss > 0.0 {
+                wi = wi.max(w * loss);
+                if in_mm {
+                    wm = wm.max(loss);
+                }
+            }
+        }
+        out.worst_im.push(wi);
+        out.worst_mm.push(wm);
+        let n = nd[i].abs() * m.spot;
+        addons += f(m.p.conf_multiple) * m.conf * nd[i].abs();
+        addons += f(m.p.impact_coef)
+            * m.sigma
+            * (m.p.im_horizon_secs as f64 / YEAR).sqrt()
+            * n
+            * (n / m.p.liquidity_notional as f64).sqrt();
+    }
+    let combine = |l: &[f64]| {
+        let total: f64 = l.iter().sum();
+        if total == 0.0 || max_offset == 0.0 || l.len() < 2 {
+            return total;
+        }
+        let mut q = 0.0;
+        for u in 0..l.len() {
+            for v in 0..l.len() {
+                q += if u == v { 1.0 } else { rho[u][v] } * l[u] * l[v];
+            }
+        }
+        q.sqrt().max((1.0 - max_offset) * total)
+    };
+    out.scan_im = combine(&out.worst_im);
+    out.scan_mm = combine(&out.worst_mm);
+    out.addons = addons;
+    out.short_min_im = short_im;
+    out.short_min_mm = short_mm;
+    out.mm = (out.scan_mm + addons).max(short_mm);
+    out.im = (out.scan_im + addons).max(short_im).max(out.mm);
+    out.equity_mm = eq_mm;
+    out.equity_im = eq_im;
+    out
+}

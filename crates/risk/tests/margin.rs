@@ -1,0 +1,358 @@
+//! Portfolio margin: the engine against the f64 reference of docs/risk-model.md §4, and the
+//! properties the model promises (IM ≥ MM ≥ 0, hedges reduce margin, rounding favours the
+//! exchange, determinism, totality, liquidation sizing restores the target).
+
+mod reference;
+
+use keel_risk::breakdown::MarginBreakdown;
+use keel_risk::liquidation;
+use keel_risk::{
+    compute, Correlations, Fx, LiquidationParams, MarketInput, Portfolio, PositionInput,
+    RiskParams, SeriesKind,
+};
+use proptest::prelude::*;
+
+const DAY: i64 = 86_400;
+const NOW: i64 = 1_700_000_000;
+
+#[derive(Clone, Debug)]
+struct Case {
+    collateral: i64,
+    markets: Vec<(i64, i64, i64, f64)>, // spot, stable, conf, sigma
+    positions: Vec<PositionInput>,
+}
+
+fn position(n_markets: usize) -> impl Strategy<Value = (usize, u8, f64, i64, i64, f64)> {
+    (
+        0..n_markets,
+        0u8..3,
+        0.5f64..2.0,
+        3_600i64..365 * DAY,
+        -5_000i64..5_000,
+        0.8f64..1.2,
+    )
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (1usize..=2).prop_flat_map(case_with)
+}
+
+fn case_with(n: usize) -> impl Strategy<Value = Case> {
+    Just(n)
+        .prop_flat_map(|n| {
+            (
+                0i64..2_000_000_000_000,
+                prop::collection::vec(
+                    (
+                        100_000_000i64..200_000_000_000,
+                        0.9f64..1.1,
+                        0.0f64..0.002,
+                        0.1f64..3.0,
+                    ),
+                    n,
+                ),
+                prop::collection::vec(position(n), 1..10),
+            )
+        })
+        .prop_map(|(collateral, mk, pos)| {
+            let markets: Vec<_> = mk
+                .iter()
+                .map(|&(s, st, c, v)| (s, (s as f64 * st) as i64, (s as f64 * c) as i64, v))
+                .collect();
+            let positions = pos
+                .iter()
+                .map(|&(m, kind, k, t, qty, entry)| {
+                    let spot = markets[m].0;
+                    let kind = SeriesKind::from_u8(kind).unwrap();
+                    let future = kind == SeriesKind::Future;
+                    PositionInput {
+                        market: m as u8,
+                        kind,
+                        strike: if future { 0 } else { (spot as f64 * k) as i64 },
+                        expiry: NOW + t,
+                        qty,
+                        cash: if future {
+                            -qty * (spot as f64 * entry) as i64
+                        } else {
+                            0
+                        },
+                    }
+                })
+                .collect();
+            Case {
+                collateral,
+                markets,
+                positions,
+            }
+        })
+}
+
+fn run(
+    c: &Case,
+    params: &RiskParams,
+    corr: &Correlations,
+) -> Result<MarginBreakdown, keel_risk::RiskError> {
+    let markets: Vec<MarketInput> = c
+        .markets
+        .iter()
+        .map(|&(spot, stable, conf, v)| MarketInput {
+            spot,
+            stable_spot: stable,
+            conf,
+            sigma: Fx::from_num(v),
+            params,
+        })
+        .collect();
+    let p = Portfolio {
+        collateral: c.collateral,
+        positions: &c.positions,
+        markets: &markets,
+        correlations: corr,
+        now: NOW,
+    };
+    let mut b = MarginBreakdown::default();
+    compute(&p, &mut b)?;
+    Ok(b)
+}
+
+fn reference(c: &Case, params: &RiskParams, rho: f64, max_offset: f64) -> reference::Margin {
+    let markets: Vec<reference::Market> = c
+        .markets
+        .iter()
+        .map(|&(spot, stable, conf, v)| reference::Market {
+            spot: spot as f64,
+            stable: stable as f64,
+            conf: conf as f64,
+            sigma: Fx::from_num(v).to_num(),
+            p: params,
+        })
+        .collect();
+    let positions: Vec<reference::Position> = c
+        .positions
+        .iter()
+        .map(|p| reference::Position {
+            market: p.market as usize,
+            kind: p.kind as u8,
+            strike: p.strike as f64,
+            expiry: p.expiry as f64,
+            qty: p.qty as f64,
+            cash: p.cash as f64,
+        })
+        .collect();
+    let r = [[rho; 4]; 4];
+    reference::margin(
+        c.collateral as f64,
+        &positions,
+        &markets,
+        &r,
+        max_offset,
+        NOW as f64,
+    )
+}
+
+fn cfg(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(cfg(3_000))]
+
+    /// Every figure matches the f64 model, and every deviation is in the exchange's favour.
+    #[test]
+    fn matches_reference_and_rounds_for_the_exchange(c in case()) {
+        let params = RiskParams::DEFAULT;
+        let b = run(&c, &params, &Correlations::NONE).unwrap();
+        let r = reference(&c, &params, 1.0, 0.0);
+        let allowance = b.rounding as f64;
+        let tol = |x: f64| allowance + 1e-9 * x.abs() + 4.0;
+        // Never on the trader's side of the exact model …
+        prop_assert!(b.im as f64 >= r.im, "im {} < ref {}", b.im, r.im);
+        prop_assert!(b.mm as f64 >= r.mm, "mm {} < ref {}", b.mm, r.mm);
+        prop_assert!(b.equity_mm as f64 <= r.equity_mm, "eq {} > ref {}", b.equity_mm, r.equity_mm);
+        prop_assert!(b.equity_im as f64 <= r.equity_im + 1e-9 * r.equity_im.abs());
+        // … and, once the charged allowance is taken out, within one allowance of it.
+        prop_assert!((b.im as f64 - 2.0 * allowance - r.im).abs() <= tol(r.im), "im {} ref {} allowance {}", b.im, r.im, allowance);
+        prop_assert!((b.mm as f64 - 2.0 * allowance - r.mm).abs() <= tol(r.mm));
+        prop_assert!((b.equity_mm as f64 + allowance - r.equity_mm).abs() <= tol(r.equity_mm));
+        for m in 0..c.markets.len() {
+            let mr = &b.markets[m];
+            prop_assert!((mr.worst_im as f64 - r.worst_im[m]).abs() <= tol(r.worst_im[m]));
+            prop_assert!((mr.worst_mm as f64 - r.worst_mm[m]).abs() <= tol(r.worst_mm[m]));
+            for s in 0..keel_risk::scenario::SCENARIOS {
+                prop_assert!((mr.pnl[s] as f64 - r.pnl[m][s]).abs() <= tol(r.pnl[m][s]), "scenario {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn im_at_least_mm_at_least_zero(c in case()) {
+        let b = run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
+        prop_assert!(b.mm >= 0);
+        prop_assert!(b.im >= b.mm);
+        prop_assert!(b.scan_im >= b.scan_mm);
+        prop_assert!(b.short_min_im >= b.short_min_mm);
+    }
+
+    /// The same inputs give the same bits, whatever was in the output buffer before.
+    #[test]
+    fn deterministic(c in case(), d in case()) {
+        let params = RiskParams::DEFAULT;
+        let first = run(&c, &params, &Correlations::NONE).unwrap();
+        let mut dirty = run(&d, &params, &Correlations::NONE).unwrap();
+        let markets: Vec<MarketInput> = c.markets.iter().map(|&(spot, stable, conf, v)| MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_num(v), params: &params }).collect();
+        let p = Portfolio { collateral: c.collateral, positions: &c.positions, markets: &markets, correlations: &Correlations::NONE, now: NOW };
+        compute(&p, &mut dirty).unwrap();
+        prop_assert_eq!(first, dirty);
+    }
+
+    /// A correlation offset lowers margin by at most its cap, and never below the reference.
+    #[test]
+    fn correlation_offset_is_capped(c in case_with(2), rho in 0.0f64..1.0) {
+        let params = RiskParams::DEFAULT;
+        let mut corr = Correlations::NONE;
+        corr.max_offset = Fx::lit("0.3");
+        for u in 0..4 { for v in 0..4 { if u != v { corr.rho[u][v] = Fx::from_num(rho); } } }
+        let with = run(&c, &params, &corr).unwrap();
+        let without = run(&c, &params, &Correlations::NONE).unwrap();
+        prop_assert!(with.scan_im <= without.scan_im);
+        prop_assert!(with.scan_im as f64 >= 0.7 * without.scan_im as f64 - 1.0);
+        let r = reference(&c, &params, Fx::from_num(rho).to_num(), 0.3);
+        prop_assert!(with.im as f64 >= r.im);
+    }
+
+    /// Totality: arbitrary inputs give a number or a named error, never a panic.
+    #[test]
+    fn no_panic_on_any_input(
+        collateral in any::<i64>(), spot in any::<i64>(), stable in any::<i64>(), conf in any::<i64>(), sigma in any::<i64>(),
+        pos in prop::collection::vec((any::<u8>(), 0u8..3, any::<i64>(), any::<i64>(), any::<i64>(), any::<i64>()), 0..40),
+        now in any::<i64>(),
+    ) {
+        let params = RiskParams::DEFAULT;
+        let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), params: &params }];
+        let positions: Vec<PositionInput> = pos.iter().map(|&(m, k, strike, expiry, qty, cash)| PositionInput {
+            market: m % 2, kind: SeriesKind::from_u8(k).unwrap(), strike, expiry, qty, cash,
+        }).collect();
+        let p = Portfolio { collateral, positions: &positions, markets: &markets, correlations: &Correlations::NONE, now };
+        let mut b = MarginBreakdown::default();
+        let _ = compute(&p, &mut b);
+    }
+}
+
+fn one(kind: SeriesKind, strike_mult: f64, days: i64, qty: i64) -> PositionInput {
+    PositionInput {
+        market: 0,
+        kind,
+        strike: (1e10 * strike_mult) as i64,
+        expiry: NOW + days * DAY,
+        qty,
+        cash: 0,
+    }
+}
+
+fn margin_of(positions: &[PositionInput], sigma: f64) -> MarginBreakdown {
+    let c = Case {
+        collateral: 0,
+        markets: vec![(10_000_000_000, 10_000_000_000, 1_000_000, sigma)],
+        positions: positions.to_vec(),
+    };
+    run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap()
+}
+
+proptest! {
+    #![proptest_config(cfg(2_000))]
+
+    /// A hedged book needs strictly less margin than its legs separately.
+    #[test]
+    fn hedges_reduce_margin(
+        kind in prop_oneof![Just(SeriesKind::Call), Just(SeriesKind::Put)],
+        k1 in 0.7f64..1.3, gap in 0.02f64..0.3, days in 1i64..180, qty in 10i64..1_000, sigma in 0.2f64..2.0,
+        hedge_with_future in any::<bool>(),
+    ) {
+        // A short option, hedged by a long option further out of the money (a vertical spread)
+        // or by a future that offsets its delta.
+        let short = one(kind, k1, days, -qty);
+        let hedge = if hedge_with_future {
+            // The short option's delta is −qty·d; the future offsets it.
+            let d = margin_of(&[short], sigma).positions[0].greeks.delta.to_num::<f64>();
+            let n = (d * qty as f64).round() as i64;
+            prop_assume!(n != 0);
+            PositionInput { market: 0, kind: SeriesKind::Future, strike: 0, expiry: NOW + days * DAY, qty: n, cash: -n * 10_000_000_000 }
+        } else {
+            let k2 = if kind == SeriesKind::Call { k1 + gap } else { k1 - gap };
+            one(kind, k2, days, qty)
+        };
+        let both = margin_of(&[short, hedge], sigma);
+        let legs = margin_of(&[short], sigma).im + margin_of(&[hedge], sigma).im;
+        prop_assert!(both.im < legs, "hedged {} vs legs {}", both.im, legs);
+    }
+
+    /// Liquidation sizing: after taking the planned slice f (at mark, paying the bonus) the
+    /// distance to the target improves by at least f·(T − rate·MM):
+    ///   E' − T' ≥ (E − T) + f·(T − rate·MM),
+    /// which is E' ≥ T' when f is the planned f* — the target is restored whenever the plan says
+    /// so, and every capped call moves the account toward it.
+    #[test]
+    fn liquidation_moves_to_the_target(
+        legs in prop::collection::vec((prop_oneof![Just(SeriesKind::Call), Just(SeriesKind::Put)], 0.8f64..1.25, 2i64..90, 1i64..50), 1..5),
+        sigma in 0.2f64..1.5, health in 0.3f64..0.99, elapsed in 0i64..3_600,
+    ) {
+        let lp = LiquidationParams::DEFAULT;
+        let tau = lp.target_im_fraction.to_num::<f64>();
+        let positions: Vec<PositionInput> = legs.iter().map(|&(k, m, d, q)| one(k, m, d, -q * 1_000)).collect();
+        let base = margin_of(&positions, sigma);
+        // Collateral that leaves equity at `health` × MM: below maintenance.
+        let collateral = (base.mm as f64 * health) as i64 - (base.equity_mm - base.collateral);
+        let c = Case { collateral, markets: vec![(10_000_000_000, 10_000_000_000, 1_000_000, sigma)], positions: positions.clone() };
+        let b = run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
+        prop_assume!(b.is_liquidatable());
+        let plan = liquidation::plan(&b, Fx::from_num(sigma), elapsed, &lp).unwrap();
+        let (bonus, fee) = liquidation::bonus(plan.bonus_rate, plan.fraction, b.mm, &lp).unwrap();
+        prop_assert!(fee <= bonus);
+        // The liquidatee keeps qty − slice and receives the slice's mark value minus the bonus.
+        let mut transferred = 0i64;
+        let rest: Vec<PositionInput> = positions.iter().zip(b.positions.iter()).map(|(p, pr)| {
+            let s = liquidation::slice(p.qty, plan.fraction).unwrap();
+            transferred += s * pr.mark;
+            PositionInput { qty: p.qty - s, ..*p }
+        }).collect();
+        let after = Case { collateral: collateral + transferred - bonus, markets: c.markets.clone(), positions: rest };
+        let a = run(&after, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
+        let t0 = plan.target as f64;
+        let t1 = a.mm as f64 + tau * (a.im - a.mm) as f64;
+        let f = plan.fraction.to_num::<f64>();
+        let gain = f * (t0 - plan.bonus_rate.to_num::<f64>() * b.mm as f64);
+        // 1e-6·MM: per-position slices round up to whole contracts, not exactly pro rata.
+        prop_assert!(a.equity_mm as f64 - t1 >= b.equity_mm as f64 - t0 + gain - 1e-6 * b.mm as f64,
+            "E' − T' = {} < {} (f {f})", a.equity_mm as f64 - t1, b.equity_mm as f64 - t0 + gain);
+        if plan.restores_target {
+            prop_assert!(a.equity_mm as f64 >= t1 - 1e-6 * b.mm as f64);
+        }
+    }
+}
+
+#[test]
+fn deep_otm_shorts_are_never_free() {
+    let far = one(SeriesKind::Call, 3.0, 7, -100);
+    let b = margin_of(&[far], 0.5);
+    assert!(b.positions[0].mark < 1_000);
+    assert!(
+        b.im >= 100 * 10_000_000_000 / 200,
+        "short minimum: {}",
+        b.im
+    );
+}
+
+#[test]
+fn margin_rises_with_vol() {
+    let straddle = [
+        one(SeriesKind::Call, 1.0, 30, -10),
+        one(SeriesKind::Put, 1.0, 30, -10),
+    ];
+    let calm = margin_of(&straddle, 0.4);
+    let stressed = margin_of(&straddle, 1.2);
+    assert!(stressed.im > 2 * calm.im, "{} vs {}", stressed.im, calm.im);
+}
