@@ -1,0 +1,153 @@
+//! keel-state: the byte layouts of Keel's on-chain accounts and the one function that turns them
+//! into keel-risk inputs.
+//!
+//! The Anchor program (`programs/keel`) stores exactly these structs zero-copy after Anchor's
+//! 8-byte account discriminator; the SBF compute benchmark, the keeper and the CLI read the same
+//! bytes through this crate, so the layout cannot drift between them.
+//!
+//! - `no_std`, no Anchor or Solana types: public keys are plain `[u8; 32]`.
+//! - Every struct is `repr(C)` `bytemuck::Pod` with explicit padding and a `reserved` tail; its
+//!   size is asserted at compile time and its fields' byte offsets are listed in
+//!   [`Layout::FIELDS`] (generated from the struct itself with `offset_of!`, so the table cannot
+//!   disagree with the code). Offsets in the doc comments are relative to the struct; in an
+//!   account they are shifted by [`DISCRIMINATOR_LEN`].
+//! - Money is `i64` native units of the exchange's quote mint; prices are per contract in quote
+//!   native units (see [`oracle`]); volatilities and fractions are Q32.32 (`keel_risk::Fx`).
+//! - Layouts only ever grow into their `reserved` tail: a new field takes reserved bytes and
+//!   `VERSION` stays readable.
+#![no_std]
+#![deny(missing_docs)]
+
+pub mod account;
+pub mod correlation;
+pub mod error;
+pub mod exchange;
+pub mod margin;
+pub mod market;
+pub mod oracle;
+pub mod series;
+
+pub use account::{MarginAccount, MarginSnapshot, Position};
+pub use correlation::Correlation;
+pub use error::StateError;
+pub use exchange::Exchange;
+pub use margin::{margin_inputs, MarginInputs, MarketReading};
+pub use market::{Market, OracleConfig, OracleSnapshot};
+pub use oracle::OracleReading;
+pub use series::Series;
+
+pub use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
+
+/// Bytes of Anchor's account discriminator in front of every account's data.
+pub const DISCRIMINATOR_LEN: usize = 8;
+
+/// Current layout version stored in byte 0 of every Keel account.
+pub const LAYOUT_VERSION: u8 = 1;
+
+/// Anchor's account discriminators (`sha256("account:<Name>")[..8]`), for `getProgramAccounts`
+/// memcmp filters at offset 0. The program asserts in its tests that these equal Anchor's.
+pub mod discriminator {
+    /// `Exchange`.
+    pub const EXCHANGE: [u8; 8] = [30, 200, 220, 149, 3, 61, 104, 50];
+    /// `Market`.
+    pub const MARKET: [u8; 8] = [219, 190, 213, 55, 0, 227, 198, 154];
+    /// `Series`.
+    pub const SERIES: [u8; 8] = [240, 97, 8, 183, 139, 77, 250, 162];
+    /// `MarginAccount`.
+    pub const MARGIN_ACCOUNT: [u8; 8] = [133, 220, 173, 213, 179, 211, 43, 238];
+    /// `Correlation`.
+    pub const CORRELATION: [u8; 8] = [169, 156, 6, 82, 98, 71, 92, 46];
+}
+
+/// PDA seed prefixes (the program derives every account from these).
+pub mod seeds {
+    /// `["exchange"]`: one exchange per deployment.
+    pub const EXCHANGE: &[u8] = b"exchange";
+    /// `["vault", exchange]`: the quote token account, owned by the exchange PDA.
+    pub const VAULT: &[u8] = b"vault";
+    /// `["market", exchange, market_index as u16 LE]`.
+    pub const MARKET: &[u8] = b"market";
+    /// `["series", market, series_index as u32 LE]`.
+    pub const SERIES: &[u8] = b"series";
+    /// `["margin", exchange, owner, account_id as u32 LE]`.
+    pub const MARGIN_ACCOUNT: &[u8] = b"margin";
+    /// `["correlation", market_a, market_b]` with `market_a`'s index < `market_b`'s.
+    pub const CORRELATION: &[u8] = b"correlation";
+}
+
+/// One field of a layout: what clients need to filter on it or decode it without this crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The field's name in the struct.
+    pub name: &'static str,
+    /// Byte offset from the start of the struct (add [`DISCRIMINATOR_LEN`] inside an account).
+    pub offset: usize,
+    /// Size in bytes.
+    pub size: usize,
+    /// The Rust type as written in the struct (e.g. `"[u8; 32]"`, `"i64"`, `"RiskParams"`).
+    pub ty: &'static str,
+}
+
+/// A zero-copy layout with a field table.
+pub trait Layout: bytemuck::Pod {
+    /// Size in bytes (without Anchor's discriminator).
+    const SIZE: usize;
+    /// Every field in declaration order, with its offset, size and type.
+    const FIELDS: &'static [Field];
+
+    /// The field called `name`, if any.
+    fn field(name: &str) -> Option<Field> {
+        Self::FIELDS.iter().copied().find(|f| f.name == name)
+    }
+}
+
+/// Declares a `repr(C)` Pod layout, asserts its size, and generates its [`Layout`] field table.
+macro_rules! layout {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident [size = $size:expr] {
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        const _: () = assert!(core::mem::size_of::<$name>() == $size);
+
+        impl $crate::Layout for $name {
+            const SIZE: usize = $size;
+            const FIELDS: &'static [$crate::Field] = &[
+                $( $crate::Field {
+                    name: stringify!($field),
+                    offset: core::mem::offset_of!($name, $field),
+                    size: core::mem::size_of::<$ty>(),
+                    ty: stringify!($ty),
+                }, )*
+            ];
+        }
+    };
+}
+pub(crate) use layout;
+
+/// Reads a layout from account data that starts with `discriminator`. Checks the length, the
+/// discriminator and the layout version; the data need not be aligned (the value is copied).
+pub fn read_account<T: Layout>(data: &[u8], discriminator: &[u8; 8]) -> Result<T, StateError> {
+    if data.len() < DISCRIMINATOR_LEN + T::SIZE {
+        return Err(StateError::AccountTooSmall);
+    }
+    if data[..DISCRIMINATOR_LEN] != discriminator[..] {
+        return Err(StateError::WrongDiscriminator);
+    }
+    let body = &data[DISCRIMINATOR_LEN..DISCRIMINATOR_LEN + T::SIZE];
+    if body[0] != LAYOUT_VERSION {
+        return Err(StateError::UnknownVersion);
+    }
+    Ok(bytemuck::pod_read_unaligned(body))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! The one function that turns account bytes and oracle readings into keel-risk inputs.
+//!
+//! The program calls it for every margin check, the keeper and the CLI call it to recompute a
+//! margin off-chain, the SBF benchmark calls it on the same bytes: a margin figure cannot differ
+//! between them unless the bytes or the oracle reading differ.
+
+use crate::account::MarginAccount;
+use crate::correlation::Correlation;
+use crate::market::Market;
+use crate::oracle::OracleReading;
+use crate::StateError;
+use keel_risk::vol::correlation::effective;
+use keel_risk::{
+    Correlations, Fx, MarketInput, Portfolio, PositionInput, RiskParams, SeriesKind, MAX_MARKETS,
+    MAX_POSITIONS,
+};
+
+/// One market as a margin check sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct MarketReading<'a> {
+    /// The market account's address.
+    pub key: [u8; 32],
+    /// The market account.
+    pub market: &'a Market,
+    /// Its oracle's reading (identity — owner, feed id, verification — already checked by the
+    /// caller; freshness and confidence are checked here).
+    pub oracle: OracleReading,
+}
+
+/// Parameters of unused market slots (never read by the engine: `n_markets` bounds it).
+static UNUSED_PARAMS: RiskParams = RiskParams::DEFAULT;
+
+/// Everything `keel_risk::compute` needs, in fixed-capacity arrays (≈ 2 KiB: keep it on the
+/// heap on-chain, like the `MarginBreakdown`).
+#[derive(Clone, Copy, Debug)]
+pub struct MarginInputs<'a> {
+    /// Collateral (a withdrawal check lowers it before computing).
+    pub collateral: i64,
+    /// Valuation time.
+    pub now: i64,
+    /// Positions in use.
+    pub n_positions: usize,
+    /// Positions; `market` indexes `markets`.
+    pub positions: [PositionInput; MAX_POSITIONS],
+    /// Which account slot each position came from (for reports).
+    pub position_slots: [u8; MAX_POSITIONS],
+    /// Markets in use.
+    pub n_markets: usize,
+    /// Per market: oracle price, stable price, confidence (all per contract), vol, params.
+    pub markets: [MarketInput<'a>; MAX_MARKETS],
+    /// Their addresses, in the same order.
+    pub market_keys: [[u8; 32]; MAX_MARKETS],
+    /// Cross-market correlations (1 = no offset where no correlation account was supplied).
+    pub correlations: Correlations,
+}
+
+impl<'a> MarginInputs<'a> {
+    /// Empty inputs.
+    pub fn new() -> Self {
+        let unused = MarketInput {
+            spot: 1,
+            stable_spot: 1,
+            conf: 0,
+            sigma: Fx::ZERO,
+            params: &UNUSED_PARAMS,
+        };
+        MarginInputs {
+            collateral: 0,
+            now: 0,
+            n_positions: 0,
+            positions: [PositionInput {
+                market: 0,
+                kind: SeriesKind::Future,
+                strike: 0,
+                expiry: 0,
+                qty: 0,
+                cash: 0,
+            }; MAX_POSITIONS],
+            position_slots: [0; MAX_POSITIONS],
+            n_markets: 0,
+            markets: [unused; MAX_MARKETS],
+            market_keys: [[0; 32]; MAX_MARKETS],
+            correlations: Correlations::NONE,
+        }
+    }
+
+    /// The engine's view of these inputs.
+    pub fn portfolio(&self) -> Portfolio<'_> {
+        Portfolio {
+            collateral: self.collateral,
+            positions: &self.positions[..self.n_positions],
+            markets: &self.markets[..self.n_markets],
+            correlations: &self.correlations,
+            now: self.now,
+        }
+    }
+}
+
+impl Default for MarginInputs<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds the margin inputs of `account` at `now` into `out`.
+///
+/// `markets` must contain every market the account's positions refer to (extra ones are
+/// ignored); each reading must pass the market's guard rails (`Market::check_reading`) and its
+/// volatility state must be fresh (`Market::check_vol_age`). `correlations` may be empty: a pair
+/// without a correlation account gets ρ = 1 (no diversification offset). Prices per contract:
+/// spot rounded down, confidence rounded up; the stable price is the market's, moved toward the
+/// oracle at its capped rate for the time since the last crank.
+pub fn margin_inputs<'a>(
+    account: &MarginAccount,
+    markets: &[MarketReading<'a>],
+    correlations: &[&Correlation],
+    now: i64,
+    out: &mut MarginInputs<'a>,
+) -> Result<(), StateError> {
+    out.collateral = account.collateral_native;
+    out.now = now;
+    out.n_markets = 0;
+    out.n_positions = 0;
+    out.correlations = Correlations::NONE;
+
+    // Account market slot → dense index into `out.markets`.
+    let mut dense = [u8::MAX; MAX_MARKETS];
+    for (slot, key) in account.used_markets() {
+        let r = markets
+            .iter()
+            .find(|r| r.key == *key)
+            .ok_or(StateError::MarketMissing)?;
+        let m = r.market;
+        m.check_reading(&r.oracle, now)?;
+        m.check_vol_age(now)?;
+        let spec = m.contract_spec();
+        let spot = spec.price_native(&r.oracle)?;
+        let conf = spec.conf_native(&r.oracle)?;
+        let stable_spot = m.vol_state.stable_price_at(spot, now, &m.risk_params)?;
+        let i = out.n_markets;
+        out.markets[i] = MarketInput {
+            spot,
+            stable_spot,
+            conf,
+            sigma: m.vol_state.margin_vol,
+            params: &m.risk_params,
+        };
+        out.market_keys[i] = *key;
+        dense[slot] = i as u8;
+        out.n_markets += 1;
+    }
+
+    for (slot, p) in account.positions.iter().enumerate() {
+        if p.is_free() {
+            continue;
+        }
+        let market = *dense
+            .get(p.market_slot as usize)
+            .ok_or(StateError::CorruptPosition)?;
+        if market == u8::MAX {
+            return Err(StateError::CorruptPosition);
+        }
+        let kind = SeriesKind::from_u8(p.kind).ok_or(StateError::CorruptPosition)?;
+        let i = out.n_positions;
+        out.positions[i] = PositionInput {
+            market,
+            kind,
+            strike: p.strike_native,
+            expiry: p.expiry_ts,
+            qty: p.qty_contracts,
+            cash: p.cash_native,
+        };
+        out.position_slots[i] = slot as u8;
+        out.n_positions += 1;
+    }
+
+    if out.n_markets >= 2 {
+        let n = out.n_markets;
+        let mut max_offset = Fx::MAX;
+        for mk in &out.markets[..n] {
+            max_offset = max_offset.min(mk.params.corr_max_offset);
+        }
+        out.correlations.max_offset = max_offset;
+        for u in 0..n {
+            for v in (u + 1)..n {
+                let (ku, kv) = (&out.market_keys[u], &out.market_keys[v]);
+                let found = correlations.iter().find(|c| {
+                    (c.market_a == *ku && c.market_b == *kv)
+                        || (c.market_a == *kv && c.market_b == *ku)
+                });
+                let rho = match found {
+                    Some(c) => {
+                        let floor = out.markets[u]
+                            .params
+                            .corr_floor
+                            .max(out.markets[v].params.corr_floor);
+                        effective(c.state.rho()?, floor)
+                    }
+                    None => Fx::ONE,
+                };
+                out.correlations.rho[u][v] = rho;
+                out.correlations.rho[v][u] = rho;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+//! A market: one underlying, its oracle, its risk parameters and its volatility state.
+
+use crate::layout;
+use keel_risk::{RiskParams, VolState};
+
+/// Oracle kind: Pyth pull oracle `PriceUpdateV2` (pyth-solana-receiver).
+pub const ORACLE_PYTH_PULL: u8 = 0;
+/// Oracle kind: legacy Pyth push price account (`repr(C)` v2 layout, see [`crate::oracle`]).
+pub const ORACLE_PYTH_LEGACY: u8 = 1;
+
+/// Market status: trading.
+pub const MARKET_ACTIVE: u8 = 0;
+
+layout! {
+    /// Which oracle prices the market and how much to trust it.
+    pub struct OracleConfig [size = 152] {
+        /// @0 `ORACLE_PYTH_PULL` or `ORACLE_PYTH_LEGACY`.
+        pub kind: u8,
+        /// @1 Pull oracle: 0 requires `VerificationLevel::Full`; n > 0 accepts a partial
+        /// verification with at least n guardian signatures.
+        pub min_signatures: u8,
+        /// @2 Explicit padding (zero).
+        pub padding0: [u8; 6],
+        /// @8 The oracle account: required for legacy; for pull, all zero accepts any
+        /// `PriceUpdateV2` account with the feed id (Pyth's design), otherwise pins one.
+        pub account: [u8; 32],
+        /// @40 The program that must own the oracle account (the receiver for pull).
+        pub program: [u8; 32],
+        /// @72 Pull oracle feed id.
+        pub feed_id: [u8; 32],
+        /// @104 A price older than this (seconds, by its publish time) is stale.
+        pub max_staleness_secs: i64,
+        /// @112 Largest accepted confidence/price, basis points.
+        pub max_conf_bps: u64,
+        /// @120 Room to grow.
+        pub reserved: [u8; 32],
+    }
+}
+
+layout! {
+    /// The last oracle reading the volatility crank accepted.
+    pub struct OracleSnapshot [size = 48] {
+        /// @0 Price per contract, quote native units (rounded down).
+        pub price_native: i64,
+        /// @8 Confidence per contract, quote native units (rounded up).
+        pub conf_native: i64,
+        /// @16 The oracle's publish time.
+        pub publish_time: i64,
+        /// @24 Raw oracle price mantissa.
+        pub raw_price: i64,
+        /// @32 Raw oracle confidence mantissa.
+        pub raw_conf: u64,
+        /// @40 Oracle exponent.
+        pub expo: i32,
+        /// @44 Explicit padding (zero).
+        pub padding0: u32,
+    }
+}
+
+layout! {
+    /// A market account (PDA `["market", exchange, market_index u16 LE]`).
+    ///
+    /// Contract size: one contract is `contract_size_mantissa · 10^contract_size_expo` units of
+    /// the underlying; prices per contract in quote native units are
+    /// `oracle_price · 10^expo · contract_size · 10^quote_decimals` (see [`crate::oracle`]).
+    pub struct Market [size = 1480] {
+        /// @0 Layout version.
+        pub version: u8,
+        /// @1 PDA bump.
+        pub bump: u8,
+        /// @2 Index within the exchange (PDA seed).
+        pub market_index: u16,
+        /// @4 `MARKET_ACTIVE`.
+        pub status: u8,
+        /// @5 Explicit padding (zero).
+        pub padding0: [u8; 3],
+        /// @8 The exchange.
+        pub exchange: [u8; 32],
+        /// @40 Display name, UTF-8, zero padded (e.g. `BTC/USD`).
+        pub name: [u8; 16],
+        /// @56 Oracle configuration.
+        pub oracle: OracleConfig,
+        /// @208 Underlying units per contract: mantissa …
+        pub contract_size_mantissa: i64,
+        /// @216 … and decimal exponent.
+        pub contract_size_expo: i32,
+        /// @220 Decimals of the quote mint (copied from the exchange).
+        pub quote_decimals: u8,
+        /// @221 Explicit padding (zero).
+        pub padding1: [u8; 3],
+        /// @224 Margin checks refuse a volatility state older than this (seconds): the crank
+        /// must run, which also moves the stable price.
+        pub max_vol_age_secs: i64,
+        /// @232 Permissionless settlement accepts an oracle price published within this many
+        /// seconds after expiry; later only the admin may settle.
+        pub settle_window_secs: i64,
+        /// @240 Series listed (the next series index).
+        pub series_count: u32,
+        /// @244 Explicit padding (zero).
+        pub padding2: u32,
+        /// @248 May publish the implied vol below (all zero: none).
+        pub vol_authority: [u8; 32],
+        /// @280 Last published implied vol (annualised, Q32.32; 0: none).
+        pub implied_vol: keel_risk::Fx,
+        /// @288 Its publish time; its weight decays with age (`RiskParams::iv_*`).
+        pub implied_vol_ts: i64,
+        /// @296 The last accepted oracle reading.
+        pub last_oracle: OracleSnapshot,
+        /// @344 keel-risk parameters (bounded by `RiskParams::violation`).
+        pub risk_params: RiskParams,
+        /// @840 Volatility and stable-price state (prices per contract).
+        pub vol_state: VolState,
+        /// @968 Room to grow without a migration.
+        pub reserved: [u8; 512],
+    }
+}
+
+impl Market {
+    /// The implied vol to blend in at the crank, if one was ever published.
+    pub fn implied(&self) -> Option<keel_risk::ImpliedVol> {
+        (self.implied_vol > keel_risk::Fx::ZERO).then_some(keel_risk::ImpliedVol {
+            vol: self.implied_vol,
+            ts: self.implied_vol_ts,
+        })
+    }
+}
+
+impl Market {
+    /// How this market's contract price is formed from an oracle price.
+    pub fn contract_spec(&self) -> crate::oracle::ContractSpec {
+        crate::oracle::ContractSpec {
+            size_mantissa: self.contract_size_mantissa,
+            size_expo: self.contract_size_expo,
+            quote_decimals: self.quote_decimals,
+        }
+    }
+
+    /// The oracle guard rails every margin check applies: positive price, not older than
+    /// `max_staleness_secs` at `now`, confidence/price ≤ `max_conf_bps`.
+    pub fn check_reading(
+        &self,
+        r: &crate::OracleReading,
+        now: i64,
+    ) -> Result<(), crate::StateError> {
+        use crate::StateError;
+        if r.price <= 0 {
+            return Err(StateError::OracleNonPositive);
+        }
+        if now.saturating_sub(r.publish_time) > self.oracle.max_staleness_secs {
+            return Err(StateError::OracleStale);
+        }
+        if crate::oracle::conf_bps(r) > self.oracle.max_conf_bps {
+            return Err(StateError::OracleConfidence);
+        }
+        Ok(())
+    }
+
+    /// The volatility state is recent enough for margin at `now`.
+    pub fn check_vol_age(&self, now: i64) -> Result<(), crate::StateError> {
+        if now.saturating_sub(self.vol_state.last_ts) > self.max_vol_age_secs {
+            return Err(crate::StateError::VolStateStale);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,315 @@
+//! Oracle readings and their conversion to prices per contract.
+//!
+//! Two account layouts are read here without any Solana dependency, so the keeper and CLI see
+//! exactly what the program sees:
+//! - Pyth's pull oracle `PriceUpdateV2` (pyth-solana-receiver; Anchor discriminator + borsh);
+//!   the program itself deserialises it with `pyth-solana-receiver-sdk` and its tests check that
+//!   both agree.
+//! - The legacy Pyth push price account (v2, `repr(C)`): only its 240-byte header up to and
+//!   including the aggregate price is read ([`LegacyPriceHeader`]).
+//!
+//! A price `p·10^expo` quote units per underlying unit is worth, per contract of
+//! `m·10^c` underlying units, `p·m·10^(expo + c + quote_decimals)` quote *native* units. The
+//! price is rounded down and the confidence up; the exact 128-bit product is formed from 64-bit
+//! operations (keel-risk's `mul_wide`/`div_wide`), so this runs in the SBF VM.
+
+use crate::{layout, StateError};
+use keel_risk::fx::{div_wide, mul_wide};
+
+/// What an oracle said: `price·10^expo ± conf·10^expo`, published at `publish_time`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OracleReading {
+    /// Price mantissa.
+    pub price: i64,
+    /// Confidence mantissa (same exponent).
+    pub conf: u64,
+    /// Decimal exponent.
+    pub expo: i32,
+    /// Unix publish time.
+    pub publish_time: i64,
+}
+
+/// How a contract's price is formed from an oracle price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContractSpec {
+    /// Underlying units per contract, mantissa (> 0).
+    pub size_mantissa: i64,
+    /// Underlying units per contract, decimal exponent.
+    pub size_expo: i32,
+    /// Decimals of the quote mint.
+    pub quote_decimals: u8,
+}
+
+/// Powers of ten that fit in a `u64`.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// `a·b·10^k` for non-negative `a`, `b`, rounded down (`ceil = false`) or up, if it fits an i64.
+pub fn scale_mul_pow10(a: u64, b: u64, k: i32, ceil: bool) -> Result<i64, StateError> {
+    let (mut hi, mut lo) = mul_wide(a, b);
+    if k >= 0 {
+        let mut k = k as usize;
+        while k > 0 {
+            let step = k.min(19);
+            if hi != 0 {
+                return Err(StateError::PriceOverflow);
+            }
+            let (h, l) = mul_wide(lo, POW10[step]);
+            hi = h;
+            lo = l;
+            k -= step;
+        }
+    } else {
+        let mut k = k.unsigned_abs() as usize;
+        while k > 0 {
+            let step = k.min(19);
+            let d = POW10[step];
+            // (hi:lo) / d in two steps keeps every partial quotient inside 64 bits.
+            let (qh, rh) = (hi / d, hi % d);
+            let (ql, r) = div_wide(rh, lo, d);
+            let bump = ceil && r != 0;
+            let (ql, carry) = ql.overflowing_add(bump as u64);
+            hi = qh + carry as u64;
+            lo = ql;
+            k -= step;
+        }
+    }
+    if hi != 0 || lo > i64::MAX as u64 {
+        return Err(StateError::PriceOverflow);
+    }
+    Ok(lo as i64)
+}
+
+impl ContractSpec {
+    /// Price per contract in quote native units, rounded down; must be > 0.
+    pub fn price_native(&self, r: &OracleReading) -> Result<i64, StateError> {
+        if r.price <= 0 || self.size_mantissa <= 0 {
+            return Err(StateError::OracleNonPositive);
+        }
+        let k = self.exponent(r.expo)?;
+        let v = scale_mul_pow10(r.price as u64, self.size_mantissa as u64, k, false)?;
+        if v <= 0 {
+            return Err(StateError::OracleNonPositive);
+        }
+        Ok(v)
+    }
+
+    /// Confidence per contract in quote native units, rounded up.
+    pub fn conf_native(&self, r: &OracleReading) -> Result<i64, StateError> {
+        let k = self.exponent(r.expo)?;
+        scale_mul_pow10(r.conf, self.size_mantissa.max(0) as u64, k, true)
+    }
+
+    fn exponent(&self, expo: i32) -> Result<i32, StateError> {
+        let k = (expo as i64) + (self.size_expo as i64) + (self.quote_decimals as i64);
+        if !(-60..=38).contains(&k) {
+            return Err(StateError::PriceOverflow);
+        }
+        Ok(k as i32)
+    }
+}
+
+/// Confidence/price in basis points, rounded up (`u64::MAX` for a non-positive price).
+pub fn conf_bps(r: &OracleReading) -> u64 {
+    if r.price <= 0 {
+        return u64::MAX;
+    }
+    let (hi, lo) = mul_wide(r.conf, 10_000);
+    let d = r.price as u64;
+    if hi >= d {
+        return u64::MAX;
+    }
+    let (q, rem) = div_wide(hi, lo, d);
+    q.saturating_add((rem != 0) as u64)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy Pyth push price account (v2).
+
+/// Magic number of legacy Pyth accounts.
+pub const LEGACY_MAGIC: u32 = 0xa1b2_c3d4;
+/// Legacy layout version.
+pub const LEGACY_VERSION: u32 = 2;
+/// Legacy account type of a price account.
+pub const LEGACY_ATYPE_PRICE: u32 = 3;
+/// Legacy aggregate status `Trading` (the only one accepted).
+pub const LEGACY_STATUS_TRADING: u32 = 1;
+/// Size of a full legacy price account (header + 32 publisher components).
+pub const LEGACY_ACCOUNT_SIZE: usize = 3312;
+
+layout! {
+    /// The header of a legacy Pyth v2 price account, through the aggregate price
+    /// (pyth-sdk-solana `PriceAccount`, `repr(C)`; enums are 32-bit).
+    pub struct LegacyPriceHeader [size = 240] {
+        /// @0 `LEGACY_MAGIC`.
+        pub magic: u32,
+        /// @4 `LEGACY_VERSION`.
+        pub ver: u32,
+        /// @8 `LEGACY_ATYPE_PRICE`.
+        pub atype: u32,
+        /// @12 Used size of the account.
+        pub size: u32,
+        /// @16 Price type.
+        pub ptype: u32,
+        /// @20 Price exponent.
+        pub expo: i32,
+        /// @24 Number of component prices.
+        pub num: u32,
+        /// @28 Number of quoters in the aggregate.
+        pub num_qt: u32,
+        /// @32 Slot of the last valid aggregate.
+        pub last_slot: u64,
+        /// @40 Valid slot of the aggregate.
+        pub valid_slot: u64,
+        /// @48 EMA price (value, numerator, denominator).
+        pub ema_price: [i64; 3],
+        /// @72 EMA confidence.
+        pub ema_conf: [i64; 3],
+        /// @96 Unix timestamp of the aggregate price.
+        pub timestamp: i64,
+        /// @104 Minimum publishers.
+        pub min_pub: u8,
+        /// @105 Reserved by Pyth.
+        pub drv2: u8,
+        /// @106 Reserved by Pyth.
+        pub drv3: u16,
+        /// @108 Reserved by Pyth.
+        pub drv4: u32,
+        /// @112 Product account.
+        pub prod: [u8; 32],
+        /// @144 Next price account.
+        pub next: [u8; 32],
+        /// @176 Slot of the previous aggregate.
+        pub prev_slot: u64,
+        /// @184 Previous aggregate price.
+        pub prev_price: i64,
+        /// @192 Previous aggregate confidence.
+        pub prev_conf: u64,
+        /// @200 Previous aggregate timestamp.
+        pub prev_timestamp: i64,
+        /// @208 Aggregate price.
+        pub agg_price: i64,
+        /// @216 Aggregate confidence.
+        pub agg_conf: u64,
+        /// @224 Aggregate status (`LEGACY_STATUS_TRADING`).
+        pub agg_status: u32,
+        /// @228 Corporate action.
+        pub agg_corp_act: u32,
+        /// @232 Aggregate publish slot.
+        pub agg_pub_slot: u64,
+    }
+}
+
+/// Reads a legacy Pyth price account's aggregate. Checks magic, version, type and status.
+pub fn parse_pyth_legacy(data: &[u8]) -> Result<OracleReading, StateError> {
+    use crate::Layout;
+    if data.len() < LegacyPriceHeader::SIZE {
+        return Err(StateError::OracleLayout);
+    }
+    let h: LegacyPriceHeader = bytemuck::pod_read_unaligned(&data[..LegacyPriceHeader::SIZE]);
+    if h.magic != LEGACY_MAGIC || h.ver != LEGACY_VERSION || h.atype != LEGACY_ATYPE_PRICE {
+        return Err(StateError::OracleLayout);
+    }
+    if h.agg_status != LEGACY_STATUS_TRADING {
+        return Err(StateError::OracleNotTrading);
+    }
+    Ok(OracleReading {
+        price: h.agg_price,
+        conf: h.agg_conf,
+        expo: h.expo,
+        publish_time: h.timestamp,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pyth pull oracle `PriceUpdateV2` (borsh after Anchor's discriminator).
+
+/// Anchor discriminator of `PriceUpdateV2`.
+pub const PRICE_UPDATE_V2_DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
+
+/// How many Wormhole guardian signatures verified an update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// Partially verified with this many signatures.
+    Partial(u8),
+    /// Fully verified.
+    Full,
+}
+
+/// A decoded `PriceUpdateV2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceUpdate {
+    /// Who posted it.
+    pub write_authority: [u8; 32],
+    /// Verification level.
+    pub verification: Verification,
+    /// The feed id.
+    pub feed_id: [u8; 32],
+    /// Price, confidence, exponent, publish time.
+    pub reading: OracleReading,
+    /// EMA price mantissa.
+    pub ema_price: i64,
+    /// Slot it was posted in.
+    pub posted_slot: u64,
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl Cursor<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], StateError> {
+        if self.0.len() < N {
+            return Err(StateError::OracleLayout);
+        }
+        let (a, b) = self.0.split_at(N);
+        self.0 = b;
+        let mut out = [0u8; N];
+        out.copy_from_slice(a);
+        Ok(out)
+    }
+}
+
+/// Decodes a `PriceUpdateV2` account's data (discriminator checked).
+pub fn parse_price_update_v2(data: &[u8]) -> Result<PriceUpdate, StateError> {
+    let mut c = Cursor(data);
+    if c.take::<8>()? != PRICE_UPDATE_V2_DISCRIMINATOR {
+        return Err(StateError::OracleLayout);
+    }
+    let write_authority = c.take::<32>()?;
+    let verification = match c.take::<1>()?[0] {
+        0 => Verification::Partial(c.take::<1>()?[0]),
+        1 => Verification::Full,
+        _ => return Err(StateError::OracleLayout),
+    };
+    let feed_id = c.take::<32>()?;
+    let price = i64::from_le_bytes(c.take::<8>()?);
+    let conf = u64::from_le_bytes(c.take::<8>()?);
+    let expo = i32::from_le_bytes(c.take::<4>()?);
+    let publish_time = i64::from_le_bytes(c.take::<8>()?);
+    let _prev_publish_time = i64::from_le_bytes(c.take::<8>()?);
+    let ema_price = i64::from_le_bytes(c.take::<8>()?);
+    let _ema_conf = u64::from_le_bytes(c.take::<8>()?);
+    let posted_slot = u64::from_le_bytes(c.take::<8>()?);
+    Ok(PriceUpdate {
+        write_authority,
+        verification,
+        feed_id,
+        reading: OracleReading {
+            price,
+            conf,
+            expo,
+            publish_time,
+        },
+        ema_price,
+        posted_slot,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,168 @@
+use super::*;
+
+const BTC: ContractSpec = ContractSpec {
+    size_mantissa: 1,
+    size_expo: -2, // 0.01 BTC per contract
+    quote_decimals: 6,
+};
+
+fn reading(price: i64, conf: u64, expo: i32) -> OracleReading {
+    OracleReading {
+        price,
+        conf,
+        expo,
+        publish_time: 0,
+    }
+}
+
+#[test]
+fn price_per_contract_rounds_price_down_and_conf_up() {
+    // 60 000.123 456 78 USD/BTC, 0.01 BTC per contract, USDC 6 decimals:
+    // 600.001 234 567 8 USDC = 600 001 234.5678 native → 600 001 234 (down).
+    let r = reading(6_000_012_345_678, 1_234_567_891, -8);
+    assert_eq!(BTC.price_native(&r), Ok(600_001_234));
+    // conf 12.345 678 91 USD/BTC → 0.123 456 789 1 USDC → 123 456.7891 → 123 457 (up).
+    assert_eq!(BTC.conf_native(&r), Ok(123_457));
+    // Exact values do not move.
+    assert_eq!(
+        BTC.price_native(&reading(6_000_000_000_000, 0, -8)),
+        Ok(600_000_000)
+    );
+    assert_eq!(BTC.conf_native(&reading(6_000_000_000_000, 0, -8)), Ok(0));
+}
+
+#[test]
+fn positive_exponents_and_large_contracts() {
+    let spec = ContractSpec {
+        size_mantissa: 5,
+        size_expo: 3, // 5 000 units per contract
+        quote_decimals: 6,
+    };
+    // price 2 · 10^1 = 20 per unit → 100 000 per contract → 10^11 native.
+    assert_eq!(spec.price_native(&reading(2, 0, 1)), Ok(100_000_000_000));
+    // Overflow is an error, never a wrap.
+    assert_eq!(
+        spec.price_native(&reading(i64::MAX, 0, 0)),
+        Err(StateError::PriceOverflow)
+    );
+}
+
+#[test]
+fn tiny_prices_are_rejected_not_zero() {
+    // A price that rounds to zero native units per contract cannot be used as a spot.
+    assert_eq!(
+        BTC.price_native(&reading(1, 0, -12)),
+        Err(StateError::OracleNonPositive)
+    );
+    assert_eq!(
+        BTC.price_native(&reading(-5, 0, -8)),
+        Err(StateError::OracleNonPositive)
+    );
+    // Extreme exponents are handled in several division steps, still exact.
+    assert_eq!(scale_mul_pow10(u64::MAX, u64::MAX, -38, false), Ok(3));
+    assert_eq!(scale_mul_pow10(u64::MAX, u64::MAX, -38, true), Ok(4));
+    assert_eq!(scale_mul_pow10(10, 10, -2, true), Ok(1));
+    assert_eq!(scale_mul_pow10(10, 10, -3, true), Ok(1));
+    assert_eq!(scale_mul_pow10(10, 10, -3, false), Ok(0));
+}
+
+#[test]
+fn conf_ratio_in_bps_rounds_up() {
+    assert_eq!(conf_bps(&reading(10_000, 1, 0)), 1);
+    assert_eq!(conf_bps(&reading(10_001, 1, 0)), 1);
+    assert_eq!(conf_bps(&reading(20_000, 1, 0)), 1);
+    assert_eq!(conf_bps(&reading(100, 2, 0)), 200);
+    assert_eq!(conf_bps(&reading(0, 2, 0)), u64::MAX);
+}
+
+/// A legacy price account written field by field at the offsets of pyth-sdk-solana's
+/// `PriceAccount` (independently of `LegacyPriceHeader`).
+fn legacy_bytes(
+    price: i64,
+    conf: u64,
+    expo: i32,
+    ts: i64,
+    status: u32,
+) -> [u8; LEGACY_ACCOUNT_SIZE] {
+    let mut d = [0u8; LEGACY_ACCOUNT_SIZE];
+    d[0..4].copy_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+    d[4..8].copy_from_slice(&2u32.to_le_bytes());
+    d[8..12].copy_from_slice(&3u32.to_le_bytes());
+    d[12..16].copy_from_slice(&(LEGACY_ACCOUNT_SIZE as u32).to_le_bytes());
+    d[20..24].copy_from_slice(&expo.to_le_bytes());
+    d[96..104].copy_from_slice(&ts.to_le_bytes());
+    d[208..216].copy_from_slice(&price.to_le_bytes());
+    d[216..224].copy_from_slice(&conf.to_le_bytes());
+    d[224..228].copy_from_slice(&status.to_le_bytes());
+    d
+}
+
+#[test]
+fn legacy_layout() {
+    let d = legacy_bytes(6_000_000_000_000, 5_000_000, -8, 1_700_000_000, 1);
+    assert_eq!(
+        parse_pyth_legacy(&d),
+        Ok(OracleReading {
+            price: 6_000_000_000_000,
+            conf: 5_000_000,
+            expo: -8,
+            publish_time: 1_700_000_000
+        })
+    );
+    let halted = legacy_bytes(1, 1, -8, 1, 2);
+    assert_eq!(
+        parse_pyth_legacy(&halted),
+        Err(StateError::OracleNotTrading)
+    );
+    let mut bad = d;
+    bad[0] = 0;
+    assert_eq!(parse_pyth_legacy(&bad), Err(StateError::OracleLayout));
+    let mut product = d;
+    product[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(parse_pyth_legacy(&product), Err(StateError::OracleLayout));
+    assert_eq!(parse_pyth_legacy(&d[..239]), Err(StateError::OracleLayout));
+}
+
+#[test]
+fn price_update_v2_borsh() {
+    let mut d = [0u8; 134];
+    d[..8].copy_from_slice(&PRICE_UPDATE_V2_DISCRIMINATOR);
+    d[8..40].copy_from_slice(&[5; 32]);
+    d[40] = 0; // Partial
+    d[41] = 7; // signatures
+    let mut o = 42;
+    d[o..o + 32].copy_from_slice(&[9; 32]);
+    o += 32;
+    d[o..o + 8].copy_from_slice(&123i64.to_le_bytes());
+    o += 8;
+    d[o..o + 8].copy_from_slice(&4u64.to_le_bytes());
+    o += 8;
+    d[o..o + 4].copy_from_slice(&(-8i32).to_le_bytes());
+    o += 4;
+    d[o..o + 8].copy_from_slice(&77i64.to_le_bytes());
+    o += 8 + 8;
+    d[o..o + 8].copy_from_slice(&120i64.to_le_bytes());
+    o += 8 + 8;
+    d[o..o + 8].copy_from_slice(&42u64.to_le_bytes());
+    let u = parse_price_update_v2(&d).unwrap();
+    assert_eq!(u.verification, Verification::Partial(7));
+    assert_eq!(u.feed_id, [9; 32]);
+    assert_eq!(
+        u.reading,
+        OracleReading {
+            price: 123,
+            conf: 4,
+            expo: -8,
+            publish_time: 77
+        }
+    );
+    assert_eq!(u.ema_price, 120);
+    assert_eq!(u.posted_slot, 42);
+    let mut wrong = d;
+    wrong[0] ^= 1;
+    assert_eq!(parse_price_update_v2(&wrong), Err(StateError::OracleLayout));
+    assert_eq!(
+        parse_price_update_v2(&d[..60]),
+        Err(StateError::OracleLayout)
+    );
+}

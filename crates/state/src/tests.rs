@@ -1,0 +1,146 @@
+extern crate std;
+use std::format;
+
+use super::*;
+use crate::oracle::LegacyPriceHeader;
+
+/// Every layout's field table is contiguous and covers the whole struct.
+fn check_contiguous<T: Layout>() {
+    let mut end = 0;
+    for f in T::FIELDS {
+        assert_eq!(f.offset, end, "{}: gap or overlap before it", f.name);
+        end = f.offset + f.size;
+    }
+    assert_eq!(end, T::SIZE, "table does not cover the struct");
+    assert_eq!(core::mem::size_of::<T>(), T::SIZE);
+}
+
+/// The `/// @N` offsets written in the doc comments are the real ones.
+fn check_doc_offsets<T: Layout>(source: &str, name: &str) {
+    let start = source
+        .find(&format!("pub struct {name} ["))
+        .expect("struct in source");
+    let body = &source[start..];
+    let body = &body[..body.find("\n    }\n").expect("end of struct")];
+    let mut pending: Option<usize> = None;
+    let mut checked = 0;
+    for line in body.lines().skip(1).map(str::trim) {
+        if let Some(rest) = line.strip_prefix("/// @") {
+            let n: usize = rest.split_whitespace().next().unwrap().parse().unwrap();
+            pending = Some(n);
+        } else if let Some(rest) = line.strip_prefix("pub ") {
+            let field = rest.split(':').next().unwrap().trim();
+            let f = T::field(field).expect("field in table");
+            let doc = pending
+                .take()
+                .unwrap_or_else(|| panic!("{name}.{field}: no @offset"));
+            assert_eq!(doc, f.offset, "{name}.{field}: doc says @{doc}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, T::FIELDS.len(), "{name}: every field documented");
+}
+
+#[test]
+fn layouts_are_contiguous_and_documented() {
+    check_contiguous::<Exchange>();
+    check_contiguous::<Market>();
+    check_contiguous::<OracleConfig>();
+    check_contiguous::<OracleSnapshot>();
+    check_contiguous::<Series>();
+    check_contiguous::<MarginAccount>();
+    check_contiguous::<Position>();
+    check_contiguous::<MarginSnapshot>();
+    check_contiguous::<Correlation>();
+    check_contiguous::<LegacyPriceHeader>();
+
+    check_doc_offsets::<Exchange>(include_str!("exchange.rs"), "Exchange");
+    check_doc_offsets::<Market>(include_str!("market.rs"), "Market");
+    check_doc_offsets::<OracleConfig>(include_str!("market.rs"), "OracleConfig");
+    check_doc_offsets::<OracleSnapshot>(include_str!("market.rs"), "OracleSnapshot");
+    check_doc_offsets::<Series>(include_str!("series.rs"), "Series");
+    check_doc_offsets::<MarginAccount>(include_str!("account.rs"), "MarginAccount");
+    check_doc_offsets::<Position>(include_str!("account.rs"), "Position");
+    check_doc_offsets::<MarginSnapshot>(include_str!("account.rs"), "MarginSnapshot");
+    check_doc_offsets::<Correlation>(include_str!("correlation.rs"), "Correlation");
+    check_doc_offsets::<LegacyPriceHeader>(include_str!("oracle.rs"), "LegacyPriceHeader");
+}
+
+#[test]
+fn offsets_clients_filter_on() {
+    // getProgramAccounts filters (account offset = 8 + struct offset).
+    assert_eq!(MarginAccount::field("exchange").unwrap().offset, 8);
+    assert_eq!(MarginAccount::field("owner").unwrap().offset, 40);
+    assert_eq!(Series::field("market").unwrap().offset, 40);
+    assert_eq!(Market::field("exchange").unwrap().offset, 8);
+    assert_eq!(Correlation::field("market_a").unwrap().offset, 40);
+}
+
+#[test]
+fn read_account_checks_discriminator_length_and_version() {
+    let mut data = [0u8; DISCRIMINATOR_LEN + Series::SIZE];
+    data[..8].copy_from_slice(&discriminator::SERIES);
+    data[8] = LAYOUT_VERSION;
+    data[8 + 72..8 + 80].copy_from_slice(&123i64.to_le_bytes());
+    let s: Series = read_account(&data, &discriminator::SERIES).unwrap();
+    assert_eq!(s.strike_native, 123);
+    assert_eq!(
+        read_account::<Series>(&data, &discriminator::MARKET),
+        Err(StateError::WrongDiscriminator)
+    );
+    assert_eq!(
+        read_account::<Series>(&data[..100], &discriminator::SERIES),
+        Err(StateError::AccountTooSmall)
+    );
+    data[8] = 9;
+    assert_eq!(
+        read_account::<Series>(&data, &discriminator::SERIES),
+        Err(StateError::UnknownVersion)
+    );
+}
+
+#[test]
+fn position_slots_and_markets() {
+    let mut a: MarginAccount = bytemuck::Zeroable::zeroed();
+    let (m1, m2) = ([1u8; 32], [2u8; 32]);
+    assert_eq!(a.market_slot_or_insert(&m1), Some(0));
+    assert_eq!(a.market_slot_or_insert(&m2), Some(1));
+    assert_eq!(a.market_slot_or_insert(&m1), Some(0));
+    a.positions[3].series = [7; 32];
+    a.positions[3].market_slot = 1;
+    a.n_positions = 1;
+    assert_eq!(a.position_index(&[7; 32]), Some(3));
+    assert_eq!(a.position_index(&[0; 32]), None);
+    assert_eq!(a.free_slot(), Some(0));
+    a.free_position(3);
+    assert_eq!(a.n_positions, 0);
+    assert_eq!(
+        a.markets[1], [0; 32],
+        "market entry freed with its last position"
+    );
+    assert_eq!(a.markets[0], m1, "other entries untouched");
+    for _ in 0..MAX_MARKETS - 1 {
+        a.market_slot_or_insert(&[a.used_markets().count() as u8 + 10; 32]);
+    }
+    assert_eq!(
+        a.market_slot_or_insert(&[99; 32]),
+        None,
+        "at most MAX_MARKETS"
+    );
+}
+
+#[test]
+fn series_payoffs() {
+    let mut s: Series = bytemuck::Zeroable::zeroed();
+    s.strike_native = 100;
+    s.kind = 0;
+    assert_eq!(s.payoff_per_contract(130), Some(30));
+    assert_eq!(s.payoff_per_contract(70), Some(0));
+    s.kind = 1;
+    assert_eq!(s.payoff_per_contract(70), Some(30));
+    assert_eq!(s.payoff_per_contract(130), Some(0));
+    s.kind = 2;
+    assert_eq!(s.payoff_per_contract(130), Some(130));
+    s.kind = 3;
+    assert_eq!(s.payoff_per_contract(130), None);
+}
