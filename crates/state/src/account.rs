@@ -156,6 +156,11 @@ impl MarginAccount {
         let slot = self.positions[i].market_slot as usize;
         self.positions[i] = bytemuck::Zeroable::zeroed();
         self.n_positions = self.n_positions.saturating_sub(1);
+        self.free_market_if_unused(slot);
+    }
+
+    /// Frees market entry `slot` if no position refers to it.
+    pub fn free_market_if_unused(&mut self, slot: usize) {
         if slot < MAX_MARKETS
             && !self
                 .active_positions()

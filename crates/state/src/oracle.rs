@@ -27,6 +27,17 @@ pub struct OracleReading {
     pub expo: i32,
     /// Unix publish time.
     pub publish_time: i64,
+    /// Publish time of the previous update: this reading is *the* price at every t with
+    /// `prev_publish_time < t ≤ publish_time` (Pyth's rule for a unique price at a moment; used
+    /// to fix settlement prices without letting a keeper pick among several updates).
+    pub prev_publish_time: i64,
+}
+
+impl OracleReading {
+    /// Whether this is the unique update covering moment `t`.
+    pub fn covers(&self, t: i64) -> bool {
+        self.prev_publish_time < t && t <= self.publish_time
+    }
 }
 
 /// How a contract's price is formed from an oracle price.
@@ -225,6 +236,7 @@ pub fn parse_pyth_legacy(data: &[u8]) -> Result<OracleReading, StateError> {
         conf: h.agg_conf,
         expo: h.expo,
         publish_time: h.timestamp,
+        prev_publish_time: h.prev_timestamp,
     })
 }
 
@@ -292,7 +304,7 @@ pub fn parse_price_update_v2(data: &[u8]) -> Result<PriceUpdate, StateError> {
     let conf = u64::from_le_bytes(c.take::<8>()?);
     let expo = i32::from_le_bytes(c.take::<4>()?);
     let publish_time = i64::from_le_bytes(c.take::<8>()?);
-    let _prev_publish_time = i64::from_le_bytes(c.take::<8>()?);
+    let prev_publish_time = i64::from_le_bytes(c.take::<8>()?);
     let ema_price = i64::from_le_bytes(c.take::<8>()?);
     let _ema_conf = u64::from_le_bytes(c.take::<8>()?);
     let posted_slot = u64::from_le_bytes(c.take::<8>()?);
@@ -305,6 +317,7 @@ pub fn parse_price_update_v2(data: &[u8]) -> Result<PriceUpdate, StateError> {
             conf,
             expo,
             publish_time,
+            prev_publish_time,
         },
         ema_price,
         posted_slot,

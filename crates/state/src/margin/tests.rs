@@ -26,6 +26,7 @@ fn reading(price_usd: i64) -> OracleReading {
         conf: 1_000_000,
         expo: -8,
         publish_time: NOW - 5,
+        prev_publish_time: NOW - 6,
     }
 }
 

@@ -12,6 +12,7 @@ fn reading(price: i64, conf: u64, expo: i32) -> OracleReading {
         conf,
         expo,
         publish_time: 0,
+        prev_publish_time: 0,
     }
 }
 
@@ -91,6 +92,7 @@ fn legacy_bytes(
     d[12..16].copy_from_slice(&(LEGACY_ACCOUNT_SIZE as u32).to_le_bytes());
     d[20..24].copy_from_slice(&expo.to_le_bytes());
     d[96..104].copy_from_slice(&ts.to_le_bytes());
+    d[200..208].copy_from_slice(&(ts - 1).to_le_bytes());
     d[208..216].copy_from_slice(&price.to_le_bytes());
     d[216..224].copy_from_slice(&conf.to_le_bytes());
     d[224..228].copy_from_slice(&status.to_le_bytes());
@@ -106,7 +108,8 @@ fn legacy_layout() {
             price: 6_000_000_000_000,
             conf: 5_000_000,
             expo: -8,
-            publish_time: 1_700_000_000
+            publish_time: 1_700_000_000,
+            prev_publish_time: 1_699_999_999,
         })
     );
     let halted = legacy_bytes(1, 1, -8, 1, 2);
@@ -140,7 +143,9 @@ fn price_update_v2_borsh() {
     d[o..o + 4].copy_from_slice(&(-8i32).to_le_bytes());
     o += 4;
     d[o..o + 8].copy_from_slice(&77i64.to_le_bytes());
-    o += 8 + 8;
+    o += 8;
+    d[o..o + 8].copy_from_slice(&70i64.to_le_bytes());
+    o += 8;
     d[o..o + 8].copy_from_slice(&120i64.to_le_bytes());
     o += 8 + 8;
     d[o..o + 8].copy_from_slice(&42u64.to_le_bytes());
@@ -153,7 +158,8 @@ fn price_update_v2_borsh() {
             price: 123,
             conf: 4,
             expo: -8,
-            publish_time: 77
+            publish_time: 77,
+            prev_publish_time: 70,
         }
     );
     assert_eq!(u.ema_price, 120);
@@ -165,4 +171,19 @@ fn price_update_v2_borsh() {
         parse_price_update_v2(&d[..60]),
         Err(StateError::OracleLayout)
     );
+}
+
+#[test]
+fn a_reading_covers_the_moments_since_the_previous_update() {
+    let r = OracleReading {
+        price: 1,
+        conf: 0,
+        expo: 0,
+        publish_time: 100,
+        prev_publish_time: 90,
+    };
+    assert!(!r.covers(90));
+    assert!(r.covers(91));
+    assert!(r.covers(100));
+    assert!(!r.covers(101));
 }

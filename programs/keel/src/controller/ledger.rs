@@ -1,0 +1,210 @@
+//! Money movements inside the exchange and the position bookkeeping of fills and settlements.
+//!
+//! Every movement updates both sides of the conservation identity
+//! `vault == Σ collateral + insurance + fees + settlement pools`: a change of one account's
+//! collateral is mirrored in `Exchange::total_collateral_native`, a fee moves collateral into
+//! `fees_native`, a realised loss moves collateral into its series' pool and a realised gain
+//! moves it back out. Nothing here touches tokens.
+
+use crate::error::{Checked, KeelError};
+use anchor_lang::prelude::*;
+use keel_risk::SeriesKind;
+use keel_state::series::SERIES_ACTIVE;
+use keel_state::{Exchange, MarginAccount, Series};
+
+/// Adds `amount` (may be negative) to an account's collateral and the exchange's total.
+pub fn credit(acc: &mut MarginAccount, ex: &mut Exchange, amount: i64) -> Result<()> {
+    acc.collateral_native = acc.collateral_native.add_or(amount)?;
+    ex.total_collateral_native = ex.total_collateral_native.add_or(amount)?;
+    Ok(())
+}
+
+/// Moves a fee from an account's collateral to the exchange's fee balance.
+pub fn pay_fee(acc: &mut MarginAccount, ex: &mut Exchange, fee: i64) -> Result<()> {
+    require!(fee >= 0, KeelError::MathOverflow);
+    credit(acc, ex, -fee)?;
+    ex.fees_native = ex.fees_native.add_or(fee)?;
+    acc.fees_paid_native = acc.fees_paid_native.add_or(fee)?;
+    Ok(())
+}
+
+/// Realises `amount` of P&L of a position in `series` into the account: a loss (< 0) is paid
+/// into the series' settlement pool, a gain (> 0) is paid out of it and must be covered by it.
+pub fn realise(
+    acc: &mut MarginAccount,
+    ex: &mut Exchange,
+    series: &mut Series,
+    amount: i64,
+) -> Result<()> {
+    if amount > 0 {
+        require!(
+            series.settlement_pool_native >= amount,
+            KeelError::SettlementPoolShort
+        );
+    }
+    credit(acc, ex, amount)?;
+    series.settlement_pool_native = series.settlement_pool_native.sub_or(amount)?;
+    ex.settlement_pools_native = ex.settlement_pools_native.sub_or(amount)?;
+    acc.realised_pnl_native = acc.realised_pnl_native.add_or(amount)?;
+    Ok(())
+}
+
+/// ⌈a·b/d⌉ on 64-bit operations (exact 128-bit intermediate), `None` if it does not fit.
+pub fn mul_div_ceil(a: u64, b: u64, d: u64) -> Option<u64> {
+    if d == 0 {
+        return None;
+    }
+    let (hi, lo) = keel_risk::fx::mul_wide(a, b);
+    if hi >= d {
+        return None;
+    }
+    let (q, r) = keel_risk::fx::div_wide(hi, lo, d);
+    q.checked_add((r != 0) as u64)
+}
+
+/// Fee on a fill of `qty` contracts at `price`: ⌈|qty|·price·bps / 10 000⌉.
+pub fn fee(qty: i64, price: i64, bps: u16) -> Result<i64> {
+    let notional = (qty.unsigned_abs())
+        .checked_mul(price.max(0) as u64)
+        .filter(|n| *n <= i64::MAX as u64)
+        .ok_or(KeelError::AmountTooLarge)?;
+    let f = mul_div_ceil(notional, bps as u64, 10_000).ok_or(KeelError::MathOverflow)?;
+    Ok(f as i64)
+}
+
+/// What a fill did to one account.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fill {
+    /// Position before.
+    pub qty_before: i64,
+    /// Position after.
+    pub qty_after: i64,
+    /// Futures cash realised into collateral because the position went flat (0 if none).
+    pub realised_native: i64,
+}
+
+/// Applies a fill of `qty` contracts (signed, this account's side) of `series` at `price` per
+/// contract, paying `fee_native`:
+/// - options: the premium qty·price moves through collateral now;
+/// - futures: −qty·price accumulates in the position's cash (the entry cost);
+/// - a position that goes flat frees its slot; a flat future realises its cash (a gain only if
+///   the series' pool can pay it, otherwise the slot stays as a claim).
+///
+/// Open interest (Σ long contracts) and the holder count follow.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_fill(
+    acc: &mut MarginAccount,
+    ex: &mut Exchange,
+    series_key: &[u8; 32],
+    series: &mut Series,
+    qty: i64,
+    price: i64,
+    fee_native: i64,
+) -> Result<Fill> {
+    require!(
+        series.status == SERIES_ACTIVE,
+        KeelError::SeriesAlreadySettled
+    );
+    let kind = series.series_kind().ok_or(KeelError::InvalidSeriesKind)?;
+    let i = match acc.position_index(series_key) {
+        Some(i) => i,
+        None => {
+            let slot = acc
+                .market_slot_or_insert(&series.market)
+                .ok_or(KeelError::TooManyMarkets)?;
+            let i = match acc.free_slot() {
+                Some(i) => i,
+                None => {
+                    // Undo the market entry if it was just taken and nothing uses it.
+                    acc.free_market_if_unused(slot);
+                    return err!(KeelError::TooManyPositions);
+                }
+            };
+            let p = &mut acc.positions[i];
+            p.series = *series_key;
+            p.qty_contracts = 0;
+            p.cash_native = 0;
+            p.strike_native = series.strike_native;
+            p.expiry_ts = series.expiry_ts;
+            p.market_slot = slot as u8;
+            p.kind = series.kind;
+            acc.n_positions += 1;
+            series.holders = series
+                .holders
+                .checked_add(1)
+                .ok_or(KeelError::MathOverflow)?;
+            i
+        }
+    };
+    let qty_before = acc.positions[i].qty_contracts;
+    let qty_after = qty_before.add_or(qty)?;
+    let cost = qty.mul_or(price)?;
+    match kind {
+        SeriesKind::Call | SeriesKind::Put => credit(acc, ex, -cost)?,
+        SeriesKind::Future => {
+            acc.positions[i].cash_native = acc.positions[i].cash_native.sub_or(cost)?;
+        }
+    }
+    acc.positions[i].qty_contracts = qty_after;
+    pay_fee(acc, ex, fee_native)?;
+
+    let oi_delta = qty_after.max(0).sub_or(qty_before.max(0))?;
+    series.open_interest_contracts = series.open_interest_contracts.add_or(oi_delta)?;
+
+    let mut realised = 0;
+    if qty_after == 0 {
+        let cash = acc.positions[i].cash_native;
+        if cash <= 0 || series.settlement_pool_native >= cash {
+            if cash != 0 {
+                realise(acc, ex, series, cash)?;
+                realised = cash;
+            }
+            acc.free_position(i);
+            series.holders = series.holders.saturating_sub(1);
+        }
+    }
+    Ok(Fill {
+        qty_before,
+        qty_after,
+        realised_native: realised,
+    })
+}
+
+/// What settling one position paid.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Settlement {
+    /// Contracts held.
+    pub qty: i64,
+    /// Futures cash held.
+    pub cash: i64,
+    /// qty·payoff + cash, realised into collateral.
+    pub payout: i64,
+}
+
+/// Realises the position of `acc` in settled `series` at its settlement price and frees it.
+pub fn settle_position(
+    acc: &mut MarginAccount,
+    ex: &mut Exchange,
+    series_key: &[u8; 32],
+    series: &mut Series,
+) -> Result<Settlement> {
+    let i = acc
+        .position_index(series_key)
+        .ok_or(KeelError::PositionNotFound)?;
+    let p = acc.positions[i];
+    let payoff = series
+        .payoff_per_contract(series.settlement_price_native)
+        .ok_or(KeelError::MathOverflow)?;
+    let payout = p.qty_contracts.mul_or(payoff)?.add_or(p.cash_native)?;
+    realise(acc, ex, series, payout)?;
+    series.open_interest_contracts = series
+        .open_interest_contracts
+        .sub_or(p.qty_contracts.max(0))?;
+    series.holders = series.holders.saturating_sub(1);
+    acc.free_position(i);
+    Ok(Settlement {
+        qty: p.qty_contracts,
+        cash: p.cash_native,
+        payout,
+    })
+}

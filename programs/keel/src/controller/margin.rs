@@ -1,0 +1,245 @@
+//! Margin checks: the markets an account needs (from the remaining accounts), keel-state's
+//! input builder and keel-risk's `compute`, with the big buffers on the heap.
+//!
+//! Remaining-accounts protocol, shared by every instruction that checks margin: for each market
+//! the account(s) hold positions in, the market account followed by its oracle account; then,
+//! optionally, correlation accounts. Order is free; markets not used are still validated.
+
+use crate::error::{KeelError, OrKeel};
+use crate::oracle;
+use crate::state::{Correlation, Market};
+use anchor_lang::prelude::*;
+use anchor_lang::{Discriminator, ZeroCopy};
+use core::cell::Ref;
+use keel_risk::MarginBreakdown;
+use keel_state::{margin_inputs, MarginInputs, MarginSnapshot, MarketReading, OracleReading};
+
+/// A market with its validated oracle reading.
+pub struct LoadedMarket<'info> {
+    /// The market account's address.
+    pub key: Pubkey,
+    /// The market, borrowed read-only from its account.
+    pub market: Ref<'info, Market>,
+    /// Its oracle reading (identity, freshness and confidence checked).
+    pub reading: OracleReading,
+}
+
+/// The markets and correlations passed to an instruction.
+pub struct MarketSet<'info> {
+    /// Markets, in the order passed.
+    pub markets: Vec<LoadedMarket<'info>>,
+    /// Correlation accounts.
+    pub correlations: Vec<Ref<'info, Correlation>>,
+}
+
+/// Borrows a Keel account of type `T` from `info` read-only, checking owner, discriminator,
+/// size and layout version.
+pub fn load_ref<'info, T: ZeroCopy + Owner>(
+    info: &'info AccountInfo<'info>,
+) -> Result<Ref<'info, T>> {
+    require_keys_eq!(*info.owner, T::owner(), KeelError::UnexpectedAccount);
+    let data = info.try_borrow_data()?;
+    let size = core::mem::size_of::<T>();
+    require!(data.len() >= 8 + size, KeelError::UnexpectedAccount);
+    require!(&data[..8] == T::DISCRIMINATOR, KeelError::UnexpectedAccount);
+    require!(
+        data[8] == keel_state::LAYOUT_VERSION,
+        KeelError::UnknownLayoutVersion
+    );
+    Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..8 + size])))
+}
+
+fn has_discriminator(info: &AccountInfo, disc: &[u8]) -> bool {
+    *info.owner == crate::ID
+        && info
+            .try_borrow_data()
+            .map(|d| d.len() >= 8 && &d[..8] == disc)
+            .unwrap_or(false)
+}
+
+impl<'info> MarketSet<'info> {
+    /// Parses `remaining` (market, oracle pairs, then correlations) for `exchange` at `now`.
+    pub fn load(
+        remaining: &'info [AccountInfo<'info>],
+        exchange: &Pubkey,
+        now: i64,
+    ) -> Result<Self> {
+        let mut markets: Vec<LoadedMarket<'info>> = Vec::new();
+        let mut correlations = Vec::new();
+        let mut i = 0;
+        while i < remaining.len() {
+            let info = &remaining[i];
+            if has_discriminator(info, Market::DISCRIMINATOR) {
+                let market = load_ref::<Market>(info)?;
+                require_keys_eq!(
+                    Pubkey::new_from_array(market.exchange),
+                    *exchange,
+                    KeelError::WrongExchange
+                );
+                let oracle_info = remaining.get(i + 1).ok_or(KeelError::MarketMissing)?;
+                let reading = oracle::read_fresh(&market, oracle_info, now)?;
+                if !markets.iter().any(|m| m.key == info.key()) {
+                    markets.push(LoadedMarket {
+                        key: info.key(),
+                        market,
+                        reading,
+                    });
+                }
+                i += 2;
+            } else if has_discriminator(info, Correlation::DISCRIMINATOR) {
+                let c = load_ref::<Correlation>(info)?;
+                require_keys_eq!(
+                    Pubkey::new_from_array(c.exchange),
+                    *exchange,
+                    KeelError::WrongExchange
+                );
+                correlations.push(c);
+                i += 1;
+            } else {
+                return err!(KeelError::UnexpectedAccount);
+            }
+        }
+        Ok(MarketSet {
+            markets,
+            correlations,
+        })
+    }
+
+    /// Whether `market` was passed.
+    pub fn contains(&self, market: &[u8; 32]) -> bool {
+        self.markets.iter().any(|m| m.key.to_bytes() == *market)
+    }
+}
+
+/// Allocates a zeroed `MarginBreakdown` directly on the heap (≈ 6 KiB: it must never be built
+/// on the 4 KiB SBF stack frame).
+pub fn zeroed_breakdown() -> Box<MarginBreakdown> {
+    let layout = std::alloc::Layout::new::<MarginBreakdown>();
+    // SAFETY: `MarginBreakdown` consists only of integers (`i64`, `u8`) and `Fx` (an `i64`
+    // newtype) in nested arrays and structs, so all-zero bytes are a valid value (it equals
+    // `MarginBreakdown::default()`, checked in this module's tests). The pointer comes from the
+    // global allocator with this exact layout, as `Box::from_raw` requires.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut MarginBreakdown;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(p)
+    }
+}
+
+/// Reusable margin machinery for one instruction: one input buffer, one breakdown.
+pub struct Margin<'a> {
+    readings: Vec<MarketReading<'a>>,
+    correlations: Vec<&'a keel_state::Correlation>,
+    inputs: Box<MarginInputs<'a>>,
+    /// The last computed breakdown.
+    pub breakdown: Box<MarginBreakdown>,
+    now: i64,
+}
+
+impl<'a> Margin<'a> {
+    /// Prepares margin checks against the markets in `set` at `now`.
+    pub fn new(set: &'a MarketSet<'_>, now: i64) -> Self {
+        let readings = set
+            .markets
+            .iter()
+            .map(|m| MarketReading {
+                key: m.key.to_bytes(),
+                market: &m.market.0,
+                oracle: m.reading,
+            })
+            .collect();
+        let correlations = set.correlations.iter().map(|c| &c.0).collect();
+        Margin {
+            readings,
+            correlations,
+            inputs: Box::new(MarginInputs::new()),
+            breakdown: zeroed_breakdown(),
+            now,
+        }
+    }
+
+    /// Computes the margin of `account` (with its collateral replaced by `collateral` if given)
+    /// into `self.breakdown` and returns its snapshot.
+    pub fn compute(
+        &mut self,
+        account: &keel_state::MarginAccount,
+        collateral: Option<i64>,
+    ) -> Result<MarginSnapshot> {
+        let b = &mut self.breakdown;
+        let collateral = collateral.unwrap_or(account.collateral_native);
+        if account.n_positions == 0 {
+            // No risk: equity is collateral, margin zero.
+            b.now = self.now;
+            b.collateral = collateral;
+            b.equity_mm = collateral;
+            b.equity_im = collateral;
+            b.mm = 0;
+            b.im = 0;
+            b.scan_mm = 0;
+            b.scan_im = 0;
+            b.offset_mm = 0;
+            b.offset_im = 0;
+            b.addons = 0;
+            b.short_min_mm = 0;
+            b.short_min_im = 0;
+            b.rounding = 0;
+            b.n_markets = 0;
+            b.n_positions = 0;
+        } else {
+            margin_inputs(
+                account,
+                &self.readings,
+                &self.correlations,
+                self.now,
+                &mut self.inputs,
+            )
+            .or_keel()?;
+            self.inputs.collateral = collateral;
+            keel_risk::compute(&self.inputs.portfolio(), b).or_keel()?;
+        }
+        Ok(snapshot(b))
+    }
+
+    /// Account slot of the i-th position of the last computation's inputs.
+    pub fn position_slot(&self, i: usize) -> usize {
+        self.inputs.position_slots[i] as usize
+    }
+
+    /// Market key of the i-th market of the last computation's inputs.
+    pub fn market_key(&self, i: usize) -> [u8; 32] {
+        self.inputs.market_keys[i]
+    }
+}
+
+/// The figures stored in `MarginAccount::last_margin`.
+pub fn snapshot(b: &MarginBreakdown) -> MarginSnapshot {
+    MarginSnapshot {
+        ts: b.now,
+        equity_mm: b.equity_mm,
+        equity_im: b.equity_im,
+        mm: b.mm,
+        im: b.im,
+    }
+}
+
+/// equity_im − IM of a snapshot.
+pub fn health_im(s: &MarginSnapshot) -> i64 {
+    s.equity_im.saturating_sub(s.im)
+}
+
+/// Whether the account holds a position in a series that has expired at `now`.
+pub fn has_expired_positions(account: &keel_state::MarginAccount, now: i64) -> bool {
+    account.active_positions().any(|p| p.expiry_ts <= now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroed_breakdown_is_the_default() {
+        assert_eq!(*zeroed_breakdown(), MarginBreakdown::default());
+    }
+}

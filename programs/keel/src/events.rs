@@ -1,0 +1,279 @@
+//! Every event Keel emits (Anchor `emit!`: base64 borsh in a `Program data:` log line). Each
+//! carries the numbers an indexer needs to follow the state without reading accounts:
+//! balances after the change, who, what, and the time.
+
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct ExchangeInitialized {
+    pub exchange: Pubkey,
+    pub admin: Pubkey,
+    pub quote_mint: Pubkey,
+    pub quote_vault: Pubkey,
+    pub quote_token_program: Pubkey,
+    pub quote_decimals: u8,
+    pub taker_fee_bps: u16,
+    pub maker_fee_bps: u16,
+}
+
+#[event]
+pub struct PauseSet {
+    pub exchange: Pubkey,
+    pub old_flags: u8,
+    pub new_flags: u8,
+    pub ts: i64,
+}
+
+#[event]
+pub struct MarketCreated {
+    pub exchange: Pubkey,
+    pub market: Pubkey,
+    pub market_index: u16,
+    pub name: [u8; 16],
+    pub oracle_kind: u8,
+    pub oracle_account: Pubkey,
+    pub oracle_program: Pubkey,
+    pub feed_id: [u8; 32],
+    pub contract_size_mantissa: i64,
+    pub contract_size_expo: i32,
+    pub initial_price_native: i64,
+    pub initial_vol_q32: i64,
+    pub ts: i64,
+}
+
+#[event]
+pub struct MarketParamsUpdated {
+    pub market: Pubkey,
+    /// The new `keel_risk::RiskParams`, raw bytes.
+    pub risk_params: Vec<u8>,
+    pub max_staleness_secs: i64,
+    pub max_conf_bps: u64,
+    pub min_signatures: u8,
+    pub max_vol_age_secs: i64,
+    pub settle_window_secs: i64,
+    pub margin_vol_q32: i64,
+    pub ts: i64,
+}
+
+#[event]
+pub struct ImpliedVolPublished {
+    pub market: Pubkey,
+    pub authority: Pubkey,
+    pub implied_vol_q32: i64,
+    pub ts: i64,
+}
+
+#[event]
+pub struct SeriesListed {
+    pub market: Pubkey,
+    pub series: Pubkey,
+    pub series_index: u32,
+    pub kind: u8,
+    pub strike_native: i64,
+    pub expiry_ts: i64,
+    pub contract_size_mantissa: i64,
+    pub contract_size_expo: i32,
+}
+
+#[event]
+pub struct AccountOpened {
+    pub exchange: Pubkey,
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    pub account_id: u32,
+}
+
+#[event]
+pub struct DelegateSet {
+    pub account: Pubkey,
+    pub delegate: Pubkey,
+}
+
+#[event]
+pub struct AccountClosed {
+    pub account: Pubkey,
+    pub owner: Pubkey,
+}
+
+#[event]
+pub struct Deposited {
+    pub account: Pubkey,
+    pub depositor: Pubkey,
+    pub amount_native: u64,
+    pub collateral_native: i64,
+    pub vault_native: u64,
+    pub total_collateral_native: i64,
+}
+
+#[event]
+pub struct Withdrawn {
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    pub amount_native: u64,
+    pub collateral_native: i64,
+    pub vault_native: u64,
+    pub total_collateral_native: i64,
+    pub equity_im: i64,
+    pub im: i64,
+}
+
+#[event]
+pub struct Traded {
+    pub series: Pubkey,
+    pub market: Pubkey,
+    pub taker: Pubkey,
+    pub maker: Pubkey,
+    /// Contracts the taker bought (> 0) or sold (< 0).
+    pub qty_contracts: i64,
+    pub price_native: i64,
+    pub taker_fee_native: i64,
+    pub maker_fee_native: i64,
+    pub taker_qty_after: i64,
+    pub maker_qty_after: i64,
+    pub taker_collateral_native: i64,
+    pub maker_collateral_native: i64,
+    pub taker_equity_im: i64,
+    pub taker_im: i64,
+    pub maker_equity_im: i64,
+    pub maker_im: i64,
+    pub open_interest_contracts: i64,
+    pub fees_native: i64,
+    pub ts: i64,
+}
+
+#[event]
+pub struct FuturesRealised {
+    pub account: Pubkey,
+    pub series: Pubkey,
+    /// Cash realised into collateral (> 0 a gain paid from the pool, < 0 a loss paid into it).
+    pub amount_native: i64,
+    pub collateral_native: i64,
+    pub settlement_pool_native: i64,
+}
+
+#[event]
+pub struct VolatilityUpdated {
+    pub market: Pubkey,
+    pub price_native: i64,
+    pub publish_time: i64,
+    pub dt_secs: i64,
+    pub log_return_q32: i64,
+    pub sample_var_q32: i64,
+    pub ewma_weight_q32: i64,
+    pub ewma_var_q32: i64,
+    pub garch_var_q32: i64,
+    pub hist_vol_q32: i64,
+    pub raw_vol_q32: i64,
+    pub margin_vol_q32: i64,
+    pub stable_price_native: i64,
+    pub implied_vol_q32: i64,
+}
+
+#[event]
+pub struct CorrelationCreated {
+    pub correlation: Pubkey,
+    pub market_a: Pubkey,
+    pub market_b: Pubkey,
+    pub tau_secs: i64,
+    pub min_interval_secs: i64,
+    pub max_sync_secs: i64,
+}
+
+#[event]
+pub struct CorrelationUpdated {
+    pub correlation: Pubkey,
+    pub price_a_native: i64,
+    pub price_b_native: i64,
+    pub ts: i64,
+    pub var_a_q32: i64,
+    pub var_b_q32: i64,
+    pub cov_q32: i64,
+    pub rho_q32: i64,
+}
+
+#[event]
+pub struct SeriesSettled {
+    pub series: Pubkey,
+    pub market: Pubkey,
+    pub settlement_price_native: i64,
+    pub publish_time: i64,
+    pub by_admin: bool,
+    pub open_interest_contracts: i64,
+    pub ts: i64,
+}
+
+#[event]
+pub struct PositionSettled {
+    pub account: Pubkey,
+    pub series: Pubkey,
+    pub qty_contracts: i64,
+    pub cash_native: i64,
+    pub payout_native: i64,
+    pub collateral_native: i64,
+    pub settlement_pool_native: i64,
+    pub open_interest_contracts: i64,
+}
+
+/// One market's part of a margin report.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MarketRiskReport {
+    pub market: Pubkey,
+    pub spot: i64,
+    pub stable_spot: i64,
+    pub conf: i64,
+    pub sigma_q32: i64,
+    pub range_q32: i64,
+    pub worst_im: i64,
+    pub worst_im_scenario: u8,
+    pub worst_mm: i64,
+    pub worst_mm_scenario: u8,
+    pub net_delta_q32: i64,
+    pub short_min_im: i64,
+    pub short_min_mm: i64,
+    pub conf_addon: i64,
+    pub impact_addon: i64,
+    /// P&L of the market's positions in each of the 30 scenarios.
+    pub pnl: Vec<i64>,
+}
+
+/// One position's part of a margin report.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PositionRiskReport {
+    pub series: Pubkey,
+    pub qty_contracts: i64,
+    pub mark: i64,
+    pub mark_stable: i64,
+    pub value: i64,
+    pub value_im: i64,
+    pub rounding: i64,
+    pub delta_q32: i64,
+    pub gamma_q32: i64,
+    pub vega: i64,
+    pub theta: i64,
+}
+
+/// The full keel-risk breakdown of one account (`margin_report`).
+#[event]
+pub struct MarginReport {
+    pub account: Pubkey,
+    pub now: i64,
+    pub collateral: i64,
+    pub equity_mm: i64,
+    pub equity_im: i64,
+    pub mm: i64,
+    pub im: i64,
+    pub scan_mm: i64,
+    pub scan_im: i64,
+    pub offset_mm: i64,
+    pub offset_im: i64,
+    pub addons: i64,
+    pub short_min_mm: i64,
+    pub short_min_im: i64,
+    pub rounding: i64,
+    pub health_mm: i64,
+    pub health_im: i64,
+    pub withdrawable: i64,
+    pub liquidatable: bool,
+    pub markets: Vec<MarketRiskReport>,
+    pub positions: Vec<PositionRiskReport>,
+}

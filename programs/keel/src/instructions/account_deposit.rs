@@ -1,0 +1,86 @@
+//! `deposit`: quote tokens from the signer's token account into the vault, credited to a margin
+//! account of the exchange (anyone may fund any account; only the owner withdraws).
+
+use crate::controller::{ledger, token};
+use crate::error::KeelError;
+use crate::events::Deposited;
+use crate::state::{Exchange, MarginAccount};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use keel_state::exchange::PAUSE_DEPOSIT;
+
+/// Arguments of `deposit`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct DepositArgs {
+    /// Quote native units (> 0, ≤ i64::MAX).
+    pub amount_native: u64,
+}
+
+#[derive(Accounts)]
+pub struct Deposit<'info> {
+    pub depositor: Signer<'info>,
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, constraint = margin_account.load()?.exchange == exchange.key().to_bytes() @ KeelError::WrongExchange)]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    #[account(
+        mut,
+        constraint = source.mint == quote_mint.key() @ KeelError::WrongQuoteMint,
+        constraint = source.owner == depositor.key() @ KeelError::WrongTokenOwner,
+    )]
+    pub source: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = vault.key().to_bytes() == exchange.load()?.quote_vault @ KeelError::WrongVault)]
+    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(constraint = quote_mint.key().to_bytes() == exchange.load()?.quote_mint @ KeelError::WrongQuoteMint)]
+    pub quote_mint: InterfaceAccount<'info, Mint>,
+    #[account(constraint = token_program.key().to_bytes() == exchange.load()?.quote_token_program @ KeelError::WrongTokenProgram)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn handler(mut ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
+    let amount = args.amount_native;
+    require!(amount > 0, KeelError::ZeroAmount);
+    require!(amount <= i64::MAX as u64, KeelError::AmountTooLarge);
+    let a = &ctx.accounts;
+    {
+        let mut ex = a.exchange.load_mut()?;
+        require!(ex.allows(PAUSE_DEPOSIT), KeelError::ExchangePaused);
+        token::absorb_surplus(&mut ex, a.vault.amount)?;
+    }
+    let before = a.vault.amount;
+    token::transfer_in(
+        &a.token_program.to_account_info(),
+        &a.source.to_account_info(),
+        &a.quote_mint.to_account_info(),
+        &a.vault.to_account_info(),
+        &a.depositor.to_account_info(),
+        amount,
+        a.quote_mint.decimals,
+    )?;
+    let a = &mut ctx.accounts;
+    a.vault.reload()?;
+    // Credit what arrived (equal to `amount` for the mints `init_exchange` accepts).
+    let received = a
+        .vault
+        .amount
+        .checked_sub(before)
+        .ok_or(KeelError::MathOverflow)?;
+    let received_i = i64::try_from(received).map_err(|_| error!(KeelError::AmountTooLarge))?;
+    let mut ex = a.exchange.load_mut()?;
+    let mut acc = a.margin_account.load_mut()?;
+    ledger::credit(&mut acc, &mut ex, received_i)?;
+    acc.deposited_native = acc
+        .deposited_native
+        .checked_add(received_i)
+        .ok_or(KeelError::MathOverflow)?;
+    token::check_conservation(&ex, a.vault.amount)?;
+    emit!(Deposited {
+        account: a.margin_account.key(),
+        depositor: a.depositor.key(),
+        amount_native: received,
+        collateral_native: acc.collateral_native,
+        vault_native: a.vault.amount,
+        total_collateral_native: ex.total_collateral_native,
+    });
+    Ok(())
+}

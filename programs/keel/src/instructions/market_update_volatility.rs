@@ -1,0 +1,66 @@
+//! `update_volatility`: the permissionless vol crank. Reads and validates the market's oracle,
+//! folds the price into the EWMA/GARCH state, moves the stable price, blends a fresh implied
+//! vol and applies the anti-procyclical floor. Callable at any interval above the market's
+//! minimum; stale, low-confidence and out-of-order prices are refused and change nothing.
+
+use crate::error::{KeelError, OrKeel};
+use crate::events::VolatilityUpdated;
+use crate::oracle;
+use crate::state::{Exchange, Market};
+use anchor_lang::prelude::*;
+use keel_state::exchange::PAUSE_CRANK;
+
+#[derive(Accounts)]
+pub struct UpdateVolatility<'info> {
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, constraint = market.load()?.exchange == exchange.key().to_bytes() @ KeelError::WrongExchange)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: validated by `oracle::read_fresh` against the market's oracle configuration.
+    pub oracle: UncheckedAccount<'info>,
+}
+
+pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
+    require!(
+        ctx.accounts.exchange.load()?.allows(PAUSE_CRANK),
+        KeelError::ExchangePaused
+    );
+    let now = Clock::get()?.unix_timestamp;
+    let mut m = ctx.accounts.market.load_mut()?;
+    let reading = oracle::read_fresh(&m, &ctx.accounts.oracle, now)?;
+    let spec = m.contract_spec();
+    let price = spec.price_native(&reading).or_keel()?;
+    let conf = spec.conf_native(&reading).or_keel()?;
+    let params = m.risk_params;
+    let iv = m.implied();
+    let mut vs = m.vol_state;
+    let step = vs
+        .observe(price, reading.publish_time, iv, &params)
+        .or_keel()?;
+    m.vol_state = vs;
+    m.last_oracle = keel_state::OracleSnapshot {
+        price_native: price,
+        conf_native: conf,
+        publish_time: reading.publish_time,
+        raw_price: reading.price,
+        raw_conf: reading.conf,
+        expo: reading.expo,
+        padding0: 0,
+    };
+    emit!(VolatilityUpdated {
+        market: ctx.accounts.market.key(),
+        price_native: price,
+        publish_time: reading.publish_time,
+        dt_secs: step.dt_secs,
+        log_return_q32: step.log_return.to_bits(),
+        sample_var_q32: step.sample_var.to_bits(),
+        ewma_weight_q32: step.ewma_weight.to_bits(),
+        ewma_var_q32: vs.ewma_var.to_bits(),
+        garch_var_q32: vs.garch_var.to_bits(),
+        hist_vol_q32: vs.hist_vol.to_bits(),
+        raw_vol_q32: vs.raw_vol.to_bits(),
+        margin_vol_q32: vs.margin_vol.to_bits(),
+        stable_price_native: vs.stable_price,
+        implied_vol_q32: iv.map(|v| v.vol.to_bits()).unwrap_or(0),
+    });
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! `trade`: a bilateral trade of one series at an agreed price. Maker and taker (each the owner
+//! or delegate of its account) sign the same transaction. Afterwards each account must satisfy
+//! initial margin; an account that was already below IM may only trade to strictly reduce its
+//! risk: a reduce-only trade in the series, IM strictly lower and IM health no worse.
+//!
+//! Remaining accounts: (market, oracle) for every market either account holds positions in
+//! after the trade (including the series' market), then optional correlation accounts.
+
+use crate::bounds::MAX_TRADE_CONTRACTS;
+use crate::controller::ledger::{self, Fill};
+use crate::controller::margin::{has_expired_positions, health_im, Margin, MarketSet};
+use crate::error::KeelError;
+use crate::events::{FuturesRealised, Traded};
+use crate::state::{Exchange, MarginAccount, Series};
+use anchor_lang::prelude::*;
+use keel_risk::SeriesKind;
+use keel_state::account::FLAG_BEING_LIQUIDATED;
+use keel_state::exchange::PAUSE_TRADE;
+use keel_state::series::SERIES_ACTIVE;
+use keel_state::MarginSnapshot;
+
+/// Arguments of `trade`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct TradeArgs {
+    /// Contracts the taker buys (> 0) or sells (< 0); the maker takes the other side.
+    pub qty_contracts: i64,
+    /// Price per contract, quote native units: the premium for options (≥ 0), the futures
+    /// price (> 0).
+    pub price_native: i64,
+}
+
+#[derive(Accounts)]
+pub struct Trade<'info> {
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, constraint = series.load()?.exchange == exchange.key().to_bytes() @ KeelError::WrongExchange)]
+    pub series: AccountLoader<'info, Series>,
+    #[account(mut, constraint = taker_account.key() != maker_account.key() @ KeelError::SelfTrade)]
+    pub taker_account: AccountLoader<'info, MarginAccount>,
+    pub taker: Signer<'info>,
+    #[account(mut)]
+    pub maker_account: AccountLoader<'info, MarginAccount>,
+    pub maker: Signer<'info>,
+}
+
+/// Checks one account after a fill: IM, or a strict risk reduction from below IM.
+fn check_side(
+    margin: &mut Margin,
+    after: &keel_state::MarginAccount,
+    before: &keel_state::MarginAccount,
+    fill: &Fill,
+) -> Result<MarginSnapshot> {
+    let snap = margin.compute(after, None)?;
+    if health_im(&snap) >= 0 {
+        return Ok(snap);
+    }
+    let prior = margin.compute(before, None)?;
+    if health_im(&prior) >= 0 {
+        msg!(
+            "equity_im {} < im {} after the trade",
+            snap.equity_im,
+            snap.im
+        );
+        return err!(KeelError::BelowInitialMargin);
+    }
+    let (q0, q1) = (fill.qty_before, fill.qty_after);
+    let reduce_only =
+        q0 != 0 && q1.unsigned_abs() < q0.unsigned_abs() && (q1 == 0 || (q1 > 0) == (q0 > 0));
+    if !(reduce_only && snap.im < prior.im && health_im(&snap) >= health_im(&prior)) {
+        msg!(
+            "below IM: im {} -> {}, health {} -> {}",
+            prior.im,
+            snap.im,
+            health_im(&prior),
+            health_im(&snap)
+        );
+        return err!(KeelError::TradeIncreasesRisk);
+    }
+    Ok(snap)
+}
+
+pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let qty = args.qty_contracts;
+    let price = args.price_native;
+    require!(
+        qty != 0 && qty.unsigned_abs() <= MAX_TRADE_CONTRACTS as u64,
+        KeelError::InvalidQuantity
+    );
+    let a = &ctx.accounts;
+    let exchange_key = a.exchange.key();
+    let series_key = a.series.key().to_bytes();
+    let mut ex = a.exchange.load_mut()?;
+    require!(ex.allows(PAUSE_TRADE), KeelError::ExchangePaused);
+    let mut series = a.series.load_mut()?;
+    require!(
+        series.status == SERIES_ACTIVE,
+        KeelError::SeriesAlreadySettled
+    );
+    require!(now < series.expiry_ts, KeelError::SeriesExpired);
+    let kind = series.series_kind().ok_or(KeelError::InvalidSeriesKind)?;
+    match kind {
+        SeriesKind::Future => require!(price > 0, KeelError::InvalidPrice),
+        _ => require!(price >= 0, KeelError::InvalidPrice),
+    }
+    let mut taker = a.taker_account.load_mut()?;
+    let mut maker = a.maker_account.load_mut()?;
+    for acc in [&taker, &maker] {
+        require!(
+            acc.exchange == exchange_key.to_bytes(),
+            KeelError::WrongExchange
+        );
+        require!(
+            acc.flags & FLAG_BEING_LIQUIDATED == 0,
+            KeelError::AccountBeingLiquidated
+        );
+        require!(
+            !has_expired_positions(acc, now),
+            KeelError::ExpiredPositionsUnsettled
+        );
+    }
+    require!(
+        taker.is_trader(&a.taker.key().to_bytes()),
+        KeelError::NotTrader
+    );
+    require!(
+        maker.is_trader(&a.maker.key().to_bytes()),
+        KeelError::NotTrader
+    );
+
+    let taker_fee = ledger::fee(qty, price, ex.taker_fee_bps)?;
+    let maker_fee = ledger::fee(qty, price, ex.maker_fee_bps)?;
+
+    // Copies of the accounts before the fill, on the heap, for the risk-reduction rule.
+    let mut taker_before = bytemuck::zeroed_box::<keel_state::MarginAccount>();
+    *taker_before = taker.0;
+    let mut maker_before = bytemuck::zeroed_box::<keel_state::MarginAccount>();
+    *maker_before = maker.0;
+
+    let t = ledger::apply_fill(
+        &mut taker,
+        &mut ex,
+        &series_key,
+        &mut series,
+        qty,
+        price,
+        taker_fee,
+    )?;
+    let m = ledger::apply_fill(
+        &mut maker,
+        &mut ex,
+        &series_key,
+        &mut series,
+        -qty,
+        price,
+        maker_fee,
+    )?;
+    series.volume_contracts = series
+        .volume_contracts
+        .checked_add(qty.unsigned_abs())
+        .ok_or(KeelError::MathOverflow)?;
+
+    let set = MarketSet::load(ctx.remaining_accounts, &exchange_key, now)?;
+    require!(set.contains(&series.market), KeelError::MarketMissing);
+    let mut margin = Margin::new(&set, now);
+    let ts = check_side(&mut margin, &taker, &taker_before, &t)?;
+    let ms = check_side(&mut margin, &maker, &maker_before, &m)?;
+    taker.last_margin = ts;
+    maker.last_margin = ms;
+
+    for (fill, acc, key) in [
+        (&t, &taker, a.taker_account.key()),
+        (&m, &maker, a.maker_account.key()),
+    ] {
+        if fill.realised_native != 0 {
+            emit!(FuturesRealised {
+                account: key,
+                series: a.series.key(),
+                amount_native: fill.realised_native,
+                collateral_native: acc.collateral_native,
+                settlement_pool_native: series.settlement_pool_native,
+            });
+        }
+    }
+    emit!(Traded {
+        series: a.series.key(),
+        market: Pubkey::new_from_array(series.market),
+        taker: a.taker_account.key(),
+        maker: a.maker_account.key(),
+        qty_contracts: qty,
+        price_native: price,
+        taker_fee_native: taker_fee,
+        maker_fee_native: maker_fee,
+        taker_qty_after: t.qty_after,
+        maker_qty_after: m.qty_after,
+        taker_collateral_native: taker.collateral_native,
+        maker_collateral_native: maker.collateral_native,
+        taker_equity_im: ts.equity_im,
+        taker_im: ts.im,
+        maker_equity_im: ms.equity_im,
+        maker_im: ms.im,
+        open_interest_contracts: series.open_interest_contracts,
+        fees_native: ex.fees_native,
+        ts: now,
+    });
+    Ok(())
+}

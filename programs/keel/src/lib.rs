@@ -1,0 +1,135 @@
+//! Keel: on-chain European options and futures with a volatility-aware portfolio margin engine.
+//!
+//! Layers: keel-risk (pure fixed-point risk engine) → keel-state (account layouts and the one
+//! function that turns them into engine inputs) → `controller` (state transitions: margin
+//! checks, money movements) → `instructions` (one file per instruction; handlers wire accounts).
+//! `lib.rs` only forwards.
+#![allow(clippy::result_large_err)]
+
+use anchor_lang::prelude::*;
+
+pub mod bounds;
+pub mod controller;
+pub mod error;
+pub mod events;
+#[cfg(feature = "idl-build")]
+pub mod idl_types;
+pub mod instructions;
+pub mod oracle;
+pub mod state;
+
+use instructions::*;
+
+declare_id!("KeeLxPxjnKyz8h2ieXcJ4vGtrqJcH3i3oDJvgiKzwYq");
+
+#[program]
+pub mod keel {
+    use super::*;
+
+    // ---- admin ----
+
+    /// Creates the exchange and its quote vault.
+    pub fn init_exchange(ctx: Context<InitExchange>, args: InitExchangeArgs) -> Result<()> {
+        exchange_init::handler(ctx, args)
+    }
+
+    /// Sets the pause flags.
+    pub fn set_pause(ctx: Context<SetPause>, args: SetPauseArgs) -> Result<()> {
+        exchange_set_pause::handler(ctx, args)
+    }
+
+    /// Creates a market (oracle, contract size, guards, risk parameters, vol state).
+    pub fn create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+        market_create::handler(ctx, args)
+    }
+
+    /// Replaces a market's risk parameters and guards within their hard bounds.
+    pub fn update_market_params(
+        ctx: Context<UpdateMarketParams>,
+        args: UpdateMarketParamsArgs,
+    ) -> Result<()> {
+        market_update_params::handler(ctx, args)
+    }
+
+    /// Lists a call, put or future series.
+    pub fn list_series(ctx: Context<ListSeries>, args: ListSeriesArgs) -> Result<()> {
+        series_list::handler(ctx, args)
+    }
+
+    /// Creates the correlation state of two markets.
+    pub fn create_correlation(
+        ctx: Context<CreateCorrelation>,
+        args: CreateCorrelationArgs,
+    ) -> Result<()> {
+        correlation_create::handler(ctx, args)
+    }
+
+    // ---- vol authority ----
+
+    /// Publishes an implied vol for a market.
+    pub fn publish_implied_vol(
+        ctx: Context<PublishImpliedVol>,
+        args: PublishImpliedVolArgs,
+    ) -> Result<()> {
+        market_publish_implied_vol::handler(ctx, args)
+    }
+
+    // ---- wallet ----
+
+    /// Opens a margin account.
+    pub fn open_account(ctx: Context<OpenAccount>, args: OpenAccountArgs) -> Result<()> {
+        account_open::handler(ctx, args)
+    }
+
+    /// Sets or clears the account's trading delegate.
+    pub fn set_delegate(ctx: Context<SetDelegate>, args: SetDelegateArgs) -> Result<()> {
+        account_set_delegate::handler(ctx, args)
+    }
+
+    /// Deposits quote tokens as collateral.
+    pub fn deposit(ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
+        account_deposit::handler(ctx, args)
+    }
+
+    /// Withdraws collateral while equity stays ≥ initial margin.
+    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
+        account_withdraw::handler(ctx, args)
+    }
+
+    /// A bilateral trade of one series (maker and taker both sign).
+    pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Result<()> {
+        trade_execute::handler(ctx, args)
+    }
+
+    /// Closes an empty margin account.
+    pub fn close_account(ctx: Context<CloseAccount>) -> Result<()> {
+        account_close::handler(ctx)
+    }
+
+    // ---- permissionless ----
+
+    /// The volatility crank.
+    pub fn update_volatility(ctx: Context<UpdateVolatility>) -> Result<()> {
+        market_update_volatility::handler(ctx)
+    }
+
+    /// The correlation crank.
+    pub fn update_correlation(ctx: Context<UpdateCorrelation>) -> Result<()> {
+        correlation_update::handler(ctx)
+    }
+
+    /// Fixes an expired series' settlement price.
+    pub fn settle_series(ctx: Context<SettleSeries>) -> Result<()> {
+        series_settle::handler(ctx)
+    }
+
+    /// Realises an account's positions in settled series.
+    pub fn settle_positions<'info>(ctx: Context<'info, SettlePositions<'info>>) -> Result<()> {
+        account_settle_positions::handler(ctx)
+    }
+
+    /// Emits an account's full margin breakdown (simulate it).
+    pub fn margin_report<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Result<()> {
+        account_margin_report::handler(ctx)
+    }
+}
