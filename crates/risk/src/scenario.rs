@@ -110,7 +110,7 @@ pub fn ln_moves(r: i64, params: &RiskParams) -> RiskResult<[i64; SCENARIOS]> {
                     m
                 }
             }
-            None if s == EXTREME => -mul(r, params.extreme_multiple.to_bits())?,
+            None if s == EXTREME => mul(r, params.extreme_multiple.to_bits())?.checked_neg().ok_or(RiskError::Overflow)?,
             None if s == EXTREME + 1 => mul(r, params.extreme_multiple.to_bits())?,
             None => params.named_shocks[s - NAMED].ln_move.to_bits(),
         };

@@ -342,6 +342,21 @@ proptest! {
     }
 }
 
+/// Found by the margin fuzzer: a put whose d1 and d2 saturate at i64::MIN (vol one ulp, ten
+/// years) made `-d2` overflow. Saturated d's are exact for the cdf; the put is worth intrinsic.
+#[test]
+fn saturated_d_is_not_an_overflow() {
+    let params = RiskParams::DEFAULT;
+    let markets = [MarketInput { spot: 2_161_728_918_454_497_135, stable_spot: 71_896_444_434_251_840, conf: 1_297_036_692_682_702_848, sigma: Fx::from_bits(1), params: &params }];
+    let positions = [PositionInput { market: 0, kind: SeriesKind::Put, strike: 2_161_798_318_731_100_029, expiry: 4_285_362_031, qty: 1_176_821_039_104, cash: 281_474_976_710_656 }];
+    let p = Portfolio { collateral: 562_949_958_776_008, positions: &positions, markets: &markets, correlations: &Correlations::NONE, now: -65_706_203_128_266_752 };
+    let mut b = MarginBreakdown::default();
+    // Either a figure or a named error (these magnitudes overflow money): never a panic.
+    let _ = compute(&p, &mut b);
+    let v = keel_risk::pricing::value_at(SeriesKind::Put, 1_000, 2_000, i64::MIN / 2, keel_risk::pricing::TotalVol { w: 1, inv_w: i64::MAX }).unwrap();
+    assert_eq!(v, 1_000);
+}
+
 #[test]
 fn deep_otm_shorts_are_never_free() {
     let far = one(SeriesKind::Call, 3.0, 7, -100);

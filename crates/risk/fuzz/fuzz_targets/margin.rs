@@ -1,6 +1,8 @@
 //! Fuzzes `keel_risk::compute` with arbitrary accounts, market states and in-bounds parameters.
 //!
-//! - Any input: no panic (overflow-checks are on, so a silent wrap would abort the run).
+//! - Any input: no panic (overflow-checks are on, so a silent wrap would abort the run) —
+//!   including parameters outside their bounds (raw bytes), which the program never stores but
+//!   the engine must still survive.
 //! - A result must satisfy IM ≥ MM ≥ 0.
 //! - Inputs in the plausible domain are also valued by the f64 reference model
 //!   (crates/risk/tests/reference): the engine's margin must not be below it and its equity not
@@ -41,6 +43,7 @@ struct Input {
     markets: Vec<Market>,
     positions: Vec<Position>,
     param_knobs: Vec<(u8, u32)>,
+    raw_params: Option<[u8; 496]>,
     rho: u32,
     max_offset: u32,
 }
@@ -65,7 +68,10 @@ fn params(knobs: &[(u8, u32)]) -> RiskParams {
 }
 
 fuzz_target!(|input: Input| {
-    let p = params(&input.param_knobs);
+    let p = match input.raw_params {
+        Some(raw) if !input.plausible => bytemuck::pod_read_unaligned::<RiskParams>(&raw),
+        _ => params(&input.param_knobs),
+    };
     let n_markets = input.markets.len().clamp(1, 4);
     let now = if input.plausible { 1_700_000_000 } else { input.now };
     let markets: Vec<(i64, i64, i64, Fx)> = (0..n_markets)

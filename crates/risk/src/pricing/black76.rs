@@ -75,7 +75,8 @@ pub fn value_at(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) 
     let d2 = d1.saturating_sub(tv.w);
     let (v, cap) = match kind {
         SeriesKind::Call => (sub(mul(fwd, cdf(d1))?, mul(strike, cdf(d2))?)?, fwd),
-        _ => (sub(mul(strike, cdf(-d2))?, mul(fwd, cdf(-d1))?)?, strike),
+        // d1, d2 may have saturated at i64::MIN: negate saturating (cdf(i64::MAX) = 1 exactly).
+        _ => (sub(mul(strike, cdf(d2.saturating_neg()))?, mul(fwd, cdf(d1.saturating_neg()))?)?, strike),
     };
     Ok(v.clamp(floor, cap.max(floor)))
 }
