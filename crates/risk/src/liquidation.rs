@@ -54,7 +54,8 @@ pub fn bonus_rate(sigma: Fx, elapsed_secs: i64, p: &LiquidationParams) -> RiskRe
         p.bonus_base.to_bits(),
         mul_ceil(p.bonus_vol_coef.to_bits(), sigma_sqrt_h)?,
     )?
-    .clamp(p.bonus_min.to_bits(), p.bonus_max.to_bits());
+    .max(p.bonus_min.to_bits())
+    .min(p.bonus_max.to_bits()); // not clamp: total even if min > max
     let ramp = p
         .bonus_ramp_per_sec
         .to_bits()

@@ -93,7 +93,9 @@ pub fn weight(s: usize, params: &RiskParams) -> i64 {
 pub fn im_range(sigma: Fx, params: &RiskParams) -> RiskResult<i64> {
     let sigma_sqrt_h = TotalVol::new(sigma.to_bits(), sqrt_secs(params.im_horizon_secs)?)?.w;
     let r = mul(sigma_sqrt_h, params.im_range_sigmas.to_bits())?;
-    Ok(r.clamp(params.range_floor.to_bits(), params.range_cap.to_bits()))
+    // max-then-min rather than clamp: total even for out-of-bounds parameters (cap wins).
+    Ok(r.max(params.range_floor.to_bits())
+        .min(params.range_cap.to_bits()))
 }
 
 /// Log moves of all scenarios for range `r`.
@@ -103,14 +105,21 @@ pub fn ln_moves(r: i64, params: &RiskParams) -> RiskResult<[i64; SCENARIOS]> {
         *slot = match ladder_step(s) {
             // r·i/6 on magnitudes (unsigned division: SBF has no signed division).
             Some(i) => {
-                let m = (r.unsigned_abs() * i.unsigned_abs() / PRICE_STEPS as u64) as i64;
+                let m = r
+                    .unsigned_abs()
+                    .checked_mul(i.unsigned_abs())
+                    .map(|v| v / PRICE_STEPS as u64)
+                    .filter(|&v| v <= i64::MAX as u64)
+                    .ok_or(RiskError::Overflow)? as i64;
                 if i < 0 {
                     -m
                 } else {
                     m
                 }
             }
-            None if s == EXTREME => mul(r, params.extreme_multiple.to_bits())?.checked_neg().ok_or(RiskError::Overflow)?,
+            None if s == EXTREME => mul(r, params.extreme_multiple.to_bits())?
+                .checked_neg()
+                .ok_or(RiskError::Overflow)?,
             None if s == EXTREME + 1 => mul(r, params.extreme_multiple.to_bits())?,
             None => params.named_shocks[s - NAMED].ln_move.to_bits(),
         };

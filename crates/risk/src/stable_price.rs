@@ -16,8 +16,11 @@ pub fn step(stable: i64, oracle: i64, dt_secs: i64, growth_per_sec: Fx) -> RiskR
     }
     let g = growth_per_sec
         .to_bits()
+        .max(0)
         .saturating_mul(dt_secs.max(0))
         .min(ONE);
     let band = mul(stable, g)?;
-    Ok(oracle.clamp(sub(stable, band)?.max(1), add(stable, band)?))
+    Ok(oracle
+        .max(sub(stable, band)?.max(1))
+        .min(add(stable, band)?))
 }

@@ -229,9 +229,14 @@ proptest! {
     fn no_panic_on_any_input(
         collateral in any::<i64>(), spot in any::<i64>(), stable in any::<i64>(), conf in any::<i64>(), sigma in any::<i64>(),
         pos in prop::collection::vec((any::<u8>(), 0u8..3, any::<i64>(), any::<i64>(), any::<i64>(), any::<i64>()), 0..40),
-        now in any::<i64>(),
+        now in any::<i64>(), raw_params in prop::option::of(prop::collection::vec(any::<u8>(), 496)),
     ) {
-        let params = RiskParams::DEFAULT;
+        // Out-of-bounds parameters (raw bytes) too: the program never stores them, but the engine
+        // promises totality for any input.
+        let params = match raw_params {
+            Some(raw) => bytemuck::pod_read_unaligned::<RiskParams>(&raw),
+            None => RiskParams::DEFAULT,
+        };
         let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), params: &params }];
         let positions: Vec<PositionInput> = pos.iter().map(|&(m, k, strike, expiry, qty, cash)| PositionInput {
             market: m % 2, kind: SeriesKind::from_u8(k).unwrap(), strike, expiry, qty, cash,
@@ -342,18 +347,95 @@ proptest! {
     }
 }
 
+/// Found by the margin fuzzer: a range floor above its cap (only possible with out-of-bounds
+/// parameters) made `clamp` panic; every bound derived from parameters now uses max-then-min.
+#[test]
+fn inverted_parameter_bounds_do_not_panic() {
+    let mut params = RiskParams::DEFAULT;
+    params.range_floor = Fx::lit("0.9");
+    params.range_cap = Fx::lit("0.1");
+    params.max_sample_var = Fx::lit("-5");
+    let markets = [MarketInput {
+        spot: 1_000_000,
+        stable_spot: 1_000_000,
+        conf: 0,
+        sigma: Fx::ONE,
+        params: &params,
+    }];
+    let positions = [PositionInput {
+        market: 0,
+        kind: SeriesKind::Call,
+        strike: 1_000_000,
+        expiry: NOW + DAY,
+        qty: -3,
+        cash: 0,
+    }];
+    let p = Portfolio {
+        collateral: 0,
+        positions: &positions,
+        markets: &markets,
+        correlations: &Correlations::NONE,
+        now: NOW,
+    };
+    let mut b = MarginBreakdown::default();
+    compute(&p, &mut b).unwrap();
+    assert_eq!(b.markets[0].range, params.range_cap);
+    let mut lp = LiquidationParams::DEFAULT;
+    lp.bonus_min = Fx::lit("0.4");
+    lp.bonus_max = Fx::lit("0.1");
+    assert_eq!(
+        liquidation::bonus_rate(Fx::ONE, 0, &lp).unwrap(),
+        lp.bonus_max
+    );
+    assert_eq!(
+        keel_risk::stable_price::step(100, 200, 10, Fx::lit("-1")).unwrap(),
+        100
+    );
+    let mut v = keel_risk::VolState::new(1_000, 0, &params).unwrap();
+    v.observe(2_000, 100, None, &params).unwrap();
+}
+
 /// Found by the margin fuzzer: a put whose d1 and d2 saturate at i64::MIN (vol one ulp, ten
 /// years) made `-d2` overflow. Saturated d's are exact for the cdf; the put is worth intrinsic.
 #[test]
 fn saturated_d_is_not_an_overflow() {
     let params = RiskParams::DEFAULT;
-    let markets = [MarketInput { spot: 2_161_728_918_454_497_135, stable_spot: 71_896_444_434_251_840, conf: 1_297_036_692_682_702_848, sigma: Fx::from_bits(1), params: &params }];
-    let positions = [PositionInput { market: 0, kind: SeriesKind::Put, strike: 2_161_798_318_731_100_029, expiry: 4_285_362_031, qty: 1_176_821_039_104, cash: 281_474_976_710_656 }];
-    let p = Portfolio { collateral: 562_949_958_776_008, positions: &positions, markets: &markets, correlations: &Correlations::NONE, now: -65_706_203_128_266_752 };
+    let markets = [MarketInput {
+        spot: 2_161_728_918_454_497_135,
+        stable_spot: 71_896_444_434_251_840,
+        conf: 1_297_036_692_682_702_848,
+        sigma: Fx::from_bits(1),
+        params: &params,
+    }];
+    let positions = [PositionInput {
+        market: 0,
+        kind: SeriesKind::Put,
+        strike: 2_161_798_318_731_100_029,
+        expiry: 4_285_362_031,
+        qty: 1_176_821_039_104,
+        cash: 281_474_976_710_656,
+    }];
+    let p = Portfolio {
+        collateral: 562_949_958_776_008,
+        positions: &positions,
+        markets: &markets,
+        correlations: &Correlations::NONE,
+        now: -65_706_203_128_266_752,
+    };
     let mut b = MarginBreakdown::default();
     // Either a figure or a named error (these magnitudes overflow money): never a panic.
     let _ = compute(&p, &mut b);
-    let v = keel_risk::pricing::value_at(SeriesKind::Put, 1_000, 2_000, i64::MIN / 2, keel_risk::pricing::TotalVol { w: 1, inv_w: i64::MAX }).unwrap();
+    let v = keel_risk::pricing::value_at(
+        SeriesKind::Put,
+        1_000,
+        2_000,
+        i64::MIN / 2,
+        keel_risk::pricing::TotalVol {
+            w: 1,
+            inv_w: i64::MAX,
+        },
+    )
+    .unwrap();
     assert_eq!(v, 1_000);
 }
 

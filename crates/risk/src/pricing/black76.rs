@@ -76,7 +76,13 @@ pub fn value_at(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) 
     let (v, cap) = match kind {
         SeriesKind::Call => (sub(mul(fwd, cdf(d1))?, mul(strike, cdf(d2))?)?, fwd),
         // d1, d2 may have saturated at i64::MIN: negate saturating (cdf(i64::MAX) = 1 exactly).
-        _ => (sub(mul(strike, cdf(d2.saturating_neg()))?, mul(fwd, cdf(d1.saturating_neg()))?)?, strike),
+        _ => (
+            sub(
+                mul(strike, cdf(d2.saturating_neg()))?,
+                mul(fwd, cdf(d1.saturating_neg()))?,
+            )?,
+            strike,
+        ),
     };
     Ok(v.clamp(floor, cap.max(floor)))
 }

@@ -33,7 +33,7 @@ pub fn variance_sample(r: i64, dt_secs: i64, cap: i64) -> RiskResult<i64> {
     let a = r.unsigned_abs();
     Ok(annualised_product(a, a, dt_secs)
         .unwrap_or(i64::MAX)
-        .min(cap))
+        .min(cap.max(0)))
 }
 
 /// Annualised covariance sample r_a·r_b·Y/Δt, capped at ±`cap`, rounded toward +∞ in
@@ -41,7 +41,7 @@ pub fn variance_sample(r: i64, dt_secs: i64, cap: i64) -> RiskResult<i64> {
 pub fn covariance_sample(ra: i64, rb: i64, dt_secs: i64, cap: i64) -> RiskResult<i64> {
     let m = annualised_product(ra.unsigned_abs(), rb.unsigned_abs(), dt_secs)
         .unwrap_or(i64::MAX)
-        .min(cap);
+        .min(cap.max(0));
     Ok(if (ra < 0) != (rb < 0) { -m } else { m })
 }
 
