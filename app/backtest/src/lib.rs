@@ -3,5 +3,18 @@
 //! compares with baselines, how liquidations cascade, and how well volatility can be forecast.
 //! See docs/validation.md.
 
+pub mod backtest;
+pub mod bs;
+pub mod calibrate;
+pub mod cascade;
+pub mod charts;
+pub mod cli;
 pub mod data;
+pub mod engine;
+pub mod forecast;
+pub mod gbt;
+pub mod metrics;
+pub mod portfolio;
+pub mod report;
+pub mod run;
 pub mod stats;

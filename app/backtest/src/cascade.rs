@@ -1,0 +1,544 @@
+//! Liquidation cascade simulation: a population of leveraged accounts replayed through a stress
+//! window while keepers liquidate them, the liquidated delta moving the price (square-root impact
+//! that decays), the moved price feeding the oracle, the vol crank and every other account's
+//! margin. Three regimes on the same population and path:
+//!
+//! - **AVSL**: Keel's MM, keel-risk's `liquidation::plan` (the smallest fraction that restores
+//!   the target, capped per call by a cap that shrinks with vol; vol-scaled Dutch-auction bonus);
+//! - **Keel MM, full**: the same trigger and bonus rate, but the whole account at once;
+//! - **static**: a Deribit-style standard MM trigger (7.5% of spot per short option, 1% per
+//!   future), whole account, a fixed 0.75%-of-notional liquidation fee.
+//!
+//! Bankrupt accounts (equity ≤ 0) are closed out at once; the insurance fund pays the shortfall
+//! and what it cannot pay is socialised — both counted.
+
+use crate::backtest::Asset;
+use crate::calibrate::Rng;
+use crate::data::DAY;
+use crate::engine::{self, Leg, MarketAt};
+use crate::metrics::Window;
+use keel_risk::breakdown::MarginBreakdown;
+use keel_risk::liquidation;
+use keel_risk::{Fx, LiquidationParams, RiskParams, SeriesKind, VolState};
+use serde::Serialize;
+
+/// Liquidation regime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Regime {
+    /// Keel MM + AVSL partial liquidation.
+    Avsl,
+    /// Keel MM, whole account at once.
+    KeelFull,
+    /// Standard per-position MM, whole account, fixed fee.
+    Static,
+}
+
+impl Regime {
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::Avsl => "AVSL (Keel MM, partial)",
+            Regime::KeelFull => "Keel MM, full liquidation",
+            Regime::Static => "static MM, full liquidation",
+        }
+    }
+}
+
+/// Simulation settings.
+#[derive(Clone, Debug)]
+pub struct CascadeConfig {
+    /// Accounts in the population.
+    pub accounts: usize,
+    /// Open interest of the population as a fraction of the average daily quote volume.
+    pub oi_frac: f64,
+    /// Square-root impact coefficient Y: ln P moves by −Y·σ_day·√(Q/ADV) for a recent signed
+    /// liquidation flow Q (the metaorder view: slicing alone does not change the impact).
+    pub impact_y: f64,
+    /// Half-life of the recent flow Q, i.e. of the impact (seconds).
+    pub impact_half_life: i64,
+    /// Keeper rounds per bar (0: one per 2 hours of bar, at least one). The historical price
+    /// moves along the bar's open/high/low/close path from round to round.
+    pub rounds_per_bar: usize,
+    /// Liquidation calls per account per round at most (repeated while it stays liquidatable).
+    pub calls_per_round: usize,
+    /// Days before the window the accounts open.
+    pub lead_days: i64,
+    /// Insurance fund at the start, as a fraction of the population's collateral.
+    pub insurance_frac: f64,
+    /// Seed of the population.
+    pub seed: u64,
+    /// Average daily volume (quote units) when the file has no volume column.
+    pub adv_fallback: f64,
+}
+
+impl Default for CascadeConfig {
+    fn default() -> Self {
+        CascadeConfig {
+            accounts: 200,
+            oi_frac: 0.5,
+            impact_y: 1.0,
+            impact_half_life: 4 * 3600,
+            rounds_per_bar: 0,
+            calls_per_round: 8,
+            lead_days: 3,
+            insurance_frac: 0.01,
+            seed: 2026,
+            adv_fallback: 1e9,
+        }
+    }
+}
+
+/// Results of one regime in one window.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegimeResult {
+    /// Regime.
+    pub regime: String,
+    /// Accounts liquidated at least once.
+    pub accounts_liquidated: usize,
+    /// Liquidation calls.
+    pub calls: usize,
+    /// Gross notional transferred to liquidators (quote units).
+    pub liquidated_notional: f64,
+    /// As a fraction of the population's starting notional.
+    pub liquidated_frac: f64,
+    /// Largest price impact reached (fraction below the historical price; > 0 = lower).
+    pub max_impact: f64,
+    /// Lowest close with impact / lowest historical close − 1.
+    pub trough_vs_history: f64,
+    /// Accounts that went bankrupt.
+    pub bankruptcies: usize,
+    /// Total shortfall of bankrupt accounts (quote units).
+    pub bad_debt: f64,
+    /// Paid by the insurance fund.
+    pub insurance_used: f64,
+    /// Socialised (what the fund could not pay).
+    pub socialised: f64,
+    /// Insurance fund at the end (after fees received).
+    pub insurance_end: f64,
+    /// Bonuses paid by liquidatees (quote units).
+    pub bonuses: f64,
+}
+
+/// One window's simulation.
+#[derive(Clone, Debug, Serialize)]
+pub struct WindowResult {
+    /// Window.
+    pub window: String,
+    /// Asset.
+    pub asset: String,
+    /// Accounts.
+    pub accounts: usize,
+    /// Population notional at the start (quote units).
+    pub notional: f64,
+    /// Average daily quote volume used for impact.
+    pub adv: f64,
+    /// Historical drawdown in the window (lowest close / first close − 1).
+    pub historical_drawdown: f64,
+    /// Per regime.
+    pub regimes: Vec<RegimeResult>,
+    /// Price paths (ts, historical, per regime) for the chart.
+    #[serde(skip)]
+    pub paths: Vec<(i64, f64, Vec<f64>)>,
+}
+
+#[derive(Clone, Debug)]
+struct Account {
+    collateral: f64,
+    legs: Vec<Leg>,
+    since: Option<i64>,
+    liquidated: bool,
+    bankrupt: bool,
+}
+
+/// The population at the window start.
+fn population(
+    spot: i64,
+    vol: &VolState,
+    t0: i64,
+    p: &RiskParams,
+    cfg: &CascadeConfig,
+    adv: f64,
+) -> Result<Vec<Account>, engine::EngineError> {
+    let mut rng = Rng(cfg.seed);
+    let mut b = MarginBreakdown::default();
+    let target_oi = cfg.oi_frac * adv;
+    // Sizes: lognormal contract counts, rescaled to the target open interest.
+    let raw: Vec<f64> = (0..cfg.accounts)
+        .map(|_| (rng.normal() * 0.8).exp())
+        .collect();
+    let total: f64 = raw.iter().sum();
+    let mut out = Vec::with_capacity(cfg.accounts);
+    for (i, r) in raw.iter().enumerate() {
+        let contracts = ((r / total) * target_oi / spot as f64).round().max(2.0) as i64;
+        let expiry = t0 + 90 * DAY;
+        let opt = |kind, m: f64, q: i64| Leg {
+            market: 0,
+            kind,
+            strike: (spot as f64 * m).round() as i64,
+            expiry,
+            qty: q,
+            entry: 0,
+        };
+        let legs = match i % 10 {
+            0..=4 => vec![Leg {
+                market: 0,
+                kind: SeriesKind::Future,
+                strike: 0,
+                expiry,
+                qty: contracts,
+                entry: spot,
+            }],
+            5..=7 => vec![opt(SeriesKind::Put, 0.9, -contracts)],
+            _ => vec![
+                opt(SeriesKind::Call, 1.0, -contracts / 2),
+                opt(SeriesKind::Put, 1.0, -contracts / 2),
+            ],
+        };
+        let k = engine::margin(
+            &legs,
+            &[MarketAt {
+                spot,
+                vol: *vol,
+                conf_frac: 0.0,
+            }],
+            p,
+            t0,
+            &mut b,
+        )?;
+        // Leverage: collateral between 1.05× and 3× the initial margin above the position value.
+        let u = 1.05 + 1.95 * rng.uniform();
+        out.push(Account {
+            collateral: k.im as f64 * u - k.value as f64,
+            legs,
+            since: None,
+            liquidated: false,
+            bankrupt: false,
+        });
+    }
+    Ok(out)
+}
+
+/// The historical path inside a bar, in log price: previous close → open → the nearer extreme →
+/// the other extreme → close (low first on a down bar). Returns (cumulative |Δln|, price) knots.
+fn intrabar_path(prev_close: f64, b: &crate::data::Bar) -> Vec<(f64, f64)> {
+    let pts = if b.close < b.open {
+        [prev_close, b.open, b.high, b.low, b.close]
+    } else {
+        [prev_close, b.open, b.low, b.high, b.close]
+    };
+    let mut out = vec![(0.0, pts[0])];
+    for w in pts.windows(2) {
+        let d = (w[1] / w[0]).ln().abs();
+        let last = out.last().expect("non-empty").0;
+        out.push((last + d, w[1]));
+    }
+    out
+}
+
+/// Price at fraction `f` ∈ [0, 1] of the path length (log-linear between knots).
+fn path_at(path: &[(f64, f64)], f: f64) -> f64 {
+    let total = path.last().expect("non-empty").0;
+    if total <= 0.0 {
+        return path[path.len() - 1].1;
+    }
+    let x = f.clamp(0.0, 1.0) * total;
+    for w in path.windows(2) {
+        if x <= w[1].0 {
+            let seg = w[1].0 - w[0].0;
+            let u = if seg > 0.0 { (x - w[0].0) / seg } else { 1.0 };
+            return (w[0].1.ln() + u * (w[1].1 / w[0].1).ln()).exp();
+        }
+    }
+    path[path.len() - 1].1
+}
+
+/// Deribit-style standard MM above the marks: 7.5% of spot per short option, 1% per future.
+fn standard_mm(legs: &[Leg], spot: f64) -> f64 {
+    legs.iter()
+        .map(|l| match l.kind {
+            SeriesKind::Future => 0.01 * l.qty.unsigned_abs() as f64 * spot,
+            _ if l.qty < 0 => 0.075 * l.qty.unsigned_abs() as f64 * spot,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// Simulates one window for every regime.
+pub fn simulate(
+    asset: &Asset,
+    p: &RiskParams,
+    lp: &LiquidationParams,
+    w: &Window,
+    cfg: &CascadeConfig,
+) -> Result<Option<WindowResult>, engine::EngineError> {
+    let s = &asset.prices;
+    let t0 = w.from - cfg.lead_days * DAY;
+    let (Some(i0), Some(i1)) = (s.last_at_or_before(t0), s.last_at_or_before(w.to + DAY)) else {
+        return Ok(None);
+    };
+    if i1 <= i0 + 1 || s.bars[i0].ts < s.bars[0].ts + 30 * DAY {
+        return Ok(None);
+    }
+    let feed = asset.iv_feed();
+    // The vol state warmed up on history up to the window.
+    let warm = engine::crank(
+        &crate::data::Series {
+            bars: s.bars[..=i0].to_vec(),
+            ..s.clone()
+        },
+        asset.contract,
+        p,
+        feed.as_ref(),
+    )?;
+    let vol0 = *warm.last().expect("non-empty");
+    // Average daily quote volume over the 30 days before the window.
+    let lo = s.last_at_or_before(s.bars[i0].ts - 30 * DAY).unwrap_or(0);
+    let per_day = DAY as f64 / s.interval as f64;
+    let adv = if s.has_volume {
+        s.bars[lo..=i0]
+            .iter()
+            .map(|b| b.volume * b.close)
+            .sum::<f64>()
+            / (i0 - lo + 1) as f64
+            * per_day
+            * engine::QUOTE
+    } else {
+        cfg.adv_fallback * engine::QUOTE
+    };
+    let spot0 = engine::native(s.bars[i0].close, asset.contract);
+    let pop = population(spot0, &vol0, s.bars[i0].ts, p, cfg, adv)?;
+    let notional: f64 = pop
+        .iter()
+        .map(|a| {
+            a.legs
+                .iter()
+                .map(|l| l.qty.unsigned_abs() as f64)
+                .fold(0.0, f64::max)
+                * spot0 as f64
+        })
+        .sum();
+    let collateral: f64 = pop.iter().map(|a| a.collateral).sum();
+    let rounds = if cfg.rounds_per_bar > 0 {
+        cfg.rounds_per_bar
+    } else {
+        (s.interval / 7200).clamp(1, 12) as usize
+    };
+    let hist_min = s.bars[i0..=i1]
+        .iter()
+        .map(|b| b.close)
+        .fold(f64::INFINITY, f64::min);
+    let mut result = WindowResult {
+        window: w.name.clone(),
+        asset: asset.name().to_string(),
+        accounts: pop.len(),
+        notional,
+        adv,
+        historical_drawdown: hist_min / s.bars[i0].close - 1.0,
+        regimes: Vec::new(),
+        paths: s.bars[i0..=i1]
+            .iter()
+            .map(|b| (b.ts, b.close, Vec::new()))
+            .collect(),
+    };
+    let mut b = MarginBreakdown::default();
+    for regime in [Regime::Avsl, Regime::KeelFull, Regime::Static] {
+        let mut accts = pop.clone();
+        let mut vol = vol0;
+        let mut impact = 0.0f64; // ln price offset
+        let mut flow = 0.0f64; // recent signed liquidation flow (native, > 0 = selling), decaying
+        let mut insurance = cfg.insurance_frac * collateral;
+        let mut r = RegimeResult {
+            regime: regime.name().to_string(),
+            accounts_liquidated: 0,
+            calls: 0,
+            liquidated_notional: 0.0,
+            liquidated_frac: 0.0,
+            max_impact: 0.0,
+            trough_vs_history: 0.0,
+            bankruptcies: 0,
+            bad_debt: 0.0,
+            insurance_used: 0.0,
+            socialised: 0.0,
+            insurance_end: 0.0,
+            bonuses: 0.0,
+        };
+        let mut low = f64::INFINITY;
+        for (k, i) in (i0 + 1..=i1).enumerate() {
+            let bar = s.bars[i];
+            let dt = (bar.ts - s.bars[i - 1].ts) as f64;
+            let sigma_day = vol.margin_vol.to_num::<f64>() / (365.0f64).sqrt();
+            let round_dt = dt / rounds as f64;
+            let path = intrabar_path(s.bars[i - 1].close, &bar);
+            for round in 0..rounds {
+                flow *= (-(round_dt) * std::f64::consts::LN_2 / cfg.impact_half_life as f64).exp();
+                impact = -flow.signum() * cfg.impact_y * sigma_day * (flow.abs() / adv).sqrt();
+                let now = s.bars[i - 1].ts + ((round + 1) as f64 * round_dt) as i64;
+                let hist = path_at(&path, (round + 1) as f64 / rounds as f64);
+                // Keepers call repeatedly within the round (each call capped by the regime), the
+                // price moving with the impact of what was liquidated so far.
+                for _pass in 0..cfg.calls_per_round.max(1) {
+                    let px = hist * impact.exp();
+                    let spot = engine::native(px, asset.contract);
+                    let mut sold = 0.0f64; // delta notional liquidators hedge by selling (quote)
+                    let mut any = false;
+                    for a in accts.iter_mut().filter(|a| !a.legs.is_empty()) {
+                        let mk = [MarketAt {
+                            spot,
+                            vol,
+                            conf_frac: 0.0,
+                        }];
+                        let k = engine::margin(&a.legs, &mk, p, now, &mut b)?;
+                        let equity = a.collateral + k.value as f64;
+                        let mm = match regime {
+                            Regime::Static => standard_mm(&a.legs, spot as f64),
+                            _ => k.mm as f64,
+                        };
+                        if equity >= mm {
+                            a.since = None;
+                            continue;
+                        }
+                        let since = *a.since.get_or_insert(now);
+                        any = true;
+                        let deltas: Vec<f64> = b.positions[..a.legs.len()]
+                            .iter()
+                            .map(|q| q.greeks.delta.to_num::<f64>())
+                            .collect();
+                        let marks: Vec<f64> = b.positions[..a.legs.len()]
+                            .iter()
+                            .map(|q| q.value as f64)
+                            .collect();
+                        let fraction = if equity <= 0.0 {
+                            1.0
+                        } else {
+                            match regime {
+                                Regime::Avsl => {
+                                    b.collateral = a.collateral.round() as i64;
+                                    b.equity_mm = equity.round() as i64;
+                                    let plan =
+                                        liquidation::plan(&b, vol.margin_vol, now - since, lp)
+                                            .map_err(|e| {
+                                                engine::EngineError(format!("plan: {e:?}"))
+                                            })?;
+                                    plan.fraction.to_num::<f64>()
+                                }
+                                _ => 1.0,
+                            }
+                        };
+                        // Transfer the slice at the engine's marks.
+                        let fx = Fx::from_num(fraction);
+                        let mut transferred_value = 0.0;
+                        let mut call_notional = 0.0;
+                        for (j, leg) in a.legs.iter_mut().enumerate() {
+                            let q = liquidation::slice(leg.qty, fx)
+                                .map_err(|e| engine::EngineError(format!("slice: {e:?}")))?;
+                            if q == 0 {
+                                continue;
+                            }
+                            let share = q as f64 / leg.qty as f64;
+                            transferred_value += marks[j] * share;
+                            sold += q as f64 * deltas[j] * spot as f64;
+                            call_notional += q.unsigned_abs() as f64 * spot as f64;
+                            leg.qty -= q;
+                        }
+                        a.legs.retain(|l| l.qty != 0);
+                        r.liquidated_notional += call_notional;
+                        a.collateral += transferred_value;
+                        r.calls += 1;
+                        if !a.liquidated {
+                            a.liquidated = true;
+                            r.accounts_liquidated += 1;
+                        }
+                        if equity <= 0.0 {
+                            // Bankrupt: everything went at once above; the fund pays the shortfall.
+                            a.legs.clear();
+                            let shortfall = -a.collateral.min(0.0);
+                            a.collateral = 0.0;
+                            if !a.bankrupt {
+                                a.bankrupt = true;
+                                r.bankruptcies += 1;
+                            }
+                            r.bad_debt += shortfall;
+                            let paid = shortfall.min(insurance);
+                            insurance -= paid;
+                            r.insurance_used += paid;
+                            r.socialised += shortfall - paid;
+                            continue;
+                        }
+                        let bonus = match regime {
+                            Regime::Static => 0.0075 * call_notional,
+                            _ => {
+                                let rate = liquidation::bonus_rate(vol.margin_vol, now - since, lp)
+                                    .map_err(|e| engine::EngineError(format!("bonus: {e:?}")))?;
+                                let (bonus, fee) = liquidation::bonus(rate, fx, k.mm, lp)
+                                    .map_err(|e| engine::EngineError(format!("bonus: {e:?}")))?;
+                                insurance += fee as f64;
+                                bonus as f64
+                            }
+                        };
+                        a.collateral -= bonus;
+                        r.bonuses += bonus;
+                        if a.legs.is_empty() && a.collateral < 0.0 {
+                            let shortfall = -a.collateral;
+                            a.collateral = 0.0;
+                            r.bad_debt += shortfall;
+                            let paid = shortfall.min(insurance);
+                            insurance -= paid;
+                            r.insurance_used += paid;
+                            r.socialised += shortfall - paid;
+                        }
+                    }
+                    flow += sold;
+                    impact = -flow.signum() * cfg.impact_y * sigma_day * (flow.abs() / adv).sqrt();
+                    r.max_impact = r.max_impact.max(1.0 - impact.exp());
+                    if !any {
+                        break;
+                    }
+                }
+            }
+            // The bar's close (with impact) is the oracle the crank sees.
+            let close = bar.close * impact.exp();
+            low = low.min(close);
+            vol.observe(
+                engine::native(close, asset.contract),
+                bar.ts,
+                feed.as_ref().and_then(|f| f[i]),
+                p,
+            )
+            .map_err(|e| engine::EngineError(format!("crank: {e:?}")))?;
+            result.paths[k + 1].2.push(close);
+        }
+        result.paths[0].2.push(s.bars[i0].close);
+        r.liquidated_frac = r.liquidated_notional / notional.max(1.0);
+        r.trough_vs_history = low / hist_min - 1.0;
+        r.insurance_end = insurance;
+        result.regimes.push(r);
+    }
+    Ok(Some(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Bar;
+
+    #[test]
+    fn the_intrabar_path_visits_the_extremes_in_order_and_ends_at_the_close() {
+        let down = Bar {
+            ts: 0,
+            open: 100.0,
+            high: 110.0,
+            low: 80.0,
+            close: 90.0,
+            volume: 0.0,
+        };
+        let p = intrabar_path(100.0, &down);
+        assert!((path_at(&p, 0.0) - 100.0).abs() < 1e-9);
+        assert!((path_at(&p, 1.0) - 90.0).abs() < 1e-9);
+        // Down bar: the high comes before the low, so the path touches 110 then 80.
+        let xs: Vec<f64> = (0..=1000).map(|i| path_at(&p, i as f64 / 1000.0)).collect();
+        let hi = xs.iter().position(|&v| (v - 110.0).abs() < 0.2).unwrap();
+        let lo = xs.iter().position(|&v| (v - 80.0).abs() < 0.2).unwrap();
+        assert!(hi < lo);
+        assert!(xs.iter().all(|&v| (79.99..=110.01).contains(&v)));
+    }
+}

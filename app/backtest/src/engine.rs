@@ -1,0 +1,199 @@
+//! The glue to keel-risk: contract scaling, the volatility crank (one `VolState::observe` per bar
+//! close, as the on-chain crank does) and the margin of a book at one time through
+//! `keel_risk::compute`. Every Keel margin figure of the backtest comes from here.
+
+use crate::data::Series;
+use keel_risk::breakdown::MarginBreakdown;
+use keel_risk::{
+    compute, Correlations, Fx, ImpliedVol, MarketInput, Portfolio, PositionInput, RiskParams,
+    SeriesKind, VolState,
+};
+
+/// Quote native units per quote unit (6 decimals, like USDC).
+pub const QUOTE: f64 = 1_000_000.0;
+
+/// Contract size (in units of the asset) chosen so a contract is worth between ~300 and ~3,000
+/// quote units at the first bar: a power of ten, so any asset from 1e-8 to 1e6 per unit fits the
+/// engine's i64 native amounts with room to move 1000× either way.
+pub fn contract_size(first_close: f64) -> f64 {
+    10f64.powi((1000.0 / first_close).log10().round() as i32)
+}
+
+/// A price per contract in quote native units.
+pub fn native(price: f64, contract: f64) -> i64 {
+    (price * contract * QUOTE).round().max(1.0) as i64
+}
+
+/// What feeds the market's vol-feed account at each bar: `None` or the last published value.
+pub type Feed = Vec<Option<ImpliedVol>>;
+
+/// The implied vol an IV series publishes at each bar close: the last IV close at or before it,
+/// stamped with the IV bar's own close time (the engine's staleness rule decides its weight).
+pub fn feed_from_iv(prices: &Series, iv: &Series) -> Feed {
+    prices
+        .bars
+        .iter()
+        .map(|b| {
+            iv.last_at_or_before(b.ts).map(|j| ImpliedVol {
+                vol: Fx::from_num(iv.bars[j].close / 100.0),
+                ts: iv.bars[j].ts,
+            })
+        })
+        .collect()
+}
+
+/// An error of the engine at a given bar.
+#[derive(Debug)]
+pub struct EngineError(pub String);
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// Cranks a fresh `VolState` through every close of `s`: element i is the state after bar i.
+/// `feed[i]` (if any) is the vol-feed value visible at bar i.
+pub fn crank(
+    s: &Series,
+    contract: f64,
+    p: &RiskParams,
+    feed: Option<&Feed>,
+) -> Result<Vec<VolState>, EngineError> {
+    let first = &s.bars[0];
+    let mut st = VolState::new(native(first.close, contract), first.ts, p)
+        .map_err(|e| EngineError(format!("{}: VolState::new: {e:?}", s.name)))?;
+    let mut out = Vec::with_capacity(s.bars.len());
+    out.push(st);
+    for (i, b) in s.bars.iter().enumerate().skip(1) {
+        let iv = feed.and_then(|f| f[i]);
+        st.observe(native(b.close, contract), b.ts, iv, p)
+            .map_err(|e| {
+                EngineError(format!(
+                    "{}: VolState::observe at {}: {e:?}",
+                    s.name,
+                    s.label(b.ts)
+                ))
+            })?;
+        out.push(st);
+    }
+    Ok(out)
+}
+
+/// One leg of a book at valuation time: everything keel-risk needs, in native units.
+#[derive(Clone, Copy, Debug)]
+pub struct Leg {
+    /// Index of the market in the book's market list.
+    pub market: u8,
+    /// Call, put or future.
+    pub kind: SeriesKind,
+    /// Strike per contract (native; 0 for futures).
+    pub strike: i64,
+    /// Expiry (unix seconds).
+    pub expiry: i64,
+    /// Contracts (> 0 long).
+    pub qty: i64,
+    /// Futures entry price per contract (native; the position's cash is −qty·entry).
+    pub entry: i64,
+}
+
+/// One market's state at valuation time.
+#[derive(Clone, Copy, Debug)]
+pub struct MarketAt {
+    /// Oracle price per contract (native).
+    pub spot: i64,
+    /// The vol state after the bar.
+    pub vol: VolState,
+    /// Oracle confidence as a fraction of the price.
+    pub conf_frac: f64,
+}
+
+/// Keel's margin figures for a book.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeelMargin {
+    /// Maintenance margin.
+    pub mm: i64,
+    /// Initial margin.
+    pub im: i64,
+    /// Σ position values at the engine's marks (its vol in force), futures' cash included.
+    pub value: i64,
+}
+
+/// Margins a book with keel-risk at `now`. `b` is scratch space (~6 KiB, reused).
+pub fn margin(
+    legs: &[Leg],
+    markets: &[MarketAt],
+    p: &RiskParams,
+    now: i64,
+    b: &mut MarginBreakdown,
+) -> Result<KeelMargin, EngineError> {
+    let mut mk = [MarketInput {
+        spot: 1,
+        stable_spot: 1,
+        conf: 0,
+        sigma: Fx::ZERO,
+        params: p,
+    }; keel_risk::MAX_MARKETS];
+    for (slot, m) in mk.iter_mut().zip(markets) {
+        *slot = MarketInput {
+            spot: m.spot,
+            stable_spot: m
+                .vol
+                .stable_price_at(m.spot, now, p)
+                .map_err(|e| EngineError(format!("stable price: {e:?}")))?,
+            conf: (m.spot as f64 * m.conf_frac).round() as i64,
+            sigma: m.vol.margin_vol,
+            params: p,
+        };
+    }
+    let mut pos = [PositionInput {
+        market: 0,
+        kind: SeriesKind::Future,
+        strike: 0,
+        expiry: 0,
+        qty: 0,
+        cash: 0,
+    }; keel_risk::MAX_POSITIONS];
+    for (slot, l) in pos.iter_mut().zip(legs) {
+        *slot = PositionInput {
+            market: l.market,
+            kind: l.kind,
+            strike: l.strike,
+            expiry: l.expiry,
+            qty: l.qty,
+            cash: if l.kind == SeriesKind::Future {
+                -l.qty * l.entry
+            } else {
+                0
+            },
+        };
+    }
+    let portfolio = Portfolio {
+        collateral: 0,
+        positions: &pos[..legs.len()],
+        markets: &mk[..markets.len()],
+        correlations: &Correlations::NONE,
+        now,
+    };
+    compute(&portfolio, b).map_err(|e| EngineError(format!("margin: {e:?}")))?;
+    let value = b.positions[..legs.len()].iter().map(|r| r.value).sum();
+    Ok(KeelMargin {
+        mm: b.mm,
+        im: b.im,
+        value,
+    })
+}
+
+/// keel-risk parameters with every anti-procyclicality control switched off: no floor, no
+/// stressed weight, no buffer and (almost) no limit on how fast margin vol may fall.
+pub fn without_apc(p: &RiskParams) -> RiskParams {
+    let mut q = *p;
+    q.apc_floor_vol = Fx::ZERO;
+    q.apc_stressed_weight = Fx::ZERO;
+    q.apc_buffer = Fx::ZERO;
+    // 1 is inside the bounds but makes apc::step take ln(0); 0.999 is the same in practice.
+    q.apc_max_fall_per_day = Fx::lit("0.999");
+    q
+}

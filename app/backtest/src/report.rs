@@ -1,0 +1,601 @@
+//! Writes `report.md`, `report.json` and the charts.
+
+use crate::charts::{self, year, Line, Panel};
+use crate::data::DAY;
+use crate::forecast::Score;
+use crate::metrics::ModelStats;
+use crate::run::{Extras, Report};
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2}%", 100.0 * x)
+    } else {
+        "–".into()
+    }
+}
+
+fn signed_pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:+.0}%", 100.0 * x)
+    } else {
+        "–".into()
+    }
+}
+
+fn pv(p: f64) -> String {
+    if !p.is_finite() {
+        "–".into()
+    } else if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+fn num(x: f64, d: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.d$}")
+    } else {
+        "–".into()
+    }
+}
+
+fn ok(b: bool) -> &'static str {
+    if b {
+        "✓"
+    } else {
+        "✗"
+    }
+}
+
+/// The Markdown report.
+pub fn markdown(r: &Report, charts: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Keel backtest report\n");
+    let _ = writeln!(
+        s,
+        "Produced by `{}`. Every Keel margin figure below comes from keel-risk (`keel_risk::compute` on a `VolState` cranked once per bar close, as the program does). Margins are in **market terms**: the capital an account must hold above the market value of its positions at the implied vol of the day (Keel: MM + market value − engine value; per-position rules: their add-on above the mark). Liquidation horizon {} h, confidence {}%.\n",
+        r.generated_by,
+        r.horizon_secs / 3600,
+        num(r.confidence * 100.0, 1)
+    );
+    let _ = writeln!(
+        s,
+        "Parameters under test: {}.\n",
+        r.params
+            .iter()
+            .map(|(n, v)| format!("`{n}` = {}", num(*v, 3)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let _ = writeln!(s, "## Inputs\n\n| asset | file | bars | interval | from | to | missing bars (gaps) | contract | implied vol |\n|---|---|---:|---:|---|---|---:|---:|---|");
+    for a in &r.assets {
+        let iv = a.iv.as_ref().map_or("–".to_string(), |iv| {
+            format!(
+                "{} ({} bars, {} .. {}, {} missing)",
+                iv.path, iv.bars, iv.first, iv.last, iv.missing_bars
+            )
+        });
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} s | {} | {} | {} ({}) | {} | {} |",
+            a.name,
+            a.path,
+            a.bars,
+            a.interval_secs,
+            a.first,
+            a.last,
+            a.missing_bars,
+            a.gap_count,
+            a.contract_size,
+            iv
+        );
+    }
+    for a in r.assets.iter().filter(|a| a.gap_count > 0) {
+        let list: Vec<String> = a
+            .gaps
+            .iter()
+            .take(8)
+            .map(|g| format!("{} → {} ({} missing)", g.after, g.before, g.missing))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nGaps in {} (reported, never filled): {}{}",
+            a.name,
+            list.join("; "),
+            if a.gap_count > 8 {
+                format!("; … {} more in report.json", a.gap_count - 8)
+            } else {
+                String::new()
+            }
+        );
+    }
+
+    let b = &r.bar;
+    let _ = writeln!(s, "\n## The bar\n\nOn the bar's book (short 30-day ATM straddle re-struck daily, marked at the implied vol): exceedance rate ≤ {}, Kupiec and Christoffersen p > {}, average margin ≤ {}× realised ES{}, largest 5-day margin rise ≤ {}.\n", pct(b.max_rate), b.min_p, b.max_ratio, num(r.confidence * 100.0, 0), signed_pct(b.max_rise_5d));
+    let _ = writeln!(s, "| asset | exceedances | rate | Kupiec p | Christoffersen p | margin / ES | max 5-day rise | passes |\n|---|---:|---:|---:|---:|---:|---:|:-:|");
+    for c in &r.bar_checks {
+        let _ = writeln!(
+            s,
+            "| {} | {}/{} {} | {} | {} {} | {} {} | {} {} | {} {} | **{}** |",
+            c.asset,
+            c.exceedances,
+            c.n,
+            ok(c.rate <= b.max_rate),
+            pct(c.rate),
+            pv(c.kupiec_p),
+            ok(c.kupiec_p > b.min_p),
+            pv(c.christoffersen_p),
+            ok(c.christoffersen_p > b.min_p),
+            num(c.ratio, 2),
+            ok(c.ratio <= b.max_ratio),
+            signed_pct(c.max_rise_5d),
+            ok(c.max_rise_5d <= b.max_rise_5d),
+            if c.pass { "yes" } else { "no" }
+        );
+    }
+
+    let _ = writeln!(s, "\n## Coverage, efficiency and procyclicality per book\n\nTest sample: one observation per horizon (non-overlapping). `x/n`: exceedances (realised loss over the horizon > margin at its start). Zone: Basel traffic light by the cumulative-binomial rule on the whole sample, and on the worst 250 consecutive observations. Efficiency: average margin and realised tail as % of underlying notional; *held on tail days*: the model's average margin on the days that make up the realised ES. Procyclicality: margin in quote units for a fixed number of contracts.\n");
+    for book in &r.books {
+        let _ = writeln!(
+            s,
+            "### {} — {} ({}; {} .. {})\n",
+            book.book,
+            book.description,
+            book.assets.join(" + "),
+            book.from.as_deref().unwrap_or("–"),
+            book.to.as_deref().unwrap_or("–")
+        );
+        if book.skipped_no_bar + book.skipped_no_mark > 0 {
+            let _ = writeln!(s, "Skipped evaluation times: {} without a bar one horizon later (missing data), {} without an implied vol to mark at.\n", book.skipped_no_bar, book.skipped_no_mark);
+        }
+        let _ = writeln!(s, "| model | x/n | rate | Kupiec p | Chr. p | CC p | zone | worst 250 | worst excess | avg margin | ES | held on tail days | margin/ES | peak/trough | max 1d | max 5d | max 5d per notional |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for m in book.models.iter().filter(|m| m.coverage.n > 0) {
+            model_row(&mut s, m);
+        }
+        let keel: Vec<&ModelStats> = book
+            .models
+            .iter()
+            .filter(|m| {
+                m.model == "Keel" || m.model == "Keel without APC" || m.model == "Deribit standard"
+            })
+            .filter(|m| m.coverage.n > 0)
+            .collect();
+        if !keel.is_empty() && !keel[0].windows.is_empty() {
+            let _ = writeln!(s, "\nIn stress windows (max rises end inside the window; calm = outside every window):\n\n| window | {} |\n|---|{}", keel.iter().map(|m| format!("{}: x/n, max 1d, max 5d", m.model)).collect::<Vec<_>>().join(" | "), "---|".repeat(keel.len()));
+            for (k, w) in keel[0].windows.iter().enumerate() {
+                let cells: Vec<String> = keel
+                    .iter()
+                    .map(|m| {
+                        let w = &m.windows[k];
+                        format!(
+                            "{}/{}, {}, {}",
+                            w.exceedances,
+                            w.n,
+                            signed_pct(w.procyclicality.max_rise_1d),
+                            signed_pct(w.procyclicality.max_rise_5d)
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(s, "| {} | {} |", w.name, cells.join(" | "));
+            }
+        }
+        let _ = writeln!(s);
+    }
+
+    if !r.forecasting.is_empty() {
+        let _ = writeln!(s, "## Volatility forecasting\n\nTarget: next period's realised variance (intraday bars: Σ r²; daily bars: Garman–Klass + open gap), annualised. Walk-forward: each model is refitted on data up to t only, every few periods, and forecasts t + 1. The evaluation sample (every model forecasts, target present) is split in halves: the model is **chosen on the first** and **reported on the second**. DM: Diebold–Mariano on the loss differential against HAR-RV (negative = better than HAR-RV), Newey–West variance.\n");
+        for st in &r.forecasting {
+            let _ = writeln!(s, "### {}\n\n{} periods ({} with missing bars, not filled); min training {}; refit every {}; evaluated {} forecasts, {} .. {}. Chosen: **{}** — {}.\n", st.asset, st.periods, st.incomplete_periods, st.min_train, st.refit_every, st.evaluated, st.from.as_deref().unwrap_or("–"), st.to.as_deref().unwrap_or("–"), st.chosen, st.choice_reason);
+            let _ = writeln!(s, "| model | QLIKE (selection) | QLIKE (test) | DM vs HAR (test) | p | MSE (test) | DM MSE p |\n|---|---:|---:|---:|---:|---:|---:|");
+            for (a, t) in st.selection.iter().zip(&st.test) {
+                score_row(&mut s, a, t);
+            }
+            if let Some(c) = &st.har_coefficients {
+                let _ = writeln!(
+                    s,
+                    "\nHAR-RV on the whole history: RV(t+1) = {} + {}·RV_d + {}·RV_w + {}·RV_m.",
+                    num(c[0], 4),
+                    num(c[1], 3),
+                    num(c[2], 3),
+                    num(c[3], 3)
+                );
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "#### Each forecaster driving margin through the vol feed\n\nThe forecast (√ of the variance forecast) is published to the vol feed at each period end, in place of the implied vol; same parameters otherwise.\n");
+        let _ = writeln!(s, "| book | asset | vol feed | x/n | Kupiec p | Chr. p | margin/ES | max 5d rise |\n|---|---|---|---:|---:|---:|---:|---:|");
+        for book in r
+            .books
+            .iter()
+            .filter(|b| b.book == "short_straddle" || b.book == "long_future")
+        {
+            for m in book
+                .models
+                .iter()
+                .filter(|m| m.coverage.n > 0 && (m.model == "Keel" || m.model.starts_with("Keel,")))
+            {
+                let feed = if m.model == "Keel" {
+                    "implied vol file (production)".to_string()
+                } else {
+                    m.model.trim_start_matches("Keel, ").to_string()
+                };
+                let c = &m.coverage;
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} |",
+                    book.book,
+                    book.assets[0],
+                    feed,
+                    c.exceedances,
+                    c.n,
+                    pv(c.kupiec.p),
+                    pv(c.christoffersen.p),
+                    num(m.efficiency.ratio, 2),
+                    signed_pct(m.procyclicality.max_rise_5d)
+                );
+            }
+        }
+        let _ = writeln!(s);
+    }
+
+    if !r.cascade.is_empty() {
+        let _ = writeln!(s, "## Liquidation cascades\n\nA population of accounts (half leveraged long futures, 30% short 90% puts, 20% short straddles; collateral 1.05–3× initial margin) opens a few days before each window; keepers call every liquidatable account once per round (several rounds per bar); the delta liquidators take over is hedged in the market and moves the price by the square-root law (Δln P = −Y·σ_day·√(Q/ADV), decaying with a one-day half-life); the moved price is what the oracle, the vol crank and every other account see.\n");
+        let _ = writeln!(s, "| window | asset | regime | accounts liquidated | calls | liquidated notional | max impact | trough vs history | bankruptcies | bad debt | insurance used | socialised |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for w in &r.cascade {
+            for g in &w.regimes {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    w.window,
+                    w.asset,
+                    g.regime,
+                    g.accounts_liquidated,
+                    w.accounts,
+                    g.calls,
+                    pct(g.liquidated_frac),
+                    pct(g.max_impact),
+                    signed_pct(g.trough_vs_history),
+                    g.bankruptcies,
+                    pct(g.bad_debt / w.notional),
+                    pct(g.insurance_used / w.notional),
+                    pct(g.socialised / w.notional)
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nNotional-based figures are % of the population's starting notional.\n"
+        );
+    }
+
+    if !charts.is_empty() {
+        let _ = writeln!(s, "## Charts\n");
+        for c in charts {
+            let _ = writeln!(s, "- [{c}]({c})");
+        }
+        let _ = writeln!(s);
+    }
+    let t = &r.timings;
+    let _ = writeln!(s, "## Run time\n\nForecasting {:.2} s, coverage replay {:.2} s, cascades {:.2} s (wall clock, this run).", t.forecasting, t.coverage, t.cascade);
+    s
+}
+
+fn model_row(s: &mut String, m: &ModelStats) {
+    let c = &m.coverage;
+    let e = &m.efficiency;
+    let p = &m.procyclicality;
+    let _ = writeln!(
+        s,
+        "| {} | {}/{} | {} | {} | {} | {} | {:?} | {} ({:?}) | {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        m.model,
+        c.exceedances,
+        c.n,
+        pct(c.rate),
+        pv(c.kupiec.p),
+        pv(c.christoffersen.p),
+        pv(c.conditional.p),
+        c.zone,
+        c.worst_250,
+        c.worst_250_zone,
+        pct(c.worst_excess),
+        c.worst_date.as_ref().map_or(String::new(), |d| format!(" ({d})")),
+        pct(e.avg_margin),
+        pct(e.realised_es),
+        pct(e.model_es),
+        num(e.ratio, 2),
+        num(p.peak_to_trough, 1),
+        signed_pct(p.max_rise_1d),
+        signed_pct(p.max_rise_5d),
+        signed_pct(p.max_rise_5d_per_notional)
+    );
+}
+
+fn score_row(s: &mut String, sel: &Score, t: &Score) {
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        t.model,
+        num(sel.qlike, 4),
+        num(t.qlike, 4),
+        num(t.dm_qlike.stat, 2),
+        pv(t.dm_qlike.p),
+        num(t.mse, 4),
+        pv(t.dm_mse.p)
+    );
+}
+
+/// Writes every chart into `dir/charts`; returns their paths relative to `dir`.
+pub fn write_charts(
+    dir: &Path,
+    r: &Report,
+    x: &Extras,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let cdir = dir.join("charts");
+    std::fs::create_dir_all(&cdir)?;
+    let mut out = Vec::new();
+    // Price and vols per asset.
+    for (a, (keel, noapc)) in r.assets.iter().zip(&x.states) {
+        let price = Panel {
+            title: format!("{}: close", a.name),
+            y_label: "price (log)".into(),
+            log_y: true,
+            time_x: true,
+            lines: vec![Line {
+                name: "close (per contract)".into(),
+                color: 0,
+                points: keel
+                    .iter()
+                    .map(|s| (year(s.last_ts), s.last_price as f64 / crate::engine::QUOTE))
+                    .collect(),
+            }],
+            ..Default::default()
+        };
+        let vols = Panel {
+            title: format!("{}: volatility", a.name),
+            y_label: "annualised vol".into(),
+            time_x: true,
+            lines: vec![
+                Line {
+                    name: "Keel margin vol".into(),
+                    color: 1,
+                    points: keel
+                        .iter()
+                        .map(|s| (year(s.last_ts), s.margin_vol.to_num()))
+                        .collect(),
+                },
+                Line {
+                    name: "margin vol without APC".into(),
+                    color: 6,
+                    points: noapc
+                        .iter()
+                        .map(|s| (year(s.last_ts), s.margin_vol.to_num()))
+                        .collect(),
+                },
+                Line {
+                    name: "EWMA/GARCH (historical)".into(),
+                    color: 2,
+                    points: keel
+                        .iter()
+                        .map(|s| (year(s.last_ts), s.hist_vol.to_num()))
+                        .collect(),
+                },
+                Line {
+                    name: "vol in force before APC (with feed)".into(),
+                    color: 3,
+                    points: keel
+                        .iter()
+                        .map(|s| (year(s.last_ts), s.raw_vol.to_num()))
+                        .collect(),
+                },
+            ],
+            ..Default::default()
+        };
+        let name = format!("charts/price_vol_{}.svg", a.name);
+        charts::draw(&dir.join(&name), &[price, vols], 1200, 380)?;
+        out.push(name);
+    }
+    // Margins with exceedances for the focus books.
+    for run in x.runs.iter().filter(|b| {
+        b.spec.name == "short_straddle"
+            || b.spec.name == "long_future"
+            || b.spec.name == "mixed_book"
+    }) {
+        if run.points.is_empty() {
+            continue;
+        }
+        let wanted = [
+            "Keel",
+            "Keel without APC",
+            "Deribit standard",
+            "static 10%",
+            "naive 3σ EWMA grid",
+        ];
+        let mut lines = Vec::new();
+        for (color, w) in wanted.iter().enumerate() {
+            if let Some(j) = run.model_names.iter().position(|n| n == w) {
+                let pts: Vec<(f64, f64)> = run
+                    .points
+                    .iter()
+                    .filter(|p| p.margin[j].is_finite())
+                    .map(|p| (year(p.ts), 100.0 * p.margin[j] / p.notional))
+                    .collect();
+                if !pts.is_empty() {
+                    lines.push(Line {
+                        name: w.to_string(),
+                        color: [0, 6, 2, 4, 3][color],
+                        points: pts,
+                    });
+                }
+            }
+        }
+        let loss = Line {
+            name: "realised loss over the horizon".into(),
+            color: 7,
+            points: run
+                .points
+                .iter()
+                .map(|p| (year(p.ts), 100.0 * p.loss / p.notional))
+                .collect(),
+        };
+        let j = run
+            .model_names
+            .iter()
+            .position(|n| n == "Keel")
+            .unwrap_or(0);
+        let exc = Line {
+            name: "Keel exceedance".into(),
+            color: 1,
+            points: run
+                .points
+                .iter()
+                .filter(|p| p.loss > p.margin[j])
+                .map(|p| (year(p.ts), 100.0 * p.loss / p.notional))
+                .collect(),
+        };
+        let margin = Panel {
+            title: format!(
+                "{} on {}: margin in market terms vs realised loss",
+                run.spec.name,
+                run.assets.join("+")
+            ),
+            y_label: "% of notional".into(),
+            time_x: true,
+            lines: lines.clone(),
+            dots: vec![exc],
+            ..Default::default()
+        };
+        let realised = Panel {
+            title: "realised loss over the horizon (positive = loss)".into(),
+            y_label: "% of notional".into(),
+            time_x: true,
+            lines: vec![loss],
+            ..Default::default()
+        };
+        // Margin in quote units (a fixed number of contracts): what procyclicality measures.
+        let usd: Vec<Line> = lines
+            .iter()
+            .map(|l| {
+                let j = run
+                    .model_names
+                    .iter()
+                    .position(|n| *n == l.name)
+                    .unwrap_or(0);
+                Line {
+                    name: l.name.clone(),
+                    color: l.color,
+                    points: run
+                        .points
+                        .iter()
+                        .filter(|p| p.margin[j].is_finite() && p.margin[j] > 0.0)
+                        .map(|p| (year(p.ts), p.margin[j] / crate::engine::QUOTE))
+                        .collect(),
+                }
+            })
+            .collect();
+        let quote = Panel {
+            title: "margin in quote units (fixed contracts, log scale)".into(),
+            y_label: "quote".into(),
+            log_y: true,
+            time_x: true,
+            lines: usd,
+            ..Default::default()
+        };
+        let name = format!(
+            "charts/margin_{}_{}.svg",
+            run.spec.name,
+            run.assets.join("+")
+        );
+        charts::draw(&dir.join(&name), &[margin, realised, quote], 1200, 380)?;
+        out.push(name);
+    }
+    // Forecasts.
+    for (st, (periods, fc)) in r.forecasting.iter().zip(&x.forecasts) {
+        let k = st.models.iter().position(|m| *m == st.chosen).unwrap_or(0);
+        let e = st.models.iter().position(|m| m == "EWMA").unwrap_or(0);
+        let line = |name: &str, color, m: usize| Line {
+            name: name.to_string(),
+            color,
+            points: (0..periods.len())
+                .filter_map(|t| Some((year(periods.get(t + 1)?.ts), fc[m][t]?.sqrt())))
+                .collect(),
+        };
+        let realised = Line {
+            name: "realised (√RV)".into(),
+            color: 6,
+            points: periods
+                .iter()
+                .filter_map(|p| Some((year(p.ts), p.rv?.sqrt())))
+                .collect(),
+        };
+        let panel = Panel {
+            title: format!("{}: next-period vol forecasts vs realised", st.asset),
+            y_label: "annualised vol".into(),
+            log_y: true,
+            time_x: true,
+            lines: vec![
+                realised,
+                line("EWMA", 2, e),
+                line(&format!("{} (chosen)", st.chosen), 1, k),
+            ],
+            ..Default::default()
+        };
+        let name = format!("charts/forecast_{}.svg", st.asset);
+        charts::draw(&dir.join(&name), &[panel], 1200, 420)?;
+        out.push(name);
+    }
+    // Cascades.
+    for w in &r.cascade {
+        let mut lines = vec![Line {
+            name: "historical".into(),
+            color: 6,
+            points: w
+                .paths
+                .iter()
+                .map(|(t, h, _)| ((t - w.paths[0].0) as f64 / DAY as f64, *h))
+                .collect(),
+        }];
+        for (k, g) in w.regimes.iter().enumerate() {
+            lines.push(Line {
+                name: g.regime.clone(),
+                color: [0, 1, 3][k % 3],
+                points: w
+                    .paths
+                    .iter()
+                    .filter_map(|(t, _, v)| {
+                        Some(((t - w.paths[0].0) as f64 / DAY as f64, *v.get(k)?))
+                    })
+                    .collect(),
+            });
+        }
+        let panel = Panel {
+            title: format!(
+                "cascade {} on {}: price with liquidation impact",
+                w.window, w.asset
+            ),
+            y_label: "price".into(),
+            lines,
+            ..Default::default()
+        };
+        let name = format!(
+            "charts/cascade_{}_{}.svg",
+            w.asset,
+            w.window.replace([' ', '/'], "_")
+        );
+        charts::draw(&dir.join(&name), &[panel], 1100, 420)?;
+        out.push(name);
+    }
+    Ok(out)
+}
+
+/// Writes report.md, report.json and the charts into `dir`.
+pub fn write(dir: &Path, r: &Report, x: &Extras) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    let charts = write_charts(dir, r, x)?;
+    std::fs::write(dir.join("report.md"), markdown(r, &charts))?;
+    std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(r)?)?;
+    Ok(())
+}
