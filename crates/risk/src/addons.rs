@@ -1,7 +1,7 @@
 //! Margin add-ons on top of the scenario loss (docs/risk-model.md §4.3). All round up.
 
 use crate::error::RiskResult;
-use crate::fx::{div_shift, imul, mul, mul_ceil, Round, ONE};
+use crate::fx::{div_shift, imul, mul, mul_ceil, sub, Round, ONE};
 use crate::math::sqrt;
 use crate::params::RiskParams;
 use crate::pricing::{sqrt_secs, TotalVol};
@@ -26,7 +26,9 @@ pub fn impact(notional: i64, sigma: i64, p: &RiskParams) -> RiskResult<i64> {
         return Ok(0);
     }
     let ratio = div_shift(notional, p.liquidity_notional, 32, Round::Ceil).unwrap_or(i64::MAX);
-    let sigma_sqrt_h = TotalVol::new(sigma, sqrt_secs(p.im_horizon_secs)?)?.w + 1;
+    let sigma_sqrt_h = TotalVol::new(sigma, sqrt_secs(p.im_horizon_secs)?)?
+        .w
+        .saturating_add(1);
     let n = mul_ceil(mul_ceil(notional, p.impact_coef.to_bits())?, sigma_sqrt_h)?;
     mul_ceil(n, sqrt(ratio)? + 1)
 }
@@ -36,5 +38,5 @@ pub fn haircut(v: i64, p: &RiskParams) -> RiskResult<i64> {
     if v <= 0 {
         return Ok(v);
     }
-    mul(v, ONE - p.long_haircut.to_bits())
+    mul(v, sub(ONE, p.long_haircut.to_bits())?)
 }

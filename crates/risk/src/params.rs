@@ -363,7 +363,9 @@ impl RiskParams {
                 "short_min_mm <= short_min_im",
             ),
             (
-                self.garch_alpha + self.garch_beta < Fx::ONE,
+                self.garch_alpha
+                    .checked_add(self.garch_beta)
+                    .is_some_and(|s| s < Fx::ONE),
                 "garch_alpha + garch_beta < 1",
             ),
             (

@@ -7,7 +7,7 @@
 //! by construction**, and both come from one pass of valuations.
 
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, mul, Fx, ONE};
+use crate::fx::{add, mul, sub, Fx, ONE};
 use crate::math::{exp, ln_scaled};
 use crate::params::RiskParams;
 use crate::pricing::{sqrt_secs, TotalVol};
@@ -149,7 +149,8 @@ pub fn vol_multipliers(t_secs: i64, params: &RiskParams) -> RiskResult<(i64, i64
     let ln_ratio = ln_scaled(params.vol_ts_ref_secs, 0)? - ln_scaled(t, 0)?;
     let factor = exp(mul(p.to_bits(), ln_ratio)?)?;
     let up = add(ONE, mul(params.vol_up.to_bits(), factor)?)?;
-    let down = (ONE - mul(params.vol_down.to_bits(), factor)?).max(params.vol_down_floor.to_bits());
+    let down =
+        sub(ONE, mul(params.vol_down.to_bits(), factor)?)?.max(params.vol_down_floor.to_bits());
     Ok((up, down))
 }
 

@@ -8,7 +8,7 @@
 //! falls, σ_m falls toward (1 + b)·σ_f no faster than `apc_max_fall_per_day`.
 
 use crate::error::RiskResult;
-use crate::fx::{add, div_shift, mul, mul_ceil, Round, ONE};
+use crate::fx::{add, div_shift, mul, mul_ceil, sub, Round, ONE};
 use crate::math::{exp, ln, sqrt};
 use crate::params::RiskParams;
 use crate::pricing::SECONDS_PER_DAY;
@@ -21,7 +21,7 @@ pub fn floored(sigma: i64, p: &RiskParams) -> RiskResult<i64> {
     } else {
         let stress = p.apc_stressed_vol.to_bits();
         let var = add(
-            mul_ceil(mul_ceil(sigma, sigma)?, ONE - w)?,
+            mul_ceil(mul_ceil(sigma, sigma)?, sub(ONE, w)?)?,
             mul_ceil(mul_ceil(stress, stress)?, w)?,
         )?;
         sqrt(var)? + 1
@@ -45,7 +45,7 @@ pub fn step(prev: i64, raw: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i64
     }
     // Above the band: fall toward it at most by the daily rate, compounded over dt.
     let days = div_shift(dt_secs.max(0), SECONDS_PER_DAY, 32, Round::Floor).unwrap_or(i64::MAX);
-    let keep = ONE - p.apc_max_fall_per_day.to_bits(); // > 0 by bounds
+    let keep = sub(ONE, p.apc_max_fall_per_day.to_bits())?; // > 0 by bounds
     let factor = match crate::fx::mul_shift(days, ln(keep)?, 32, Round::Ceil) {
         Some(e) => exp(e)?,
         None => 0,

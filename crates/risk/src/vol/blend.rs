@@ -20,7 +20,7 @@ pub struct ImpliedVol {
 pub fn historical(ewma_var: i64, garch_forecast: i64, p: &RiskParams) -> RiskResult<i64> {
     let w = p.garch_weight.to_bits();
     let var = add(
-        mul_ceil(ewma_var.max(0), ONE - w)?,
+        mul_ceil(ewma_var.max(0), sub(ONE, w)?)?,
         mul_ceil(garch_forecast.max(0), w)?,
     )?;
     Ok(sqrt(var)? + 1)
@@ -37,7 +37,10 @@ pub fn implied_weight(age_secs: i64, p: &RiskParams) -> RiskResult<i64> {
     if age >= p.iv_max_age_secs {
         return Ok(0);
     }
-    let left = div(p.iv_max_age_secs - age, p.iv_max_age_secs - p.iv_fresh_secs)?;
+    let left = div(
+        sub(p.iv_max_age_secs, age)?,
+        sub(p.iv_max_age_secs, p.iv_fresh_secs)?,
+    )?;
     mul(full, left)
 }
 

@@ -79,7 +79,7 @@ impl CorrelationState {
             var_a: step(self.var_a, ewma::variance_sample(ra, dt, cap)?)?,
             var_b: step(self.var_b, ewma::variance_sample(rb, dt, cap)?)?,
             cov: step(self.cov, ewma::covariance_sample(ra, rb, dt, cap)?)?,
-            n_obs: self.n_obs + 1,
+            n_obs: self.n_obs.saturating_add(1),
             reserved: self.reserved,
         };
         *self = next;

@@ -45,12 +45,22 @@ pub fn update(h: i64, sample: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i
     let n =
         div_shift(dt_secs.max(0), p.garch_step_secs.max(1), 32, Round::Floor).unwrap_or(i64::MAX);
     let alpha = p.garch_alpha.to_bits();
-    let c = div(p.garch_beta.to_bits(), ONE - alpha)?;
+    let keep = sub(ONE, alpha)?;
+    let c = div(p.garch_beta.to_bits(), keep)?;
     let c_n = pow_unit(c, n)?;
-    let a_n = one_minus_pow_unit(ONE - alpha, n)?;
     let v_l = p.garch_long_run_var.to_bits();
     let h_mid = add(v_l, mul_ceil(sub(h, v_l)?, c_n)?)?;
-    add(h_mid, mul_ceil(sub(sample, h_mid)?, a_n)?)
+    // a_n·Δ = Δ·(1 − e^(−L·n)) with L = −ln(1 − α): `ewma::decay` keeps full precision for a
+    // one-minute step of a daily GARCH, where 1 − (1 − α)^n would cancel.
+    let l = if alpha <= 0 || keep <= 0 {
+        0
+    } else {
+        ln(keep)?.saturating_neg()
+    };
+    add(
+        h_mid,
+        super::ewma::decay(sub(sample, h_mid)?, l, dt_secs, p.garch_step_secs)?,
+    )
 }
 
 /// Average expected variance over the next `horizon_secs`:
@@ -66,8 +76,8 @@ pub fn forecast(h: i64, horizon_secs: i64, p: &RiskParams) -> RiskResult<i64> {
     if m <= ONE {
         return Ok(h);
     }
-    let phi = (p.garch_alpha + p.garch_beta).to_bits();
-    let one_minus_phi = ONE - phi; // > 0 by RiskParams::validate
+    let phi = add(p.garch_alpha.to_bits(), p.garch_beta.to_bits())?;
+    let one_minus_phi = sub(ONE, phi)?; // > 0 by RiskParams::validate
     let factor = div(one_minus_pow_unit(phi, m)?, mul(m, one_minus_phi)?.max(1))?;
     let v_l = p.garch_long_run_var.to_bits();
     add(v_l, mul_ceil(sub(h, v_l)?, factor.min(ONE))?)
