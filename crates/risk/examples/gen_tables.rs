@@ -211,5 +211,5 @@ fn main() {
     for s in &specs {
         gen(s, &mut out);
     }
-    print!("{}\n", out.trim_end());
+    println!("{}", out.trim_end());
 }
