@@ -21,16 +21,20 @@ pub struct Asset {
     pub iv: Option<Series>,
     /// Contract size in units of the asset.
     pub contract: f64,
+    /// Republish the last implied vol at every price bar (see `engine::feed_from_iv`).
+    pub iv_republish: bool,
 }
 
 impl Asset {
     /// Wraps a price series (and IV) with a contract size chosen from its first close.
     pub fn new(prices: Series, iv: Option<Series>) -> Asset {
         let contract = engine::contract_size(prices.bars[0].close);
+        let iv_republish = iv.as_ref().is_some_and(|v| v.interval > prices.interval);
         Asset {
             prices,
             iv,
             contract,
+            iv_republish,
         }
     }
 
@@ -43,7 +47,7 @@ impl Asset {
     pub fn iv_feed(&self) -> Option<Feed> {
         self.iv
             .as_ref()
-            .map(|iv| engine::feed_from_iv(&self.prices, iv))
+            .map(|iv| engine::feed_from_iv(&self.prices, iv, self.iv_republish))
     }
 
     /// The market's mark vol at each bar: the IV of the day when an IV file is given (the last

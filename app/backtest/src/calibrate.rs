@@ -21,8 +21,10 @@ pub struct Bar {
     pub max_ratio: f64,
     /// Largest 5-day margin rise.
     pub max_rise_5d: f64,
-    /// Weight of the rise in the search's objective (the others weigh 1).
+    /// Weight of the rise in the search's objective.
     pub rise_weight: f64,
+    /// Weight of coverage and efficiency in the search's objective.
+    pub coverage_weight: f64,
     /// Judge MM alone (the what-if of marks at the market vol) instead of market terms.
     pub mm_only: bool,
 }
@@ -35,6 +37,7 @@ impl Default for Bar {
             max_ratio: 1.5,
             max_rise_5d: 0.40,
             rise_weight: 1.0,
+            coverage_weight: 1.0,
             mm_only: false,
         }
     }
@@ -71,6 +74,7 @@ impl Check {
         v += (bar.min_p - self.kupiec_p).max(0.0) / bar.min_p;
         v += (bar.min_p - self.christoffersen_p).max(0.0) / bar.min_p;
         v += (self.ratio / bar.max_ratio - 1.0).max(0.0);
+        v *= bar.coverage_weight;
         v += bar.rise_weight * ((1.0 + self.max_rise_5d) / (1.0 + bar.max_rise_5d) - 1.0).max(0.0);
         v
     }
@@ -137,7 +141,7 @@ pub fn check(
 }
 
 /// The parameters the search moves, by name, with the range it explores (inside the hard bounds).
-pub const KNOBS: [(&str, f64, f64); 11] = [
+pub const KNOBS: [(&str, f64, f64); N_KNOBS] = [
     ("im_range_sigmas", 2.0, 8.0),
     ("mm_steps", 2.0, 6.0),
     ("vol_up", 0.0, 0.6),
@@ -149,10 +153,47 @@ pub const KNOBS: [(&str, f64, f64); 11] = [
     ("apc_stressed_weight", 0.0, 0.9),
     ("apc_buffer", 0.0, 1.0),
     ("apc_max_fall_per_day", 0.005, 0.3),
+    ("short_min_mm", 0.0, 0.05),
+    ("range_floor", 0.005, 0.1),
 ];
 
+/// Number of knobs.
+pub const N_KNOBS: usize = 13;
+
+/// A knob vector.
+pub type Knobs = [f64; N_KNOBS];
+
+/// The search box: KNOBS' ranges, optionally overridden (`name=lo:hi`, or `name=v` to pin).
+pub fn ranges(overrides: &[String]) -> Result<Vec<(f64, f64)>, String> {
+    let mut r: Vec<(f64, f64)> = KNOBS.iter().map(|k| (k.1, k.2)).collect();
+    for o in overrides {
+        let (name, v) = o
+            .split_once('=')
+            .ok_or_else(|| format!("--range {o}: want name=lo:hi or name=value"))?;
+        let i = KNOBS
+            .iter()
+            .position(|k| k.0 == name.trim())
+            .ok_or_else(|| {
+                format!(
+                    "--range {o}: no knob '{name}' (knobs: {})",
+                    KNOBS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+        let parse = |x: &str| {
+            x.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("--range {o}: not a number"))
+        };
+        r[i] = match v.split_once(':') {
+            Some((a, b)) => (parse(a)?, parse(b)?),
+            None => (parse(v)?, parse(v)?),
+        };
+    }
+    Ok(r)
+}
+
 /// Reads the knobs of `p`.
-pub fn knobs_of(p: &RiskParams) -> [f64; 11] {
+pub fn knobs_of(p: &RiskParams) -> Knobs {
     [
         p.im_range_sigmas.to_num(),
         p.mm_steps as f64,
@@ -165,11 +206,13 @@ pub fn knobs_of(p: &RiskParams) -> [f64; 11] {
         p.apc_stressed_weight.to_num(),
         p.apc_buffer.to_num(),
         p.apc_max_fall_per_day.to_num(),
+        p.short_min_mm.to_num(),
+        p.range_floor.to_num(),
     ]
 }
 
 /// `base` with the knobs set to `k` (rounded to 3 decimals so they can be written as literals).
-pub fn with_knobs(base: &RiskParams, k: &[f64; 11]) -> RiskParams {
+pub fn with_knobs(base: &RiskParams, k: &Knobs) -> RiskParams {
     let r = |v: f64| Fx::from_num((v * 1000.0).round() / 1000.0);
     let mut p = *base;
     p.im_range_sigmas = r(k[0]);
@@ -183,6 +226,9 @@ pub fn with_knobs(base: &RiskParams, k: &[f64; 11]) -> RiskParams {
     p.apc_stressed_weight = r(k[8]);
     p.apc_buffer = r(k[9]);
     p.apc_max_fall_per_day = r(k[10]);
+    p.short_min_mm = r(k[11]);
+    p.short_min_im = p.short_min_im.max(p.short_min_mm);
+    p.range_floor = r(k[12]);
     p
 }
 
@@ -224,19 +270,22 @@ pub struct Trial {
     pub violation: f64,
 }
 
-/// Random search followed by local refinement around the best sets: `n` trials in all.
+/// Random search in the box `ranges` (KNOBS order) followed by local refinement around the best
+/// sets: `n` trials in all; the base parameters are always trial 0.
+#[allow(clippy::too_many_arguments)]
 pub fn search(
     assets: &[Asset],
     base: &RiskParams,
     cfg: &Config,
     bar: &Bar,
+    ranges: &[(f64, f64)],
     n: usize,
     seed: u64,
     mut tick: impl FnMut(),
 ) -> Vec<Trial> {
     let mut rng = Rng(seed);
     let mut trials: Vec<Trial> = Vec::new();
-    let eval = |k: [f64; 11], trials: &mut Vec<Trial>| {
+    let eval = |k: Knobs, trials: &mut Vec<Trial>| {
         let p = with_knobs(base, &k);
         if p.violation().is_some() {
             return;
@@ -254,27 +303,28 @@ pub fn search(
     tick();
     let explore = n / 2;
     for _ in 1..explore {
-        let mut k = [0.0; 11];
-        for (i, (_, lo, hi)) in KNOBS.iter().enumerate() {
+        let mut k = [0.0; N_KNOBS];
+        for (i, (lo, hi)) in ranges.iter().enumerate() {
             k[i] = lo + (hi - lo) * rng.uniform();
         }
         eval(k, &mut trials);
         tick();
     }
-    for i in explore..n {
-        // Perturb one of the best few, with a step that shrinks as the search goes on.
-        trials.sort_by(|a, b| a.violation.total_cmp(&b.violation));
-        let pick = (rng.uniform() * 5.0) as usize % trials.len().max(1);
-        let Some(from) = trials.get(pick) else { break };
+    for i in explore.max(1)..n {
+        // Perturb one of the best few (never the base unless it is among them), with a step that
+        // shrinks as the search goes on.
+        let mut order: Vec<usize> = (0..trials.len()).collect();
+        order.sort_by(|&a, &b| trials[a].violation.total_cmp(&trials[b].violation));
+        let pick = (rng.uniform() * 5.0) as usize % order.len().max(1);
+        let Some(&from) = order.get(pick) else { break };
         let scale = 0.15 * (1.0 - (i - explore) as f64 / (n - explore).max(1) as f64) + 0.02;
-        let mut k = [0.0; 11];
-        for (j, (_, lo, hi)) in KNOBS.iter().enumerate() {
-            k[j] = (from.knobs[j] + rng.normal() * scale * (hi - lo)).clamp(*lo, *hi);
+        let mut k = [0.0; N_KNOBS];
+        for (j, (lo, hi)) in ranges.iter().enumerate() {
+            k[j] = (trials[from].knobs[j] + rng.normal() * scale * (hi - lo)).clamp(*lo, *hi);
         }
         eval(k, &mut trials);
         tick();
     }
-    trials.sort_by(|a, b| a.violation.total_cmp(&b.violation));
     trials
 }
 

@@ -19,7 +19,7 @@ use crate::engine::{self, Leg, MarketAt};
 use crate::metrics::Window;
 use keel_risk::breakdown::MarginBreakdown;
 use keel_risk::liquidation;
-use keel_risk::{Fx, LiquidationParams, RiskParams, SeriesKind, VolState};
+use keel_risk::{Fx, ImpliedVol, LiquidationParams, RiskParams, SeriesKind, VolState};
 use serde::Serialize;
 
 /// Liquidation regime.
@@ -103,7 +103,7 @@ pub struct RegimeResult {
     pub liquidated_frac: f64,
     /// Largest price impact reached (fraction below the historical price; > 0 = lower).
     pub max_impact: f64,
-    /// Lowest close with impact / lowest historical close − 1.
+    /// Lowest price reached with impact / lowest historical price (bar lows) − 1.
     pub trough_vs_history: f64,
     /// Accounts that went bankrupt.
     pub bankruptcies: usize,
@@ -323,7 +323,11 @@ pub fn simulate(
     } else {
         (s.interval / 7200).clamp(1, 12) as usize
     };
-    let hist_min = s.bars[i0..=i1]
+    let hist_min = s.bars[i0 + 1..=i1]
+        .iter()
+        .map(|b| b.low)
+        .fold(f64::INFINITY, f64::min);
+    let close_min = s.bars[i0..=i1]
         .iter()
         .map(|b| b.close)
         .fold(f64::INFINITY, f64::min);
@@ -333,7 +337,7 @@ pub fn simulate(
         accounts: pop.len(),
         notional,
         adv,
-        historical_drawdown: hist_min / s.bars[i0].close - 1.0,
+        historical_drawdown: close_min / s.bars[i0].close - 1.0,
         regimes: Vec::new(),
         paths: s.bars[i0..=i1]
             .iter()
@@ -366,18 +370,37 @@ pub fn simulate(
         for (k, i) in (i0 + 1..=i1).enumerate() {
             let bar = s.bars[i];
             let dt = (bar.ts - s.bars[i - 1].ts) as f64;
-            let sigma_day = vol.margin_vol.to_num::<f64>() / (365.0f64).sqrt();
             let round_dt = dt / rounds as f64;
             let path = intrabar_path(s.bars[i - 1].close, &bar);
+            // The implied vol known at the bar's open, treated as a live feed (republished each
+            // round: the data is daily, a production feed is not).
+            let iv_now = feed.as_ref().and_then(|f| f[i - 1]);
+            let mut px = s.bars[i - 1].close * impact.exp();
             for round in 0..rounds {
-                flow *= (-(round_dt) * std::f64::consts::LN_2 / cfg.impact_half_life as f64).exp();
-                impact = -flow.signum() * cfg.impact_y * sigma_day * (flow.abs() / adv).sqrt();
-                let now = s.bars[i - 1].ts + ((round + 1) as f64 * round_dt) as i64;
+                let now = if round + 1 == rounds {
+                    bar.ts
+                } else {
+                    s.bars[i - 1].ts + ((round + 1) as f64 * round_dt) as i64
+                };
                 let hist = path_at(&path, (round + 1) as f64 / rounds as f64);
+                flow *= (-(round_dt) * std::f64::consts::LN_2 / cfg.impact_half_life as f64).exp();
+                let sigma_day = vol.margin_vol.to_num::<f64>() / (365.0f64).sqrt();
+                impact = -flow.signum() * cfg.impact_y * sigma_day * (flow.abs() / adv).sqrt();
+                // The crank sees the moved price every round, as an intraday crank would.
+                px = hist * impact.exp();
+                vol.observe(
+                    engine::native(px, asset.contract),
+                    now,
+                    iv_now.map(|v| ImpliedVol { ts: now, ..v }),
+                    p,
+                )
+                .map_err(|e| engine::EngineError(format!("crank: {e:?}")))?;
+                low = low.min(px);
                 // Keepers call repeatedly within the round (each call capped by the regime), the
                 // price moving with the impact of what was liquidated so far.
                 for _pass in 0..cfg.calls_per_round.max(1) {
                     let px = hist * impact.exp();
+                    let sigma_day = vol.margin_vol.to_num::<f64>() / (365.0f64).sqrt();
                     let spot = engine::native(px, asset.contract);
                     let mut sold = 0.0f64; // delta notional liquidators hedge by selling (quote)
                     let mut any = false;
@@ -495,17 +518,7 @@ pub fn simulate(
                     }
                 }
             }
-            // The bar's close (with impact) is the oracle the crank sees.
-            let close = bar.close * impact.exp();
-            low = low.min(close);
-            vol.observe(
-                engine::native(close, asset.contract),
-                bar.ts,
-                feed.as_ref().and_then(|f| f[i]),
-                p,
-            )
-            .map_err(|e| engine::EngineError(format!("crank: {e:?}")))?;
-            result.paths[k + 1].2.push(close);
+            result.paths[k + 1].2.push(px);
         }
         result.paths[0].2.push(s.bars[i0].close);
         r.liquidated_frac = r.liquidated_notional / notional.max(1.0);

@@ -1,7 +1,7 @@
 //! Command-line helpers shared by the binary and its tests: input pairing, parameter overrides,
 //! durations.
 
-use keel_risk::{Fx, RiskParams};
+use keel_risk::{Fx, LiquidationParams, RiskParams};
 use std::path::PathBuf;
 
 /// Pairs each `--iv` with the `--prices` before it, from the positions clap reports.
@@ -101,6 +101,38 @@ pub fn apply_overrides(p: &mut RiskParams, sets: &[String]) -> Result<(), String
     }
 }
 
+/// Applies `name=value` overrides to liquidation parameters and validates them.
+pub fn apply_liq_overrides(p: &mut LiquidationParams, sets: &[String]) -> Result<(), String> {
+    for s in sets {
+        let (name, value) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--liq-set {s}: want name=value"))?;
+        let (name, value) = (name.trim(), value.trim());
+        if let Some(i) = LiquidationParams::FX_BOUNDS
+            .iter()
+            .position(|(n, _, _)| *n == name)
+        {
+            let v: f64 = value
+                .parse()
+                .map_err(|_| format!("--liq-set {s}: not a number"))?;
+            *p.fx_fields_mut()[i] =
+                Fx::checked_from_num(v).ok_or_else(|| format!("--liq-set {s}: out of range"))?;
+        } else if name == "bonus_horizon_secs" {
+            p.bonus_horizon_secs = value
+                .parse()
+                .map_err(|_| format!("--liq-set {s}: not an integer"))?;
+        } else {
+            return Err(format!("--liq-set {s}: no parameter '{name}'"));
+        }
+    }
+    match p.violation() {
+        None => Ok(()),
+        Some(what) => Err(format!(
+            "liquidation parameters out of their hard bounds: {what}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +188,9 @@ mod tests {
         let mut q = RiskParams::DEFAULT;
         assert!(apply_overrides(&mut q, &["nope=1".into()]).is_err());
         assert!(apply_overrides(&mut q, &["apc_buffer".into()]).is_err());
+        let mut l = LiquidationParams::DEFAULT;
+        apply_liq_overrides(&mut l, &["target_im_fraction=0.8".into()]).unwrap();
+        assert_eq!(l.target_im_fraction, Fx::lit("0.8"));
+        assert!(apply_liq_overrides(&mut l, &["bonus_min=0.4".into()]).is_err());
     }
 }

@@ -27,16 +27,19 @@ pub fn native(price: f64, contract: f64) -> i64 {
 /// What feeds the market's vol-feed account at each bar: `None` or the last published value.
 pub type Feed = Vec<Option<ImpliedVol>>;
 
-/// The implied vol an IV series publishes at each bar close: the last IV close at or before it,
-/// stamped with the IV bar's own close time (the engine's staleness rule decides its weight).
-pub fn feed_from_iv(prices: &Series, iv: &Series) -> Feed {
+/// The implied vol an IV series publishes at each bar close: the last IV close at or before it.
+/// Stamped with the IV bar's own close time (`republish = false`: the engine's staleness rule
+/// then fades it out between IV bars), or with the price bar's time (`republish = true`: what a
+/// keeper that republishes the latest known value at every crank would send — the default when
+/// the IV file is coarser than the prices, because the live feed it stands for is not).
+pub fn feed_from_iv(prices: &Series, iv: &Series, republish: bool) -> Feed {
     prices
         .bars
         .iter()
         .map(|b| {
             iv.last_at_or_before(b.ts).map(|j| ImpliedVol {
                 vol: Fx::from_num(iv.bars[j].close / 100.0),
-                ts: iv.bars[j].ts,
+                ts: if republish { b.ts } else { iv.bars[j].ts },
             })
         })
         .collect()

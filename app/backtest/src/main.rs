@@ -10,7 +10,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use indicatif::{ProgressBar, ProgressStyle};
 use keel_backtest::backtest::Asset;
 use keel_backtest::calibrate::{self, Bar};
-use keel_backtest::cli::{apply_overrides, pair_inputs, parse_duration};
+use keel_backtest::cli::{apply_liq_overrides, apply_overrides, pair_inputs, parse_duration};
 use keel_backtest::data::{self, parse_time, DAY};
 use keel_backtest::forecast::{self, StudyConfig};
 use keel_backtest::metrics::{self, Window};
@@ -53,6 +53,10 @@ struct Inputs {
     /// Implied-vol file (percent, DVOL-style) for the --prices before it.
     #[arg(long = "iv", value_name = "CSV")]
     iv: Vec<PathBuf>,
+    /// Stamp implied vols with their own time even when the IV file is coarser than the prices
+    /// (by default the last value is republished at every bar, like a live feed).
+    #[arg(long)]
+    iv_stale: bool,
 }
 
 #[derive(Args)]
@@ -110,6 +114,9 @@ struct RunArgs {
     /// Cascade open interest as a fraction of average daily volume.
     #[arg(long, default_value_t = 0.5)]
     cascade_oi: f64,
+    /// Override a liquidation parameter: name=value (repeatable; names as in LiquidationParams).
+    #[arg(long = "liq-set", value_name = "NAME=VALUE")]
+    liq_set: Vec<String>,
 }
 
 #[derive(Args)]
@@ -146,9 +153,15 @@ struct CalibrateArgs {
     /// Weight of the 5-day rise in the search objective (the other criteria weigh 1).
     #[arg(long, default_value_t = 1.0)]
     rise_weight: f64,
+    /// Weight of coverage and efficiency in the search objective.
+    #[arg(long, default_value_t = 1.0)]
+    coverage_weight: f64,
     /// Judge Keel's MM alone (the what-if of marks at the market vol) instead of market terms.
     #[arg(long)]
     mm_only: bool,
+    /// Narrow or pin a knob of the search: name=lo:hi or name=value (repeatable).
+    #[arg(long = "range", value_name = "NAME=LO:HI")]
+    range: Vec<String>,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -175,7 +188,9 @@ fn load(m: &ArgMatches, inputs: &Inputs) -> Res<Vec<Asset>> {
     for (p, iv) in pairs {
         let prices = data::read_prices(&p)?;
         let iv = iv.map(data::read_iv).transpose()?;
-        assets.push(Asset::new(prices, iv));
+        let mut asset = Asset::new(prices, iv);
+        asset.iv_republish &= !inputs.iv_stale;
+        assets.push(asset);
     }
     let mut names: Vec<&str> = assets.iter().map(|a| a.name()).collect();
     names.sort_unstable();
@@ -252,7 +267,10 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
     for s in &a.stress {
         windows.push(Window::parse(s)?);
     }
+    let mut liq = keel_risk::LiquidationParams::DEFAULT;
+    apply_liq_overrides(&mut liq, &a.liq_set)?;
     let opt = Options {
+        liq,
         cfg,
         windows,
         params,
@@ -357,18 +375,27 @@ fn run_calibrate(m: &ArgMatches, a: CalibrateArgs) -> Res<()> {
     let (cfg, params) = config(&a.common)?;
     let bar = Bar {
         rise_weight: a.rise_weight,
+        coverage_weight: a.coverage_weight,
         mm_only: a.mm_only,
         ..Default::default()
     };
     let pb = progress(a.common.quiet);
     pb.set_length(a.trials as u64);
     pb.set_message("calibration search");
-    let trials = calibrate::search(&assets, &params, &cfg, &bar, a.trials, a.seed, || pb.inc(1));
+    let ranges = calibrate::ranges(&a.range)?;
+    let mut trials = calibrate::search(
+        &assets,
+        &params,
+        &cfg,
+        &bar,
+        &ranges,
+        a.trials,
+        a.seed,
+        || pb.inc(1),
+    );
     pb.finish_and_clear();
-    let base = trials
-        .iter()
-        .find(|t| t.knobs == calibrate::knobs_of(&params).to_vec())
-        .cloned();
+    let base = trials.first().cloned();
+    trials.sort_by(|x, y| x.violation.total_cmp(&y.violation));
     write_calibration(&a.out, &trials, base.as_ref(), &bar)?;
     eprintln!(
         "{} trials in {:.1} s; wrote {}",

@@ -90,6 +90,9 @@ pub struct Coverage {
     pub n_all: u64,
     /// Exceedances over all evaluation times.
     pub exceedances_all: u64,
+    /// Test observations where the margin in market terms was ≤ 0 (the engine marked the book
+    /// above the market by more than its MM: the account held nothing above market value).
+    pub nonpositive: u64,
 }
 
 /// Tail and efficiency figures (fractions of notional).
@@ -294,6 +297,7 @@ pub fn measure(run: &BookRun, cfg: &MeasureConfig) -> BookStats {
                 worst_date,
                 n_all: pts.len() as u64,
                 exceedances_all: pts.iter().filter(|q| q.loss > q.margin[j]).count() as u64,
+                nonpositive: test.iter().filter(|q| q.margin[j] <= 0.0).count() as u64,
             };
             let loss_n: Vec<f64> = test.iter().map(|q| q.loss / q.notional).collect();
             let marg_n: Vec<f64> = test.iter().map(|q| q.margin[j] / q.notional).collect();

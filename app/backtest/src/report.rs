@@ -75,8 +75,17 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
     for a in &r.assets {
         let iv = a.iv.as_ref().map_or("–".to_string(), |iv| {
             format!(
-                "{} ({} bars, {} .. {}, {} missing)",
-                iv.path, iv.bars, iv.first, iv.last, iv.missing_bars
+                "{} ({} bars, {} .. {}, {} missing{})",
+                iv.path,
+                iv.bars,
+                iv.first,
+                iv.last,
+                iv.missing_bars,
+                if iv.republished {
+                    "; republished at every price bar"
+                } else {
+                    ""
+                }
             )
         });
         let _ = writeln!(
@@ -155,6 +164,9 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
         let _ = writeln!(s, "| model | x/n | rate | Kupiec p | Chr. p | CC p | zone | worst 250 | worst excess | avg margin | ES | held on tail days | margin/ES | peak/trough | max 1d | max 5d | max 5d per notional |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for m in book.models.iter().filter(|m| m.coverage.n > 0) {
             model_row(&mut s, m);
+        }
+        for m in book.models.iter().filter(|m| m.coverage.nonpositive > 0) {
+            let _ = writeln!(s, "\n{}: on {} of {} test days the margin in market terms was ≤ 0 — the engine marked the book above the market by more than its MM (its vol in force far from the implied vol), so the account held nothing above market value; ratios against such days (rises, peak/trough) are not meaningful.", m.model, m.coverage.nonpositive, m.coverage.n);
         }
         let keel: Vec<&ModelStats> = book
             .models

@@ -94,6 +94,8 @@ pub struct IvInfo {
     pub last: String,
     /// Missing bars.
     pub missing_bars: i64,
+    /// Republished at every price bar (a coarser IV file standing for a live feed).
+    pub republished: bool,
 }
 
 /// Wall-clock seconds per stage.
@@ -150,7 +152,8 @@ pub struct Extras {
     pub forecasts: Vec<(Vec<Period>, forecast::Forecasts)>,
 }
 
-/// The feed a forecaster gives: at each bar, the last forecast published at or before it.
+/// The feed a forecaster gives: at each bar, the last forecast made at or before it, republished
+/// (stamped with the bar's time) as a keeper keeping the feed fresh would.
 fn feed_from_forecasts(asset: &Asset, periods: &[Period], fc: &[Option<f64>]) -> Feed {
     let mut out = vec![None; asset.prices.bars.len()];
     let mut last: Option<ImpliedVol> = None;
@@ -165,7 +168,8 @@ fn feed_from_forecasts(asset: &Asset, periods: &[Period], fc: &[Option<f64>]) ->
             }
             k += 1;
         }
-        out[i] = last;
+        // The keeper keeps the latest forecast fresh: it is republished at every crank.
+        out[i] = last.map(|v| ImpliedVol { ts: b.ts, ..v });
     }
     out
 }
@@ -191,6 +195,7 @@ pub fn asset_info(a: &Asset) -> AssetInfo {
             first: format_ts(iv.bars[0].ts, iv.interval < DAY),
             last: format_ts(iv.bars[iv.bars.len() - 1].ts, iv.interval < DAY),
             missing_bars: iv.missing_bars(),
+            republished: a.iv_republish,
         }),
     }
 }
