@@ -39,7 +39,7 @@ pub fn within<T: PartialOrd + Copy + core::fmt::Display>(
     b: (T, T),
 ) -> Result<()> {
     if v < b.0 || v > b.1 {
-        msg!("{} = {} outside [{}, {}]", name, v, b.0, b.1);
+        crate::log!("{} = {} outside [{}, {}]", name, v, b.0, b.1);
         return err!(KeelError::GuardOutOfBounds);
     }
     Ok(())
@@ -100,7 +100,7 @@ pub fn risk_params(bytes: &[u8]) -> Result<keel_risk::RiskParams> {
     );
     let p: keel_risk::RiskParams = bytemuck::pod_read_unaligned(bytes);
     if let Some(name) = p.violation() {
-        msg!("risk parameter out of bounds: {}", name);
+        crate::log!("risk parameter out of bounds: {}", name);
         return err!(KeelError::ParamOutOfBounds);
     }
     Ok(p)

@@ -4,6 +4,36 @@
 
 use anchor_lang::prelude::*;
 
+/// Emits `event` as Anchor's `emit!` does: on-chain one `sol_log_data` syscall with the
+/// discriminator and borsh bytes (`Program data: <base64>` in the transaction log).
+///
+/// Off-chain — the program natively registered in solana-program-test — Anchor's
+/// `sol_log_data` does nothing, so the same base64 is written to the transaction log through the
+/// runtime's syscall stubs; it then reads `Program log: Program data: <base64>`, which the test
+/// harness decodes like the on-chain form.
+pub fn emit<E: anchor_lang::Event>(event: E) {
+    let data = anchor_lang::Event::data(&event);
+    #[cfg(target_os = "solana")]
+    anchor_lang::solana_program::log::sol_log_data(&[&data]);
+    #[cfg(not(target_os = "solana"))]
+    {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+        solana_sysvar::program_stubs::sol_log(&format!("Program data: {b64}"));
+    }
+}
+
+/// `msg!` that also reaches the transaction log when the program runs natively in tests.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        #[cfg(target_os = "solana")]
+        anchor_lang::prelude::msg!($($arg)*);
+        #[cfg(not(target_os = "solana"))]
+        solana_sysvar::program_stubs::sol_log(&format!($($arg)*));
+    }};
+}
+
 #[event]
 pub struct ExchangeInitialized {
     pub exchange: Pubkey,

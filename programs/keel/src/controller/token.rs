@@ -33,7 +33,7 @@ pub fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
         .map_err(|_| error!(KeelError::UnsupportedMintExtension))?;
     for t in types {
         if !ALLOWED_MINT_EXTENSIONS.contains(&t) {
-            msg!("unsupported mint extension: {:?}", t);
+            crate::log!("unsupported mint extension: {:?}", t);
             return err!(KeelError::UnsupportedMintExtension);
         }
     }
@@ -107,7 +107,7 @@ pub fn absorb_surplus(ex: &mut keel_state::Exchange, vault_amount: u64) -> Resul
             .insurance_fund_native
             .checked_add(surplus)
             .ok_or(KeelError::MathOverflow)?;
-        msg!("vault surplus {} credited to the insurance fund", surplus);
+        crate::log!("vault surplus {} credited to the insurance fund", surplus);
     }
     Ok(surplus as u64)
 }
@@ -116,7 +116,7 @@ pub fn absorb_surplus(ex: &mut keel_state::Exchange, vault_amount: u64) -> Resul
 pub fn check_conservation(ex: &keel_state::Exchange, vault_amount: u64) -> Result<()> {
     let owed = ex.liabilities_native().ok_or(KeelError::MathOverflow)?;
     if owed < 0 || owed as u64 != vault_amount {
-        msg!(
+        crate::log!(
             "conservation: vault {} != collateral {} + insurance {} + fees {} + pools {}",
             vault_amount,
             ex.total_collateral_native,

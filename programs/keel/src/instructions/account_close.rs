@@ -23,7 +23,7 @@ pub fn handler(ctx: Context<CloseAccount>) -> Result<()> {
     require!(a.n_positions == 0, KeelError::AccountHasPositions);
     require!(a.collateral_native == 0, KeelError::AccountHasCollateral);
     require!(a.flags == 0, KeelError::AccountBeingLiquidated);
-    emit!(AccountClosed {
+    crate::events::emit(AccountClosed {
         account: ctx.accounts.margin_account.key(),
         owner: ctx.accounts.owner.key(),
     });

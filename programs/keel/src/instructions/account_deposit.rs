@@ -74,7 +74,7 @@ pub fn handler(mut ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
         .checked_add(received_i)
         .ok_or(KeelError::MathOverflow)?;
     token::check_conservation(&ex, a.vault.amount)?;
-    emit!(Deposited {
+    crate::events::emit(Deposited {
         account: a.margin_account.key(),
         depositor: a.depositor.key(),
         amount_native: received,

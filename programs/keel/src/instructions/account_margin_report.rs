@@ -64,7 +64,7 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
             }
         })
         .collect();
-    emit!(MarginReport {
+    crate::events::emit(MarginReport {
         account: ctx.accounts.margin_account.key(),
         now,
         collateral: b.collateral,

@@ -45,7 +45,7 @@ pub fn handler(ctx: Context<OpenAccount>, args: OpenAccountArgs) -> Result<()> {
         .account_count
         .checked_add(1)
         .ok_or(KeelError::MathOverflow)?;
-    emit!(AccountOpened {
+    crate::events::emit(AccountOpened {
         exchange: ctx.accounts.exchange.key(),
         account: ctx.accounts.margin_account.key(),
         owner: ctx.accounts.owner.key(),

@@ -23,7 +23,7 @@ pub struct SetDelegate<'info> {
 pub fn handler(ctx: Context<SetDelegate>, args: SetDelegateArgs) -> Result<()> {
     let mut a = ctx.accounts.margin_account.load_mut()?;
     a.delegate = args.delegate.to_bytes();
-    emit!(DelegateSet {
+    crate::events::emit(DelegateSet {
         account: ctx.accounts.margin_account.key(),
         delegate: args.delegate,
     });

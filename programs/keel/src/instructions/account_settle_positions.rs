@@ -36,7 +36,7 @@ pub fn handler<'info>(ctx: Context<'info, SettlePositions<'info>>) -> Result<()>
         require!(s.status == SERIES_SETTLED, KeelError::SeriesNotSettled);
         let key = info.key().to_bytes();
         let r = ledger::settle_position(&mut acc, &mut ex, &key, &mut s)?;
-        emit!(PositionSettled {
+        crate::events::emit(PositionSettled {
             account: ctx.accounts.margin_account.key(),
             series: info.key(),
             qty_contracts: r.qty,

@@ -72,7 +72,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
         let mut margin = Margin::new(&set, now);
         let after = margin.compute(&acc, Some(acc.collateral_native - amount_i))?;
         if health_im(&after) < 0 {
-            msg!(
+            crate::log!(
                 "withdraw {}: equity_im {} < im {} afterwards",
                 amount,
                 after.equity_im,
@@ -105,7 +105,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
         .ok_or(KeelError::MathOverflow)?;
     acc.last_margin = snapshot;
     token::check_conservation(&ex, a.vault.amount)?;
-    emit!(Withdrawn {
+    crate::events::emit(Withdrawn {
         account: a.margin_account.key(),
         owner: a.owner.key(),
         amount_native: amount,

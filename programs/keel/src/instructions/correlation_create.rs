@@ -64,7 +64,7 @@ pub fn handler(ctx: Context<CreateCorrelation>, args: CreateCorrelationArgs) -> 
     c.tau_secs = args.tau_secs;
     c.min_interval_secs = args.min_interval_secs;
     c.max_sync_secs = args.max_sync_secs;
-    emit!(CorrelationCreated {
+    crate::events::emit(CorrelationCreated {
         correlation: ctx.accounts.correlation.key(),
         market_a: ctx.accounts.market_a.key(),
         market_b: ctx.accounts.market_b.key(),

@@ -53,7 +53,7 @@ pub fn handler(ctx: Context<UpdateCorrelation>) -> Result<()> {
     let mut st = c.state;
     st.observe(pa, pb, ts, tau, min_interval, cap).or_keel()?;
     c.state = st;
-    emit!(CorrelationUpdated {
+    crate::events::emit(CorrelationUpdated {
         correlation: ctx.accounts.correlation.key(),
         price_a_native: pa,
         price_b_native: pb,

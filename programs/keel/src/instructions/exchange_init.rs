@@ -62,7 +62,7 @@ pub fn handler(ctx: Context<InitExchange>, args: InitExchangeArgs) -> Result<()>
     ex.taker_fee_bps = args.taker_fee_bps;
     ex.maker_fee_bps = args.maker_fee_bps;
     ex.liquidation_params = LiquidationParams::DEFAULT;
-    emit!(ExchangeInitialized {
+    crate::events::emit(ExchangeInitialized {
         exchange: a.exchange.key(),
         admin: a.admin.key(),
         quote_mint: a.quote_mint.key(),

@@ -25,7 +25,7 @@ pub fn handler(ctx: Context<SetPause>, args: SetPauseArgs) -> Result<()> {
     let mut ex = ctx.accounts.exchange.load_mut()?;
     let old = ex.pause_flags;
     ex.pause_flags = args.flags;
-    emit!(PauseSet {
+    crate::events::emit(PauseSet {
         exchange: ctx.accounts.exchange.key(),
         old_flags: old,
         new_flags: args.flags,

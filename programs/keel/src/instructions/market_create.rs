@@ -142,7 +142,7 @@ pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()>
         .checked_add(1)
         .ok_or(KeelError::MathOverflow)?;
 
-    emit!(MarketCreated {
+    crate::events::emit(MarketCreated {
         exchange: exchange_key,
         market: ctx.accounts.market.key(),
         market_index: m.market_index,

@@ -37,7 +37,7 @@ pub fn handler(ctx: Context<PublishImpliedVol>, args: PublishImpliedVolArgs) -> 
     let mut m = ctx.accounts.market.load_mut()?;
     m.implied_vol = vol;
     m.implied_vol_ts = now;
-    emit!(ImpliedVolPublished {
+    crate::events::emit(ImpliedVolPublished {
         market: ctx.accounts.market.key(),
         authority: ctx.accounts.vol_authority.key(),
         implied_vol_q32: vol.to_bits(),

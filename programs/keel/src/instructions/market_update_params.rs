@@ -39,7 +39,7 @@ pub fn handler(ctx: Context<UpdateMarketParams>, args: UpdateMarketParamsArgs) -
     let mut vs = m.vol_state;
     vs.refresh(iv, 0, &params).or_keel()?;
     m.vol_state = vs;
-    emit!(MarketParamsUpdated {
+    crate::events::emit(MarketParamsUpdated {
         market: ctx.accounts.market.key(),
         risk_params: args.risk_params,
         max_staleness_secs: args.guards.max_staleness_secs,

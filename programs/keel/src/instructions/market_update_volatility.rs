@@ -46,7 +46,7 @@ pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
         expo: reading.expo,
         padding0: 0,
     };
-    emit!(VolatilityUpdated {
+    crate::events::emit(VolatilityUpdated {
         market: ctx.accounts.market.key(),
         price_native: price,
         publish_time: reading.publish_time,

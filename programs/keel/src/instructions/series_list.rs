@@ -71,7 +71,7 @@ pub fn handler(ctx: Context<ListSeries>, args: ListSeriesArgs) -> Result<()> {
         .series_count
         .checked_add(1)
         .ok_or(KeelError::MathOverflow)?;
-    emit!(SeriesListed {
+    crate::events::emit(SeriesListed {
         market: ctx.accounts.market.key(),
         series: ctx.accounts.series.key(),
         series_index: s.series_index,

@@ -49,7 +49,7 @@ pub fn handler(ctx: Context<SettleSeries>) -> Result<()> {
     s.settlement_price_native = price;
     s.settlement_publish_ts = r.publish_time;
     s.settled_at_ts = now;
-    emit!(SeriesSettled {
+    crate::events::emit(SeriesSettled {
         series: ctx.accounts.series.key(),
         market: ctx.accounts.market.key(),
         settlement_price_native: price,

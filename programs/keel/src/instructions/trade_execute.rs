@@ -56,7 +56,7 @@ fn check_side(
     }
     let prior = margin.compute(before, None)?;
     if health_im(&prior) >= 0 {
-        msg!(
+        crate::log!(
             "equity_im {} < im {} after the trade",
             snap.equity_im,
             snap.im
@@ -67,7 +67,7 @@ fn check_side(
     let reduce_only =
         q0 != 0 && q1.unsigned_abs() < q0.unsigned_abs() && (q1 == 0 || (q1 > 0) == (q0 > 0));
     if !(reduce_only && snap.im < prior.im && health_im(&snap) >= health_im(&prior)) {
-        msg!(
+        crate::log!(
             "below IM: im {} -> {}, health {} -> {}",
             prior.im,
             snap.im,
@@ -173,7 +173,7 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
         (&m, &maker, a.maker_account.key()),
     ] {
         if fill.realised_native != 0 {
-            emit!(FuturesRealised {
+            crate::events::emit(FuturesRealised {
                 account: key,
                 series: a.series.key(),
                 amount_native: fill.realised_native,
@@ -182,7 +182,7 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
             });
         }
     }
-    emit!(Traded {
+    crate::events::emit(Traded {
         series: a.series.key(),
         market: Pubkey::new_from_array(series.market),
         taker: a.taker_account.key(),

@@ -1,0 +1,6 @@
+//! Keel on solana-program-test's bank: the program registered natively, real SPL Token and
+//! Token-2022 programs, oracle accounts written in the real layouts, the clock warped.
+//!
+//! One test binary (`cargo test -p keel-tests --test bank`); the harness is `keel_tests`.
+
+mod lifecycle;

@@ -1,0 +1,369 @@
+//! One instruction builder per Keel instruction. Each derives the accounts it can (PDAs, the
+//! exchange's vault, mint and token program) so callers pass only what is theirs to choose.
+
+use crate::pda;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::{InstructionData, ToAccountMetas};
+use keel::instructions::*;
+
+/// What every instruction touching tokens needs to know about the exchange.
+#[derive(Clone, Copy, Debug)]
+pub struct ExchangeKeys {
+    pub exchange: Pubkey,
+    pub vault: Pubkey,
+    pub quote_mint: Pubkey,
+    pub token_program: Pubkey,
+}
+
+impl ExchangeKeys {
+    /// The keys of the (single) exchange of `quote_mint` under `token_program`.
+    pub fn new(quote_mint: Pubkey, token_program: Pubkey) -> Self {
+        let exchange = pda::exchange();
+        ExchangeKeys {
+            exchange,
+            vault: pda::vault(&exchange),
+            quote_mint,
+            token_program,
+        }
+    }
+}
+
+fn ix(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    remaining: &[AccountMeta],
+) -> Instruction {
+    let mut metas = accounts.to_account_metas(None);
+    metas.extend_from_slice(remaining);
+    Instruction {
+        program_id: keel::ID,
+        accounts: metas,
+        data: data.data(),
+    }
+}
+
+/// Remaining accounts of a margin check: (market, oracle) pairs then correlations, read-only.
+pub fn margin_metas(markets: &[(Pubkey, Pubkey)], correlations: &[Pubkey]) -> Vec<AccountMeta> {
+    let mut v = Vec::new();
+    for (m, o) in markets {
+        v.push(AccountMeta::new_readonly(*m, false));
+        v.push(AccountMeta::new_readonly(*o, false));
+    }
+    v.extend(
+        correlations
+            .iter()
+            .map(|c| AccountMeta::new_readonly(*c, false)),
+    );
+    v
+}
+
+pub fn init_exchange(ex: &ExchangeKeys, admin: &Pubkey, args: InitExchangeArgs) -> Instruction {
+    ix(
+        keel::accounts::InitExchange {
+            admin: *admin,
+            exchange: ex.exchange,
+            quote_mint: ex.quote_mint,
+            vault: ex.vault,
+            token_program: ex.token_program,
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel::instruction::InitExchange { args },
+        &[],
+    )
+}
+
+pub fn set_pause(ex: &ExchangeKeys, admin: &Pubkey, flags: u8) -> Instruction {
+    ix(
+        keel::accounts::SetPause {
+            admin: *admin,
+            exchange: ex.exchange,
+        },
+        keel::instruction::SetPause {
+            args: SetPauseArgs { flags },
+        },
+        &[],
+    )
+}
+
+pub fn create_market(
+    ex: &ExchangeKeys,
+    admin: &Pubkey,
+    market_index: u16,
+    oracle: &Pubkey,
+    args: CreateMarketArgs,
+) -> Instruction {
+    ix(
+        keel::accounts::CreateMarket {
+            admin: *admin,
+            exchange: ex.exchange,
+            market: pda::market(&ex.exchange, market_index),
+            oracle: *oracle,
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel::instruction::CreateMarket { args },
+        &[],
+    )
+}
+
+pub fn update_market_params(
+    ex: &ExchangeKeys,
+    admin: &Pubkey,
+    market: &Pubkey,
+    args: UpdateMarketParamsArgs,
+) -> Instruction {
+    ix(
+        keel::accounts::UpdateMarketParams {
+            admin: *admin,
+            exchange: ex.exchange,
+            market: *market,
+        },
+        keel::instruction::UpdateMarketParams { args },
+        &[],
+    )
+}
+
+pub fn publish_implied_vol(
+    market: &Pubkey,
+    authority: &Pubkey,
+    implied_vol_bps: u32,
+) -> Instruction {
+    ix(
+        keel::accounts::PublishImpliedVol {
+            vol_authority: *authority,
+            market: *market,
+        },
+        keel::instruction::PublishImpliedVol {
+            args: PublishImpliedVolArgs { implied_vol_bps },
+        },
+        &[],
+    )
+}
+
+pub fn list_series(
+    ex: &ExchangeKeys,
+    admin: &Pubkey,
+    market: &Pubkey,
+    series_index: u32,
+    args: ListSeriesArgs,
+) -> Instruction {
+    ix(
+        keel::accounts::ListSeries {
+            admin: *admin,
+            exchange: ex.exchange,
+            market: *market,
+            series: pda::series(market, series_index),
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel::instruction::ListSeries { args },
+        &[],
+    )
+}
+
+pub fn create_correlation(
+    ex: &ExchangeKeys,
+    admin: &Pubkey,
+    market_a: &Pubkey,
+    market_b: &Pubkey,
+    args: CreateCorrelationArgs,
+) -> Instruction {
+    ix(
+        keel::accounts::CreateCorrelation {
+            admin: *admin,
+            exchange: ex.exchange,
+            market_a: *market_a,
+            market_b: *market_b,
+            correlation: pda::correlation(market_a, market_b),
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel::instruction::CreateCorrelation { args },
+        &[],
+    )
+}
+
+pub fn open_account(ex: &ExchangeKeys, owner: &Pubkey, account_id: u32) -> Instruction {
+    ix(
+        keel::accounts::OpenAccount {
+            owner: *owner,
+            exchange: ex.exchange,
+            margin_account: pda::margin_account(&ex.exchange, owner, account_id),
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel::instruction::OpenAccount {
+            args: OpenAccountArgs { account_id },
+        },
+        &[],
+    )
+}
+
+pub fn set_delegate(owner: &Pubkey, account: &Pubkey, delegate: Pubkey) -> Instruction {
+    ix(
+        keel::accounts::SetDelegate {
+            owner: *owner,
+            margin_account: *account,
+        },
+        keel::instruction::SetDelegate {
+            args: SetDelegateArgs { delegate },
+        },
+        &[],
+    )
+}
+
+pub fn deposit(
+    ex: &ExchangeKeys,
+    depositor: &Pubkey,
+    account: &Pubkey,
+    source: &Pubkey,
+    amount_native: u64,
+) -> Instruction {
+    ix(
+        keel::accounts::Deposit {
+            depositor: *depositor,
+            exchange: ex.exchange,
+            margin_account: *account,
+            source: *source,
+            vault: ex.vault,
+            quote_mint: ex.quote_mint,
+            token_program: ex.token_program,
+        },
+        keel::instruction::Deposit {
+            args: DepositArgs { amount_native },
+        },
+        &[],
+    )
+}
+
+pub fn withdraw(
+    ex: &ExchangeKeys,
+    owner: &Pubkey,
+    account: &Pubkey,
+    destination: &Pubkey,
+    amount_native: u64,
+    margin: &[AccountMeta],
+) -> Instruction {
+    ix(
+        keel::accounts::Withdraw {
+            owner: *owner,
+            exchange: ex.exchange,
+            margin_account: *account,
+            destination: *destination,
+            vault: ex.vault,
+            quote_mint: ex.quote_mint,
+            token_program: ex.token_program,
+        },
+        keel::instruction::Withdraw {
+            args: WithdrawArgs { amount_native },
+        },
+        margin,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn trade(
+    ex: &ExchangeKeys,
+    series: &Pubkey,
+    taker_account: &Pubkey,
+    taker: &Pubkey,
+    maker_account: &Pubkey,
+    maker: &Pubkey,
+    args: TradeArgs,
+    margin: &[AccountMeta],
+) -> Instruction {
+    ix(
+        keel::accounts::Trade {
+            exchange: ex.exchange,
+            series: *series,
+            taker_account: *taker_account,
+            taker: *taker,
+            maker_account: *maker_account,
+            maker: *maker,
+        },
+        keel::instruction::Trade { args },
+        margin,
+    )
+}
+
+pub fn close_account(owner: &Pubkey, account: &Pubkey) -> Instruction {
+    ix(
+        keel::accounts::CloseAccount {
+            owner: *owner,
+            margin_account: *account,
+        },
+        keel::instruction::CloseAccount {},
+        &[],
+    )
+}
+
+pub fn update_volatility(ex: &ExchangeKeys, market: &Pubkey, oracle: &Pubkey) -> Instruction {
+    ix(
+        keel::accounts::UpdateVolatility {
+            exchange: ex.exchange,
+            market: *market,
+            oracle: *oracle,
+        },
+        keel::instruction::UpdateVolatility {},
+        &[],
+    )
+}
+
+pub fn update_correlation(
+    ex: &ExchangeKeys,
+    market_a: (&Pubkey, &Pubkey),
+    market_b: (&Pubkey, &Pubkey),
+) -> Instruction {
+    ix(
+        keel::accounts::UpdateCorrelation {
+            exchange: ex.exchange,
+            correlation: pda::correlation(market_a.0, market_b.0),
+            market_a: *market_a.0,
+            oracle_a: *market_a.1,
+            market_b: *market_b.0,
+            oracle_b: *market_b.1,
+        },
+        keel::instruction::UpdateCorrelation {},
+        &[],
+    )
+}
+
+pub fn settle_series(
+    ex: &ExchangeKeys,
+    caller: &Pubkey,
+    market: &Pubkey,
+    series: &Pubkey,
+    oracle: &Pubkey,
+) -> Instruction {
+    ix(
+        keel::accounts::SettleSeries {
+            caller: *caller,
+            exchange: ex.exchange,
+            market: *market,
+            series: *series,
+            oracle: *oracle,
+        },
+        keel::instruction::SettleSeries {},
+        &[],
+    )
+}
+
+pub fn settle_positions(ex: &ExchangeKeys, account: &Pubkey, series: &[Pubkey]) -> Instruction {
+    let remaining: Vec<AccountMeta> = series.iter().map(|s| AccountMeta::new(*s, false)).collect();
+    ix(
+        keel::accounts::SettlePositions {
+            exchange: ex.exchange,
+            margin_account: *account,
+        },
+        keel::instruction::SettlePositions {},
+        &remaining,
+    )
+}
+
+pub fn margin_report(ex: &ExchangeKeys, account: &Pubkey, margin: &[AccountMeta]) -> Instruction {
+    ix(
+        keel::accounts::MarginReportAccounts {
+            exchange: ex.exchange,
+            margin_account: *account,
+        },
+        keel::instruction::MarginReport {},
+        margin,
+    )
+}

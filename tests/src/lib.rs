@@ -1,0 +1,13 @@
+//! Keel's integration-test harness: PDAs, one instruction builder per instruction, oracle
+//! account data in the real layouts, and a `TestContext` around solana-program-test's bank with
+//! the program registered natively.
+
+pub mod context;
+pub mod helpers;
+pub mod ix;
+pub mod oracle;
+pub mod pda;
+
+pub use context::{
+    code, MarketHandle, QuoteToken, TestContext, TestContextBuilder, TxErr, TxOk, User,
+};

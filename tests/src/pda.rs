@@ -1,0 +1,55 @@
+//! Program-derived addresses of Keel's accounts (the same derivations a keeper or CLI uses).
+
+use anchor_lang::prelude::Pubkey;
+use keel_state::seeds;
+
+/// `["exchange"]`.
+pub fn exchange() -> Pubkey {
+    Pubkey::find_program_address(&[seeds::EXCHANGE], &keel::ID).0
+}
+
+/// `["vault", exchange]`.
+pub fn vault(exchange: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::VAULT, exchange.as_ref()], &keel::ID).0
+}
+
+/// `["market", exchange, index u16 LE]`.
+pub fn market(exchange: &Pubkey, index: u16) -> Pubkey {
+    Pubkey::find_program_address(
+        &[seeds::MARKET, exchange.as_ref(), &index.to_le_bytes()],
+        &keel::ID,
+    )
+    .0
+}
+
+/// `["series", market, index u32 LE]`.
+pub fn series(market: &Pubkey, index: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[seeds::SERIES, market.as_ref(), &index.to_le_bytes()],
+        &keel::ID,
+    )
+    .0
+}
+
+/// `["margin", exchange, owner, account_id u32 LE]`.
+pub fn margin_account(exchange: &Pubkey, owner: &Pubkey, account_id: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[
+            seeds::MARGIN_ACCOUNT,
+            exchange.as_ref(),
+            owner.as_ref(),
+            &account_id.to_le_bytes(),
+        ],
+        &keel::ID,
+    )
+    .0
+}
+
+/// `["correlation", market_a, market_b]`.
+pub fn correlation(market_a: &Pubkey, market_b: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[seeds::CORRELATION, market_a.as_ref(), market_b.as_ref()],
+        &keel::ID,
+    )
+    .0
+}
