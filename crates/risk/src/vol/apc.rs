@@ -45,7 +45,10 @@ pub fn step(prev: i64, raw: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i64
     }
     // Above the band: fall toward it at most by the daily rate, compounded over dt.
     let days = div_shift(dt_secs.max(0), SECONDS_PER_DAY, 32, Round::Floor).unwrap_or(i64::MAX);
-    let keep = sub(ONE, p.apc_max_fall_per_day.to_bits())?; // > 0 by bounds
+    let keep = sub(ONE, p.apc_max_fall_per_day.to_bits())?;
+    if keep <= 0 {
+        return Ok(hi); // a 100%/day fall (the bound's top) releases the excess at once
+    }
     let factor = match crate::fx::mul_shift(days, ln(keep)?, 32, Round::Ceil) {
         Some(e) => exp(e)?,
         None => 0,

@@ -168,3 +168,14 @@ fn correlation_of_co_moving_and_opposite_markets() {
     );
     assert_eq!(together, before);
 }
+
+#[test]
+fn apc_fall_rate_at_its_upper_bound_releases_at_once() {
+    // `apc_max_fall_per_day = 1` is inside the hard bounds: it must not hit ln(0).
+    let mut p = RiskParams::DEFAULT;
+    p.apc_max_fall_per_day = Fx::ONE;
+    assert_eq!(p.violation(), None);
+    let lo = apc::floored(Fx::lit("0.4").to_bits(), &p).unwrap();
+    let hi = lo + crate::fx::mul_ceil(lo, p.apc_buffer.to_bits()).unwrap();
+    assert_eq!(apc::step(3 * hi, Fx::lit("0.4").to_bits(), 60, &p), Ok(hi));
+}
