@@ -3,4 +3,8 @@
 //!
 //! One test binary (`cargo test -p keel-tests --test bank`); the harness is `keel_tests`.
 
+mod admin;
+mod cranks;
 mod lifecycle;
+mod trading;
+mod wallet;

@@ -161,6 +161,13 @@ impl TestContextBuilder {
 
     /// Starts the bank and creates the quote mint; `init_exchange` is left to [`Self::start`].
     pub async fn start_bank(self) -> TestContext {
+        // solana-program-test logs every instruction at debug level unless told otherwise.
+        static QUIET: std::sync::Once = std::sync::Once::new();
+        QUIET.call_once(|| {
+            if std::env::var_os("RUST_LOG").is_none() {
+                std::env::set_var("RUST_LOG", "error");
+            }
+        });
         let mut pt = ProgramTest::default();
         pt.prefer_bpf(false);
         pt.add_program("keel", keel::ID, processor!(process_instruction));

@@ -7,6 +7,7 @@ pub mod helpers;
 pub mod ix;
 pub mod oracle;
 pub mod pda;
+pub mod scenario;
 
 pub use context::{
     code, MarketHandle, QuoteToken, TestContext, TestContextBuilder, TxErr, TxOk, User,
