@@ -4,7 +4,9 @@
 //! One test binary (`cargo test -p keel-tests --test bank`); the harness is `keel_tests`.
 
 mod admin;
+mod conservation;
 mod cranks;
 mod lifecycle;
+mod pump;
 mod trading;
 mod wallet;
