@@ -11,6 +11,13 @@
 //!
 //! Rounding is explicit in every name: `floor`, `ceil` or toward zero (`trunc`). Callers choose
 //! the direction that favours the exchange (docs/risk-model.md §1).
+//!
+//! No overflow-checked `*` on 64-bit operands either (`checked_mul`, `saturating_mul`, or a
+//! plain `*` under `overflow-checks = true`, which the program's release profile enables):
+//! LLVM's BPF backend detects 64-bit multiply overflow with a 128-bit multiply, i.e. a
+//! `__multi3` libcall (docs/performance.md: it costs CU in Solana's toolchain and faults in the
+//! VM with the upstream one). Checked products are [`imul`]/[`umul_sat`]/[`imul_sat`] below;
+//! elsewhere a product whose bound is proven uses `wrapping_mul`, with the proof beside it.
 
 use crate::error::{RiskError, RiskResult};
 
@@ -57,9 +64,13 @@ pub const fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
     let un10 = lo << s;
     let (un1, un0) = (un10 >> 32, un10 & LO32);
 
+    // Bounds (vn1 ≥ 2^31 after normalisation, so every digit quotient is < 2^33): q·vn1 ≤ the
+    // dividend it came from; q·vn0 is only formed once q < B, so < 2^64; rhat < B inside the
+    // loop, so B·rhat + un < 2^64. The products are exact: `wrapping_mul` only spares them an
+    // overflow check (a `__multi3` call on SBF, see the module comment).
     let mut q1 = un32 / vn1;
-    let mut rhat = un32 - q1 * vn1;
-    while q1 >= B || q1 * vn0 > B * rhat + un1 {
+    let mut rhat = un32 - q1.wrapping_mul(vn1);
+    while q1 >= B || q1.wrapping_mul(vn0) > (rhat << 32) + un1 {
         q1 -= 1;
         rhat += vn1;
         if rhat >= B {
@@ -71,8 +82,8 @@ pub const fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
         .wrapping_add(un1)
         .wrapping_sub(q1.wrapping_mul(v));
     let mut q0 = un21 / vn1;
-    rhat = un21 - q0 * vn1;
-    while q0 >= B || q0 * vn0 > B * rhat + un0 {
+    rhat = un21 - q0.wrapping_mul(vn1);
+    while q0 >= B || q0.wrapping_mul(vn0) > (rhat << 32) + un0 {
         q0 -= 1;
         rhat += vn1;
         if rhat >= B {
@@ -84,7 +95,8 @@ pub const fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
         .wrapping_add(un0)
         .wrapping_sub(q0.wrapping_mul(v))
         >> s;
-    (q1 * B + q0, r)
+    // q1, q0 < B here (the quotient fits in 64 bits because hi < d).
+    ((q1 << 32) + q0, r)
 }
 
 /// Rounding direction of a fixed-point operation.
@@ -242,12 +254,54 @@ pub const fn sub(a: i64, b: i64) -> RiskResult<i64> {
     }
 }
 
-/// Checked integer product (contracts × money per contract).
+/// Checked integer product (contracts × money per contract), without a 128-bit multiply: two
+/// magnitudes below 2^31 multiply exactly in 64 bits (the usual case: one branch and one
+/// multiply); otherwise the high word of [`mul_wide`] must be zero.
 #[inline(always)]
 pub const fn imul(a: i64, b: i64) -> RiskResult<i64> {
-    match a.checked_mul(b) {
+    let (ua, ub) = (a.unsigned_abs(), b.unsigned_abs());
+    let mag = if (ua | ub) >> 31 == 0 {
+        ua.wrapping_mul(ub) // < 2^62: exact
+    } else {
+        let (hi, lo) = mul_wide(ua, ub);
+        if hi != 0 {
+            return Err(RiskError::Overflow);
+        }
+        lo
+    };
+    match signed_round(mag, (a < 0) != (b < 0), false, Round::Floor) {
         Some(v) => Ok(v),
         None => Err(RiskError::Overflow),
+    }
+}
+
+/// `a·b` saturating at `u64::MAX`, without a 128-bit multiply.
+#[inline(always)]
+pub const fn umul_sat(a: u64, b: u64) -> u64 {
+    if (a | b) >> 32 == 0 {
+        return a.wrapping_mul(b); // < 2^64: exact
+    }
+    let (hi, lo) = mul_wide(a, b);
+    if hi != 0 {
+        u64::MAX
+    } else {
+        lo
+    }
+}
+
+/// `a·b` saturating at `i64::MIN`/`i64::MAX` (like `i64::saturating_mul`), without a 128-bit
+/// multiply.
+#[inline(always)]
+pub const fn imul_sat(a: i64, b: i64) -> i64 {
+    match imul(a, b) {
+        Ok(v) => v,
+        Err(_) => {
+            if (a < 0) != (b < 0) {
+                i64::MIN
+            } else {
+                i64::MAX
+            }
+        }
     }
 }
 
@@ -256,7 +310,8 @@ pub const fn imul(a: i64, b: i64) -> RiskResult<i64> {
 #[inline(always)]
 pub const fn udiv_ceil(a: u64, b: u64) -> u64 {
     let q = a / b;
-    if q * b == a {
+    // q·b ≤ a: exact.
+    if q.wrapping_mul(b) == a {
         q
     } else {
         q + 1

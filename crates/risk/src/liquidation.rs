@@ -15,7 +15,7 @@
 
 use crate::breakdown::MarginBreakdown;
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, div_ceil, imul, mul, mul_ceil, sub, udiv_ceil, Fx, ONE};
+use crate::fx::{add, div_ceil, imul, imul_sat, mul, mul_ceil, sub, udiv_ceil, Fx, ONE};
 use crate::params::LiquidationParams;
 use crate::pricing::{sqrt_secs, TotalVol};
 
@@ -56,10 +56,7 @@ pub fn bonus_rate(sigma: Fx, elapsed_secs: i64, p: &LiquidationParams) -> RiskRe
     )?
     .max(p.bonus_min.to_bits())
     .min(p.bonus_max.to_bits()); // not clamp: total even if min > max
-    let ramp = p
-        .bonus_ramp_per_sec
-        .to_bits()
-        .saturating_mul(elapsed_secs.max(0));
+    let ramp = imul_sat(p.bonus_ramp_per_sec.to_bits(), elapsed_secs.max(0));
     Ok(Fx::from_bits(
         base.saturating_add(ramp).min(p.bonus_cap.to_bits()),
     ))
@@ -135,7 +132,8 @@ pub fn slice(qty: i64, fraction: Fx) -> RiskResult<i64> {
     let (hi, lo) = (n >> 32, n & 0xFFFF_FFFF);
     let part = add(
         imul(hi as i64, f as i64)?,
-        udiv_ceil(lo * f, 1 << 32) as i64,
+        // lo < 2^32 and f ≤ 2^32: the product is < 2^64, exact.
+        udiv_ceil(lo.wrapping_mul(f), 1 << 32) as i64,
     )?;
     let part = (part as u64).min(n) as i64;
     Ok(if qty < 0 { -part } else { part })

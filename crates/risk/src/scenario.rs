@@ -7,7 +7,7 @@
 //! by construction**, and both come from one pass of valuations.
 
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, mul, sub, Fx, ONE};
+use crate::fx::{add, mul, mul_wide, sub, Fx, ONE};
 use crate::math::{exp, ln_scaled};
 use crate::params::RiskParams;
 use crate::pricing::{sqrt_secs, TotalVol};
@@ -105,12 +105,14 @@ pub fn ln_moves(r: i64, params: &RiskParams) -> RiskResult<[i64; SCENARIOS]> {
         *slot = match ladder_step(s) {
             // r·i/6 on magnitudes (unsigned division: SBF has no signed division).
             Some(i) => {
-                let m = r
-                    .unsigned_abs()
-                    .checked_mul(i.unsigned_abs())
-                    .map(|v| v / PRICE_STEPS as u64)
-                    .filter(|&v| v <= i64::MAX as u64)
-                    .ok_or(RiskError::Overflow)? as i64;
+                // The product through `mul_wide`: `checked_mul` would be a 128-bit multiply
+                // on SBF (see `fx`).
+                let (hi, lo) = mul_wide(r.unsigned_abs(), i.unsigned_abs());
+                let v = lo / PRICE_STEPS as u64;
+                if hi != 0 || v > i64::MAX as u64 {
+                    return Err(RiskError::Overflow);
+                }
+                let m = v as i64;
                 if i < 0 {
                     -m
                 } else {

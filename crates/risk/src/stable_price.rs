@@ -4,7 +4,7 @@
 //! power by at most growth × minutes.
 
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, mul, sub, Fx, ONE};
+use crate::fx::{add, imul_sat, mul, sub, Fx, ONE};
 
 /// The stable price after `dt_secs` toward `oracle`, from `stable` (≤ 0: none yet, take the oracle).
 pub fn step(stable: i64, oracle: i64, dt_secs: i64, growth_per_sec: Fx) -> RiskResult<i64> {
@@ -14,11 +14,7 @@ pub fn step(stable: i64, oracle: i64, dt_secs: i64, growth_per_sec: Fx) -> RiskR
     if stable <= 0 {
         return Ok(oracle);
     }
-    let g = growth_per_sec
-        .to_bits()
-        .max(0)
-        .saturating_mul(dt_secs.max(0))
-        .min(ONE);
+    let g = imul_sat(growth_per_sec.to_bits().max(0), dt_secs.max(0)).min(ONE);
     let band = mul(stable, g)?;
     Ok(oracle
         .max(sub(stable, band)?.max(1))

@@ -6,7 +6,7 @@
 //! — so an intraday crank and a daily crank estimate the same variance.
 
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, div_shift, imul, mul_ceil, mul_wide, sub, udiv_ceil, Round, ONE};
+use crate::fx::{add, div_shift, imul, mul_ceil, mul_wide, sub, udiv_ceil, umul_sat, Round, ONE};
 use crate::math::{decay_ratio, ln_scaled, one_minus_exp_neg};
 use crate::pricing::SECONDS_PER_YEAR;
 
@@ -62,8 +62,7 @@ pub fn weight(dt_secs: i64, tau_secs: i64) -> RiskResult<i64> {
 pub fn decay(delta: i64, k: i64, dt_secs: i64, period_secs: i64) -> RiskResult<i64> {
     let (dt, period) = (dt_secs.max(0), period_secs.max(1));
     // x = k·Δt/T in Q32.32 (unsigned: SBF has no signed division), saturating.
-    let x =
-        ((k.max(0) as u64).saturating_mul(dt as u64) / period as u64).min(i64::MAX as u64) as i64;
+    let x = (umul_sat(k.max(0) as u64, dt as u64) / period as u64).min(i64::MAX as u64) as i64;
     if x >= ONE / 16 {
         // Large weights: the quantization of x costs < 4e-9 relative.
         return mul_ceil(delta, one_minus_exp_neg(x)?);
