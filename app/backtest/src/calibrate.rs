@@ -27,6 +27,8 @@ pub struct Bar {
     pub coverage_weight: f64,
     /// Judge MM alone (the what-if of marks at the market vol) instead of market terms.
     pub mm_only: bool,
+    /// Also require coverage (rate, Kupiec, Christoffersen) of the futures books.
+    pub futures: bool,
 }
 
 impl Default for Bar {
@@ -39,6 +41,7 @@ impl Default for Bar {
             rise_weight: 1.0,
             coverage_weight: 1.0,
             mm_only: false,
+            futures: true,
         }
     }
 }
@@ -64,6 +67,10 @@ pub struct Check {
     pub max_rise_5d: f64,
     /// Whether all four hold.
     pub pass: bool,
+    /// Coverage of the futures books (long and short future) with the same parameters: a set
+    /// that clears the bar on the straddle by under-covering linear risk is no default.
+    /// (book, exceedances, n, Kupiec p, Christoffersen p).
+    pub futures: Vec<(String, u64, u64, f64, f64)>,
 }
 
 impl Check {
@@ -74,6 +81,13 @@ impl Check {
         v += (bar.min_p - self.kupiec_p).max(0.0) / bar.min_p;
         v += (bar.min_p - self.christoffersen_p).max(0.0) / bar.min_p;
         v += (self.ratio / bar.max_ratio - 1.0).max(0.0);
+        if bar.futures {
+            for (_, x, n, kp, cp) in &self.futures {
+                v += (*x as f64 / *n as f64 / bar.max_rate - 1.0).max(0.0);
+                v += (bar.min_p - kp).max(0.0) / bar.min_p;
+                v += (bar.min_p - cp).max(0.0) / bar.min_p;
+            }
+        }
         v *= bar.coverage_weight;
         v += bar.rise_weight * ((1.0 + self.max_rise_5d) / (1.0 + bar.max_rise_5d) - 1.0).max(0.0);
         v
@@ -123,6 +137,33 @@ pub fn check(
         )?;
         let s = metrics::measure(&run, &mc);
         let m = &s.models[0];
+        let mut futures = Vec::new();
+        if bar.futures {
+            for fspec in portfolio::single_asset()
+                .into_iter()
+                .filter(|b| b.name.ends_with("_future"))
+            {
+                let run = backtest::run_book(
+                    &fspec,
+                    &[asset],
+                    &[&prep[a]],
+                    &variants,
+                    &[Model::Keel(0)],
+                    cfg,
+                    &[1],
+                    || {},
+                )?;
+                let f = metrics::measure(&run, &mc);
+                let c = &f.models[0].coverage;
+                futures.push((
+                    fspec.name.to_string(),
+                    c.exceedances,
+                    c.n,
+                    c.kupiec.p,
+                    c.christoffersen.p,
+                ));
+            }
+        }
         let mut c = Check {
             asset: asset.name().to_string(),
             n: m.coverage.n,
@@ -133,6 +174,7 @@ pub fn check(
             ratio: m.efficiency.ratio,
             max_rise_5d: m.procyclicality.max_rise_5d,
             pass: false,
+            futures,
         };
         c.pass = c.violation(bar) == 0.0;
         out.push(c);
@@ -386,6 +428,7 @@ mod tests {
                 ratio,
                 max_rise_5d: rise,
                 pass: false,
+                futures: vec![],
             }],
             violation: 0.0,
         }

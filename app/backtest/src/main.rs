@@ -159,6 +159,9 @@ struct CalibrateArgs {
     /// Judge Keel's MM alone (the what-if of marks at the market vol) instead of market terms.
     #[arg(long)]
     mm_only: bool,
+    /// Do not require coverage of the futures books.
+    #[arg(long)]
+    straddle_only: bool,
     /// Narrow or pin a knob of the search: name=lo:hi or name=value (repeatable).
     #[arg(long = "range", value_name = "NAME=LO:HI")]
     range: Vec<String>,
@@ -377,6 +380,7 @@ fn run_calibrate(m: &ArgMatches, a: CalibrateArgs) -> Res<()> {
         rise_weight: a.rise_weight,
         coverage_weight: a.coverage_weight,
         mm_only: a.mm_only,
+        futures: !a.straddle_only,
         ..Default::default()
     };
     let pb = progress(a.common.quiet);
@@ -423,8 +427,13 @@ fn write_calibration(
             .checks
             .iter()
             .map(|c| {
+                let fut: String = c
+                    .futures
+                    .iter()
+                    .map(|f| format!("; {} {}/{} Kup {:.3} Chr {:.3}", f.0, f.1, f.2, f.3, f.4))
+                    .collect();
                 format!(
-                    "{}: {}/{} Kup {:.3} Chr {:.3} M/ES {:.2} 5d {:+.0}%",
+                    "{}: {}/{} Kup {:.3} Chr {:.3} M/ES {:.2} 5d {:+.0}%{fut}",
                     c.asset,
                     c.exceedances,
                     c.n,

@@ -285,8 +285,25 @@ pub fn bar_checks(books: &[BookStats], bar: &Bar) -> Vec<Check> {
                 ratio: m.efficiency.ratio,
                 max_rise_5d: m.procyclicality.max_rise_5d,
                 pass: false,
+                futures: books
+                    .iter()
+                    .filter(|f| f.assets == b.assets && f.book.ends_with("_future"))
+                    .filter_map(|f| {
+                        let c = &f.models.iter().find(|m| m.model == "Keel")?.coverage;
+                        Some((
+                            f.book.clone(),
+                            c.exceedances,
+                            c.n,
+                            c.kupiec.p,
+                            c.christoffersen.p,
+                        ))
+                    })
+                    .collect(),
             };
-            c.pass = c.violation(bar) == 0.0;
+            c.pass = c.violation(&Bar {
+                futures: false,
+                ..*bar
+            }) == 0.0;
             Some(c)
         })
         .collect()

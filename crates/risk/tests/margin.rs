@@ -459,5 +459,9 @@ fn margin_rises_with_vol() {
     ];
     let calm = margin_of(&straddle, 0.4);
     let stressed = margin_of(&straddle, 1.2);
-    assert!(stressed.im > 2 * calm.im, "{} vs {}", stressed.im, calm.im);
+    // Tripling vol more than doubles the maintenance scan. IM rises less than MM under the
+    // calibrated defaults: its named historical shocks and its 9% range floor do not scale with
+    // vol (docs/validation.md: that is what keeps margin from doubling within days).
+    assert!(stressed.mm > 2 * calm.mm, "{} vs {}", stressed.mm, calm.mm);
+    assert!(stressed.im > calm.im, "{} vs {}", stressed.im, calm.im);
 }

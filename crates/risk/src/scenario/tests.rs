@@ -17,7 +17,12 @@ fn layout() {
 
 #[test]
 fn range_scales_with_vol_within_floor_and_cap() {
-    let p = RiskParams::DEFAULT;
+    // k = 4 and a 3% floor, explicitly (the calibrated defaults are in docs/validation.md).
+    let p = RiskParams {
+        im_range_sigmas: Fx::lit("4"),
+        range_floor: Fx::lit("0.03"),
+        ..RiskParams::DEFAULT
+    };
     // 80% vol, 1 day, k = 4: 4·0.8/√365 = 0.1675
     let r = im_range(Fx::lit("0.8"), &p).unwrap() as f64 / 4294967296.0;
     assert!((r - 4.0 * 0.8 / 365f64.sqrt()).abs() < 1e-8, "{r}");
@@ -46,7 +51,12 @@ fn ladder_is_symmetric_and_nested() {
 
 #[test]
 fn short_dated_options_get_larger_vol_shocks() {
-    let p = RiskParams::DEFAULT;
+    // u = 0.5 and d = 0.25, explicitly (the calibrated defaults are in docs/validation.md).
+    let p = RiskParams {
+        vol_up: Fx::lit("0.5"),
+        vol_down: Fx::lit("0.25"),
+        ..RiskParams::DEFAULT
+    };
     let (u7, d7) = vol_multipliers(7 * 86_400, &p).unwrap();
     let (u30, d30) = vol_multipliers(30 * 86_400, &p).unwrap();
     let (u180, _) = vol_multipliers(180 * 86_400, &p).unwrap();

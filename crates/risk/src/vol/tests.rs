@@ -96,7 +96,14 @@ fn implied_weight_decays_linearly() {
 
 #[test]
 fn apc_band_buffer_and_release() {
-    let p = RiskParams::DEFAULT; // buffer 25%, floor 30%
+    // The mechanism at a buffer of 25%, a floor of 30% and a 5%/day fall cap (not the
+    // calibrated defaults, which docs/validation.md chose with the backtest).
+    let p = RiskParams {
+        apc_buffer: Fx::lit("0.25"),
+        apc_floor_vol: Fx::lit("0.3"),
+        apc_max_fall_per_day: Fx::lit("0.05"),
+        ..RiskParams::DEFAULT
+    };
     let v = |s: &str| Fx::lit(s).to_bits();
     // First step sits at the top of the band.
     assert_eq!(apc::step(0, v("0.5"), 0, &p).unwrap(), v("0.625"));
