@@ -86,6 +86,8 @@ pub struct Field {
     pub size: usize,
     /// The Rust type as written in the struct (e.g. `"[u8; 32]"`, `"i64"`, `"RiskParams"`).
     pub ty: &'static str,
+    /// The field's doc comment, line by line.
+    pub docs: &'static [&'static str],
 }
 
 /// A zero-copy layout with a field table.
@@ -106,14 +108,14 @@ macro_rules! layout {
     (
         $(#[$meta:meta])*
         pub struct $name:ident [size = $size:expr] {
-            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
+            $( $(#[doc = $fdoc:expr])* pub $field:ident : $ty:ty, )*
         }
     ) => {
         $(#[$meta])*
         #[repr(C)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
+            $( $(#[doc = $fdoc])* pub $field: $ty, )*
         }
 
         const _: () = assert!(core::mem::size_of::<$name>() == $size);
@@ -126,6 +128,7 @@ macro_rules! layout {
                     offset: core::mem::offset_of!($name, $field),
                     size: core::mem::size_of::<$ty>(),
                     ty: stringify!($ty),
+                    docs: &[$($fdoc),*],
                 }, )*
             ];
         }

@@ -74,6 +74,11 @@ fn offsets_clients_filter_on() {
     assert_eq!(Series::field("market").unwrap().offset, 40);
     assert_eq!(Market::field("exchange").unwrap().offset, 8);
     assert_eq!(Correlation::field("market_a").unwrap().offset, 40);
+    let owner = MarginAccount::field("owner").unwrap();
+    assert_eq!(
+        owner.docs[0].trim(),
+        "@40 The owner: deposits, withdraws, trades, closes."
+    );
 }
 
 #[test]

@@ -103,3 +103,90 @@ keel_account!(
 pub fn key(bytes: &[u8; 32]) -> Pubkey {
     Pubkey::new_from_array(*bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Anchor's own `#[account]` types of the same names, for their discriminators.
+    mod anchor_ref {
+        use anchor_lang::prelude::*;
+        #[account]
+        pub struct Exchange {}
+        #[account]
+        pub struct Market {}
+        #[account]
+        pub struct Series {}
+        #[account]
+        pub struct MarginAccount {}
+        #[account]
+        pub struct Correlation {}
+    }
+
+    #[test]
+    fn discriminators_are_anchors() {
+        assert_eq!(Exchange::DISCRIMINATOR, anchor_ref::Exchange::DISCRIMINATOR);
+        assert_eq!(Market::DISCRIMINATOR, anchor_ref::Market::DISCRIMINATOR);
+        assert_eq!(Series::DISCRIMINATOR, anchor_ref::Series::DISCRIMINATOR);
+        assert_eq!(
+            MarginAccount::DISCRIMINATOR,
+            anchor_ref::MarginAccount::DISCRIMINATOR
+        );
+        assert_eq!(
+            Correlation::DISCRIMINATOR,
+            anchor_ref::Correlation::DISCRIMINATOR
+        );
+    }
+
+    #[test]
+    fn account_sizes() {
+        assert_eq!(Exchange::SPACE, 8 + 864);
+        assert_eq!(Market::SPACE, 8 + 1480);
+        assert_eq!(Series::SPACE, 8 + 288);
+        assert_eq!(MarginAccount::SPACE, 8 + 3160);
+        assert_eq!(Correlation::SPACE, 8 + 344);
+    }
+
+    #[test]
+    fn pyth_price_update_decodes_the_same_in_keel_state() {
+        use pyth_solana_receiver_sdk::price_update::{
+            PriceFeedMessage, PriceUpdateV2, VerificationLevel,
+        };
+        let u = PriceUpdateV2 {
+            write_authority: Pubkey::new_from_array([3; 32]),
+            verification_level: VerificationLevel::Partial { num_signatures: 9 },
+            price_message: PriceFeedMessage {
+                feed_id: [4; 32],
+                price: 6_012_345_678_900,
+                conf: 1_234_567,
+                exponent: -8,
+                publish_time: 1_767_225_600,
+                prev_publish_time: 1_767_225_599,
+                ema_price: 6_000_000_000_000,
+                ema_conf: 2_000_000,
+            },
+            posted_slot: 77,
+        };
+        let mut data = Vec::new();
+        anchor_lang::AccountSerialize::try_serialize(&u, &mut data).unwrap();
+        let p = keel_state::oracle::parse_price_update_v2(&data).unwrap();
+        assert_eq!(p.verification, keel_state::oracle::Verification::Partial(9));
+        assert_eq!(p.feed_id, [4; 32]);
+        assert_eq!(p.reading.price, 6_012_345_678_900);
+        assert_eq!(p.reading.conf, 1_234_567);
+        assert_eq!(p.reading.expo, -8);
+        assert_eq!(p.reading.publish_time, 1_767_225_600);
+        assert_eq!(p.reading.prev_publish_time, 1_767_225_599);
+        assert_eq!(p.ema_price, 6_000_000_000_000);
+        assert_eq!(p.posted_slot, 77);
+        let full = PriceUpdateV2 {
+            verification_level: VerificationLevel::Full,
+            ..u
+        };
+        let mut data = Vec::new();
+        anchor_lang::AccountSerialize::try_serialize(&full, &mut data).unwrap();
+        let p = keel_state::oracle::parse_price_update_v2(&data).unwrap();
+        assert_eq!(p.verification, keel_state::oracle::Verification::Full);
+        assert_eq!(p.posted_slot, 77);
+    }
+}
