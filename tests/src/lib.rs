@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod helpers;
+pub mod idl;
 pub mod ix;
 pub mod oracle;
 pub mod pda;
