@@ -1,0 +1,116 @@
+//! The expected result of a run, computed natively from the same account bytes.
+//!
+//! Deliberately a separate code path from the program's: the bytes are decoded with
+//! `keel_state::read_account` (a copy, where the program borrows zero-copy) and keel-risk is
+//! called directly. Only the flattening into words (`keel_cu_bench::Words`) is shared.
+
+use crate::fixture::Fixture;
+use keel_cu_bench::{
+    cdf_arg, crank_observation, error_code, exp_arg, risk_code, secs_to_expiry, spot,
+    valuation_args, Case, Request, Words,
+};
+use keel_risk::pricing::{black76, greeks, value_at};
+use keel_risk::{liquidation, math, Fx, MarginBreakdown, SeriesKind};
+use keel_state::oracle::parse_price_update_v2;
+use keel_state::{
+    discriminator, margin_inputs, read_account, Exchange, MarginAccount, MarginInputs, Market,
+    MarketReading, StateError,
+};
+
+/// The result words, or the error code the program must report.
+pub fn expected(fx: &Fixture, req: &Request) -> Result<Vec<i64>, i64> {
+    let mut buf = vec![0i64; keel_cu_bench::out::MAX_WORDS];
+    let mut w = Words::new(&mut buf);
+    compute(fx, req, &mut w).map_err(|e| error_code(&e))?;
+    let n = w.finish().expect("expected result fits the output account");
+    buf.truncate(n);
+    Ok(buf)
+}
+
+fn compute(fx: &Fixture, req: &Request, w: &mut Words) -> Result<(), StateError> {
+    let ex: Exchange = read_account(&fx.accounts[0].1.data, &discriminator::EXCHANGE)?;
+    let acc: MarginAccount = read_account(&fx.accounts[1].1.data, &discriminator::MARGIN_ACCOUNT)?;
+    let mut markets: Vec<([u8; 32], Market, keel_state::OracleReading)> = Vec::new();
+    for pair in fx.accounts[2..].chunks(2) {
+        let m: Market = read_account(&pair[0].1.data, &discriminator::MARKET)?;
+        let r = parse_price_update_v2(&pair[1].1.data)?.reading;
+        markets.push((pair[0].0.to_bytes(), m, r));
+    }
+    let m0 = &markets[0].1;
+    let (now, n) = (req.now, req.n);
+    let positions = &acc.positions[..n];
+    let kind_of = |k: u8| SeriesKind::from_u8(k).unwrap_or(SeriesKind::Future);
+    match req.case {
+        Case::Noop => {}
+        Case::Exp => positions.iter().for_each(|p| w.result(&math::exp(exp_arg(p)))),
+        Case::Ln => positions.iter().for_each(|p| w.result(&math::ln_scaled(p.strike_native, 0))),
+        Case::Sqrt => positions.iter().for_each(|p| w.result(&math::sqrt_scaled(secs_to_expiry(p, now), 0))),
+        Case::Cdf => positions.iter().for_each(|p| w.result(&Ok(math::cdf(cdf_arg(p))))),
+        Case::Valuation => {
+            for p in positions {
+                let (kind, fwd, strike, lm, tv) = valuation_args(p, m0, now)?;
+                w.result(&value_at(kind, fwd, strike, lm, tv));
+            }
+        }
+        Case::Black76 => {
+            for p in positions {
+                let v = black76(kind_of(p.kind), spot(m0), p.strike_native, m0.vol_state.margin_vol, secs_to_expiry(p, now));
+                w.result(&v);
+            }
+        }
+        Case::Greeks => {
+            for p in positions {
+                match greeks(kind_of(p.kind), spot(m0), p.strike_native, m0.vol_state.margin_vol, secs_to_expiry(p, now)) {
+                    Ok(g) => {
+                        w.push(0);
+                        w.greeks(&g);
+                    }
+                    Err(e) => w.push(risk_code(e)),
+                }
+            }
+        }
+        Case::Margin | Case::MarginMulti | Case::Liquidation => {
+            let readings: Vec<MarketReading> = markets
+                .iter()
+                .map(|(key, m, r)| MarketReading { key: *key, market: m, oracle: *r })
+                .collect();
+            let mut inputs = Box::new(MarginInputs::new());
+            margin_inputs(&acc, &readings, &[], now, &mut inputs)?;
+            let mut b = Box::new(MarginBreakdown::default());
+            keel_risk::compute(&inputs.portfolio(), &mut b)?;
+            if req.case == Case::Liquidation {
+                let sigma = markets.iter().map(|(_, m, _)| m.vol_state.margin_vol).fold(Fx::ZERO, Fx::max);
+                let plan = liquidation::plan(&b, sigma, req.aux, &ex.liquidation_params);
+                let fraction = plan.map(|p| p.fraction).unwrap_or(Fx::ZERO);
+                match plan {
+                    Ok(p) => {
+                        w.push(0);
+                        w.plan(&p);
+                    }
+                    Err(e) => w.push(risk_code(e)),
+                }
+                for p in &inputs.positions[..inputs.n_positions] {
+                    w.result(&liquidation::slice(p.qty, fraction));
+                }
+            } else {
+                w.breakdown(&b);
+            }
+        }
+        Case::VolCrank => {
+            let params = &m0.risk_params;
+            let mut state = m0.vol_state;
+            for k in 0..n {
+                let (price, ts) = crank_observation(&m0.vol_state, params, k);
+                match state.observe(price, ts, m0.implied(), params) {
+                    Ok(s) => {
+                        w.push(0);
+                        w.vol_step(&s);
+                    }
+                    Err(e) => w.push(risk_code(e)),
+                }
+            }
+            w.vol_state(&state);
+        }
+    }
+    Ok(())
+}

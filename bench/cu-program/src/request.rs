@@ -1,0 +1,427 @@
+//! What the program and the harness agree on: cases, instruction data, accounts, output layout,
+//! derived inputs and the flattening of results into `i64` words.
+
+use keel_risk::breakdown::{MarketRisk, PositionRisk};
+use keel_risk::pricing::{sqrt_secs, Greeks, TotalVol};
+use keel_risk::vol::VolStep;
+use keel_risk::{
+    LiquidationPlan, MarginBreakdown, RiskError, RiskParams, RiskResult, SeriesKind, VolState,
+};
+use keel_state::{Market, Position, StateError};
+
+/// One benchmark case: what the measured section runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Case {
+    /// Nothing: the measured section is empty (its result must be 0 CU).
+    Noop = 0,
+    /// `math::exp` of one Q32.32 argument per series.
+    Exp = 1,
+    /// `math::ln_scaled(strike, 0)` per series.
+    Ln = 2,
+    /// `math::sqrt_scaled(seconds to expiry, 0)` per series.
+    Sqrt = 3,
+    /// `math::cdf` of one Q32.32 argument per series.
+    Cdf = 4,
+    /// `pricing::value_at` per series, at the mark with per-series work precomputed (the
+    /// scenario hot path: one valuation).
+    Valuation = 5,
+    /// `pricing::black76` from scratch per series (ln, sqrt, 1/w, value).
+    Black76 = 6,
+    /// `pricing::greeks` from scratch per series.
+    Greeks = 7,
+    /// One margin check of an account of N series on one market: `keel_state::margin_inputs`
+    /// on the account and market bytes, then `keel_risk::compute` (MM and IM grids, add-ons).
+    Margin = 8,
+    /// The same with the series spread over `min(N, 4)` markets.
+    MarginMulti = 9,
+    /// Liquidation sizing of a below-MM account: `liquidation::plan` and one `slice` per
+    /// position (the margin itself is computed before the measured section).
+    Liquidation = 10,
+    /// N volatility-crank observations (`VolState::observe`) on the market's state.
+    VolCrank = 11,
+}
+
+impl Case {
+    /// Every case, in output order.
+    pub const ALL: [Case; 12] = [
+        Case::Noop,
+        Case::Exp,
+        Case::Ln,
+        Case::Sqrt,
+        Case::Cdf,
+        Case::Valuation,
+        Case::Black76,
+        Case::Greeks,
+        Case::Margin,
+        Case::MarginMulti,
+        Case::Liquidation,
+        Case::VolCrank,
+    ];
+
+    /// Decodes the instruction's case byte.
+    pub fn from_u8(v: u8) -> Option<Case> {
+        Case::ALL.get(v as usize).copied()
+    }
+
+    /// The name printed in the benchmark's JSON lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Case::Noop => "noop",
+            Case::Exp => "exp",
+            Case::Ln => "ln",
+            Case::Sqrt => "sqrt",
+            Case::Cdf => "normal_cdf",
+            Case::Valuation => "valuation",
+            Case::Black76 => "black76",
+            Case::Greeks => "greeks",
+            Case::Margin => "margin",
+            Case::MarginMulti => "margin_4_markets",
+            Case::Liquidation => "liquidation",
+            Case::VolCrank => "vol_crank",
+        }
+    }
+
+    /// Markets an account of `n` series spreads over in this case.
+    pub fn markets(self, n: usize) -> usize {
+        match self {
+            Case::MarginMulti => n.clamp(1, keel_risk::MAX_MARKETS),
+            _ => 1,
+        }
+    }
+}
+
+/// Instruction data: `[case u8, n u8, 0 × 6, now i64 LE, aux i64 LE]`.
+pub const IX_LEN: usize = 24;
+
+/// The decoded instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// What to run.
+    pub case: Case,
+    /// Series (positions) of the account to use, 1..=32.
+    pub n: usize,
+    /// Valuation time (unix seconds). The program takes it from here rather than the Clock
+    /// sysvar so that the harness controls it exactly.
+    pub now: i64,
+    /// Case-specific: seconds since the account became liquidatable (liquidation).
+    pub aux: i64,
+}
+
+impl Request {
+    /// Instruction data for this request.
+    pub fn encode(&self) -> [u8; IX_LEN] {
+        let mut d = [0u8; IX_LEN];
+        d[0] = self.case as u8;
+        d[1] = self.n as u8;
+        d[8..16].copy_from_slice(&self.now.to_le_bytes());
+        d[16..24].copy_from_slice(&self.aux.to_le_bytes());
+        d
+    }
+
+    /// Decodes instruction data.
+    pub fn decode(d: &[u8]) -> Option<Request> {
+        if d.len() != IX_LEN {
+            return None;
+        }
+        let n = d[1] as usize;
+        if n == 0 || n > keel_risk::MAX_POSITIONS {
+            return None;
+        }
+        Some(Request {
+            case: Case::from_u8(d[0])?,
+            n,
+            now: i64::from_le_bytes(d[8..16].try_into().ok()?),
+            aux: i64::from_le_bytes(d[16..24].try_into().ok()?),
+        })
+    }
+}
+
+/// Account order of the instruction: the output (writable), the exchange, the margin account,
+/// then per market its `Market` account followed by its `PriceUpdateV2` oracle account.
+pub mod accounts {
+    /// Receives the output (see [`super::out`]).
+    pub const OUTPUT: usize = 0;
+    /// The `Exchange` account (liquidation parameters).
+    pub const EXCHANGE: usize = 1;
+    /// The `MarginAccount`.
+    pub const MARGIN: usize = 2;
+    /// First market; market `i` is at `FIRST_MARKET + 2i`, its oracle right after it.
+    pub const FIRST_MARKET: usize = 3;
+}
+
+/// Output account layout (little-endian words).
+pub mod out {
+    /// `b"KEELCU01"`.
+    pub const MAGIC: [u8; 8] = *b"KEELCU01";
+    /// Byte offset of the compute units used by the measured section (u64), net of the
+    /// measuring syscall itself.
+    pub const CU: usize = 8;
+    /// Byte offset of the cost of one `sol_remaining_compute_units` call (u64), subtracted.
+    pub const SYSCALL_CU: usize = 16;
+    /// Byte offset of the status word (0 ok, else an [`super::error_code`]).
+    pub const STATUS: usize = 24;
+    /// Byte offset of the number of result words.
+    pub const WORDS: usize = 32;
+    /// Byte offset of the first result word.
+    pub const DATA: usize = 40;
+    /// Result words that fit (the harness sizes the account for this).
+    pub const MAX_WORDS: usize = 1024;
+    /// Size of the output account.
+    pub const LEN: usize = DATA + 8 * MAX_WORDS;
+}
+
+/// A stable code for an error, shared by result words and the status word: 0x100 + RiskError,
+/// 0x200 + StateError variant, 0x300 + benchmark input errors.
+pub fn error_code(e: &StateError) -> i64 {
+    match e {
+        StateError::Risk(r) => risk_code(*r),
+        StateError::AccountTooSmall => 0x200,
+        StateError::WrongDiscriminator => 0x201,
+        StateError::UnknownVersion => 0x202,
+        StateError::MarketMissing => 0x203,
+        StateError::CorruptPosition => 0x204,
+        StateError::OracleLayout => 0x205,
+        StateError::OracleNonPositive => 0x206,
+        StateError::OracleNotTrading => 0x207,
+        StateError::PriceOverflow => 0x208,
+        StateError::OracleStale => 0x209,
+        StateError::OracleConfidence => 0x20A,
+        StateError::VolStateStale => 0x20B,
+    }
+}
+
+/// Code of a keel-risk error.
+pub fn risk_code(e: RiskError) -> i64 {
+    0x100 + e as u8 as i64
+}
+
+/// Input errors of the benchmark itself (not of the engine).
+pub mod bench_error {
+    /// Instruction data malformed.
+    pub const BAD_REQUEST: u64 = 0x301;
+    /// Too few accounts for the request.
+    pub const MISSING_ACCOUNT: u64 = 0x302;
+    /// Output account too small or not writable.
+    pub const BAD_OUTPUT: u64 = 0x303;
+    /// The oracle's feed id or verification level is not the market's.
+    pub const WRONG_ORACLE: u64 = 0x304;
+    /// The margin account has fewer positions than requested.
+    pub const TOO_FEW_POSITIONS: u64 = 0x305;
+    /// More result words than fit.
+    pub const OUTPUT_FULL: u64 = 0x306;
+}
+
+/// Accumulates result words.
+pub struct Words<'a> {
+    buf: &'a mut [i64],
+    len: usize,
+    overflow: bool,
+}
+
+impl<'a> Words<'a> {
+    /// Writes into `buf`.
+    pub fn new(buf: &'a mut [i64]) -> Self {
+        Words {
+            buf,
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    /// Appends one word.
+    pub fn push(&mut self, w: i64) {
+        match self.buf.get_mut(self.len) {
+            Some(slot) => {
+                *slot = w;
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// A result: `[0, value]` or `[code, 0]`.
+    pub fn result(&mut self, r: &RiskResult<i64>) {
+        match r {
+            Ok(v) => {
+                self.push(0);
+                self.push(*v);
+            }
+            Err(e) => {
+                self.push(risk_code(*e));
+                self.push(0);
+            }
+        }
+    }
+
+    /// The words written, or `None` if some did not fit.
+    pub fn finish(self) -> Option<usize> {
+        (!self.overflow).then_some(self.len)
+    }
+
+    /// Greeks, every field.
+    pub fn greeks(&mut self, g: &Greeks) {
+        self.push(g.delta.to_bits());
+        self.push(g.gamma.to_bits());
+        self.push(g.vega);
+        self.push(g.theta);
+    }
+
+    /// A whole margin breakdown, every field in declaration order.
+    pub fn breakdown(&mut self, b: &MarginBreakdown) {
+        for w in [
+            b.now,
+            b.collateral,
+            b.equity_mm,
+            b.equity_im,
+            b.mm,
+            b.im,
+            b.scan_mm,
+            b.scan_im,
+            b.offset_mm,
+            b.offset_im,
+            b.addons,
+            b.short_min_mm,
+            b.short_min_im,
+            b.rounding,
+            b.n_markets as i64,
+            b.n_positions as i64,
+        ] {
+            self.push(w);
+        }
+        for m in &b.markets[..b.n_markets as usize] {
+            self.market_risk(m);
+        }
+        for p in &b.positions[..b.n_positions as usize] {
+            self.position_risk(p);
+        }
+    }
+
+    fn market_risk(&mut self, m: &MarketRisk) {
+        for w in [
+            m.spot,
+            m.stable_spot,
+            m.conf,
+            m.sigma.to_bits(),
+            m.range.to_bits(),
+        ] {
+            self.push(w);
+        }
+        for x in &m.ln_move {
+            self.push(x.to_bits());
+        }
+        for &f in &m.forward {
+            self.push(f);
+        }
+        for &p in &m.pnl {
+            self.push(p);
+        }
+        for w in [
+            m.worst_im,
+            m.worst_im_scenario as i64,
+            m.worst_mm,
+            m.worst_mm_scenario as i64,
+            m.net_delta.to_bits(),
+            m.short_min_im,
+            m.short_min_mm,
+            m.conf_addon,
+            m.impact_addon,
+        ] {
+            self.push(w);
+        }
+    }
+
+    fn position_risk(&mut self, p: &PositionRisk) {
+        for w in [p.mark, p.mark_stable, p.value, p.value_im, p.rounding] {
+            self.push(w);
+        }
+        self.greeks(&p.greeks);
+    }
+
+    /// A liquidation plan, every field.
+    pub fn plan(&mut self, p: &LiquidationPlan) {
+        for w in [
+            p.fraction.to_bits(),
+            p.fraction_needed.to_bits(),
+            p.fraction_cap.to_bits(),
+            p.bonus_rate.to_bits(),
+            p.target,
+            p.shortfall,
+            p.restores_target as i64,
+        ] {
+            self.push(w);
+        }
+    }
+
+    /// One crank step.
+    pub fn vol_step(&mut self, s: &VolStep) {
+        for w in [
+            s.log_return.to_bits(),
+            s.sample_var.to_bits(),
+            s.ewma_weight.to_bits(),
+            s.dt_secs,
+        ] {
+            self.push(w);
+        }
+    }
+
+    /// A volatility state, every stored word.
+    pub fn vol_state(&mut self, v: &VolState) {
+        for &w in bytemuck::cast_slice::<VolState, i64>(core::slice::from_ref(v)) {
+            self.push(w);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs derived from the account bytes (the same on both sides).
+
+/// The market's spot per contract for the pricing cases: its volatility state's last price.
+pub fn spot(m: &Market) -> i64 {
+    m.vol_state.last_price
+}
+
+/// A Q32.32 argument in [−4, 4) spread by the position's strike and expiry bits (for `exp`).
+pub fn exp_arg(p: &Position) -> i64 {
+    let bits = (p.strike_native as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ p.expiry_ts as u64;
+    (bits & ((8u64 << 32) - 1)) as i64 - (4i64 << 32)
+}
+
+/// A Q32.32 argument in [−8, 8) (for the normal cdf: both tails and the centre).
+pub fn cdf_arg(p: &Position) -> i64 {
+    exp_arg(p) << 1
+}
+
+/// Seconds to expiry at `now` (for `sqrt`).
+pub fn secs_to_expiry(p: &Position, now: i64) -> i64 {
+    p.expiry_ts.saturating_sub(now)
+}
+
+/// The arguments of one scenario valuation of position `p` at the mark: kind, forward, strike,
+/// log-moneyness and total vol, computed the way `margin::value_position` does.
+pub fn valuation_args(
+    p: &Position,
+    m: &Market,
+    now: i64,
+) -> RiskResult<(SeriesKind, i64, i64, i64, TotalVol)> {
+    let kind = SeriesKind::from_u8(p.kind).ok_or(RiskError::Domain)?;
+    let fwd = spot(m);
+    let lm = keel_risk::math::ln_scaled(fwd, 0)? - keel_risk::math::ln_scaled(p.strike_native, 0)?;
+    let tv = TotalVol::new(
+        m.vol_state.margin_vol.to_bits(),
+        sqrt_secs(secs_to_expiry(p, now))?,
+    )?;
+    Ok((kind, fwd, p.strike_native, lm, tv))
+}
+
+/// Observation `k` of the crank case: the price moves by up to ±1% per step (a fixed pattern),
+/// one minimum interval apart.
+pub fn crank_observation(start: &VolState, p: &RiskParams, k: usize) -> (i64, i64) {
+    const PATTERN: [i64; 8] = [37, -81, 12, 64, -29, -100, 95, -5]; // basis points
+    let bps = PATTERN[k % PATTERN.len()];
+    // Small exact products (|bps| ≤ 100, k < 32, the interval ≤ a day by the parameter
+    // bounds), written without overflow checks: those would be 128-bit multiplies on SBF.
+    let step = ((start.last_price.unsigned_abs() / 10_000) as i64).wrapping_mul(bps);
+    let ts = start.last_ts + (k as i64 + 1).wrapping_mul(p.min_obs_interval_secs.max(1));
+    (start.last_price + step, ts)
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds Keel's compute-unit benchmark program (bench/cu-program: keel-risk on keel-state account
+# bytes, no_std) to Solana bytecode, into target/deploy/keel_cu_bench.so.
+#
+#   scripts/build-sbf.sh             install what is missing, build target/deploy/keel_cu_bench.so
+#   scripts/build-sbf.sh --profile   also build target/sbf-profile/keel_cu_bench.{so,s}: the same
+#                                    program with line info and without the sbpf assembler's
+#                                    peephole pass, plus its assembly listing, for
+#                                    `scripts/bench-cu.sh --profile DIR` (a CU profile by
+#                                    function and source line)
+#
+# Solana's own toolchain (platform-tools, `cargo build-sbf`) cannot be downloaded on our build
+# machines, so this uses the upstream route (docs/performance.md, "How it is built"): Rust
+# 1.99.0's BPF target with `-Z build-std`, linked by sbpf-linker into an SBPF v3 program.
+# Installing is idempotent and pinned: Rust 1.99.0 with rust-src (rustup), sbpf-linker 0.2.6
+# (cargo install, built with the nightly toolchain, which it needs). The main workspace keeps
+# its own toolchain (rust-toolchain.toml); `+1.99.0` applies to this build only.
+#
+# Cache-friendly: everything is built under target/ (target/sbf, target/sbf-profile) and
+# reused when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUST_SBF=1.99.0
+SBPF_LINKER=0.2.6
+profile=0
+case "${1:-}" in
+  "") ;;
+  --profile) profile=1 ;;
+  *) echo "usage: scripts/build-sbf.sh [--profile]" >&2; exit 2 ;;
+esac
+
+log() { echo "build-sbf: $*" >&2; }
+
+# --- toolchain -------------------------------------------------------------------------------
+if ! rustup toolchain list | grep -q "^${RUST_SBF}-"; then
+  log "installing Rust ${RUST_SBF} (minimal, rust-src)"
+  rustup toolchain install "$RUST_SBF" --profile minimal -c rust-src
+elif ! rustup component list --toolchain "$RUST_SBF" --installed | grep -q '^rust-src'; then
+  log "adding rust-src to Rust ${RUST_SBF}"
+  rustup component add rust-src --toolchain "$RUST_SBF"
+fi
+
+if ! sbpf-linker --version 2>/dev/null | grep -q " ${SBPF_LINKER}\$"; then
+  if ! rustup toolchain list | grep -q '^nightly-'; then
+    log "installing a nightly toolchain (sbpf-linker needs it to build)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  log "installing sbpf-linker ${SBPF_LINKER} (about 2-4 minutes)"
+  cargo +nightly install sbpf-linker --version "$SBPF_LINKER" --locked
+fi
+
+# --- build -----------------------------------------------------------------------------------
+# -Z build-std needs RUSTC_BOOTSTRAP on a stable toolchain. rustc's own LTO stays off: sbpf-linker
+# links the crates' bitcode itself (with LTO on, the link loses compiler-builtins symbols).
+# The stack frame is Solana's 4 KiB.
+export RUSTC_BOOTSTRAP=1
+export CARGO_PROFILE_RELEASE_LTO=false
+base_flags="-C linker=sbpf-linker -C panic=abort -C relocation-model=static -C link-arg=--llvm-args=-bpf-stack-size=4096"
+
+build() { # target-dir extra-rustflags
+  CARGO_TARGET_DIR="$1" RUSTFLAGS="$base_flags $2" \
+    cargo "+$RUST_SBF" build --locked --release \
+      --manifest-path bench/cu-program/Cargo.toml \
+      --target bpfel-unknown-none -Z build-std=core,alloc
+}
+
+build target/sbf ""
+mkdir -p target/deploy
+cp target/sbf/bpfel-unknown-none/release/libkeel_cu_bench.so target/deploy/keel_cu_bench.so
+log "built target/deploy/keel_cu_bench.so ($(wc -c < target/deploy/keel_cu_bench.so) bytes)"
+
+if [ "$profile" = 1 ]; then
+  export CARGO_PROFILE_RELEASE_DEBUG=2
+  prof_flags="-C link-arg=--btf -C link-arg=--sbpf-optimize=false"
+  mkdir -p target/sbf-profile
+  build target/sbf-profile/so "$prof_flags"
+  cp target/sbf-profile/so/bpfel-unknown-none/release/libkeel_cu_bench.so target/sbf-profile/keel_cu_bench.so
+  # sbpf-linker writes the listing to the output path and then fails to read it back as an
+  # object: the listing is what we want, so that failure is expected here.
+  build target/sbf-profile/asm "$prof_flags -C link-arg=--emit=asm" >/dev/null 2>&1 || true
+  listing=target/sbf-profile/asm/bpfel-unknown-none/release/deps/libkeel_cu_bench.so
+  if ! head -c 200 "$listing" 2>/dev/null | grep -q '\.file'; then
+    log "no assembly listing was produced"
+    exit 1
+  fi
+  cp "$listing" target/sbf-profile/keel_cu_bench.s
+  # 128-bit and soft-float libcalls: the SBF VM faults inside them with this toolchain, and in
+  # Solana's they are slow. Report every call from Keel's code (compiler-builtins' own are fine).
+  calls=$(awk '/@function/ { f = $2 } /\tcall (__multi3|__[a-z]*ti3|__[a-z]*df[0-9]|__fix[a-z]*|__float[a-z]*)$/ { print f " -> " $2 }' \
+    target/sbf-profile/keel_cu_bench.s | grep -v '^__\|compiler_builtins' || true)
+  if [ -n "$calls" ]; then
+    log "128-bit/float libcalls from Keel code:"
+    echo "$calls" >&2
+  else
+    log "no 128-bit or float libcalls in Keel code"
+  fi
+  log "built target/sbf-profile/keel_cu_bench.{so,s}"
+fi
