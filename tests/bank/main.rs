@@ -7,6 +7,7 @@ mod admin;
 mod conservation;
 mod cranks;
 mod lifecycle;
+mod liquidation;
 mod pump;
 mod trading;
 mod wallet;

@@ -4,37 +4,19 @@
 
 use crate::ix::{self, ExchangeKeys};
 use crate::oracle::{self, Quote};
-use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
-use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use anchor_spl::token_2022::spl_token_2022;
-use base64::Engine;
+use keel_bank::{BankChain, KnownAccounts};
 use keel_state::{Layout, StateError};
 use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use solana_account::{Account, AccountSharedData, ReadableAccount};
 use solana_keypair::Keypair;
-use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_program_test::ProgramTestContext;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
-
-/// Keel's Anchor entrypoint with the lifetimes `processor!` expects.
-///
-/// Anchor's generated `entry<'info>` ties the accounts slice and the `AccountInfo`s inside it to
-/// one lifetime; the runtime's native-program signature has independent ones. The accounts live
-/// for the whole call, so unifying the lifetimes is sound; this is the one place it is done.
-fn process_instruction<'a, 'b, 'c, 'd>(
-    program_id: &'a Pubkey,
-    accounts: &'b [AccountInfo<'c>],
-    data: &'d [u8],
-) -> ProgramResult {
-    // SAFETY: only lifetimes change; the id, the slice, its accounts and the data all outlive
-    // this call.
-    let (program_id, accounts, data): (&'c Pubkey, &'c [AccountInfo<'c>], &'c [u8]) =
-        unsafe { core::mem::transmute((program_id, accounts, data)) };
-    keel::entry(program_id, accounts, data)
-}
 
 /// Anchor's custom error code of a Keel error.
 pub fn code(e: keel::error::KeelError) -> u32 {
@@ -77,24 +59,9 @@ impl TxOk {
     }
 }
 
-/// Decodes Anchor events of type `E` from logs: `Program data: <base64>` on-chain, and
-/// `Program log: Program data: <base64>` from the natively registered program (see
-/// `keel::events::emit`).
+/// Decodes Anchor events of type `E` from logs (keel-client's decoder; panics on a malformed one).
 pub fn decode_events<E: AnchorDeserialize + Discriminator>(logs: &[String]) -> Vec<E> {
-    let mut out = Vec::new();
-    for line in logs {
-        let line = line.strip_prefix("Program log: ").unwrap_or(line);
-        let Some(b64) = line.strip_prefix("Program data: ") else {
-            continue;
-        };
-        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
-            continue;
-        };
-        if bytes.len() >= 8 && &bytes[..8] == E::DISCRIMINATOR {
-            out.push(E::deserialize(&mut &bytes[8..]).expect("event decodes"));
-        }
-    }
-    out
+    keel_client::events::decode(logs).expect("events decode")
 }
 
 /// Which token program the quote mint lives under.
@@ -161,17 +128,7 @@ impl TestContextBuilder {
 
     /// Starts the bank and creates the quote mint; `init_exchange` is left to [`Self::start`].
     pub async fn start_bank(self) -> TestContext {
-        // solana-program-test logs every instruction at debug level unless told otherwise.
-        static QUIET: std::sync::Once = std::sync::Once::new();
-        QUIET.call_once(|| {
-            if std::env::var_os("RUST_LOG").is_none() {
-                std::env::set_var("RUST_LOG", "error");
-            }
-        });
-        let mut pt = ProgramTest::default();
-        pt.prefer_bpf(false);
-        pt.add_program("keel", keel::ID, processor!(process_instruction));
-        let ctx = pt.start_with_context().await;
+        let ctx = keel_bank::program_test().start_with_context().await;
         let token_program = match self.quote {
             QuoteToken::SplToken => anchor_spl::token::ID,
             QuoteToken::Token2022 => anchor_spl::token_2022::ID,
@@ -182,6 +139,7 @@ impl TestContextBuilder {
             mint_authority: Keypair::new(),
             ex: ExchangeKeys::new(Pubkey::default(), token_program),
             decimals: self.decimals,
+            known: KnownAccounts::default(),
             slot: 1,
             nonce: 0,
         };
@@ -222,6 +180,8 @@ pub struct TestContext {
     pub mint_authority: Keypair,
     pub ex: ExchangeKeys,
     pub decimals: u8,
+    /// Accounts referenced by successful transactions (what `chain()` lists as program accounts).
+    pub known: KnownAccounts,
     slot: u64,
     nonce: u32,
 }
@@ -235,6 +195,15 @@ impl TestContext {
         self.pt.payer.pubkey()
     }
 
+    /// keel-client's `Chain` over this bank, paying with `payer` (what the keeper runs on).
+    pub fn chain(&self, payer: &Keypair) -> BankChain {
+        BankChain::new(
+            self.pt.banks_client.clone(),
+            payer.insecure_clone(),
+            self.known.clone(),
+        )
+    }
+
     // ---- transactions ----
 
     /// Sends `ixs` signed by the fee payer and `signers`. A compute-budget instruction with a
@@ -244,9 +213,12 @@ impl TestContext {
         let r = self
             .pt
             .banks_client
-            .process_transaction_with_metadata(tx)
+            .process_transaction_with_metadata(tx.clone())
             .await
             .expect("banks client");
+        if r.result.is_ok() {
+            self.known.record(&tx);
+        }
         let (logs, cu) = r
             .metadata
             .map(|m| (m.log_messages, m.compute_units_consumed))
@@ -375,11 +347,7 @@ impl TestContext {
 
     /// Moves to a new slot and sets the clock to `ts`.
     pub async fn set_time(&mut self, ts: i64) {
-        self.slot += 1;
-        self.pt.warp_to_slot(self.slot).expect("warp");
-        let mut c: Clock = self.pt.banks_client.get_sysvar().await.expect("clock");
-        c.unix_timestamp = ts;
-        self.pt.set_sysvar(&c);
+        keel_bank::set_time(&mut self.pt, &mut self.slot, ts).await;
     }
 
     /// Advances the clock by `secs`.
@@ -619,7 +587,8 @@ impl TestContext {
 
     // ---- conservation ----
 
-    /// Asserts `vault == Σ collateral + insurance + fees + Σ settlement pools`, with the sums
+    /// Asserts `vault == Σ collateral + insurance + fees + Σ settlement pools − pending social
+    /// loss`, with the sums
     /// recomputed from every margin account and series in `accounts` / `series`, and that the
     /// exchange's running totals equal those sums.
     pub async fn assert_conservation(&mut self, accounts: &[Pubkey], series: &[Pubkey]) {
@@ -652,12 +621,18 @@ impl TestContext {
             pools, ex.settlement_pools_native as i128,
             "Σ pools vs exchange total"
         );
+        assert!(
+            ex.social_loss_pending_native >= 0,
+            "pending social loss went negative"
+        );
         assert_eq!(
             vault,
-            collateral + ex.insurance_fund_native as i128 + ex.fees_native as i128 + pools,
-            "conservation: vault {vault} != collateral {collateral} + insurance {} + fees {} + pools {pools}",
+            collateral + ex.insurance_fund_native as i128 + ex.fees_native as i128 + pools
+                - ex.social_loss_pending_native as i128,
+            "conservation: vault {vault} != collateral {collateral} + insurance {} + fees {} + pools {pools} - pending social loss {}",
             ex.insurance_fund_native,
-            ex.fees_native
+            ex.fees_native,
+            ex.social_loss_pending_native
         );
     }
 }

@@ -237,6 +237,60 @@ impl TestContext {
     }
 }
 
+impl TestContext {
+    /// Adds `amount` from `user`'s wallet to the insurance fund.
+    pub async fn fund_insurance(&mut self, user: &User, amount: u64) -> Result<TxOk, TxErr> {
+        let ix = ix::fund_insurance(&self.ex, &user.key(), &user.tokens, amount);
+        self.send(&[ix], &[&user.kp]).await
+    }
+
+    /// `liquidator` (owner of `liquidator_account`) liquidates `victim`; `markets` must cover
+    /// both accounts, `series` the victim's positions.
+    pub async fn liquidate(
+        &mut self,
+        liquidator: &User,
+        liquidator_account: &Pubkey,
+        victim: &Pubkey,
+        markets: &[&MarketHandle],
+        series: &[Pubkey],
+        max_fraction_bps: u16,
+    ) -> Result<TxOk, TxErr> {
+        let ix = liquidate_ix(
+            self,
+            liquidator,
+            liquidator_account,
+            victim,
+            markets,
+            series,
+            max_fraction_bps,
+        );
+        let kp = liquidator.kp.insecure_clone();
+        self.send(&[ix], &[&kp]).await
+    }
+}
+
+/// The `liquidate` instruction of [`TestContext::liquidate`].
+pub fn liquidate_ix(
+    t: &TestContext,
+    liquidator: &User,
+    liquidator_account: &Pubkey,
+    victim: &Pubkey,
+    markets: &[&MarketHandle],
+    series: &[Pubkey],
+    max_fraction_bps: u16,
+) -> anchor_lang::solana_program::instruction::Instruction {
+    let mut remaining = metas(markets);
+    remaining.extend(ix::series_metas(series));
+    ix::liquidate(
+        &t.ex,
+        victim,
+        liquidator_account,
+        &liquidator.key(),
+        max_fraction_bps,
+        &remaining,
+    )
+}
+
 /// (market, oracle) remaining accounts of `markets`.
 pub fn metas(markets: &[&MarketHandle]) -> Vec<AccountMeta> {
     let pairs: Vec<(Pubkey, Pubkey)> = markets.iter().map(|m| (m.key, m.oracle)).collect();

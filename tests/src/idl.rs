@@ -86,11 +86,11 @@ mod tests {
         ] {
             assert!(names("accounts").contains(&a.to_string()), "{a}");
         }
-        assert_eq!(names("instructions").len(), 18);
+        assert_eq!(names("instructions").len(), 22);
         assert!(names("events").contains(&"MarginReport".to_string()));
         assert_eq!(
             idl["errors"].as_array().unwrap().len(),
-            keel::error::KeelError::UnknownLayoutVersion as usize + 1
+            keel::error::KeelError::InsufficientFees as usize + 1
         );
     }
 }

@@ -5,10 +5,11 @@
 pub mod context;
 pub mod helpers;
 pub mod idl;
-pub mod ix;
-pub mod oracle;
-pub mod pda;
 pub mod scenario;
+
+/// PDAs, instruction builders and oracle account data: keel-client's, shared with the keeper
+/// and CLI.
+pub use keel_client::{ix, oracle, pda};
 
 pub use context::{
     code, MarketHandle, QuoteToken, TestContext, TestContextBuilder, TxErr, TxOk, User,

@@ -4,9 +4,13 @@
 use crate::layout;
 use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
 
-/// Account flag: a liquidation is in progress (set by `liquidate`, cleared when healthy).
+/// Account flag: a liquidation episode is open (set by `liquidate` while the account stays below
+/// MM; cleared by any instruction that computes its margin and finds it at or above MM). Its
+/// start, `liquidatable_since_ts`, drives the Dutch-auction bonus.
 pub const FLAG_BEING_LIQUIDATED: u8 = 1 << 0;
-/// Account flag: equity fell below zero with no positions left (bankrupt, awaiting insurance).
+/// Account flag: the account went bankrupt at least once (its shortfall was covered by the
+/// insurance fund and/or socialised; `insurance_received_native`, `socialised_loss_native` of
+/// *other* accounts and the exchange's totals record the amounts).
 pub const FLAG_BANKRUPT: u8 = 1 << 1;
 
 layout! {
@@ -95,8 +99,11 @@ layout! {
         pub markets: [[u8; 32]; MAX_MARKETS],
         /// @344 Position slots.
         pub positions: [Position; MAX_POSITIONS],
-        /// @2904 Room to grow without a migration.
-        pub reserved: [u8; 256],
+        /// @2904 The exchange's `social_loss_index_q60` when this account's share of socialised
+        /// losses was last charged (see [`crate::social`]).
+        pub social_loss_index_q60: u64,
+        /// @2912 Room to grow without a migration.
+        pub reserved: [u8; 248],
     }
 }
 

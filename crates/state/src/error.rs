@@ -28,6 +28,16 @@ pub enum StateError {
     OracleConfidence,
     /// The market's volatility state is older than `max_vol_age_secs` (run the crank).
     VolStateStale,
+    /// The oracle account is not owned by the market's oracle program.
+    OracleWrongOwner,
+    /// The oracle account is not the one the market pins.
+    OracleWrongAccount,
+    /// The pull oracle's feed id is not the market's.
+    OracleWrongFeed,
+    /// The pull oracle update is less verified than the market requires.
+    OracleUnverified,
+    /// The market's oracle kind byte is not a known kind.
+    OracleKindInvalid,
     /// A keel-risk computation failed.
     Risk(keel_risk::RiskError),
 }

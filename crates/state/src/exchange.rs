@@ -27,7 +27,8 @@ layout! {
     ///
     /// Conservation, checked by the program after every token movement and by the tests after
     /// every operation: `vault balance == total_collateral_native + insurance_fund_native +
-    /// fees_native + settlement_pools_native`.
+    /// fees_native + settlement_pools_native − social_loss_pending_native` (the last term: losses
+    /// socialised but not yet charged to the accounts that bear them, see [`crate::social`]).
     pub struct Exchange [size = 864] {
         /// @0 Layout version (`LAYOUT_VERSION`).
         pub version: u8,
@@ -72,8 +73,21 @@ layout! {
         pub account_count: u64,
         /// @192 AVSL liquidation parameters.
         pub liquidation_params: LiquidationParams,
-        /// @352 Room to grow without a migration.
-        pub reserved: [u8; 512],
+        /// @352 Cumulative socialised loss per unit of positive collateral, Q4.60 (see
+        /// [`crate::social`]); an account owes `collateral × (this − its own index)`.
+        pub social_loss_index_q60: u64,
+        /// @360 Socialised losses not yet charged to accounts (charged when each is next touched).
+        pub social_loss_pending_native: i64,
+        /// @368 Σ max(collateral, 0) over all accounts: the base a socialised loss is spread over.
+        pub positive_collateral_native: i64,
+        /// @376 Σ insurance fund payments to bankrupt accounts.
+        pub insurance_paid_native: i64,
+        /// @384 Σ liquidation bonuses paid by liquidatees (including the insurance share).
+        pub liquidation_bonus_native: i64,
+        /// @392 Liquidation calls (ever).
+        pub liquidation_count: u64,
+        /// @400 Room to grow without a migration.
+        pub reserved: [u8; 464],
     }
 }
 
@@ -83,12 +97,13 @@ impl Exchange {
         self.pause_flags & flags == 0
     }
 
-    /// What the vault must hold: Σ collateral + insurance + fees + settlement pools (`None` on
-    /// overflow).
+    /// What the vault must hold: Σ collateral + insurance + fees + settlement pools − socialised
+    /// losses not yet charged (`None` on overflow).
     pub fn liabilities_native(&self) -> Option<i64> {
         self.total_collateral_native
             .checked_add(self.insurance_fund_native)?
             .checked_add(self.fees_native)?
-            .checked_add(self.settlement_pools_native)
+            .checked_add(self.settlement_pools_native)?
+            .checked_sub(self.social_loss_pending_native)
     }
 }

@@ -26,12 +26,13 @@ pub mod margin;
 pub mod market;
 pub mod oracle;
 pub mod series;
+pub mod social;
 
 pub use account::{MarginAccount, MarginSnapshot, Position};
 pub use correlation::Correlation;
 pub use error::StateError;
 pub use exchange::Exchange;
-pub use margin::{margin_inputs, MarginInputs, MarketReading};
+pub use margin::{compute_margin, margin_inputs, MarginInputs, MarketReading};
 pub use market::{Market, OracleConfig, OracleSnapshot};
 pub use oracle::OracleReading;
 pub use series::Series;

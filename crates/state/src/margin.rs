@@ -206,5 +206,45 @@ pub fn margin_inputs<'a>(
     Ok(())
 }
 
+/// The margin of `account` at `now` into `out` (with its collateral replaced by `collateral` if
+/// given), through `inputs` (a reusable buffer): the one computation the program, the keeper, the
+/// CLI and `keel verify` all run. An account without positions has equity = collateral and zero
+/// margin without reading any market (so an oracle outage never blocks withdrawing free
+/// collateral).
+pub fn compute_margin<'a>(
+    account: &MarginAccount,
+    collateral: Option<i64>,
+    markets: &[MarketReading<'a>],
+    correlations: &[&Correlation],
+    now: i64,
+    inputs: &mut MarginInputs<'a>,
+    out: &mut keel_risk::MarginBreakdown,
+) -> Result<(), StateError> {
+    let collateral = collateral.unwrap_or(account.collateral_native);
+    if account.n_positions == 0 {
+        out.now = now;
+        out.collateral = collateral;
+        out.equity_mm = collateral;
+        out.equity_im = collateral;
+        out.mm = 0;
+        out.im = 0;
+        out.scan_mm = 0;
+        out.scan_im = 0;
+        out.offset_mm = 0;
+        out.offset_im = 0;
+        out.addons = 0;
+        out.short_min_mm = 0;
+        out.short_min_im = 0;
+        out.rounding = 0;
+        out.n_markets = 0;
+        out.n_positions = 0;
+        return Ok(());
+    }
+    margin_inputs(account, markets, correlations, now, inputs)?;
+    inputs.collateral = collateral;
+    keel_risk::compute(&inputs.portfolio(), out)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

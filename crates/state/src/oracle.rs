@@ -324,5 +324,57 @@ pub fn parse_price_update_v2(data: &[u8]) -> Result<PriceUpdate, StateError> {
     })
 }
 
+impl Verification {
+    /// Whether this level satisfies `required` (full satisfies everything; n signatures satisfy
+    /// a requirement of at most n).
+    pub fn satisfies(self, required: Verification) -> bool {
+        match (self, required) {
+            (Verification::Full, _) => true,
+            (Verification::Partial(_), Verification::Full) => false,
+            (Verification::Partial(n), Verification::Partial(m)) => n >= m,
+        }
+    }
+}
+
+/// Reads the account `key` (owned by `owner`, holding `data`) as the oracle configured by
+/// `cfg`: checks the owner, the pinned address, the layout, and for the pull oracle the feed id
+/// and verification level. Does not judge age or confidence (`Market::check_reading` does).
+/// The program, the keeper and the CLI all call this, so they accept exactly the same oracles.
+pub fn read_identity(
+    cfg: &crate::OracleConfig,
+    key: &[u8; 32],
+    owner: &[u8; 32],
+    data: &[u8],
+) -> Result<OracleReading, StateError> {
+    use crate::market::{ORACLE_PYTH_LEGACY, ORACLE_PYTH_PULL};
+    if *owner != cfg.program {
+        return Err(StateError::OracleWrongOwner);
+    }
+    let pinned = cfg.account != [0; 32];
+    if pinned && *key != cfg.account {
+        return Err(StateError::OracleWrongAccount);
+    }
+    match cfg.kind {
+        ORACLE_PYTH_PULL => {
+            let u = parse_price_update_v2(data)?;
+            if u.feed_id != cfg.feed_id {
+                return Err(StateError::OracleWrongFeed);
+            }
+            let required = match cfg.min_signatures {
+                0 => Verification::Full,
+                n => Verification::Partial(n),
+            };
+            if !u.verification.satisfies(required) {
+                return Err(StateError::OracleUnverified);
+            }
+            Ok(u.reading)
+        }
+        // A legacy market always pins its price account (checked at creation).
+        ORACLE_PYTH_LEGACY if pinned => parse_pyth_legacy(data),
+        ORACLE_PYTH_LEGACY => Err(StateError::OracleWrongAccount),
+        _ => Err(StateError::OracleKindInvalid),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -168,6 +168,23 @@ pub enum KeelError {
     // ---- layouts ----
     #[msg("Account data has an unknown layout version")]
     UnknownLayoutVersion,
+    // ---- liquidation (appended) ----
+    #[msg("The account is at or above maintenance margin: nothing to liquidate")]
+    NotLiquidatable,
+    #[msg("An owner cannot liquidate its own account")]
+    SelfLiquidation,
+    #[msg(
+        "The liquidator's account would be below initial margin after taking over the positions"
+    )]
+    LiquidatorBelowInitialMargin,
+    #[msg("The liquidation step did not improve the account's maintenance health")]
+    LiquidationDidNotImprove,
+    #[msg("A series account of a position being liquidated was not passed (pass it writable)")]
+    SeriesMissing,
+    #[msg("Fraction limit must be in 1..=10000 basis points")]
+    InvalidFraction,
+    #[msg("Fee balance is smaller than the amount")]
+    InsufficientFees,
 }
 
 impl From<RiskError> for KeelError {
@@ -204,6 +221,11 @@ impl From<StateError> for KeelError {
             StateError::OracleStale => KeelError::OracleStale,
             StateError::OracleConfidence => KeelError::OracleConfidenceTooWide,
             StateError::VolStateStale => KeelError::VolStateStale,
+            StateError::OracleWrongOwner => KeelError::OracleWrongOwner,
+            StateError::OracleWrongAccount => KeelError::OracleWrongAccount,
+            StateError::OracleWrongFeed => KeelError::OracleWrongFeed,
+            StateError::OracleUnverified => KeelError::OracleUnverified,
+            StateError::OracleKindInvalid => KeelError::OracleKindInvalid,
             StateError::Risk(r) => r.into(),
         }
     }

@@ -307,3 +307,105 @@ pub struct MarginReport {
     pub markets: Vec<MarketRiskReport>,
     pub positions: Vec<PositionRiskReport>,
 }
+
+#[event]
+pub struct SocialLossCharged {
+    pub account: Pubkey,
+    /// The account's share of losses socialised since it was last charged.
+    pub amount_native: i64,
+    pub index_from_q60: u64,
+    pub index_to_q60: u64,
+    pub collateral_native: i64,
+    /// Σ socialised losses this account has borne.
+    pub socialised_loss_native: i64,
+    /// Socialised losses still to be charged to accounts.
+    pub pending_native: i64,
+}
+
+/// One position slice a liquidation moved.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LiquidationTransfer {
+    pub series: Pubkey,
+    /// Contracts moved to the liquidator (the liquidatee's sign: > 0 a long taken over).
+    pub qty_contracts: i64,
+    /// Fill price per contract: the mark at the oracle.
+    pub price_native: i64,
+}
+
+#[event]
+pub struct Liquidated {
+    pub liquidatee: Pubkey,
+    pub liquidator: Pubkey,
+    pub liquidator_authority: Pubkey,
+    /// Fraction moved (Q32.32), the fraction that would restore the target, and the per-call
+    /// cap at the current vol.
+    pub fraction_q32: i64,
+    pub fraction_needed_q32: i64,
+    pub fraction_cap_q32: i64,
+    pub bonus_rate_q32: i64,
+    /// The highest vol in force among the liquidatee's markets.
+    pub sigma_q32: i64,
+    /// Seconds since the episode opened (the Dutch-auction clock).
+    pub elapsed_secs: i64,
+    pub bonus_native: i64,
+    pub insurance_share_native: i64,
+    /// Σ qty·mark over the slices (what the liquidator paid for longs minus was paid for shorts).
+    pub value_native: i64,
+    pub transfers: Vec<LiquidationTransfer>,
+    pub equity_mm_before: i64,
+    pub mm_before: i64,
+    pub im_before: i64,
+    pub target: i64,
+    pub equity_mm_after: i64,
+    pub mm_after: i64,
+    pub im_after: i64,
+    pub liquidatee_collateral_native: i64,
+    pub liquidatee_positions_after: u8,
+    /// The account is at or above MM afterwards (episode over).
+    pub healthy_after: bool,
+    pub liquidator_equity_im: i64,
+    pub liquidator_im: i64,
+    pub insurance_fund_native: i64,
+    pub ts: i64,
+}
+
+#[event]
+pub struct Bankrupt {
+    pub account: Pubkey,
+    /// Negative collateral left once the positions were gone.
+    pub shortfall_native: i64,
+    pub insurance_paid_native: i64,
+    /// Spread over every account's positive collateral, charged as each is next touched.
+    pub socialised_native: i64,
+    pub social_loss_index_q60: u64,
+    pub social_loss_index_increase_q60: u64,
+    pub insurance_fund_native: i64,
+    pub social_loss_pending_native: i64,
+    pub ts: i64,
+}
+
+#[event]
+pub struct InsuranceFunded {
+    pub exchange: Pubkey,
+    pub funder: Pubkey,
+    pub amount_native: u64,
+    pub insurance_fund_native: i64,
+    pub vault_native: u64,
+}
+
+#[event]
+pub struct FeesWithdrawn {
+    pub exchange: Pubkey,
+    pub destination: Pubkey,
+    pub amount_native: u64,
+    pub fees_native: i64,
+    pub vault_native: u64,
+}
+
+#[event]
+pub struct LiquidationParamsUpdated {
+    pub exchange: Pubkey,
+    /// The new `keel_risk::LiquidationParams`, raw bytes.
+    pub liquidation_params: Vec<u8>,
+    pub ts: i64,
+}

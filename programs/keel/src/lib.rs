@@ -38,6 +38,19 @@ pub mod keel {
         exchange_set_pause::handler(ctx, args)
     }
 
+    /// Replaces the AVSL liquidation parameters within their hard bounds.
+    pub fn update_liquidation_params(
+        ctx: Context<UpdateLiquidationParams>,
+        args: UpdateLiquidationParamsArgs,
+    ) -> Result<()> {
+        exchange_update_liquidation_params::handler(ctx, args)
+    }
+
+    /// Moves collected trading fees out of the vault.
+    pub fn withdraw_fees(ctx: Context<WithdrawFees>, args: WithdrawFeesArgs) -> Result<()> {
+        exchange_withdraw_fees::handler(ctx, args)
+    }
+
     /// Creates a market (oracle, contract size, guards, risk parameters, vol state).
     pub fn create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
         market_create::handler(ctx, args)
@@ -107,6 +120,19 @@ pub mod keel {
     }
 
     // ---- permissionless ----
+
+    /// Adds quote tokens to the insurance fund.
+    pub fn fund_insurance(ctx: Context<FundInsurance>, args: FundInsuranceArgs) -> Result<()> {
+        exchange_fund_insurance::handler(ctx, args)
+    }
+
+    /// Liquidates part of an account below maintenance margin (AVSL); resolves a bankruptcy.
+    pub fn liquidate<'info>(
+        ctx: Context<'info, Liquidate<'info>>,
+        args: LiquidateArgs,
+    ) -> Result<()> {
+        account_liquidate::handler(ctx, args)
+    }
 
     /// The volatility crank.
     pub fn update_volatility(ctx: Context<UpdateVolatility>) -> Result<()> {

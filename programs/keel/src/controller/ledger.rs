@@ -1,10 +1,12 @@
 //! Money movements inside the exchange and the position bookkeeping of fills and settlements.
 //!
 //! Every movement updates both sides of the conservation identity
-//! `vault == Σ collateral + insurance + fees + settlement pools`: a change of one account's
-//! collateral is mirrored in `Exchange::total_collateral_native`, a fee moves collateral into
-//! `fees_native`, a realised loss moves collateral into its series' pool and a realised gain
-//! moves it back out. Nothing here touches tokens.
+//! `vault == Σ collateral + insurance + fees + settlement pools − pending social loss`: a change
+//! of one account's collateral is mirrored in `Exchange::total_collateral_native` (and its
+//! positive part in `positive_collateral_native`), a fee moves collateral into `fees_native`, a
+//! realised loss moves collateral into its series' pool and a realised gain moves it back out, a
+//! socialised loss is recorded as pending and later charged to accounts. Nothing here touches
+//! tokens.
 
 use crate::error::{Checked, KeelError};
 use anchor_lang::prelude::*;
@@ -12,11 +14,59 @@ use keel_risk::SeriesKind;
 use keel_state::series::SERIES_ACTIVE;
 use keel_state::{Exchange, MarginAccount, Series};
 
-/// Adds `amount` (may be negative) to an account's collateral and the exchange's total.
+/// Adds `amount` (may be negative) to an account's collateral and the exchange's totals.
 pub fn credit(acc: &mut MarginAccount, ex: &mut Exchange, amount: i64) -> Result<()> {
-    acc.collateral_native = acc.collateral_native.add_or(amount)?;
+    let before = acc.collateral_native;
+    acc.collateral_native = before.add_or(amount)?;
     ex.total_collateral_native = ex.total_collateral_native.add_or(amount)?;
+    ex.positive_collateral_native = ex
+        .positive_collateral_native
+        .add_or(acc.collateral_native.max(0))?
+        .sub_or(before.max(0))?;
     Ok(())
+}
+
+/// Charges the account its share of the losses socialised since it was last touched
+/// (`keel_state::social`), and returns it. Every instruction that reads or changes an account's
+/// collateral calls this first, so margin and balances always include it.
+pub fn charge_social_loss(key: &Pubkey, acc: &mut MarginAccount, ex: &mut Exchange) -> Result<i64> {
+    let c = keel_state::social::pending_charge(acc, ex);
+    let since = acc.social_loss_index_q60;
+    acc.social_loss_index_q60 = ex.social_loss_index_q60;
+    if c == 0 {
+        return Ok(0);
+    }
+    credit(acc, ex, -c)?;
+    acc.socialised_loss_native = acc.socialised_loss_native.add_or(c)?;
+    // Rounding up can collect a few units more than is pending: those go to the insurance fund.
+    let from_pending = c.min(ex.social_loss_pending_native.max(0));
+    ex.social_loss_pending_native = ex.social_loss_pending_native.sub_or(from_pending)?;
+    ex.insurance_fund_native = ex.insurance_fund_native.add_or(c - from_pending)?;
+    crate::events::emit(crate::events::SocialLossCharged {
+        account: *key,
+        amount_native: c,
+        index_from_q60: since,
+        index_to_q60: ex.social_loss_index_q60,
+        collateral_native: acc.collateral_native,
+        socialised_loss_native: acc.socialised_loss_native,
+        pending_native: ex.social_loss_pending_native,
+    });
+    Ok(c)
+}
+
+/// Spreads `loss` over every account's positive collateral: records it as pending (each account
+/// is charged its share when next touched) and raises the index. Returns the index increase
+/// (0 if no account has positive collateral: the loss then stays pending, unallocated).
+pub fn socialise(ex: &mut Exchange, loss: i64) -> Result<u64> {
+    require!(loss >= 0, KeelError::MathOverflow);
+    let inc = keel_state::social::index_increase(loss, ex.positive_collateral_native);
+    ex.social_loss_index_q60 = ex
+        .social_loss_index_q60
+        .checked_add(inc)
+        .ok_or(KeelError::MathOverflow)?;
+    ex.social_loss_pending_native = ex.social_loss_pending_native.add_or(loss)?;
+    ex.socialised_loss_native = ex.socialised_loss_native.add_or(loss)?;
+    Ok(inc)
 }
 
 /// Moves a fee from an account's collateral to the exchange's fee balance.

@@ -4,15 +4,16 @@
 //! Remaining-accounts protocol, shared by every instruction that checks margin: for each market
 //! the account(s) hold positions in, the market account followed by its oracle account; then,
 //! optionally, correlation accounts. Order is free; markets not used are still validated.
+//! `liquidate` also takes the (writable) series accounts of the liquidatee's positions there.
 
 use crate::error::{KeelError, OrKeel};
 use crate::oracle;
-use crate::state::{Correlation, Market};
+use crate::state::{Correlation, Market, Series};
 use anchor_lang::prelude::*;
 use anchor_lang::{Discriminator, ZeroCopy};
 use core::cell::Ref;
 use keel_risk::MarginBreakdown;
-use keel_state::{margin_inputs, MarginInputs, MarginSnapshot, MarketReading, OracleReading};
+use keel_state::{MarginInputs, MarginSnapshot, MarketReading, OracleReading};
 
 /// A market with its validated oracle reading.
 pub struct LoadedMarket<'info> {
@@ -30,6 +31,8 @@ pub struct MarketSet<'info> {
     pub markets: Vec<LoadedMarket<'info>>,
     /// Correlation accounts.
     pub correlations: Vec<Ref<'info, Correlation>>,
+    /// Series accounts (only where the instruction asks for them; not yet borrowed).
+    pub series: Vec<&'info AccountInfo<'info>>,
 }
 
 /// Borrows a Keel account of type `T` from `info` read-only, checking owner, discriminator,
@@ -64,8 +67,27 @@ impl<'info> MarketSet<'info> {
         exchange: &Pubkey,
         now: i64,
     ) -> Result<Self> {
+        Self::parse(remaining, exchange, now, false)
+    }
+
+    /// As [`Self::load`], also accepting writable series accounts (kept in `series`).
+    pub fn load_with_series(
+        remaining: &'info [AccountInfo<'info>],
+        exchange: &Pubkey,
+        now: i64,
+    ) -> Result<Self> {
+        Self::parse(remaining, exchange, now, true)
+    }
+
+    fn parse(
+        remaining: &'info [AccountInfo<'info>],
+        exchange: &Pubkey,
+        now: i64,
+        allow_series: bool,
+    ) -> Result<Self> {
         let mut markets: Vec<LoadedMarket<'info>> = Vec::new();
         let mut correlations = Vec::new();
+        let mut series = Vec::new();
         let mut i = 0;
         while i < remaining.len() {
             let info = &remaining[i];
@@ -95,6 +117,12 @@ impl<'info> MarketSet<'info> {
                 );
                 correlations.push(c);
                 i += 1;
+            } else if allow_series && has_discriminator(info, Series::DISCRIMINATOR) {
+                require!(info.is_writable, KeelError::UnexpectedAccount);
+                if !series.iter().any(|s: &&AccountInfo| s.key == info.key) {
+                    series.push(info);
+                }
+                i += 1;
             } else {
                 return err!(KeelError::UnexpectedAccount);
             }
@@ -102,6 +130,7 @@ impl<'info> MarketSet<'info> {
         Ok(MarketSet {
             markets,
             correlations,
+            series,
         })
     }
 
@@ -167,39 +196,17 @@ impl<'a> Margin<'a> {
         account: &keel_state::MarginAccount,
         collateral: Option<i64>,
     ) -> Result<MarginSnapshot> {
-        let b = &mut self.breakdown;
-        let collateral = collateral.unwrap_or(account.collateral_native);
-        if account.n_positions == 0 {
-            // No risk: equity is collateral, margin zero.
-            b.now = self.now;
-            b.collateral = collateral;
-            b.equity_mm = collateral;
-            b.equity_im = collateral;
-            b.mm = 0;
-            b.im = 0;
-            b.scan_mm = 0;
-            b.scan_im = 0;
-            b.offset_mm = 0;
-            b.offset_im = 0;
-            b.addons = 0;
-            b.short_min_mm = 0;
-            b.short_min_im = 0;
-            b.rounding = 0;
-            b.n_markets = 0;
-            b.n_positions = 0;
-        } else {
-            margin_inputs(
-                account,
-                &self.readings,
-                &self.correlations,
-                self.now,
-                &mut self.inputs,
-            )
-            .or_keel()?;
-            self.inputs.collateral = collateral;
-            keel_risk::compute(&self.inputs.portfolio(), b).or_keel()?;
-        }
-        Ok(snapshot(b))
+        keel_state::compute_margin(
+            account,
+            collateral,
+            &self.readings,
+            &self.correlations,
+            self.now,
+            &mut self.inputs,
+            &mut self.breakdown,
+        )
+        .or_keel()?;
+        Ok(snapshot(&self.breakdown))
     }
 
     /// Account slot of the i-th position of the last computation's inputs.

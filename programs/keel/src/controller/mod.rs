@@ -3,5 +3,6 @@
 //! between accounts, the fee balance and settlement pools, and applying fills and settlements.
 
 pub mod ledger;
+pub mod liquidation;
 pub mod margin;
 pub mod token;

@@ -117,12 +117,13 @@ pub fn check_conservation(ex: &keel_state::Exchange, vault_amount: u64) -> Resul
     let owed = ex.liabilities_native().ok_or(KeelError::MathOverflow)?;
     if owed < 0 || owed as u64 != vault_amount {
         crate::log!(
-            "conservation: vault {} != collateral {} + insurance {} + fees {} + pools {}",
+            "conservation: vault {} != collateral {} + insurance {} + fees {} + pools {} - pending social loss {}",
             vault_amount,
             ex.total_collateral_native,
             ex.insurance_fund_native,
             ex.fees_native,
-            ex.settlement_pools_native
+            ex.settlement_pools_native,
+            ex.social_loss_pending_native
         );
         return err!(KeelError::ConservationViolated);
     }

@@ -68,6 +68,7 @@ pub fn handler(mut ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
     let received_i = i64::try_from(received).map_err(|_| error!(KeelError::AmountTooLarge))?;
     let mut ex = a.exchange.load_mut()?;
     let mut acc = a.margin_account.load_mut()?;
+    ledger::charge_social_loss(&a.margin_account.key(), &mut acc, &mut ex)?;
     ledger::credit(&mut acc, &mut ex, received_i)?;
     acc.deposited_native = acc
         .deposited_native

@@ -1,6 +1,8 @@
 //! `margin_report`: computes an account's margin and emits the full keel-risk breakdown as a
 //! `MarginReport` event (read-only: clients simulate it; `keel verify` compares it with its own
-//! off-chain computation). Remaining accounts as for `withdraw`.
+//! off-chain computation). Remaining accounts as for `withdraw`. The account is valued as the
+//! next instruction touching it would see it: with its pending share of socialised losses
+//! charged (`keel_state::social::apply`, on a heap copy).
 
 use crate::controller::margin::{Margin, MarketSet};
 use crate::error::KeelError;
@@ -17,7 +19,9 @@ pub struct MarginReportAccounts<'info> {
 
 pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let acc = ctx.accounts.margin_account.load()?;
+    let mut acc = bytemuck::zeroed_box::<keel_state::MarginAccount>();
+    *acc = ctx.accounts.margin_account.load()?.0;
+    keel_state::social::apply(&mut acc, &ctx.accounts.exchange.load()?.0);
     let set = MarketSet::load(ctx.remaining_accounts, &ctx.accounts.exchange.key(), now)?;
     let mut margin = Margin::new(&set, now);
     margin.compute(&acc, None)?;

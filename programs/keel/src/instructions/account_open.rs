@@ -41,6 +41,8 @@ pub fn handler(ctx: Context<OpenAccount>, args: OpenAccountArgs) -> Result<()> {
     a.account_id = args.account_id;
     a.exchange = ctx.accounts.exchange.key().to_bytes();
     a.owner = ctx.accounts.owner.key().to_bytes();
+    // Losses socialised before the account existed are not its to bear.
+    a.social_loss_index_q60 = ex.social_loss_index_q60;
     ex.account_count = ex
         .account_count
         .checked_add(1)

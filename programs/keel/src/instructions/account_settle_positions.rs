@@ -24,6 +24,7 @@ pub fn handler<'info>(ctx: Context<'info, SettlePositions<'info>>) -> Result<()>
     let mut ex = ctx.accounts.exchange.load_mut()?;
     require!(ex.allows(PAUSE_SETTLE), KeelError::ExchangePaused);
     let mut acc = ctx.accounts.margin_account.load_mut()?;
+    ledger::charge_social_loss(&ctx.accounts.margin_account.key(), &mut acc, &mut ex)?;
     require!(
         !ctx.remaining_accounts.is_empty(),
         KeelError::PositionNotFound

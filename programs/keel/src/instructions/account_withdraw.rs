@@ -1,5 +1,6 @@
 //! `withdraw`: quote tokens from the vault to the owner's token account, only while equity at
-//! initial-margin valuation (stable price, haircut gains) stays ≥ IM after it.
+//! initial-margin valuation (stable price, haircut gains) stays ≥ IM after it. (An account in a
+//! liquidation episode can withdraw only once it is back above IM, which ends the episode.)
 //!
 //! Remaining accounts: (market, oracle) for every market the account holds positions in, then
 //! optional correlation accounts.
@@ -11,7 +12,6 @@ use crate::events::Withdrawn;
 use crate::state::{Exchange, MarginAccount};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
-use keel_state::account::FLAG_BEING_LIQUIDATED;
 use keel_state::exchange::PAUSE_WITHDRAW;
 
 /// Arguments of `withdraw`.
@@ -52,14 +52,12 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
         let mut ex = ctx.accounts.exchange.load_mut()?;
         require!(ex.allows(PAUSE_WITHDRAW), KeelError::ExchangePaused);
         token::absorb_surplus(&mut ex, ctx.accounts.vault.amount)?;
+        let mut acc = ctx.accounts.margin_account.load_mut()?;
+        ledger::charge_social_loss(&ctx.accounts.margin_account.key(), &mut acc, &mut ex)?;
         (ex.bump, ctx.accounts.quote_mint.decimals)
     };
     let snapshot = {
         let acc = ctx.accounts.margin_account.load()?;
-        require!(
-            acc.flags & FLAG_BEING_LIQUIDATED == 0,
-            KeelError::AccountBeingLiquidated
-        );
         require!(
             acc.collateral_native >= amount_i,
             KeelError::InsufficientCollateral
@@ -104,6 +102,8 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
         .checked_add(amount_i)
         .ok_or(KeelError::MathOverflow)?;
     acc.last_margin = snapshot;
+    // Above IM afterwards, hence above MM: any liquidation episode is over.
+    crate::controller::liquidation::end_episode_if_healthy(&mut acc, &snapshot);
     token::check_conservation(&ex, a.vault.amount)?;
     crate::events::emit(Withdrawn {
         account: a.margin_account.key(),

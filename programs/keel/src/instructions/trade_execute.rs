@@ -1,7 +1,8 @@
 //! `trade`: a bilateral trade of one series at an agreed price. Maker and taker (each the owner
 //! or delegate of its account) sign the same transaction. Afterwards each account must satisfy
 //! initial margin; an account that was already below IM may only trade to strictly reduce its
-//! risk: a reduce-only trade in the series, IM strictly lower and IM health no worse.
+//! risk: a reduce-only trade in the series, IM strictly lower and IM health no worse. The same
+//! rule lets an account in a liquidation episode de-risk itself while liquidators work.
 //!
 //! Remaining accounts: (market, oracle) for every market either account holds positions in
 //! after the trade (including the series' market), then optional correlation accounts.
@@ -14,7 +15,6 @@ use crate::events::{FuturesRealised, Traded};
 use crate::state::{Exchange, MarginAccount, Series};
 use anchor_lang::prelude::*;
 use keel_risk::SeriesKind;
-use keel_state::account::FLAG_BEING_LIQUIDATED;
 use keel_state::exchange::PAUSE_TRADE;
 use keel_state::series::SERIES_ACTIVE;
 use keel_state::MarginSnapshot;
@@ -111,10 +111,6 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
             KeelError::WrongExchange
         );
         require!(
-            acc.flags & FLAG_BEING_LIQUIDATED == 0,
-            KeelError::AccountBeingLiquidated
-        );
-        require!(
             !has_expired_positions(acc, now),
             KeelError::ExpiredPositionsUnsettled
         );
@@ -127,6 +123,9 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
         maker.is_trader(&a.maker.key().to_bytes()),
         KeelError::NotTrader
     );
+
+    ledger::charge_social_loss(&a.taker_account.key(), &mut taker, &mut ex)?;
+    ledger::charge_social_loss(&a.maker_account.key(), &mut maker, &mut ex)?;
 
     let taker_fee = ledger::fee(qty, price, ex.taker_fee_bps)?;
     let maker_fee = ledger::fee(qty, price, ex.maker_fee_bps)?;
@@ -167,6 +166,8 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     let ms = check_side(&mut margin, &maker, &maker_before, &m)?;
     taker.last_margin = ts;
     maker.last_margin = ms;
+    crate::controller::liquidation::end_episode_if_healthy(&mut taker, &ts);
+    crate::controller::liquidation::end_episode_if_healthy(&mut maker, &ms);
 
     for (fill, acc, key) in [
         (&t, &taker, a.taker_account.key()),

@@ -1,5 +1,7 @@
 //! One instruction builder per Keel instruction. Each derives the accounts it can (PDAs, the
 //! exchange's vault, mint and token program) so callers pass only what is theirs to choose.
+//! Remaining accounts (markets, oracles, correlations, series) are built by [`margin_metas`] and
+//! [`series_metas`], or by `view::Snapshot::remaining_accounts` from chain state.
 
 use crate::pda;
 use anchor_lang::prelude::Pubkey;
@@ -8,7 +10,7 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 use keel::instructions::*;
 
 /// What every instruction touching tokens needs to know about the exchange.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExchangeKeys {
     pub exchange: Pubkey,
     pub vault: Pubkey,
@@ -19,6 +21,7 @@ pub struct ExchangeKeys {
 impl ExchangeKeys {
     /// The keys of the (single) exchange of `quote_mint` under `token_program`.
     pub fn new(quote_mint: Pubkey, token_program: Pubkey) -> Self {
+        // One exchange per deployment: its address and vault are PDAs of the program.
         let exchange = pda::exchange();
         ExchangeKeys {
             exchange,
@@ -365,5 +368,107 @@ pub fn margin_report(ex: &ExchangeKeys, account: &Pubkey, margin: &[AccountMeta]
         },
         keel::instruction::MarginReport {},
         margin,
+    )
+}
+
+/// Writable series accounts (`liquidate` takes those of the liquidatee's positions).
+pub fn series_metas(series: &[Pubkey]) -> Vec<AccountMeta> {
+    series.iter().map(|s| AccountMeta::new(*s, false)).collect()
+}
+
+/// The keys of an exchange read from its account.
+pub fn exchange_keys(ex: &keel_state::Exchange) -> ExchangeKeys {
+    ExchangeKeys {
+        exchange: pda::exchange(),
+        vault: Pubkey::new_from_array(ex.quote_vault),
+        quote_mint: Pubkey::new_from_array(ex.quote_mint),
+        token_program: Pubkey::new_from_array(ex.quote_token_program),
+    }
+}
+
+/// `liquidate`: `remaining` = markets/oracles of both accounts, correlations, and the
+/// liquidatee's series (writable).
+pub fn liquidate(
+    ex: &ExchangeKeys,
+    liquidatee: &Pubkey,
+    liquidator_account: &Pubkey,
+    liquidator: &Pubkey,
+    max_fraction_bps: u16,
+    remaining: &[AccountMeta],
+) -> Instruction {
+    ix(
+        keel::accounts::Liquidate {
+            exchange: ex.exchange,
+            liquidatee: *liquidatee,
+            liquidator_account: *liquidator_account,
+            liquidator: *liquidator,
+        },
+        keel::instruction::Liquidate {
+            args: LiquidateArgs { max_fraction_bps },
+        },
+        remaining,
+    )
+}
+
+pub fn fund_insurance(
+    ex: &ExchangeKeys,
+    funder: &Pubkey,
+    source: &Pubkey,
+    amount_native: u64,
+) -> Instruction {
+    ix(
+        keel::accounts::FundInsurance {
+            funder: *funder,
+            exchange: ex.exchange,
+            source: *source,
+            vault: ex.vault,
+            quote_mint: ex.quote_mint,
+            token_program: ex.token_program,
+        },
+        keel::instruction::FundInsurance {
+            args: FundInsuranceArgs { amount_native },
+        },
+        &[],
+    )
+}
+
+pub fn withdraw_fees(
+    ex: &ExchangeKeys,
+    admin: &Pubkey,
+    destination: &Pubkey,
+    amount_native: u64,
+) -> Instruction {
+    ix(
+        keel::accounts::WithdrawFees {
+            admin: *admin,
+            exchange: ex.exchange,
+            destination: *destination,
+            vault: ex.vault,
+            quote_mint: ex.quote_mint,
+            token_program: ex.token_program,
+        },
+        keel::instruction::WithdrawFees {
+            args: WithdrawFeesArgs { amount_native },
+        },
+        &[],
+    )
+}
+
+pub fn update_liquidation_params(
+    ex: &ExchangeKeys,
+    admin: &Pubkey,
+    params: &keel_risk::LiquidationParams,
+) -> Instruction {
+    ix(
+        keel::accounts::UpdateLiquidationParams {
+            admin: *admin,
+            exchange: ex.exchange,
+        },
+        keel::instruction::UpdateLiquidationParams {
+            args: UpdateLiquidationParamsArgs {
+                liquidation_params: bytemuck::bytes_of(params).to_vec(),
+            },
+        },
+        &[],
     )
 }

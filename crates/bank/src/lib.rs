@@ -1,0 +1,260 @@
+//! Keel on an in-process chain: solana-program-test's bank — the real Agave runtime with real
+//! transactions, signatures, rent and PDAs, and SPL Token / Token-2022 executing as SBF — with
+//! the Keel program registered natively (the SBF toolchain cannot be installed on the machines
+//! this is developed on; see docs/performance.md). The integration tests, the keeper's tests
+//! and `keel demo` all run on it.
+//!
+//! [`BankChain`] implements keel-client's [`Chain`] over the bank, so the keeper and CLI logic
+//! that runs against a real RPC node runs here unchanged.
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::Instruction;
+use keel_client::chain::{budget_instructions, custom_code};
+use keel_client::{Budget, Chain, ChainError, SendError, Sent};
+use solana_account::Account;
+use solana_banks_client::BanksClient;
+use solana_keypair::Keypair;
+use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Keel's Anchor entrypoint with the lifetimes `processor!` expects.
+///
+/// Anchor's generated `entry<'info>` ties the accounts slice and the `AccountInfo`s inside it to
+/// one lifetime; the runtime's native-program signature has independent ones. The accounts live
+/// for the whole call, so unifying the lifetimes is sound; this is the one place it is done.
+fn process_instruction<'a, 'b, 'c, 'd>(
+    program_id: &'a Pubkey,
+    accounts: &'b [AccountInfo<'c>],
+    data: &'d [u8],
+) -> ProgramResult {
+    // SAFETY: only lifetimes change; the id, the slice, its accounts and the data all outlive
+    // this call.
+    let (program_id, accounts, data): (&'c Pubkey, &'c [AccountInfo<'c>], &'c [u8]) =
+        unsafe { core::mem::transmute((program_id, accounts, data)) };
+    keel::entry(program_id, accounts, data)
+}
+
+/// A `ProgramTest` with Keel registered natively (SPL Token, Token-2022, ATA and Memo are loaded
+/// by program-test as real SBF programs).
+pub fn program_test() -> ProgramTest {
+    // solana-program-test logs every instruction at debug level unless told otherwise.
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
+    let mut pt = ProgramTest::default();
+    pt.prefer_bpf(false);
+    pt.add_program("keel", keel::ID, processor!(process_instruction));
+    pt
+}
+
+/// The addresses that successful transactions on this bank have referenced: the bank has no
+/// `getProgramAccounts`, so [`BankChain`] answers it from these (every Keel account was created
+/// by a transaction that named it).
+#[derive(Clone, Debug, Default)]
+pub struct KnownAccounts(Arc<Mutex<BTreeSet<Pubkey>>>);
+
+impl KnownAccounts {
+    /// Records every account of `tx`.
+    pub fn record(&self, tx: &Transaction) {
+        let mut set = self.0.lock().expect("known accounts");
+        set.extend(tx.message.account_keys.iter().copied());
+    }
+
+    /// Records `key`.
+    pub fn insert(&self, key: Pubkey) {
+        self.0.lock().expect("known accounts").insert(key);
+    }
+
+    /// Everything recorded.
+    pub fn all(&self) -> Vec<Pubkey> {
+        self.0
+            .lock()
+            .expect("known accounts")
+            .iter()
+            .copied()
+            .collect()
+    }
+}
+
+/// keel-client's [`Chain`] over the bank.
+pub struct BankChain {
+    client: BanksClient,
+    payer: Keypair,
+    known: KnownAccounts,
+    nonce: AtomicU32,
+}
+
+impl BankChain {
+    /// A chain on the bank of `client`, paying with `payer`, answering `program_accounts` from
+    /// `known`.
+    pub fn new(client: BanksClient, payer: Keypair, known: KnownAccounts) -> Self {
+        BankChain {
+            client,
+            payer,
+            known,
+            nonce: AtomicU32::new(0),
+        }
+    }
+
+    /// The signed transaction. The bank issues a new blockhash only every 400 ms, so two
+    /// identical transactions within that time would be one duplicate: the compute-unit limit
+    /// is lowered by a per-chain counter (by less than 1 000 units) to keep each one distinct.
+    async fn transaction(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        mut budget: Budget,
+    ) -> Result<Transaction, SendError> {
+        let n = self.nonce.fetch_add(1, Ordering::Relaxed) % 1_000;
+        budget.cu_limit = budget.cu_limit.saturating_sub(n).max(1);
+        let mut all = budget_instructions(budget);
+        all.extend_from_slice(ixs);
+        let blockhash = self
+            .client
+            .get_latest_blockhash()
+            .await
+            .map_err(|e| SendError::Transport(e.to_string()))?;
+        let mut keys: Vec<&Keypair> = vec![&self.payer];
+        for s in signers {
+            if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        let mut tx = Transaction::new_with_payer(&all, Some(&self.payer.pubkey()));
+        tx.try_sign(&keys, blockhash)
+            .map_err(|e| SendError::Rejected {
+                code: None,
+                error: format!("signing: {e}"),
+                logs: vec![],
+            })?;
+        Ok(tx)
+    }
+}
+
+impl Chain for BankChain {
+    fn payer(&self) -> Pubkey {
+        self.payer.pubkey()
+    }
+
+    async fn accounts(&self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(
+                self.client
+                    .get_account(*k)
+                    .await
+                    .map_err(|e| ChainError(e.to_string()))?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn program_accounts(
+        &self,
+        discriminator: &[u8; 8],
+    ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        let keys = self.known.all();
+        let accounts = self.accounts(&keys).await?;
+        Ok(keys
+            .into_iter()
+            .zip(accounts)
+            .filter_map(|(k, a)| {
+                let a = a?;
+                (a.owner == keel::ID && a.data.len() >= 8 && a.data[..8] == discriminator[..])
+                    .then_some((k, a))
+            })
+            .collect())
+    }
+
+    async fn unix_time(&self) -> Result<i64, ChainError> {
+        let c: Clock = self
+            .client
+            .get_sysvar()
+            .await
+            .map_err(|e| ChainError(e.to_string()))?;
+        Ok(c.unix_timestamp)
+    }
+
+    async fn send(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        budget: Budget,
+    ) -> Result<Sent, SendError> {
+        let tx = self.transaction(ixs, signers, budget).await?;
+        let sig = tx.signatures[0].to_string();
+        let r = self
+            .client
+            .process_transaction_with_metadata(tx.clone())
+            .await
+            .map_err(|e| SendError::Transport(e.to_string()))?;
+        let (logs, cu) = r
+            .metadata
+            .map(|m| (m.log_messages, Some(m.compute_units_consumed)))
+            .unwrap_or_default();
+        match r.result {
+            Ok(()) => {
+                self.known.record(&tx);
+                Ok(Sent {
+                    signature: sig,
+                    logs,
+                    compute_units: cu,
+                })
+            }
+            Err(e) => Err(SendError::Rejected {
+                code: custom_code(&e),
+                error: format!("{e:?}"),
+                logs,
+            }),
+        }
+    }
+
+    async fn simulate(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        budget: Budget,
+    ) -> Result<Sent, SendError> {
+        let tx = self.transaction(ixs, signers, budget).await?;
+        let r = self
+            .client
+            .simulate_transaction(tx)
+            .await
+            .map_err(|e| SendError::Transport(e.to_string()))?;
+        let (logs, cu) = r
+            .simulation_details
+            .map(|d| (d.logs, Some(d.units_consumed)))
+            .unwrap_or_default();
+        match r.result {
+            Some(Ok(())) => Ok(Sent {
+                signature: String::new(),
+                logs,
+                compute_units: cu,
+            }),
+            Some(Err(e)) => Err(SendError::Rejected {
+                code: custom_code(&e),
+                error: format!("{e:?}"),
+                logs,
+            }),
+            None => Err(SendError::Transport("no simulation result".into())),
+        }
+    }
+}
+
+/// Moves `ctx` to the next slot (`*slot + 1`) and sets the clock to `ts` (the program reads
+/// time only from the `Clock` sysvar, so this is how a local chain replays history).
+pub async fn set_time(ctx: &mut ProgramTestContext, slot: &mut u64, ts: i64) {
+    *slot += 1;
+    ctx.warp_to_slot(*slot).expect("warp");
+    let mut c: Clock = ctx.banks_client.get_sysvar().await.expect("clock");
+    c.unix_timestamp = ts;
+    ctx.set_sysvar(&c);
+}

@@ -1,0 +1,316 @@
+//! Keel's state read from a chain, and margin recomputed off-chain exactly as the program
+//! computes it (keel-state's `compute_margin` on the same bytes, with the same oracle identity,
+//! freshness and confidence checks and the same pending social-loss charge).
+
+use crate::chain::{Chain, ChainError};
+use crate::ix::{margin_metas, series_metas};
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::AccountMeta;
+use keel_risk::MarginBreakdown;
+use keel_state::{
+    discriminator, read_account, Correlation, Exchange, Layout, MarginAccount, Market,
+    MarketReading, Series, StateError,
+};
+use solana_account::Account;
+use std::collections::BTreeMap;
+
+/// Pyth's push-oracle program, which keeps the sponsored price feed accounts of the pull oracle.
+pub const PYTH_PUSH_ORACLE: Pubkey =
+    anchor_lang::pubkey!("pythWSnswVUd12oZpeFP8e9CVaEqJg25g1Vtc2biRsT");
+
+/// The Pyth price feed account of `feed_id` on `shard` (the push-oracle PDA
+/// `[shard u16 LE, feed_id]`; sponsored feeds use shard 0).
+pub fn pyth_feed_account(feed_id: &[u8; 32], shard: u16) -> Pubkey {
+    Pubkey::find_program_address(&[&shard.to_le_bytes(), feed_id], &PYTH_PUSH_ORACLE).0
+}
+
+/// Which oracle account prices each market: the market's pinned account if it has one, else an
+/// explicit choice, else the Pyth sponsored feed account of its feed id.
+#[derive(Clone, Debug, Default)]
+pub struct OracleDirectory {
+    /// Market → oracle account, for markets that accept any `PriceUpdateV2` of their feed.
+    pub overrides: BTreeMap<Pubkey, Pubkey>,
+}
+
+impl OracleDirectory {
+    /// The oracle account of `market` (at `key`).
+    pub fn oracle_of(&self, key: &Pubkey, market: &Market) -> Pubkey {
+        if market.oracle.account != [0; 32] {
+            return Pubkey::new_from_array(market.oracle.account);
+        }
+        self.overrides
+            .get(key)
+            .copied()
+            .unwrap_or_else(|| pyth_feed_account(&market.oracle.feed_id, 0))
+    }
+}
+
+/// Why a view could not be built or a margin computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewError {
+    /// The chain could not be read.
+    Chain(String),
+    /// No exchange at the program's exchange PDA.
+    NoExchange,
+    /// Account bytes or an oracle did not pass keel-state's checks.
+    State(Pubkey, StateError),
+    /// A market an account uses is not on chain (or its oracle is missing).
+    MissingMarket(Pubkey),
+}
+
+impl std::fmt::Display for ViewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ViewError::Chain(e) => write!(f, "reading the chain: {e}"),
+            ViewError::NoExchange => write!(f, "no Keel exchange at {}", crate::pda::exchange()),
+            ViewError::State(k, e) => write!(f, "{k}: {e:?}"),
+            ViewError::MissingMarket(k) => write!(f, "market {k} or its oracle is missing"),
+        }
+    }
+}
+
+impl std::error::Error for ViewError {}
+
+impl From<ChainError> for ViewError {
+    fn from(e: ChainError) -> Self {
+        ViewError::Chain(e.0)
+    }
+}
+
+/// A market with the oracle account that prices it.
+#[derive(Clone, Debug)]
+pub struct MarketView {
+    /// The market account's address.
+    pub key: Pubkey,
+    /// The market.
+    pub market: Market,
+    /// Its oracle account's address.
+    pub oracle_key: Pubkey,
+    /// The oracle account (`None`: absent).
+    pub oracle: Option<Account>,
+}
+
+impl MarketView {
+    /// The oracle's reading, with identity checked (owner, pinned address, feed id,
+    /// verification) as the program checks it.
+    pub fn reading(&self) -> Result<keel_state::OracleReading, ViewError> {
+        let a = self
+            .oracle
+            .as_ref()
+            .ok_or(ViewError::MissingMarket(self.key))?;
+        keel_state::oracle::read_identity(
+            &self.market.oracle,
+            &self.oracle_key.to_bytes(),
+            &a.owner.to_bytes(),
+            &a.data,
+        )
+        .map_err(|e| ViewError::State(self.oracle_key, e))
+    }
+
+    /// The oracle price per contract (quote native units), identity checked.
+    pub fn price_native(&self) -> Result<i64, ViewError> {
+        let r = self.reading()?;
+        self.market
+            .contract_spec()
+            .price_native(&r)
+            .map_err(|e| ViewError::State(self.oracle_key, e))
+    }
+}
+
+/// Every Keel account of one deployment at one moment.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// The cluster's unix time when it was read.
+    pub now: i64,
+    /// The exchange's address.
+    pub exchange_key: Pubkey,
+    /// The exchange.
+    pub exchange: Exchange,
+    /// Markets, by address.
+    pub markets: BTreeMap<Pubkey, MarketView>,
+    /// Series, by address.
+    pub series: BTreeMap<Pubkey, Series>,
+    /// Margin accounts, by address.
+    pub accounts: BTreeMap<Pubkey, MarginAccount>,
+    /// Correlations, by address.
+    pub correlations: BTreeMap<Pubkey, Correlation>,
+}
+
+fn decode_all<T: Layout>(
+    raw: Vec<(Pubkey, Account)>,
+    disc: &[u8; 8],
+) -> Result<BTreeMap<Pubkey, T>, ViewError> {
+    raw.into_iter()
+        .map(|(k, a)| {
+            read_account::<T>(&a.data, disc)
+                .map(|v| (k, v))
+                .map_err(|e| ViewError::State(k, e))
+        })
+        .collect()
+}
+
+impl Snapshot {
+    /// Reads every Keel account (getProgramAccounts per account type) and every market's
+    /// oracle.
+    pub async fn load(chain: &impl Chain, oracles: &OracleDirectory) -> Result<Self, ViewError> {
+        let now = chain.unix_time().await?;
+        let exchange_key = crate::pda::exchange();
+        let ex_acc = crate::chain::account(chain, &exchange_key)
+            .await?
+            .ok_or(ViewError::NoExchange)?;
+        let exchange = read_account::<Exchange>(&ex_acc.data, &discriminator::EXCHANGE)
+            .map_err(|e| ViewError::State(exchange_key, e))?;
+        let markets_raw: BTreeMap<Pubkey, Market> = decode_all(
+            chain.program_accounts(&discriminator::MARKET).await?,
+            &discriminator::MARKET,
+        )?;
+        let series = decode_all(
+            chain.program_accounts(&discriminator::SERIES).await?,
+            &discriminator::SERIES,
+        )?;
+        let accounts = decode_all(
+            chain
+                .program_accounts(&discriminator::MARGIN_ACCOUNT)
+                .await?,
+            &discriminator::MARGIN_ACCOUNT,
+        )?;
+        let correlations = decode_all(
+            chain.program_accounts(&discriminator::CORRELATION).await?,
+            &discriminator::CORRELATION,
+        )?;
+        let keys: Vec<(Pubkey, Pubkey)> = markets_raw
+            .iter()
+            .map(|(k, m)| (*k, oracles.oracle_of(k, m)))
+            .collect();
+        let oracle_keys: Vec<Pubkey> = keys.iter().map(|(_, o)| *o).collect();
+        let oracle_accounts = chain.accounts(&oracle_keys).await?;
+        let markets = keys
+            .into_iter()
+            .zip(oracle_accounts)
+            .map(|((k, o), acc)| {
+                (
+                    k,
+                    MarketView {
+                        key: k,
+                        market: markets_raw[&k],
+                        oracle_key: o,
+                        oracle: acc,
+                    },
+                )
+            })
+            .collect();
+        Ok(Snapshot {
+            now,
+            exchange_key,
+            exchange,
+            markets,
+            series,
+            accounts,
+            correlations,
+        })
+    }
+
+    /// `acc` as the program will see it: its pending share of socialised losses charged.
+    pub fn settled(&self, acc: &MarginAccount) -> Box<MarginAccount> {
+        let mut a = bytemuck::zeroed_box::<MarginAccount>();
+        *a = *acc;
+        keel_state::social::apply(&mut a, &self.exchange);
+        a
+    }
+
+    /// The margin of `acc` at `now` (the snapshot's time unless given), exactly as the program
+    /// computes it.
+    pub fn margin(
+        &self,
+        acc: &MarginAccount,
+        now: Option<i64>,
+    ) -> Result<Box<MarginBreakdown>, ViewError> {
+        let now = now.unwrap_or(self.now);
+        let acc = self.settled(acc);
+        let mut readings = Vec::new();
+        for (_, key) in acc.used_markets() {
+            let k = Pubkey::new_from_array(*key);
+            let mv = self.markets.get(&k).ok_or(ViewError::MissingMarket(k))?;
+            readings.push(MarketReading {
+                key: *key,
+                market: &mv.market,
+                oracle: mv.reading()?,
+            });
+        }
+        let correlations: Vec<&Correlation> = self.correlations.values().collect();
+        let mut inputs = Box::new(keel_state::MarginInputs::new());
+        let mut out = Box::new(MarginBreakdown::default());
+        keel_state::compute_margin(
+            &acc,
+            None,
+            &readings,
+            &correlations,
+            now,
+            &mut inputs,
+            &mut out,
+        )
+        .map_err(|e| ViewError::State(Pubkey::default(), e))?;
+        Ok(out)
+    }
+
+    /// The markets `accounts` hold positions in, in a stable order.
+    pub fn markets_of(&self, accounts: &[&MarginAccount]) -> Vec<Pubkey> {
+        let mut v: Vec<Pubkey> = Vec::new();
+        for a in accounts {
+            for (_, m) in a.used_markets() {
+                let k = Pubkey::new_from_array(*m);
+                if !v.contains(&k) {
+                    v.push(k);
+                }
+            }
+        }
+        v
+    }
+
+    /// Remaining accounts of an instruction checking the margin of `accounts`: (market,
+    /// oracle) for every market they use, plus `extra_markets`, then every correlation account
+    /// between two of those markets.
+    pub fn margin_metas(
+        &self,
+        accounts: &[&MarginAccount],
+        extra_markets: &[Pubkey],
+    ) -> Result<Vec<AccountMeta>, ViewError> {
+        let mut markets = self.markets_of(accounts);
+        for m in extra_markets {
+            if !markets.contains(m) {
+                markets.push(*m);
+            }
+        }
+        let mut pairs = Vec::new();
+        for m in &markets {
+            let mv = self.markets.get(m).ok_or(ViewError::MissingMarket(*m))?;
+            pairs.push((*m, mv.oracle_key));
+        }
+        let correlations: Vec<Pubkey> = self
+            .correlations
+            .iter()
+            .filter(|(_, c)| {
+                markets.contains(&Pubkey::new_from_array(c.market_a))
+                    && markets.contains(&Pubkey::new_from_array(c.market_b))
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        Ok(margin_metas(&pairs, &correlations))
+    }
+
+    /// Remaining accounts of `liquidate`: both accounts' markets and correlations, then the
+    /// liquidatee's series (writable).
+    pub fn liquidate_metas(
+        &self,
+        liquidatee: &MarginAccount,
+        liquidator: &MarginAccount,
+    ) -> Result<Vec<AccountMeta>, ViewError> {
+        let mut v = self.margin_metas(&[liquidatee, liquidator], &[])?;
+        let series: Vec<Pubkey> = liquidatee
+            .active_positions()
+            .map(|p| Pubkey::new_from_array(p.series))
+            .collect();
+        v.extend(series_metas(&series));
+        Ok(v)
+    }
+}

@@ -1,0 +1,196 @@
+//! Adaptive volatility-scaled liquidation (AVSL) as state transitions (docs/liquidation.md).
+//!
+//! One call: keel-risk sizes the fraction f of the liquidatee's book to move
+//! (`keel_risk::liquidation::plan`), the liquidator takes ⌈|qty|·f⌉ of every position at its
+//! mark — a fee-free fill at the mark price, so each side's equity is unchanged by the transfer
+//! itself — and the liquidatee pays the bonus ⌈rate·f·MM⌉, of which the insurance share goes to
+//! the fund. A liquidatee left with no positions and negative collateral is bankrupt: the
+//! insurance fund covers what it can, the rest is socialised (`ledger::socialise`).
+
+use crate::controller::ledger::{self, Fill};
+use crate::error::{KeelError, OrKeel};
+use crate::state::Series;
+use anchor_lang::prelude::*;
+use keel_risk::liquidation::{self, LiquidationPlan};
+use keel_risk::{Fx, MarginBreakdown};
+use keel_state::account::{FLAG_BANKRUPT, FLAG_BEING_LIQUIDATED};
+use keel_state::{Exchange, MarginAccount, MarginSnapshot};
+
+/// Ends the account's liquidation episode (flag and Dutch-auction clock) if `snap` shows it at
+/// or above maintenance margin. Every instruction that computes an account's margin calls it.
+pub fn end_episode_if_healthy(acc: &mut MarginAccount, snap: &MarginSnapshot) {
+    if snap.equity_mm >= snap.mm {
+        acc.flags &= !FLAG_BEING_LIQUIDATED;
+        acc.liquidatable_since_ts = 0;
+    }
+}
+
+/// Opens the account's liquidation episode at `now` if none is open; returns the seconds since
+/// it opened (the Dutch-auction clock).
+pub fn episode_elapsed(acc: &mut MarginAccount, now: i64) -> i64 {
+    if acc.flags & FLAG_BEING_LIQUIDATED == 0 || acc.liquidatable_since_ts == 0 {
+        acc.flags |= FLAG_BEING_LIQUIDATED;
+        acc.liquidatable_since_ts = now;
+    }
+    now.saturating_sub(acc.liquidatable_since_ts).max(0)
+}
+
+/// The highest vol in force among the account's markets (the plan sizes steps by the riskiest).
+pub fn max_sigma(b: &MarginBreakdown) -> Fx {
+    b.markets[..b.n_markets as usize]
+        .iter()
+        .map(|m| m.sigma)
+        .max()
+        .unwrap_or(Fx::ZERO)
+}
+
+/// The plan for this call, with the fraction further limited to `max_fraction` (the
+/// liquidator's own appetite).
+pub fn plan(
+    b: &MarginBreakdown,
+    elapsed_secs: i64,
+    max_fraction: Fx,
+    ex: &Exchange,
+) -> Result<LiquidationPlan> {
+    let mut p =
+        liquidation::plan(b, max_sigma(b), elapsed_secs, &ex.liquidation_params).or_keel()?;
+    if p.fraction > max_fraction {
+        p.fraction = max_fraction;
+        p.restores_target = false;
+    }
+    Ok(p)
+}
+
+/// One position slice to move: `qty` contracts (the liquidatee's sign) of `series` at `mark`.
+#[derive(Clone, Copy, Debug)]
+pub struct Slice {
+    /// The series.
+    pub series: [u8; 32],
+    /// Contracts the liquidator takes over (> 0 long, < 0 short).
+    pub qty: i64,
+    /// Mark value per contract at the oracle (the fill price).
+    pub mark: i64,
+}
+
+/// The slices of every position for `fraction`, from the breakdown of the account's positions
+/// (`slot_of(i)`: the account slot of the breakdown's i-th position).
+pub fn slices(
+    acc: &MarginAccount,
+    b: &MarginBreakdown,
+    slot_of: impl Fn(usize) -> usize,
+    fraction: Fx,
+) -> Result<Vec<Slice>> {
+    let mut out = Vec::with_capacity(b.n_positions as usize);
+    for i in 0..b.n_positions as usize {
+        let p = &acc.positions[slot_of(i)];
+        let qty = liquidation::slice(p.qty_contracts, fraction).or_keel()?;
+        if qty != 0 {
+            out.push(Slice {
+                series: p.series,
+                qty,
+                mark: b.positions[i].mark.max(0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Moves `slice` from `from` to `to`: a fee-free fill of the series at the mark on both sides.
+pub fn transfer<'info>(
+    from: &mut MarginAccount,
+    to: &mut MarginAccount,
+    ex: &mut Exchange,
+    series_info: &'info AccountInfo<'info>,
+    slice: &Slice,
+) -> Result<(Fill, Fill)> {
+    let loader = AccountLoader::<Series>::try_from(series_info)?;
+    let mut series = loader.load_mut()?;
+    require!(series.exchange == from.exchange, KeelError::WrongExchange);
+    let give = ledger::apply_fill(
+        from,
+        ex,
+        &slice.series,
+        &mut series,
+        -slice.qty,
+        slice.mark,
+        0,
+    )?;
+    let take = ledger::apply_fill(to, ex, &slice.series, &mut series, slice.qty, slice.mark, 0)?;
+    Ok((give, take))
+}
+
+/// Pays the bonus for `fraction` of the account's MM from liquidatee to liquidator, with the
+/// insurance share to the fund. Returns (bonus, insurance share).
+pub fn pay_bonus(
+    liquidatee: &mut MarginAccount,
+    liquidator: &mut MarginAccount,
+    ex: &mut Exchange,
+    plan: &LiquidationPlan,
+    mm: i64,
+) -> Result<(i64, i64)> {
+    let (bonus, share) =
+        liquidation::bonus(plan.bonus_rate, plan.fraction, mm, &ex.liquidation_params).or_keel()?;
+    ledger::credit(liquidatee, ex, -bonus)?;
+    ledger::credit(liquidator, ex, bonus - share)?;
+    ex.insurance_fund_native = ex
+        .insurance_fund_native
+        .checked_add(share)
+        .ok_or(KeelError::MathOverflow)?;
+    ex.liquidation_bonus_native = ex
+        .liquidation_bonus_native
+        .checked_add(bonus)
+        .ok_or(KeelError::MathOverflow)?;
+    Ok((bonus, share))
+}
+
+/// What a bankruptcy resolution did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Bankruptcy {
+    /// The negative collateral covered (−collateral before).
+    pub shortfall: i64,
+    /// Paid by the insurance fund.
+    pub insurance_paid: i64,
+    /// Socialised over every account's positive collateral.
+    pub socialised: i64,
+    /// The index increase that spreads it (0: nobody to spread it over; it stays pending).
+    pub index_increase: u64,
+}
+
+/// Resolves a bankrupt account — no positions left, negative collateral: the insurance fund pays
+/// what it can, the rest is socialised; the account ends at zero. `None` if not bankrupt.
+pub fn resolve_bankruptcy(
+    acc: &mut MarginAccount,
+    ex: &mut Exchange,
+) -> Result<Option<Bankruptcy>> {
+    if acc.n_positions != 0 || acc.collateral_native >= 0 {
+        return Ok(None);
+    }
+    let shortfall = acc
+        .collateral_native
+        .checked_neg()
+        .ok_or(KeelError::MathOverflow)?;
+    let insurance_paid = shortfall.min(ex.insurance_fund_native.max(0));
+    ex.insurance_fund_native -= insurance_paid;
+    ledger::credit(acc, ex, insurance_paid)?;
+    acc.insurance_received_native = acc
+        .insurance_received_native
+        .checked_add(insurance_paid)
+        .ok_or(KeelError::MathOverflow)?;
+    ex.insurance_paid_native = ex
+        .insurance_paid_native
+        .checked_add(insurance_paid)
+        .ok_or(KeelError::MathOverflow)?;
+    let socialised = shortfall - insurance_paid;
+    let mut index_increase = 0;
+    if socialised > 0 {
+        ledger::credit(acc, ex, socialised)?;
+        index_increase = ledger::socialise(ex, socialised)?;
+    }
+    acc.flags |= FLAG_BANKRUPT;
+    Ok(Some(Bankruptcy {
+        shortfall,
+        insurance_paid,
+        socialised,
+        index_increase,
+    }))
+}

@@ -1,0 +1,208 @@
+//! `liquidate`: permissionless adaptive volatility-scaled liquidation (AVSL) of an account below
+//! maintenance margin (docs/liquidation.md). The liquidator — the owner or delegate of its own
+//! margin account — takes over the fraction of every position keel-risk sizes to bring the
+//! liquidatee back to its target between MM and IM (capped per call, the cap shrinking as vol
+//! rises) at mark, and is paid a vol-scaled bonus that grows with the time since the account
+//! became liquidatable. The liquidator must satisfy IM afterwards. A liquidatee left without
+//! positions and with negative collateral is bankrupt: the insurance fund covers it, and what the
+//! fund cannot cover is socialised.
+//!
+//! Remaining accounts: (market, oracle) for every market either account holds positions in
+//! after the call, optional correlation accounts, and every series the liquidatee holds
+//! (writable).
+
+use crate::controller::ledger;
+use crate::controller::liquidation::{self as avsl, Slice};
+use crate::controller::margin::{has_expired_positions, health_im, Margin, MarketSet};
+use crate::error::KeelError;
+use crate::events::{Bankrupt, Liquidated, LiquidationTransfer};
+use crate::state::{Exchange, MarginAccount};
+use anchor_lang::prelude::*;
+use keel_risk::Fx;
+use keel_state::exchange::PAUSE_LIQUIDATE;
+
+/// Arguments of `liquidate`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct LiquidateArgs {
+    /// The most the liquidator is willing to take over in this call, basis points of the
+    /// liquidatee's book (1..=10 000; 10 000: whatever the plan says).
+    pub max_fraction_bps: u16,
+}
+
+#[derive(Accounts)]
+pub struct Liquidate<'info> {
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, constraint = liquidatee.load()?.exchange == exchange.key().to_bytes() @ KeelError::WrongExchange)]
+    pub liquidatee: AccountLoader<'info, MarginAccount>,
+    /// `dup` so that passing the liquidatee twice fails with `SelfLiquidation`, not a generic
+    /// duplicate-account error.
+    #[account(
+        mut,
+        dup,
+        constraint = liquidator_account.key() != liquidatee.key() @ KeelError::SelfLiquidation,
+        constraint = liquidator_account.load()?.exchange == exchange.key().to_bytes() @ KeelError::WrongExchange,
+    )]
+    pub liquidator_account: AccountLoader<'info, MarginAccount>,
+    pub liquidator: Signer<'info>,
+}
+
+/// Q32.32 fraction of `bps` basis points, rounded down.
+fn fraction_of_bps(bps: u16) -> Fx {
+    Fx::from_bits(((bps as i64) << 32) / 10_000)
+}
+
+pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs) -> Result<()> {
+    require!(
+        (1..=10_000).contains(&args.max_fraction_bps),
+        KeelError::InvalidFraction
+    );
+    let now = Clock::get()?.unix_timestamp;
+    let a = &ctx.accounts;
+    let exchange_key = a.exchange.key();
+    let mut ex = a.exchange.load_mut()?;
+    require!(ex.allows(PAUSE_LIQUIDATE), KeelError::ExchangePaused);
+    let mut victim = a.liquidatee.load_mut()?;
+    let mut liq = a.liquidator_account.load_mut()?;
+    require!(
+        liq.is_trader(&a.liquidator.key().to_bytes()),
+        KeelError::NotTrader
+    );
+    require!(victim.owner != liq.owner, KeelError::SelfLiquidation);
+    for acc in [&victim, &liq] {
+        require!(
+            !has_expired_positions(acc, now),
+            KeelError::ExpiredPositionsUnsettled
+        );
+    }
+    ledger::charge_social_loss(&a.liquidatee.key(), &mut victim, &mut ex)?;
+    ledger::charge_social_loss(&a.liquidator_account.key(), &mut liq, &mut ex)?;
+
+    let set = MarketSet::load_with_series(ctx.remaining_accounts, &exchange_key, now)?;
+    let mut margin = Margin::new(&set, now);
+    let before = margin.compute(&victim, None)?;
+    if !margin.breakdown.is_liquidatable() {
+        crate::log!(
+            "equity_mm {} >= mm {}: not liquidatable",
+            before.equity_mm,
+            before.mm
+        );
+        return err!(KeelError::NotLiquidatable);
+    }
+    let elapsed = avsl::episode_elapsed(&mut victim, now);
+    let plan = avsl::plan(
+        &margin.breakdown,
+        elapsed,
+        fraction_of_bps(args.max_fraction_bps),
+        &ex,
+    )?;
+    let sigma = avsl::max_sigma(&margin.breakdown);
+
+    // Slice every position (none when the account holds nothing: only a shortfall is left).
+    let slices: Vec<Slice> = if plan.fraction > Fx::ZERO {
+        avsl::slices(
+            &victim,
+            &margin.breakdown,
+            |i| margin.position_slot(i),
+            plan.fraction,
+        )?
+    } else {
+        Vec::new()
+    };
+    let mut transfers = Vec::with_capacity(slices.len());
+    let mut value: i64 = 0;
+    for s in &slices {
+        let info = set
+            .series
+            .iter()
+            .find(|i| i.key.to_bytes() == s.series)
+            .ok_or(KeelError::SeriesMissing)?;
+        avsl::transfer(&mut victim, &mut liq, &mut ex, info, s)?;
+        value = value
+            .checked_add(s.qty.checked_mul(s.mark).ok_or(KeelError::MathOverflow)?)
+            .ok_or(KeelError::MathOverflow)?;
+        transfers.push(LiquidationTransfer {
+            series: info.key(),
+            qty_contracts: s.qty,
+            price_native: s.mark,
+        });
+    }
+    let (bonus, share) = if slices.is_empty() {
+        (0, 0)
+    } else {
+        avsl::pay_bonus(&mut victim, &mut liq, &mut ex, &plan, before.mm)?
+    };
+
+    let bankruptcy = avsl::resolve_bankruptcy(&mut victim, &mut ex)?;
+    let after = margin.compute(&victim, None)?;
+    if !slices.is_empty()
+        && victim.n_positions != 0
+        && after.equity_mm.saturating_sub(after.mm) <= before.equity_mm.saturating_sub(before.mm)
+    {
+        crate::log!(
+            "health {} -> {}",
+            before.equity_mm.saturating_sub(before.mm),
+            after.equity_mm.saturating_sub(after.mm)
+        );
+        return err!(KeelError::LiquidationDidNotImprove);
+    }
+    let liq_snap = margin.compute(&liq, None)?;
+    if health_im(&liq_snap) < 0 {
+        crate::log!(
+            "liquidator equity_im {} < im {}",
+            liq_snap.equity_im,
+            liq_snap.im
+        );
+        return err!(KeelError::LiquidatorBelowInitialMargin);
+    }
+    avsl::end_episode_if_healthy(&mut victim, &after);
+    avsl::end_episode_if_healthy(&mut liq, &liq_snap);
+    victim.last_margin = after;
+    liq.last_margin = liq_snap;
+    victim.liquidations = victim.liquidations.saturating_add(1);
+    ex.liquidation_count = ex.liquidation_count.saturating_add(1);
+
+    if let Some(b) = bankruptcy {
+        crate::events::emit(Bankrupt {
+            account: a.liquidatee.key(),
+            shortfall_native: b.shortfall,
+            insurance_paid_native: b.insurance_paid,
+            socialised_native: b.socialised,
+            social_loss_index_q60: ex.social_loss_index_q60,
+            social_loss_index_increase_q60: b.index_increase,
+            insurance_fund_native: ex.insurance_fund_native,
+            social_loss_pending_native: ex.social_loss_pending_native,
+            ts: now,
+        });
+    }
+    crate::events::emit(Liquidated {
+        liquidatee: a.liquidatee.key(),
+        liquidator: a.liquidator_account.key(),
+        liquidator_authority: a.liquidator.key(),
+        fraction_q32: plan.fraction.to_bits(),
+        fraction_needed_q32: plan.fraction_needed.to_bits(),
+        fraction_cap_q32: plan.fraction_cap.to_bits(),
+        bonus_rate_q32: plan.bonus_rate.to_bits(),
+        sigma_q32: sigma.to_bits(),
+        elapsed_secs: elapsed,
+        bonus_native: bonus,
+        insurance_share_native: share,
+        value_native: value,
+        transfers,
+        equity_mm_before: before.equity_mm,
+        mm_before: before.mm,
+        im_before: before.im,
+        target: plan.target,
+        equity_mm_after: after.equity_mm,
+        mm_after: after.mm,
+        im_after: after.im,
+        liquidatee_collateral_native: victim.collateral_native,
+        liquidatee_positions_after: victim.n_positions,
+        healthy_after: after.equity_mm >= after.mm,
+        liquidator_equity_im: liq_snap.equity_im,
+        liquidator_im: liq_snap.im,
+        insurance_fund_native: ex.insurance_fund_native,
+        ts: now,
+    });
+    Ok(())
+}

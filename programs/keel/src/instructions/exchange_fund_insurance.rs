@@ -1,0 +1,81 @@
+//! `fund_insurance`: anyone adds quote tokens to the insurance fund (the operator seeds it; a
+//! protocol treasury or a backstop provider tops it up). The fund pays bankrupt accounts'
+//! shortfalls before anything is socialised, and receives a share of every liquidation bonus.
+
+use crate::controller::token;
+use crate::error::KeelError;
+use crate::events::InsuranceFunded;
+use crate::state::Exchange;
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use keel_state::exchange::PAUSE_DEPOSIT;
+
+/// Arguments of `fund_insurance`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct FundInsuranceArgs {
+    /// Quote native units (> 0, ≤ i64::MAX).
+    pub amount_native: u64,
+}
+
+#[derive(Accounts)]
+pub struct FundInsurance<'info> {
+    pub funder: Signer<'info>,
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(
+        mut,
+        constraint = source.mint == quote_mint.key() @ KeelError::WrongQuoteMint,
+        constraint = source.owner == funder.key() @ KeelError::WrongTokenOwner,
+    )]
+    pub source: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = vault.key().to_bytes() == exchange.load()?.quote_vault @ KeelError::WrongVault)]
+    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(constraint = quote_mint.key().to_bytes() == exchange.load()?.quote_mint @ KeelError::WrongQuoteMint)]
+    pub quote_mint: InterfaceAccount<'info, Mint>,
+    #[account(constraint = token_program.key().to_bytes() == exchange.load()?.quote_token_program @ KeelError::WrongTokenProgram)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn handler(mut ctx: Context<FundInsurance>, args: FundInsuranceArgs) -> Result<()> {
+    let amount = args.amount_native;
+    require!(amount > 0, KeelError::ZeroAmount);
+    require!(amount <= i64::MAX as u64, KeelError::AmountTooLarge);
+    let a = &ctx.accounts;
+    {
+        let mut ex = a.exchange.load_mut()?;
+        require!(ex.allows(PAUSE_DEPOSIT), KeelError::ExchangePaused);
+        token::absorb_surplus(&mut ex, a.vault.amount)?;
+    }
+    let before = a.vault.amount;
+    token::transfer_in(
+        &a.token_program.to_account_info(),
+        &a.source.to_account_info(),
+        &a.quote_mint.to_account_info(),
+        &a.vault.to_account_info(),
+        &a.funder.to_account_info(),
+        amount,
+        a.quote_mint.decimals,
+    )?;
+    let a = &mut ctx.accounts;
+    a.vault.reload()?;
+    let received = a
+        .vault
+        .amount
+        .checked_sub(before)
+        .ok_or(KeelError::MathOverflow)?;
+    let received_i = i64::try_from(received).map_err(|_| error!(KeelError::AmountTooLarge))?;
+    let mut ex = a.exchange.load_mut()?;
+    ex.insurance_fund_native = ex
+        .insurance_fund_native
+        .checked_add(received_i)
+        .ok_or(KeelError::MathOverflow)?;
+    token::check_conservation(&ex, a.vault.amount)?;
+    crate::events::emit(InsuranceFunded {
+        exchange: a.exchange.key(),
+        funder: a.funder.key(),
+        amount_native: received,
+        insurance_fund_native: ex.insurance_fund_native,
+        vault_native: a.vault.amount,
+    });
+    Ok(())
+}
