@@ -6,6 +6,7 @@
 mod admin;
 mod conservation;
 mod cranks;
+mod keeper;
 mod lifecycle;
 mod liquidation;
 mod pump;

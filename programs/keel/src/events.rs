@@ -35,6 +35,7 @@ macro_rules! log {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct ExchangeInitialized {
     pub exchange: Pubkey,
     pub admin: Pubkey,
@@ -47,6 +48,7 @@ pub struct ExchangeInitialized {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct PauseSet {
     pub exchange: Pubkey,
     pub old_flags: u8,
@@ -55,6 +57,7 @@ pub struct PauseSet {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct MarketCreated {
     pub exchange: Pubkey,
     pub market: Pubkey,
@@ -72,6 +75,7 @@ pub struct MarketCreated {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct MarketParamsUpdated {
     pub market: Pubkey,
     /// The new `keel_risk::RiskParams`, raw bytes.
@@ -86,6 +90,7 @@ pub struct MarketParamsUpdated {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct ImpliedVolPublished {
     pub market: Pubkey,
     pub authority: Pubkey,
@@ -94,6 +99,7 @@ pub struct ImpliedVolPublished {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct SeriesListed {
     pub market: Pubkey,
     pub series: Pubkey,
@@ -106,6 +112,7 @@ pub struct SeriesListed {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct AccountOpened {
     pub exchange: Pubkey,
     pub account: Pubkey,
@@ -114,18 +121,21 @@ pub struct AccountOpened {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct DelegateSet {
     pub account: Pubkey,
     pub delegate: Pubkey,
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct AccountClosed {
     pub account: Pubkey,
     pub owner: Pubkey,
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct Deposited {
     pub account: Pubkey,
     pub depositor: Pubkey,
@@ -136,6 +146,7 @@ pub struct Deposited {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct Withdrawn {
     pub account: Pubkey,
     pub owner: Pubkey,
@@ -148,6 +159,7 @@ pub struct Withdrawn {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct Traded {
     pub series: Pubkey,
     pub market: Pubkey,
@@ -172,6 +184,7 @@ pub struct Traded {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct FuturesRealised {
     pub account: Pubkey,
     pub series: Pubkey,
@@ -182,6 +195,7 @@ pub struct FuturesRealised {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct VolatilityUpdated {
     pub market: Pubkey,
     pub price_native: i64,
@@ -200,6 +214,7 @@ pub struct VolatilityUpdated {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct CorrelationCreated {
     pub correlation: Pubkey,
     pub market_a: Pubkey,
@@ -210,6 +225,7 @@ pub struct CorrelationCreated {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct CorrelationUpdated {
     pub correlation: Pubkey,
     pub price_a_native: i64,
@@ -222,6 +238,7 @@ pub struct CorrelationUpdated {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct SeriesSettled {
     pub series: Pubkey,
     pub market: Pubkey,
@@ -233,6 +250,7 @@ pub struct SeriesSettled {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct PositionSettled {
     pub account: Pubkey,
     pub series: Pubkey,
@@ -284,6 +302,7 @@ pub struct PositionRiskReport {
 
 /// The full keel-risk breakdown of one account (`margin_report`).
 #[event]
+#[derive(Debug, Clone)]
 pub struct MarginReport {
     pub account: Pubkey,
     pub now: i64,
@@ -309,6 +328,7 @@ pub struct MarginReport {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct SocialLossCharged {
     pub account: Pubkey,
     /// The account's share of losses socialised since it was last charged.
@@ -333,6 +353,7 @@ pub struct LiquidationTransfer {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct Liquidated {
     pub liquidatee: Pubkey,
     pub liquidator: Pubkey,
@@ -370,6 +391,7 @@ pub struct Liquidated {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct Bankrupt {
     pub account: Pubkey,
     /// Negative collateral left once the positions were gone.
@@ -385,6 +407,7 @@ pub struct Bankrupt {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct InsuranceFunded {
     pub exchange: Pubkey,
     pub funder: Pubkey,
@@ -394,6 +417,7 @@ pub struct InsuranceFunded {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct FeesWithdrawn {
     pub exchange: Pubkey,
     pub destination: Pubkey,
@@ -403,6 +427,7 @@ pub struct FeesWithdrawn {
 }
 
 #[event]
+#[derive(Debug, Clone)]
 pub struct LiquidationParamsUpdated {
     pub exchange: Pubkey,
     /// The new `keel_risk::LiquidationParams`, raw bytes.

@@ -1,0 +1,259 @@
+//! The keeper's pass over the chain: read a snapshot, decide (`plan`), send what is due —
+//! through [`Chain`], so the same code runs against a real node and the in-process bank.
+
+use crate::metrics::Metrics;
+use crate::plan::{plan, Action, Plan, Policy};
+use crate::tracker::{Backoff, Tracker};
+use keel::error::KeelError;
+use keel::events::Liquidated;
+use keel_client::errors::code_of;
+use keel_client::ix;
+use keel_client::view::{OracleDirectory, Snapshot, ViewError};
+use keel_client::{Budget, Chain, Pubkey, SendError, Sent};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use std::sync::Arc;
+
+/// Everything that shapes the keeper's behaviour.
+#[derive(Clone, Debug)]
+pub struct KeeperConfig {
+    /// What to act on and when.
+    pub policy: Policy,
+    /// Compute budget and priority fee of every transaction.
+    pub budget: Budget,
+    /// The most of a book the keeper takes over per call (basis points; 10 000: as planned).
+    pub max_fraction_bps: u16,
+    /// Retry schedule.
+    pub backoff: Backoff,
+    /// Oracle accounts of markets that do not pin one.
+    pub oracles: OracleDirectory,
+}
+
+impl Default for KeeperConfig {
+    fn default() -> Self {
+        KeeperConfig {
+            policy: Policy::default(),
+            budget: Budget::default(),
+            max_fraction_bps: 10_000,
+            backoff: Backoff::default(),
+            oracles: OracleDirectory::default(),
+        }
+    }
+}
+
+/// What happened to one action.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The action.
+    pub action: Action,
+    /// The transaction, or why it did not land.
+    pub result: Result<Sent, SendError>,
+    /// The liquidation event, when the chain returned logs.
+    pub liquidated: Option<Liquidated>,
+}
+
+/// One pass.
+#[derive(Debug, Default)]
+pub struct TickReport {
+    /// The decision.
+    pub plan: Plan,
+    /// What was sent, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Actions skipped because an attempt is in flight or backing off.
+    pub deferred: usize,
+}
+
+impl TickReport {
+    /// Liquidations that landed.
+    pub fn liquidations(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.action, Action::Liquidate { .. }) && o.result.is_ok())
+    }
+}
+
+/// The keeper: its authority (owner or delegate of its margin account), that account, its
+/// attempt tracker and metrics.
+pub struct Keeper {
+    /// Configuration.
+    pub config: KeeperConfig,
+    authority: Keypair,
+    /// The keeper's margin account (the liquidator).
+    pub liquidator_account: Pubkey,
+    tracker: Tracker,
+    /// Metrics (shared with the endpoint).
+    pub metrics: Arc<Metrics>,
+}
+
+impl Keeper {
+    /// A keeper signing with `authority` and liquidating into `liquidator_account`.
+    pub fn new(config: KeeperConfig, authority: Keypair, liquidator_account: Pubkey) -> Self {
+        let mut config = config;
+        config.policy.liquidator_account = Some(liquidator_account);
+        Keeper {
+            tracker: Tracker::new(config.backoff),
+            config,
+            authority,
+            liquidator_account,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    /// A keeper whose margin account is `authority`'s account `account_id` on the exchange.
+    pub fn for_account(config: KeeperConfig, authority: Keypair, account_id: u32) -> Self {
+        let acc = keel_client::pda::margin_account(
+            &keel_client::pda::exchange(),
+            &authority.pubkey(),
+            account_id,
+        );
+        Self::new(config, authority, acc)
+    }
+
+    /// The instruction for `a`, derived from `s`.
+    fn instruction(
+        &self,
+        s: &Snapshot,
+        payer: &Pubkey,
+        a: &Action,
+    ) -> Result<anchor_lang::solana_program::instruction::Instruction, String> {
+        let ex = ix::exchange_keys(&s.exchange);
+        Ok(match a {
+            Action::Crank { market, .. } => {
+                let mv = &s.markets[market];
+                ix::update_volatility(&ex, market, &mv.oracle_key)
+            }
+            Action::Liquidate { account, .. } => {
+                let victim = &s.accounts[account];
+                let me = s.accounts.get(&self.liquidator_account).ok_or_else(|| {
+                    format!(
+                        "the keeper's margin account {} does not exist: open and fund it",
+                        self.liquidator_account
+                    )
+                })?;
+                let remaining = s.liquidate_metas(victim, me).map_err(|e| e.to_string())?;
+                ix::liquidate(
+                    &ex,
+                    account,
+                    &self.liquidator_account,
+                    &self.authority.pubkey(),
+                    self.config.max_fraction_bps,
+                    &remaining,
+                )
+            }
+            Action::SettleSeries { series, market } => {
+                let mv = &s.markets[market];
+                ix::settle_series(&ex, payer, market, series, &mv.oracle_key)
+            }
+            Action::SettlePositions {
+                account, series, ..
+            } => ix::settle_positions(&ex, account, series),
+        })
+    }
+
+    /// One pass: snapshot, plan, send what is due (in the plan's order, one at a time, so a
+    /// crank lands before the liquidations that need it).
+    pub async fn tick(&mut self, chain: &impl Chain) -> Result<TickReport, ViewError> {
+        let started = std::time::Instant::now();
+        let s = Snapshot::load(chain, &self.config.oracles).await?;
+        let now = s.now;
+        let plan = plan(&s, now, &self.config.policy);
+        let m = self.metrics.clone();
+        m.accounts_watched.set(plan.watched as i64);
+        m.accounts_liquidatable.set(plan.liquidatable.len() as i64);
+        m.crank_lag_secs.set(
+            plan.crank_lag_secs
+                .iter()
+                .map(|(_, l)| *l)
+                .max()
+                .unwrap_or(0),
+        );
+        for (k, why) in &plan.skipped {
+            tracing::warn!(%k, why, "skipped");
+        }
+        let mut report = TickReport::default();
+        let payer = chain.payer();
+        for action in plan.actions.clone() {
+            let key = action.key();
+            if !self.tracker.begin(key, now) {
+                report.deferred += 1;
+                continue;
+            }
+            let ix = match self.instruction(&s, &payer, &action) {
+                Ok(ix) => ix,
+                Err(why) => {
+                    tracing::error!(?action, why, "cannot build");
+                    self.tracker.failed(key, now);
+                    continue;
+                }
+            };
+            let signers: Vec<&Keypair> = match action {
+                Action::Liquidate { .. } => vec![&self.authority],
+                _ => vec![],
+            };
+            match &action {
+                Action::Liquidate { publish_time, .. } => {
+                    m.liquidations_sent.inc();
+                    m.oracle_to_send_secs
+                        .observe(now.saturating_sub(*publish_time).max(0) as f64);
+                }
+                Action::Crank { publish_time, .. } => {
+                    m.cranks_sent.inc();
+                    m.oracle_to_send_secs
+                        .observe(now.saturating_sub(*publish_time).max(0) as f64);
+                }
+                _ => {}
+            }
+            let result = chain.send(&[ix], &signers, self.config.budget).await;
+            let mut liquidated = None;
+            match (&action, &result) {
+                (
+                    Action::Liquidate {
+                        account, shortfall, ..
+                    },
+                    Ok(sent),
+                ) => {
+                    m.liquidations_confirmed.inc();
+                    liquidated = keel_client::events::decode::<Liquidated>(&sent.logs)
+                        .ok()
+                        .and_then(|mut v| v.pop());
+                    tracing::info!(%account, shortfall, sig = %sent.signature, "liquidated");
+                    self.tracker.succeeded(key);
+                }
+                (Action::Liquidate { account, .. }, Err(e))
+                    if e.code() == Some(code_of(KeelError::NotLiquidatable)) =>
+                {
+                    // Someone else got there first, or the price moved back: nothing to do.
+                    tracing::info!(%account, "no longer liquidatable");
+                    self.tracker.succeeded(key);
+                }
+                (Action::Liquidate { account, .. }, Err(e)) => {
+                    m.liquidations_failed.inc();
+                    tracing::warn!(%account, error = %e, "liquidation failed");
+                    self.tracker.failed(key, now);
+                }
+                (Action::Crank { market, reason, .. }, Ok(_)) => {
+                    m.cranks_confirmed.inc();
+                    tracing::info!(%market, ?reason, "cranked");
+                    self.tracker.succeeded(key);
+                }
+                (Action::SettleSeries { .. } | Action::SettlePositions { .. }, Ok(_)) => {
+                    m.settlements_confirmed.inc();
+                    tracing::info!(?action, "settled");
+                    self.tracker.succeeded(key);
+                }
+                (_, Err(e)) => {
+                    tracing::warn!(?action, error = %e, "failed");
+                    self.tracker.failed(key, now);
+                }
+            }
+            report.outcomes.push(Outcome {
+                action,
+                result,
+                liquidated,
+            });
+        }
+        m.tick_secs.observe(started.elapsed().as_secs_f64());
+        report.plan = plan;
+        Ok(report)
+    }
+}

@@ -1,0 +1,148 @@
+//! The keeper's own logic (keel-keeper's `Keeper::tick`, the code the binary runs against an RPC
+//! node) running against the bank through keel-client's `Chain`: a price crash written into the
+//! oracle, the keeper cranks volatility and liquidates the account partially over several
+//! passes until it sits between MM and IM; a second crash to bankruptcy goes through the
+//! insurance fund and then socialisation, every unit accounted for.
+
+use keel::events::Bankrupt;
+use keel_keeper::{Action, Keeper, KeeperConfig, TickReport};
+use keel_tests::book::{refresh, Book};
+use keel_tests::scenario::USDC;
+use keel_tests::TestContext;
+
+/// Passes until one sends nothing, `secs` apart, with a fresh oracle at `usd` before each.
+async fn run_until_quiet(
+    t: &mut TestContext,
+    keeper: &mut Keeper,
+    k: &Book,
+    usd: i64,
+    secs: i64,
+) -> Vec<TickReport> {
+    let chain = t.chain(&k.larry.kp);
+    let mut reports = Vec::new();
+    for _ in 0..60 {
+        t.advance(secs).await;
+        refresh(t, &k.btc, usd).await;
+        let r = keeper.tick(&chain).await.expect("keeper pass");
+        assert!(r.plan.skipped.is_empty(), "{:?}", r.plan.skipped);
+        let quiet = r.outcomes.is_empty();
+        for o in &r.outcomes {
+            if let Err(e) = &o.result {
+                panic!("{:?} failed: {e}", o.action);
+            }
+        }
+        reports.push(r);
+        if quiet {
+            return reports;
+        }
+    }
+    panic!("the keeper did not settle down in 60 passes");
+}
+
+fn count(reports: &[TickReport], pred: impl Fn(&Action) -> bool) -> usize {
+    reports
+        .iter()
+        .flat_map(|r| r.outcomes.iter())
+        .filter(|o| pred(&o.action))
+        .count()
+}
+
+#[tokio::test]
+async fn the_keeper_cranks_and_liquidates_through_a_crash_and_a_bankruptcy() {
+    let mut t = TestContext::builder().start().await;
+    let k = Book::new(&mut t, 5_500 * USDC, 100).await;
+    let (carol, c) = t.trader(100_000 * USDC as u64, 50_000 * USDC as u64).await;
+    let accounts = [k.w, k.b, k.l, c];
+    let series = k.series();
+    // The market accepts any PriceUpdateV2 of its feed: the operator tells the keeper which
+    // account to read (on mainnet: the Pyth sponsored feed account, the default).
+    let mut config = KeeperConfig::default();
+    config.oracles.overrides.insert(k.btc.key, k.btc.oracle);
+    let mut keeper = Keeper::new(config, k.larry.kp.insecure_clone(), k.l);
+
+    // Calm: the keeper watches four accounts, cranks when due, liquidates nothing.
+    let calm = run_until_quiet(&mut t, &mut keeper, &k, 60_000, 60).await;
+    assert_eq!(count(&calm, |a| matches!(a, Action::Liquidate { .. })), 0);
+    assert_eq!(calm.last().unwrap().plan.watched, 4);
+
+    // Crash 1: −5% with the implied vol at 100%. The keeper cranks (the price moved), sees
+    // Wendy below MM and liquidates her in vol-capped steps.
+    k.publish_iv(&mut t, 10_000).await;
+    let crash = run_until_quiet(&mut t, &mut keeper, &k, 57_000, 30).await;
+    let liqs = count(&crash, |a| matches!(a, Action::Liquidate { .. }));
+    let cranks = count(&crash, |a| matches!(a, Action::Crank { .. }));
+    println!(
+        "crash 1: {liqs} liquidations, {cranks} cranks over {} passes",
+        crash.len()
+    );
+    assert!(liqs >= 2, "partial, over several calls: {liqs}");
+    assert!(cranks >= 1);
+    let events: Vec<_> = crash
+        .iter()
+        .flat_map(|r| r.liquidations())
+        .map(|o| o.liquidated.clone().expect("the bank returns logs"))
+        .collect();
+    assert!(events.iter().all(|e| e.fraction_q32 <= e.fraction_cap_q32));
+    assert!(events[..events.len() - 1].iter().all(|e| !e.healthy_after));
+    assert!(events.last().unwrap().healthy_after);
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    assert!(
+        r.equity_mm >= r.mm && r.equity_mm < r.im,
+        "between MM and IM: {} in [{}, {})",
+        r.equity_mm,
+        r.mm,
+        r.im
+    );
+    assert!(
+        t.margin_report(&k.l, &[&k.btc]).await.health_im >= 0,
+        "the liquidator stays healthy"
+    );
+    t.assert_conservation(&accounts, &series).await;
+    let m = keeper.metrics.render();
+    assert!(
+        m.contains(&format!("keel_keeper_liquidations_confirmed_total {liqs}")),
+        "{m}"
+    );
+    assert!(m.contains("keel_keeper_accounts_watched 4"));
+
+    // Crash 2: −35% with the implied vol at 150%: Wendy is bankrupt. The keeper takes her book
+    // apart; the insurance fund (seeded with 300 USDC plus the bonus shares) pays what it can,
+    // the rest is socialised.
+    t.fund_insurance(&carol, 300 * USDC as u64).await.unwrap();
+    k.publish_iv(&mut t, 15_000).await;
+    let bust = run_until_quiet(&mut t, &mut keeper, &k, 39_000, 20).await;
+    let bankrupt: Vec<Bankrupt> = bust
+        .iter()
+        .flat_map(|r| r.outcomes.iter())
+        .filter_map(|o| o.result.as_ref().ok())
+        .flat_map(|s| keel_client::events::decode::<Bankrupt>(&s.logs).unwrap())
+        .collect();
+    assert_eq!(bankrupt.len(), 1, "exactly one bankruptcy");
+    let b = &bankrupt[0];
+    assert!(b.insurance_paid_native > 300 * USDC && b.socialised_native > 0);
+    assert_eq!(
+        b.shortfall_native,
+        b.insurance_paid_native + b.socialised_native
+    );
+    let w = t.margin_account(&k.w).await;
+    assert_eq!((w.n_positions, w.collateral_native), (0, 0));
+    t.assert_conservation(&accounts, &series).await;
+    // The keeper does not chase a flat, empty account.
+    assert!(bust.last().unwrap().plan.liquidatable.is_empty());
+    // Every other account bears its share when next touched; nothing is left pending beyond
+    // what the rounding collected for the fund.
+    for (u, a) in [(&k.bob, k.b), (&k.larry, k.l), (&carol, c)] {
+        t.deposit(u, &a, 1).await.unwrap();
+    }
+    let ex = t.exchange().await;
+    assert_eq!(ex.social_loss_pending_native, 0);
+    let borne: i64 = {
+        let mut sum = 0;
+        for a in [k.b, k.l, c] {
+            sum += t.margin_account(&a).await.socialised_loss_native;
+        }
+        sum
+    };
+    assert!(borne >= b.socialised_native && borne <= b.socialised_native + 3);
+    t.assert_conservation(&accounts, &series).await;
+}
