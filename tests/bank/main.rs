@@ -7,6 +7,7 @@ mod admin;
 mod conservation;
 mod cranks;
 mod keeper;
+mod keeper_rpc;
 mod lifecycle;
 mod liquidation;
 mod pump;
