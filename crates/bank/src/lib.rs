@@ -7,6 +7,8 @@
 //! [`BankChain`] implements keel-client's [`Chain`] over the bank, so the keeper and CLI logic
 //! that runs against a real RPC node runs here unchanged.
 
+pub mod token;
+
 use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::Instruction;
@@ -18,7 +20,7 @@ use solana_keypair::Keypair;
 use solana_program_test::{processor, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -58,19 +60,40 @@ pub fn program_test() -> ProgramTest {
 /// The addresses that successful transactions on this bank have referenced: the bank has no
 /// `getProgramAccounts`, so [`BankChain`] answers it from these (every Keel account was created
 /// by a transaction that named it).
+///
+/// Each address is classified once by what it held when first read — a Keel account's
+/// discriminator, or "not Keel" — and reclassified only after a later transaction names it
+/// again (only a transaction can create, close or reassign an account). So a
+/// `getProgramAccounts` reads just the accounts of the type asked for.
 #[derive(Clone, Debug, Default)]
-pub struct KnownAccounts(Arc<Mutex<BTreeSet<Pubkey>>>);
+pub struct KnownAccounts(Arc<Mutex<BTreeMap<Pubkey, Class>>>);
+
+/// What an address held when last classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Named by a transaction since it was last read.
+    Unchecked,
+    /// A Keel account with this discriminator.
+    Keel([u8; 8]),
+    /// Anything else (absent, another program's, too short).
+    Other,
+}
 
 impl KnownAccounts {
-    /// Records every account of `tx`.
+    /// Records every account of `tx` (to be classified again).
     pub fn record(&self, tx: &Transaction) {
-        let mut set = self.0.lock().expect("known accounts");
-        set.extend(tx.message.account_keys.iter().copied());
+        let mut map = self.0.lock().expect("known accounts");
+        for k in &tx.message.account_keys {
+            map.insert(*k, Class::Unchecked);
+        }
     }
 
     /// Records `key`.
     pub fn insert(&self, key: Pubkey) {
-        self.0.lock().expect("known accounts").insert(key);
+        self.0
+            .lock()
+            .expect("known accounts")
+            .insert(key, Class::Unchecked);
     }
 
     /// Everything recorded.
@@ -78,9 +101,24 @@ impl KnownAccounts {
         self.0
             .lock()
             .expect("known accounts")
-            .iter()
+            .keys()
             .copied()
             .collect()
+    }
+
+    /// Addresses that may hold a Keel account with `disc`: classified so, or unchecked.
+    fn candidates(&self, disc: &[u8; 8]) -> Vec<Pubkey> {
+        self.0
+            .lock()
+            .expect("known accounts")
+            .iter()
+            .filter(|(_, c)| matches!(c, Class::Unchecked) || **c == Class::Keel(*disc))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    fn classify(&self, key: Pubkey, class: Class) {
+        self.0.lock().expect("known accounts").insert(key, class);
     }
 }
 
@@ -161,17 +199,24 @@ impl Chain for BankChain {
         &self,
         discriminator: &[u8; 8],
     ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
-        let keys = self.known.all();
+        let keys = self.known.candidates(discriminator);
         let accounts = self.accounts(&keys).await?;
-        Ok(keys
-            .into_iter()
-            .zip(accounts)
-            .filter_map(|(k, a)| {
-                let a = a?;
-                (a.owner == keel::ID && a.data.len() >= 8 && a.data[..8] == discriminator[..])
-                    .then_some((k, a))
-            })
-            .collect())
+        let mut out = Vec::new();
+        for (k, a) in keys.into_iter().zip(accounts) {
+            let class = match &a {
+                Some(a) if a.owner == keel::ID && a.data.len() >= 8 => {
+                    let mut d = [0u8; 8];
+                    d.copy_from_slice(&a.data[..8]);
+                    Class::Keel(d)
+                }
+                _ => Class::Other,
+            };
+            self.known.classify(k, class);
+            if class == Class::Keel(*discriminator) {
+                out.push((k, a.expect("classified as Keel")));
+            }
+        }
+        Ok(out)
     }
 
     async fn unix_time(&self) -> Result<i64, ChainError> {

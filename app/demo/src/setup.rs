@@ -1,0 +1,456 @@
+//! The demo's exchange: a USDC-like mint, the exchange, a BTC market whose (pinned) oracle the
+//! demo writes and whose implied-vol feed it publishes, series around the first price, a market
+//! maker on the other side of every trade, a keeper, and traders sized to different multiples of
+//! their initial margin.
+
+use crate::local::LocalChain;
+use crate::DemoError;
+use keel::bounds::MarketGuards;
+use keel::instructions::{
+    CreateMarketArgs, InitExchangeArgs, ListSeriesArgs, OracleArgs, TradeArgs,
+};
+use keel_client::ix::{self, ExchangeKeys};
+use keel_client::view::{OracleDirectory, Snapshot};
+use keel_client::{pda, Pubkey};
+use keel_risk::{Fx, SeriesKind};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+/// Native units per USDC.
+pub const USDC: i64 = 1_000_000;
+/// The oracle's feed id (any fixed value: the market pins the account).
+pub const FEED_ID: [u8; 32] = [7; 32];
+/// Oracle confidence, basis points of the price.
+pub const CONF_BPS: u64 = 5;
+
+/// A listed series.
+#[derive(Clone, Copy, Debug)]
+pub struct Listed {
+    /// Its address.
+    pub key: Pubkey,
+    /// Call, put or future.
+    pub kind: SeriesKind,
+    /// Strike per contract (native).
+    pub strike: i64,
+    /// Expiry.
+    pub expiry: i64,
+    /// A short label (`P-90%-27Mar`).
+    pub label: &'static str,
+}
+
+/// A wallet with a quote token account and a margin account.
+pub struct Participant {
+    /// Display name.
+    pub name: &'static str,
+    /// What it does.
+    pub role: &'static str,
+    /// Its keypair.
+    pub kp: Keypair,
+    /// Its quote token account.
+    pub tokens: Pubkey,
+    /// Its margin account.
+    pub account: Pubkey,
+    /// Equity at initial-margin valuation ÷ IM after sizing (0 for the maker and keeper).
+    pub im_multiple: f64,
+}
+
+/// One trader's book: (series index, contracts: > 0 long), and the IM multiple it keeps.
+pub struct TraderSpec {
+    /// Display name.
+    pub name: &'static str,
+    /// What it does.
+    pub role: &'static str,
+    /// Legs.
+    pub legs: &'static [(usize, i64)],
+    /// Collateral kept, as a multiple of IM.
+    pub im_multiple: f64,
+}
+
+/// The series listed, relative to the first price: (kind, strike % of spot, expiry index, label).
+const SERIES: [(SeriesKind, i64, usize, &str); 6] = [
+    (SeriesKind::Put, 95, 0, "P-95%-week1"),
+    (SeriesKind::Put, 90, 1, "P-90%-week3"),
+    (SeriesKind::Put, 80, 1, "P-80%-week3"),
+    (SeriesKind::Call, 110, 1, "C-110%-week3"),
+    (SeriesKind::Future, 0, 1, "F-week3"),
+    (SeriesKind::Put, 100, 1, "P-100%-week3"),
+];
+
+/// The traders, from the one who gains in a crash to the reckless.
+pub const TRADERS: [TraderSpec; 6] = [
+    TraderSpec {
+        name: "calls",
+        role: "short 20 calls 10% OTM, 3x IM",
+        legs: &[(3, -20)],
+        im_multiple: 3.0,
+    },
+    TraderSpec {
+        name: "hedged",
+        role: "short 20/20 put spread 90/80, 4x IM",
+        legs: &[(1, -20), (2, 20)],
+        im_multiple: 4.0,
+    },
+    TraderSpec {
+        name: "cautious",
+        role: "short 10 puts 20% OTM, 8x IM",
+        legs: &[(2, -10)],
+        im_multiple: 8.0,
+    },
+    TraderSpec {
+        name: "weekly",
+        role: "short 30 weekly puts 5% OTM, 1.5x IM",
+        legs: &[(0, -30)],
+        im_multiple: 1.5,
+    },
+    TraderSpec {
+        name: "futures",
+        role: "long 30 futures, 1.5x IM",
+        legs: &[(4, 30)],
+        im_multiple: 1.5,
+    },
+    TraderSpec {
+        name: "reckless",
+        role: "short 60 ATM puts, 1.1x IM",
+        legs: &[(5, -60)],
+        im_multiple: 1.1,
+    },
+];
+
+/// Everything the replay needs.
+pub struct Exchange {
+    /// Exchange keys.
+    pub ex: ExchangeKeys,
+    /// The admin (also the insurance fund's first funder).
+    pub admin: Keypair,
+    /// The BTC market.
+    pub market: Pubkey,
+    /// Its oracle account.
+    pub oracle: Pubkey,
+    /// Publishes the market's implied vol.
+    pub vol_authority: Keypair,
+    /// The series.
+    pub series: Vec<Listed>,
+    /// The market maker (index 0), the keeper (index 1), then the traders.
+    pub participants: Vec<Participant>,
+    /// The oracle directory (the market pins its oracle: empty).
+    pub oracles: OracleDirectory,
+}
+
+impl Exchange {
+    /// The keeper.
+    pub fn keeper(&self) -> &Participant {
+        &self.participants[1]
+    }
+
+    /// The traders.
+    pub fn traders(&self) -> &[Participant] {
+        &self.participants[2..]
+    }
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> DemoError {
+    DemoError(format!("{what}: {e}"))
+}
+
+/// A round strike: `pct`% of `spot`, to 10 USDC per contract.
+fn strike_of(spot: i64, pct: i64) -> i64 {
+    let s = spot * pct / 100;
+    (s + 5 * USDC) / (10 * USDC) * (10 * USDC)
+}
+
+async fn wallet(
+    c: &LocalChain,
+    ex: &ExchangeKeys,
+    mint_authority: &Keypair,
+    usdc: i64,
+) -> Result<(Keypair, Pubkey), DemoError> {
+    let kp = Keypair::new();
+    let tokens = Keypair::new();
+    let payer = c.payer();
+    let mut ixs = vec![solana_system_interface::instruction::transfer(
+        &payer,
+        &kp.pubkey(),
+        10_000_000_000,
+    )];
+    ixs.extend(keel_bank::token::create_token_account(
+        &payer,
+        &tokens.pubkey(),
+        &ex.quote_mint,
+        &kp.pubkey(),
+        &ex.token_program,
+    ));
+    ixs.push(keel_bank::token::mint_to(
+        &ex.quote_mint,
+        &tokens.pubkey(),
+        &mint_authority.pubkey(),
+        usdc as u64,
+        &ex.token_program,
+    ));
+    c.send(&ixs, &[&tokens, mint_authority])
+        .await
+        .map_err(|e| err("fund a wallet", e))?;
+    Ok((kp, tokens.pubkey()))
+}
+
+/// Creates the exchange at the chain's current time, with the first price `usd`, and opens
+/// every participant's account; the traders trade with the maker and are sized to their IM
+/// multiples.
+pub async fn build(
+    c: &mut LocalChain,
+    usd: f64,
+    expiries: [i64; 2],
+) -> Result<Exchange, DemoError> {
+    let payer = c.payer();
+    let admin = Keypair::new();
+    let mint = Keypair::new();
+    let token_program = keel_bank::token::SPL_TOKEN;
+    c.send(
+        &[solana_system_interface::instruction::transfer(
+            &payer,
+            &admin.pubkey(),
+            100_000_000_000,
+        )],
+        &[],
+    )
+    .await
+    .map_err(|e| err("fund the admin", e))?;
+    c.send(
+        &keel_bank::token::create_mint(&payer, &mint.pubkey(), &admin.pubkey(), 6, &token_program),
+        &[&mint],
+    )
+    .await
+    .map_err(|e| err("create the quote mint", e))?;
+    let ex = ExchangeKeys::new(mint.pubkey(), token_program);
+    c.send(
+        &[ix::init_exchange(
+            &ex,
+            &admin.pubkey(),
+            InitExchangeArgs {
+                taker_fee_bps: 5,
+                maker_fee_bps: 2,
+            },
+        )],
+        &[&admin],
+    )
+    .await
+    .map_err(|e| err("init_exchange", e))?;
+
+    // The market: 0.1 BTC per contract, a pinned pull oracle, an implied-vol authority.
+    let oracle = Keypair::new().pubkey();
+    let now = c.now();
+    c.write_oracle(&oracle, FEED_ID, usd, CONF_BPS, now);
+    let vol_authority = Keypair::new();
+    let mut name = [0u8; 16];
+    name[..7].copy_from_slice(b"BTC/USD");
+    let market = pda::market(&ex.exchange, 0);
+    c.send(
+        &[ix::create_market(
+            &ex,
+            &admin.pubkey(),
+            0,
+            &oracle,
+            CreateMarketArgs {
+                name,
+                oracle: OracleArgs {
+                    kind: keel_state::market::ORACLE_PYTH_PULL,
+                    account: oracle,
+                    program: pyth_solana_receiver_sdk::ID,
+                    feed_id: FEED_ID,
+                },
+                contract_size_mantissa: 1,
+                contract_size_expo: -1,
+                guards: MarketGuards {
+                    max_staleness_secs: 60,
+                    max_conf_bps: 200,
+                    min_signatures: 0,
+                    max_vol_age_secs: 3 * 3_600,
+                    settle_window_secs: 600,
+                },
+                vol_authority: vol_authority.pubkey(),
+                risk_params: vec![],
+            },
+        )],
+        &[&admin],
+    )
+    .await
+    .map_err(|e| err("create_market", e))?;
+
+    // Series around the first price.
+    let spot = (usd * 0.1 * USDC as f64) as i64;
+    let mut series = Vec::new();
+    for (i, (kind, pct, e, label)) in SERIES.iter().enumerate() {
+        let strike = if *kind == SeriesKind::Future {
+            0
+        } else {
+            strike_of(spot, *pct)
+        };
+        c.send(
+            &[ix::list_series(
+                &ex,
+                &admin.pubkey(),
+                &market,
+                i as u32,
+                ListSeriesArgs {
+                    kind: *kind as u8,
+                    strike_native: strike,
+                    expiry_ts: expiries[*e],
+                },
+            )],
+            &[&admin],
+        )
+        .await
+        .map_err(|e| err("list_series", e))?;
+        series.push(Listed {
+            key: pda::series(&market, i as u32),
+            kind: *kind,
+            strike,
+            expiry: expiries[*e],
+            label,
+        });
+    }
+
+    // Participants: the maker, the keeper, the traders (each deposits generously first).
+    let mut participants = Vec::new();
+    let specs: Vec<(&'static str, &'static str, i64, f64)> = [
+        (
+            "maker",
+            "market maker: the other side of every trade",
+            5_000_000,
+            0.0,
+        ),
+        ("keeper", "liquidator: runs keel-keeper", 1_000_000, 0.0),
+    ]
+    .into_iter()
+    .chain(
+        TRADERS
+            .iter()
+            .map(|t| (t.name, t.role, 1_000_000, t.im_multiple)),
+    )
+    .collect();
+    for (name, role, usdc, im_multiple) in specs {
+        let (kp, tokens) = wallet(c, &ex, &admin, usdc * USDC).await?;
+        let account = pda::margin_account(&ex.exchange, &kp.pubkey(), 0);
+        c.send(
+            &[
+                ix::open_account(&ex, &kp.pubkey(), 0),
+                ix::deposit(
+                    &ex,
+                    &kp.pubkey(),
+                    &account,
+                    &tokens,
+                    usdc as u64 * USDC as u64,
+                ),
+            ],
+            &[&kp],
+        )
+        .await
+        .map_err(|e| err("open and fund an account", e))?;
+        participants.push(Participant {
+            name,
+            role,
+            kp,
+            tokens,
+            account,
+            im_multiple,
+        });
+    }
+    let mut x = Exchange {
+        ex,
+        admin,
+        market,
+        oracle,
+        vol_authority,
+        series,
+        participants,
+        oracles: OracleDirectory::default(),
+    };
+    trade_books(c, &x).await?;
+    size_accounts(c, &mut x).await?;
+    Ok(x)
+}
+
+/// Each trader trades its legs with the maker at Black-76 value at the market's vol in force.
+async fn trade_books(c: &LocalChain, x: &Exchange) -> Result<(), DemoError> {
+    let snap = Snapshot::load(&c.chain, &x.oracles)
+        .await
+        .map_err(|e| err("read the chain", e))?;
+    let mv = &snap.markets[&x.market];
+    let spot = mv.price_native().map_err(|e| err("oracle", e))?;
+    let sigma: Fx = mv.market.vol_state.margin_vol;
+    let maker = &x.participants[0];
+    for (t, spec) in x.traders().iter().zip(TRADERS.iter()) {
+        for &(i, qty) in spec.legs {
+            let s = &x.series[i];
+            let price = keel_risk::pricing::black76(
+                s.kind,
+                spot,
+                s.strike.max(1),
+                sigma,
+                s.expiry - c.now(),
+            )
+            .map_err(|e| err("price a series", format!("{e:?}")))?
+            .max(1);
+            let snap = Snapshot::load(&c.chain, &x.oracles)
+                .await
+                .map_err(|e| err("read the chain", e))?;
+            let metas = snap
+                .margin_metas(
+                    &[&snap.accounts[&t.account], &snap.accounts[&maker.account]],
+                    &[x.market],
+                )
+                .map_err(|e| err("remaining accounts", e))?;
+            c.send(
+                &[ix::trade(
+                    &x.ex,
+                    &s.key,
+                    &t.account,
+                    &t.kp.pubkey(),
+                    &maker.account,
+                    &maker.kp.pubkey(),
+                    TradeArgs {
+                        qty_contracts: qty,
+                        price_native: price,
+                    },
+                    &metas,
+                )],
+                &[&t.kp, &maker.kp],
+            )
+            .await
+            .map_err(|e| err(&format!("{} trades {}", t.name, s.label), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Withdraws each trader down to `im_multiple` × IM (at IM valuation).
+async fn size_accounts(c: &LocalChain, x: &mut Exchange) -> Result<(), DemoError> {
+    let snap = Snapshot::load(&c.chain, &x.oracles)
+        .await
+        .map_err(|e| err("read the chain", e))?;
+    for t in x.traders() {
+        let acc = &snap.accounts[&t.account];
+        let b = snap.margin(acc, None).map_err(|e| err("margin", e))?;
+        let target = (b.im as f64 * t.im_multiple) as i64;
+        let excess = b.equity_im - target;
+        if excess <= 0 {
+            continue;
+        }
+        let metas = snap
+            .margin_metas(&[acc], &[])
+            .map_err(|e| err("remaining accounts", e))?;
+        c.send(
+            &[ix::withdraw(
+                &x.ex,
+                &t.kp.pubkey(),
+                &t.account,
+                &t.tokens,
+                excess as u64,
+                &metas,
+            )],
+            &[&t.kp],
+        )
+        .await
+        .map_err(|e| err(&format!("size {}", t.name), e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The demo on a short window of the real history (the crash day, 2020-03-12): it liquidates,
+//! the insurance fund absorbs what it must, and its summary balances to the unit.
+
+use keel_demo::{run, DemoConfig};
+
+#[tokio::test]
+async fn the_crash_day_balances_to_the_unit() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = tempfile::tempdir().unwrap();
+    let cfg = DemoConfig {
+        from: "2020-03-11".into(),
+        to: "2020-03-13".into(),
+        out_dir: out.path().to_path_buf(),
+        ..DemoConfig::default_at(&root)
+    };
+    let mut progress = Vec::new();
+    let s = run(&cfg, |done, total| progress.push((done, total)))
+        .await
+        .unwrap();
+    println!("{}", s.table());
+    assert_eq!(
+        progress.last(),
+        Some(&(s.bars, s.bars)),
+        "progress reaches the end"
+    );
+    assert!(s.bars >= 24, "{} bars", s.bars);
+    assert!(s.keeper_errors.is_empty(), "{:?}", s.keeper_errors);
+
+    // Money: the vault holds exactly what the exchange owes; every account's collateral adds up.
+    let y = &s.system;
+    assert!(y.conservation_holds);
+    assert_eq!(
+        y.vault_native as i64,
+        y.total_collateral_native
+            + y.insurance_fund_native
+            + y.fees_native
+            + y.settlement_pools_native
+            - y.social_loss_pending_native
+    );
+    // The crash is liquidated in AVSL steps, the fund pays bankruptcies before anything is
+    // socialised, the weekly expiry is settled by the keeper.
+    assert!(y.liquidation_calls > 0 && y.liquidated_notional > 0.0);
+    assert!(s
+        .liquidations
+        .iter()
+        .all(|l| l.fraction <= l.fraction_cap + 1e-9));
+    assert!(
+        s.liquidations.iter().any(|l| !l.healthy_after),
+        "some steps are partial"
+    );
+    for b in &s.bankruptcies {
+        assert!((b.shortfall - b.insurance_paid - b.socialised).abs() < 1e-6);
+    }
+    assert!(y.insurance_paid <= y.insurance_fund_start + y.bonus_paid);
+    assert!(y.settlements > 0, "the 13 March expiry settles");
+    let liqs: u64 = s.accounts.iter().map(|a| a.liquidations).sum();
+    assert_eq!(liqs as usize, y.liquidation_calls);
+    // Margin rose with the vol: the vol in force at the end is well above where it started.
+    assert!(y.peak_margin_vol > 1.0, "peak vol {}", y.peak_margin_vol);
+
+    // The chart and the JSON summary.
+    let svg = std::fs::read_to_string(s.chart_svg.as_ref().unwrap()).unwrap();
+    assert!(svg.contains("maintenance margin per trader"));
+    if let Some(png) = &s.chart_png {
+        assert_eq!(&std::fs::read(png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    let json: serde_json::Value = serde_json::to_value(&s).unwrap();
+    for k in [
+        "vault_native",
+        "total_collateral_native",
+        "insurance_fund_native",
+        "fees_native",
+        "liquidated_notional",
+        "bad_debt_socialised",
+    ] {
+        assert!(json["system"][k].is_number(), "{k}");
+    }
+    assert_eq!(json["accounts"].as_array().unwrap().len(), 8);
+}
