@@ -133,6 +133,10 @@ fn hint(name: &str) -> Option<&'static str> {
         "TooManyPositions" => "an account holds at most 32 series: close some or open another account",
         "TooManyMarkets" => "an account spans at most 4 markets: open another account",
         "MarketMissing" => "pass every market (and its oracle) the accounts hold; the CLI derives them — retry",
+        "OracleWrongOwner" | "OracleWrongAccount" | "OracleInvalidAccount" | "OracleWrongFeed" => {
+            "the oracle account passed is not one this market accepts: for a market that takes any \
+             update of its feed, name a current PriceUpdateV2 account (`--oracle MARKET=ACCOUNT`)"
+        }
         "OracleStale" => "the oracle price is older than the market allows: post a fresh oracle update and retry",
         "OracleConfidenceTooWide" => "the oracle is uncertain right now; retry when its confidence interval narrows",
         "VolStateStale" => "run the volatility crank for the market (`keel crank <market>`), then retry",
