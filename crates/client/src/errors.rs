@@ -111,7 +111,7 @@ fn hint(name: &str) -> Option<&'static str> {
         "NotAdmin" => "sign with the exchange admin's keypair (--keypair)",
         "NotOwner" => "only the account's owner may do this: sign with the owner's keypair",
         "NotTrader" => "sign with the account's owner or its delegate",
-        "ExchangePaused" => "the admin has paused this operation; `keel exchange` shows the pause flags",
+        "ExchangePaused" => "the admin has paused this operation; `keel exchange show` shows the pause flags",
         "InsufficientCollateral" => "withdraw at most the account's collateral (`keel account show`)",
         "WithdrawalBelowInitialMargin" => {
             "withdraw at most the 'withdrawable' amount `keel margin <account>` shows, or reduce risk first"
@@ -122,10 +122,10 @@ fn hint(name: &str) -> Option<&'static str> {
         "TradeIncreasesRisk" => {
             "the account is below initial margin: only trades that reduce its risk are allowed until it deposits"
         }
-        "ExpiredPositionsUnsettled" => "settle the expired series and positions first (`keel settle`)",
+        "ExpiredPositionsUnsettled" => "settle the expired series and positions first (`keel settle <series>`)",
         "SeriesExpired" => "this series has expired; trade a later expiry (`keel series`)",
         "SeriesNotExpired" => "settlement is possible only after expiry",
-        "SeriesNotSettled" => "run `keel settle` for the series first",
+        "SeriesNotSettled" => "run `keel settle <series>` first",
         "SettlementPoolShort" => "settle the losing accounts of this series first; winners are paid from their payments",
         "AccountHasPositions" | "AccountHasCollateral" => {
             "close or settle every position and withdraw all collateral before closing the account"
