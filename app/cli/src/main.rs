@@ -3,7 +3,9 @@
 //! only parses arguments, builds an `RpcChain` and prints.
 
 use clap::{Args, Parser, Subcommand};
-use keel_cli::commands::{account, admin, bootstrap, margin, markets, trade, verify, wallet};
+use keel_cli::commands::{
+    account, admin, bootstrap, cranks, margin, markets, trade, verify, wallet,
+};
 use keel_cli::output::{print, Format};
 use keel_cli::solana_config::{self, SolanaConfig};
 use keel_cli::{CliError, Env, Render};
@@ -99,7 +101,8 @@ enum Command {
         #[command(flatten)]
         id: AccountId,
     },
-    /// Recompute an account's margin off-chain and compare it bit for bit with the program's.
+    /// Recompute an account's margin off-chain and compare it bit for bit with the program's
+    /// (simulated with your keypair as fee payer: it must exist on the cluster).
     Verify {
         account: Option<String>,
         #[command(flatten)]
@@ -122,6 +125,19 @@ enum Command {
         /// Send update_market_params where guards or risk parameters drifted.
         #[arg(long)]
         update_params: bool,
+    },
+    /// Run a market's volatility crank (permissionless; keepers normally do).
+    Crank {
+        /// Market address, index or name.
+        market: String,
+    },
+    /// Fix an expired series' settlement price and realise its positions (losers first).
+    Settle {
+        /// The series (address).
+        series: String,
+        /// Only these accounts (default: every holder).
+        #[arg(long = "account")]
+        accounts: Vec<String>,
     },
     // `keel demo` (the local end-to-end demo on the in-process bank) is added with the keeper
     // in app/keeper; it belongs here.
@@ -589,6 +605,17 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
                 expiry: toml::Value::String(expiry),
             };
             emit(admin::list_series(&env, &market, &s).await?, f)
+        }
+        Command::Crank { market } => emit(cranks::crank(&env, &market).await?, f),
+        Command::Settle { series, accounts } => {
+            let accounts = accounts
+                .iter()
+                .map(|a| keel_cli::env::pubkey(a, "--account"))
+                .collect::<Result<Vec<_>, _>>()?;
+            emit(
+                cranks::settle(&env, keel_cli::env::pubkey(&series, "series")?, &accounts).await?,
+                f,
+            )
         }
         Command::Bootstrap {
             config,

@@ -4,7 +4,9 @@
 
 use anchor_lang::prelude::Pubkey;
 use keel_bank::BankChain;
-use keel_cli::commands::{account, admin, bootstrap, margin, markets, trade, verify, wallet};
+use keel_cli::commands::{
+    account, admin, bootstrap, cranks, margin, markets, trade, verify, wallet,
+};
 use keel_cli::output::{print, Format};
 use keel_cli::{Env, Render};
 use keel_tests::oracle::Quote;
@@ -235,9 +237,10 @@ async fn trade_is_made_by_one_party_and_taken_by_the_other() {
     assert!(m.contains("the maker's signature does not verify"), "{m}");
     // An extra instruction smuggled in (a SOL transfer from the taker, who pays the fees).
     let mut ixs = keel_client::chain::budget_instructions(keel_client::Budget::default());
-    ixs.push(solana_system_interface_transfer(
+    ixs.push(solana_system_interface::instruction::transfer(
         &s.bob.key(),
         &s.alice.key(),
+        1_000_000_000,
     ));
     ixs.push(keel_client::ix::trade(
         &t.ex,
@@ -287,23 +290,6 @@ async fn trade_is_made_by_one_party_and_taken_by_the_other() {
     // The same file cannot be replayed.
     assert!(trade::take(&bob, &read, &expect, true).await.is_err());
     t.assert_conservation(&s.accounts(), &s.series()).await;
-}
-
-fn solana_system_interface_transfer(
-    from: &Pubkey,
-    to: &Pubkey,
-) -> anchor_lang::solana_program::instruction::Instruction {
-    // system_program::transfer: u32 LE 2, u64 lamports.
-    let mut data = 2u32.to_le_bytes().to_vec();
-    data.extend(1_000_000_000u64.to_le_bytes());
-    anchor_lang::solana_program::instruction::Instruction {
-        program_id: anchor_lang::system_program::ID,
-        accounts: vec![
-            anchor_lang::solana_program::instruction::AccountMeta::new(*from, true),
-            anchor_lang::solana_program::instruction::AccountMeta::new(*to, false),
-        ],
-        data,
-    }
 }
 
 /// A scenario with a trade done: Alice short 10 calls and long 5 futures, Bob the other side.
@@ -649,4 +635,117 @@ async fn bootstrap_runs_the_shipped_localnet_config_and_rerunning_changes_nothin
     let ss = json(&markets::series(&a, None).await.unwrap());
     assert_eq!(ss["series"].as_array().unwrap().len(), 5);
     assert_eq!(ss["series"][3]["strike"], "4000");
+}
+
+/// The binary itself: Solana CLI config wiring, usage errors and `--output json` errors.
+#[test]
+fn the_binary_reads_the_solana_config_and_reports_errors() {
+    let bin = env!("CARGO_BIN_EXE_keel");
+    let dir = tempfile::tempdir().unwrap();
+    // No keypair where the config says: a usage error (exit 2) naming the file.
+    let cfg = dir.path().join("config.yml");
+    let missing = dir.path().join("nobody.json");
+    std::fs::write(
+        &cfg,
+        format!(
+            "---\njson_rpc_url: \"http://127.0.0.1:9\"\nkeypair_path: {}\ncommitment: processed\n",
+            missing.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["-C", cfg.to_str().unwrap(), "deposit", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot read the keypair {}", missing.display())),
+        "{stderr}"
+    );
+
+    // With a keypair, the URL from the config is used (nothing listens there): the failure is
+    // a JSON object on stdout with --output json, and a sentence on stderr.
+    let kp = dir.path().join("id.json");
+    std::fs::write(
+        &kp,
+        serde_json::to_string(&Keypair::new().to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .args([
+            "-C",
+            cfg.to_str().unwrap(),
+            "--keypair",
+            kp.to_str().unwrap(),
+            "--output",
+            "json",
+            "verify",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("127.0.0.1:9"), "{v}");
+
+    // Argument errors are clap's (exit 2).
+    let out = std::process::Command::new(bin)
+        .args(["trade", "make", "--qty", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn crank_and_settle() {
+    let (mut t, s) = traded().await;
+    let e = env_with(&t, &s.bob.kp, &[&s.btc]);
+
+    // The crank reads the (named) oracle and moves the vol state to now.
+    t.advance(600).await;
+    let now = t.now().await;
+    t.set_price(&s.btc, Quote::usd(61_000, 5, now)).await;
+    let c = json(&cranks::crank(&e, "BTC/USD").await.unwrap());
+    assert_eq!(c["oracle"], s.btc.oracle.to_string());
+    assert_eq!(t.market(&s.btc.key).await.vol_state.last_ts, now);
+    assert_eq!(
+        c["margin_vol_q32"],
+        t.market(&s.btc.key).await.vol_state.margin_vol.to_bits()
+    );
+
+    // Too early: the program's error, named, with what to do.
+    let m = err(cranks::settle(&e, s.call, &[]).await);
+    assert!(
+        m.contains("SeriesNotExpired") && m.contains("only after expiry"),
+        "{m}"
+    );
+
+    // After expiry, at 63 000 USD (the 62 000 call pays 10 USDC per contract): the series is
+    // fixed, then Alice (short, paying 100) is settled before Bob (long, paid 100).
+    t.set_time(s.expiry + 5).await;
+    t.set_price(&s.btc, Quote::usd(63_000, 5, s.expiry)).await;
+    let (ca, cb) = (
+        t.margin_account(&s.a).await.collateral_native,
+        t.margin_account(&s.b).await.collateral_native,
+    );
+    let r = json(&cranks::settle(&e, s.call, &[]).await.unwrap());
+    assert_eq!(r["series_settled_now"], true);
+    assert_eq!(r["settlement_price_native"], 630 * USDC);
+    assert_eq!(
+        r["accounts"],
+        serde_json::json!([s.a.to_string(), s.b.to_string()])
+    );
+    assert_eq!(
+        t.margin_account(&s.a).await.collateral_native,
+        ca - 100 * USDC
+    );
+    assert_eq!(
+        t.margin_account(&s.b).await.collateral_native,
+        cb + 100 * USDC
+    );
+    t.assert_conservation(&s.accounts(), &s.series()).await;
+    // Again: nothing left to settle in it, said plainly.
+    let r = json(&cranks::settle(&e, s.call, &[]).await.unwrap());
+    assert_eq!(r["series_settled_now"], false);
+    assert_eq!(r["accounts"], serde_json::json!([]));
 }

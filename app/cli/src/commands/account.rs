@@ -109,7 +109,7 @@ pub struct MarginSummary {
 impl Render for AccountView {
     fn render(&self) -> String {
         let d = self.decimals;
-        let mut s = kv(&[
+        let mut pairs = vec![
             ("account", self.account.clone()),
             ("owner", self.owner.clone()),
             (
@@ -126,20 +126,21 @@ impl Render for AccountView {
             ("withdrawn", money(self.withdrawn_native, d)),
             ("realised P&L", money(self.realised_pnl_native, d)),
             ("fees paid", money(self.fees_paid_native, d)),
-        ]);
+        ];
         if self.being_liquidated {
-            s.push_str("BEING LIQUIDATED\n");
+            pairs.push(("status", "BEING LIQUIDATED".into()));
         }
         match (&self.margin, &self.margin_error) {
-            (Some(m), _) => s.push_str(&kv(&[
+            (Some(m), _) => pairs.extend([
                 ("equity", money(m.equity_mm, d)),
                 ("initial margin", money(m.im, d)),
                 ("maint. margin", money(m.mm, d)),
                 ("withdrawable", money(m.withdrawable, d)),
-            ])),
-            (None, Some(e)) => s.push_str(&format!("margin: not computable now ({e})\n")),
+            ]),
+            (None, Some(e)) => pairs.push(("margin", format!("not computable now ({e})"))),
             _ => {}
         }
+        let mut s = kv(&pairs);
         if !self.positions.is_empty() {
             let mut t = Table::new(&["series", "label", "qty", "cash"]);
             for p in &self.positions {
