@@ -235,6 +235,18 @@ impl Chain for BankChain {
         budget: Budget,
     ) -> Result<Sent, SendError> {
         let tx = self.transaction(ixs, signers, budget).await?;
+        self.send_transaction(&tx).await
+    }
+
+    async fn latest_blockhash(&self) -> Result<solana_hash::Hash, ChainError> {
+        self.client
+            .get_latest_blockhash()
+            .await
+            .map_err(|e| ChainError(e.to_string()))
+    }
+
+    async fn send_transaction(&self, tx: &Transaction) -> Result<Sent, SendError> {
+        let tx = tx.clone();
         let sig = tx.signatures[0].to_string();
         let r = self
             .client

@@ -6,6 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_account::Account;
 use solana_keypair::Keypair;
+use solana_transaction::Transaction;
 
 /// Compute budget of a transaction: the implementation adds the compute-budget instructions
 /// (callers never include them).
@@ -137,6 +138,28 @@ pub trait Chain {
         signers: &[&Keypair],
         budget: Budget,
     ) -> Result<Sent, SendError>;
+
+    /// A recent blockhash, for transactions signed by several parties in turn (the CLI's
+    /// two-step `trade`: the maker signs over it, the taker signs and sends later).
+    ///
+    /// The default says the chain cannot do it, so implementations written before this method
+    /// existed keep compiling.
+    async fn latest_blockhash(&self) -> Result<solana_hash::Hash, ChainError> {
+        Err(ChainError(
+            "this chain does not hand out blockhashes for externally signed transactions".into(),
+        ))
+    }
+
+    /// Sends a transaction that is already fully signed (by parties other than this chain's
+    /// payer, possibly) and waits for confirmation.
+    ///
+    /// The default says the chain cannot do it (see [`Chain::latest_blockhash`]).
+    async fn send_transaction(&self, tx: &Transaction) -> Result<Sent, SendError> {
+        let _ = tx;
+        Err(SendError::Transport(
+            "this chain does not send externally signed transactions".into(),
+        ))
+    }
 }
 
 /// The compute-budget instructions for `budget`.

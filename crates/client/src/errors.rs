@@ -111,7 +111,7 @@ fn hint(name: &str) -> Option<&'static str> {
         "NotAdmin" => "sign with the exchange admin's keypair (--keypair)",
         "NotOwner" => "only the account's owner may do this: sign with the owner's keypair",
         "NotTrader" => "sign with the account's owner or its delegate",
-        "ExchangePaused" => "the admin has paused this operation; `keel exchange` shows the pause flags",
+        "ExchangePaused" => "the admin has paused this operation; `keel exchange show` shows the pause flags",
         "InsufficientCollateral" => "withdraw at most the account's collateral (`keel account show`)",
         "WithdrawalBelowInitialMargin" => {
             "withdraw at most the 'withdrawable' amount `keel margin <account>` shows, or reduce risk first"
@@ -122,10 +122,10 @@ fn hint(name: &str) -> Option<&'static str> {
         "TradeIncreasesRisk" => {
             "the account is below initial margin: only trades that reduce its risk are allowed until it deposits"
         }
-        "ExpiredPositionsUnsettled" => "settle the expired series and positions first (`keel settle`)",
+        "ExpiredPositionsUnsettled" => "settle the expired series and positions first (`keel settle <series>`)",
         "SeriesExpired" => "this series has expired; trade a later expiry (`keel series`)",
         "SeriesNotExpired" => "settlement is possible only after expiry",
-        "SeriesNotSettled" => "run `keel settle` for the series first",
+        "SeriesNotSettled" => "run `keel settle <series>` first",
         "SettlementPoolShort" => "settle the losing accounts of this series first; winners are paid from their payments",
         "AccountHasPositions" | "AccountHasCollateral" => {
             "close or settle every position and withdraw all collateral before closing the account"
@@ -133,6 +133,10 @@ fn hint(name: &str) -> Option<&'static str> {
         "TooManyPositions" => "an account holds at most 32 series: close some or open another account",
         "TooManyMarkets" => "an account spans at most 4 markets: open another account",
         "MarketMissing" => "pass every market (and its oracle) the accounts hold; the CLI derives them — retry",
+        "OracleWrongOwner" | "OracleWrongAccount" | "OracleInvalidAccount" | "OracleWrongFeed" => {
+            "the oracle account passed is not one this market accepts: for a market that takes any \
+             update of its feed, name a current PriceUpdateV2 account (`--oracle MARKET=ACCOUNT`)"
+        }
         "OracleStale" => "the oracle price is older than the market allows: post a fresh oracle update and retry",
         "OracleConfidenceTooWide" => "the oracle is uncertain right now; retry when its confidence interval narrows",
         "VolStateStale" => "run the volatility crank for the market (`keel crank <market>`), then retry",

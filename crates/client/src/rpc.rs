@@ -168,6 +168,26 @@ impl Chain for RpcChain {
         })
     }
 
+    async fn latest_blockhash(&self) -> Result<solana_hash::Hash, ChainError> {
+        self.rpc
+            .get_latest_blockhash()
+            .await
+            .map_err(|e| ChainError(e.to_string()))
+    }
+
+    async fn send_transaction(&self, tx: &Transaction) -> Result<Sent, SendError> {
+        let sig = self
+            .rpc
+            .send_and_confirm_transaction(tx)
+            .await
+            .map_err(rejected_or_transport)?;
+        Ok(Sent {
+            signature: sig.to_string(),
+            logs: vec![],
+            compute_units: None,
+        })
+    }
+
     async fn simulate(
         &self,
         ixs: &[Instruction],

@@ -56,6 +56,8 @@ pub enum ViewError {
     State(Pubkey, StateError),
     /// A market an account uses is not on chain (or its oracle is missing).
     MissingMarket(Pubkey),
+    /// No margin account at this address.
+    MissingAccount(Pubkey),
 }
 
 impl std::fmt::Display for ViewError {
@@ -65,6 +67,7 @@ impl std::fmt::Display for ViewError {
             ViewError::NoExchange => write!(f, "no Keel exchange at {}", crate::pda::exchange()),
             ViewError::State(k, e) => write!(f, "{k}: {e:?}"),
             ViewError::MissingMarket(k) => write!(f, "market {k} or its oracle is missing"),
+            ViewError::MissingAccount(k) => write!(f, "no Keel margin account at {k}"),
         }
     }
 }
@@ -115,6 +118,17 @@ impl MarketView {
             .price_native(&r)
             .map_err(|e| ViewError::State(self.oracle_key, e))
     }
+}
+
+/// A margin computation with the keys that go with the breakdown's dense arrays.
+#[derive(Clone, Debug)]
+pub struct MarginDetail {
+    /// The breakdown.
+    pub breakdown: Box<MarginBreakdown>,
+    /// The market of each `breakdown.markets[i]`.
+    pub market_keys: Vec<Pubkey>,
+    /// The series and quantity of each `breakdown.positions[i]`.
+    pub positions: Vec<(Pubkey, i64)>,
 }
 
 /// Every Keel account of one deployment at one moment.
@@ -225,6 +239,16 @@ impl Snapshot {
         acc: &MarginAccount,
         now: Option<i64>,
     ) -> Result<Box<MarginBreakdown>, ViewError> {
+        Ok(self.margin_detail(acc, now)?.breakdown)
+    }
+
+    /// [`Self::margin`] with what a report needs beside the breakdown: which account slot each
+    /// position came from and the address of each market, in the breakdown's order.
+    pub fn margin_detail(
+        &self,
+        acc: &MarginAccount,
+        now: Option<i64>,
+    ) -> Result<MarginDetail, ViewError> {
         let now = now.unwrap_or(self.now);
         let acc = self.settled(acc);
         let mut readings = Vec::new();
@@ -250,7 +274,108 @@ impl Snapshot {
             &mut out,
         )
         .map_err(|e| ViewError::State(Pubkey::default(), e))?;
-        Ok(out)
+        let market_keys = (0..out.n_markets as usize)
+            .map(|i| Pubkey::new_from_array(inputs.market_keys[i]))
+            .collect();
+        let positions = (0..out.n_positions as usize)
+            .map(|i| {
+                let slot = &acc.positions[inputs.position_slots[i] as usize];
+                (Pubkey::new_from_array(slot.series), slot.qty_contracts)
+            })
+            .collect();
+        Ok(MarginDetail {
+            breakdown: out,
+            market_keys,
+            positions,
+        })
+    }
+
+    /// The `MarginReport` event the program's `margin_report` instruction would emit for the
+    /// account at `key` at `now`, computed off-chain field for field as the handler builds it
+    /// (`keel verify` compares the two).
+    pub fn margin_report(
+        &self,
+        key: &Pubkey,
+        now: Option<i64>,
+    ) -> Result<keel::events::MarginReport, ViewError> {
+        use keel::events::{MarginReport, MarketRiskReport, PositionRiskReport};
+        let acc = self
+            .accounts
+            .get(key)
+            .ok_or(ViewError::MissingAccount(*key))?;
+        let now = now.unwrap_or(self.now);
+        let d = self.margin_detail(acc, Some(now))?;
+        let b = &d.breakdown;
+        let markets = d
+            .market_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let m = &b.markets[i];
+                MarketRiskReport {
+                    market: *k,
+                    spot: m.spot,
+                    stable_spot: m.stable_spot,
+                    conf: m.conf,
+                    sigma_q32: m.sigma.to_bits(),
+                    range_q32: m.range.to_bits(),
+                    worst_im: m.worst_im,
+                    worst_im_scenario: m.worst_im_scenario,
+                    worst_mm: m.worst_mm,
+                    worst_mm_scenario: m.worst_mm_scenario,
+                    net_delta_q32: m.net_delta.to_bits(),
+                    short_min_im: m.short_min_im,
+                    short_min_mm: m.short_min_mm,
+                    conf_addon: m.conf_addon,
+                    impact_addon: m.impact_addon,
+                    pnl: m.pnl.to_vec(),
+                }
+            })
+            .collect();
+        let positions = d
+            .positions
+            .iter()
+            .enumerate()
+            .map(|(i, (series, qty))| {
+                let p = &b.positions[i];
+                PositionRiskReport {
+                    series: *series,
+                    qty_contracts: *qty,
+                    mark: p.mark,
+                    mark_stable: p.mark_stable,
+                    value: p.value,
+                    value_im: p.value_im,
+                    rounding: p.rounding,
+                    delta_q32: p.greeks.delta.to_bits(),
+                    gamma_q32: p.greeks.gamma.to_bits(),
+                    vega: p.greeks.vega,
+                    theta: p.greeks.theta,
+                }
+            })
+            .collect();
+        Ok(MarginReport {
+            account: *key,
+            now,
+            collateral: b.collateral,
+            equity_mm: b.equity_mm,
+            equity_im: b.equity_im,
+            mm: b.mm,
+            im: b.im,
+            scan_mm: b.scan_mm,
+            scan_im: b.scan_im,
+            offset_mm: b.offset_mm,
+            offset_im: b.offset_im,
+            addons: b.addons,
+            short_min_mm: b.short_min_mm,
+            short_min_im: b.short_min_im,
+            rounding: b.rounding,
+            health_mm: b.health_mm(),
+            health_im: b.health_im(),
+            withdrawable: b.withdrawable(),
+            liquidatable: b.is_liquidatable(),
+            markets,
+            positions,
+        })
     }
 
     /// The markets `accounts` hold positions in, in a stable order.

@@ -1,0 +1,240 @@
+//! `keel markets` and `keel series`.
+
+use crate::env::Env;
+use crate::error::CliResult;
+use crate::names::{
+    contract_size, kind_name, market_name, money, q32, series_label, strike_per_unit,
+};
+use crate::output::{Render, Table};
+use anchor_lang::prelude::Pubkey;
+use keel_client::Chain;
+use keel_migrations::units::fmt_time;
+use serde::Serialize;
+
+/// One market.
+#[derive(Clone, Debug, Serialize)]
+pub struct MarketRow {
+    /// Index within the exchange.
+    pub index: u16,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// `pyth-pull` or `pyth-legacy`.
+    pub oracle_kind: String,
+    /// The oracle account read for it.
+    pub oracle: String,
+    /// Pinned to that account (or accepting any update of its feed).
+    pub oracle_pinned: bool,
+    /// Underlying units per contract.
+    pub contract_size: String,
+    /// Oracle price per contract now (native), if readable.
+    pub price_native: Option<i64>,
+    /// Why not, if not.
+    pub price_error: Option<String>,
+    /// Margin vol (annualised, Q32.32 bits).
+    pub margin_vol_q32: i64,
+    /// Stable price per contract (native).
+    pub stable_price_native: i64,
+    /// Last crank.
+    pub vol_updated_ts: i64,
+    /// Series listed.
+    pub series_count: u32,
+    /// Quote decimals.
+    pub decimals: u8,
+}
+
+/// `keel markets`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Markets {
+    /// Markets by index.
+    pub markets: Vec<MarketRow>,
+}
+
+impl Render for Markets {
+    fn render(&self) -> String {
+        let mut t = Table::new(&[
+            "#",
+            "name",
+            "address",
+            "oracle",
+            "size",
+            "price/contract",
+            "margin vol",
+            "stable",
+            "series",
+            "cranked",
+        ]);
+        for m in &self.markets {
+            t.row(vec![
+                m.index.to_string(),
+                m.name.clone(),
+                m.address.clone(),
+                format!(
+                    "{}{}",
+                    m.oracle_kind,
+                    if m.oracle_pinned { " (pinned)" } else { "" }
+                ),
+                m.contract_size.clone(),
+                m.price_native
+                    .map(|p| money(p, m.decimals))
+                    .unwrap_or_else(|| {
+                        format!("n/a: {}", m.price_error.clone().unwrap_or_default())
+                    }),
+                format!("{}%", q32(m.margin_vol_q32.saturating_mul(100), 2)),
+                money(m.stable_price_native, m.decimals),
+                m.series_count.to_string(),
+                fmt_time(m.vol_updated_ts),
+            ]);
+        }
+        t.to_string()
+    }
+}
+
+/// Lists the markets.
+pub async fn markets<C: Chain>(env: &Env<C>) -> CliResult<Markets> {
+    let snap = env.snapshot().await?;
+    let mut markets: Vec<MarketRow> = snap
+        .markets
+        .values()
+        .map(|mv| {
+            let m = &mv.market;
+            let (price_native, price_error) = match mv.price_native() {
+                Ok(p) => (Some(p), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            MarketRow {
+                index: m.market_index,
+                name: market_name(m),
+                address: mv.key.to_string(),
+                oracle_kind: if m.oracle.kind == keel_state::market::ORACLE_PYTH_LEGACY {
+                    "pyth-legacy"
+                } else {
+                    "pyth-pull"
+                }
+                .into(),
+                oracle: mv.oracle_key.to_string(),
+                oracle_pinned: m.oracle.account != [0; 32],
+                contract_size: contract_size(m).to_string(),
+                price_native,
+                price_error,
+                margin_vol_q32: m.vol_state.margin_vol.to_bits(),
+                stable_price_native: m.vol_state.stable_price,
+                vol_updated_ts: m.vol_state.last_ts,
+                series_count: m.series_count,
+                decimals: m.quote_decimals,
+            }
+        })
+        .collect();
+    markets.sort_by_key(|m| m.index);
+    Ok(Markets { markets })
+}
+
+/// One series.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesRow {
+    /// Address.
+    pub address: String,
+    /// Label.
+    pub label: String,
+    /// Market name.
+    pub market: String,
+    /// Market address.
+    pub market_address: String,
+    /// Index within the market.
+    pub index: u32,
+    /// `call`, `put`, `future`.
+    pub kind: String,
+    /// Strike per contract (native).
+    pub strike_native: i64,
+    /// Strike per unit of underlying (quote units), where exact.
+    pub strike: Option<String>,
+    /// Expiry (unix).
+    pub expiry_ts: i64,
+    /// `active` or `settled`.
+    pub status: String,
+    /// Open interest.
+    pub open_interest_contracts: i64,
+    /// Settlement price per contract, once settled.
+    pub settlement_price_native: Option<i64>,
+    /// Quote decimals.
+    pub decimals: u8,
+}
+
+/// `keel series`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesList {
+    /// Series, by market then index.
+    pub series: Vec<SeriesRow>,
+}
+
+impl Render for SeriesList {
+    fn render(&self) -> String {
+        let mut t = Table::new(&[
+            "address",
+            "series",
+            "strike/contract",
+            "status",
+            "open interest",
+            "settled at",
+        ]);
+        for s in &self.series {
+            t.row(vec![
+                s.address.clone(),
+                s.label.clone(),
+                if s.kind == "future" {
+                    "-".into()
+                } else {
+                    money(s.strike_native, s.decimals)
+                },
+                s.status.clone(),
+                s.open_interest_contracts.to_string(),
+                s.settlement_price_native
+                    .map(|p| money(p, s.decimals))
+                    .unwrap_or_default(),
+            ]);
+        }
+        t.to_string()
+    }
+}
+
+/// Lists the series (of `market` only, if given).
+pub async fn series<C: Chain>(env: &Env<C>, market: Option<Pubkey>) -> CliResult<SeriesList> {
+    let snap = env.snapshot().await?;
+    let mut series: Vec<(u16, SeriesRow)> = snap
+        .series
+        .iter()
+        .filter(|(_, s)| market.is_none_or(|m| m.to_bytes() == s.market))
+        .map(|(k, s)| {
+            let mk = Pubkey::new_from_array(s.market);
+            let m = snap.markets.get(&mk).map(|mv| &mv.market);
+            let settled = s.status == keel_state::series::SERIES_SETTLED;
+            (
+                m.map(|m| m.market_index).unwrap_or(u16::MAX),
+                SeriesRow {
+                    address: k.to_string(),
+                    label: series_label(s, m),
+                    market: m.map(market_name).unwrap_or_default(),
+                    market_address: mk.to_string(),
+                    index: s.series_index,
+                    kind: kind_name(s.kind).into(),
+                    strike_native: s.strike_native,
+                    strike: m.and_then(|m| {
+                        (s.kind != 2)
+                            .then(|| strike_per_unit(s.strike_native, m))
+                            .flatten()
+                    }),
+                    expiry_ts: s.expiry_ts,
+                    status: if settled { "settled" } else { "active" }.into(),
+                    open_interest_contracts: s.open_interest_contracts,
+                    settlement_price_native: settled.then_some(s.settlement_price_native),
+                    decimals: snap.exchange.quote_decimals,
+                },
+            )
+        })
+        .collect();
+    series.sort_by_key(|(mi, s)| (*mi, s.index));
+    Ok(SeriesList {
+        series: series.into_iter().map(|(_, s)| s).collect(),
+    })
+}

@@ -1,0 +1,157 @@
+//! `keel deposit` and `keel withdraw`: amounts in quote units (`100.5`), from / to the
+//! signer's associated token account unless told otherwise.
+
+use crate::env::{associated_token_account, create_ata_idempotent, Env};
+use crate::error::{CliError, CliResult};
+use crate::names::money;
+use crate::output::{kv, Render};
+use anchor_lang::prelude::Pubkey;
+use keel_client::{ix, Chain};
+use keel_migrations::units::Decimal;
+use serde::Serialize;
+
+/// A deposit or withdrawal that went through.
+#[derive(Clone, Debug, Serialize)]
+pub struct Moved {
+    /// `deposit` or `withdraw`.
+    pub action: String,
+    /// The margin account.
+    pub account: String,
+    /// The token account the money came from / went to.
+    pub token_account: String,
+    /// Amount, quote native units.
+    pub amount_native: u64,
+    /// The account's collateral afterwards.
+    pub collateral_native: i64,
+    /// Quote decimals.
+    pub decimals: u8,
+    /// The transaction.
+    pub signature: String,
+}
+
+impl Render for Moved {
+    fn render(&self) -> String {
+        kv(&[
+            (
+                self.action.as_str(),
+                money(self.amount_native as i64, self.decimals),
+            ),
+            ("account", self.account.clone()),
+            (
+                if self.action == "deposit" {
+                    "from"
+                } else {
+                    "to"
+                },
+                self.token_account.clone(),
+            ),
+            (
+                "collateral now",
+                money(self.collateral_native, self.decimals),
+            ),
+            ("signature", self.signature.clone()),
+        ])
+    }
+}
+
+/// Parses an amount in quote units into native units.
+pub fn amount_native(amount: &str, decimals: u8) -> CliResult<u64> {
+    let d = Decimal::parse(amount).map_err(CliError::Usage)?;
+    let n = d
+        .to_native(decimals as u32)
+        .map_err(|e| CliError::Usage(format!("amount: {e}")))?;
+    if n <= 0 {
+        return Err(CliError::Usage("the amount must be positive".into()));
+    }
+    Ok(n as u64)
+}
+
+/// Deposits `amount` into `account` (default: the signer's account `id`) from `from` (default:
+/// the signer's associated token account).
+pub async fn deposit<C: Chain>(
+    env: &Env<C>,
+    amount: &str,
+    account: Option<Pubkey>,
+    id: u32,
+    from: Option<Pubkey>,
+) -> CliResult<Moved> {
+    let (ex, e) = env.exchange().await?;
+    let key = account.unwrap_or_else(|| env.my_account(id));
+    env.margin_account(&key).await?;
+    let native = amount_native(amount, e.quote_decimals)?;
+    let source = from
+        .unwrap_or_else(|| associated_token_account(&env.me(), &ex.quote_mint, &ex.token_program));
+    let sent = env
+        .send(
+            "deposit",
+            &[ix::deposit(&ex, &env.me(), &key, &source, native)],
+            &[],
+        )
+        .await?;
+    let after = env.margin_account(&key).await?;
+    Ok(Moved {
+        action: "deposit".into(),
+        account: key.to_string(),
+        token_account: source.to_string(),
+        amount_native: native,
+        collateral_native: after.collateral_native,
+        decimals: e.quote_decimals,
+        signature: sent.signature,
+    })
+}
+
+/// Withdraws `amount` (or `max`: what the margin allows now) from `account` to `to` (default:
+/// the signer's associated token account, created if missing).
+pub async fn withdraw<C: Chain>(
+    env: &Env<C>,
+    amount: &str,
+    account: Option<Pubkey>,
+    id: u32,
+    to: Option<Pubkey>,
+) -> CliResult<Moved> {
+    let snap = env.snapshot().await?;
+    let ex = keel_client::ix::exchange_keys(&snap.exchange);
+    let decimals = snap.exchange.quote_decimals;
+    let key = account.unwrap_or_else(|| env.my_account(id));
+    let acc = match snap.accounts.get(&key) {
+        Some(a) => *a,
+        None => env.margin_account(&key).await?,
+    };
+    let native = if amount == "max" {
+        let w = snap.margin(&acc, None)?.withdrawable();
+        if w <= 0 {
+            return Err(CliError::Refused(format!(
+                "nothing can be withdrawn from {key} now: `keel margin {key}` shows why"
+            )));
+        }
+        w as u64
+    } else {
+        amount_native(amount, decimals)?
+    };
+    let metas = env.margin_metas(&snap, &[&acc], &[])?;
+    let mut ixs = vec![];
+    let dest = match to {
+        Some(t) => t,
+        None => {
+            ixs.push(create_ata_idempotent(
+                &env.me(),
+                &env.me(),
+                &ex.quote_mint,
+                &ex.token_program,
+            ));
+            associated_token_account(&env.me(), &ex.quote_mint, &ex.token_program)
+        }
+    };
+    ixs.push(ix::withdraw(&ex, &env.me(), &key, &dest, native, &metas));
+    let sent = env.send("withdraw", &ixs, &[]).await?;
+    let after = env.margin_account(&key).await?;
+    Ok(Moved {
+        action: "withdraw".into(),
+        account: key.to_string(),
+        token_account: dest.to_string(),
+        amount_native: native,
+        collateral_native: after.collateral_native,
+        decimals,
+        signature: sent.signature,
+    })
+}

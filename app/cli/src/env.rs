@@ -1,0 +1,143 @@
+//! What every command runs with: a chain, the signing keypair, which oracle account prices each
+//! unpinned market, and the compute budget.
+
+use crate::error::{CliError, CliResult};
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use keel_client::ix::ExchangeKeys;
+use keel_client::view::{OracleDirectory, Snapshot};
+use keel_client::{Budget, Chain, Sent};
+use keel_state::{discriminator, read_account, Exchange, MarginAccount};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use std::str::FromStr;
+
+/// The associated token account program.
+pub const ATA_PROGRAM: Pubkey =
+    anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+
+/// A command's environment.
+pub struct Env<C: Chain> {
+    /// The chain (its payer is `keypair`).
+    pub chain: C,
+    /// The signer: fee payer, account owner, admin.
+    pub keypair: Keypair,
+    /// Oracle accounts of unpinned pull-oracle markets (`--oracle MARKET=ACCOUNT`).
+    pub oracles: OracleDirectory,
+    /// Compute budget of every transaction.
+    pub budget: Budget,
+}
+
+impl<C: Chain> Env<C> {
+    /// An environment signing with `keypair` (which must be `chain`'s payer).
+    pub fn new(chain: C, keypair: Keypair) -> Self {
+        Env {
+            chain,
+            keypair,
+            oracles: OracleDirectory::default(),
+            budget: Budget::default(),
+        }
+    }
+
+    /// The signer's address.
+    pub fn me(&self) -> Pubkey {
+        self.keypair.pubkey()
+    }
+
+    /// Every Keel account, with oracles.
+    pub async fn snapshot(&self) -> CliResult<Snapshot> {
+        Ok(Snapshot::load(&self.chain, &self.oracles).await?)
+    }
+
+    /// The exchange and its keys.
+    pub async fn exchange(&self) -> CliResult<(ExchangeKeys, Exchange)> {
+        let key = keel_client::pda::exchange();
+        let a = keel_client::chain::account(&self.chain, &key)
+            .await?
+            .ok_or(keel_client::view::ViewError::NoExchange)?;
+        let ex = read_account::<Exchange>(&a.data, &discriminator::EXCHANGE)
+            .map_err(|e| CliError::Chain(format!("exchange {key}: {e:?}")))?;
+        Ok((keel_client::ix::exchange_keys(&ex), ex))
+    }
+
+    /// A margin account, decoded.
+    pub async fn margin_account(&self, key: &Pubkey) -> CliResult<MarginAccount> {
+        let a = keel_client::chain::account(&self.chain, key)
+            .await?
+            .ok_or_else(|| CliError::Chain(format!("no Keel margin account at {key}")))?;
+        if a.owner != keel::ID {
+            return Err(CliError::Chain(format!(
+                "{key} is not a Keel account (owner {})",
+                a.owner
+            )));
+        }
+        read_account::<MarginAccount>(&a.data, &discriminator::MARGIN_ACCOUNT)
+            .map_err(|e| CliError::Chain(format!("{key} is not a margin account: {e:?}")))
+    }
+
+    /// The signer's margin account `id`.
+    pub fn my_account(&self, id: u32) -> Pubkey {
+        keel_client::pda::margin_account(&keel_client::pda::exchange(), &self.me(), id)
+    }
+
+    /// Sends `ixs` signed by the keypair (payer) and `signers`.
+    pub async fn send(
+        &self,
+        what: &str,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> CliResult<Sent> {
+        let mut all: Vec<&Keypair> = vec![&self.keypair];
+        all.extend_from_slice(signers);
+        self.chain
+            .send(ixs, &all, self.budget)
+            .await
+            .map_err(|e| CliError::send(what, e))
+    }
+
+    /// Remaining accounts of a margin check of `accounts` (plus `extra_markets`).
+    pub fn margin_metas(
+        &self,
+        snap: &Snapshot,
+        accounts: &[&MarginAccount],
+        extra_markets: &[Pubkey],
+    ) -> CliResult<Vec<AccountMeta>> {
+        Ok(snap.margin_metas(accounts, extra_markets)?)
+    }
+}
+
+/// Parses an address, naming what it is on failure.
+pub fn pubkey(s: &str, what: &str) -> CliResult<Pubkey> {
+    Pubkey::from_str(s.trim())
+        .map_err(|_| CliError::Usage(format!("{what}: `{s}` is not a base58 address")))
+}
+
+/// The associated token account of `owner` for `mint` under `token_program`.
+pub fn associated_token_account(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[owner.as_ref(), token_program.as_ref(), mint.as_ref()],
+        &ATA_PROGRAM,
+    )
+    .0
+}
+
+/// The ATA program's `CreateIdempotent` (creates the account unless it exists).
+pub fn create_ata_idempotent(
+    payer: &Pubkey,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+) -> Instruction {
+    Instruction {
+        program_id: ATA_PROGRAM,
+        accounts: vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new(associated_token_account(owner, mint, token_program), false),
+            AccountMeta::new_readonly(*owner, false),
+            AccountMeta::new_readonly(*mint, false),
+            AccountMeta::new_readonly(anchor_lang::system_program::ID, false),
+            AccountMeta::new_readonly(*token_program, false),
+        ],
+        data: vec![1],
+    }
+}

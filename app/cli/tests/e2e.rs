@@ -1,0 +1,751 @@
+//! `keel` commands end to end on the in-process bank: the same command functions the binary
+//! runs against RPC, run against `keel_bank::BankChain`, asserting on their `--output json`.
+//! Markets, oracles, mints and funded wallets come from keel-tests' `TestContext` (one harness).
+
+use anchor_lang::prelude::Pubkey;
+use keel_bank::BankChain;
+use keel_cli::commands::{
+    account, admin, bootstrap, cranks, margin, markets, trade, verify, wallet,
+};
+use keel_cli::output::{print, Format};
+use keel_cli::{Env, Render};
+use keel_tests::oracle::Quote;
+use keel_tests::scenario::{Scenario, USDC};
+use keel_tests::TestContext;
+use pyth_solana_receiver_sdk::price_update::VerificationLevel;
+use serde_json::Value;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+fn env(t: &TestContext, kp: &Keypair) -> Env<BankChain> {
+    Env::new(t.chain(kp), kp.insecure_clone())
+}
+
+/// As [`env`], naming the oracle account of each of `markets` (they accept any update of their
+/// feed, and the bank has no Pyth sponsored accounts): what `--oracle MARKET=ACCOUNT` does.
+fn env_with(
+    t: &TestContext,
+    kp: &Keypair,
+    markets: &[&keel_tests::MarketHandle],
+) -> Env<BankChain> {
+    let mut e = env(t, kp);
+    for m in markets {
+        e.oracles.overrides.insert(m.key, m.oracle);
+    }
+    e
+}
+
+/// What `--output json` prints for `r`, parsed back.
+fn json<R: Render>(r: &R) -> Value {
+    serde_json::from_str(&print(r, Format::Json)).expect("--output json is JSON")
+}
+
+fn err<T>(r: Result<T, keel_cli::CliError>) -> String {
+    match r {
+        Ok(_) => panic!("expected the command to fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn account_open_deposit_withdraw_show_close() {
+    let mut t = TestContext::builder().start().await;
+    let _btc = t.create_btc_market(60_000).await;
+    let carol = t.user(1_000 * USDC as u64).await;
+    let e = env(&t, &carol.kp);
+
+    let opened = json(&account::open(&e, 0).await.unwrap());
+    let acc: Pubkey = opened["account"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        acc,
+        keel_client::pda::margin_account(&t.ex.exchange, &carol.key(), 0)
+    );
+    assert_eq!(opened["owner"], carol.key().to_string());
+
+    let d = json(
+        &wallet::deposit(&e, "250.5", None, 0, Some(carol.tokens))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(d["amount_native"], 250_500_000);
+    assert_eq!(d["collateral_native"], 250_500_000);
+    assert_eq!(t.token_balance(&carol.tokens).await, 749_500_000);
+    // Amounts are exact: more decimals than the mint has is refused before anything is sent.
+    assert!(
+        err(wallet::deposit(&e, "0.0000001", None, 0, Some(carol.tokens)).await)
+            .contains("more than 6 decimal places")
+    );
+
+    let shown = json(&account::show(&e, None, 0).await.unwrap());
+    assert_eq!(shown["collateral_native"], 250_500_000);
+    assert_eq!(shown["deposited_native"], 250_500_000);
+    assert_eq!(shown["margin"]["withdrawable"], 250_500_000);
+    assert_eq!(shown["positions"].as_array().unwrap().len(), 0);
+
+    // Closing with collateral fails with the program's error decoded, and what to do.
+    let msg = err(account::close(&e, None, 0).await);
+    assert!(
+        msg.contains("close_account failed: Keel error AccountHasCollateral"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("what to do: close or settle every position and withdraw all collateral"),
+        "{msg}"
+    );
+    // Withdrawing more than the collateral: named, with its hint.
+    let msg = err(wallet::withdraw(&e, "300", None, 0, Some(carol.tokens)).await);
+    assert!(
+        msg.contains("InsufficientCollateral") && msg.contains("keel account show"),
+        "{msg}"
+    );
+
+    let w = json(
+        &wallet::withdraw(&e, "50", None, 0, Some(carol.tokens))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(w["collateral_native"], 200_500_000);
+    // `max` withdraws what the margin allows (all of it: no positions) to the associated token
+    // account, created on the way.
+    let w = json(&wallet::withdraw(&e, "max", None, 0, None).await.unwrap());
+    assert_eq!(w["amount_native"], 200_500_000);
+    let ata = keel_cli::env::associated_token_account(
+        &carol.key(),
+        &t.ex.quote_mint,
+        &t.ex.token_program,
+    );
+    assert_eq!(w["token_account"], ata.to_string());
+    assert_eq!(t.token_balance(&ata).await, 200_500_000);
+
+    let c = json(&account::close(&e, None, 0).await.unwrap());
+    assert_eq!(c["account"], acc.to_string());
+    assert!(t.snapshot(&[acc]).await[0].is_none());
+    // Someone else's account: refused before sending, saying whose it is.
+    let (_, other) = t.trader(10 * USDC as u64, 0).await;
+    assert!(err(account::close(&e, Some(other), 0).await).contains("use the owner's --keypair"));
+}
+
+#[tokio::test]
+async fn trade_is_made_by_one_party_and_taken_by_the_other() {
+    let mut t = TestContext::builder().start().await;
+    let s = Scenario::new(&mut t).await;
+    let alice = env_with(&t, &s.alice.kp, &[&s.btc]); // maker
+    let bob = env_with(&t, &s.bob.kp, &[&s.btc]); // taker
+
+    let offer = trade::make(
+        &alice,
+        trade::MakeArgs {
+            series: s.call,
+            taker_qty: 10,
+            price: "8".into(),
+            taker: s.bob.key(),
+            taker_account: None,
+            maker_account: None,
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let o = json(&offer);
+    assert_eq!(o["format"], "keel-trade-offer/1");
+    assert_eq!(o["summary"]["taker_qty_contracts"], 10);
+    assert_eq!(o["summary"]["price_native"], 8 * USDC);
+    assert_eq!(o["summary"]["notional_native"], 80 * USDC);
+    assert_eq!(o["summary"]["taker_fee_native"], 40_000); // 5 bps of 80 USDC
+    assert_eq!(o["summary"]["taker_account"], s.b.to_string());
+    let desc = o["summary"]["description"].as_str().unwrap();
+    assert!(
+        desc.starts_with("taker buys 10 BTC/USD call 62000 2026-01-08T00:00:00Z from maker at 8"),
+        "{desc}"
+    );
+
+    // Through a file, as the binary does.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("offer.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&offer).unwrap()).unwrap();
+    let read = trade::read_offer(path.to_str().unwrap()).unwrap();
+
+    // Without --yes the taker only sees what it would sign; nothing moves.
+    let shown = json(
+        &trade::take(&bob, &read, &trade::Expect::default(), false)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(shown["sent"], false);
+    assert_eq!(shown["summary"], o["summary"]);
+    assert_eq!(t.margin_account(&s.b).await.n_positions, 0);
+
+    // Refusals, each naming what is wrong.
+    let wrong_qty = trade::Expect {
+        taker_qty: Some(5),
+        ..Default::default()
+    };
+    assert!(
+        err(trade::take(&bob, &read, &wrong_qty, true).await).contains("its quantity is 10, not 5")
+    );
+    let wrong_price = trade::Expect {
+        price: Some("7.5".into()),
+        ..Default::default()
+    };
+    assert!(err(trade::take(&bob, &read, &wrong_price, true).await)
+        .contains("its price is 8 per contract, not 7.5"));
+    let mut lying = read.clone();
+    lying.summary.taker_qty_contracts = 1;
+    lying.summary.description = "taker buys 1 ...".into();
+    let m = err(trade::take(&bob, &lying, &trade::Expect::default(), true).await);
+    assert!(
+        m.contains("its summary does not match its transaction") && m.contains("taker buys 10"),
+        "{m}"
+    );
+    // Someone other than the named taker.
+    let carol = t.user(0).await;
+    let m = err(trade::take(
+        &env_with(&t, &carol.kp, &[&s.btc]),
+        &read,
+        &trade::Expect::default(),
+        true,
+    )
+    .await);
+    assert!(
+        m.contains(&format!("it is for taker {}", s.bob.key())),
+        "{m}"
+    );
+    // A transaction altered after the maker signed (price 8 → 1, summary made to agree).
+    let mut tx: solana_transaction::Transaction = bincode::deserialize(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &read.transaction,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let trade_ix = tx.message.instructions.last_mut().unwrap();
+    trade_ix.data[16..24].copy_from_slice(&USDC.to_le_bytes());
+    let mut forged = read.clone();
+    forged.transaction = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        bincode::serialize(&tx).unwrap(),
+    );
+    // The summary is made to agree with the altered transaction, so only the signature
+    // check stands between the taker and a trade the maker never signed.
+    forged.summary.price_native = USDC;
+    forged.summary.notional_native = 10 * USDC;
+    forged.summary.taker_fee_native = 5_000;
+    forged.summary.maker_fee_native = 2_000;
+    forged.summary.description = forged.summary.description.replace("at 8 per", "at 1 per");
+    let m = err(trade::take(&bob, &forged, &trade::Expect::default(), true).await);
+    assert!(m.contains("the maker's signature does not verify"), "{m}");
+    // An extra instruction smuggled in (a SOL transfer from the taker, who pays the fees).
+    let mut ixs = keel_client::chain::budget_instructions(keel_client::Budget::default());
+    ixs.push(solana_system_interface::instruction::transfer(
+        &s.bob.key(),
+        &s.alice.key(),
+        1_000_000_000,
+    ));
+    ixs.push(keel_client::ix::trade(
+        &t.ex,
+        &s.call,
+        &s.b,
+        &s.bob.key(),
+        &s.a,
+        &s.alice.key(),
+        keel::instructions::TradeArgs {
+            qty_contracts: 10,
+            price_native: 8 * USDC,
+        },
+        &keel_tests::helpers::metas(&[&s.btc]),
+    ));
+    let mut smuggled = solana_transaction::Transaction::new_with_payer(&ixs, Some(&s.bob.key()));
+    smuggled.partial_sign(&[&s.alice.kp], tx.message.recent_blockhash);
+    let mut bad = read.clone();
+    bad.transaction = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        bincode::serialize(&smuggled).unwrap(),
+    );
+    let m = err(trade::take(&bob, &bad, &trade::Expect::default(), true).await);
+    assert!(
+        m.contains("it calls program 11111111111111111111111111111111, not only Keel"),
+        "{m}"
+    );
+    assert_eq!(
+        t.margin_account(&s.b).await.n_positions,
+        0,
+        "no refusal moved anything"
+    );
+
+    // The real thing.
+    let expect = trade::Expect {
+        series: Some(s.call),
+        taker_qty: Some(10),
+        price: Some("8".into()),
+    };
+    let done = json(&trade::take(&bob, &read, &expect, true).await.unwrap());
+    assert_eq!(done["sent"], true);
+    assert_eq!(done["taker_qty_after"], 10);
+    let a = t.margin_account(&s.a).await;
+    assert_eq!(
+        a.positions[a.position_index(&s.call.to_bytes()).unwrap()].qty_contracts,
+        -10
+    );
+    // The same file cannot be replayed.
+    assert!(trade::take(&bob, &read, &expect, true).await.is_err());
+    t.assert_conservation(&s.accounts(), &s.series()).await;
+}
+
+/// A scenario with a trade done: Alice short 10 calls and long 5 futures, Bob the other side.
+async fn traded() -> (TestContext, Scenario) {
+    let mut t = TestContext::builder().start().await;
+    let s = Scenario::new(&mut t).await;
+    t.trade(
+        &s.call,
+        (&s.bob, &s.b),
+        (&s.alice, &s.a),
+        10,
+        8 * USDC,
+        &[&s.btc],
+    )
+    .await
+    .unwrap();
+    t.trade(
+        &s.fut,
+        (&s.alice, &s.a),
+        (&s.bob, &s.b),
+        5,
+        600 * USDC,
+        &[&s.btc],
+    )
+    .await
+    .unwrap();
+    (t, s)
+}
+
+#[tokio::test]
+async fn markets_series_and_margin_breakdown() {
+    let (mut t, s) = traded().await;
+    // Without the oracle of the market the account uses, the margin cannot be computed and the
+    // error says how to name it.
+    let m = err(margin::margin(&env(&t, &s.alice.kp), None, 0).await);
+    assert!(
+        m.contains(&format!("--oracle {}=ACCOUNT", s.btc.key)),
+        "{m}"
+    );
+    let e = env_with(&t, &s.alice.kp, &[&s.btc]);
+
+    let m = json(&markets::markets(&e).await.unwrap());
+    let ms = m["markets"].as_array().unwrap();
+    assert_eq!(ms.len(), 1);
+    assert_eq!(ms[0]["name"], "BTC/USD");
+    assert_eq!(ms[0]["address"], s.btc.key.to_string());
+    assert_eq!(ms[0]["contract_size"], "0.01");
+    assert_eq!(ms[0]["price_native"], 600 * USDC); // 60 000 USD × 0.01
+    assert_eq!(ms[0]["series_count"], 3);
+
+    let l = json(&markets::series(&e, None).await.unwrap());
+    let ls = l["series"].as_array().unwrap();
+    assert_eq!(
+        ls.iter()
+            .map(|x| x["kind"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["call", "put", "future"]
+    );
+    assert_eq!(ls[0]["strike"], "62000");
+    assert_eq!(ls[1]["strike_native"], 580 * USDC);
+    assert_eq!(ls[0]["open_interest_contracts"], 10);
+    assert_eq!(ls[0]["address"], s.call.to_string());
+
+    // The breakdown is what the program reports, figure for figure.
+    let v = json(&margin::margin(&e, None, 0).await.unwrap());
+    let r = t.margin_report(&s.a, &[&s.btc]).await;
+    for (k, x) in [
+        ("equity_mm", r.equity_mm),
+        ("equity_im", r.equity_im),
+        ("im", r.im),
+        ("mm", r.mm),
+        ("scan_im", r.scan_im),
+        ("withdrawable", r.withdrawable),
+    ] {
+        assert_eq!(v[k], x, "{k}");
+    }
+    assert!(r.im > 0 && r.im > r.mm);
+    let p = v["positions"].as_array().unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[0]["qty_contracts"], -10);
+    assert_eq!(p[0]["delta_q32"], r.positions[0].delta_q32);
+    assert_eq!(
+        p[1]["label"],
+        format!(
+            "BTC/USD future {}",
+            keel_migrations::units::fmt_time(s.expiry)
+        )
+    );
+    let mk = &v["markets"][0];
+    assert_eq!(mk["worst_im"], r.markets[0].worst_im);
+    assert_eq!(mk["worst_im_scenario"], r.markets[0].worst_im_scenario);
+    assert!(mk["worst_im_scenario_name"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("#{}: ", r.markets[0].worst_im_scenario)));
+    assert_eq!(
+        mk["pnl"].as_array().unwrap().len(),
+        keel_risk::scenario::SCENARIOS
+    );
+    // The table names the figures people look for.
+    let table = margin::margin(&e, None, 0).await.unwrap().render();
+    for want in [
+        "initial margin",
+        "maint. margin",
+        "health (IM)",
+        "worst IM",
+        "delta",
+        "vega",
+        "BTC/USD call 62000",
+    ] {
+        assert!(table.contains(want), "{want} missing from\n{table}");
+    }
+}
+
+#[tokio::test]
+async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
+    let (t, s) = traded().await;
+    let e = env_with(&t, &s.alice.kp, &[&s.btc]);
+
+    let v = verify::verify(&e, Some(s.a), 0).await.unwrap();
+    let j = json(&v);
+    assert_eq!(j["ok"], true, "{}", v.message);
+    assert_eq!(j["bytes_identical"], true);
+    // 19 totals + 1 count + 2 markets × ... : every figure of one market (15 + 30 P&Ls + count)
+    // and two positions (11 each), plus the position count.
+    assert_eq!(j["figures_compared"], 19 + 1 + (16 + 30) + 1 + 2 * 11);
+    assert!(v.message.starts_with("verified: all "), "{}", v.message);
+
+    // Tampered account bytes: one byte of Alice's collateral (the low byte of
+    // `collateral_native`) flipped in the fetched account before recomputing.
+    let v = verify::verify_with(&e, Some(s.a), 0, |snap| {
+        let acc = snap.accounts.get_mut(&s.a).unwrap();
+        let bytes = bytemuck::bytes_of_mut(acc);
+        let off = core::mem::offset_of!(keel_state::MarginAccount, collateral_native);
+        bytes[off] ^= 0x01;
+    })
+    .await
+    .unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.differences[0].field, "collateral");
+    let on: i64 = v.differences[0].on_chain.parse().unwrap();
+    let off: i64 = v.differences[0].off_chain.parse().unwrap();
+    assert_eq!(on ^ off, 1);
+    assert!(
+        v.message.starts_with(&format!(
+            "MISMATCH: collateral is {on} on-chain but {off} off-chain (and "
+        )),
+        "{}",
+        v.message
+    );
+    assert!(v.differences.iter().any(|d| d.field == "equity_mm"));
+
+    // A tampered market parameter: the IM long-option haircut, on Bob's long calls. Only IM
+    // figures move; MM, which never haircuts, must not.
+    let bob = env_with(&t, &s.bob.kp, &[&s.btc]);
+    let v = verify::verify_with(&bob, None, 0, |snap| {
+        let m = snap.markets.get_mut(&s.btc.key).unwrap();
+        m.market.risk_params.long_haircut += keel_risk::Fx::from_num(0.1);
+    })
+    .await
+    .unwrap();
+    let fields: Vec<&str> = v.differences.iter().map(|d| d.field.as_str()).collect();
+    assert!(!v.ok);
+    assert_eq!(fields[0], "equity_im", "{fields:?}");
+    assert!(fields.contains(&"positions[0].value_im"), "{fields:?}");
+    assert!(
+        !fields
+            .iter()
+            .any(|f| *f == "mm" || *f == "equity_mm" || f.ends_with("].value")),
+        "{fields:?}"
+    );
+    assert!(
+        v.message.starts_with("MISMATCH: equity_im is "),
+        "{}",
+        v.message
+    );
+    let table = v.render();
+    assert!(table.contains("positions[0].value_im"), "{table}");
+
+    // Not a margin account: said plainly.
+    let m = err(verify::verify(&e, Some(s.call), 0).await);
+    assert!(m.contains("is not a margin account"), "{m}");
+}
+
+#[tokio::test]
+async fn admin_commands_and_a_non_admin() {
+    let mut t = TestContext::builder().start_bank().await;
+    let admin_kp = t.admin.insecure_clone();
+    let a = env(&t, &admin_kp);
+    let done = json(
+        &admin::exchange_init(&a, t.ex.quote_mint, "spl-token", 7, 3)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(done["address"], t.ex.exchange.to_string());
+
+    let now = t.now().await;
+    let oracle = Keypair::new().pubkey();
+    let feed = [9u8; 32];
+    t.set_pull_oracle(
+        &oracle,
+        feed,
+        Quote::usd(3_000, 5, now),
+        VerificationLevel::Full,
+    )
+    .await;
+    let cfg = keel_migrations::config::MarketConfig {
+        name: "ETH/USD".into(),
+        contract_size: "0.1".into(),
+        oracle: keel_migrations::config::OracleConfig {
+            kind: keel_migrations::config::OracleKind::PythPull,
+            feed_id: Some(keel_migrations::config::to_hex(&feed)),
+            account: None,
+            price_account: Some(oracle.to_string()),
+            program: None,
+        },
+        guards: Default::default(),
+        vol_authority: None,
+        risk_params: toml::from_str("im_range_sigmas = \"3.4\"").unwrap(),
+        series: vec![],
+    };
+    let made = json(&admin::market_create(&a, &cfg).await.unwrap());
+    let mkey: Pubkey = made["address"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        t.market(&mkey)
+            .await
+            .risk_params
+            .im_range_sigmas
+            .to_string(),
+        "3.4"
+    );
+
+    let s = keel_migrations::config::SeriesConfig {
+        kind: keel_migrations::config::SeriesKindConfig::Put,
+        strike: Some("2500".into()),
+        expiry: toml::Value::String("2026-03-01".into()),
+    };
+    let listed = json(&admin::list_series(&a, "ETH/USD", &s).await.unwrap());
+    let skey: Pubkey = listed["address"].as_str().unwrap().parse().unwrap();
+    assert_eq!(t.series(&skey).await.strike_native, 250 * USDC);
+
+    let up = json(
+        &admin::market_update_params(
+            &a,
+            "0",
+            &["long_haircut=0.2".into()],
+            admin::GuardOverrides {
+                max_staleness_secs: Some(30),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let details: Vec<String> = serde_json::from_value(up["details"].clone()).unwrap();
+    assert_eq!(details.len(), 2, "{details:?}");
+    assert!(
+        details[0].starts_with("risk_params.long_haircut: ") && details[0].contains(" vs 0.2"),
+        "{details:?}"
+    );
+    let m = t.market(&mkey).await;
+    assert_eq!(m.oracle.max_staleness_secs, 30);
+    assert_eq!(
+        m.risk_params.im_range_sigmas.to_string(),
+        "3.4",
+        "other parameters kept"
+    );
+
+    json(
+        &admin::exchange_pause(&a, &["trade".into(), "withdraw".into()])
+            .await
+            .unwrap(),
+    );
+    let shown = json(&admin::exchange_show(&a).await.unwrap());
+    assert_eq!(shown["paused"], serde_json::json!(["withdraw", "trade"]));
+    assert_eq!(shown["taker_fee_bps"], 7);
+    assert!(err(admin::exchange_pause(&a, &["everything".into()]).await)
+        .contains("unknown pause flag `everything`"));
+
+    // Someone else: the program's NotAdmin, named, with what to do.
+    let mallory = t.user(0).await;
+    let m = err(admin::exchange_pause(&env(&t, &mallory.kp), &["none".into()]).await);
+    assert!(
+        m.contains("set_pause failed: Keel error NotAdmin")
+            && m.contains("sign with the exchange admin's keypair"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn bootstrap_runs_the_shipped_localnet_config_and_rerunning_changes_nothing() {
+    let mut t = TestContext::builder().start_bank().await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/localnet.toml"
+    ))
+    .unwrap();
+    let mut cfg = keel_migrations::Config::from_toml(&text).unwrap();
+    // The bank's own mint (as the demo does), and the local price publisher's updates at the
+    // pinned oracle accounts the file names.
+    cfg.exchange.quote_mint = t.ex.quote_mint.to_string();
+    let now = t.now().await;
+    for (m, usd) in cfg.markets.iter().zip([60_000, 3_000]) {
+        let args = m.oracle_args().unwrap();
+        t.set_pull_oracle(
+            &args.account,
+            args.feed_id,
+            Quote::usd(usd, 5, now),
+            VerificationLevel::Full,
+        )
+        .await;
+    }
+    let admin_kp = t.admin.insecure_clone();
+    let a = env(&t, &admin_kp);
+    let first = json(
+        &bootstrap::bootstrap(&a, &cfg, Default::default())
+            .await
+            .unwrap(),
+    );
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1 + 2 + 5 + 1);
+    assert!(items.iter().all(|i| i["status"] == "created"), "{items:#?}");
+    assert_eq!(first["sent"].as_array().unwrap().len(), 9);
+    assert_eq!(first["mismatches"], 0);
+
+    let again = bootstrap::bootstrap(&a, &cfg, Default::default())
+        .await
+        .unwrap();
+    let j = json(&again);
+    assert_eq!(j["sent"].as_array().unwrap().len(), 0);
+    assert!(j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["status"] == "exists"));
+    assert!(again
+        .render()
+        .contains("0 transaction(s) sent; 0 mismatch(es)"));
+
+    // What the bootstrap created is what `keel markets` / `keel series` then list.
+    let ms = json(&markets::markets(&a).await.unwrap());
+    assert_eq!(ms["markets"][1]["name"], "ETH/USD");
+    let ss = json(&markets::series(&a, None).await.unwrap());
+    assert_eq!(ss["series"].as_array().unwrap().len(), 5);
+    assert_eq!(ss["series"][3]["strike"], "4000");
+}
+
+/// The binary itself: Solana CLI config wiring, usage errors and `--output json` errors.
+#[test]
+fn the_binary_reads_the_solana_config_and_reports_errors() {
+    let bin = env!("CARGO_BIN_EXE_keel");
+    let dir = tempfile::tempdir().unwrap();
+    // No keypair where the config says: a usage error (exit 2) naming the file.
+    let cfg = dir.path().join("config.yml");
+    let missing = dir.path().join("nobody.json");
+    std::fs::write(
+        &cfg,
+        format!(
+            "---\njson_rpc_url: \"http://127.0.0.1:9\"\nkeypair_path: {}\ncommitment: processed\n",
+            missing.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["-C", cfg.to_str().unwrap(), "deposit", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot read the keypair {}", missing.display())),
+        "{stderr}"
+    );
+
+    // With a keypair, the URL from the config is used (nothing listens there): the failure is
+    // a JSON object on stdout with --output json, and a sentence on stderr.
+    let kp = dir.path().join("id.json");
+    std::fs::write(
+        &kp,
+        serde_json::to_string(&Keypair::new().to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .args([
+            "-C",
+            cfg.to_str().unwrap(),
+            "--keypair",
+            kp.to_str().unwrap(),
+            "--output",
+            "json",
+            "verify",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("127.0.0.1:9"), "{v}");
+
+    // Argument errors are clap's (exit 2).
+    let out = std::process::Command::new(bin)
+        .args(["trade", "make", "--qty", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn crank_and_settle() {
+    let (mut t, s) = traded().await;
+    let e = env_with(&t, &s.bob.kp, &[&s.btc]);
+
+    // The crank reads the (named) oracle and moves the vol state to now.
+    t.advance(600).await;
+    let now = t.now().await;
+    t.set_price(&s.btc, Quote::usd(61_000, 5, now)).await;
+    let c = json(&cranks::crank(&e, "BTC/USD").await.unwrap());
+    assert_eq!(c["oracle"], s.btc.oracle.to_string());
+    assert_eq!(t.market(&s.btc.key).await.vol_state.last_ts, now);
+    assert_eq!(
+        c["margin_vol_q32"],
+        t.market(&s.btc.key).await.vol_state.margin_vol.to_bits()
+    );
+
+    // Too early: the program's error, named, with what to do.
+    let m = err(cranks::settle(&e, s.call, &[]).await);
+    assert!(
+        m.contains("SeriesNotExpired") && m.contains("only after expiry"),
+        "{m}"
+    );
+
+    // After expiry, at 63 000 USD (the 62 000 call pays 10 USDC per contract): the series is
+    // fixed, then Alice (short, paying 100) is settled before Bob (long, paid 100).
+    t.set_time(s.expiry + 5).await;
+    t.set_price(&s.btc, Quote::usd(63_000, 5, s.expiry)).await;
+    let (ca, cb) = (
+        t.margin_account(&s.a).await.collateral_native,
+        t.margin_account(&s.b).await.collateral_native,
+    );
+    let r = json(&cranks::settle(&e, s.call, &[]).await.unwrap());
+    assert_eq!(r["series_settled_now"], true);
+    assert_eq!(r["settlement_price_native"], 630 * USDC);
+    assert_eq!(
+        r["accounts"],
+        serde_json::json!([s.a.to_string(), s.b.to_string()])
+    );
+    assert_eq!(
+        t.margin_account(&s.a).await.collateral_native,
+        ca - 100 * USDC
+    );
+    assert_eq!(
+        t.margin_account(&s.b).await.collateral_native,
+        cb + 100 * USDC
+    );
+    t.assert_conservation(&s.accounts(), &s.series()).await;
+    // Again: nothing left to settle in it, said plainly.
+    let r = json(&cranks::settle(&e, s.call, &[]).await.unwrap());
+    assert_eq!(r["series_settled_now"], false);
+    assert_eq!(r["accounts"], serde_json::json!([]));
+}
