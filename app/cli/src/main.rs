@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use keel_cli::commands::{
-    account, admin, bootstrap, cranks, margin, markets, trade, verify, wallet,
+    account, admin, bootstrap, cranks, demo, margin, markets, trade, verify, wallet,
 };
 use keel_cli::output::{print, Format};
 use keel_cli::solana_config::{self, SolanaConfig};
@@ -139,8 +139,26 @@ enum Command {
         #[arg(long = "account")]
         accounts: Vec<String>,
     },
-    // `keel demo` (the local end-to-end demo on the in-process bank) is added with the keeper
-    // in app/keeper; it belongs here.
+    /// The demo: a local chain in-process replays real price history (by default BTC's March
+    /// 2020 crash, 2-hourly), traders with different leverage, the keeper liquidating.
+    Demo {
+        /// OHLC CSV (date|time,open,high,low,close[,volume]). Default: the bundled
+        /// ../shared/data/btc_usdt_2h.csv.
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// First bar, YYYY-MM-DD[ HH:MM].
+        #[arg(long, default_value = keel_demo::DEFAULT_FROM)]
+        from: String,
+        /// Last bar (a date includes the whole day).
+        #[arg(long, default_value = keel_demo::DEFAULT_TO)]
+        to: String,
+        /// Where the chart (keel-demo.png, keel-demo.svg) goes.
+        #[arg(long, default_value = "out/demo")]
+        out: PathBuf,
+        /// Insurance fund seeded by the operator, USDC.
+        #[arg(long, default_value_t = 20_000)]
+        insurance: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -328,7 +346,33 @@ fn emit<R: Render>(r: R, format: Format) -> i32 {
     0
 }
 
+/// The repository the binary was built from (where the bundled history sits beside).
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 async fn run(cli: Cli) -> Result<i32, CliError> {
+    // The demo needs no cluster, keypair or Solana config: it brings its own chain.
+    if let Command::Demo {
+        prices,
+        from,
+        to,
+        out,
+        insurance,
+    } = &cli.command
+    {
+        let defaults = keel_demo::DemoConfig::default_at(&repo_root());
+        let cfg = keel_demo::DemoConfig {
+            prices: prices.clone().unwrap_or(defaults.prices),
+            from: from.clone(),
+            to: to.clone(),
+            out_dir: out.clone(),
+            insurance_usdc: *insurance,
+            ..defaults
+        };
+        let report = demo::demo(&cfg, cli.output == Format::Table).await?;
+        return Ok(emit(report, cli.output));
+    }
     let scfg_path = cli
         .solana_config
         .clone()
@@ -606,6 +650,7 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             };
             emit(admin::list_series(&env, &market, &s).await?, f)
         }
+        Command::Demo { .. } => unreachable!("handled before the chain is set up"),
         Command::Crank { market } => emit(cranks::crank(&env, &market).await?, f),
         Command::Settle { series, accounts } => {
             let accounts = accounts

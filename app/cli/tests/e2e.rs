@@ -749,3 +749,55 @@ async fn crank_and_settle() {
     assert_eq!(r["series_settled_now"], false);
     assert_eq!(r["accounts"], serde_json::json!([]));
 }
+
+/// `keel demo --output json` on a short window of the bundled history: the binary prints only
+/// JSON (the natively run program's own prints are silenced), and its end-of-run books balance
+/// to the unit: vault == collateral + insurance + fees + settlement pools − pending social loss.
+#[test]
+fn the_demo_prints_a_balanced_json_summary() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args([
+            "demo",
+            "--from",
+            "2020-03-12",
+            "--to",
+            "2020-03-12",
+            "--output",
+            "json",
+            "--out",
+        ])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON only");
+    let y = &s["system"];
+    let n = |k: &str| y[k].as_i64().unwrap_or_else(|| panic!("{k}"));
+    assert_eq!(
+        y["vault_native"].as_u64().unwrap() as i64,
+        n("total_collateral_native")
+            + n("insurance_fund_native")
+            + n("fees_native")
+            + n("settlement_pools_native")
+            - n("social_loss_pending_native")
+    );
+    assert_eq!(y["conservation_holds"], true);
+    assert!(
+        y["liquidation_calls"].as_u64().unwrap() > 0,
+        "the crash day liquidates"
+    );
+    assert!(s["bars"].as_u64().unwrap() >= 12);
+    assert!(out_dir.path().join("keel-demo.svg").is_file());
+    // A missing price file is a usage error, not a crash.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["demo", "--prices", "/nonexistent.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no such price file"));
+}

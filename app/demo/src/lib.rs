@@ -124,7 +124,14 @@ pub async fn run(
 
     let mut c = local::LocalChain::start(first.ts).await;
     let week1 = friday_expiry(first.ts, 2);
-    let x = setup::build(&mut c, first.close, [week1, week1 + 14 * 86_400]).await?;
+    let bootstrap_config = cfg.out_dir.join("bootstrap.toml");
+    let x = setup::build(
+        &mut c,
+        first.close,
+        [week1, week1 + 14 * 86_400],
+        &bootstrap_config,
+    )
+    .await?;
 
     // The operator seeds the insurance fund.
     let admin_tokens = solana_keypair::Keypair::new();
@@ -397,6 +404,8 @@ pub async fn run(
         from: label(first.ts),
         to: label(bars[bars.len() - 1].ts),
         bars: bars.len(),
+        bootstrap_config: bootstrap_config.display().to_string(),
+        bootstrap_transactions: x.bootstrap_sent,
         accounts,
         system,
         liquidations,

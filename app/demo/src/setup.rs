@@ -5,10 +5,7 @@
 
 use crate::local::LocalChain;
 use crate::DemoError;
-use keel::bounds::MarketGuards;
-use keel::instructions::{
-    CreateMarketArgs, InitExchangeArgs, ListSeriesArgs, OracleArgs, TradeArgs,
-};
+use keel::instructions::TradeArgs;
 use keel_client::ix::{self, ExchangeKeys};
 use keel_client::view::{OracleDirectory, Snapshot};
 use keel_client::{pda, Pubkey};
@@ -66,7 +63,8 @@ pub struct TraderSpec {
     pub im_multiple: f64,
 }
 
-/// The series listed, relative to the first price: (kind, strike % of spot, expiry index, label).
+/// The series listed, relative to the first price: (kind, strike % of spot, expiry index,
+/// label), in listing order (series i is the market's PDA of index i).
 const SERIES: [(SeriesKind, i64, usize, &str); 6] = [
     (SeriesKind::Put, 95, 0, "P-95%-week1"),
     (SeriesKind::Put, 90, 1, "P-90%-week3"),
@@ -134,6 +132,8 @@ pub struct Exchange {
     pub participants: Vec<Participant>,
     /// The oracle directory (the market pins its oracle: empty).
     pub oracles: OracleDirectory,
+    /// Transactions the bootstrap sent (a re-run sent none).
+    pub bootstrap_sent: usize,
 }
 
 impl Exchange {
@@ -150,12 +150,6 @@ impl Exchange {
 
 fn err(what: &str, e: impl std::fmt::Display) -> DemoError {
     DemoError(format!("{what}: {e}"))
-}
-
-/// A round strike: `pct`% of `spot`, to 10 USDC per contract.
-fn strike_of(spot: i64, pct: i64) -> i64 {
-    let s = spot * pct / 100;
-    (s + 5 * USDC) / (10 * USDC) * (10 * USDC)
 }
 
 async fn wallet(
@@ -192,13 +186,76 @@ async fn wallet(
     Ok((kp, tokens.pubkey()))
 }
 
-/// Creates the exchange at the chain's current time, with the first price `usd`, and opens
-/// every participant's account; the traders trade with the maker and are sized to their IM
-/// multiples.
+/// The bootstrap config of the demo's deployment (keel-migrations' format): the exchange on
+/// `mint`, one BTC market pinned to `oracle` with `vol_authority`, and the series around `usd`.
+pub fn bootstrap_config(
+    mint: &Pubkey,
+    oracle: &Pubkey,
+    vol_authority: &Pubkey,
+    usd: f64,
+    expiries: [i64; 2],
+) -> keel_migrations::Config {
+    use keel_migrations::config::*;
+    let series = SERIES
+        .iter()
+        .map(|(kind, pct, e, _)| SeriesConfig {
+            kind: match kind {
+                SeriesKind::Call => SeriesKindConfig::Call,
+                SeriesKind::Put => SeriesKindConfig::Put,
+                SeriesKind::Future => SeriesKindConfig::Future,
+            },
+            // Strikes in USD per BTC, rounded to 100.
+            strike: (*kind != SeriesKind::Future).then(|| {
+                format!(
+                    "{}",
+                    ((usd * *pct as f64 / 100.0) / 100.0).round() as i64 * 100
+                )
+            }),
+            expiry: toml::Value::Integer(expiries[*e]),
+        })
+        .collect();
+    Config {
+        exchange: ExchangeConfig {
+            quote_mint: mint.to_string(),
+            token_program: "spl-token".into(),
+            taker_fee_bps: 5,
+            maker_fee_bps: 2,
+            admin: None,
+        },
+        markets: vec![MarketConfig {
+            name: "BTC/USD".into(),
+            contract_size: "0.1".into(),
+            oracle: OracleConfig {
+                kind: OracleKind::PythPull,
+                feed_id: Some(to_hex(&FEED_ID)),
+                account: Some(oracle.to_string()),
+                price_account: None,
+                program: None,
+            },
+            guards: GuardsConfig {
+                max_staleness_secs: 60,
+                max_conf_bps: 200,
+                min_signatures: 0,
+                max_vol_age_secs: 3 * 3_600,
+                settle_window_secs: 600,
+            },
+            vol_authority: Some(vol_authority.to_string()),
+            risk_params: toml::Table::new(),
+            series,
+        }],
+        correlations: vec![],
+    }
+}
+
+/// Creates the exchange at the chain's current time with the first price `usd` — through
+/// keel-migrations' bootstrap of a config written to `config_path`, run twice to show it is
+/// idempotent — and opens every participant's account; the traders trade with the maker and are
+/// sized to their IM multiples.
 pub async fn build(
     c: &mut LocalChain,
     usd: f64,
     expiries: [i64; 2],
+    config_path: &std::path::Path,
 ) -> Result<Exchange, DemoError> {
     let payer = c.payer();
     let admin = Keypair::new();
@@ -221,93 +278,67 @@ pub async fn build(
     .await
     .map_err(|e| err("create the quote mint", e))?;
     let ex = ExchangeKeys::new(mint.pubkey(), token_program);
-    c.send(
-        &[ix::init_exchange(
-            &ex,
-            &admin.pubkey(),
-            InitExchangeArgs {
-                taker_fee_bps: 5,
-                maker_fee_bps: 2,
-            },
-        )],
-        &[&admin],
-    )
-    .await
-    .map_err(|e| err("init_exchange", e))?;
 
-    // The market: 0.1 BTC per contract, a pinned pull oracle, an implied-vol authority.
+    // The oracle the market pins, written before the market reads it.
     let oracle = Keypair::new().pubkey();
     let now = c.now();
     c.write_oracle(&oracle, FEED_ID, usd, CONF_BPS, now);
     let vol_authority = Keypair::new();
-    let mut name = [0u8; 16];
-    name[..7].copy_from_slice(b"BTC/USD");
-    let market = pda::market(&ex.exchange, 0);
-    c.send(
-        &[ix::create_market(
-            &ex,
-            &admin.pubkey(),
-            0,
-            &oracle,
-            CreateMarketArgs {
-                name,
-                oracle: OracleArgs {
-                    kind: keel_state::market::ORACLE_PYTH_PULL,
-                    account: oracle,
-                    program: pyth_solana_receiver_sdk::ID,
-                    feed_id: FEED_ID,
-                },
-                contract_size_mantissa: 1,
-                contract_size_expo: -1,
-                guards: MarketGuards {
-                    max_staleness_secs: 60,
-                    max_conf_bps: 200,
-                    min_signatures: 0,
-                    max_vol_age_secs: 3 * 3_600,
-                    settle_window_secs: 600,
-                },
-                vol_authority: vol_authority.pubkey(),
-                risk_params: vec![],
-            },
-        )],
-        &[&admin],
-    )
-    .await
-    .map_err(|e| err("create_market", e))?;
-
-    // Series around the first price.
-    let spot = (usd * 0.1 * USDC as f64) as i64;
-    let mut series = Vec::new();
-    for (i, (kind, pct, e, label)) in SERIES.iter().enumerate() {
-        let strike = if *kind == SeriesKind::Future {
-            0
-        } else {
-            strike_of(spot, *pct)
-        };
-        c.send(
-            &[ix::list_series(
-                &ex,
-                &admin.pubkey(),
-                &market,
-                i as u32,
-                ListSeriesArgs {
-                    kind: *kind as u8,
-                    strike_native: strike,
-                    expiry_ts: expiries[*e],
-                },
-            )],
-            &[&admin],
-        )
-        .await
-        .map_err(|e| err("list_series", e))?;
-        series.push(Listed {
-            key: pda::series(&market, i as u32),
-            kind: *kind,
-            strike,
-            expiry: expiries[*e],
-            label,
-        });
+    let config = bootstrap_config(
+        &mint.pubkey(),
+        &oracle,
+        &vol_authority.pubkey(),
+        usd,
+        expiries,
+    );
+    if let Some(dir) = config_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| err("output directory", e))?;
     }
+    let text = toml::to_string(&config).map_err(|e| err("bootstrap config", e))?;
+    std::fs::write(
+        config_path,
+        format!("# keel-migrations bootstrap of the demo's exchange (generated by `keel demo`).\n{text}"),
+    )
+    .map_err(|e| err("write the bootstrap config", e))?;
+    let config =
+        keel_migrations::Config::from_file(config_path).map_err(|e| err("bootstrap config", e))?;
+    // The admin signs and pays for the bootstrap.
+    let admin_chain = keel_bank::BankChain::new(
+        c.ctx.banks_client.clone(),
+        admin.insecure_clone(),
+        c.known.clone(),
+    );
+    let opts = keel_migrations::Options::default();
+    let first = keel_migrations::bootstrap(&admin_chain, &config, opts)
+        .await
+        .map_err(|e| err("bootstrap", e))?;
+    let again = keel_migrations::bootstrap(&admin_chain, &config, opts)
+        .await
+        .map_err(|e| err("bootstrap (re-run)", e))?;
+    if !again.sent.is_empty() || again.mismatches().next().is_some() {
+        return Err(DemoError(format!(
+            "the bootstrap is not idempotent: a re-run sent {} transaction(s)",
+            again.sent.len()
+        )));
+    }
+    let market = pda::market(&ex.exchange, 0);
+    let snap = Snapshot::load(&c.chain, &OracleDirectory::default())
+        .await
+        .map_err(|e| err("read the chain", e))?;
+    let series = SERIES
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, _, e, label))| {
+            let key = pda::series(&market, i as u32);
+            Listed {
+                key,
+                kind: *kind,
+                strike: snap.series.get(&key).map_or(0, |s| s.strike_native),
+                expiry: expiries[*e],
+                label,
+            }
+        })
+        .collect();
 
     // Participants: the maker, the keeper, the traders (each deposits generously first).
     let mut participants = Vec::new();
@@ -363,6 +394,7 @@ pub async fn build(
         series,
         participants,
         oracles: OracleDirectory::default(),
+        bootstrap_sent: first.sent.len(),
     };
     trade_books(c, &x).await?;
     size_accounts(c, &mut x).await?;

@@ -160,6 +160,10 @@ pub struct Summary {
     pub to: String,
     /// Bars replayed.
     pub bars: usize,
+    /// The keel-migrations config the exchange was bootstrapped from.
+    pub bootstrap_config: String,
+    /// Transactions the bootstrap sent (its re-run sent none).
+    pub bootstrap_transactions: usize,
     /// Per account: the traders, then the maker and the keeper.
     pub accounts: Vec<AccountSummary>,
     /// The system.
@@ -265,6 +269,11 @@ impl Summary {
             y.settlement_pools_native,
             y.social_loss_pending_native,
             if y.conservation_holds { "holds" } else { "VIOLATED" }
+        );
+        let _ = writeln!(
+            s,
+            "bootstrap: {} transactions from {} (re-run: none)",
+            self.bootstrap_transactions, self.bootstrap_config
         );
         if let Some(p) = &self.chart_png {
             let _ = writeln!(s, "chart: {p}");
