@@ -12,7 +12,7 @@ pub mod token;
 use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::Instruction;
-use keel_client::chain::{budget_instructions, custom_code};
+use keel_client::chain::{custom_code, signed_transaction};
 use keel_client::{Budget, Chain, ChainError, SendError, Sent};
 use solana_account::Account;
 use solana_banks_client::BanksClient;
@@ -153,27 +153,12 @@ impl BankChain {
     ) -> Result<Transaction, SendError> {
         let n = self.nonce.fetch_add(1, Ordering::Relaxed) % 1_000;
         budget.cu_limit = budget.cu_limit.saturating_sub(n).max(1);
-        let mut all = budget_instructions(budget);
-        all.extend_from_slice(ixs);
         let blockhash = self
             .client
             .get_latest_blockhash()
             .await
             .map_err(|e| SendError::Transport(e.to_string()))?;
-        let mut keys: Vec<&Keypair> = vec![&self.payer];
-        for s in signers {
-            if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
-                keys.push(s);
-            }
-        }
-        let mut tx = Transaction::new_with_payer(&all, Some(&self.payer.pubkey()));
-        tx.try_sign(&keys, blockhash)
-            .map_err(|e| SendError::Rejected {
-                code: None,
-                error: format!("signing: {e}"),
-                logs: vec![],
-            })?;
-        Ok(tx)
+        signed_transaction(&self.payer, ixs, signers, budget, blockhash)
     }
 }
 

@@ -162,6 +162,34 @@ pub trait Chain {
     }
 }
 
+/// `ixs` behind the compute-budget instructions of `budget`, paid by `payer`, signed by it and
+/// every distinct key of `signers`, on `blockhash`: how both chains build what they send.
+pub fn signed_transaction(
+    payer: &Keypair,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    budget: Budget,
+    blockhash: solana_hash::Hash,
+) -> Result<solana_transaction::Transaction, SendError> {
+    use solana_signer::Signer;
+    let mut all = budget_instructions(budget);
+    all.extend_from_slice(ixs);
+    let mut keys: Vec<&Keypair> = vec![payer];
+    for s in signers {
+        if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+            keys.push(s);
+        }
+    }
+    let mut tx = solana_transaction::Transaction::new_with_payer(&all, Some(&payer.pubkey()));
+    tx.try_sign(&keys, blockhash)
+        .map_err(|e| SendError::Rejected {
+            code: None,
+            error: format!("signing: {e}"),
+            logs: vec![],
+        })?;
+    Ok(tx)
+}
+
 /// The compute-budget instructions for `budget`.
 pub fn budget_instructions(budget: Budget) -> Vec<Instruction> {
     use solana_compute_budget_interface::ComputeBudgetInstruction as Cb;

@@ -1,7 +1,7 @@
 //! [`Chain`] over Solana's JSON-RPC (`solana-rpc-client`, nonblocking), with the Solana CLI's
 //! URL monikers.
 
-use crate::chain::{budget_instructions, custom_code, Budget, Chain, ChainError, SendError, Sent};
+use crate::chain::{custom_code, signed_transaction, Budget, Chain, ChainError, SendError, Sent};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_account::Account;
@@ -53,27 +53,12 @@ impl RpcChain {
         signers: &[&Keypair],
         budget: Budget,
     ) -> Result<Transaction, SendError> {
-        let mut all = budget_instructions(budget);
-        all.extend_from_slice(ixs);
         let blockhash = self
             .rpc
             .get_latest_blockhash()
             .await
             .map_err(|e| SendError::Transport(e.to_string()))?;
-        let mut keys: Vec<&Keypair> = vec![&self.payer];
-        for s in signers {
-            if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
-                keys.push(s);
-            }
-        }
-        let mut tx = Transaction::new_with_payer(&all, Some(&self.payer.pubkey()));
-        tx.try_sign(&keys, blockhash)
-            .map_err(|e| SendError::Rejected {
-                code: None,
-                error: format!("signing: {e}"),
-                logs: vec![],
-            })?;
-        Ok(tx)
+        signed_transaction(&self.payer, ixs, signers, budget, blockhash)
     }
 }
 

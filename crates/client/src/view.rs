@@ -298,84 +298,19 @@ impl Snapshot {
         key: &Pubkey,
         now: Option<i64>,
     ) -> Result<keel::events::MarginReport, ViewError> {
-        use keel::events::{MarginReport, MarketRiskReport, PositionRiskReport};
         let acc = self
             .accounts
             .get(key)
             .ok_or(ViewError::MissingAccount(*key))?;
         let now = now.unwrap_or(self.now);
         let d = self.margin_detail(acc, Some(now))?;
-        let b = &d.breakdown;
-        let markets = d
-            .market_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let m = &b.markets[i];
-                MarketRiskReport {
-                    market: *k,
-                    spot: m.spot,
-                    stable_spot: m.stable_spot,
-                    conf: m.conf,
-                    sigma_q32: m.sigma.to_bits(),
-                    range_q32: m.range.to_bits(),
-                    worst_im: m.worst_im,
-                    worst_im_scenario: m.worst_im_scenario,
-                    worst_mm: m.worst_mm,
-                    worst_mm_scenario: m.worst_mm_scenario,
-                    net_delta_q32: m.net_delta.to_bits(),
-                    short_min_im: m.short_min_im,
-                    short_min_mm: m.short_min_mm,
-                    conf_addon: m.conf_addon,
-                    impact_addon: m.impact_addon,
-                    pnl: m.pnl.to_vec(),
-                }
-            })
-            .collect();
-        let positions = d
-            .positions
-            .iter()
-            .enumerate()
-            .map(|(i, (series, qty))| {
-                let p = &b.positions[i];
-                PositionRiskReport {
-                    series: *series,
-                    qty_contracts: *qty,
-                    mark: p.mark,
-                    mark_stable: p.mark_stable,
-                    value: p.value,
-                    value_im: p.value_im,
-                    rounding: p.rounding,
-                    delta_q32: p.greeks.delta.to_bits(),
-                    gamma_q32: p.greeks.gamma.to_bits(),
-                    vega: p.greeks.vega,
-                    theta: p.greeks.theta,
-                }
-            })
-            .collect();
-        Ok(MarginReport {
-            account: *key,
+        Ok(keel::events::MarginReport::from_breakdown(
+            *key,
             now,
-            collateral: b.collateral,
-            equity_mm: b.equity_mm,
-            equity_im: b.equity_im,
-            mm: b.mm,
-            im: b.im,
-            scan_mm: b.scan_mm,
-            scan_im: b.scan_im,
-            offset_mm: b.offset_mm,
-            offset_im: b.offset_im,
-            addons: b.addons,
-            short_min_mm: b.short_min_mm,
-            short_min_im: b.short_min_im,
-            rounding: b.rounding,
-            health_mm: b.health_mm(),
-            health_im: b.health_im(),
-            withdrawable: b.withdrawable(),
-            liquidatable: b.is_liquidatable(),
-            markets,
-            positions,
-        })
+            &d.breakdown,
+            &d.market_keys,
+            &d.positions,
+        ))
     }
 
     /// The markets `accounts` hold positions in, in a stable order.

@@ -434,3 +434,80 @@ pub struct LiquidationParamsUpdated {
     pub liquidation_params: Vec<u8>,
     pub ts: i64,
 }
+
+impl MarginReport {
+    /// The report of `account`'s margin breakdown `b` at `now`: `market_keys[i]` is the market of
+    /// `b.markets[i]`, `positions[i]` the series and quantity of `b.positions[i]`. The program's
+    /// `margin_report` and keel-client's off-chain `Snapshot::margin_report` both build it here,
+    /// so `keel verify` compares figures, not two encodings of them.
+    pub fn from_breakdown(
+        account: Pubkey,
+        now: i64,
+        b: &keel_risk::MarginBreakdown,
+        market_keys: &[Pubkey],
+        positions: &[(Pubkey, i64)],
+    ) -> MarginReport {
+        let markets = market_keys
+            .iter()
+            .zip(&b.markets)
+            .map(|(k, m)| MarketRiskReport {
+                market: *k,
+                spot: m.spot,
+                stable_spot: m.stable_spot,
+                conf: m.conf,
+                sigma_q32: m.sigma.to_bits(),
+                range_q32: m.range.to_bits(),
+                worst_im: m.worst_im,
+                worst_im_scenario: m.worst_im_scenario,
+                worst_mm: m.worst_mm,
+                worst_mm_scenario: m.worst_mm_scenario,
+                net_delta_q32: m.net_delta.to_bits(),
+                short_min_im: m.short_min_im,
+                short_min_mm: m.short_min_mm,
+                conf_addon: m.conf_addon,
+                impact_addon: m.impact_addon,
+                pnl: m.pnl.to_vec(),
+            })
+            .collect();
+        let positions = positions
+            .iter()
+            .zip(&b.positions)
+            .map(|((series, qty), p)| PositionRiskReport {
+                series: *series,
+                qty_contracts: *qty,
+                mark: p.mark,
+                mark_stable: p.mark_stable,
+                value: p.value,
+                value_im: p.value_im,
+                rounding: p.rounding,
+                delta_q32: p.greeks.delta.to_bits(),
+                gamma_q32: p.greeks.gamma.to_bits(),
+                vega: p.greeks.vega,
+                theta: p.greeks.theta,
+            })
+            .collect();
+        MarginReport {
+            account,
+            now,
+            collateral: b.collateral,
+            equity_mm: b.equity_mm,
+            equity_im: b.equity_im,
+            mm: b.mm,
+            im: b.im,
+            scan_mm: b.scan_mm,
+            scan_im: b.scan_im,
+            offset_mm: b.offset_mm,
+            offset_im: b.offset_im,
+            addons: b.addons,
+            short_min_mm: b.short_min_mm,
+            short_min_im: b.short_min_im,
+            rounding: b.rounding,
+            health_mm: b.health_mm(),
+            health_im: b.health_im(),
+            withdrawable: b.withdrawable(),
+            liquidatable: b.is_liquidatable(),
+            markets,
+            positions,
+        }
+    }
+}

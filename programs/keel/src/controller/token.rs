@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_2022::spl_token_2022::extension::{
     BaseStateWithExtensions, ExtensionType, StateWithExtensions,
 };
-use anchor_spl::token_interface::{self, TransferChecked};
+use anchor_spl::token_interface::{self, Mint, TokenAccount, TransferChecked};
 
 /// Token-2022 mint extensions that cannot move or freeze the vault's tokens behind the
 /// exchange's back or change amounts in flight. Anything else (transfer fees, transfer hooks,
@@ -63,6 +63,40 @@ pub fn transfer_in<'info>(
         amount,
         decimals,
     )
+}
+
+/// Moves `amount` from `source` (its owner `authority` signs) into the vault, after crediting
+/// any earlier surplus of the vault to the insurance fund, and returns what arrived (what the
+/// caller credits; equal to `amount` for the mints `init_exchange` accepts).
+#[allow(clippy::too_many_arguments)]
+pub fn receive<'info>(
+    exchange: &AccountLoader<'info, crate::state::Exchange>,
+    vault: &mut InterfaceAccount<'info, TokenAccount>,
+    token_program: &AccountInfo<'info>,
+    source: &AccountInfo<'info>,
+    mint: &InterfaceAccount<'info, Mint>,
+    authority: &AccountInfo<'info>,
+    amount: u64,
+) -> Result<i64> {
+    require!(amount > 0, KeelError::ZeroAmount);
+    require!(amount <= i64::MAX as u64, KeelError::AmountTooLarge);
+    absorb_surplus(&mut exchange.load_mut()?.0, vault.amount)?;
+    let before = vault.amount;
+    transfer_in(
+        token_program,
+        source,
+        &mint.to_account_info(),
+        &vault.to_account_info(),
+        authority,
+        amount,
+        mint.decimals,
+    )?;
+    vault.reload()?;
+    let received = vault
+        .amount
+        .checked_sub(before)
+        .ok_or(KeelError::MathOverflow)?;
+    i64::try_from(received).map_err(|_| error!(KeelError::AmountTooLarge))
 }
 
 /// Moves `amount` out of the vault; the exchange PDA signs.

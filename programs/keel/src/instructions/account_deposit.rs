@@ -38,34 +38,21 @@ pub struct Deposit<'info> {
 }
 
 pub fn handler(mut ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
-    let amount = args.amount_native;
-    require!(amount > 0, KeelError::ZeroAmount);
-    require!(amount <= i64::MAX as u64, KeelError::AmountTooLarge);
-    let a = &ctx.accounts;
-    {
-        let mut ex = a.exchange.load_mut()?;
-        require!(ex.allows(PAUSE_DEPOSIT), KeelError::ExchangePaused);
-        token::absorb_surplus(&mut ex, a.vault.amount)?;
-    }
-    let before = a.vault.amount;
-    token::transfer_in(
+    require!(
+        ctx.accounts.exchange.load()?.allows(PAUSE_DEPOSIT),
+        KeelError::ExchangePaused
+    );
+    let a = &mut ctx.accounts;
+    let received_i = token::receive(
+        &a.exchange,
+        &mut a.vault,
         &a.token_program.to_account_info(),
         &a.source.to_account_info(),
-        &a.quote_mint.to_account_info(),
-        &a.vault.to_account_info(),
+        &a.quote_mint,
         &a.depositor.to_account_info(),
-        amount,
-        a.quote_mint.decimals,
+        args.amount_native,
     )?;
-    let a = &mut ctx.accounts;
-    a.vault.reload()?;
-    // Credit what arrived (equal to `amount` for the mints `init_exchange` accepts).
-    let received = a
-        .vault
-        .amount
-        .checked_sub(before)
-        .ok_or(KeelError::MathOverflow)?;
-    let received_i = i64::try_from(received).map_err(|_| error!(KeelError::AmountTooLarge))?;
+    let received = received_i as u64;
     let mut ex = a.exchange.load_mut()?;
     let mut acc = a.margin_account.load_mut()?;
     ledger::charge_social_loss(&a.margin_account.key(), &mut acc, &mut ex)?;

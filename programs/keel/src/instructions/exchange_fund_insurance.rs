@@ -37,33 +37,21 @@ pub struct FundInsurance<'info> {
 }
 
 pub fn handler(mut ctx: Context<FundInsurance>, args: FundInsuranceArgs) -> Result<()> {
-    let amount = args.amount_native;
-    require!(amount > 0, KeelError::ZeroAmount);
-    require!(amount <= i64::MAX as u64, KeelError::AmountTooLarge);
-    let a = &ctx.accounts;
-    {
-        let mut ex = a.exchange.load_mut()?;
-        require!(ex.allows(PAUSE_DEPOSIT), KeelError::ExchangePaused);
-        token::absorb_surplus(&mut ex, a.vault.amount)?;
-    }
-    let before = a.vault.amount;
-    token::transfer_in(
+    require!(
+        ctx.accounts.exchange.load()?.allows(PAUSE_DEPOSIT),
+        KeelError::ExchangePaused
+    );
+    let a = &mut ctx.accounts;
+    let received_i = token::receive(
+        &a.exchange,
+        &mut a.vault,
         &a.token_program.to_account_info(),
         &a.source.to_account_info(),
-        &a.quote_mint.to_account_info(),
-        &a.vault.to_account_info(),
+        &a.quote_mint,
         &a.funder.to_account_info(),
-        amount,
-        a.quote_mint.decimals,
+        args.amount_native,
     )?;
-    let a = &mut ctx.accounts;
-    a.vault.reload()?;
-    let received = a
-        .vault
-        .amount
-        .checked_sub(before)
-        .ok_or(KeelError::MathOverflow)?;
-    let received_i = i64::try_from(received).map_err(|_| error!(KeelError::AmountTooLarge))?;
+    let received = received_i as u64;
     let mut ex = a.exchange.load_mut()?;
     ex.insurance_fund_native = ex
         .insurance_fund_native
