@@ -1,7 +1,8 @@
 //! Calibration of keel-risk's defaults against the bar: on the bar's book (a short
 //! 30-day ATM straddle re-struck daily, marked at the implied vol, 1-day horizon), for every asset
 //! given, exceedances ≤ 1% at 99% with Kupiec and Christoffersen p > 0.05, average margin ≤ 1.5×
-//! realised ES99, and the largest 5-day margin rise ≤ +40%.
+//! realised ES99, and the largest 5-day margin rise ≤ +40% (per unit of notional by default,
+//! `Bar::rise_per_notional`; docs/validation.md explains why).
 
 use crate::backtest::{self, Asset, Config, Model, Variant};
 use crate::engine;
