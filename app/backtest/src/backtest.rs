@@ -129,6 +129,9 @@ pub enum Model {
     Static(f64),
     /// Deribit-style standard margin (MM: 7.5% of spot per short option, 1% per future).
     DeribitStandard,
+    /// Deribit-style standard initial margin: per short option max(0.15 − OTM/spot, 0.10) of
+    /// spot (a put at least its MM), 2% per future, above the mark.
+    DeribitStandardIm,
     /// The worst loss over a ±k·σ_EWMA·√h price ladder, revalued at the market vol.
     NaiveGrid(f64),
 }
@@ -249,6 +252,7 @@ pub fn model_name(m: &Model, variants: &[Variant]) -> String {
         Model::KeelMmOnly(i) => format!("{} (MM only)", variants[*i].name),
         Model::Static(f) => format!("static {:.0}%", f * 100.0),
         Model::DeribitStandard => "Deribit standard".into(),
+        Model::DeribitStandardIm => "Deribit standard IM".into(),
         Model::NaiveGrid(k) => format!("naive {k}σ EWMA grid"),
     }
 }
@@ -259,8 +263,39 @@ pub fn baselines() -> Vec<Model> {
         Model::Static(0.10),
         Model::Static(0.15),
         Model::DeribitStandard,
+        Model::DeribitStandardIm,
         Model::NaiveGrid(3.0),
     ]
+}
+
+/// Deribit-style standard maintenance margin of one contract above its mark: 7.5% of spot per
+/// short option (a put: 7.5% of the larger of spot and mark), 1% of spot per future, nothing for
+/// a long option.
+pub fn deribit_mm(kind: SeriesKind, qty: i64, spot: f64, mark: f64) -> f64 {
+    match kind {
+        SeriesKind::Future => 0.01 * spot,
+        _ if qty > 0 => 0.0,
+        SeriesKind::Call => 0.075 * spot,
+        SeriesKind::Put => 0.075 * spot.max(mark),
+    }
+}
+
+/// Deribit-style standard initial margin of one contract above its mark: per short option
+/// max(0.15 − OTM/spot, 0.10) of spot (a put at least its maintenance margin), 2% of spot per
+/// future, nothing for a long option.
+pub fn deribit_im(kind: SeriesKind, qty: i64, spot: f64, strike: f64, mark: f64) -> f64 {
+    let otm = match kind {
+        SeriesKind::Future => return 0.02 * spot,
+        _ if qty > 0 => return 0.0,
+        SeriesKind::Call => (strike - spot).max(0.0),
+        SeriesKind::Put => (spot - strike).max(0.0),
+    };
+    let im = (0.15 - otm / spot).max(0.10) * spot;
+    if kind == SeriesKind::Put {
+        im.max(deribit_mm(kind, qty, spot, mark))
+    } else {
+        im
+    }
 }
 
 struct Ctx<'a> {
@@ -481,26 +516,28 @@ fn evaluate(
                 .filter(|s| s.leg.kind == SeriesKind::Future || s.leg.qty < 0)
                 .map(|s| f * s.leg.qty.unsigned_abs() as f64 * spot[s.market])
                 .sum(),
-            Model::DeribitStandard => legs
+            Model::DeribitStandard | Model::DeribitStandardIm => legs
                 .iter()
                 .map(|s| {
                     let l = &s.leg;
-                    let q = l.qty.unsigned_abs() as f64;
                     let f = spot[s.market];
-                    match l.kind {
-                        SeriesKind::Future => 0.01 * q * f,
-                        _ if l.qty > 0 => 0.0,
-                        k => {
-                            let mark = bs::black76(
-                                k == SeriesKind::Call,
-                                f,
-                                l.strike as f64,
-                                vol[s.market],
-                                (l.expiry - t) as f64,
-                            );
-                            q * (0.075 * f).max(0.075 * mark)
-                        }
-                    }
+                    let mark = if l.kind.is_option() {
+                        bs::black76(
+                            l.kind == SeriesKind::Call,
+                            f,
+                            l.strike as f64,
+                            vol[s.market],
+                            (l.expiry - t) as f64,
+                        )
+                    } else {
+                        0.0
+                    };
+                    let per_contract = if *model == Model::DeribitStandard {
+                        deribit_mm(l.kind, l.qty, f, mark)
+                    } else {
+                        deribit_im(l.kind, l.qty, f, l.strike as f64, mark)
+                    };
+                    l.qty.unsigned_abs() as f64 * per_contract
                 })
                 .sum(),
             Model::NaiveGrid(k) => {
@@ -536,4 +573,40 @@ fn evaluate(
             .map(|k| k.map_or(f64::NAN, |k| k.im as f64))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn deribit_standard_margins_follow_the_published_formulas() {
+        let s = 100.0;
+        // Short ATM call: IM 15% of spot, MM 7.5%.
+        assert!(close(deribit_im(SeriesKind::Call, -1, s, 100.0, 5.0), 15.0));
+        assert!(close(deribit_mm(SeriesKind::Call, -1, s, 5.0), 7.5));
+        // 10% OTM call: max(0.15 − 0.10, 0.10) = 10%; 3% OTM put: 12%.
+        assert!(close(deribit_im(SeriesKind::Call, -1, s, 110.0, 1.0), 10.0));
+        assert!(close(deribit_im(SeriesKind::Put, -1, s, 97.0, 3.0), 12.0));
+        // 30% OTM: the 10% floor.
+        assert!(close(deribit_im(SeriesKind::Put, -1, s, 70.0, 0.1), 10.0));
+        // In the money: no OTM credit.
+        assert!(close(deribit_im(SeriesKind::Put, -1, s, 120.0, 21.0), 15.0));
+        // A put's MM is 7.5% of the larger of spot and mark, and its IM at least that.
+        assert!(close(deribit_mm(SeriesKind::Put, -1, s, 150.0), 11.25));
+        assert!(close(
+            deribit_im(SeriesKind::Put, -1, s, 250.0, 150.0),
+            15.0
+        ));
+        assert!(close(deribit_im(SeriesKind::Put, -1, s, 90.0, 200.0), 15.0));
+        // Long options: premium only; futures: 1% MM, 2% IM, either side.
+        assert_eq!(deribit_im(SeriesKind::Call, 3, s, 100.0, 5.0), 0.0);
+        assert_eq!(deribit_mm(SeriesKind::Put, 3, s, 5.0), 0.0);
+        assert!(close(deribit_mm(SeriesKind::Future, -2, s, 0.0), 1.0));
+        assert!(close(deribit_im(SeriesKind::Future, 2, s, 0.0, 0.0), 2.0));
+    }
 }

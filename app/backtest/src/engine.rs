@@ -189,14 +189,71 @@ pub fn margin(
     })
 }
 
-/// keel-risk parameters with every anti-procyclicality control switched off: no floor, no
-/// stressed weight, no buffer and (almost) no limit on how fast margin vol may fall.
+/// keel-risk parameters with every anti-procyclicality control of the vol state switched off:
+/// no floor, no stressed weight, no buffer and no limit on how fast margin vol may fall.
 pub fn without_apc(p: &RiskParams) -> RiskParams {
     let mut q = *p;
     q.apc_floor_vol = Fx::ZERO;
     q.apc_stressed_weight = Fx::ZERO;
     q.apc_buffer = Fx::ZERO;
-    // 1 is inside the bounds but makes apc::step take ln(0); 0.999 is the same in practice.
-    q.apc_max_fall_per_day = Fx::lit("0.999");
+    q.apc_max_fall_per_day = Fx::ONE;
     q
+}
+
+/// `without_apc`, and also without the two static floors that hold margin up in calm markets:
+/// the range floor at its lower bound and no short-option minimum for MM. What is left is margin
+/// that scales with the vol in force and nothing else.
+pub fn without_apc_or_floors(p: &RiskParams) -> RiskParams {
+    let mut q = without_apc(p);
+    q.range_floor = RiskParams::FX_BOUNDS
+        .iter()
+        .find(|b| b.0 == "range_floor")
+        .map_or(Fx::lit("0.005"), |b| b.1);
+    q.short_min_mm = Fx::ZERO;
+    q
+}
+
+/// The parameters with an EMIR art. 28(1)(a) release buffer of 25%, held in calm markets and
+/// released no faster than 5% a day — the textbook anti-procyclicality tool, for comparison.
+pub fn with_apc_buffer(p: &RiskParams) -> RiskParams {
+    let mut q = *p;
+    q.apc_buffer = Fx::lit("0.25");
+    q.apc_max_fall_per_day = Fx::lit("0.05");
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparison_variants_switch_exactly_their_controls() {
+        let p = RiskParams::DEFAULT;
+        let off = without_apc_or_floors(&p);
+        assert_eq!(off.violation(), None);
+        assert_eq!(off.apc_buffer, Fx::ZERO);
+        assert_eq!(off.apc_stressed_weight, Fx::ZERO);
+        assert_eq!(off.apc_floor_vol, Fx::ZERO);
+        assert_eq!(off.apc_max_fall_per_day, Fx::ONE);
+        assert_eq!(off.short_min_mm, Fx::ZERO);
+        assert_eq!(
+            off.range_floor,
+            Fx::lit("0.005"),
+            "the range floor's lower bound"
+        );
+        assert_eq!(off.im_range_sigmas, p.im_range_sigmas, "nothing else moves");
+        assert_eq!(off.iv_weight, p.iv_weight);
+        let buf = with_apc_buffer(&p);
+        assert_eq!(buf.violation(), None);
+        assert_eq!(buf.apc_buffer, Fx::lit("0.25"));
+        assert_eq!(buf.apc_max_fall_per_day, Fx::lit("0.05"));
+        assert_eq!(
+            RiskParams {
+                apc_buffer: p.apc_buffer,
+                apc_max_fall_per_day: p.apc_max_fall_per_day,
+                ..buf
+            },
+            p
+        );
+    }
 }

@@ -162,6 +162,16 @@ struct CalibrateArgs {
     /// Do not require coverage of the futures books.
     #[arg(long)]
     straddle_only: bool,
+    /// Judge the 5-day rise in quote units (fixed contracts) instead of per unit of notional.
+    #[arg(long)]
+    rise_quote: bool,
+    /// Search against a stricter bar than the (headroom for data not seen): largest
+    /// 5-day rise.
+    #[arg(long, default_value_t = 0.40)]
+    max_rise: f64,
+    /// Smallest Kupiec and Christoffersen p-value of the search's bar.
+    #[arg(long, default_value_t = 0.05)]
+    min_p: f64,
     /// Narrow or pin a knob of the search: name=lo:hi or name=value (repeatable).
     #[arg(long = "range", value_name = "NAME=LO:HI")]
     range: Vec<String>,
@@ -316,7 +326,7 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
     report::write(&out, &report_data, &extras)?;
     let t_report = t.elapsed().as_secs_f64();
     for c in &report_data.bar_checks {
-        eprintln!("bar on {}: {}/{} exceedances, Kupiec p {:.3}, Christoffersen p {:.3}, margin/ES {:.2}, max 5-day rise {:+.0}% → {}", c.asset, c.exceedances, c.n, c.kupiec_p, c.christoffersen_p, c.ratio, c.max_rise_5d * 100.0, if c.pass { "PASS" } else { "FAIL" });
+        eprintln!("bar on {}: {}/{} exceedances, Kupiec p {:.3}, Christoffersen p {:.3}, margin/ES {:.2}, max 5-day rise {:+.0}% per notional ({:+.0}% in quote units) → {}", c.asset, c.exceedances, c.n, c.kupiec_p, c.christoffersen_p, c.ratio, c.max_rise_5d_per_notional * 100.0, c.max_rise_5d_quote * 100.0, if c.pass { "PASS" } else { "FAIL" });
     }
     let tm = &report_data.timings;
     eprintln!("times: load {load_secs:.2} s, forecasting {:.2} s, coverage {:.2} s, cascades {:.2} s, report {t_report:.2} s; total {:.2} s", tm.forecasting, tm.coverage, tm.cascade, t0.elapsed().as_secs_f64());
@@ -381,6 +391,9 @@ fn run_calibrate(m: &ArgMatches, a: CalibrateArgs) -> Res<()> {
         coverage_weight: a.coverage_weight,
         mm_only: a.mm_only,
         futures: !a.straddle_only,
+        rise_per_notional: !a.rise_quote,
+        max_rise_5d: a.max_rise,
+        min_p: a.min_p,
         ..Default::default()
     };
     let pb = progress(a.common.quiet);
@@ -421,7 +434,7 @@ fn write_calibration(
     let front = calibrate::frontier(trials, bar);
     let mut s = String::new();
     let names: Vec<&str> = calibrate::KNOBS.iter().map(|k| k.0).collect();
-    let _ = writeln!(s, "# Calibration search\n\n{} parameter sets; bar: rate ≤ {:.1}%, Kupiec and Christoffersen p > {}, margin/ES ≤ {}, 5-day rise ≤ {:+.0}%{}.\n", trials.len(), bar.max_rate * 100.0, bar.min_p, bar.max_ratio, bar.max_rise_5d * 100.0, if bar.mm_only { " (judged on MM alone)" } else { "" });
+    let _ = writeln!(s, "# Calibration search\n\n{} parameter sets; bar: rate ≤ {:.1}%, Kupiec and Christoffersen p > {}, margin/ES ≤ {}, 5-day rise ≤ {:+.0}% ({}){}.\n", trials.len(), bar.max_rate * 100.0, bar.min_p, bar.max_ratio, bar.max_rise_5d * 100.0, if bar.rise_per_notional { "per unit of notional" } else { "in quote units" }, if bar.mm_only { " (judged on MM alone)" } else { "" });
     let row = |s: &mut String, label: &str, t: &calibrate::Trial| {
         let checks: Vec<String> = t
             .checks
@@ -433,14 +446,15 @@ fn write_calibration(
                     .map(|f| format!("; {} {}/{} Kup {:.3} Chr {:.3}", f.0, f.1, f.2, f.3, f.4))
                     .collect();
                 format!(
-                    "{}: {}/{} Kup {:.3} Chr {:.3} M/ES {:.2} 5d {:+.0}%{fut}",
+                    "{}: {}/{} Kup {:.3} Chr {:.3} M/ES {:.2} 5d {:+.0}% (quote {:+.0}%){fut}",
                     c.asset,
                     c.exceedances,
                     c.n,
                     c.kupiec_p,
                     c.christoffersen_p,
                     c.ratio,
-                    c.max_rise_5d * 100.0
+                    c.max_rise_5d * 100.0,
+                    c.max_rise_5d_quote * 100.0
                 )
             })
             .collect();

@@ -124,6 +124,8 @@ pub struct Procyclicality {
     pub max_rise_5d_date: Option<String>,
     /// Largest 5-day rise of margin per unit notional (the price's own move taken out).
     pub max_rise_5d_per_notional: f64,
+    /// When the largest 5-day rise per notional ended.
+    pub max_rise_5d_per_notional_date: Option<String>,
 }
 
 /// One window's figures.
@@ -206,6 +208,7 @@ pub fn procyclicality(
         max_rise_5d: f64::NAN,
         max_rise_5d_date: None,
         max_rise_5d_per_notional: f64::NAN,
+        max_rise_5d_per_notional_date: None,
     };
     let (mut hi, mut lo) = (f64::NEG_INFINITY, f64::INFINITY);
     let nanmax = |a: f64, b: f64| if a.is_nan() || b > a { b } else { a };
@@ -228,7 +231,10 @@ pub fn procyclicality(
                     out.max_rise_5d_date = Some(format_ts(t, intraday));
                 }
                 let rn = (m[i] / n[i]) / (m[j] / n[j]) - 1.0;
-                out.max_rise_5d_per_notional = nanmax(out.max_rise_5d_per_notional, rn);
+                if out.max_rise_5d_per_notional.is_nan() || rn > out.max_rise_5d_per_notional {
+                    out.max_rise_5d_per_notional = rn;
+                    out.max_rise_5d_per_notional_date = Some(format_ts(t, intraday));
+                }
             }
         }
     }

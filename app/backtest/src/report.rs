@@ -124,12 +124,12 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
     }
 
     let b = &r.bar;
-    let _ = writeln!(s, "\n## The bar\n\nOn the bar's book (short 30-day ATM straddle re-struck daily, marked at the implied vol): exceedance rate ≤ {}, Kupiec and Christoffersen p > {}, average margin ≤ {}× realised ES{}, largest 5-day margin rise ≤ {}.\n", pct(b.max_rate), b.min_p, b.max_ratio, num(r.confidence * 100.0, 0), signed_pct(b.max_rise_5d));
-    let _ = writeln!(s, "| asset | exceedances | rate | Kupiec p | Christoffersen p | margin / ES | max 5-day rise | passes |\n|---|---:|---:|---:|---:|---:|---:|:-:|");
+    let _ = writeln!(s, "\n## The bar\n\nOn the bar's book (short 30-day ATM straddle re-struck daily, marked at the implied vol): exceedance rate ≤ {}, Kupiec and Christoffersen p > {}, average margin ≤ {}× realised ES{}, largest 5-day margin rise ≤ {} {}. The other measure of the rise is shown in brackets: {}\n", pct(b.max_rate), b.min_p, b.max_ratio, num(r.confidence * 100.0, 0), signed_pct(b.max_rise_5d), if b.rise_per_notional { "per unit of notional (margin as a fraction of the book's notional; the price's own move taken out)" } else { "in quote units (a fixed number of contracts)" }, if b.rise_per_notional { "in quote units, a margin proportional to the price rises as much as the price does, and a margin that doubles per notional while the price halves shows no rise." } else { "per unit of notional." });
+    let _ = writeln!(s, "| asset | exceedances | rate | Kupiec p | Christoffersen p | margin / ES | max 5-day rise (other measure) | passes |\n|---|---:|---:|---:|---:|---:|---:|:-:|");
     for c in &r.bar_checks {
         let _ = writeln!(
             s,
-            "| {} | {}/{} {} | {} | {} {} | {} {} | {} {} | {} {} | **{}** |",
+            "| {} | {}/{} {} | {} | {} {} | {} {} | {} {} | {} {} ({}) | **{}** |",
             c.asset,
             c.exceedances,
             c.n,
@@ -143,11 +143,16 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             ok(c.ratio <= b.max_ratio),
             signed_pct(c.max_rise_5d),
             ok(c.max_rise_5d <= b.max_rise_5d),
+            signed_pct(if b.rise_per_notional {
+                c.max_rise_5d_quote
+            } else {
+                c.max_rise_5d_per_notional
+            }),
             if c.pass { "yes" } else { "no" }
         );
     }
 
-    let _ = writeln!(s, "\n## Coverage, efficiency and procyclicality per book\n\nTest sample: one observation per horizon (non-overlapping). `x/n`: exceedances (realised loss over the horizon > margin at its start). Zone: Basel traffic light by the cumulative-binomial rule on the whole sample, and on the worst 250 consecutive observations. Efficiency: average margin and realised tail as % of underlying notional; *held on tail days*: the model's average margin on the days that make up the realised ES. Procyclicality: margin in quote units for a fixed number of contracts.\n");
+    let _ = writeln!(s, "\n## Coverage, efficiency and procyclicality per book\n\nTest sample: one observation per horizon (non-overlapping). `x/n`: exceedances (realised loss over the horizon > margin at its start). Zone: Basel traffic light by the cumulative-binomial rule on the whole sample, and on the worst 250 consecutive observations. Efficiency: average margin and realised tail as % of underlying notional; *held on tail days*: the model's average margin on the days that make up the realised ES. Procyclicality: peak/trough and the largest 1-day and 5-day rises of the margin in quote units for a fixed number of contracts, and the largest 5-day rise of the margin per unit of notional (the price's own move taken out; what the bar judges).\n");
     for book in &r.books {
         let _ = writeln!(
             s,
@@ -172,22 +177,26 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             .models
             .iter()
             .filter(|m| {
-                m.model == "Keel" || m.model == "Keel without APC" || m.model == "Deribit standard"
+                m.model == "Keel"
+                    || m.model == crate::run::NO_APC
+                    || m.model == crate::run::APC_BUFFER
+                    || m.model == "Deribit standard"
             })
             .filter(|m| m.coverage.n > 0)
             .collect();
         if !keel.is_empty() && !keel[0].windows.is_empty() {
-            let _ = writeln!(s, "\nIn stress windows (max rises end inside the window; calm = outside every window):\n\n| window | {} |\n|---|{}", keel.iter().map(|m| format!("{}: x/n, max 1d, max 5d", m.model)).collect::<Vec<_>>().join(" | "), "---|".repeat(keel.len()));
+            let _ = writeln!(s, "\nIn stress windows (average margin as % of notional; largest 5-day rise per notional and, in brackets, in quote units, of rises ending inside the window; calm = outside every window):\n\n| window | {} |\n|---|{}", keel.iter().map(|m| format!("{}: x/n, avg, max 5d", m.model)).collect::<Vec<_>>().join(" | "), "---|".repeat(keel.len()));
             for (k, w) in keel[0].windows.iter().enumerate() {
                 let cells: Vec<String> = keel
                     .iter()
                     .map(|m| {
                         let w = &m.windows[k];
                         format!(
-                            "{}/{}, {}, {}",
+                            "{}/{}, {}, {} ({})",
                             w.exceedances,
                             w.n,
-                            signed_pct(w.procyclicality.max_rise_1d),
+                            pct(w.avg_margin),
+                            signed_pct(w.procyclicality.max_rise_5d_per_notional),
                             signed_pct(w.procyclicality.max_rise_5d)
                         )
                     })
@@ -219,7 +228,7 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             let _ = writeln!(s);
         }
         let _ = writeln!(s, "#### Each forecaster driving margin through the vol feed\n\nThe forecast (√ of the variance forecast) is published to the vol feed at each period end, in place of the implied vol; same parameters otherwise.\n");
-        let _ = writeln!(s, "| book | asset | vol feed | x/n | Kupiec p | Chr. p | margin/ES | max 5d rise |\n|---|---|---|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "| book | asset | vol feed | x/n | Kupiec p | Chr. p | margin/ES | max 5d rise per notional (quote) |\n|---|---|---|---:|---:|---:|---:|---:|");
         for book in r
             .books
             .iter()
@@ -238,7 +247,7 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
                 let c = &m.coverage;
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} ({}) |",
                     book.book,
                     book.assets[0],
                     feed,
@@ -247,6 +256,7 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
                     pv(c.kupiec.p),
                     pv(c.christoffersen.p),
                     num(m.efficiency.ratio, 2),
+                    signed_pct(m.procyclicality.max_rise_5d_per_notional),
                     signed_pct(m.procyclicality.max_rise_5d)
                 );
             }
@@ -421,7 +431,7 @@ pub fn write_charts(
         }
         let wanted = [
             "Keel",
-            "Keel without APC",
+            crate::run::NO_APC,
             "Deribit standard",
             "static 10%",
             "naive 3σ EWMA grid",
@@ -603,9 +613,80 @@ pub fn write_charts(
     Ok(out)
 }
 
-/// Writes report.md, report.json and the charts into `dir`.
+/// Writes the per-time series behind the tables as CSV under `dir/series/`: per book every
+/// evaluation time (notional, realised loss, each model's margin in market terms, Keel's MM and
+/// IM per variant), and per asset the vol state of the main Keel variant and of Keel without
+/// APC after every bar. Money in quote units.
+pub fn write_series(dir: &Path, r: &Report, x: &Extras) -> Result<(), Box<dyn std::error::Error>> {
+    let sdir = dir.join("series");
+    std::fs::create_dir_all(&sdir)?;
+    let q = crate::engine::QUOTE;
+    let cell = |v: f64| {
+        if v.is_finite() {
+            format!("{:.6}", v / q)
+        } else {
+            String::new()
+        }
+    };
+    for run in &x.runs {
+        let mut s = String::from("ts,date,notional,loss");
+        for n in &run.model_names {
+            let _ = write!(s, ",\"margin: {}\"", n.replace('"', "'"));
+        }
+        for v in &r.variants {
+            let _ = write!(s, ",\"MM: {v}\",\"IM: {v}\"");
+        }
+        s.push('\n');
+        let intraday = run.points.windows(2).any(|w| w[1].ts - w[0].ts < DAY);
+        for p in &run.points {
+            let _ = write!(
+                s,
+                "{},{},{},{}",
+                p.ts,
+                crate::data::format_ts(p.ts, intraday),
+                cell(p.notional),
+                cell(p.loss)
+            );
+            for m in &p.margin {
+                let _ = write!(s, ",{}", cell(*m));
+            }
+            for (mm, im) in p.keel_mm.iter().zip(&p.keel_im) {
+                let _ = write!(s, ",{},{}", cell(*mm), cell(*im));
+            }
+            s.push('\n');
+        }
+        let name = format!("{}_{}.csv", run.spec.name, run.assets.join("+"));
+        std::fs::write(sdir.join(name), s)?;
+    }
+    for (a, (keel, noapc)) in r.assets.iter().zip(&x.states) {
+        let mut s = String::from(
+            "ts,date,close_per_contract,ewma_vol,garch_vol,hist_vol,raw_vol,margin_vol,margin_vol_without_apc\n",
+        );
+        let intraday = a.interval_secs < DAY;
+        for (k, n) in keel.iter().zip(noapc) {
+            let _ = writeln!(
+                s,
+                "{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6}",
+                k.last_ts,
+                crate::data::format_ts(k.last_ts, intraday),
+                k.last_price as f64 / q,
+                k.ewma_var.to_num::<f64>().max(0.0).sqrt(),
+                k.garch_var.to_num::<f64>().max(0.0).sqrt(),
+                k.hist_vol.to_num::<f64>(),
+                k.raw_vol.to_num::<f64>(),
+                k.margin_vol.to_num::<f64>(),
+                n.margin_vol.to_num::<f64>()
+            );
+        }
+        std::fs::write(sdir.join(format!("vol_{}.csv", a.name)), s)?;
+    }
+    Ok(())
+}
+
+/// Writes report.md, report.json, the charts and the series CSVs into `dir`.
 pub fn write(dir: &Path, r: &Report, x: &Extras) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
+    write_series(dir, r, x)?;
     let charts = write_charts(dir, r, x)?;
     std::fs::write(dir.join("report.md"), markdown(r, &charts))?;
     std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(r)?)?;

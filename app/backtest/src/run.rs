@@ -146,7 +146,7 @@ pub struct Report {
 pub struct Extras {
     /// Every book run.
     pub runs: Vec<BookRun>,
-    /// Per asset: the vol states of the main Keel variant and of Keel without APC.
+    /// Per asset: the vol states of the main Keel variant and of Keel without APC or floors.
     pub states: Vec<(Vec<keel_risk::VolState>, Vec<keel_risk::VolState>)>,
     /// Per asset: periods and walk-forward forecasts of each model.
     pub forecasts: Vec<(Vec<Period>, forecast::Forecasts)>,
@@ -275,17 +275,11 @@ pub fn bar_checks(books: &[BookStats], bar: &Bar) -> Vec<Check> {
         .filter(|b| b.book == "short_straddle")
         .filter_map(|b| {
             let m = b.models.iter().find(|m| m.model == "Keel")?;
-            let mut c = Check {
-                asset: b.assets[0].clone(),
-                n: m.coverage.n,
-                exceedances: m.coverage.exceedances,
-                rate: m.coverage.rate,
-                kupiec_p: m.coverage.kupiec.p,
-                christoffersen_p: m.coverage.christoffersen.p,
-                ratio: m.efficiency.ratio,
-                max_rise_5d: m.procyclicality.max_rise_5d,
-                pass: false,
-                futures: books
+            let mut c = Check::of(
+                &b.assets[0],
+                m,
+                bar,
+                books
                     .iter()
                     .filter(|f| f.assets == b.assets && f.book.ends_with("_future"))
                     .filter_map(|f| {
@@ -299,7 +293,7 @@ pub fn bar_checks(books: &[BookStats], bar: &Bar) -> Vec<Check> {
                         ))
                     })
                     .collect(),
-            };
+            );
             c.pass = c.violation(&Bar {
                 futures: false,
                 ..*bar
@@ -503,8 +497,14 @@ pub fn run_all(
     ))
 }
 
+/// Name of the Keel variant without any anti-procyclicality control or static floor.
+pub const NO_APC: &str = "Keel without APC or floors";
+/// Name of the Keel variant with a 25% APC buffer.
+pub const APC_BUFFER: &str = "Keel with a 25% APC buffer";
+
 /// The Keel variants every run compares: the parameters under test with the asset's implied vol
-/// on the vol feed (the production set-up), the same without APC, and without a feed.
+/// on the vol feed (the production set-up); the same without APC and static floors; the same
+/// with a 25% APC buffer (EMIR's tool (a)); and without a feed.
 pub fn standard_variants(assets: &[Asset], p: &RiskParams) -> Vec<Variant> {
     let iv: Vec<Option<Feed>> = assets.iter().map(|a| a.iv_feed()).collect();
     let any_iv = iv.iter().any(|f| f.is_some());
@@ -516,9 +516,15 @@ pub fn standard_variants(assets: &[Asset], p: &RiskParams) -> Vec<Variant> {
             all_books: true,
         },
         Variant {
-            name: "Keel without APC".into(),
-            params: engine::without_apc(p),
-            feeds: iv,
+            name: NO_APC.into(),
+            params: engine::without_apc_or_floors(p),
+            feeds: iv.clone(),
+            all_books: true,
+        },
+        Variant {
+            name: APC_BUFFER.into(),
+            params: engine::with_apc_buffer(p),
+            feeds: iv.clone(),
             all_books: true,
         },
     ];

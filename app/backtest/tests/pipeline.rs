@@ -77,6 +77,20 @@ fn the_whole_study_runs_and_writes_its_report() {
         .unwrap();
     assert!(naive.coverage.exceedances > 0);
     assert_eq!(r.bar_checks.len(), 2);
+    // The bar judges the rise per unit of notional and reports both measures.
+    for c in &r.bar_checks {
+        assert_eq!(
+            c.max_rise_5d.to_bits(),
+            c.max_rise_5d_per_notional.to_bits()
+        );
+        assert!(c.max_rise_5d_quote.is_finite());
+    }
+    assert!(r.variants.iter().any(|v| v == run::NO_APC));
+    assert!(r.variants.iter().any(|v| v == run::APC_BUFFER));
+    assert!(straddle
+        .models
+        .iter()
+        .any(|m| m.model == "Deribit standard IM" && m.coverage.n > 0));
     assert_eq!(r.forecasting.len(), 2);
     assert!(r.forecasting[0].evaluated > 100);
     assert_eq!(r.cascade.len(), 2);
@@ -94,10 +108,28 @@ fn the_whole_study_runs_and_writes_its_report() {
             .unwrap();
     assert_eq!(json["books"].as_array().unwrap().len(), 15);
     assert!(json["books"][0]["models"][0]["coverage"]["kupiec"]["p"].is_number());
+    // Every point behind the tables is written as CSV, one file per book and one per asset.
+    let series = std::fs::read_to_string(dir.path().join("series/short_straddle_aaa.csv")).unwrap();
+    let header = series.lines().next().unwrap();
+    assert!(
+        header.starts_with("ts,date,notional,loss,\"margin: Keel\""),
+        "{header}"
+    );
+    assert!(header.contains("\"MM: Keel\",\"IM: Keel\""), "{header}");
+    assert_eq!(series.lines().count() - 1, straddle_points(&x, "aaa"));
+    let vol = std::fs::read_to_string(dir.path().join("series/vol_aaa.csv")).unwrap();
+    assert_eq!(vol.lines().count() - 1, 420, "one row per bar");
     let charts = std::fs::read_dir(dir.path().join("charts"))
         .unwrap()
         .count();
     assert!(charts >= 6, "{charts} charts");
+}
+
+fn straddle_points(x: &run::Extras, asset: &str) -> usize {
+    x.runs
+        .iter()
+        .find(|r| r.spec.name == "short_straddle" && r.assets == [asset])
+        .map_or(0, |r| r.points.len())
 }
 
 /// Margin at t is computed from bars up to t only: changing every bar after t leaves it (and the

@@ -168,16 +168,17 @@ pub type FxBound = (&'static str, Fx, Fx);
 pub type IntBound = (&'static str, i64, i64);
 
 impl RiskParams {
-    /// Defaults before per-asset calibration (docs/risk-model.md §5 explains each).
+    /// Defaults, calibrated by keel-backtest on BTC history (docs/validation.md; each is
+    /// explained in docs/risk-model.md §5). The same for every market: nothing is tuned per asset.
     pub const DEFAULT: RiskParams = RiskParams {
         im_horizon_secs: DAY,
-        im_range_sigmas: lit("3.3"),
-        range_floor: lit("0.09"),
-        range_cap: lit("0.75"),
-        mm_steps: 5,
+        im_range_sigmas: lit("3.85"),
+        range_floor: lit("0.11"),
+        range_cap: lit("0.55"),
+        mm_steps: 4,
         padding0: 0,
-        vol_up: lit("0.075"),
-        vol_down: lit("0.25"),
+        vol_up: lit("0.09"),
+        vol_down: lit("0.35"),
         vol_down_floor: lit("0.5"),
         vol_ts_ref_secs: 30 * DAY,
         vol_ts_min_secs: DAY,
@@ -200,28 +201,29 @@ impl RiskParams {
             },
         ],
         short_min_im: lit("0.025"),
-        short_min_mm: lit("0.02"),
+        short_min_mm: lit("0.01"),
         conf_multiple: lit("3"),
         impact_coef: lit("0.5"),
         liquidity_notional: 1_000_000_000_000_000, // 1e9 USD in 6-decimal units
         long_haircut: lit("0.1"),
-        // τ = 57.5 days (λ = 0.9827 per day): calibrated by keel-backtest (docs/validation.md).
-        ewma_tau_secs: 4_968_000,
+        // τ = 195 days (λ = 0.99489 per day): the slow, long-lookback part of the vol in force
+        // (docs/validation.md).
+        ewma_tau_secs: 16_848_000,
         garch_alpha: lit("0.1"),
         garch_beta: lit("0.85"),
         garch_long_run_var: lit("0.36"),
         garch_step_secs: DAY,
-        garch_weight: lit("0"),
+        garch_weight: lit("0.15"),
         iv_weight: lit("0.75"),
         iv_fresh_secs: HOUR,
         iv_max_age_secs: 6 * HOUR,
         min_obs_interval_secs: 60,
         max_sample_var: lit("100"),
-        apc_floor_vol: lit("0"),
+        apc_floor_vol: lit("0.15"),
         apc_stressed_vol: lit("1.2"),
         apc_stressed_weight: lit("0"),
         apc_buffer: lit("0"),
-        apc_max_fall_per_day: lit("0.3"),
+        apc_max_fall_per_day: lit("1"),
         stable_growth_per_sec: lit("0.0001"),
         corr_floor: lit("0.5"),
         corr_max_offset: lit("0"),
