@@ -332,11 +332,24 @@ mod tests {
 
     #[test]
     fn environment_variables_are_flags() {
-        // clap reads KEEL_* when the flag is absent (set only for this parse).
-        std::env::set_var("KEEL_PRIORITY_FEE", "77");
-        let args = Args::parse_from(["keel-keeper"]);
-        std::env::remove_var("KEEL_PRIORITY_FEE");
-        assert_eq!(args.priority_fee, Some(77));
+        // Every flag but --config's file keys and --once reads a KEEL_* variable (checked on the
+        // parser itself: setting variables would race the other tests in this process).
+        use clap::CommandFactory;
+        let cmd = Args::command();
+        let env = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(env("priority_fee").as_deref(), Some("KEEL_PRIORITY_FEE"));
+        assert_eq!(env("url").as_deref(), Some("KEEL_RPC_URL"));
+        assert_eq!(env("keypair").as_deref(), Some("KEEL_KEYPAIR"));
+        assert_eq!(
+            env("poll_interval_secs").as_deref(),
+            Some("KEEL_POLL_INTERVAL_SECS")
+        );
+        assert_eq!(env("once"), None);
     }
 
     #[test]
