@@ -264,6 +264,30 @@ pub const fn div(a: i64, b: i64) -> RiskResult<i64> {
     }
 }
 
+/// Q32.32 reciprocal `1 / b`, rounded toward −∞: exactly [`div`]`(ONE, b)`, with one native
+/// 64-bit division for `b > 0` instead of a wide one. `2^64 = (2^64 − 1) + 1`, so with
+/// `q = ⌊(2^64 − 1)/b⌋` and remainder `r`, `⌊2^64/b⌋` is `q + 1` when `r + 1 = b` and `q`
+/// otherwise (`src/fx/tests.rs::recip_matches_div`).
+#[inline]
+pub const fn recip(b: i64) -> RiskResult<i64> {
+    if b <= 0 {
+        return div(ONE, b);
+    }
+    if b <= 2 {
+        return Err(RiskError::Overflow); // 2^64/b ≥ 2^63
+    }
+    let b = b as u64;
+    let q = u64::MAX / b;
+    // q·b ≤ 2^64 − 1: exact; r < b, so r + 1 cannot overflow, and q < 2^63 (b ≥ 3).
+    let r = u64::MAX - q.wrapping_mul(b);
+    let q = if r + 1 == b { q + 1 } else { q };
+    if q > i64::MAX as u64 {
+        Err(RiskError::Overflow)
+    } else {
+        Ok(q as i64)
+    }
+}
+
 /// Q32.32 quotient `a / b`, rounded toward +∞.
 #[inline]
 pub const fn div_ceil(a: i64, b: i64) -> RiskResult<i64> {
@@ -277,20 +301,29 @@ pub const fn div_ceil(a: i64, b: i64) -> RiskResult<i64> {
 }
 
 /// Checked integer sum, naming the failure.
+///
+/// Written as the sign test "both operands differ in sign from the wrapped sum" rather than
+/// `checked_add`: BPF has no overflow flag, and LLVM's expansion of `checked_add` there costs
+/// about twice the instructions. Same results (`src/fx/tests.rs::add_sub_match_checked`).
 #[inline(always)]
 pub const fn add(a: i64, b: i64) -> RiskResult<i64> {
-    match a.checked_add(b) {
-        Some(v) => Ok(v),
-        None => Err(RiskError::Overflow),
+    let s = a.wrapping_add(b);
+    if (a ^ s) & (b ^ s) < 0 {
+        Err(RiskError::Overflow)
+    } else {
+        Ok(s)
     }
 }
 
-/// Checked integer difference.
+/// Checked integer difference (the same sign test as [`add`]: overflow iff the operands differ
+/// in sign and the result's sign differs from `a`'s).
 #[inline(always)]
 pub const fn sub(a: i64, b: i64) -> RiskResult<i64> {
-    match a.checked_sub(b) {
-        Some(v) => Ok(v),
-        None => Err(RiskError::Overflow),
+    let d = a.wrapping_sub(b);
+    if (a ^ b) & (a ^ d) < 0 {
+        Err(RiskError::Overflow)
+    } else {
+        Ok(d)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::error::{RiskError, RiskResult};
 use crate::fx::{add, imul, mul, mul_ceil, sub, Fx};
 use crate::math::ln_scaled;
 use crate::params::RiskParams;
+use crate::pricing::black76::value_at_inline;
 use crate::pricing::greeks::greeks_at;
 use crate::pricing::{sqrt_secs, value_at, SeriesKind, TotalVol, SECONDS_PER_YEAR};
 use crate::scenario::{self, SCENARIOS, VOL_LEVELS};
@@ -244,17 +245,17 @@ fn value_position(
                 tv.scaled(params.named_shocks[1].vol_mult.to_bits())?,
             ];
         }
-        for s in 0..SCENARIOS {
-            let fwd = mr.forward[s];
-            let lm_s = add(lm, mr.ln_move[s].to_bits())?;
-            let v = value_at(
-                kind,
-                fwd,
-                strike,
-                lm_s,
-                tvs[scenario::vol_level(s) as usize],
-            )?;
-            mr.pnl[s] = add(mr.pnl[s], imul(qty, sub(v, mark)?)?)?;
+        // The grid in runs of one vol level (`scenario::vol_level`), so the inner loop has a
+        // fixed `TotalVol` and no per-scenario level lookup.
+        let mut s = 0;
+        for (level, end) in scenario::VOL_RUNS {
+            let tv_s = tvs[level as usize];
+            while s < end {
+                let lm_s = add(lm, mr.ln_move[s].to_bits())?;
+                let v = value_at_inline(kind, mr.forward[s], strike, lm_s, tv_s)?;
+                mr.pnl[s] = add(mr.pnl[s], imul(qty, sub(v, mark)?)?)?;
+                s += 1;
+            }
         }
         mr.net_delta = Fx::from_bits(add(
             mr.net_delta.to_bits(),

@@ -116,3 +116,43 @@ fn mul_small_domain_edges() {
     assert!(!mul_small_domain(0, b) && !mul_small_domain(0, -1));
     assert!(!mul_small_domain(i64::MIN, 0) && !mul_small_domain(i64::MAX, 0));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// The sign-test `add`/`sub` agree with `checked_add`/`checked_sub` everywhere.
+    #[test]
+    fn add_sub_match_checked(
+        a in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -2i64..2],
+        b in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -2i64..2],
+    ) {
+        prop_assert_eq!(add(a, b).ok(), a.checked_add(b));
+        prop_assert_eq!(sub(a, b).ok(), a.checked_sub(b));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `recip` is `div(ONE, ·)` for every input, errors included.
+    #[test]
+    fn recip_matches_div(
+        b in prop_oneof![any::<i64>(), 1i64..(1 << 34), -4i64..4, Just(i64::MAX), Just(i64::MIN)],
+    ) {
+        prop_assert_eq!(recip(b), div(ONE, b));
+    }
+}
+
+#[test]
+fn recip_edges() {
+    // Powers of two, their neighbours, and 2^64/b exact vs inexact.
+    for k in 0..63 {
+        for b in [(1i64 << k) - 1, 1i64 << k, (1i64 << k) + 1] {
+            assert_eq!(recip(b), div(ONE, b), "b = {b}");
+        }
+    }
+    assert_eq!(recip(1), Err(RiskError::Overflow));
+    assert_eq!(recip(2), Err(RiskError::Overflow)); // 2^63
+    assert_eq!(recip(3), Ok(6148914691236517205));
+    assert_eq!(recip(0), Err(RiskError::DivisionByZero));
+}
