@@ -44,6 +44,7 @@ pub enum Case {
     /// measured section also borrows the margin account, market and oracle accounts from the
     /// input (discriminator, size, version, feed and verification checks), allocates the input
     /// buffer and the zeroed breakdown on the heap, and takes the snapshot the program stores.
+    /// Over `min(N, 4)` markets like [`Case::MarginMulti`] (the worst case a budget needs).
     MarginPath = 12,
 }
 
@@ -92,7 +93,7 @@ impl Case {
     /// Markets an account of `n` series spreads over in this case.
     pub fn markets(self, n: usize) -> usize {
         match self {
-            Case::MarginMulti => n.clamp(1, keel_risk::MAX_MARKETS),
+            Case::MarginMulti | Case::MarginPath => n.clamp(1, keel_risk::MAX_MARKETS),
             _ => 1,
         }
     }
