@@ -48,7 +48,10 @@ pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut
     let mut i = 0;
     if aligned(dest as usize, src as usize) {
         while n - i >= 8 {
-            write_volatile(dest.add(i) as *mut u64, read_volatile(src.add(i) as *const u64));
+            write_volatile(
+                dest.add(i) as *mut u64,
+                read_volatile(src.add(i) as *const u64),
+            );
             i += 8;
         }
     }

@@ -64,8 +64,9 @@ pub fn intrinsic(kind: SeriesKind, fwd: i64, strike: i64) -> i64 {
 ///
 /// This is the scenario grid's inner loop (30 calls per series per margin check), so it has a
 /// fast path for the domain every margin valuation is in — non-negative prices, |ln(F/K)| < 256,
-/// 1/w < 2^22, w < 2^30 — where no saturation or overflow can occur and the products take
-/// fewer partial multiplies ([`crate::fx::mul_small`], [`crate::fx::mul_prob`]). Both paths give the same bits
+/// 1/w < 2^22, w < 2^30 — where no saturation or overflow can occur, so the products need no
+/// sign handling or overflow test ([`crate::fx::mul_small`]) and F·N(d) takes two partial
+/// multiplies instead of four ([`crate::fx::mul_prob`]). Both paths give the same bits
 /// (`src/pricing/tests.rs::fast_path_is_bit_identical`); the general path keeps every other
 /// input total.
 #[inline]
