@@ -4,8 +4,11 @@
 //! case that did not run is an error and the exit status is non-zero.
 //!
 //! ```text
-//! keel-cu-harness [--so PATH] [--series 1,8,16,32] [--case NAME]... [--profile DIR --asm FILE]
+//! keel-cu-harness [--so PATH] [--series 1,8,16,32] [--case NAME]... [--check]
+//!                 [--profile DIR --asm FILE]
 //! ```
+//! `--check` (what CI runs) prints only whether each run is bit-exact, not its compute units:
+//! CI checks results, and the CU figures belong to docs/performance.md.
 //! `--profile DIR --asm FILE` also traces every instruction the VM executes and writes, per
 //! run, where they went by function and source line (`DIR/<case>-<n>.txt`; see `profile`).
 
@@ -37,6 +40,7 @@ struct Args {
     cases: Vec<Case>,
     profile: Option<PathBuf>,
     asm: Option<PathBuf>,
+    check_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
         cases: Vec::new(),
         profile: None,
         asm: None,
+        check_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -71,6 +76,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--profile" => args.profile = Some(PathBuf::from(value()?)),
             "--asm" => args.asm = Some(PathBuf::from(value()?)),
+            "--check" => args.check_only = true,
             _ => return Err(format!("unknown argument {a}")),
         }
     }
@@ -226,7 +232,21 @@ fn main() -> ExitCode {
                     continue;
                 }
             };
-            let expected = native::expected(&fx, &req);
+            // Every fixture is valid input: a run whose native result is an error (of the whole
+            // case or of any one result in it) would measure an error path, not the case.
+            let expected = match native::expected(&fx, &req) {
+                Ok((words, 0)) => Ok(words),
+                Ok((_, errors)) => {
+                    eprintln!("FAIL {} series={n}: fixture: {errors} engine error(s) natively", case.name());
+                    failures += 1;
+                    continue;
+                }
+                Err(code) => {
+                    eprintln!("FAIL {} series={n}: fixture: the case fails natively with code {code:#x}", case.name());
+                    failures += 1;
+                    continue;
+                }
+            };
             let trace_dir = args.profile.as_ref().map(|d| profile::prepare(d));
             let vm = match run_in_vm(&mut svm, &payer, &fx, &req) {
                 Ok(vm) => vm,
@@ -240,6 +260,7 @@ fn main() -> ExitCode {
                 Ok(words) => vm.status == 0 && vm.words == *words,
                 Err(code) => vm.status == *code,
             };
+            let expected: Result<Vec<i64>, i64> = expected;
             if !exact {
                 failures += 1;
                 eprintln!("FAIL {} series={n}: VM result differs from native keel-risk", case.name());
@@ -249,15 +270,24 @@ fn main() -> ExitCode {
                 failures += 1;
                 eprintln!("FAIL noop: an empty measured section cost {} CU", vm.section_cu);
             }
-            println!(
-                "{{\"case\":\"{}\",\"series\":{n},\"markets\":{},\"cu\":{},\"cu_per_series\":{},\"ix_cu\":{},\"result_words\":{},\"bit_exact\":{exact}}}",
-                case.name(),
-                case.markets(n),
-                vm.section_cu,
-                vm.section_cu / n as u64,
-                vm.ix_cu,
-                vm.words.len(),
-            );
+            if args.check_only {
+                println!(
+                    "{{\"case\":\"{}\",\"series\":{n},\"markets\":{},\"result_words\":{},\"bit_exact\":{exact}}}",
+                    case.name(),
+                    case.markets(n),
+                    vm.words.len(),
+                );
+            } else {
+                println!(
+                    "{{\"case\":\"{}\",\"series\":{n},\"markets\":{},\"cu\":{},\"cu_per_series\":{},\"ix_cu\":{},\"result_words\":{},\"bit_exact\":{exact}}}",
+                    case.name(),
+                    case.markets(n),
+                    vm.section_cu,
+                    vm.section_cu / n as u64,
+                    vm.ix_cu,
+                    vm.words.len(),
+                );
+            }
             if let (Some(dir), Some(listing), Some(trace)) = (&args.profile, &listing, trace_dir) {
                 if let Err(e) = profile::report(dir, &trace, listing, case, n) {
                     eprintln!("FAIL {} series={n}: profile: {e}", case.name());

@@ -6,7 +6,7 @@
 
 use crate::fixture::Fixture;
 use keel_cu_bench::{
-    cdf_arg, crank_observation, error_code, exp_arg, risk_code, secs_to_expiry, spot,
+    cdf_arg, crank_observation, error_code, exp_arg, secs_to_expiry, spot,
     valuation_args, Case, Request, Words,
 };
 use keel_risk::pricing::{black76, greeks, value_at};
@@ -17,14 +17,16 @@ use keel_state::{
     MarketReading, StateError,
 };
 
-/// The result words, or the error code the program must report.
-pub fn expected(fx: &Fixture, req: &Request) -> Result<Vec<i64>, i64> {
+/// The result words and how many engine errors they contain, or the error code the program
+/// must report.
+pub fn expected(fx: &Fixture, req: &Request) -> Result<(Vec<i64>, usize), i64> {
     let mut buf = vec![0i64; keel_cu_bench::out::MAX_WORDS];
     let mut w = Words::new(&mut buf);
     compute(fx, req, &mut w).map_err(|e| error_code(&e))?;
+    let errors = w.errors();
     let n = w.finish().expect("expected result fits the output account");
     buf.truncate(n);
-    Ok(buf)
+    Ok((buf, errors))
 }
 
 fn compute(fx: &Fixture, req: &Request, w: &mut Words) -> Result<(), StateError> {
@@ -65,11 +67,11 @@ fn compute(fx: &Fixture, req: &Request, w: &mut Words) -> Result<(), StateError>
                         w.push(0);
                         w.greeks(&g);
                     }
-                    Err(e) => w.push(risk_code(e)),
+                    Err(e) => w.error(e),
                 }
             }
         }
-        Case::Margin | Case::MarginMulti | Case::Liquidation => {
+        Case::Margin | Case::MarginMulti | Case::MarginPath | Case::Liquidation => {
             let readings: Vec<MarketReading> = markets
                 .iter()
                 .map(|(key, m, r)| MarketReading { key: *key, market: m, oracle: *r })
@@ -87,13 +89,19 @@ fn compute(fx: &Fixture, req: &Request, w: &mut Words) -> Result<(), StateError>
                         w.push(0);
                         w.plan(&p);
                     }
-                    Err(e) => w.push(risk_code(e)),
+                    Err(e) => w.error(e),
                 }
                 for p in &inputs.positions[..inputs.n_positions] {
                     w.result(&liquidation::slice(p.qty, fraction));
                 }
             } else {
                 w.breakdown(&b);
+                if req.case == Case::MarginPath {
+                    // The snapshot the program stores (`controller::margin::snapshot`).
+                    for v in [b.now, b.equity_mm, b.equity_im, b.mm, b.im] {
+                        w.push(v);
+                    }
+                }
             }
         }
         Case::VolCrank => {
@@ -106,7 +114,7 @@ fn compute(fx: &Fixture, req: &Request, w: &mut Words) -> Result<(), StateError>
                         w.push(0);
                         w.vol_step(&s);
                     }
-                    Err(e) => w.push(risk_code(e)),
+                    Err(e) => w.error(e),
                 }
             }
             w.vol_state(&state);

@@ -17,6 +17,8 @@
 pub mod request;
 
 #[cfg(target_arch = "bpf")]
+mod mem;
+#[cfg(target_arch = "bpf")]
 mod program;
 
 pub use request::*;

@@ -6,7 +6,7 @@
 
 extern crate alloc;
 
-use crate::request::{accounts, bench_error, error_code, out, risk_code, Case, Request, Words};
+use crate::request::{accounts, bench_error, error_code, out, Case, Request, Words};
 use crate::request::{cdf_arg, crank_observation, exp_arg, secs_to_expiry, spot, valuation_args};
 use alloc::boxed::Box;
 use core::alloc::{GlobalAlloc, Layout};
@@ -299,6 +299,7 @@ fn run(
         Case::Black76 => black76_case(&ctx, &mut w),
         Case::Greeks => greeks_case(&ctx, &mut w),
         Case::Margin | Case::MarginMulti => margin(&ctx, &mut w)?,
+        Case::MarginPath => margin_path(&ctx, accs, n_markets, &mut w)?,
         Case::Liquidation => liquidation_case(&ctx, &mut w)?,
         Case::VolCrank => vol_crank(&ctx, &mut w),
     };
@@ -400,7 +401,7 @@ fn greeks_case(ctx: &Ctx, w: &mut Words) -> (u64, u64) {
                 w.push(0);
                 w.greeks(g);
             }
-            Err(e) => w.push(risk_code(*e)),
+            Err(e) => w.error(*e),
         }
     }
     m
@@ -418,6 +419,68 @@ fn margin(ctx: &Ctx, w: &mut Words) -> Result<(u64, u64), Fail> {
     let m = meter.stop();
     r?;
     w.breakdown(&b);
+    Ok(m)
+}
+
+/// One margin check the way `programs/keel`'s controller does it (`MarketSet::load`,
+/// `Margin::new`, `Margin::compute`), measured from the raw account bytes: borrow the margin
+/// account and every market zero-copy with their checks, parse and check each oracle, allocate
+/// the input buffer and the zeroed breakdown, build the inputs, compute, take the snapshot.
+/// What it leaves out is Anchor's own part (entrypoint deserialization, account constraints),
+/// which docs/performance.md budgets separately.
+#[inline(never)]
+fn margin_path(
+    ctx: &Ctx,
+    accs: &[AccountView; MAX_ACCOUNTS],
+    n_markets: usize,
+    w: &mut Words,
+) -> Result<(u64, u64), Fail> {
+    let accs = unsafe { read_volatile(&accs) };
+    let meter = Meter::start();
+    let r = (|| -> Result<(Box<MarginBreakdown>, keel_state::MarginSnapshot), Fail> {
+        let account: &MarginAccount =
+            load(accs[accounts::MARGIN].data(), &discriminator::MARGIN_ACCOUNT)?;
+        let mut readings: [Option<MarketReading>; MAX_MARKETS] = [None; MAX_MARKETS];
+        for (i, slot) in readings.iter_mut().enumerate().take(n_markets) {
+            let market_acc = &accs[accounts::FIRST_MARKET + 2 * i];
+            let market: &Market = load(market_acc.data(), &discriminator::MARKET)?;
+            let update = parse_price_update_v2(accs[accounts::FIRST_MARKET + 2 * i + 1].data())?;
+            if update.feed_id != market.oracle.feed_id
+                || update.verification != Verification::Full
+            {
+                return Err(Fail::Bench(bench_error::WRONG_ORACLE));
+            }
+            *slot = Some(MarketReading {
+                key: market_acc.key,
+                market,
+                oracle: update.reading,
+            });
+        }
+        let first = readings[0].ok_or(Fail::Bench(bench_error::MISSING_ACCOUNT))?;
+        let mut loaded = [first; MAX_MARKETS];
+        for (slot, r) in loaded.iter_mut().zip(readings.iter()).take(n_markets) {
+            *slot = r.ok_or(Fail::Bench(bench_error::MISSING_ACCOUNT))?;
+        }
+        let mut inputs = Box::new(MarginInputs::new());
+        let mut b = zeroed_breakdown();
+        margin_inputs(account, &loaded[..n_markets], &[], ctx.req.now, &mut inputs)?;
+        keel_risk::compute(&inputs.portfolio(), &mut b)?;
+        let snap = keel_state::MarginSnapshot {
+            ts: b.now,
+            equity_mm: b.equity_mm,
+            equity_im: b.equity_im,
+            mm: b.mm,
+            im: b.im,
+        };
+        Ok((b, snap))
+    })();
+    let r = unsafe { read_volatile(&r) };
+    let m = meter.stop();
+    let (b, snap) = r?;
+    w.breakdown(&b);
+    for v in [snap.ts, snap.equity_mm, snap.equity_im, snap.mm, snap.im] {
+        w.push(v);
+    }
     Ok(m)
 }
 
@@ -451,7 +514,7 @@ fn liquidation_case(ctx: &Ctx, w: &mut Words) -> Result<(u64, u64), Fail> {
             w.push(0);
             w.plan(&p);
         }
-        Err(e) => w.push(risk_code(e)),
+        Err(e) => w.error(e),
     }
     for r in &slices[..np] {
         w.result(r);
@@ -486,7 +549,7 @@ fn vol_crank(ctx: &Ctx, w: &mut Words) -> (u64, u64) {
                 w.push(0);
                 w.vol_step(s);
             }
-            Err(e) => w.push(risk_code(*e)),
+            Err(e) => w.error(*e),
         }
     }
     w.vol_state(&state);

@@ -14,9 +14,10 @@ use crate::addons;
 use crate::aggregate::{combine, Correlations, MAX_MARKETS};
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, imul, mul, mul_ceil, sub, Fx};
+use crate::fx::{add, imul, mul, mul_ceil, mul_wide, sub, Fx};
 use crate::math::ln_scaled;
 use crate::params::RiskParams;
+use crate::pricing::black76::value_at_inline;
 use crate::pricing::greeks::greeks_at;
 use crate::pricing::{sqrt_secs, value_at, SeriesKind, TotalVol, SECONDS_PER_YEAR};
 use crate::scenario::{self, SCENARIOS, VOL_LEVELS};
@@ -93,21 +94,29 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
     out.n_markets = p.markets.len() as u8;
     out.n_positions = p.positions.len() as u8;
 
-    let mut ln_spot = [0i64; MAX_MARKETS];
-    let mut ln_stable_move = [0i64; MAX_MARKETS];
+    let mut grid = [GridFacts::default(); MAX_MARKETS];
     let mut max_fwd = [0i64; MAX_MARKETS];
     for (m, mk) in p.markets.iter().enumerate() {
         build_market(mk, &mut out.markets[m])?;
-        ln_spot[m] = ln_scaled(mk.spot, 0)?;
-        ln_stable_move[m] = sub(ln_scaled(mk.stable_spot, 0)?, ln_spot[m])?;
+        let ln_spot = ln_scaled(mk.spot, 0)?;
         max_fwd[m] = out.markets[m]
             .forward
             .iter()
             .copied()
             .fold(mk.spot, i64::max);
+        grid[m] = GridFacts {
+            ln_spot,
+            ln_stable_move: sub(ln_scaled(mk.stable_spot, 0)?, ln_spot)?,
+            max_fwd: max_fwd[m],
+            exact: false,
+        };
     }
     for m in p.markets.len()..MAX_MARKETS {
         out.markets[m] = MarketRisk::default();
+    }
+    let exact = pnl_is_exact(p, &out.markets, &max_fwd);
+    for g in grid.iter_mut() {
+        g.exact = exact;
     }
 
     let mut value_mm = 0i64;
@@ -119,15 +128,7 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
             return Err(RiskError::BadMarketIndex);
         }
         let mk = &p.markets[m];
-        let pr = value_position(
-            pos,
-            mk,
-            ln_spot[m],
-            ln_stable_move[m],
-            max_fwd[m],
-            p.now,
-            &mut out.markets[m],
-        )?;
+        let pr = value_position(pos, mk, &grid[m], p.now, &mut out.markets[m])?;
         value_mm = add(value_mm, pr.value)?;
         value_im = add(value_im, pr.value_im)?;
         rounding = add(rounding, pr.rounding)?;
@@ -203,17 +204,34 @@ fn build_market(mk: &MarketInput, mr: &mut MarketRisk) -> RiskResult<()> {
     Ok(())
 }
 
+/// What every position of one market shares, computed once per market by [`compute`].
+#[derive(Clone, Copy, Debug, Default)]
+struct GridFacts {
+    /// ln(spot).
+    ln_spot: i64,
+    /// ln(stable price) − ln(spot).
+    ln_stable_move: i64,
+    /// The largest forward of the grid (and the spot).
+    max_fwd: i64,
+    /// Whether the scenario P&L may run unchecked ([`pnl_is_exact`]).
+    exact: bool,
+}
+
 /// Values one position at the mark, the stable price and every scenario of its market, adding its
 /// scenario P&L, delta and short minimum into `mr`.
 fn value_position(
     pos: &PositionInput,
     mk: &MarketInput,
-    ln_spot: i64,
-    ln_stable_move: i64,
-    max_fwd: i64,
+    grid: &GridFacts,
     now: i64,
     mr: &mut MarketRisk,
 ) -> RiskResult<PositionRisk> {
+    let GridFacts {
+        ln_spot,
+        ln_stable_move,
+        max_fwd,
+        exact,
+    } = *grid;
     let params = mk.params;
     let kind = pos.kind;
     let sigma = mk.sigma.to_bits().max(0);
@@ -244,17 +262,10 @@ fn value_position(
                 tv.scaled(params.named_shocks[1].vol_mult.to_bits())?,
             ];
         }
-        for s in 0..SCENARIOS {
-            let fwd = mr.forward[s];
-            let lm_s = add(lm, mr.ln_move[s].to_bits())?;
-            let v = value_at(
-                kind,
-                fwd,
-                strike,
-                lm_s,
-                tvs[scenario::vol_level(s) as usize],
-            )?;
-            mr.pnl[s] = add(mr.pnl[s], imul(qty, sub(v, mark)?)?)?;
+        if exact && lm.unsigned_abs() < EXACT_LN_BOUND {
+            scenario_pnl::<true>(kind, strike, lm, qty, mark, &tvs, mr)?;
+        } else {
+            scenario_pnl::<false>(kind, strike, lm, qty, mark, &tvs, mr)?;
         }
         mr.net_delta = Fx::from_bits(add(
             mr.net_delta.to_bits(),
@@ -289,6 +300,79 @@ fn value_position(
     })
 }
 
+/// |ln| bound under which `lm + x` cannot overflow (2^39: 128 in Q32.32; every `ln_scaled` of
+/// an `i64` is below 44, and in-bounds parameters keep every scenario move below 8).
+const EXACT_LN_BOUND: u64 = 1 << 39;
+/// Bound on Σ |qty|·max(max forward, strike) under which no scenario P&L sum can overflow.
+const EXACT_PNL_BOUND: u64 = 1 << 62;
+
+/// Whether every scenario P&L of `p` is exact in plain 64-bit arithmetic, so the scenario loop
+/// may skip its overflow checks (`scenario_pnl::<true>`). That holds when every scenario log move
+/// is below 2^39 (then `lm + x` cannot overflow, see [`EXACT_LN_BOUND`]) and
+/// Σ_j |qty_j|·max(max forward_j, K_j) < 2^62: a valuation is clamped to [0, max(F, K)] when F,
+/// K ≥ 0 (`value_at`), so every |qty·(V − mark)| is at most one term of that sum and every
+/// partial P&L sum at most the sum. Anything that fails the test (or that the main loop will
+/// reject anyway) takes the checked path, so the results are the same bits either way.
+fn pnl_is_exact(p: &Portfolio, markets: &[MarketRisk; MAX_MARKETS], max_fwd: &[i64]) -> bool {
+    for mr in &markets[..p.markets.len()] {
+        if mr
+            .ln_move
+            .iter()
+            .any(|x| x.to_bits().unsigned_abs() >= EXACT_LN_BOUND)
+        {
+            return false;
+        }
+    }
+    let mut total = 0u64;
+    for pos in p.positions {
+        let Some(&f) = max_fwd.get(pos.market as usize) else {
+            return false;
+        };
+        if f < 0 || pos.strike < 0 {
+            return false;
+        }
+        let (hi, lo) = mul_wide(pos.qty.unsigned_abs(), f.max(pos.strike) as u64);
+        total = match (hi, total.checked_add(lo)) {
+            (0, Some(t)) if t < EXACT_PNL_BOUND => t,
+            _ => return false,
+        };
+    }
+    true
+}
+
+/// Adds one position's scenario P&L, qty·(V_s − mark), into `mr.pnl`, walking the grid in runs of
+/// one vol level (`scenario::VOL_RUNS`) so the inner loop has a fixed `TotalVol`.
+///
+/// `EXACT` (the caller checked [`pnl_is_exact`] and |lm| < [`EXACT_LN_BOUND`]): plain wrapping
+/// arithmetic, which is then exact; otherwise every step is checked. Same results.
+#[inline(always)]
+fn scenario_pnl<const EXACT: bool>(
+    kind: SeriesKind,
+    strike: i64,
+    lm: i64,
+    qty: i64,
+    mark: i64,
+    tvs: &[TotalVol; VOL_LEVELS],
+    mr: &mut MarketRisk,
+) -> RiskResult<()> {
+    let mut s = 0;
+    for (level, end) in scenario::VOL_RUNS {
+        let tv_s = tvs[level as usize];
+        while s < end {
+            let x = mr.ln_move[s].to_bits();
+            if EXACT {
+                let v = value_at_inline(kind, mr.forward[s], strike, lm.wrapping_add(x), tv_s)?;
+                mr.pnl[s] = mr.pnl[s].wrapping_add(qty.wrapping_mul(v.wrapping_sub(mark)));
+            } else {
+                let v = value_at_inline(kind, mr.forward[s], strike, add(lm, x)?, tv_s)?;
+                mr.pnl[s] = add(mr.pnl[s], imul(qty, sub(v, mark)?)?)?;
+            }
+            s += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Worst weighted loss over IM scenarios and worst loss over MM scenarios of one market.
 fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
     for s in 0..SCENARIOS {
@@ -308,3 +392,6 @@ fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

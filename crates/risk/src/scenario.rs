@@ -58,6 +58,17 @@ pub const fn vol_level(s: usize) -> VolLevel {
     }
 }
 
+/// The grid as runs of consecutive scenarios sharing a vol level: `(level, end)` with each run
+/// starting where the previous one ended (the first at 0). Agrees with [`vol_level`]
+/// (`src/scenario/tests.rs::vol_runs_match_vol_level`).
+pub const VOL_RUNS: [(VolLevel, usize); 5] = [
+    (VolLevel::Up, LADDER),
+    (VolLevel::Down, EXTREME),
+    (VolLevel::Up, NAMED),
+    (VolLevel::Named0, NAMED + 1),
+    (VolLevel::Named1, SCENARIOS),
+];
+
 /// Ladder step of scenario `s` in −6..=6 (extremes and named shocks have none).
 #[inline(always)]
 pub const fn ladder_step(s: usize) -> Option<i64> {

@@ -80,3 +80,79 @@ fn edge_cases() {
     assert_eq!(udiv_ceil(10, 3), 4);
     assert_eq!(udiv_ceil(9, 3), 3);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `mul_small` is `mul`'s floor on its whole domain, including both ends.
+    #[test]
+    fn mul_small_matches_i128(
+        a in prop_oneof![-(MUL_SMALL_A as i64)..(MUL_SMALL_A as i64), Just(-(MUL_SMALL_A as i64)), Just(MUL_SMALL_A as i64 - 1)],
+        b in prop_oneof![0..(MUL_SMALL_B as i64), Just(0i64), Just(MUL_SMALL_B as i64 - 1)],
+    ) {
+        prop_assert!(mul_small_domain(a, b));
+        let want = floor_div_i128(a as i128 * b as i128, 1 << 32);
+        prop_assert_eq!(mul_small(a, b) as i128, want);
+        prop_assert_eq!(mul(a, b), Ok(want as i64));
+    }
+
+    /// `mul_prob` is `mul`'s floor for any non-negative money and probability in [0, 1].
+    #[test]
+    fn mul_prob_matches_i128(
+        m in prop_oneof![0..i64::MAX, Just(i64::MAX), Just(0i64)],
+        p in prop_oneof![0..=ONE, Just(ONE), Just(0i64)],
+    ) {
+        let want = floor_div_i128(m as i128 * p as i128, 1 << 32);
+        prop_assert_eq!(mul_prob(m, p) as i128, want);
+        prop_assert_eq!(mul(m, p), Ok(want as i64));
+    }
+}
+
+#[test]
+fn mul_small_domain_edges() {
+    let (a, b) = (MUL_SMALL_A as i64, MUL_SMALL_B as i64);
+    assert!(mul_small_domain(-a, 0) && mul_small_domain(a - 1, b - 1));
+    assert!(!mul_small_domain(a, 0) && !mul_small_domain(-a - 1, 0));
+    assert!(!mul_small_domain(0, b) && !mul_small_domain(0, -1));
+    assert!(!mul_small_domain(i64::MIN, 0) && !mul_small_domain(i64::MAX, 0));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// The sign-test `add`/`sub` agree with `checked_add`/`checked_sub` everywhere.
+    #[test]
+    fn add_sub_match_checked(
+        a in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -2i64..2],
+        b in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -2i64..2],
+    ) {
+        prop_assert_eq!(add(a, b).ok(), a.checked_add(b));
+        prop_assert_eq!(sub(a, b).ok(), a.checked_sub(b));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `recip` is `div(ONE, ·)` for every input, errors included.
+    #[test]
+    fn recip_matches_div(
+        b in prop_oneof![any::<i64>(), 1i64..(1 << 34), -4i64..4, Just(i64::MAX), Just(i64::MIN)],
+    ) {
+        prop_assert_eq!(recip(b), div(ONE, b));
+    }
+}
+
+#[test]
+fn recip_edges() {
+    // Powers of two, their neighbours, and 2^64/b exact vs inexact.
+    for k in 0..63 {
+        for b in [(1i64 << k) - 1, 1i64 << k, (1i64 << k) + 1] {
+            assert_eq!(recip(b), div(ONE, b), "b = {b}");
+        }
+    }
+    assert_eq!(recip(1), Err(RiskError::Overflow));
+    assert_eq!(recip(2), Err(RiskError::Overflow)); // 2^63
+    assert_eq!(recip(3), Ok(6148914691236517205));
+    assert_eq!(recip(0), Err(RiskError::DivisionByZero));
+}

@@ -27,7 +27,8 @@ fn upper_tail(a: u64) -> i64 {
 pub fn cdf(x: i64) -> i64 {
     let q = upper_tail(x.unsigned_abs());
     if x >= 0 {
-        ONE - q
+        // q ∈ [0, 1/2]: exact (wrapping only spares it a dead overflow test).
+        ONE.wrapping_sub(q)
     } else {
         q
     }

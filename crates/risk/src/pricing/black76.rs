@@ -7,7 +7,7 @@
 
 use super::{per_sqrt_year, sqrt_secs, SeriesKind};
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{div, mul, mul_sat, sub, Fx, ONE};
+use crate::fx::{mul, mul_prob, mul_sat, mul_small, mul_small_domain, recip, sub, Fx};
 use crate::math::{cdf, ln_scaled};
 
 /// Total volatility `w = σ√T` and its reciprocal, in Q32.32, fixed per series and vol level.
@@ -32,7 +32,7 @@ impl TotalVol {
         }
         Ok(TotalVol {
             w,
-            inv_w: div(ONE, w)?,
+            inv_w: recip(w)?,
         })
     }
 
@@ -61,11 +61,83 @@ pub fn intrinsic(kind: SeriesKind, fwd: i64, strike: i64) -> i64 {
 /// The result is clamped to the no-arbitrage bounds [intrinsic, F] (call) / [intrinsic, K] (put),
 /// which the exact price satisfies: it only removes approximation error at the extremes.
 /// Accuracy: within 4e-9·(F + K) of exact Black-76 (tests/pricing.rs).
+///
+/// This is the scenario grid's inner loop (30 calls per series per margin check), so it has a
+/// fast path for the domain every margin valuation is in — non-negative prices, |ln(F/K)| < 256,
+/// 1/w < 2^22, w < 2^30 — where no saturation or overflow can occur, so the products need no
+/// sign handling or overflow test ([`crate::fx::mul_small`]) and F·N(d) takes two partial
+/// multiplies instead of four ([`crate::fx::mul_prob`]). Both paths give the same bits
+/// (`src/pricing/tests.rs::fast_path_is_bit_identical`); the general path keeps every other
+/// input total.
 #[inline]
 pub fn value_at(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> RiskResult<i64> {
+    value_at_inline(kind, fwd, strike, lm, tv)
+}
+
+/// [`value_at`], always inlined: for the margin engine's scenario loop, where a call (five
+/// arguments, a `TotalVol` on the stack, a `Result` through memory) would cost a tenth of it.
+#[inline(always)]
+pub(crate) fn value_at_inline(
+    kind: SeriesKind,
+    fwd: i64,
+    strike: i64,
+    lm: i64,
+    tv: TotalVol,
+) -> RiskResult<i64> {
     if !kind.is_option() {
         return Ok(fwd);
     }
+    if in_fast_domain(fwd, strike, lm, tv) {
+        return Ok(value_fast(kind, fwd, strike, lm, tv));
+    }
+    value_general(kind, fwd, strike, lm, tv)
+}
+
+/// `value_at`'s fast-path domain (see there).
+#[inline(always)]
+fn in_fast_domain(fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> bool {
+    (fwd | strike) >= 0 && tv.inv_w > 0 && mul_small_domain(lm, tv.inv_w) && (tv.w as u64) < FAST_W
+}
+
+/// w bound of the fast path: 2^62 (so d1 and d2 below cannot overflow).
+const FAST_W: u64 = 1 << 62;
+
+/// `value_at` on its fast domain. |lm·(1/w)| < 2^62 (`mul_small`), so with 0 ≤ w < 2^62,
+/// d1 = lm/w + w/2 ∈ (−2^62, 2^62 + 2^61) and d2 = d1 − w ∈ (−2^63, 2^62 + 2^61): none of
+/// the general path's saturations can trigger, and ±d1, ±d2 are exact. The cdf is in [0, 1], so
+/// each money product lies in [0, F] or [0, K] and their difference cannot overflow.
+///
+/// The arithmetic is `wrapping_*` because these bounds make it exact: with the program's
+/// `overflow-checks = true` a plain `+` would carry a (here dead) overflow test.
+#[inline(always)]
+fn value_fast(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> i64 {
+    let d1 = mul_small(lm, tv.inv_w).wrapping_add(tv.w >> 1);
+    let d2 = d1.wrapping_sub(tv.w);
+    let (v, floor, cap) = match kind {
+        SeriesKind::Call => (
+            mul_prob(fwd, cdf(d1)).wrapping_sub(mul_prob(strike, cdf(d2))),
+            fwd.wrapping_sub(strike).max(0),
+            fwd,
+        ),
+        _ => (
+            mul_prob(strike, cdf(d2.wrapping_neg()))
+                .wrapping_sub(mul_prob(fwd, cdf(d1.wrapping_neg()))),
+            strike.wrapping_sub(fwd).max(0),
+            strike,
+        ),
+    };
+    v.clamp(floor, cap.max(floor))
+}
+
+/// `value_at` for any input (total).
+#[inline(never)]
+fn value_general(
+    kind: SeriesKind,
+    fwd: i64,
+    strike: i64,
+    lm: i64,
+    tv: TotalVol,
+) -> RiskResult<i64> {
     let floor = intrinsic(kind, fwd, strike);
     if tv.inv_w == 0 {
         return Ok(floor);
@@ -85,6 +157,21 @@ pub fn value_at(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) 
         ),
     };
     Ok(v.clamp(floor, cap.max(floor)))
+}
+
+/// The general path, for tests of the fast one.
+#[cfg(test)]
+pub(crate) fn value_at_general(
+    kind: SeriesKind,
+    fwd: i64,
+    strike: i64,
+    lm: i64,
+    tv: TotalVol,
+) -> RiskResult<i64> {
+    if !kind.is_option() {
+        return Ok(fwd);
+    }
+    value_general(kind, fwd, strike, lm, tv)
 }
 
 /// Black-76 value per contract for a spot/forward `fwd` and `strike` in native quote units,

@@ -16,6 +16,19 @@ fn layout() {
 }
 
 #[test]
+fn vol_runs_match_vol_level() {
+    let mut s = 0;
+    for (level, end) in VOL_RUNS {
+        assert!(end > s, "empty or backward run ending at {end}");
+        while s < end {
+            assert_eq!(vol_level(s), level, "scenario {s}");
+            s += 1;
+        }
+    }
+    assert_eq!(s, SCENARIOS);
+}
+
+#[test]
 fn range_scales_with_vol_within_floor_and_cap() {
     // k = 4 and a 3% floor, explicitly (the calibrated defaults are in docs/validation.md).
     let p = RiskParams {
