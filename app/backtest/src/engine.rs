@@ -137,6 +137,7 @@ pub fn margin(
         stable_spot: 1,
         conf: 0,
         sigma: Fx::ZERO,
+        mark_sigma: Fx::ZERO,
         params: p,
     }; keel_risk::MAX_MARKETS];
     for (slot, m) in mk.iter_mut().zip(markets) {
@@ -148,6 +149,7 @@ pub fn margin(
                 .map_err(|e| EngineError(format!("stable price: {e:?}")))?,
             conf: (m.spot as f64 * m.conf_frac).round() as i64,
             sigma: m.vol.margin_vol,
+            mark_sigma: m.vol.mark_vol(),
             params: p,
         };
     }

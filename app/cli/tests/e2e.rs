@@ -413,9 +413,9 @@ async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
     let j = json(&v);
     assert_eq!(j["ok"], true, "{}", v.message);
     assert_eq!(j["bytes_identical"], true);
-    // 19 totals + 1 count + 2 markets × ... : every figure of one market (15 + 30 P&Ls + count)
-    // and two positions (11 each), plus the position count.
-    assert_eq!(j["figures_compared"], 19 + 1 + (16 + 30) + 1 + 2 * 11);
+    // 19 totals + the market count, every figure of the one market (16 + its 30 scenario P&Ls),
+    // the position count and two positions (11 figures each).
+    assert_eq!(j["figures_compared"], 19 + 1 + (17 + 30) + 1 + 2 * 11);
     assert!(v.message.starts_with("verified: all "), "{}", v.message);
 
     // Tampered account bytes: one byte of Alice's collateral (the low byte of

@@ -118,6 +118,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         stable_spot: vol.stable_price_at(spot, now, &params)?,
         conf: spot / 2_000, // a typical Pyth confidence: 5 bp
         sigma: vol.margin_vol,
+        mark_sigma: vol.mark_vol(),
         params: &params,
     };
 

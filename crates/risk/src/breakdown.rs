@@ -19,8 +19,10 @@ pub struct MarketRisk {
     pub stable_spot: i64,
     /// Oracle confidence per contract.
     pub conf: i64,
-    /// Vol in force.
+    /// Vol in force for margin (the scenario grid).
     pub sigma: Fx,
+    /// Vol the positions are marked at.
+    pub mark_sigma: Fx,
     /// IM price range R (log move).
     pub range: Fx,
     /// Log move of each scenario.

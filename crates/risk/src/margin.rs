@@ -31,8 +31,14 @@ pub struct MarketInput<'a> {
     pub stable_spot: i64,
     /// Oracle confidence per contract.
     pub conf: i64,
-    /// Vol in force (`VolState::margin_vol`).
+    /// Vol in force for margin (`VolState::margin_vol`: after anti-procyclicality): drives the
+    /// scenario grid's range and vol levels.
     pub sigma: Fx,
+    /// Vol the positions are marked at (`VolState::raw_vol`: the market's best estimate,
+    /// before anti-procyclicality): marks, equity, greeks and the prices liquidations move
+    /// positions at. A buffered or floored margin vol raises margin — scenario values against
+    /// these marks — but never the value of what an account holds.
+    pub mark_sigma: Fx,
     /// The market's risk parameters.
     pub params: &'a RiskParams,
 }
@@ -190,6 +196,7 @@ fn build_market(mk: &MarketInput, mr: &mut MarketRisk) -> RiskResult<()> {
     mr.stable_spot = mk.stable_spot;
     mr.conf = mk.conf;
     mr.sigma = mk.sigma;
+    mr.mark_sigma = mk.mark_sigma;
     mr.range = Fx::from_bits(range);
     mr.pnl = [0; SCENARIOS];
     mr.worst_im = 0;
@@ -235,6 +242,7 @@ fn value_position(
     let params = mk.params;
     let kind = pos.kind;
     let sigma = mk.sigma.to_bits().max(0);
+    let mark_sigma = mk.mark_sigma.to_bits().max(0);
     let t = pos.expiry.saturating_sub(now).min(MAX_T_SECS);
     let root = sqrt_secs(t)?;
     let (lm, strike) = if kind.is_option() {
@@ -245,10 +253,22 @@ fn value_position(
     } else {
         (0, 0)
     };
-    let tv = TotalVol::new(sigma, root)?;
-    let mark = value_at(kind, mk.spot, strike, lm, tv)?;
-    let mark_stable = value_at(kind, mk.stable_spot, strike, add(lm, ln_stable_move)?, tv)?;
-    let greeks = greeks_at(kind, mk.spot, lm, tv, sigma, root)?;
+    // Marks at the mark vol; the scenario grid at the margin vol (the same TotalVol when equal).
+    let tv_mark = TotalVol::new(mark_sigma, root)?;
+    let tv = if mark_sigma == sigma {
+        tv_mark
+    } else {
+        TotalVol::new(sigma, root)?
+    };
+    let mark = value_at(kind, mk.spot, strike, lm, tv_mark)?;
+    let mark_stable = value_at(
+        kind,
+        mk.stable_spot,
+        strike,
+        add(lm, ln_stable_move)?,
+        tv_mark,
+    )?;
+    let greeks = greeks_at(kind, mk.spot, lm, tv_mark, mark_sigma, root)?;
 
     let qty = pos.qty;
     if qty != 0 {

@@ -18,7 +18,7 @@ const NOW: i64 = 1_700_000_000;
 #[derive(Clone, Debug)]
 struct Case {
     collateral: i64,
-    markets: Vec<(i64, i64, i64, f64)>, // spot, stable, conf, sigma
+    markets: Vec<(i64, i64, i64, f64, f64)>, // spot, stable, conf, margin sigma, mark sigma
     positions: Vec<PositionInput>,
 }
 
@@ -48,6 +48,8 @@ fn case_with(n: usize) -> impl Strategy<Value = Case> {
                         0.9f64..1.1,
                         0.0f64..0.002,
                         0.1f64..3.0,
+                        // Anti-procyclicality keeps the margin vol at or above the mark vol.
+                        0.6f64..=1.0,
                     ),
                     n,
                 ),
@@ -57,7 +59,9 @@ fn case_with(n: usize) -> impl Strategy<Value = Case> {
         .prop_map(|(collateral, mk, pos)| {
             let markets: Vec<_> = mk
                 .iter()
-                .map(|&(s, st, c, v)| (s, (s as f64 * st) as i64, (s as f64 * c) as i64, v))
+                .map(|&(s, st, c, v, m)| {
+                    (s, (s as f64 * st) as i64, (s as f64 * c) as i64, v, v * m)
+                })
                 .collect();
             let positions = pos
                 .iter()
@@ -95,11 +99,12 @@ fn run(
     let markets: Vec<MarketInput> = c
         .markets
         .iter()
-        .map(|&(spot, stable, conf, v)| MarketInput {
+        .map(|&(spot, stable, conf, v, mv)| MarketInput {
             spot,
             stable_spot: stable,
             conf,
             sigma: Fx::from_num(v),
+            mark_sigma: Fx::from_num(mv),
             params,
         })
         .collect();
@@ -119,11 +124,12 @@ fn reference(c: &Case, params: &RiskParams, rho: f64, max_offset: f64) -> refere
     let markets: Vec<reference::Market> = c
         .markets
         .iter()
-        .map(|&(spot, stable, conf, v)| reference::Market {
+        .map(|&(spot, stable, conf, v, mv)| reference::Market {
             spot: spot as f64,
             stable: stable as f64,
             conf: conf as f64,
             sigma: Fx::from_num(v).to_num(),
+            mark_sigma: Fx::from_num(mv).to_num(),
             p: params,
         })
         .collect();
@@ -203,7 +209,7 @@ proptest! {
         let params = RiskParams::DEFAULT;
         let first = run(&c, &params, &Correlations::NONE).unwrap();
         let mut dirty = run(&d, &params, &Correlations::NONE).unwrap();
-        let markets: Vec<MarketInput> = c.markets.iter().map(|&(spot, stable, conf, v)| MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_num(v), params: &params }).collect();
+        let markets: Vec<MarketInput> = c.markets.iter().map(|&(spot, stable, conf, v, mv)| MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_num(v), mark_sigma: Fx::from_num(mv), params: &params }).collect();
         let p = Portfolio { collateral: c.collateral, positions: &c.positions, markets: &markets, correlations: &Correlations::NONE, now: NOW };
         compute(&p, &mut dirty).unwrap();
         prop_assert_eq!(first, dirty);
@@ -237,7 +243,7 @@ proptest! {
             Some(raw) => bytemuck::pod_read_unaligned::<RiskParams>(&raw),
             None => RiskParams::DEFAULT,
         };
-        let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), params: &params }];
+        let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), mark_sigma: Fx::from_bits(sigma / 2), params: &params }];
         let positions: Vec<PositionInput> = pos.iter().map(|&(m, k, strike, expiry, qty, cash)| PositionInput {
             market: m % 2, kind: SeriesKind::from_u8(k).unwrap(), strike, expiry, qty, cash,
         }).collect();
@@ -261,7 +267,7 @@ fn one(kind: SeriesKind, strike_mult: f64, days: i64, qty: i64) -> PositionInput
 fn margin_of(positions: &[PositionInput], sigma: f64) -> MarginBreakdown {
     let c = Case {
         collateral: 0,
-        markets: vec![(10_000_000_000, 10_000_000_000, 1_000_000, sigma)],
+        markets: vec![(10_000_000_000, 10_000_000_000, 1_000_000, sigma, sigma)],
         positions: positions.to_vec(),
     };
     run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap()
@@ -270,7 +276,9 @@ fn margin_of(positions: &[PositionInput], sigma: f64) -> MarginBreakdown {
 proptest! {
     #![proptest_config(cfg(2_000))]
 
-    /// A hedged book needs strictly less margin than its legs separately.
+    /// A hedged book needs strictly less margin than its legs separately — unless the short
+    /// option minimum sets both (a deep out-of-the-money short is charged its minimum however
+    /// it is hedged, risk-model.md §4.3); then no more.
     #[test]
     fn hedges_reduce_margin(
         kind in prop_oneof![Just(SeriesKind::Call), Just(SeriesKind::Put)],
@@ -291,8 +299,14 @@ proptest! {
             one(kind, k2, days, qty)
         };
         let both = margin_of(&[short, hedge], sigma);
-        let legs = margin_of(&[short], sigma).im + margin_of(&[hedge], sigma).im;
-        prop_assert!(both.im < legs, "hedged {} vs legs {}", both.im, legs);
+        let alone = margin_of(&[short], sigma);
+        let legs = alone.im + margin_of(&[hedge], sigma).im;
+        let minimum_binds = alone.short_min_im >= alone.scan_im + alone.addons;
+        if minimum_binds {
+            prop_assert!(both.im <= legs, "hedged {} vs legs {}", both.im, legs);
+        } else {
+            prop_assert!(both.im < legs, "hedged {} vs legs {}", both.im, legs);
+        }
     }
 
     /// Liquidation sizing: after taking the planned slice f (at mark, paying the bonus) the
@@ -315,7 +329,7 @@ proptest! {
         let positions: Vec<PositionInput> = legs.iter().map(|&(kind, m, d, q)| PositionInput {
             market: 0, kind, strike: (spot as f64 * m) as i64, expiry: NOW + d * DAY, qty: -q * 1_000_000, cash: 0,
         }).collect();
-        let market = vec![(spot, spot, spot / 10_000, sigma)];
+        let market = vec![(spot, spot, spot / 10_000, sigma, sigma)];
         let base = run(&Case { collateral: 0, markets: market.clone(), positions: positions.clone() }, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
         // Collateral that leaves equity at `health` × MM: below maintenance.
         let collateral = (base.mm as f64 * health) as i64 - (base.equity_mm - base.collateral);
@@ -360,6 +374,7 @@ fn inverted_parameter_bounds_do_not_panic() {
         stable_spot: 1_000_000,
         conf: 0,
         sigma: Fx::ONE,
+        mark_sigma: Fx::ONE,
         params: &params,
     }];
     let positions = [PositionInput {
@@ -405,6 +420,7 @@ fn saturated_d_is_not_an_overflow() {
         stable_spot: 71_896_444_434_251_840,
         conf: 1_297_036_692_682_702_848,
         sigma: Fx::from_bits(1),
+        mark_sigma: Fx::from_bits(1),
         params: &params,
     }];
     let positions = [PositionInput {
@@ -464,4 +480,38 @@ fn margin_rises_with_vol() {
     // vol (docs/validation.md: that is what keeps margin from doubling within days).
     assert!(stressed.mm > 2 * calm.mm, "{} vs {}", stressed.mm, calm.mm);
     assert!(stressed.im > calm.im, "{} vs {}", stressed.im, calm.im);
+}
+
+/// Marks come from the mark vol, margin from the margin vol: a margin vol held above the market
+/// by anti-procyclicality raises a short straddle's margin, but neither its marks nor its equity.
+#[test]
+fn a_buffered_margin_vol_raises_margin_not_marks() {
+    let straddle = [
+        one(SeriesKind::Call, 1.0, 30, -100),
+        one(SeriesKind::Put, 1.0, 30, -100),
+    ];
+    let at = |sigma: f64, mark: f64| {
+        let c = Case {
+            collateral: 0,
+            markets: vec![(10_000_000_000, 10_000_000_000, 1_000_000, sigma, mark)],
+            positions: straddle.to_vec(),
+        };
+        run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap()
+    };
+    let market = at(0.5, 0.5);
+    let buffered = at(0.75, 0.5);
+    for i in 0..2 {
+        assert_eq!(buffered.positions[i].mark, market.positions[i].mark);
+        assert_eq!(buffered.positions[i].greeks, market.positions[i].greeks);
+    }
+    assert_eq!(buffered.equity_mm, market.equity_mm);
+    assert_eq!(buffered.equity_im, market.equity_im);
+    assert!(buffered.mm > market.mm && buffered.im > market.im);
+    assert_eq!(buffered.markets[0].mark_sigma, Fx::from_num(0.5));
+    assert_eq!(buffered.markets[0].sigma, Fx::from_num(0.75));
+    // Marked at the margin vol instead, the same book would look poorer and need less margin
+    // on top (the old coupling this separation removes).
+    let coupled = at(0.75, 0.75);
+    assert!(coupled.equity_mm < buffered.equity_mm);
+    assert!(coupled.mm < buffered.mm);
 }

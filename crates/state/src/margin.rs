@@ -46,7 +46,7 @@ pub struct MarginInputs<'a> {
     pub position_slots: [u8; MAX_POSITIONS],
     /// Markets in use.
     pub n_markets: usize,
-    /// Per market: oracle price, stable price, confidence (all per contract), vol, params.
+    /// Per market: oracle price, stable price, confidence (all per contract), margin and mark vols, params.
     pub markets: [MarketInput<'a>; MAX_MARKETS],
     /// Their addresses, in the same order.
     pub market_keys: [[u8; 32]; MAX_MARKETS],
@@ -62,6 +62,7 @@ impl<'a> MarginInputs<'a> {
             stable_spot: 1,
             conf: 0,
             sigma: Fx::ZERO,
+            mark_sigma: Fx::ZERO,
             params: &UNUSED_PARAMS,
         };
         MarginInputs {
@@ -143,6 +144,7 @@ pub fn margin_inputs<'a>(
             stable_spot,
             conf,
             sigma: m.vol_state.margin_vol,
+            mark_sigma: m.vol_state.mark_vol(),
             params: &m.risk_params,
         };
         out.market_keys[i] = *key;

@@ -269,7 +269,10 @@ pub struct MarketRiskReport {
     pub spot: i64,
     pub stable_spot: i64,
     pub conf: i64,
+    /// Margin vol (the scenario grid).
     pub sigma_q32: i64,
+    /// Mark vol (marks, equity, greeks).
+    pub mark_sigma_q32: i64,
     pub range_q32: i64,
     pub worst_im: i64,
     pub worst_im_scenario: u8,
@@ -456,6 +459,7 @@ impl MarginReport {
                 stable_spot: m.stable_spot,
                 conf: m.conf,
                 sigma_q32: m.sigma.to_bits(),
+                mark_sigma_q32: m.mark_sigma.to_bits(),
                 range_q32: m.range.to_bits(),
                 worst_im: m.worst_im,
                 worst_im_scenario: m.worst_im_scenario,

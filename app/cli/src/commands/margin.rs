@@ -23,8 +23,10 @@ pub struct MarketPart {
     pub stable_spot: i64,
     /// Oracle confidence per contract.
     pub conf: i64,
-    /// Vol in force (Q32.32 bits).
+    /// Margin vol, the scenario grid's (Q32.32 bits).
     pub sigma_q32: i64,
+    /// Mark vol, the marks' and greeks' (Q32.32 bits).
+    pub mark_sigma_q32: i64,
     /// IM range (log move, Q32.32 bits).
     pub range_q32: i64,
     /// Worst weighted IM loss.
@@ -161,7 +163,8 @@ impl Render for MarginView {
                 "market",
                 "spot",
                 "stable",
-                "vol",
+                "margin vol",
+                "mark vol",
                 "range",
                 "worst IM",
                 "IM scenario",
@@ -175,6 +178,7 @@ impl Render for MarginView {
                     m(k.spot),
                     m(k.stable_spot),
                     format!("{}%", q32(k.sigma_q32.saturating_mul(100), 2)),
+                    format!("{}%", q32(k.mark_sigma_q32.saturating_mul(100), 2)),
                     q32(k.range_q32, 4),
                     m(k.worst_im),
                     k.worst_im_scenario_name.clone(),
@@ -244,6 +248,7 @@ pub async fn margin<C: Chain>(
             stable_spot: k.stable_spot,
             conf: k.conf,
             sigma_q32: k.sigma_q32,
+            mark_sigma_q32: k.mark_sigma_q32,
             range_q32: k.range_q32,
             worst_im: k.worst_im,
             worst_im_scenario: k.worst_im_scenario,

@@ -118,6 +118,7 @@ pub fn compare(on: &MarginReport, off: &MarginReport) -> (usize, Vec<Difference>
         c.f(p("stable_spot"), a.stable_spot, b.stable_spot);
         c.f(p("conf"), a.conf, b.conf);
         c.f(p("sigma_q32"), a.sigma_q32, b.sigma_q32);
+        c.f(p("mark_sigma_q32"), a.mark_sigma_q32, b.mark_sigma_q32);
         c.f(p("range_q32"), a.range_q32, b.range_q32);
         c.f(p("worst_im"), a.worst_im, b.worst_im);
         c.f(

@@ -58,6 +58,16 @@ pub struct VolStep {
 }
 
 impl VolState {
+    /// The vol positions are marked at: the blended estimate before anti-procyclicality
+    /// (`raw_vol`), or the margin vol before the first observation has set it.
+    pub fn mark_vol(&self) -> Fx {
+        if self.raw_vol > Fx::ZERO {
+            self.raw_vol
+        } else {
+            self.margin_vol
+        }
+    }
+
     /// A new market's state: variances seeded at the GARCH long-run variance.
     pub fn new(price: i64, ts: i64, p: &RiskParams) -> RiskResult<VolState> {
         if price <= 0 {

@@ -67,7 +67,10 @@ pub struct Market<'a> {
     pub spot: f64,
     pub stable: f64,
     pub conf: f64,
+    /// Margin vol (the scenario grid).
     pub sigma: f64,
+    /// Mark vol (marks, equity, delta).
+    pub mark_sigma: f64,
     pub p: &'a RiskParams,
 }
 
@@ -181,8 +184,8 @@ pub fn margin(
     for pos in positions {
         let m = &markets[pos.market];
         let t = (pos.expiry - now).min(10.0 * YEAR);
-        let mark = black76(pos.kind, m.spot, pos.strike, m.sigma, t);
-        let mark_st = black76(pos.kind, m.stable, pos.strike, m.sigma, t);
+        let mark = black76(pos.kind, m.spot, pos.strike, m.mark_sigma, t);
+        let mark_st = black76(pos.kind, m.stable, pos.strike, m.mark_sigma, t);
         let mults = vol_mults(t, m.p);
         for (s, &(x, lvl, _, _)) in scen[pos.market].iter().enumerate() {
             let v = black76(
@@ -194,7 +197,7 @@ pub fn margin(
             );
             out.pnl[pos.market][s] += pos.qty * (v - mark);
         }
-        nd[pos.market] += pos.qty * delta(pos.kind, m.spot, pos.strike, m.sigma, t);
+        nd[pos.market] += pos.qty * delta(pos.kind, m.spot, pos.strike, m.mark_sigma, t);
         if pos.kind != 2 && pos.qty < 0.0 {
             short_im += -pos.qty * m.spot * f(m.p.short_min_im);
             short_mm += -pos.qty * m.spot * f(m.p.short_min_mm);
