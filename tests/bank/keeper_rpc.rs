@@ -124,21 +124,21 @@ async fn rpc_chain_finds_decodes_and_ranks_like_the_bank() {
     }
     let (rpc_port, faucet_port) = (free_port(), free_port());
     let gossip = free_port();
-    let range = 30_000 + (rpc_port % 1_000) * 25;
+    let range = 30_000 + (rpc_port % 1_000) * 40;
     let child = Command::new(&bin)
         .arg("--ledger")
         .arg(dir.path().join("ledger"))
         .args(["--rpc-port", &rpc_port.to_string()])
         .args(["--faucet-port", &faucet_port.to_string()])
         .args(["--gossip-port", &gossip.to_string()])
-        .args(["--dynamic-port-range", &format!("{range}-{}", range + 24)])
+        .args(["--dynamic-port-range", &format!("{range}-{}", range + 32)])
         .args(["--bind-address", "127.0.0.1", "--quiet", "--reset"])
         .args(&args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("validator.err")).unwrap())
         .spawn()
         .expect("start solana-test-validator");
-    let _guard = Validator(child);
+    let mut guard = Validator(child);
     let url = format!("http://127.0.0.1:{rpc_port}");
     let rpc = RpcChain::new(
         &url,
@@ -151,10 +151,17 @@ async fn rpc_chain_finds_decodes_and_ranks_like_the_bank() {
         if rpc.rpc.get_health().await.is_ok() && rpc.unix_time().await.is_ok() {
             break;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "validator did not start"
-        );
+        let exited = guard.0.try_wait().ok().flatten();
+        if exited.is_some() || start.elapsed() > Duration::from_secs(120) {
+            let err = std::fs::read_to_string(dir.path().join("validator.err")).unwrap_or_default();
+            let log = std::fs::read_to_string(dir.path().join("ledger/validator.log"))
+                .unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            panic!(
+                "the validator did not start ({exited:?}): {err}\n{}",
+                tail.join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     println!(
