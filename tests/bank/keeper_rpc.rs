@@ -124,14 +124,16 @@ async fn rpc_chain_finds_decodes_and_ranks_like_the_bank() {
     }
     let (rpc_port, faucet_port) = (free_port(), free_port());
     let gossip = free_port();
-    let range = 30_000 + (rpc_port % 1_000) * 25;
+    let range = 30_000 + (rpc_port % 1_000) * 26;
     let child = Command::new(&bin)
         .arg("--ledger")
         .arg(dir.path().join("ledger"))
         .args(["--rpc-port", &rpc_port.to_string()])
         .args(["--faucet-port", &faucet_port.to_string()])
         .args(["--gossip-port", &gossip.to_string()])
-        .args(["--dynamic-port-range", &format!("{range}-{}", range + 24)])
+        // 26 ports: agave 3.1's validator rejects a smaller dynamic range ("Port range is too
+        // small").
+        .args(["--dynamic-port-range", &format!("{range}-{}", range + 25)])
         .args(["--bind-address", "127.0.0.1", "--quiet", "--reset"])
         .args(&args)
         .stdout(Stdio::null())
