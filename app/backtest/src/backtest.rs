@@ -2,8 +2,10 @@
 //! margined by keel-risk (and by the baselines), and its realised loss over the liquidation
 //! horizon h is measured at market marks. Margins are compared in *market terms*: the capital an
 //! account must hold above the market value of its positions (for Keel, MM plus the gap between
-//! the market's mark and the engine's mark at its vol in force; for the per-position rules, their
-//! add-on above the mark).
+//! the market's mark and the engine's mark at its mark vol; for the per-position rules, their
+//! add-on above the mark). For Keel this is what decides liquidation: collateral at or above it
+//! keeps the engine's MM health ≥ 0. Where the scan sets MM it equals the worst MM scenario's
+//! value of the book at the margin vol less its market value, whatever vol the marks use.
 
 use crate::bs;
 use crate::data::{Series, DAY};
@@ -123,8 +125,11 @@ pub struct Variant {
 pub enum Model {
     /// Keel with the variant of this index, in market terms (MM + market value − engine value).
     Keel(usize),
-    /// Keel's MM alone, as if the engine marked positions at the market's vol (a what-if).
-    KeelMmOnly(usize),
+    /// What-if: Keel's MM with scenario P&L relative to the margin vol (positions marked at the
+    /// margin vol inside the engine) added to the market marks — an engine that marks at the
+    /// market and applies its grid as shocks (`engine::margin_relative_what_if`; not the
+    /// program's engine).
+    KeelRelative(usize),
     /// A static fraction of the notional of futures and short options.
     Static(f64),
     /// Deribit-style standard margin (MM: 7.5% of spot per short option, 1% per future).
@@ -249,7 +254,7 @@ pub fn prepare(
 pub fn model_name(m: &Model, variants: &[Variant]) -> String {
     match m {
         Model::Keel(i) => variants[*i].name.clone(),
-        Model::KeelMmOnly(i) => format!("{} (MM only)", variants[*i].name),
+        Model::KeelRelative(i) => format!("{} (what-if: relative scenarios)", variants[*i].name),
         Model::Static(f) => format!("static {:.0}%", f * 100.0),
         Model::DeribitStandard => "Deribit standard".into(),
         Model::DeribitStandardIm => "Deribit standard IM".into(),
@@ -485,29 +490,37 @@ fn evaluate(
     let raw_legs: Vec<Leg> = legs.iter().map(|s| s.leg).collect();
     for model in models {
         let m = match model {
-            Model::Keel(v) | Model::KeelMmOnly(v) => {
+            Model::Keel(v) | Model::KeelRelative(v) => {
                 let var = &ctx.variants[*v];
                 if !var.all_books && !ctx.cfg.focus.contains(&spec.name) {
                     f64::NAN
                 } else {
-                    let k = match keel[*v] {
-                        Some(k) => k,
-                        None => {
-                            let mk: Vec<MarketAt> = (0..n_m)
-                                .map(|m| MarketAt {
-                                    spot: spot_n[m],
-                                    vol: ctx.prep[m].states[*v][idx[m]],
-                                    conf_frac: ctx.cfg.conf_frac,
-                                })
-                                .collect();
-                            let k = engine::margin(&raw_legs, &mk, &var.params, t, scratch)?;
-                            keel[*v] = Some(k);
-                            k
-                        }
-                    };
-                    match model {
-                        Model::Keel(_) => k.mm as f64 + (v0 - k.value as f64),
-                        _ => k.mm as f64,
+                    let mk: Vec<MarketAt> = (0..n_m)
+                        .map(|m| MarketAt {
+                            spot: spot_n[m],
+                            vol: ctx.prep[m].states[*v][idx[m]],
+                            conf_frac: ctx.cfg.conf_frac,
+                        })
+                        .collect();
+                    if let Model::KeelRelative(_) = model {
+                        let r = engine::margin_relative_what_if(
+                            &raw_legs,
+                            &mk,
+                            &var.params,
+                            t,
+                            scratch,
+                        )?;
+                        r.mm as f64
+                    } else {
+                        let k = match keel[*v] {
+                            Some(k) => k,
+                            None => {
+                                let k = engine::margin(&raw_legs, &mk, &var.params, t, scratch)?;
+                                keel[*v] = Some(k);
+                                k
+                            }
+                        };
+                        k.mm as f64 + (v0 - k.value as f64)
                     }
                 }
             }

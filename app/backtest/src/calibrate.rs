@@ -26,8 +26,9 @@ pub struct Bar {
     pub rise_weight: f64,
     /// Weight of coverage and efficiency in the search's objective.
     pub coverage_weight: f64,
-    /// Judge MM alone (the what-if of marks at the market vol) instead of market terms.
-    pub mm_only: bool,
+    /// Judge the what-if of scenario P&L relative to the margin vol (`Model::KeelRelative`)
+    /// instead of the engine as it is.
+    pub relative_what_if: bool,
     /// Also require coverage (rate, Kupiec, Christoffersen) of the futures books.
     pub futures: bool,
     /// Judge the 5-day rise of margin per unit of notional (the model's own reaction, the
@@ -47,7 +48,7 @@ impl Default for Bar {
             max_rise_5d: 0.40,
             rise_weight: 1.0,
             coverage_weight: 1.0,
-            mm_only: false,
+            relative_what_if: false,
             futures: true,
             rise_per_notional: true,
         }
@@ -141,8 +142,8 @@ pub fn check(
     cfg: &Config,
     bar: &Bar,
 ) -> Result<Vec<Check>, engine::EngineError> {
-    let model = if bar.mm_only {
-        Model::KeelMmOnly(0)
+    let model = if bar.relative_what_if {
+        Model::KeelRelative(0)
     } else {
         Model::Keel(0)
     };

@@ -120,17 +120,46 @@ pub struct KeelMargin {
     pub mm: i64,
     /// Initial margin.
     pub im: i64,
-    /// Σ position values at the engine's marks (its vol in force), futures' cash included.
+    /// Σ position values at the engine's marks (its mark vol), futures' cash included.
     pub value: i64,
 }
 
-/// Margins a book with keel-risk at `now`. `b` is scratch space (~6 KiB, reused).
+/// Margins a book with keel-risk at `now`, as the program does: positions marked at the mark vol
+/// (`VolState::mark_vol`), the scenario grid at the margin vol. `b` is scratch space (~6 KiB,
+/// reused).
 pub fn margin(
     legs: &[Leg],
     markets: &[MarketAt],
     p: &RiskParams,
     now: i64,
     b: &mut MarginBreakdown,
+) -> Result<KeelMargin, EngineError> {
+    margin_marked(legs, markets, p, now, b, false)
+}
+
+/// The what-if of scenario P&L *relative to the margin vol*: keel-risk with the positions marked
+/// at the margin vol, so that each scenario's loss is V(F_s, σ_m·mult_s) − V(S, σ_m) — a shift
+/// of the margin vol's own base, with no vega × (σ_m − σ_mark) term in it. Its MM, added to the
+/// market value of the positions, is the margin of an engine that marks at the market and applies
+/// the grid's P&L as shocks (docs/validation.md, "The frontier", what-if (c)). Not what the
+/// program computes.
+pub fn margin_relative_what_if(
+    legs: &[Leg],
+    markets: &[MarketAt],
+    p: &RiskParams,
+    now: i64,
+    b: &mut MarginBreakdown,
+) -> Result<KeelMargin, EngineError> {
+    margin_marked(legs, markets, p, now, b, true)
+}
+
+fn margin_marked(
+    legs: &[Leg],
+    markets: &[MarketAt],
+    p: &RiskParams,
+    now: i64,
+    b: &mut MarginBreakdown,
+    at_margin_vol: bool,
 ) -> Result<KeelMargin, EngineError> {
     let mut mk = [MarketInput {
         spot: 1,
@@ -149,7 +178,11 @@ pub fn margin(
                 .map_err(|e| EngineError(format!("stable price: {e:?}")))?,
             conf: (m.spot as f64 * m.conf_frac).round() as i64,
             sigma: m.vol.margin_vol,
-            mark_sigma: m.vol.mark_vol(),
+            mark_sigma: if at_margin_vol {
+                m.vol.margin_vol
+            } else {
+                m.vol.mark_vol()
+            },
             params: p,
         };
     }
@@ -227,6 +260,58 @@ pub fn with_apc_buffer(p: &RiskParams) -> RiskParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the scan sets MM, what an account must hold above its positions' value at *any*
+    /// common mark — MM − Σ value — is the worst MM scenario's value at the margin vol: the mark
+    /// vol cancels. So the engine's liquidation trigger is the same whether positions are marked
+    /// at the mark vol (the program) or at the margin vol (`margin_relative_what_if`); only the
+    /// split between MM and equity moves. (The add-ons, which use the greeks at the mark vol, and
+    /// the short-option minimum where it binds, are the exceptions; the impact add-on is off here.)
+    #[test]
+    fn the_liquidation_trigger_does_not_depend_on_the_mark_vol_where_the_scan_sets_mm() {
+        let p = RiskParams {
+            impact_coef: Fx::ZERO,
+            ..RiskParams::DEFAULT
+        };
+        let spot = 50_000_000_000i64;
+        let mut vol = VolState::new(spot, 0, &p).unwrap();
+        vol.raw_vol = Fx::lit("0.6");
+        vol.margin_vol = Fx::lit("0.8"); // a buffered margin vol above the mark vol
+        let legs = [SeriesKind::Call, SeriesKind::Put].map(|kind| Leg {
+            market: 0,
+            kind,
+            strike: spot,
+            expiry: 30 * 86_400,
+            qty: -1,
+            entry: spot,
+        });
+        let mk = [MarketAt {
+            spot,
+            vol,
+            conf_frac: 0.0,
+        }];
+        let mut b = MarginBreakdown::default();
+        let at_mark = margin(&legs, &mk, &p, 0, &mut b).unwrap();
+        let short_min = 2 * (spot as f64 * p.short_min_mm.to_num::<f64>()) as i64;
+        assert!(b.mm > short_min, "the scan sets MM here");
+        let at_margin = margin_relative_what_if(&legs, &mk, &p, 0, &mut b).unwrap();
+        assert!(
+            at_mark.mm > at_margin.mm,
+            "MM carries the vega gap at the mark vol"
+        );
+        assert!(
+            at_mark.value > at_margin.value,
+            "the short is worth less at the lower vol"
+        );
+        let hold = |k: KeelMargin| k.mm - k.value;
+        // Equal up to the valuation allowance's rounding (a few native units per contract).
+        assert!(
+            (hold(at_mark) - hold(at_margin)).abs() <= 8,
+            "{} vs {}",
+            hold(at_mark),
+            hold(at_margin)
+        );
+    }
 
     #[test]
     fn comparison_variants_switch_exactly_their_controls() {

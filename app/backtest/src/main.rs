@@ -156,9 +156,10 @@ struct CalibrateArgs {
     /// Weight of coverage and efficiency in the search objective.
     #[arg(long, default_value_t = 1.0)]
     coverage_weight: f64,
-    /// Judge Keel's MM alone (the what-if of marks at the market vol) instead of market terms.
+    /// Judge the what-if of scenario P&L relative to the margin vol, added to market marks (not
+    /// the program's engine; docs/validation.md) instead of the engine as it is.
     #[arg(long)]
-    mm_only: bool,
+    relative_what_if: bool,
     /// Do not require coverage of the futures books.
     #[arg(long)]
     straddle_only: bool,
@@ -389,7 +390,7 @@ fn run_calibrate(m: &ArgMatches, a: CalibrateArgs) -> Res<()> {
     let bar = Bar {
         rise_weight: a.rise_weight,
         coverage_weight: a.coverage_weight,
-        mm_only: a.mm_only,
+        relative_what_if: a.relative_what_if,
         futures: !a.straddle_only,
         rise_per_notional: !a.rise_quote,
         max_rise_5d: a.max_rise,
@@ -434,7 +435,7 @@ fn write_calibration(
     let front = calibrate::frontier(trials, bar);
     let mut s = String::new();
     let names: Vec<&str> = calibrate::KNOBS.iter().map(|k| k.0).collect();
-    let _ = writeln!(s, "# Calibration search\n\n{} parameter sets; bar: rate ≤ {:.1}%, Kupiec and Christoffersen p > {}, margin/ES ≤ {}, 5-day rise ≤ {:+.0}% ({}){}.\n", trials.len(), bar.max_rate * 100.0, bar.min_p, bar.max_ratio, bar.max_rise_5d * 100.0, if bar.rise_per_notional { "per unit of notional" } else { "in quote units" }, if bar.mm_only { " (judged on MM alone)" } else { "" });
+    let _ = writeln!(s, "# Calibration search\n\n{} parameter sets; bar: rate ≤ {:.1}%, Kupiec and Christoffersen p > {}, margin/ES ≤ {}, 5-day rise ≤ {:+.0}% ({}){}.\n", trials.len(), bar.max_rate * 100.0, bar.min_p, bar.max_ratio, bar.max_rise_5d * 100.0, if bar.rise_per_notional { "per unit of notional" } else { "in quote units" }, if bar.relative_what_if { " (judged on the what-if of relative scenarios)" } else { "" });
     let row = |s: &mut String, label: &str, t: &calibrate::Trial| {
         let checks: Vec<String> = t
             .checks

@@ -393,7 +393,7 @@ pub fn run_all(
             }
         }
     }
-    let mut models = vec![Model::Keel(0), Model::KeelMmOnly(0)];
+    let mut models = vec![Model::Keel(0), Model::KeelRelative(0)];
     models.extend((1..variants.len()).map(Model::Keel));
     models.extend(backtest::baselines());
     pb.set_length(bars_to_visit(assets));

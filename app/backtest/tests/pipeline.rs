@@ -148,7 +148,7 @@ fn margin_at_t_never_reads_bars_after_t() {
     };
     let models = [
         Model::Keel(0),
-        Model::KeelMmOnly(0),
+        Model::KeelRelative(0),
         Model::NaiveGrid(3.0),
         Model::DeribitStandard,
     ];

@@ -38,7 +38,28 @@ fn rejects_bad_observations_without_changing_anything() {
 
 #[test]
 fn a_crash_raises_vol_at_once_and_it_decays_slowly() {
-    let (mut s, p) = state();
+    // The mechanism with its parameters stated (not the calibrated defaults, which
+    // docs/validation.md chose with the backtest): without a vol feed, the historical vol is a
+    // 195-day EWMA blended with 15% of a daily GARCH(1,1) (α 0.10, β 0.85, long-run 60% vol),
+    // the margin vol has no buffer, floor or stressed weight, and it may fall at most 3% a day
+    // (slower than the estimate decays after the crash, so the cap binds).
+    let p = RiskParams {
+        ewma_tau_secs: 195 * DAY,
+        garch_alpha: Fx::lit("0.1"),
+        garch_beta: Fx::lit("0.85"),
+        garch_long_run_var: Fx::lit("0.36"),
+        garch_step_secs: DAY,
+        garch_weight: Fx::lit("0.15"),
+        min_obs_interval_secs: 60,
+        max_sample_var: Fx::lit("100"),
+        apc_floor_vol: Fx::ZERO,
+        apc_stressed_weight: Fx::ZERO,
+        apc_buffer: Fx::ZERO,
+        apc_max_fall_per_day: Fx::lit("0.03"),
+        ..RiskParams::DEFAULT
+    };
+    assert_eq!(p.violation(), None);
+    let mut s = VolState::new(1_000_000_000, 0, &p).unwrap();
     let mut px = 1_000_000_000i64;
     for d in 1..60 {
         px += if d % 2 == 0 { 10_000_000 } else { -10_000_000 }; // ±1% a day: ~19% vol
@@ -47,7 +68,12 @@ fn a_crash_raises_vol_at_once_and_it_decays_slowly() {
     let calm = s.margin_vol;
     s.observe(px * 7 / 10, 60 * DAY, None, &p).unwrap(); // −30% in a day
     let spiked = s.margin_vol;
+    // Risk first: one crash day more than doubles the margin vol at once, with no feed.
     assert!(spiked > calm * 2, "{calm} → {spiked}");
+    assert_eq!(
+        s.margin_vol, s.raw_vol,
+        "no buffer: the rise is taken in full"
+    );
     // Quiet days afterwards: margin vol falls, but no faster than the APC's daily cap.
     let mut prev = spiked;
     for d in 61..70 {
@@ -58,8 +84,15 @@ fn a_crash_raises_vol_at_once_and_it_decays_slowly() {
             "day {d}: {prev} → {}",
             s.margin_vol
         );
+        assert!(s.margin_vol <= prev, "day {d}: quiet days never raise it");
         prev = s.margin_vol;
     }
+    assert!(prev < spiked, "it does decay");
+    assert!(
+        prev > s.raw_vol,
+        "slowly: the cap, not the estimate, sets the pace ({prev} vs raw {})",
+        s.raw_vol
+    );
 }
 
 #[test]
