@@ -142,8 +142,8 @@ enum Command {
     /// The demo: a local chain in-process replays real price history (by default BTC's March
     /// 2020 crash, 2-hourly), traders with different leverage, the keeper liquidating.
     Demo {
-        /// OHLC CSV (date|time,open,high,low,close[,volume]). Default: the bundled
-        /// ../shared/data/btc_usdt_2h.csv.
+        /// OHLC CSV (date|time,open,high,low,close[,volume]). Default: btc_usdt_2h.csv in
+        /// $KEEL_SHARED_DATA, else in ../shared/data beside the repository.
         #[arg(long)]
         prices: Option<PathBuf>,
         /// First bar, YYYY-MM-DD[ HH:MM].

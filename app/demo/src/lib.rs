@@ -51,10 +51,11 @@ pub struct DemoConfig {
 }
 
 impl DemoConfig {
-    /// The default demo, with the repository at `root` (the shared data sits beside it).
+    /// The default demo, with the repository at `root` (the market history in
+    /// [`shared_data_dir`]).
     pub fn default_at(root: &std::path::Path) -> Self {
         DemoConfig {
-            prices: root.join("../shared/data/btc_usdt_2h.csv"),
+            prices: shared_data_dir(root).join("btc_usdt_2h.csv"),
             from: DEFAULT_FROM.into(),
             to: DEFAULT_TO.into(),
             out_dir: root.join("out/demo"),
@@ -62,6 +63,14 @@ impl DemoConfig {
             passes_per_bar: 20,
         }
     }
+}
+
+/// Where the bundled market history lives: `$KEEL_SHARED_DATA` when set, else `../shared/data`
+/// beside the repository at `root` (it is read in place, never copied into the project).
+pub fn shared_data_dir(root: &std::path::Path) -> PathBuf {
+    std::env::var_os("KEEL_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data"))
 }
 
 /// Why the demo stopped.
