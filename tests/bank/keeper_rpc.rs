@@ -41,11 +41,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `len` consecutive ports, each free for TCP and UDP now, for the validator's dynamic range
-/// (it binds sockets of both kinds there; 3.1 refuses a range of fewer than 26).
-fn free_range(len: u16) -> u16 {
+/// `len` consecutive ports, each free for TCP and UDP now and not in `taken` (ports already
+/// handed to the validator, released until it binds them), for its dynamic range (it binds
+/// sockets of both kinds there; 3.1 refuses a range of fewer than 26).
+fn free_range(len: u16, taken: &[u16]) -> u16 {
     let free = |p: u16| {
-        std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+        !taken.contains(&p)
+            && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
             && std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()
     };
     // Start somewhere that depends on this process, so parallel runs rarely probe the same ports.
@@ -139,7 +141,11 @@ async fn rpc_chain_finds_decodes_and_ranks_like_the_bank() {
     }
     let (rpc_port, faucet_port) = (free_port(), free_port());
     let gossip = free_port();
-    let range = free_range(33);
+    // The validator serves websockets on rpc_port + 1.
+    let range = free_range(
+        33,
+        &[rpc_port, rpc_port.saturating_add(1), faucet_port, gossip],
+    );
     let child = Command::new(&bin)
         .arg("--ledger")
         .arg(dir.path().join("ledger"))
