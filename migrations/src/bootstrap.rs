@@ -519,14 +519,8 @@ async fn compare_market<C: Chain>(
         args.vol_authority.to_string(),
     );
     // Guards and risk parameters can be changed by `update_market_params`.
-    let chain_guards = crate::config::GuardsConfig {
-        max_staleness_secs: m.oracle.max_staleness_secs,
-        max_conf_bps: m.oracle.max_conf_bps,
-        min_signatures: m.oracle.min_signatures,
-        max_vol_age_secs: m.max_vol_age_secs,
-        settle_window_secs: m.settle_window_secs,
-    };
-    let mut updatable: Vec<String> = differing_fields(&chain_guards, &cfg.guards)
+    let chain_guards = crate::config::GuardsConfig::from_market(m);
+    let mut updatable: Vec<String> = differing_fields(&chain_guards, &cfg.guards.normalized())
         .into_iter()
         .map(|d| format!("guards.{d} (chain vs config)"))
         .collect();

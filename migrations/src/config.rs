@@ -82,7 +82,7 @@ pub struct OracleConfig {
 }
 
 /// Oracle and timing guards (defaults are the values the integration tests use).
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GuardsConfig {
     /// An oracle price older than this (seconds) is stale.
@@ -95,16 +95,52 @@ pub struct GuardsConfig {
     pub max_vol_age_secs: i64,
     /// Permissionless settlement window after expiry.
     pub settle_window_secs: i64,
+    /// Trade band for options: the values at mark vol × (1 ∓ this), a decimal (`"0.5"`).
+    pub band_vol_frac: f64,
+    /// Trade band for options: plus this much of spot on either side, basis points.
+    pub band_option_spot_bps: u32,
+    /// Trade band for futures: spot ± this, basis points.
+    pub band_future_bps: u32,
 }
 
 impl Default for GuardsConfig {
     fn default() -> Self {
+        let band = keel_state::TradeBand::DEFAULT;
         GuardsConfig {
             max_staleness_secs: 60,
             max_conf_bps: 200,
             min_signatures: 0,
             max_vol_age_secs: 3_600,
             settle_window_secs: 300,
+            band_vol_frac: band.vol_frac.to_num(),
+            band_option_spot_bps: band.option_spot_bps,
+            band_future_bps: band.future_bps,
+        }
+    }
+}
+
+impl GuardsConfig {
+    /// The guards a market holds on chain (an all-zero trade band reads as the default).
+    pub fn from_market(m: &keel_state::Market) -> Self {
+        let band = m.trade_band.effective();
+        GuardsConfig {
+            max_staleness_secs: m.oracle.max_staleness_secs,
+            max_conf_bps: m.oracle.max_conf_bps,
+            min_signatures: m.oracle.min_signatures,
+            max_vol_age_secs: m.max_vol_age_secs,
+            settle_window_secs: m.settle_window_secs,
+            band_vol_frac: band.vol_frac.to_num(),
+            band_option_spot_bps: band.option_spot_bps,
+            band_future_bps: band.future_bps,
+        }
+    }
+
+    /// These guards as they will be stored (the vol fraction rounded to Q32.32), so a config
+    /// compares equal to the chain state it produced.
+    pub fn normalized(self) -> Self {
+        GuardsConfig {
+            band_vol_frac: keel_risk::Fx::from_num(self.band_vol_frac).to_num(),
+            ..self
         }
     }
 }
@@ -117,6 +153,9 @@ impl From<GuardsConfig> for MarketGuards {
             min_signatures: g.min_signatures,
             max_vol_age_secs: g.max_vol_age_secs,
             settle_window_secs: g.settle_window_secs,
+            band_vol_frac_q32: keel_risk::Fx::from_num(g.band_vol_frac).to_bits(),
+            band_option_spot_bps: g.band_option_spot_bps,
+            band_future_bps: g.band_future_bps,
         }
     }
 }

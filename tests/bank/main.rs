@@ -4,12 +4,15 @@
 //! One test binary (`cargo test -p keel-tests --test bank`); the harness is `keel_tests`.
 
 mod admin;
+mod attacks;
 mod conservation;
 mod cranks;
+mod errors;
 mod keeper;
 mod keeper_rpc;
 mod lifecycle;
 mod liquidation;
 mod pump;
+mod refusals;
 mod trading;
 mod wallet;

@@ -53,9 +53,7 @@ async fn trade_validation() {
         .await;
     let bad = trade_ix(&t, &s, &s.call, (&bob, &s.b), (&bob, &s.a), 1, USDC);
     t.expect_error(&[bad], &[&bob], E::NotTrader, &watch).await;
-    // The same account on both sides.
-    let bad = trade_ix(&t, &s, &s.call, (&bob, &s.b), (&bob, &s.b), 1, USDC);
-    t.expect_failure(&[bad], &[&bob], &watch).await;
+    // The same account on both sides: refusals::the_same_account_cannot_trade_with_itself.
     // Quantities and prices.
     t.expect_error(
         &[ok_ix(&t, 0, USDC)],
@@ -137,7 +135,15 @@ async fn trade_validation() {
     )
     .await
     .unwrap();
-    let by_delegate = trade_ix(&t, &s, &s.call, (&bob, &s.b), (&delegate, &s.a), 1, USDC);
+    let by_delegate = trade_ix(
+        &t,
+        &s,
+        &s.call,
+        (&bob, &s.b),
+        (&delegate, &s.a),
+        1,
+        10 * USDC,
+    );
     t.send(&[by_delegate], &[&bob, &delegate])
         .await
         .expect("delegate trades");
@@ -273,7 +279,8 @@ async fn below_initial_margin_only_risk_reducing_trades() {
     let more = trade_ix(&t, &s, &s.call, (&bob, &s.b), (&alice, &s.a), 1, 20 * USDC);
     t.expect_error(&[more], &[&alice, &bob], E::TradeIncreasesRisk, &watch)
         .await;
-    let new_series = trade_ix(&t, &s, &s.put, (&bob, &s.b), (&alice, &s.a), 1, USDC);
+    let put_mark = t.band(&s.btc, &s.put).await.mark;
+    let new_series = trade_ix(&t, &s, &s.put, (&bob, &s.b), (&alice, &s.a), 1, put_mark);
     t.expect_error(
         &[new_series],
         &[&alice, &bob],
@@ -281,8 +288,9 @@ async fn below_initial_margin_only_risk_reducing_trades() {
         &watch,
     )
     .await;
-    // Buying back more than she is short and ending long beyond what she can margin is not
-    // reduce-only. (A flip that ends above IM is allowed: the IM rule comes first.)
+    // Buying back more than she is short and ending long beyond what she can pay for: refused
+    // before any margin rule (no trade leaves collateral negative). (A flip that ends above IM
+    // is allowed: the IM rule comes first.)
     let flip = trade_ix(
         &t,
         &s,
@@ -292,8 +300,13 @@ async fn below_initial_margin_only_risk_reducing_trades() {
         q + 300,
         20 * USDC,
     );
-    t.expect_error(&[flip], &[&alice, &bob], E::TradeIncreasesRisk, &watch)
-        .await;
+    t.expect_error(
+        &[flip],
+        &[&alice, &bob],
+        E::TradeLeavesNegativeCollateral,
+        &watch,
+    )
+    .await;
     // Buying back at a ruinous price lowers IM but worsens her IM health: refused.
     let ruinous = trade_ix(
         &t,
@@ -304,11 +317,18 @@ async fn below_initial_margin_only_risk_reducing_trades() {
         1,
         2_000 * USDC,
     );
-    t.expect_error(&[ruinous], &[&alice, &bob], E::TradeIncreasesRisk, &watch)
+    t.expect_error(&[ruinous], &[&alice, &bob], E::PriceOutsideBand, &watch)
         .await;
+    // (Priced worse for her than the mark, a reducing trade below IM is refused:
+    // attacks::below_im_reduction_is_priced_no_worse_than_the_mark.)
+    let fair = r.positions[0].mark;
+    assert_eq!(
+        fair,
+        t.band(&s.btc, &s.call).await.mark,
+        "the band's mark is the engine's"
+    );
     // Buying back some at a fair price strictly reduces her risk: allowed although she stays
     // below IM.
-    let fair = r.positions[0].mark;
     let before = t.margin_report(&s.a, &[&s.btc]).await;
     t.send(
         &[trade_ix(
@@ -335,14 +355,15 @@ async fn futures_cash_and_realisation_through_the_pool() {
     let mut t = TestContext::builder().fees(0, 0).start().await;
     let s = Scenario::new(&mut t).await;
     let (carol, c) = t.trader(10_000 * USDC as u64, 5_000 * USDC as u64).await;
-    // Bob buys 3 futures from Alice at 600, then sells them to Carol at 630: flat with a gain of
-    // 90 USDC that Alice (still short 3 at 600) owes. The pool is empty, so Bob keeps a claim.
+    // Bob buys 3 futures from Alice at 590, then sells them to Carol at 610: flat with a gain of
+    // 60 USDC that Alice (still short 3 at 590) owes. The pool is empty, so Bob keeps a claim.
+    // (Prices stay inside the futures band, spot ± 2%.)
     t.trade(
         &s.fut,
         (&s.bob, &s.b),
         (&s.alice, &s.a),
         3,
-        600 * USDC,
+        590 * USDC,
         &[&s.btc],
     )
     .await
@@ -353,7 +374,7 @@ async fn futures_cash_and_realisation_through_the_pool() {
             (&carol, &c),
             (&s.bob, &s.b),
             3,
-            630 * USDC,
+            610 * USDC,
             &[&s.btc],
         )
         .await
@@ -361,18 +382,18 @@ async fn futures_cash_and_realisation_through_the_pool() {
     assert!(ok.events::<FuturesRealised>().is_empty());
     let b = t.margin_account(&s.b).await;
     let p = b.positions[b.position_index(&s.fut.to_bytes()).unwrap()];
-    assert_eq!((p.qty_contracts, p.cash_native), (0, 90 * USDC));
+    assert_eq!((p.qty_contracts, p.cash_native), (0, 60 * USDC));
     assert_eq!(t.series(&s.fut).await.open_interest_contracts, 3);
-    // Alice buys her 3 back from Carol at 610 and Carol sells hers: both go flat with a loss
-    // (Alice sold at 600, bought at 610: −30; Carol bought at 630, sold at 610: −60), realised
-    // at once into the series' pool, which now holds Bob's 90.
+    // Alice buys her 3 back from Carol at 600 and Carol sells hers: both go flat with a loss
+    // (Alice sold at 590, bought at 600: −30; Carol bought at 610, sold at 600: −30), realised
+    // at once into the series' pool, which now holds Bob's 60.
     let ok = t
         .trade(
             &s.fut,
             (&s.alice, &s.a),
             (&carol, &c),
             3,
-            610 * USDC,
+            600 * USDC,
             &[&s.btc],
         )
         .await
@@ -382,13 +403,13 @@ async fn futures_cash_and_realisation_through_the_pool() {
         .iter()
         .map(|e| e.amount_native)
         .collect();
-    assert_eq!(r, vec![-30 * USDC, -60 * USDC]);
+    assert_eq!(r, vec![-30 * USDC, -30 * USDC]);
     let fut = t.series(&s.fut).await;
-    assert_eq!(fut.settlement_pool_native, 90 * USDC);
+    assert_eq!(fut.settlement_pool_native, 60 * USDC);
     assert_eq!(fut.open_interest_contracts, 0);
     assert_eq!(fut.holders, 1, "only Bob's claim is left");
     assert_eq!(t.margin_account(&s.a).await.n_positions, 0);
-    assert_eq!(t.margin_account(&c).await.realised_pnl_native, -60 * USDC);
+    assert_eq!(t.margin_account(&c).await.realised_pnl_native, -30 * USDC);
     t.assert_conservation(&[s.a, s.b, c], &s.series()).await;
     // At expiry Bob's claim is paid out of the pool, whatever the settlement price.
     t.set_time(s.expiry + 10).await;
@@ -404,8 +425,8 @@ async fn futures_cash_and_realisation_through_the_pool() {
     t.settle_positions(&s.b, &[s.fut]).await.unwrap();
     let fut = t.series(&s.fut).await;
     assert_eq!((fut.settlement_pool_native, fut.holders), (0, 0));
-    assert_eq!(t.margin_account(&s.b).await.realised_pnl_native, 90 * USDC);
-    assert_eq!(t.margin_account(&s.b).await.collateral_native, 5_090 * USDC);
+    assert_eq!(t.margin_account(&s.b).await.realised_pnl_native, 60 * USDC);
+    assert_eq!(t.margin_account(&s.b).await.collateral_native, 5_060 * USDC);
     t.assert_conservation(&[s.a, s.b, c], &s.series()).await;
 }
 
@@ -420,7 +441,7 @@ async fn position_capacity() {
         series.push(t.list_series(&s.btc, 2, 0, s.expiry + i).await);
     }
     for (i, se) in series.iter().enumerate().take(32) {
-        let price = if i >= 2 { 600 * USDC } else { USDC }; // two options, then futures
+        let price = if i >= 2 { 600 * USDC } else { 10 * USDC }; // two options, then futures
         t.send(
             &[trade_ix(&t, &s, se, (&bob, &s.b), (&alice, &s.a), 1, price)],
             &[&alice, &bob],

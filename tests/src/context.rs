@@ -145,6 +145,7 @@ impl TestContextBuilder {
         };
         t.set_time(self.start_ts).await;
         let admin = t.admin.pubkey();
+        keel_bank::set_upgrade_authority(&mut t.pt, &admin);
         t.airdrop(&admin, 100_000_000_000).await;
         let mint = t.create_mint(token_program, &[]).await;
         t.ex = ExchangeKeys::new(mint, token_program);

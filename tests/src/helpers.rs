@@ -20,6 +20,9 @@ pub const GUARDS: MarketGuards = MarketGuards {
     min_signatures: 0,
     max_vol_age_secs: 3_600,
     settle_window_secs: 300,
+    band_vol_frac_q32: keel_state::TradeBand::DEFAULT.vol_frac.to_bits(),
+    band_option_spot_bps: keel_state::TradeBand::DEFAULT.option_spot_bps,
+    band_future_bps: keel_state::TradeBand::DEFAULT.future_bps,
 };
 
 /// BTC-like market: 0.01 BTC per contract, quote with 6 decimals.
@@ -52,6 +55,41 @@ pub fn btc_market_args(feed_id: [u8; 32], legacy_oracle: Option<Pubkey>) -> Crea
 }
 
 impl TestContext {
+    /// The trade band of `series` (on market `m`) as the program computes it now
+    /// (`keel_state::trade_band::band` on the chain's market, oracle, series and clock).
+    pub async fn band(
+        &mut self,
+        m: &MarketHandle,
+        series: &Pubkey,
+    ) -> keel_state::trade_band::Band {
+        let market = self.market(&m.key).await;
+        let s = self.series(series).await;
+        let acc = self
+            .pt
+            .banks_client
+            .get_account(m.oracle)
+            .await
+            .unwrap()
+            .expect("oracle account");
+        let reading = keel_state::oracle::read_identity(
+            &market.oracle,
+            &m.oracle.to_bytes(),
+            &acc.owner.to_bytes(),
+            &acc.data,
+        )
+        .expect("oracle reading");
+        let now = self.now().await;
+        keel_state::trade_band::band(
+            &market,
+            &reading,
+            s.series_kind().expect("series kind"),
+            s.strike_native,
+            s.expiry_ts,
+            now,
+        )
+        .expect("band")
+    }
+
     /// Writes the oracle at `usd` and creates a market on it with `args` (index = next).
     pub async fn create_market_with(
         &mut self,

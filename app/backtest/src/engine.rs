@@ -174,7 +174,7 @@ fn margin_marked(
             spot: m.spot,
             stable_spot: m
                 .vol
-                .stable_price_at(m.spot, now, p)
+                .stable_price_at(now, p)
                 .map_err(|e| EngineError(format!("stable price: {e:?}")))?,
             conf: (m.spot as f64 * m.conf_frac).round() as i64,
             sigma: m.vol.margin_vol,

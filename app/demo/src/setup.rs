@@ -238,6 +238,7 @@ pub fn bootstrap_config(
                 min_signatures: 0,
                 max_vol_age_secs: 3 * 3_600,
                 settle_window_secs: 600,
+                ..GuardsConfig::default()
             },
             vol_authority: Some(vol_authority.to_string()),
             risk_params: toml::Table::new(),
@@ -259,6 +260,8 @@ pub async fn build(
 ) -> Result<Exchange, DemoError> {
     let payer = c.payer();
     let admin = Keypair::new();
+    // The deployer: only the program's upgrade authority may initialise the exchange.
+    keel_bank::set_upgrade_authority(&mut c.ctx, &admin.pubkey());
     let mint = Keypair::new();
     let token_program = keel_bank::token::SPL_TOKEN;
     c.send(

@@ -57,6 +57,27 @@ pub fn program_test() -> ProgramTest {
     pt
 }
 
+/// Writes Keel's ProgramData account as the BPF upgradeable loader holds it (header only: slot
+/// 0, `authority` as upgrade authority) at its derived address. Keel runs natively in this bank,
+/// so no loader wrote one; `init_exchange` accepts only the upgrade authority it names.
+pub fn set_upgrade_authority(ctx: &mut ProgramTestContext, authority: &Pubkey) {
+    // bincode of `UpgradeableLoaderState::ProgramData { slot, upgrade_authority_address }`:
+    // variant 3 (u32), slot (u64), Some (1) + the key.
+    let mut data = Vec::with_capacity(45);
+    data.extend_from_slice(&3u32.to_le_bytes());
+    data.extend_from_slice(&0u64.to_le_bytes());
+    data.push(1);
+    data.extend_from_slice(authority.as_ref());
+    let account = Account {
+        lamports: anchor_lang::prelude::Rent::default().minimum_balance(data.len()),
+        data,
+        owner: anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+        executable: false,
+        rent_epoch: 0,
+    };
+    ctx.set_account(&keel_client::pda::program_data(), &account.into());
+}
+
 /// The addresses that successful transactions on this bank have referenced: the bank has no
 /// `getProgramAccounts`, so [`BankChain`] answers it from these (every Keel account was created
 /// by a transaction that named it).

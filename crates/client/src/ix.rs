@@ -46,11 +46,13 @@ fn ix(
     }
 }
 
-/// Remaining accounts of a margin check: (market, oracle) pairs then correlations, read-only.
+/// Remaining accounts of a margin check: (market, oracle) pairs then correlations. Markets are
+/// writable (each records the newest oracle update it accepted); oracles and correlations are
+/// read-only.
 pub fn margin_metas(markets: &[(Pubkey, Pubkey)], correlations: &[Pubkey]) -> Vec<AccountMeta> {
     let mut v = Vec::new();
     for (m, o) in markets {
-        v.push(AccountMeta::new_readonly(*m, false));
+        v.push(AccountMeta::new(*m, false));
         v.push(AccountMeta::new_readonly(*o, false));
     }
     v.extend(
@@ -65,6 +67,7 @@ pub fn init_exchange(ex: &ExchangeKeys, admin: &Pubkey, args: InitExchangeArgs) 
     ix(
         keel::accounts::InitExchange {
             admin: *admin,
+            program_data: pda::program_data(),
             exchange: ex.exchange,
             quote_mint: ex.quote_mint,
             vault: ex.vault,

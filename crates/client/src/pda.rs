@@ -8,6 +8,16 @@ pub fn exchange() -> Pubkey {
     Pubkey::find_program_address(&[seeds::EXCHANGE], &keel::ID).0
 }
 
+/// The program's ProgramData account (BPF upgradeable loader, `[program id]`): `init_exchange`
+/// reads its upgrade authority.
+pub fn program_data() -> Pubkey {
+    Pubkey::find_program_address(
+        &[keel::ID.as_ref()],
+        &anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+    )
+    .0
+}
+
 /// `["vault", exchange]`.
 pub fn vault(exchange: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[seeds::VAULT, exchange.as_ref()], &keel::ID).0

@@ -115,7 +115,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let strike = |m: f64| ((spot as f64 * m) / USD as f64).round() as i64 * USD;
     let market = MarketInput {
         spot,
-        stable_spot: vol.stable_price_at(spot, now, &params)?,
+        stable_spot: vol.stable_price_at(now, &params)?,
         conf: spot / 2_000, // a typical Pyth confidence: 5 bp
         sigma: vol.margin_vol,
         mark_sigma: vol.mark_vol(),

@@ -13,6 +13,12 @@ pub const FLAG_BEING_LIQUIDATED: u8 = 1 << 0;
 /// *other* accounts and the exchange's totals record the amounts).
 pub const FLAG_BANKRUPT: u8 = 1 << 1;
 
+/// A liquidation episode lapses when no `liquidate` call has found the account below MM for this
+/// long: the Dutch-auction ramp only counts time in which the account was shown liquidatable at
+/// least this often (a keeper that wants the ramp to grow calls at least this often, with as
+/// small a fraction as it likes), so a call at one dip cannot pre-pay the ramp of the next.
+pub const EPISODE_MAX_GAP_SECS: i64 = 300;
+
 layout! {
     /// One position slot. A slot is free when `series` is all zero.
     pub struct Position [size = 80] {
@@ -102,8 +108,12 @@ layout! {
         /// @2904 The exchange's `social_loss_index_q60` when this account's share of socialised
         /// losses was last charged (see [`crate::social`]).
         pub social_loss_index_q60: u64,
-        /// @2912 Room to grow without a migration.
-        pub reserved: [u8; 248],
+        /// @2912 When `liquidate` last acted on the account (0: never). A liquidation episode
+        /// whose last call is older than `EPISODE_MAX_GAP_SECS` is over: the next call opens a
+        /// new one, so the Dutch-auction bonus never ramps from a stale start.
+        pub last_liquidation_ts: i64,
+        /// @2920 Room to grow without a migration.
+        pub reserved: [u8; 240],
     }
 }
 

@@ -38,6 +38,12 @@ pub enum StateError {
     OracleUnverified,
     /// The market's oracle kind byte is not a known kind.
     OracleKindInvalid,
+    /// The oracle update is dated more than `market::MAX_ORACLE_FUTURE_SECS` after the clock.
+    OracleFutureDated,
+    /// The oracle update is older than the newest one the market has accepted.
+    OracleOutOfOrder,
+    /// A trade price outside the band around the series' mark (`trade_band`).
+    PriceOutsideBand,
     /// A keel-risk computation failed.
     Risk(keel_risk::RiskError),
 }

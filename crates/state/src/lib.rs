@@ -27,13 +27,14 @@ pub mod market;
 pub mod oracle;
 pub mod series;
 pub mod social;
+pub mod trade_band;
 
 pub use account::{MarginAccount, MarginSnapshot, Position};
 pub use correlation::Correlation;
 pub use error::StateError;
 pub use exchange::Exchange;
 pub use margin::{compute_margin, margin_inputs, MarginInputs, MarketReading};
-pub use market::{Market, OracleConfig, OracleSnapshot};
+pub use market::{Market, OracleConfig, OracleSnapshot, TradeBand};
 pub use oracle::OracleReading;
 pub use series::Series;
 

@@ -137,7 +137,7 @@ pub fn margin_inputs<'a>(
         let spec = m.contract_spec();
         let spot = spec.price_native(&r.oracle)?;
         let conf = spec.conf_native(&r.oracle)?;
-        let stable_spot = m.vol_state.stable_price_at(spot, now, &m.risk_params)?;
+        let stable_spot = m.vol_state.stable_price_at(now, &m.risk_params)?;
         let i = out.n_markets;
         out.markets[i] = MarketInput {
             spot,

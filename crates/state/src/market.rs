@@ -58,6 +58,58 @@ layout! {
 }
 
 layout! {
+    /// The band around a series' mark inside which `trade` accepts a price
+    /// ([`crate::trade_band::band`]). All zero (a market created before the band existed)
+    /// means [`TradeBand::DEFAULT`].
+    pub struct TradeBand [size = 16] {
+        /// @0 Options: the band spans the series' values at mark vol × (1 ∓ this) (Q32.32).
+        pub vol_frac: keel_risk::Fx,
+        /// @8 Options: plus this much of spot on either side, basis points.
+        pub option_spot_bps: u32,
+        /// @12 Futures: spot ± this, basis points.
+        pub future_bps: u32,
+    }
+}
+
+impl TradeBand {
+    /// ±50% of the mark vol, ±0.1% of spot for options; ±2% of spot for futures.
+    pub const DEFAULT: TradeBand = TradeBand {
+        vol_frac: keel_risk::Fx::from_bits(1 << 31),
+        option_spot_bps: 10,
+        future_bps: 200,
+    };
+    /// Hard bounds of `vol_frac` (Q32.32 bits): 5% – 90%.
+    pub const VOL_FRAC_BOUNDS: (i64, i64) = ((1 << 32) / 20, (1 << 32) / 10 * 9);
+    /// Hard bounds of `option_spot_bps`.
+    pub const OPTION_SPOT_BPS_BOUNDS: (u32, u32) = (1, 500);
+    /// Hard bounds of `future_bps`.
+    pub const FUTURE_BPS_BOUNDS: (u32, u32) = (1, 1_000);
+
+    /// The band in force: all zero reads as the default.
+    pub fn effective(&self) -> TradeBand {
+        if *self == bytemuck::Zeroable::zeroed() {
+            TradeBand::DEFAULT
+        } else {
+            *self
+        }
+    }
+
+    /// Whether every field is inside its hard bounds.
+    pub fn is_valid(&self) -> bool {
+        let v = self.vol_frac.to_bits();
+        (Self::VOL_FRAC_BOUNDS.0..=Self::VOL_FRAC_BOUNDS.1).contains(&v)
+            && (Self::OPTION_SPOT_BPS_BOUNDS.0..=Self::OPTION_SPOT_BPS_BOUNDS.1)
+                .contains(&self.option_spot_bps)
+            && (Self::FUTURE_BPS_BOUNDS.0..=Self::FUTURE_BPS_BOUNDS.1).contains(&self.future_bps)
+    }
+}
+
+/// An oracle update published more than this many seconds after the chain's clock is refused
+/// (`StateError::OracleFutureDated`): Solana's clock may lag wall time by seconds, never by this
+/// much, and an update from the future would otherwise count as fresh for longer.
+pub const MAX_ORACLE_FUTURE_SECS: i64 = 30;
+
+layout! {
     /// A market account (PDA `["market", exchange, market_index u16 LE]`).
     ///
     /// Contract size: one contract is `contract_size_mantissa · 10^contract_size_expo` units of
@@ -110,8 +162,14 @@ layout! {
         pub risk_params: RiskParams,
         /// @840 Volatility and stable-price state (prices per contract).
         pub vol_state: VolState,
-        /// @968 Room to grow without a migration.
-        pub reserved: [u8; 512],
+        /// @968 Publish time of the newest oracle update any instruction has accepted for this
+        /// market: an older update is refused ([`Market::check_order`]), so no caller can pick
+        /// a favourable earlier price among several fresh ones.
+        pub oracle_high_water_ts: i64,
+        /// @976 How far from its mark a trade may be priced ([`crate::trade_band`]).
+        pub trade_band: TradeBand,
+        /// @992 Room to grow without a migration.
+        pub reserved: [u8; 488],
     }
 }
 
@@ -146,12 +204,31 @@ impl Market {
         if r.price <= 0 {
             return Err(StateError::OracleNonPositive);
         }
+        if r.publish_time > now.saturating_add(MAX_ORACLE_FUTURE_SECS) {
+            return Err(StateError::OracleFutureDated);
+        }
         if now.saturating_sub(r.publish_time) > self.oracle.max_staleness_secs {
             return Err(StateError::OracleStale);
         }
         if crate::oracle::conf_bps(r) > self.oracle.max_conf_bps {
             return Err(StateError::OracleConfidence);
         }
+        Ok(())
+    }
+
+    /// Oracle updates only move forward: `r` is refused if it was published before the newest
+    /// update this market has accepted (`oracle_high_water_ts`).
+    pub fn check_order(&self, r: &crate::OracleReading) -> Result<(), crate::StateError> {
+        if r.publish_time < self.oracle_high_water_ts {
+            return Err(crate::StateError::OracleOutOfOrder);
+        }
+        Ok(())
+    }
+
+    /// Records `r` as accepted: checks its order and raises the high-water mark.
+    pub fn accept_reading(&mut self, r: &crate::OracleReading) -> Result<(), crate::StateError> {
+        self.check_order(r)?;
+        self.oracle_high_water_ts = r.publish_time;
         Ok(())
     }
 

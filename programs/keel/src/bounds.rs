@@ -58,9 +58,25 @@ pub struct MarketGuards {
     pub max_vol_age_secs: i64,
     /// Permissionless settlement window after expiry.
     pub settle_window_secs: i64,
+    /// Trade price band (`keel_state::TradeBand`, bounds there): options' vol fraction,
+    /// Q32.32 bits …
+    pub band_vol_frac_q32: i64,
+    /// … options' spot floor, basis points …
+    pub band_option_spot_bps: u32,
+    /// … futures' band, basis points of spot.
+    pub band_future_bps: u32,
 }
 
 impl MarketGuards {
+    /// The trade band these guards set.
+    pub fn trade_band(&self) -> keel_state::TradeBand {
+        keel_state::TradeBand {
+            vol_frac: keel_risk::Fx::from_bits(self.band_vol_frac_q32),
+            option_spot_bps: self.band_option_spot_bps,
+            future_bps: self.band_future_bps,
+        }
+    }
+
     /// Checks every guard against its bounds.
     pub fn validate(&self) -> Result<()> {
         within(
@@ -76,6 +92,15 @@ impl MarketGuards {
             self.settle_window_secs,
             SETTLE_WINDOW_SECS,
         )?;
+        if !self.trade_band().is_valid() {
+            crate::log!(
+                "trade band ({}, {}, {}) outside its bounds",
+                self.band_vol_frac_q32,
+                self.band_option_spot_bps,
+                self.band_future_bps
+            );
+            return err!(KeelError::InvalidTradeBand);
+        }
         Ok(())
     }
 
@@ -86,6 +111,7 @@ impl MarketGuards {
         m.oracle.min_signatures = self.min_signatures;
         m.max_vol_age_secs = self.max_vol_age_secs;
         m.settle_window_secs = self.settle_window_secs;
+        m.trade_band = self.trade_band();
     }
 }
 

@@ -185,6 +185,25 @@ pub enum KeelError {
     InvalidFraction,
     #[msg("Fee balance is smaller than the amount")]
     InsufficientFees,
+    // ---- appended with the adversarial-review fixes (docs/security.md) ----
+    #[msg("Oracle update is dated in the future beyond the tolerance")]
+    OracleFutureDated,
+    #[msg("Oracle update is older than the newest one this market has accepted")]
+    OracleOutOfOrder,
+    #[msg("Trade price is outside the band around the series' mark")]
+    PriceOutsideBand,
+    #[msg("Both sides of a trade are signed by the same key")]
+    SameSignerBothSides,
+    #[msg("Below initial margin a reducing trade may not be priced worse than the mark")]
+    ReduceWorseThanMark,
+    #[msg("The trade would leave the account with negative collateral")]
+    TradeLeavesNegativeCollateral,
+    #[msg("Signer is not the program's upgrade authority")]
+    NotUpgradeAuthority,
+    #[msg("A market account whose oracle is read must be passed writable")]
+    MarketNotWritable,
+    #[msg("Trade band parameter outside its hard bounds")]
+    InvalidTradeBand,
 }
 
 impl From<RiskError> for KeelError {
@@ -226,6 +245,9 @@ impl From<StateError> for KeelError {
             StateError::OracleWrongFeed => KeelError::OracleWrongFeed,
             StateError::OracleUnverified => KeelError::OracleUnverified,
             StateError::OracleKindInvalid => KeelError::OracleKindInvalid,
+            StateError::OracleFutureDated => KeelError::OracleFutureDated,
+            StateError::OracleOutOfOrder => KeelError::OracleOutOfOrder,
+            StateError::PriceOutsideBand => KeelError::PriceOutsideBand,
             StateError::Risk(r) => r.into(),
         }
     }

@@ -17,6 +17,7 @@ fn nested(name: &str) -> Option<(&'static [Field], usize)> {
         "OracleSnapshot" => (OracleSnapshot::FIELDS, OracleSnapshot::SIZE),
         "MarginSnapshot" => (MarginSnapshot::FIELDS, MarginSnapshot::SIZE),
         "Position" => (Position::FIELDS, Position::SIZE),
+        "TradeBand" => (TradeBand::FIELDS, TradeBand::SIZE),
         _ => return None,
     })
 }

@@ -280,13 +280,7 @@ pub async fn market_update_params<C: Chain>(
             "{name} would be outside its hard bounds"
         )));
     }
-    let current = GuardsConfig {
-        max_staleness_secs: m.oracle.max_staleness_secs,
-        max_conf_bps: m.oracle.max_conf_bps,
-        min_signatures: m.oracle.min_signatures,
-        max_vol_age_secs: m.max_vol_age_secs,
-        settle_window_secs: m.settle_window_secs,
-    };
+    let current = GuardsConfig::from_market(&m);
     let g = guards.apply(current);
     let mut details: Vec<String> = differing_fields(&m.risk_params, &new_params)
         .into_iter()
@@ -345,6 +339,7 @@ impl GuardOverrides {
             min_signatures: self.min_signatures.unwrap_or(base.min_signatures),
             max_vol_age_secs: self.max_vol_age_secs.unwrap_or(base.max_vol_age_secs),
             settle_window_secs: self.settle_window_secs.unwrap_or(base.settle_window_secs),
+            ..base
         }
     }
 }

@@ -115,8 +115,14 @@ impl VolState {
             p.ewma_tau_secs,
         )?);
         next.garch_var = Fx::from_bits(garch::update(self.garch_var.to_bits(), sample, dt, p)?);
-        next.stable_price =
-            stable_price::step(self.stable_price, price, dt, p.stable_growth_per_sec)?;
+        // Over the interval just ended only the previous observation was known: the stable
+        // price moves toward it, never toward a price first seen now (docs/risk-model.md §4.4).
+        next.stable_price = stable_price::step(
+            self.stable_price,
+            self.last_price,
+            dt,
+            p.stable_growth_per_sec,
+        )?;
         next.last_price = price;
         next.last_ts = ts;
         next.n_obs = self.n_obs.saturating_add(1);
@@ -147,12 +153,15 @@ impl VolState {
         Ok(())
     }
 
-    /// The stable price as of `now` given the current oracle price: the stored one moved toward
-    /// the oracle at the capped rate for the time since the last observation.
-    pub fn stable_price_at(&self, oracle: i64, now: i64, p: &RiskParams) -> RiskResult<i64> {
+    /// The stable price as of `now`: the stored one moved at the capped rate toward the last
+    /// observed price (`last_price`) for the time since that observation. An oracle price the
+    /// crank has not observed yet does not move it at all, so however long the crank was idle,
+    /// the stable price moves toward a new price only from the moment a crank first sees it,
+    /// at `stable_growth_per_sec`: a move held for Δt seconds moves it at most e^(g·Δt) − 1.
+    pub fn stable_price_at(&self, now: i64, p: &RiskParams) -> RiskResult<i64> {
         stable_price::step(
             self.stable_price,
-            oracle,
+            self.last_price,
             now.saturating_sub(self.last_ts),
             p.stable_growth_per_sec,
         )

@@ -175,6 +175,39 @@ fn stable_price_moves_at_the_capped_rate() {
     assert!(crate::stable_price::step(1, 0, 1, g).is_err());
 }
 
+/// The speed limit holds whatever the crank cadence (the attack: a pump right after an hour
+/// without a crank used to move the stable price by g·3600 at once).
+#[test]
+fn a_pump_after_an_idle_hour_moves_the_stable_price_at_most_its_documented_speed() {
+    let p = RiskParams::DEFAULT;
+    let g = p.stable_growth_per_sec.to_num::<f64>();
+    let p0 = 1_000_000_000i64;
+    let t0 = 1_700_000_000i64;
+    let mut s = VolState::new(p0, t0, &p).unwrap();
+    // The crank is idle for an hour; then the oracle is 20× for five minutes, and the attacker
+    // cranks as often as the market allows and checks margin at the last second.
+    let pump = 20 * p0;
+    let start = t0 + 3_600;
+    let hold = 300;
+    let mut t = start;
+    while t <= start + hold {
+        s.observe(pump, t, None, &p).unwrap();
+        t += p.min_obs_interval_secs;
+    }
+    let at_end = s.stable_price_at(start + hold, &p).unwrap();
+    let moved = at_end as f64 / p0 as f64 - 1.0;
+    let bound = (g * hold as f64).exp() - 1.0;
+    assert!(
+        moved <= bound + 1e-9,
+        "moved {moved} > e^(g·Δt) − 1 = {bound}"
+    );
+    // … and it does follow: one interval less of the pump would have moved it less.
+    assert!(moved > 0.029, "moved {moved}");
+    // Margin checked during the pump before any crank saw it: no move at all.
+    let fresh = VolState::new(p0, t0, &p).unwrap();
+    assert_eq!(fresh.stable_price_at(start + hold, &p).unwrap(), p0);
+}
+
 #[test]
 fn correlation_of_co_moving_and_opposite_markets() {
     let mut together = CorrelationState::default();

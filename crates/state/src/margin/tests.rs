@@ -82,8 +82,8 @@ fn builds_inputs_that_the_engine_accepts() {
 fn the_stable_price_lags_a_pumped_oracle() {
     let m = market(RiskParams::DEFAULT);
     let a = account(&[(0, 2, 0, 1)]);
-    // The oracle is 20× higher 100 s after the last crank: the stable price moved at most
-    // 100 s × 0.01%/s = 1%.
+    // The oracle is 20× higher 100 s after the last crank, which has not seen the pump: the
+    // stable price does not move toward it at all (it follows only observed prices).
     let readings = [MarketReading {
         key: [1; 32],
         market: &m,
@@ -92,7 +92,21 @@ fn the_stable_price_lags_a_pumped_oracle() {
     let mut inp = MarginInputs::new();
     margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
     assert_eq!(inp.markets[0].spot, 12_000_000_000);
-    // 0.0001 is not exact in Q32.32 (it is 429 497/2^32 ≈ 1.000000008e-4): a few units above 1%.
+    assert_eq!(inp.markets[0].stable_spot, 600_000_000);
+    // Once a crank has seen it, 100 s later it has moved 100 s × 0.01%/s = 1% (0.0001 is not
+    // exact in Q32.32: 429 497/2^32 ≈ 1.000000008e-4, a few units above 1%).
+    let mut seen = m;
+    seen.vol_state = VolState {
+        last_price: 12_000_000_000,
+        last_ts: NOW - 100,
+        ..m.vol_state
+    };
+    let readings = [MarketReading {
+        key: [1; 32],
+        market: &seen,
+        oracle: reading(1_200_000),
+    }];
+    margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
     let stable = inp.markets[0].stable_spot;
     assert!((606_000_000..=606_000_010).contains(&stable), "{stable}");
 }

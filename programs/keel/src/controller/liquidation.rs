@@ -13,7 +13,7 @@ use crate::state::Series;
 use anchor_lang::prelude::*;
 use keel_risk::liquidation::{self, LiquidationPlan};
 use keel_risk::{Fx, MarginBreakdown};
-use keel_state::account::{FLAG_BANKRUPT, FLAG_BEING_LIQUIDATED};
+use keel_state::account::{EPISODE_MAX_GAP_SECS, FLAG_BANKRUPT, FLAG_BEING_LIQUIDATED};
 use keel_state::{Exchange, MarginAccount, MarginSnapshot};
 
 /// Ends the account's liquidation episode (flag and Dutch-auction clock) if `snap` shows it at
@@ -25,13 +25,17 @@ pub fn end_episode_if_healthy(acc: &mut MarginAccount, snap: &MarginSnapshot) {
     }
 }
 
-/// Opens the account's liquidation episode at `now` if none is open; returns the seconds since
-/// it opened (the Dutch-auction clock).
+/// Opens the account's liquidation episode at `now` if none is open — or if the open one has
+/// lapsed: no `liquidate` call found the account below MM for more than `EPISODE_MAX_GAP_SECS`
+/// (it may have recovered unseen in between) — and records this call. Returns the seconds since
+/// the episode opened (the Dutch-auction clock).
 pub fn episode_elapsed(acc: &mut MarginAccount, now: i64) -> i64 {
-    if acc.flags & FLAG_BEING_LIQUIDATED == 0 || acc.liquidatable_since_ts == 0 {
+    let lapsed = now.saturating_sub(acc.last_liquidation_ts) > EPISODE_MAX_GAP_SECS;
+    if acc.flags & FLAG_BEING_LIQUIDATED == 0 || acc.liquidatable_since_ts == 0 || lapsed {
         acc.flags |= FLAG_BEING_LIQUIDATED;
         acc.liquidatable_since_ts = now;
     }
+    acc.last_liquidation_ts = now;
     now.saturating_sub(acc.liquidatable_since_ts).max(0)
 }
 

@@ -52,6 +52,18 @@ pub fn load_ref<'info, T: ZeroCopy + Owner>(
     Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..8 + size])))
 }
 
+/// Records `reading` as the newest oracle update the market (an owned, discriminator-checked
+/// Market account) has accepted, refusing one older than the last (`OracleOutOfOrder`). Every
+/// instruction that reads a market's oracle for margin goes through here, so the market must
+/// be passed writable.
+pub fn accept_reading(info: &AccountInfo, reading: &keel_state::OracleReading) -> Result<()> {
+    require!(info.is_writable, KeelError::MarketNotWritable);
+    let mut data = info.try_borrow_mut_data()?;
+    let size = core::mem::size_of::<Market>();
+    let m: &mut Market = bytemuck::from_bytes_mut(&mut data[8..8 + size]);
+    m.accept_reading(reading).or_keel()
+}
+
 fn has_discriminator(info: &AccountInfo, disc: &[u8]) -> bool {
     *info.owner == crate::ID
         && info
@@ -92,14 +104,18 @@ impl<'info> MarketSet<'info> {
         while i < remaining.len() {
             let info = &remaining[i];
             if has_discriminator(info, Market::DISCRIMINATOR) {
+                let reading = {
+                    let market = load_ref::<Market>(info)?;
+                    require_keys_eq!(
+                        Pubkey::new_from_array(market.exchange),
+                        *exchange,
+                        KeelError::WrongExchange
+                    );
+                    let oracle_info = remaining.get(i + 1).ok_or(KeelError::MarketMissing)?;
+                    oracle::read_fresh(&market, oracle_info, now)?
+                };
+                accept_reading(info, &reading)?;
                 let market = load_ref::<Market>(info)?;
-                require_keys_eq!(
-                    Pubkey::new_from_array(market.exchange),
-                    *exchange,
-                    KeelError::WrongExchange
-                );
-                let oracle_info = remaining.get(i + 1).ok_or(KeelError::MarketMissing)?;
-                let reading = oracle::read_fresh(&market, oracle_info, now)?;
                 if !markets.iter().any(|m| m.key == info.key()) {
                     markets.push(LoadedMarket {
                         key: info.key(),

@@ -68,7 +68,12 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         liq.is_trader(&a.liquidator.key().to_bytes()),
         KeelError::NotTrader
     );
-    require!(victim.owner != liq.owner, KeelError::SelfLiquidation);
+    // Nobody who controls the liquidatee — its owner, or its delegate through any account —
+    // may liquidate it: the bonus would come out of its own (or its principal's) collateral.
+    require!(
+        victim.owner != liq.owner && !victim.is_trader(&a.liquidator.key().to_bytes()),
+        KeelError::SelfLiquidation
+    );
     for acc in [&victim, &liq] {
         require!(
             !has_expired_positions(acc, now),

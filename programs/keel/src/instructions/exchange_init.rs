@@ -1,4 +1,5 @@
-//! `init_exchange`: creates the exchange and its quote vault (admin).
+//! `init_exchange`: creates the exchange and its quote vault. Only the program's upgrade
+//! authority may call it (it becomes the admin).
 
 use crate::controller::token::check_mint_extensions;
 use crate::error::KeelError;
@@ -23,8 +24,18 @@ pub struct InitExchangeArgs {
 
 #[derive(Accounts)]
 pub struct InitExchange<'info> {
+    /// Must be the program's upgrade authority: otherwise anyone watching a deployment could
+    /// initialise the exchange first and become its admin.
     #[account(mut)]
     pub admin: Signer<'info>,
+    /// The program's own ProgramData account (BPF upgradeable loader, seeds = [program id]).
+    #[account(
+        seeds = [crate::ID.as_ref()],
+        bump,
+        seeds::program = anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+        constraint = program_data.upgrade_authority_address == Some(admin.key()) @ KeelError::NotUpgradeAuthority,
+    )]
+    pub program_data: Account<'info, ProgramData>,
     #[account(init, payer = admin, space = Exchange::SPACE, seeds = [seeds::EXCHANGE], bump)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mint::token_program = token_program)]

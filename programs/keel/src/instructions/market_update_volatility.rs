@@ -27,6 +27,7 @@ pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let mut m = ctx.accounts.market.load_mut()?;
     let reading = oracle::read_fresh(&m, &ctx.accounts.oracle, now)?;
+    m.accept_reading(&reading).or_keel()?;
     let spec = m.contract_spec();
     let price = spec.price_native(&reading).or_keel()?;
     let conf = spec.conf_native(&reading).or_keel()?;

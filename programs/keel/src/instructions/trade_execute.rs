@@ -1,8 +1,10 @@
 //! `trade`: a bilateral trade of one series at an agreed price. Maker and taker (each the owner
-//! or delegate of its account) sign the same transaction. Afterwards each account must satisfy
-//! initial margin; an account that was already below IM may only trade to strictly reduce its
-//! risk: a reduce-only trade in the series, IM strictly lower and IM health no worse. The same
-//! rule lets an account in a liquidation episode de-risk itself while liquidators work.
+//! or delegate of its account, two different keys) sign the same transaction. The price must lie
+//! inside the band around the series' mark (`keel_state::trade_band`). Afterwards each account
+//! must hold non-negative collateral and satisfy initial margin; an account that was already
+//! below IM may only trade to strictly reduce its risk: a reduce-only trade in the series, IM
+//! strictly lower, IM health no worse, at a price no worse for it than the mark. The same rule
+//! lets an account in a liquidation episode de-risk itself while liquidators work.
 //!
 //! Remaining accounts: (market, oracle) for every market either account holds positions in
 //! after the trade (including the series' market), then optional correlation accounts.
@@ -10,7 +12,7 @@
 use crate::bounds::MAX_TRADE_CONTRACTS;
 use crate::controller::ledger::{self, Fill};
 use crate::controller::margin::{has_expired_positions, health_im, Margin, MarketSet};
-use crate::error::KeelError;
+use crate::error::{KeelError, OrKeel};
 use crate::events::{FuturesRealised, Traded};
 use crate::state::{Exchange, MarginAccount, Series};
 use anchor_lang::prelude::*;
@@ -38,20 +40,41 @@ pub struct Trade<'info> {
     #[account(mut, constraint = taker_account.key() != maker_account.key() @ KeelError::SelfTrade)]
     pub taker_account: AccountLoader<'info, MarginAccount>,
     pub taker: Signer<'info>,
-    #[account(mut)]
+    /// `dup` so that passing the taker's account twice fails with `SelfTrade`, not a generic
+    /// duplicate-account error.
+    #[account(mut, dup)]
     pub maker_account: AccountLoader<'info, MarginAccount>,
     pub maker: Signer<'info>,
 }
 
-/// Checks one account after a fill: IM, or a strict risk reduction from below IM.
+/// Checks one account after a fill of `side_qty` contracts (its own sign) at `price`: collateral
+/// never negative; then IM, or — for an account already below IM — a strict risk reduction.
+/// A fill that reduces (or flips) a position of an account that was below IM must also be
+/// priced no worse for it than the mark (`mark`), even when it ends above IM: otherwise closing
+/// at a free price would hand the account's last equity to the other side.
 fn check_side(
     margin: &mut Margin,
     after: &keel_state::MarginAccount,
     before: &keel_state::MarginAccount,
     fill: &Fill,
+    fill_terms: (i64, i64, i64),
 ) -> Result<MarginSnapshot> {
+    let (side_qty, price, mark) = fill_terms;
+    if after.collateral_native < 0 {
+        crate::log!("collateral {} after the trade", after.collateral_native);
+        return err!(KeelError::TradeLeavesNegativeCollateral);
+    }
+    let (q0, q1) = (fill.qty_before, fill.qty_after);
+    // Buying back above the mark or selling below it: worse than a close-out at the mark.
+    let worse_than_mark = (side_qty > 0 && price > mark) || (side_qty < 0 && price < mark);
+    let reduces = q0 != 0 && (q1.unsigned_abs() < q0.unsigned_abs() || (q1 > 0) != (q0 > 0));
     let snap = margin.compute(after, None)?;
     if health_im(&snap) >= 0 {
+        // The prior state is only needed (and only computed) for a worse-than-mark reduction.
+        if worse_than_mark && reduces && health_im(&margin.compute(before, None)?) < 0 {
+            crate::log!("below IM before: price {} vs mark {}", price, mark);
+            return err!(KeelError::ReduceWorseThanMark);
+        }
         return Ok(snap);
     }
     let prior = margin.compute(before, None)?;
@@ -63,7 +86,6 @@ fn check_side(
         );
         return err!(KeelError::BelowInitialMargin);
     }
-    let (q0, q1) = (fill.qty_before, fill.qty_after);
     let reduce_only =
         q0 != 0 && q1.unsigned_abs() < q0.unsigned_abs() && (q1 == 0 || (q1 > 0) == (q0 > 0));
     if !(reduce_only && snap.im < prior.im && health_im(&snap) >= health_im(&prior)) {
@@ -75,6 +97,10 @@ fn check_side(
             health_im(&snap)
         );
         return err!(KeelError::TradeIncreasesRisk);
+    }
+    if worse_than_mark {
+        crate::log!("below IM: price {} vs mark {}", price, mark);
+        return err!(KeelError::ReduceWorseThanMark);
     }
     Ok(snap)
 }
@@ -123,6 +149,9 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
         maker.is_trader(&a.maker.key().to_bytes()),
         KeelError::NotTrader
     );
+    // One key on both sides (an owner's two accounts, or a delegate and its own account) could
+    // set any price between them: a delegate would drain its principal.
+    require_keys_neq!(a.taker.key(), a.maker.key(), KeelError::SameSignerBothSides);
 
     ledger::charge_social_loss(&a.taker_account.key(), &mut taker, &mut ex)?;
     ledger::charge_social_loss(&a.maker_account.key(), &mut maker, &mut ex)?;
@@ -160,10 +189,40 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
         .ok_or(KeelError::MathOverflow)?;
 
     let set = MarketSet::load(ctx.remaining_accounts, &exchange_key, now)?;
-    require!(set.contains(&series.market), KeelError::MarketMissing);
+    let market = set
+        .markets
+        .iter()
+        .find(|m| m.key.to_bytes() == series.market)
+        .ok_or(KeelError::MarketMissing)?;
+    // Every fill is priced near its mark (docs/security.md, "Off-market fills").
+    let band = keel_state::trade_band::band(
+        &market.market.0,
+        &market.reading,
+        kind,
+        series.strike_native,
+        series.expiry_ts,
+        now,
+    )
+    .or_keel()?;
+    if !band.contains(price) {
+        crate::log!("price {} outside [{}, {}]", price, band.lo, band.hi);
+        return err!(KeelError::PriceOutsideBand);
+    }
     let mut margin = Margin::new(&set, now);
-    let ts = check_side(&mut margin, &taker, &taker_before, &t)?;
-    let ms = check_side(&mut margin, &maker, &maker_before, &m)?;
+    let ts = check_side(
+        &mut margin,
+        &taker,
+        &taker_before,
+        &t,
+        (qty, price, band.mark),
+    )?;
+    let ms = check_side(
+        &mut margin,
+        &maker,
+        &maker_before,
+        &m,
+        (-qty, price, band.mark),
+    )?;
     taker.last_margin = ts;
     maker.last_margin = ms;
     crate::controller::liquidation::end_episode_if_healthy(&mut taker, &ts);
