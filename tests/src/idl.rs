@@ -90,7 +90,7 @@ mod tests {
         assert!(names("events").contains(&"MarginReport".to_string()));
         assert_eq!(
             idl["errors"].as_array().unwrap().len(),
-            keel::error::KeelError::InsufficientFees as usize + 1
+            keel::error::KeelError::InvalidTradeBand as usize + 1
         );
     }
 }

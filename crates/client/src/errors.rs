@@ -146,7 +146,23 @@ fn hint(name: &str) -> Option<&'static str> {
         "LiquidatorBelowInitialMargin" => {
             "deposit more collateral into the liquidator's account or take a smaller fraction"
         }
-        "SelfLiquidation" => "liquidate with an account of a different owner",
+        "SelfLiquidation" => {
+            "liquidate with an account of a different owner, signed by a key that neither owns nor is delegate of the liquidatee"
+        }
+        "OracleOutOfOrder" => {
+            "a newer update of this feed was already used: pass the newest PriceUpdateV2 (`--oracle MARKET=ACCOUNT`)"
+        }
+        "OracleFutureDated" => "the update is dated ahead of the chain's clock: wait and retry",
+        "PriceOutsideBand" => {
+            "price the trade nearer the series' mark: `keel series` shows each series' band"
+        }
+        "SameSignerBothSides" => "the maker and the taker must be signed by different keys",
+        "ReduceWorseThanMark" => {
+            "below initial margin a reducing trade may not be priced worse than the mark: use the mark or better, or deposit"
+        }
+        "TradeLeavesNegativeCollateral" => "deposit collateral first or trade a smaller size",
+        "NotUpgradeAuthority" => "initialise the exchange with the program's upgrade authority keypair",
+        "MarketNotWritable" => "pass the market accounts writable (the CLI and keel-client do)",
         "ParamOutOfBounds" | "GuardOutOfBounds" => {
             "a parameter is outside its hard bounds; the transaction log names it"
         }
@@ -193,7 +209,7 @@ mod tests {
         assert_eq!(d.message, KeelError::BelowInitialMargin.to_string());
         assert!(d.hint.unwrap().contains("keel margin"));
         // Every error of the program is in the table, in order.
-        let last = KeelError::InsufficientFees as u32;
+        let last = KeelError::InvalidTradeBand as u32;
         for i in 0..=last {
             assert!(describe(6000 + i).is_some(), "code {}", 6000 + i);
         }

@@ -157,6 +157,9 @@ pub struct SeriesRow {
     pub open_interest_contracts: i64,
     /// Settlement price per contract, once settled.
     pub settlement_price_native: Option<i64>,
+    /// The trade band now: (low, mark, high) per contract, native — what `trade` accepts
+    /// (`keel_state::trade_band`); absent for a settled series or without a fresh oracle.
+    pub band_native: Option<(i64, i64, i64)>,
     /// Quote decimals.
     pub decimals: u8,
 }
@@ -177,6 +180,7 @@ impl Render for SeriesList {
             "status",
             "open interest",
             "settled at",
+            "band low / mark / high",
         ]);
         for s in &self.series {
             t.row(vec![
@@ -191,6 +195,16 @@ impl Render for SeriesList {
                 s.open_interest_contracts.to_string(),
                 s.settlement_price_native
                     .map(|p| money(p, s.decimals))
+                    .unwrap_or_default(),
+                s.band_native
+                    .map(|(lo, mark, hi)| {
+                        format!(
+                            "{} / {} / {}",
+                            money(lo, s.decimals),
+                            money(mark, s.decimals),
+                            money(hi, s.decimals)
+                        )
+                    })
                     .unwrap_or_default(),
             ]);
         }
@@ -209,6 +223,23 @@ pub async fn series<C: Chain>(env: &Env<C>, market: Option<Pubkey>) -> CliResult
             let mk = Pubkey::new_from_array(s.market);
             let m = snap.markets.get(&mk).map(|mv| &mv.market);
             let settled = s.status == keel_state::series::SERIES_SETTLED;
+            let band = snap.markets.get(&mk).and_then(|mv| {
+                let r = mv.reading().ok()?;
+                let kind = s.series_kind()?;
+                if settled || snap.now >= s.expiry_ts {
+                    return None;
+                }
+                let b = keel_state::trade_band::band(
+                    &mv.market,
+                    &r,
+                    kind,
+                    s.strike_native,
+                    s.expiry_ts,
+                    snap.now,
+                )
+                .ok()?;
+                Some((b.lo, b.mark, b.hi))
+            });
             (
                 m.map(|m| m.market_index).unwrap_or(u16::MAX),
                 SeriesRow {
@@ -228,6 +259,7 @@ pub async fn series<C: Chain>(env: &Env<C>, market: Option<Pubkey>) -> CliResult
                     status: if settled { "settled" } else { "active" }.into(),
                     open_interest_contracts: s.open_interest_contracts,
                     settlement_price_native: settled.then_some(s.settlement_price_native),
+                    band_native: band,
                     decimals: snap.exchange.quote_decimals,
                 },
             )
