@@ -492,6 +492,19 @@ async fn correlation_offsets_margin_across_markets() {
     }
     let rho = Fx::from_bits(last.unwrap().rho_q32);
     assert!(rho < Fx::lit("0.2"), "ρ = {rho}");
+    // The correlation crank too refuses an update older than one its market has accepted.
+    let now = t.now().await;
+    t.set_price(&a, Quote::usd(60_000, 5, now - 5)).await;
+    t.set_price(&b, Quote::usd(60_000, 5, now - 5)).await;
+    t.expect_error(
+        std::slice::from_ref(&upd),
+        &[],
+        E::OracleOutOfOrder,
+        &[corr, a.key, b.key],
+    )
+    .await;
+    t.set_price(&a, Quote::usd(60_000, 5, now)).await;
+    t.set_price(&b, Quote::usd(60_000, 5, now)).await;
 
     // Alice writes calls on both markets. With the correlation account passed, her IM gets the
     // diversification offset; without it the per-market losses simply add up.

@@ -19,9 +19,12 @@ pub struct UpdateCorrelation<'info> {
         constraint = correlation.load()?.market_b == market_b.key().to_bytes() @ KeelError::WrongMarket,
     )]
     pub correlation: AccountLoader<'info, Correlation>,
+    /// Writable: each market records the newest oracle update it accepted.
+    #[account(mut)]
     pub market_a: AccountLoader<'info, Market>,
     /// CHECK: validated by `oracle::read_fresh` against market a's configuration.
     pub oracle_a: UncheckedAccount<'info>,
+    #[account(mut)]
     pub market_b: AccountLoader<'info, Market>,
     /// CHECK: validated by `oracle::read_fresh` against market b's configuration.
     pub oracle_b: UncheckedAccount<'info>,
@@ -33,10 +36,13 @@ pub fn handler(ctx: Context<UpdateCorrelation>) -> Result<()> {
         KeelError::ExchangePaused
     );
     let now = Clock::get()?.unix_timestamp;
-    let ma = ctx.accounts.market_a.load()?;
-    let mb = ctx.accounts.market_b.load()?;
+    let mut ma = ctx.accounts.market_a.load_mut()?;
+    let mut mb = ctx.accounts.market_b.load_mut()?;
     let ra = oracle::read_fresh(&ma, &ctx.accounts.oracle_a, now)?;
     let rb = oracle::read_fresh(&mb, &ctx.accounts.oracle_b, now)?;
+    // Oracle updates only move forward here too (docs/security.md §2).
+    ma.accept_reading(&ra).or_keel()?;
+    mb.accept_reading(&rb).or_keel()?;
     let mut c = ctx.accounts.correlation.load_mut()?;
     require!(
         (ra.publish_time - rb.publish_time).abs() <= c.max_sync_secs,
