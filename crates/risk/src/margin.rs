@@ -77,9 +77,9 @@ pub struct Portfolio<'a> {
     pub now: i64,
 }
 
-/// Valuations are within 2^-26·(forward + strike) of exact Black-76 (tests/pricing.rs measures
-/// ≤ 4e-9·(F + K), 4× inside this); every position is charged that much per contract, so rounding
-/// and approximation both favour the exchange.
+/// Valuations are within 4e-9·F + 1 native unit of exact Black-76 (tests/pricing.rs); every
+/// position is charged ⌈2^-26·(max forward + strike)⌉ + 1 per contract (2^-26 = 1.49e-8), so
+/// rounding and approximation both favour the exchange at account level.
 const VALUATION_ERROR_Q32: i64 = 1 << (32 - 26);
 
 /// Time to expiry is capped at 10 years (a documented saturation, far beyond any listed series).

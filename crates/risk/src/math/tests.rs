@@ -137,7 +137,10 @@ proptest! {
         let q = from_f(x);
         let want = -(-to_f(q)).exp_m1();
         let got = to_f(one_minus_exp_neg(q).unwrap());
-        prop_assert!((got - want).abs() <= 2e-9 * want + 1.0 / SCALE, "x={x} got={got} want={want}");
+        // Below 1/16 x·g(x) is relatively accurate; above, 1 − e^(−x) has exp's absolute 2e-9
+        // (found: x = 0.0882 has error 4.1e-10 = 4.9e-9 relative).
+        let tol = if to_f(q) < 1.0 / 16.0 { 2e-9 * want } else { 2e-9 };
+        prop_assert!((got - want).abs() <= tol + 1.0 / SCALE, "x={x} got={got} want={want}");
         let g = to_f(decay_ratio(q).unwrap());
         // Below 1/16 the series is exact to 2e-9; above, g = (1 − e^(−x))/x inherits exp's 2e-9 / x.
         prop_assert!((g - want / to_f(q)).abs() <= 2e-9 * (1.0f64).max(1.0 / to_f(q)), "g({x}) = {g}");

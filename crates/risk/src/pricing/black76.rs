@@ -25,9 +25,10 @@ impl TotalVol {
         TotalVol::from_w(per_sqrt_year(mul(sigma.max(0), root_secs)?)?)
     }
 
-    /// From w directly. A `w` so small that 1/w overflows has no time value worth a unit.
+    /// From w directly. A `w` of at most 2 ulp (1/w does not fit in Q32.32) has no time value
+    /// worth a unit: intrinsic.
     pub fn from_w(w: i64) -> RiskResult<TotalVol> {
-        if w <= 1 {
+        if w <= 2 {
             return Ok(TotalVol { w: 0, inv_w: 0 });
         }
         Ok(TotalVol {
@@ -60,7 +61,8 @@ pub fn intrinsic(kind: SeriesKind, fwd: i64, strike: i64) -> i64 {
 ///
 /// The result is clamped to the no-arbitrage bounds [intrinsic, F] (call) / [intrinsic, K] (put),
 /// which the exact price satisfies: it only removes approximation error at the extremes.
-/// Accuracy: within 4e-9·(F + K) of exact Black-76 (tests/pricing.rs).
+/// Accuracy on the documented domain: within 4e-9·F + 1 native unit of exact Black-76
+/// (`tests/pricing.rs::{matches_f64_black76, worst_cases_are_within_the_bound}`).
 ///
 /// This is the scenario grid's inner loop (30 calls per series per margin check), so it has a
 /// fast path for the domain every margin valuation is in — non-negative prices, |ln(F/K)| < 256,
