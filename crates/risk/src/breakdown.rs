@@ -101,6 +101,12 @@ pub struct MarginBreakdown {
     pub short_min_im: i64,
     /// Σ rounding allowances (margin carries twice this, equity minus once).
     pub rounding: i64,
+    /// Whether every position is a long option (no shorts, no futures): then MM and IM are
+    /// capped at `long_value_cap`.
+    pub long_only: bool,
+    /// For a long-only account, max(0, Σ value_im − rounding): the most it can lose, which its
+    /// IM equity already counts (0 otherwise).
+    pub long_value_cap: i64,
     /// Markets in use.
     pub n_markets: u8,
     /// Positions in use.
@@ -128,6 +134,8 @@ impl Default for MarginBreakdown {
             short_min_mm: 0,
             short_min_im: 0,
             rounding: 0,
+            long_only: false,
+            long_value_cap: 0,
             n_markets: 0,
             n_positions: 0,
             markets: [MarketRisk::default(); MAX_MARKETS],

@@ -6,7 +6,8 @@
 //! Then per market: worst losses, add-ons; across markets: the correlation-aware combination.
 //!
 //! IM = max(scan_IM + add-ons, Σ short minimum IM) + 2·rounding
-//! MM = max(scan_MM + add-ons, Σ short minimum MM) + 2·rounding, and IM ≥ MM.
+//! MM = max(scan_MM + add-ons, Σ short minimum MM) + 2·rounding, and IM ≥ MM;
+//! for a long-only account both at most max(0, Σ value_im − rounding).
 //! equity_MM = collateral + Σ (qty·mark + cash) − rounding
 //! equity_IM = collateral + Σ haircut(min(value at oracle, value at stable price)) − rounding
 
@@ -163,10 +164,23 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
     let (scan_im, offset_im) = combine(&worst_im[..n], p.correlations)?;
     let (scan_mm, offset_mm) = combine(&worst_mm[..n], p.correlations)?;
     let charge = add(rounding, rounding)?;
-    let mm = add(add(scan_mm, addons)?.max(short_mm), charge)?;
+    let mut mm = add(add(scan_mm, addons)?.max(short_mm), charge)?;
     // IM ≥ MM holds by construction (nested scenarios, same add-ons); the max only guards the
     // last ulp of the square root in `combine`.
-    let im = add(add(scan_im, addons)?.max(short_im), charge)?.max(mm);
+    let mut im = add(add(scan_im, addons)?.max(short_im), charge)?.max(mm);
+    // A long option can lose at most its value, and equity already counts that value: margin
+    // above it would make buying an option instantly liquidatable. One cap for both keeps
+    // IM ≥ MM (value_im ≤ value: worse price, gains haircut).
+    let long_only = is_long_only(p.positions);
+    let long_value_cap = if long_only {
+        sub(value_im, rounding)?.max(0)
+    } else {
+        0
+    };
+    if long_only {
+        mm = mm.min(long_value_cap);
+        im = im.min(long_value_cap);
+    }
 
     out.scan_im = scan_im;
     out.scan_mm = scan_mm;
@@ -176,11 +190,28 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
     out.short_min_im = short_im;
     out.short_min_mm = short_mm;
     out.rounding = rounding;
+    out.long_only = long_only;
+    out.long_value_cap = long_value_cap;
     out.mm = mm;
     out.im = im;
-    out.equity_mm = sub(add(p.collateral, value_mm)?, rounding)?;
-    out.equity_im = sub(add(p.collateral, value_im)?, rounding)?;
+    // A long option's exact value is never negative, so a long-only account's holdings count
+    // at least 0 after the allowance: its equity is never below its collateral.
+    let (held_mm, held_im) = if long_only {
+        (sub(value_mm, rounding)?.max(0), long_value_cap)
+    } else {
+        (sub(value_mm, rounding)?, sub(value_im, rounding)?)
+    };
+    out.equity_mm = add(p.collateral, held_mm)?;
+    out.equity_im = add(p.collateral, held_im)?;
     Ok(())
+}
+
+/// Whether every position is a long option or empty (no short, no future, no negative cash):
+/// such an account can lose at most the value of what it holds.
+fn is_long_only(positions: &[PositionInput]) -> bool {
+    positions
+        .iter()
+        .all(|pos| pos.cash >= 0 && (pos.qty == 0 || (pos.qty > 0 && pos.kind.is_option())))
 }
 
 /// Grid of one market: range, log moves and forwards; clears its accumulators.

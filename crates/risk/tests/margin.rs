@@ -175,14 +175,23 @@ proptest! {
         let r = reference(&c, &params, 1.0, 0.0);
         let allowance = b.rounding as f64;
         let tol = |x: f64| allowance + 1e-9 * x.abs() + 4.0;
-        // Never on the trader's side of the exact model …
-        prop_assert!(b.im as f64 >= r.im, "im {} < ref {}", b.im, r.im);
-        prop_assert!(b.mm as f64 >= r.mm, "mm {} < ref {}", b.mm, r.mm);
+        prop_assert_eq!(b.long_only, r.long_value.is_some());
+        if let Some(v) = r.long_value {
+            // A long-only account's margin is capped at what it holds, less the allowance its
+            // equity also loses: never above the exact value, within one allowance of it.
+            let cap = b.long_value_cap as f64;
+            prop_assert!(cap <= v && (cap + allowance - v).abs() <= tol(v) || cap == 0.0, "cap {cap} value {v}");
+            prop_assert!(b.mm as f64 >= r.mm.min(cap) && b.im as f64 >= r.im.min(cap));
+        } else {
+            // Never on the trader's side of the exact model …
+            prop_assert!(b.im as f64 >= r.im, "im {} < ref {}", b.im, r.im);
+            prop_assert!(b.mm as f64 >= r.mm, "mm {} < ref {}", b.mm, r.mm);
+            // … and, once the charged allowance is taken out, within one allowance of it.
+            prop_assert!((b.im as f64 - 2.0 * allowance - r.im).abs() <= tol(r.im), "im {} ref {} allowance {}", b.im, r.im, allowance);
+            prop_assert!((b.mm as f64 - 2.0 * allowance - r.mm).abs() <= tol(r.mm));
+        }
         prop_assert!(b.equity_mm as f64 <= r.equity_mm, "eq {} > ref {}", b.equity_mm, r.equity_mm);
         prop_assert!(b.equity_im as f64 <= r.equity_im + 1e-9 * r.equity_im.abs());
-        // … and, once the charged allowance is taken out, within one allowance of it.
-        prop_assert!((b.im as f64 - 2.0 * allowance - r.im).abs() <= tol(r.im), "im {} ref {} allowance {}", b.im, r.im, allowance);
-        prop_assert!((b.mm as f64 - 2.0 * allowance - r.mm).abs() <= tol(r.mm));
         prop_assert!((b.equity_mm as f64 + allowance - r.equity_mm).abs() <= tol(r.equity_mm));
         for m in 0..c.markets.len() {
             let mr = &b.markets[m];
@@ -208,9 +217,12 @@ proptest! {
         let charge = 2 * b.rounding;
         let mm = (b.scan_mm + b.addons).max(b.short_min_mm) + charge;
         let im_unguarded = (b.scan_im + b.addons).max(b.short_min_im) + charge;
-        prop_assert_eq!(b.mm, mm);
-        prop_assert_eq!(b.im, im_unguarded);
+        // A long-only account's margin is capped at its value (less the allowance).
+        let cap = if b.long_only { b.long_value_cap } else { i64::MAX };
+        prop_assert_eq!(b.mm, mm.min(cap));
+        prop_assert_eq!(b.im, im_unguarded.min(cap));
         prop_assert!(im_unguarded >= mm && mm >= charge);
+        prop_assert!(b.im >= b.mm);
     }
 
     /// The same inputs give the same bits, whatever was in the output buffer before.
@@ -237,7 +249,8 @@ proptest! {
         prop_assert!(with.scan_im <= without.scan_im);
         prop_assert!(with.scan_im as f64 >= 0.7 * without.scan_im as f64 - 1.0);
         let r = reference(&c, &params, Fx::from_num(rho).to_num(), 0.3);
-        prop_assert!(with.im as f64 >= r.im);
+        let cap = if with.long_only { with.long_value_cap as f64 } else { f64::INFINITY };
+        prop_assert!(with.im as f64 >= r.im.min(cap));
     }
 
     /// Totality: arbitrary inputs give a number or a named error, never a panic.
@@ -262,7 +275,7 @@ proptest! {
         // A figure that is consistent with its parts, or a named error.
         if compute(&p, &mut b).is_ok() {
             prop_assert!(spot > 0 && stable > 0 && conf >= 0);
-            prop_assert!(b.im >= b.mm && b.mm >= 2 * b.rounding && b.rounding >= 0);
+            prop_assert!(b.im >= b.mm && b.rounding >= 0 && (b.mm >= 2 * b.rounding || b.long_only));
             let mut value = 0i64;
             for (i, pos) in positions.iter().enumerate() {
                 prop_assert!(pos.market == 0);
@@ -297,7 +310,8 @@ fn margin_of(positions: &[PositionInput], sigma: f64) -> MarginBreakdown {
 proptest! {
     #![proptest_config(cfg(2_000))]
 
-    /// A hedged book never needs more margin than its legs separately, and strictly less when
+    /// A hedged book never needs more margin than its legs separately (the long leg's before the
+    /// long-only cap), and strictly less when
     /// the hedge pays where the short leg loses most: a future always does; a long option does
     /// when it is in the money at the forward of the short leg's worst scenario. Not when the
     /// short option minimum sets the short leg's IM (a deep out-of-the-money short is charged
@@ -324,7 +338,10 @@ proptest! {
         };
         let both = margin_of(&[short, hedge], sigma);
         let alone = margin_of(&[short], sigma);
-        let legs = alone.im + margin_of(&[hedge], sigma).im;
+        // The hedge leg's own IM before the long-only cap (a long option alone needs no margin
+        // beyond its value, §4.6; as a hedge it still carries its allowance).
+        let h = margin_of(&[hedge], sigma);
+        let legs = alone.im + (h.scan_im + h.addons).max(h.short_min_im) + 2 * h.rounding;
         let minimum_binds = alone.short_min_im >= alone.scan_im + alone.addons;
         let worst_fwd = alone.markets[0].forward[alone.markets[0].worst_im_scenario as usize];
         let hedge_pays = match hedge.kind {
@@ -649,11 +666,19 @@ fn account_rounding_favours_the_exchange_against_an_exact_reference() {
             b.equity_im,
             r.equity_im
         );
+        let cap = if b.long_only {
+            b.long_value_cap as f64
+        } else {
+            f64::INFINITY
+        };
+        assert!(cap <= r.long_value.unwrap_or(f64::INFINITY));
         assert!(
-            b.mm as f64 >= r.mm && b.im as f64 >= r.im,
-            "mm {} ref {}",
+            b.mm as f64 >= r.mm.min(cap) && b.im as f64 >= r.im.min(cap),
+            "mm {} ref {} im {} ref {} cap {cap}",
             b.mm,
-            r.mm
+            r.mm,
+            b.im,
+            r.im
         );
     }
     // Per position the mark is not rounded down: some long marks are above the exact value.
@@ -662,4 +687,49 @@ fn account_rounding_favours_the_exchange_against_an_exact_reference() {
         "{rounded_up} of {long_marks}"
     );
     println!("{rounded_up} of {long_marks} long marks above the exact value");
+}
+
+proptest! {
+    #![proptest_config(cfg(3_000))]
+
+    /// A long-only book can lose at most what it holds, and its equity already counts that: its
+    /// MM and IM never exceed its value (Σ qty·mark, which is at most the premium paid at or above
+    /// the mark), so with no collateral beyond the premium it is neither liquidatable nor below
+    /// IM. Expiries from 10 minutes, vols to 300%, a noisy oracle and a lagging stable price.
+    #[test]
+    fn long_only_books_are_never_over_margined(
+        spot in 1_000_000i64..200_000_000_000, sigma in 0.1f64..3.0, stable in 0.9f64..1.1, conf in 0.0f64..0.002,
+        legs in prop::collection::vec((prop_oneof![Just(SeriesKind::Call), Just(SeriesKind::Put)], 0.5f64..2.0, 600i64..365 * DAY, 1i64..10_000), 1..9),
+    ) {
+        let positions: Vec<PositionInput> = legs.iter().map(|&(kind, k, t, qty)| PositionInput {
+            market: 0, kind, strike: (spot as f64 * k) as i64, expiry: NOW + t, qty, cash: 0,
+        }).collect();
+        let c = Case {
+            collateral: 0,
+            markets: vec![(spot, (spot as f64 * stable) as i64, (spot as f64 * conf) as i64, sigma, sigma)],
+            positions,
+        };
+        let b = run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
+        let value: i64 = (0..c.positions.len()).map(|i| b.positions[i].value).sum();
+        prop_assert!(b.long_only);
+        prop_assert!(b.mm <= value && b.im <= value, "mm {} im {} value {value}", b.mm, b.im);
+        prop_assert!(!b.is_liquidatable() && b.health_im() >= 0, "health mm {} im {}", b.health_mm(), b.health_im());
+    }
+}
+
+/// The case that showed the over-margining: 10 at-the-money one-hour calls.
+#[test]
+fn ten_one_hour_calls_are_not_liquidatable_at_purchase() {
+    let calls = [PositionInput {
+        expiry: NOW + 3_600,
+        ..one(SeriesKind::Call, 1.0, 0, 10)
+    }];
+    let b = margin_of(&calls, 0.6);
+    let value = b.positions[0].value;
+    assert!(value > 0 && b.long_only);
+    // Uncapped, the scan alone would be about the whole value plus add-ons and allowances.
+    assert!(b.scan_mm + b.addons + 2 * b.rounding > value - b.rounding);
+    assert_eq!(b.mm, b.long_value_cap);
+    assert_eq!(b.long_value_cap, b.positions[0].value_im - b.rounding);
+    assert!(b.health_mm() >= 0 && b.health_im() >= 0);
 }

@@ -94,6 +94,9 @@ pub struct Margin {
     pub addons: f64,
     pub short_min_im: f64,
     pub short_min_mm: f64,
+    /// Σ exact IM value of the positions when every one is a long option (the most such an
+    /// account can lose: its margin is capped there), else None.
+    pub long_value: Option<f64>,
     pub worst_im: Vec<f64>,
     pub worst_mm: Vec<f64>,
     pub pnl: Vec<Vec<f64>>,
@@ -253,6 +256,15 @@ pub fn margin(
     out.short_min_mm = short_mm;
     out.mm = (out.scan_mm + addons).max(short_mm);
     out.im = (out.scan_im + addons).max(short_im).max(out.mm);
+    let long_only = positions
+        .iter()
+        .all(|p| p.cash >= 0.0 && (p.qty == 0.0 || (p.qty > 0.0 && p.kind != 2)));
+    if long_only {
+        let v = (eq_im - collateral).max(0.0);
+        out.long_value = Some(v);
+        out.mm = out.mm.min(v);
+        out.im = out.im.min(v);
+    }
     out.equity_mm = eq_mm;
     out.equity_im = eq_im;
     out
