@@ -276,6 +276,9 @@ fn value_position(
     let mark_sigma = mk.mark_sigma.to_bits().max(0);
     let t = pos.expiry.saturating_sub(now).min(MAX_T_SECS);
     let root = sqrt_secs(t)?;
+    // Scenarios are valued at the end of the margin horizon: an option expiring inside it at
+    // its payoff, every other one with the time it will have left.
+    let root_end = sqrt_secs(t.saturating_sub(params.im_horizon_secs.max(0)))?;
     let (lm, strike) = if kind.is_option() {
         if pos.strike <= 0 {
             return Err(RiskError::NonPositivePrice);
@@ -284,13 +287,9 @@ fn value_position(
     } else {
         (0, 0)
     };
-    // Marks at the mark vol; the scenario grid at the margin vol (the same TotalVol when equal).
+    // Marks now at the mark vol; the scenario grid at the margin vol, one horizon later.
     let tv_mark = TotalVol::new(mark_sigma, root)?;
-    let tv = if mark_sigma == sigma {
-        tv_mark
-    } else {
-        TotalVol::new(sigma, root)?
-    };
+    let tv = TotalVol::new(sigma, root_end)?;
     let mark = value_at(kind, mk.spot, strike, lm, tv_mark)?;
     let mark_stable = value_at(
         kind,

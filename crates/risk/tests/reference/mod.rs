@@ -190,13 +190,15 @@ pub fn margin(
         let mark = black76(pos.kind, m.spot, pos.strike, m.mark_sigma, t);
         let mark_st = black76(pos.kind, m.stable, pos.strike, m.mark_sigma, t);
         let mults = vol_mults(t, m.p);
+        // Scenarios at the end of the margin horizon (docs/risk-model.md §4.2).
+        let t_end = (t - m.p.im_horizon_secs as f64).max(0.0);
         for (s, &(x, lvl, _, _)) in scen[pos.market].iter().enumerate() {
             let v = black76(
                 pos.kind,
                 m.spot * x.exp(),
                 pos.strike,
                 m.sigma * mults[lvl],
-                t,
+                t_end,
             );
             out.pnl[pos.market][s] += pos.qty * (v - mark);
         }
