@@ -200,6 +200,14 @@ proptest! {
             for s in 0..keel_risk::scenario::SCENARIOS {
                 prop_assert!((mr.pnl[s] as f64 - r.pnl[m][s]).abs() <= tol(r.pnl[m][s]), "scenario {s}");
             }
+            // The strike points: the same strikes in the same order, and their P&L.
+            let n = mr.n_strike_points as usize;
+            let strikes: Vec<f64> = mr.strike_forward[..n].iter().map(|&k| k as f64).collect();
+            prop_assert_eq!(&strikes, &r.strikes[m]);
+            for (k, &p) in mr.strike_pnl.iter().enumerate() {
+                let rp = r.pnl[m][keel_risk::scenario::STRIKE + k];
+                prop_assert!((p as f64 - rp).abs() <= tol(rp), "strike point {k}: {p} vs {rp}");
+            }
         }
     }
 
