@@ -1,9 +1,12 @@
 //! Portfolio margin of one account (docs/risk-model.md §4).
 //!
-//! One pass over markets builds each scenario grid; one pass over positions values every
-//! series once at the mark, once at the stable price and once per scenario, with everything that
-//! does not change across scenarios (ln K, √T, 1/w per vol level) computed once per series.
-//! Then per market: worst losses, add-ons; across markets: the correlation-aware combination.
+//! One pass over markets builds each scenario grid; a pass over positions computes ln(S/K) and
+//! the time left at the end of the horizon and picks each market's strike points; one pass over
+//! positions values every series once at the mark, once at the stable price and once per
+//! scenario at the end of the horizon (value and slope), with everything that does not change
+//! across scenarios (ln K, √T, 1/w per vol level) computed once per series. Then per market:
+//! worst losses (scenarios, strike points, tangent bounds between points), add-ons; across
+//! markets: the correlation-aware combination.
 //!
 //! IM = max(scan_IM + add-ons, Σ short minimum IM) + 2·rounding
 //! MM = max(scan_MM + add-ons, Σ short minimum MM) + 2·rounding, and IM ≥ MM;
@@ -15,7 +18,7 @@ use crate::addons;
 use crate::aggregate::{combine, Correlations, MAX_MARKETS};
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, imul, mul, mul_ceil, mul_wide, sub, Fx, ONE};
+use crate::fx::{add, div_shift, imul, mul, mul_ceil, mul_wide, sub, Fx, Round, ONE};
 use crate::math::ln_scaled;
 use crate::params::RiskParams;
 use crate::pricing::black76::value_slope_at_inline;
@@ -637,8 +640,17 @@ fn between(a: &PricePoint, b: &PricePoint) -> RiskResult<Option<i64>> {
     }
     // a.pnl + a.right·u = b.pnl + b.left·(u − width)  ⇔  u = (b.pnl − a.pnl − b.left·width)/(a.right − b.left)
     let num = sub(sub(b.pnl, a.pnl)?, mul(b.left, width)?)?;
-    let u = crate::fx::div(num, sub(a.right, b.left)?)?.clamp(0, width);
-    Ok(Some(add(a.pnl, mul(a.right, u)?)?))
+    let den = sub(a.right, b.left)?;
+    // A quotient beyond the Q32 range is beyond the interval: clamp it like any other.
+    let u = match div_shift(num, den, 32, Round::Floor) {
+        Some(q) => q.clamp(0, width),
+        None if (num < 0) == (den < 0) => width,
+        None => 0,
+    };
+    // u is rounded down, where b's tangent is below the meeting point: the lower of the two.
+    let on_a = add(a.pnl, mul(a.right, u)?)?;
+    let on_b = add(b.pnl, mul(b.left, sub(u, width)?)?)?;
+    Ok(Some(on_a.min(on_b)))
 }
 
 /// Records scenario `s`'s loss (−`pnl`) in the worst IM (weighted by `w`) and, if `in_mm`, MM;
