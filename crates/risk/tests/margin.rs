@@ -737,3 +737,9 @@ fn ten_one_hour_calls_are_not_liquidatable_at_purchase() {
     assert_eq!(b.long_value_cap, b.positions[0].value_im - b.rounding);
     assert!(b.health_mm() >= 0 && b.health_im() >= 0);
 }
+
+/// The breakdown's size, which docs/risk-model.md §4.7 states (the program keeps it on the heap).
+#[test]
+fn breakdown_size_is_documented() {
+    assert_eq!(core::mem::size_of::<MarginBreakdown>(), 8_704);
+}

@@ -17,7 +17,8 @@ fn market(spot: i64, sigma: f64, params: &RiskParams) -> MarketInput<'_> {
     }
 }
 
-/// The scenario P&L of one position, both ways, from the same grid and per-series inputs.
+/// The scenario P&L and slopes of one position (with its strike as a strike point when in
+/// range), both ways, from the same grid and per-series inputs.
 fn both_paths(
     kind: SeriesKind,
     spot: i64,
@@ -25,7 +26,7 @@ fn both_paths(
     t: i64,
     qty: i64,
     sigma: f64,
-) -> (RiskResult<[i64; SCENARIOS]>, RiskResult<[i64; SCENARIOS]>) {
+) -> (RiskResult<MarketRisk>, RiskResult<MarketRisk>) {
     let params = RiskParams::DEFAULT;
     let mk = market(spot, sigma, &params);
     let mut mr = MarketRisk::default();
@@ -35,6 +36,15 @@ fn both_paths(
     } else {
         0
     };
+    let mut strikes = StrikeSelector::new(mr.range.to_bits());
+    if kind.is_option() {
+        strikes.offer(StrikeCandidate {
+            w_end: 0,
+            x: -lm,
+            strike,
+        });
+    }
+    mr.n_strike_points = strikes.write(spot, &mut mr.strike_ln_move, &mut mr.strike_forward) as u8;
     let strike = if kind.is_option() { strike } else { 0 };
     let tv = TotalVol::new(mk.sigma.to_bits(), sqrt_secs(t).unwrap()).unwrap();
     let mark = value_at(kind, spot, strike, lm, tv).unwrap();
@@ -49,9 +59,9 @@ fn both_paths(
     ];
     let mut exact = mr;
     let mut checked = mr;
-    let a = scenario_pnl::<true>(kind, strike, lm, qty, mark, &tvs, &mut exact).map(|()| exact.pnl);
-    let b = scenario_pnl::<false>(kind, strike, lm, qty, mark, &tvs, &mut checked)
-        .map(|()| checked.pnl);
+    let a = scenario_pnl::<true>(kind, strike, lm, qty, mark, &tvs, &mut exact).map(|()| exact);
+    let b =
+        scenario_pnl::<false>(kind, strike, lm, qty, mark, &tvs, &mut checked).map(|()| checked);
     (a, b)
 }
 
