@@ -539,6 +539,7 @@ fn step<const EXACT: bool>(
 /// Worst weighted loss over IM scenarios and worst loss over MM scenarios of one market: the
 /// fixed grid, the strike points in use (weight 1; MM when inside the MM range), and between
 /// adjacent price points of each vol level the tangent bound ([`between`]).
+#[inline(never)] // its price-point buffer stays out of `compute`'s stack frame (SBF: 4 KiB each)
 fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
     for s in 0..SCENARIOS {
         let w = scenario::weight(s, params);

@@ -78,12 +78,12 @@ fn leg() -> impl Strategy<Value = (SeriesKind, f64, f64, i64)> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1_000, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// MM's and IM's ladder-and-strike grid against the dense scan of their ranges, for books of
-    /// one to `STRIKE_POINTS` options.
+    /// MM's and IM's grid (ladder, strike points, tangent bounds) against the dense scan of their
+    /// ranges, for books of one to 2·`STRIKE_POINTS` options (more strikes than strike points).
     #[test]
     fn grid_worst_loss_is_at_least_97pct_of_a_dense_scan(
         sigma in 0.2f64..3.0,
-        legs in prop::collection::vec(leg(), 1..=keel_risk::scenario::STRIKE_POINTS),
+        legs in prop::collection::vec(leg(), 1..=2 * keel_risk::scenario::STRIKE_POINTS),
     ) {
         let params = RiskParams::DEFAULT;
         let r = keel_risk::scenario::im_range(Fx::from_num(sigma), &params).unwrap() as f64 / 4294967296.0;
