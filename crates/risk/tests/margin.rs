@@ -200,14 +200,21 @@ proptest! {
             for s in 0..keel_risk::scenario::SCENARIOS {
                 prop_assert!((mr.pnl[s] as f64 - r.pnl[m][s]).abs() <= tol(r.pnl[m][s]), "scenario {s}");
             }
-            // The strike points: the same strikes in the same order, and their P&L.
+            // The strike points: the same strikes (the order may differ where two keys tie to
+            // within rounding), and their P&L at both vol levels.
+            use keel_risk::scenario::{STRIKE, STRIKE_POINTS};
             let n = mr.n_strike_points as usize;
-            let strikes: Vec<f64> = mr.strike_forward[..n].iter().map(|&k| k as f64).collect();
-            prop_assert_eq!(&strikes, &r.strikes[m]);
-            for (k, &p) in mr.strike_pnl.iter().enumerate() {
-                let rp = r.pnl[m][keel_risk::scenario::STRIKE + k];
-                prop_assert!((p as f64 - rp).abs() <= tol(rp), "strike point {k}: {p} vs {rp}");
+            prop_assert_eq!(n, r.strikes[m].len());
+            for j in 0..n {
+                let k = r.strikes[m].iter().position(|&x| x == mr.strike_forward[j] as f64);
+                prop_assert!(k.is_some(), "strike {} not chosen by the model", mr.strike_forward[j]);
+                let k = k.unwrap();
+                for level in [0, STRIKE_POINTS] {
+                    let (p, rp) = (mr.strike_pnl[level + j], r.pnl[m][STRIKE + level + k]);
+                    prop_assert!((p as f64 - rp).abs() <= tol(rp), "strike point {j}: {p} vs {rp}");
+                }
             }
+            prop_assert!(mr.strike_pnl[n..STRIKE_POINTS].iter().all(|&p| p == 0));
         }
     }
 
