@@ -253,7 +253,7 @@ pub fn margin(
     now: f64,
 ) -> Margin {
     let mut out = Margin::default();
-    let mut strikes = Vec::new();
+    let mut strikes: Vec<Vec<f64>> = Vec::new();
     // The fixed grid, then each strike point at vol up and at vol down (MM when inside the MM
     // range: the ladder's MM edge). Forwards are S·e^x (for a strike point, K).
     let scen: Vec<Vec<(f64, usize, f64, bool)>> = markets
@@ -277,6 +277,23 @@ pub fn margin(
         })
         .collect();
     out.pnl = scen.iter().map(|s| vec![0.0; s.len()]).collect();
+    // Forwards: S·e^x on the fixed grid, exactly K at a strike point (the kink is at the point).
+    let fwd: Vec<Vec<f64>> = scen
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.iter()
+                .enumerate()
+                .map(|(s, &(x, _, _, _))| {
+                    if s >= 30 && !x.is_nan() {
+                        strikes[i][(s - 30) % STRIKE_POINTS]
+                    } else {
+                        markets[i].spot * x.exp()
+                    }
+                })
+                .collect()
+        })
+        .collect();
     out.strikes = strikes;
     let mut slope: Vec<Vec<(f64, f64)>> = scen.iter().map(|s| vec![(0.0, 0.0); s.len()]).collect();
     let mut nd = vec![0.0; markets.len()];
@@ -298,7 +315,7 @@ pub fn margin(
             }
             let v = black76(
                 pos.kind,
-                m.spot * x.exp(),
+                fwd[pos.market][s],
                 pos.strike,
                 m.sigma * mults[lvl],
                 t_end,
@@ -306,7 +323,7 @@ pub fn margin(
             out.pnl[pos.market][s] += pos.qty * (v - mark);
             let (r, l) = slopes(
                 pos.kind,
-                m.spot * x.exp(),
+                fwd[pos.market][s],
                 pos.strike,
                 m.sigma * mults[lvl],
                 t_end,
