@@ -4,7 +4,7 @@
 use crate::aggregate::MAX_MARKETS;
 use crate::fx::Fx;
 use crate::pricing::Greeks;
-use crate::scenario::SCENARIOS;
+use crate::scenario::{SCENARIOS, STRIKE_POINTS};
 
 /// Most positions in one margin account.
 pub const MAX_POSITIONS: usize = 32;
@@ -31,14 +31,36 @@ pub struct MarketRisk {
     pub forward: [i64; SCENARIOS],
     /// P&L of this market's positions in each scenario (gain > 0), unweighted.
     pub pnl: [i64; SCENARIOS],
+    /// Strike points in use (at most `scenario::STRIKE_POINTS`); unused slots have log move 0,
+    /// forward = spot and P&L 0.
+    pub n_strike_points: u8,
+    /// Log move ln(K/S) of each strike point.
+    pub strike_ln_move: [Fx; STRIKE_POINTS],
+    /// Forward of each strike point (its strike).
+    pub strike_forward: [i64; STRIKE_POINTS],
+    /// P&L at each strike point: vol up (0..STRIKE_POINTS), then vol down.
+    pub strike_pnl: [i64; 2 * STRIKE_POINTS],
+    /// Slope of the P&L in the log move, Σ qty·∂V/∂ln F, from the right, per fixed scenario.
+    pub slope_right: [i64; SCENARIOS],
+    /// The same from the left (differs only where an expired option's strike is the forward).
+    pub slope_left: [i64; SCENARIOS],
+    /// Right slopes at the strike points (laid out as `strike_pnl`).
+    pub strike_slope_right: [i64; 2 * STRIKE_POINTS],
+    /// Left slopes at the strike points.
+    pub strike_slope_left: [i64; 2 * STRIKE_POINTS],
     /// Worst weighted loss over the IM scenarios (≥ 0).
     pub worst_im: i64,
-    /// Its scenario.
+    /// Its scenario (`scenario::STRIKE` and up: a strike point); with `worst_im_between`, the
+    /// lower end of the interval whose bound it is.
     pub worst_im_scenario: u8,
+    /// Whether the worst IM loss is the bound between two adjacent price points.
+    pub worst_im_between: bool,
     /// Worst loss over the MM scenarios (≥ 0).
     pub worst_mm: i64,
-    /// Its scenario.
+    /// Its scenario, as for `worst_im_scenario`.
     pub worst_mm_scenario: u8,
+    /// Whether the worst MM loss is the bound between two adjacent price points.
+    pub worst_mm_between: bool,
     /// Net delta in contracts.
     pub net_delta: Fx,
     /// Short option minimum (IM).
@@ -101,6 +123,12 @@ pub struct MarginBreakdown {
     pub short_min_im: i64,
     /// Σ rounding allowances (margin carries twice this, equity minus once).
     pub rounding: i64,
+    /// Whether every position is a long option (no shorts, no futures): then MM and IM are
+    /// capped at `long_value_cap`.
+    pub long_only: bool,
+    /// For a long-only account, max(0, Σ value_im − rounding): the most it can lose, which its
+    /// IM equity already counts (0 otherwise).
+    pub long_value_cap: i64,
     /// Markets in use.
     pub n_markets: u8,
     /// Positions in use.
@@ -128,6 +156,8 @@ impl Default for MarginBreakdown {
             short_min_mm: 0,
             short_min_im: 0,
             rounding: 0,
+            long_only: false,
+            long_value_cap: 0,
             n_markets: 0,
             n_positions: 0,
             markets: [MarketRisk::default(); MAX_MARKETS],

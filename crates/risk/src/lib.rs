@@ -6,8 +6,9 @@
 //!
 //! - `no_std`, no floating point, no `i128`: a Q32.32 core on 64-bit integers ([`fx`]).
 //! - Every public function is total: bad input or overflow is a [`RiskError`], never a panic.
-//! - Rounding always favours the exchange: margin and liabilities round up, collateral and asset
-//!   values round down (docs/risk-model.md §1).
+//! - Rounding favours the exchange at account level: margins round up, and a valuation allowance
+//!   per contract makes an account's equity never exceed, and its margins never fall below, the
+//!   exact values (docs/risk-model.md §1.2).
 //!
 //! The modules follow docs/risk-model.md section by section: [`math`] (§1), [`pricing`] (§2),
 //! [`vol`] (§3), [`scenario`], [`addons`], [`aggregate`], [`margin`], [`breakdown`] (§4),

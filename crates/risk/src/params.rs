@@ -174,7 +174,7 @@ impl RiskParams {
         im_horizon_secs: DAY,
         im_range_sigmas: lit("3.2"),
         range_floor: lit("0.082"),
-        range_cap: lit("0.36"),
+        range_cap: lit("0.42"),
         mm_steps: 5,
         padding0: 0,
         vol_up: lit("0.085"),

@@ -5,6 +5,11 @@
 //! (vol up, counted at `extreme_weight`) and the named historical shocks. MM uses the inner
 //! `mm_steps` points of the same ladder, so **MM's scenarios are a subset of IM's and IM ≥ MM
 //! by construction**, and both come from one pass of valuations.
+//!
+//! Then up to `STRIKE_POINTS` **strike points**, each at vol up and vol down: the strikes the
+//! account holds inside the IM range, where a book's loss has its kinks and can peak between
+//! ladder points ([`StrikeSelector`]). They are IM scenarios, and MM scenarios when inside the MM
+//! range; in the numbering of `worst_*_scenario` they follow the fixed grid ([`STRIKE`]).
 
 use crate::error::{RiskError, RiskResult};
 use crate::fx::{add, mul, mul_wide, sub, Fx, ONE};
@@ -18,12 +23,19 @@ pub const PRICE_STEPS: usize = 6;
 pub const LADDER: usize = 2 * PRICE_STEPS + 1;
 /// Named historical shocks per market.
 pub const NAMED_SHOCKS: usize = 2;
-/// Scenarios per underlying: ladder × {vol up, vol down}, 2 extremes, named shocks.
+/// Scenarios of the fixed grid per underlying: ladder × {vol up, vol down}, 2 extremes, named
+/// shocks (the strike points come on top: [`STRIKE`]).
 pub const SCENARIOS: usize = 2 * LADDER + 2 + NAMED_SHOCKS;
 /// Index of the first extreme scenario (down; the next is up).
 pub const EXTREME: usize = 2 * LADDER;
 /// Index of the first named shock.
 pub const NAMED: usize = EXTREME + 2;
+/// Strike points per vol level and market (a bounded number: each costs one valuation per
+/// series and vol level).
+pub const STRIKE_POINTS: usize = 4;
+/// Number of the first strike point as a scenario (vol up; the `STRIKE_POINTS` vol-down ones
+/// follow): strike point j at vol up is `STRIKE + j`, at vol down `STRIKE + STRIKE_POINTS + j`.
+pub const STRIKE: usize = SCENARIOS;
 
 /// Which volatility a scenario values options at (index into a series' `TotalVol` set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +65,12 @@ pub const fn vol_level(s: usize) -> VolLevel {
         VolLevel::Up
     } else if s == NAMED {
         VolLevel::Named0
-    } else {
+    } else if s < STRIKE {
         VolLevel::Named1
+    } else if s < STRIKE + STRIKE_POINTS {
+        VolLevel::Up
+    } else {
+        VolLevel::Down
     }
 }
 
@@ -88,7 +104,14 @@ pub const fn in_mm(s: usize, mm_steps: u32) -> bool {
     }
 }
 
-/// Loss weight of scenario `s` (Q32.32): 1 on the ladder, `extreme_weight`, or the shock's weight.
+/// The MM range's edge as a log move: the ladder point `mm_steps` steps up (`x` the grid's log
+/// moves); a strike point with |x| ≤ it is an MM scenario.
+pub fn mm_edge(x: &[Fx; SCENARIOS], mm_steps: u32) -> i64 {
+    x[PRICE_STEPS + (mm_steps as usize).min(PRICE_STEPS)].to_bits()
+}
+
+/// Loss weight of fixed scenario `s` (Q32.32): 1 on the ladder, `extreme_weight`, or the shock's
+/// weight (strike points weigh 1).
 #[inline(always)]
 pub fn weight(s: usize, params: &RiskParams) -> i64 {
     if s < EXTREME {
@@ -147,6 +170,89 @@ pub fn forwards(spot: i64, x: &[i64; SCENARIOS]) -> RiskResult<[i64; SCENARIOS]>
         *slot = mul(spot, exp(xs)?)?;
     }
     Ok(f)
+}
+
+/// An option strike an account holds in one market: a candidate strike point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StrikeCandidate {
+    /// Total vol the option has left at the end of the horizon, at the margin vol (0 if it
+    /// expires inside it): the smaller, the sharper its kink in the scenario P&L.
+    pub w_end: i64,
+    /// ln(K / spot) (Q32.32).
+    pub x: i64,
+    /// K per contract.
+    pub strike: i64,
+}
+
+impl StrikeCandidate {
+    /// Priority order: sharpest kink first, then nearest to spot, then lowest strike.
+    fn key(&self) -> (i64, u64, i64) {
+        (self.w_end, self.x.unsigned_abs(), self.strike)
+    }
+}
+
+/// Chooses the strike points of one market: up to [`STRIKE_POINTS`] distinct strikes strictly
+/// inside the IM range (|x| < r), in priority order — the sharpest kink (smallest total vol
+/// left at the end of the horizon) first, then nearest to spot, then lowest strike; a strike held
+/// in several series counts with its sharpest. Candidates are offered one at a time and kept in a
+/// sorted list of at most `STRIKE_POINTS` (no buffer of all positions on the stack).
+#[derive(Clone, Copy, Debug)]
+pub struct StrikeSelector {
+    r: u64,
+    best: [StrikeCandidate; STRIKE_POINTS + 1],
+    n: usize,
+}
+
+impl StrikeSelector {
+    /// For IM range `r` (a log move).
+    pub fn new(r: i64) -> StrikeSelector {
+        StrikeSelector {
+            r: r.unsigned_abs(),
+            best: [StrikeCandidate::default(); STRIKE_POINTS + 1],
+            n: 0,
+        }
+    }
+
+    /// Considers one held strike.
+    pub fn offer(&mut self, c: StrikeCandidate) {
+        if c.x.unsigned_abs() >= self.r {
+            return;
+        }
+        let n = self.n;
+        // Already chosen: keep the sharper of the two, then restore the order.
+        let mut i = match self.best[..n].iter().position(|b| b.strike == c.strike) {
+            Some(i) if c.key() < self.best[i].key() => i,
+            Some(_) => return,
+            None => {
+                self.n += 1;
+                n
+            }
+        };
+        self.best[i] = c;
+        while i > 0 && self.best[i].key() < self.best[i - 1].key() {
+            self.best.swap(i, i - 1);
+            i -= 1;
+        }
+        self.n = self.n.min(STRIKE_POINTS);
+    }
+
+    /// Writes the chosen points' log moves and forwards (the strike itself:
+    /// S·e^(ln K − ln S) = K), in priority order; returns how many there are (the rest of the
+    /// slots: log move 0, forward `spot`).
+    pub fn write(
+        &self,
+        spot: i64,
+        x: &mut [Fx; STRIKE_POINTS],
+        fwd: &mut [i64; STRIKE_POINTS],
+    ) -> usize {
+        *x = [Fx::ZERO; STRIKE_POINTS];
+        *fwd = [spot; STRIKE_POINTS];
+        for (j, b) in self.best[..self.n].iter().enumerate() {
+            x[j] = Fx::from_bits(b.x);
+            fwd[j] = b.strike;
+        }
+        self.n
+    }
 }
 
 /// The vol-shock multipliers (up, down) of a series with `t_secs` to expiry, Q32.32:

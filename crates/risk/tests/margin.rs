@@ -175,14 +175,23 @@ proptest! {
         let r = reference(&c, &params, 1.0, 0.0);
         let allowance = b.rounding as f64;
         let tol = |x: f64| allowance + 1e-9 * x.abs() + 4.0;
-        // Never on the trader's side of the exact model …
-        prop_assert!(b.im as f64 >= r.im, "im {} < ref {}", b.im, r.im);
-        prop_assert!(b.mm as f64 >= r.mm, "mm {} < ref {}", b.mm, r.mm);
+        prop_assert_eq!(b.long_only, r.long_value.is_some());
+        if let Some(v) = r.long_value {
+            // A long-only account's margin is capped at what it holds, less the allowance its
+            // equity also loses: never above the exact value, within one allowance of it.
+            let cap = b.long_value_cap as f64;
+            prop_assert!(cap <= v && (cap + allowance - v).abs() <= tol(v) || cap == 0.0, "cap {cap} value {v}");
+            prop_assert!(b.mm as f64 >= r.mm.min(cap) && b.im as f64 >= r.im.min(cap));
+        } else {
+            // Never on the trader's side of the exact model …
+            prop_assert!(b.im as f64 >= r.im, "im {} < ref {}", b.im, r.im);
+            prop_assert!(b.mm as f64 >= r.mm, "mm {} < ref {}", b.mm, r.mm);
+            // … and, once the charged allowance is taken out, within one allowance of it.
+            prop_assert!((b.im as f64 - 2.0 * allowance - r.im).abs() <= tol(r.im), "im {} ref {} allowance {}", b.im, r.im, allowance);
+            prop_assert!((b.mm as f64 - 2.0 * allowance - r.mm).abs() <= tol(r.mm));
+        }
         prop_assert!(b.equity_mm as f64 <= r.equity_mm, "eq {} > ref {}", b.equity_mm, r.equity_mm);
         prop_assert!(b.equity_im as f64 <= r.equity_im + 1e-9 * r.equity_im.abs());
-        // … and, once the charged allowance is taken out, within one allowance of it.
-        prop_assert!((b.im as f64 - 2.0 * allowance - r.im).abs() <= tol(r.im), "im {} ref {} allowance {}", b.im, r.im, allowance);
-        prop_assert!((b.mm as f64 - 2.0 * allowance - r.mm).abs() <= tol(r.mm));
         prop_assert!((b.equity_mm as f64 + allowance - r.equity_mm).abs() <= tol(r.equity_mm));
         for m in 0..c.markets.len() {
             let mr = &b.markets[m];
@@ -191,16 +200,44 @@ proptest! {
             for s in 0..keel_risk::scenario::SCENARIOS {
                 prop_assert!((mr.pnl[s] as f64 - r.pnl[m][s]).abs() <= tol(r.pnl[m][s]), "scenario {s}");
             }
+            // The strike points: the same strikes (the order may differ where two keys tie to
+            // within rounding), and their P&L at both vol levels.
+            use keel_risk::scenario::{STRIKE, STRIKE_POINTS};
+            let n = mr.n_strike_points as usize;
+            prop_assert_eq!(n, r.strikes[m].len());
+            for j in 0..n {
+                let k = r.strikes[m].iter().position(|&x| x == mr.strike_forward[j] as f64);
+                prop_assert!(k.is_some(), "strike {} not chosen by the model", mr.strike_forward[j]);
+                let k = k.unwrap();
+                for level in [0, STRIKE_POINTS] {
+                    let (p, rp) = (mr.strike_pnl[level + j], r.pnl[m][STRIKE + level + k]);
+                    prop_assert!((p as f64 - rp).abs() <= tol(rp), "strike point {j}: {p} vs {rp}");
+                }
+            }
+            prop_assert!(mr.strike_pnl[n..STRIKE_POINTS].iter().all(|&p| p == 0));
         }
     }
 
+    /// IM ≥ MM by construction, not by the final `max`: the scenario scan, the short minimum
+    /// and hence the IM formula before that guard are each at least their MM counterpart, and the
+    /// figures recompose from their parts.
     #[test]
     fn im_at_least_mm_at_least_zero(c in case()) {
         let b = run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
-        prop_assert!(b.mm >= 0);
-        prop_assert!(b.im >= b.mm);
+        for m in 0..c.markets.len() {
+            prop_assert!(b.markets[m].worst_im >= b.markets[m].worst_mm);
+        }
         prop_assert!(b.scan_im >= b.scan_mm);
         prop_assert!(b.short_min_im >= b.short_min_mm);
+        let charge = 2 * b.rounding;
+        let mm = (b.scan_mm + b.addons).max(b.short_min_mm) + charge;
+        let im_unguarded = (b.scan_im + b.addons).max(b.short_min_im) + charge;
+        // A long-only account's margin is capped at its value (less the allowance).
+        let cap = if b.long_only { b.long_value_cap } else { i64::MAX };
+        prop_assert_eq!(b.mm, mm.min(cap));
+        prop_assert_eq!(b.im, im_unguarded.min(cap));
+        prop_assert!(im_unguarded >= mm && mm >= charge);
+        prop_assert!(b.im >= b.mm);
     }
 
     /// The same inputs give the same bits, whatever was in the output buffer before.
@@ -227,7 +264,8 @@ proptest! {
         prop_assert!(with.scan_im <= without.scan_im);
         prop_assert!(with.scan_im as f64 >= 0.7 * without.scan_im as f64 - 1.0);
         let r = reference(&c, &params, Fx::from_num(rho).to_num(), 0.3);
-        prop_assert!(with.im as f64 >= r.im);
+        let cap = if with.long_only { with.long_value_cap as f64 } else { f64::INFINITY };
+        prop_assert!(with.im as f64 >= r.im.min(cap));
     }
 
     /// Totality: arbitrary inputs give a number or a named error, never a panic.
@@ -249,7 +287,18 @@ proptest! {
         }).collect();
         let p = Portfolio { collateral, positions: &positions, markets: &markets, correlations: &Correlations::NONE, now };
         let mut b = MarginBreakdown::default();
-        let _ = compute(&p, &mut b);
+        // A figure that is consistent with its parts, or a named error.
+        if compute(&p, &mut b).is_ok() {
+            prop_assert!(spot > 0 && stable > 0 && conf >= 0);
+            prop_assert!(b.im >= b.mm && b.rounding >= 0 && (b.mm >= 2 * b.rounding || b.long_only));
+            let mut value = 0i64;
+            for (i, pos) in positions.iter().enumerate() {
+                prop_assert!(pos.market == 0);
+                value += b.positions[i].value;
+                prop_assert_eq!(b.positions[i].value, pos.qty * b.positions[i].mark + pos.cash);
+            }
+            prop_assert_eq!(b.equity_mm, collateral + value - b.rounding);
+        }
     }
 }
 
@@ -276,9 +325,13 @@ fn margin_of(positions: &[PositionInput], sigma: f64) -> MarginBreakdown {
 proptest! {
     #![proptest_config(cfg(2_000))]
 
-    /// A hedged book needs strictly less margin than its legs separately — unless the short
-    /// option minimum sets both (a deep out-of-the-money short is charged its minimum however
-    /// it is hedged, risk-model.md §4.3); then no more.
+    /// A hedged book never needs more margin than its legs separately (the long leg's before the
+    /// long-only cap), and strictly less when
+    /// the hedge pays where the short leg loses most: a future always does; a long option does
+    /// when it is in the money at the forward of the short leg's worst scenario. Not when the
+    /// short option minimum sets the short leg's IM (a deep out-of-the-money short is charged
+    /// its minimum however it is hedged, risk-model.md §4.3), nor when the long leg is out of the
+    /// money in every scenario that matters (found: a 1-day put spread 0.72/0.46 at σ 20%).
     #[test]
     fn hedges_reduce_margin(
         kind in prop_oneof![Just(SeriesKind::Call), Just(SeriesKind::Put)],
@@ -300,11 +353,19 @@ proptest! {
         };
         let both = margin_of(&[short, hedge], sigma);
         let alone = margin_of(&[short], sigma);
-        let legs = alone.im + margin_of(&[hedge], sigma).im;
+        // The hedge leg's own IM before the long-only cap (a long option alone needs no margin
+        // beyond its value, §4.6; as a hedge it still carries its allowance).
+        let h = margin_of(&[hedge], sigma);
+        let legs = alone.im + (h.scan_im + h.addons).max(h.short_min_im) + 2 * h.rounding;
         let minimum_binds = alone.short_min_im >= alone.scan_im + alone.addons;
-        if minimum_binds {
-            prop_assert!(both.im <= legs, "hedged {} vs legs {}", both.im, legs);
-        } else {
+        let worst_fwd = alone.markets[0].forward[alone.markets[0].worst_im_scenario as usize];
+        let hedge_pays = match hedge.kind {
+            SeriesKind::Future => true,
+            SeriesKind::Call => worst_fwd > hedge.strike,
+            SeriesKind::Put => worst_fwd < hedge.strike,
+        };
+        prop_assert!(both.im <= legs, "hedged {} vs legs {}", both.im, legs);
+        if hedge_pays && !minimum_binds {
             prop_assert!(both.im < legs, "hedged {} vs legs {}", both.im, legs);
         }
     }
@@ -439,8 +500,8 @@ fn saturated_d_is_not_an_overflow() {
         now: -65_706_203_128_266_752,
     };
     let mut b = MarginBreakdown::default();
-    // Either a figure or a named error (these magnitudes overflow money): never a panic.
-    let _ = compute(&p, &mut b);
+    // These magnitudes overflow money: a named error, not a panic.
+    assert_eq!(compute(&p, &mut b), Err(keel_risk::RiskError::Overflow));
     let v = keel_risk::pricing::value_at(
         SeriesKind::Put,
         1_000,
@@ -476,7 +537,7 @@ fn margin_rises_with_vol() {
     let calm = margin_of(&straddle, 0.4);
     let stressed = margin_of(&straddle, 1.2);
     // Tripling vol more than doubles the maintenance scan. IM rises less than MM under the
-    // calibrated defaults: its named historical shocks and its 9% range floor do not scale with
+    // calibrated defaults: its named historical shocks and its 8.2% range floor do not scale with
     // vol (docs/validation.md: that is what keeps margin from doubling within days).
     assert!(stressed.mm > 2 * calm.mm, "{} vs {}", stressed.mm, calm.mm);
     assert!(stressed.im > calm.im, "{} vs {}", stressed.im, calm.im);
@@ -514,4 +575,178 @@ fn a_buffered_margin_vol_raises_margin_not_marks() {
     let coupled = at(0.75, 0.75);
     assert!(coupled.equity_mm < buffered.equity_mm);
     assert!(coupled.mm < buffered.mm);
+}
+
+/// The valuation allowance per contract is ⌈2⁻²⁶·(max scenario forward + K)⌉ + 1: for an
+/// at-the-money option in a calm market the largest forward is the +39% named shock's
+/// (1.39·spot), so the allowance is 3.56e-8·spot + 1 (docs/risk-model.md §4.6).
+#[test]
+fn allowance_is_about_3_6e_8_of_spot() {
+    let b = margin_of(&[one(SeriesKind::Call, 1.0, 30, 1)], 0.5);
+    let max_fwd = *b.markets[0].forward.iter().max().unwrap();
+    let shock_up = 1e10
+        * RiskParams::DEFAULT.named_shocks[1]
+            .ln_move
+            .to_num::<f64>()
+            .exp();
+    assert!(
+        (max_fwd as f64 - shock_up).abs() <= 2.0,
+        "{max_fwd} vs {shock_up}"
+    );
+    let want = (max_fwd + 10_000_000_000 + (1 << 26) - 1) / (1 << 26) + 1;
+    assert_eq!(b.rounding, want);
+    let per_spot = (b.rounding - 1) as f64 / 1e10;
+    assert!((3.5e-8..3.6e-8).contains(&per_spot), "{per_spot:e}");
+}
+
+/// Small deterministic generator for the sweeps below (no proptest shrinking needed).
+struct Rng(u64);
+impl Rng {
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+}
+
+/// Rounding favours the exchange at account level, through the allowance — not per position:
+/// a single mark may round up (the sweep finds such long marks), but the account's equity is
+/// never above its exact value and its margins never below the exact model's. Small contracts
+/// (spot 10³–10⁸ native units), where the one-unit rounding of a mark matters most; the exact
+/// values are f64 Black-76 (relative error ~1e-15, i.e. below 1e-6 units at these sizes) summed
+/// exactly in i128 millionths.
+#[test]
+fn account_rounding_favours_the_exchange_against_an_exact_reference() {
+    let params = RiskParams::DEFAULT;
+    let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+    let (mut long_marks, mut rounded_up) = (0u32, 0u32);
+    for _ in 0..3_000 {
+        let spot = 10f64.powf(rng.range(3.0, 8.0)) as i64;
+        let sigma = rng.range(0.1, 3.0);
+        let n = 1 + (rng.unit() * 8.0) as usize;
+        let positions: Vec<PositionInput> = (0..n)
+            .map(|_| {
+                let kind = if rng.unit() < 0.5 {
+                    SeriesKind::Call
+                } else {
+                    SeriesKind::Put
+                };
+                let qty = (rng.range(-1_000.0, 1_000.0) as i64).max(1 - 1_000);
+                PositionInput {
+                    market: 0,
+                    kind,
+                    strike: ((spot as f64 * rng.range(0.5, 2.0)) as i64).max(1),
+                    expiry: NOW + rng.range(600.0, 365.0 * DAY as f64) as i64,
+                    qty: if qty == 0 { 1 } else { qty },
+                    cash: 0,
+                }
+            })
+            .collect();
+        let c = Case {
+            collateral: 1_000_000,
+            markets: vec![(spot, spot, 0, sigma, sigma)],
+            positions,
+        };
+        let b = run(&c, &params, &Correlations::NONE).unwrap();
+        let r = reference(&c, &params, 1.0, 0.0);
+        let mut exact_micro: i128 = c.collateral as i128 * 1_000_000;
+        for (i, p) in c.positions.iter().enumerate() {
+            let t = (p.expiry - NOW) as f64;
+            let mark = reference::black76(
+                p.kind as u8,
+                spot as f64,
+                p.strike as f64,
+                Fx::from_num(sigma).to_num(),
+                t,
+            );
+            exact_micro += p.qty as i128 * (mark * 1e6).round() as i128;
+            if p.qty > 0 {
+                long_marks += 1;
+                rounded_up += (b.positions[i].mark as f64 > mark + 1e-6) as u32;
+            }
+        }
+        assert!(
+            (b.equity_mm as i128) * 1_000_000 <= exact_micro,
+            "equity {} above exact {}",
+            b.equity_mm,
+            exact_micro as f64 / 1e6
+        );
+        assert!(
+            b.equity_im as f64 <= r.equity_im,
+            "IM equity {} > {}",
+            b.equity_im,
+            r.equity_im
+        );
+        let cap = if b.long_only {
+            b.long_value_cap as f64
+        } else {
+            f64::INFINITY
+        };
+        assert!(cap <= r.long_value.unwrap_or(f64::INFINITY));
+        assert!(
+            b.mm as f64 >= r.mm.min(cap) && b.im as f64 >= r.im.min(cap),
+            "mm {} ref {} im {} ref {} cap {cap}",
+            b.mm,
+            r.mm,
+            b.im,
+            r.im
+        );
+    }
+    // Per position the mark is not rounded down: some long marks are above the exact value.
+    assert_eq!((rounded_up, long_marks), (3_307, 6_772));
+}
+
+proptest! {
+    #![proptest_config(cfg(3_000))]
+
+    /// A long-only book can lose at most what it holds, and its equity already counts that: its
+    /// MM and IM never exceed its value (Σ qty·mark, which is at most the premium paid at or above
+    /// the mark), so with no collateral beyond the premium it is neither liquidatable nor below
+    /// IM. Expiries from 10 minutes, vols to 300%, a noisy oracle and a lagging stable price.
+    #[test]
+    fn long_only_books_are_never_over_margined(
+        spot in 1_000_000i64..200_000_000_000, sigma in 0.1f64..3.0, stable in 0.9f64..1.1, conf in 0.0f64..0.002,
+        legs in prop::collection::vec((prop_oneof![Just(SeriesKind::Call), Just(SeriesKind::Put)], 0.5f64..2.0, 600i64..365 * DAY, 1i64..10_000), 1..9),
+    ) {
+        let positions: Vec<PositionInput> = legs.iter().map(|&(kind, k, t, qty)| PositionInput {
+            market: 0, kind, strike: (spot as f64 * k) as i64, expiry: NOW + t, qty, cash: 0,
+        }).collect();
+        let c = Case {
+            collateral: 0,
+            markets: vec![(spot, (spot as f64 * stable) as i64, (spot as f64 * conf) as i64, sigma, sigma)],
+            positions,
+        };
+        let b = run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
+        let value: i64 = (0..c.positions.len()).map(|i| b.positions[i].value).sum();
+        prop_assert!(b.long_only);
+        prop_assert!(b.mm <= value && b.im <= value, "mm {} im {} value {value}", b.mm, b.im);
+        prop_assert!(!b.is_liquidatable() && b.health_im() >= 0, "health mm {} im {}", b.health_mm(), b.health_im());
+    }
+}
+
+/// The case that showed the over-margining: 10 at-the-money one-hour calls.
+#[test]
+fn ten_one_hour_calls_are_not_liquidatable_at_purchase() {
+    let calls = [PositionInput {
+        expiry: NOW + 3_600,
+        ..one(SeriesKind::Call, 1.0, 0, 10)
+    }];
+    let b = margin_of(&calls, 0.6);
+    let value = b.positions[0].value;
+    assert!(value > 0 && b.long_only);
+    // Uncapped, the scan alone would be about the whole value plus add-ons and allowances.
+    assert!(b.scan_mm + b.addons + 2 * b.rounding > value - b.rounding);
+    assert_eq!(b.mm, b.long_value_cap);
+    assert_eq!(b.long_value_cap, b.positions[0].value_im - b.rounding);
+    assert!(b.health_mm() >= 0 && b.health_im() >= 0);
+}
+
+/// The breakdown's size, which docs/risk-model.md §4.7 states (the program keeps it on the heap).
+#[test]
+fn breakdown_size_is_documented() {
+    assert_eq!(core::mem::size_of::<MarginBreakdown>(), 8_704);
 }

@@ -61,11 +61,31 @@ proptest! {
         prop_assert!((got - want).abs() <= 1e-8 * want.max(1.0), "got {got} want {want}");
     }
 
+    /// Any observation is applied or rejected with a named error — never a panic. A rejected one
+    /// changes nothing; an accepted one advances the clock and price and leaves a positive vol.
     #[test]
     fn observe_is_total(price in any::<i64>(), ts in any::<i64>(), iv in any::<i64>(), iv_ts in any::<i64>()) {
         let p = RiskParams::DEFAULT;
         let mut s = VolState::new(1_000_000, 0, &p).unwrap();
-        let _ = s.observe(price, ts, Some(keel_risk::ImpliedVol { vol: Fx::from_bits(iv), ts: iv_ts }), &p);
+        let before = s;
+        match s.observe(price, ts, Some(keel_risk::ImpliedVol { vol: Fx::from_bits(iv), ts: iv_ts }), &p) {
+            Ok(step) => {
+                prop_assert!(price > 0 && ts >= p.min_obs_interval_secs);
+                prop_assert_eq!((s.last_price, s.last_ts, s.n_obs), (price, ts, before.n_obs + 1));
+                prop_assert_eq!(step.dt_secs, ts);
+                prop_assert!(s.margin_vol > Fx::ZERO && s.margin_vol >= p.apc_floor_vol);
+            }
+            Err(e) => {
+                prop_assert_eq!(s, before);
+                if price <= 0 {
+                    prop_assert_eq!(e, keel_risk::RiskError::NonPositivePrice);
+                } else if ts <= 0 {
+                    prop_assert_eq!(e, keel_risk::RiskError::OutOfOrderObservation);
+                } else if ts < p.min_obs_interval_secs {
+                    prop_assert_eq!(e, keel_risk::RiskError::ObservationTooSoon);
+                }
+            }
+        }
     }
 }
 

@@ -17,7 +17,8 @@ fn market(spot: i64, sigma: f64, params: &RiskParams) -> MarketInput<'_> {
     }
 }
 
-/// The scenario P&L of one position, both ways, from the same grid and per-series inputs.
+/// The scenario P&L and slopes of one position (with its strike as a strike point when in
+/// range), both ways, from the same grid and per-series inputs.
 fn both_paths(
     kind: SeriesKind,
     spot: i64,
@@ -25,7 +26,7 @@ fn both_paths(
     t: i64,
     qty: i64,
     sigma: f64,
-) -> (RiskResult<[i64; SCENARIOS]>, RiskResult<[i64; SCENARIOS]>) {
+) -> (RiskResult<MarketRisk>, RiskResult<MarketRisk>) {
     let params = RiskParams::DEFAULT;
     let mk = market(spot, sigma, &params);
     let mut mr = MarketRisk::default();
@@ -35,6 +36,15 @@ fn both_paths(
     } else {
         0
     };
+    let mut strikes = StrikeSelector::new(mr.range.to_bits());
+    if kind.is_option() {
+        strikes.offer(StrikeCandidate {
+            w_end: 0,
+            x: -lm,
+            strike,
+        });
+    }
+    mr.n_strike_points = strikes.write(spot, &mut mr.strike_ln_move, &mut mr.strike_forward) as u8;
     let strike = if kind.is_option() { strike } else { 0 };
     let tv = TotalVol::new(mk.sigma.to_bits(), sqrt_secs(t).unwrap()).unwrap();
     let mark = value_at(kind, spot, strike, lm, tv).unwrap();
@@ -49,9 +59,9 @@ fn both_paths(
     ];
     let mut exact = mr;
     let mut checked = mr;
-    let a = scenario_pnl::<true>(kind, strike, lm, qty, mark, &tvs, &mut exact).map(|()| exact.pnl);
-    let b = scenario_pnl::<false>(kind, strike, lm, qty, mark, &tvs, &mut checked)
-        .map(|()| checked.pnl);
+    let a = scenario_pnl::<true>(kind, strike, lm, qty, mark, &tvs, &mut exact).map(|()| exact);
+    let b =
+        scenario_pnl::<false>(kind, strike, lm, qty, mark, &tvs, &mut checked).map(|()| checked);
     (a, b)
 }
 
@@ -142,4 +152,47 @@ fn exactness_test_rejects_what_could_overflow() {
         now: NOW,
     };
     assert!(!pnl_is_exact(&p, &wide, &max_fwd));
+}
+
+fn point(x: f64, pnl: i64, right: i64, left: i64) -> PricePoint {
+    PricePoint {
+        x: (x * ONE as f64) as i64,
+        pnl,
+        right,
+        left,
+        id: 0,
+    }
+}
+
+/// One kink between two points (an option expiring inside the horizon): P&L = −1e6·x up to
+/// x = 0.1, then rising at 2e6 per unit log move; the bound is the kink, −100,000.
+#[test]
+fn tangent_bound_is_exact_for_one_kink() {
+    let a = point(0.0, 0, -1_000_000, -1_000_000);
+    let b = point(0.2, 100_000, 2_000_000, 2_000_000);
+    let v = between(&a, &b).unwrap().unwrap();
+    assert!((v + 100_000).abs() <= 2, "{v}");
+}
+
+/// A convex P&L between the points: the bound is below its minimum (a loss at least the true
+/// one); no bound where the P&L does not fall into the interval and rise out of it.
+#[test]
+fn tangent_bound_is_below_a_convex_minimum_and_absent_otherwise() {
+    // P(x) = 1e6·(x − 0.07)² − 5,000 on [0, 0.2]: P' = 2e6·(x − 0.07).
+    let p = |x: f64| (1e6 * (x - 0.07) * (x - 0.07) - 5_000.0) as i64;
+    let g = |x: f64| (2e6 * (x - 0.07)) as i64;
+    let a = point(0.0, p(0.0), g(0.0), g(0.0));
+    let b = point(0.2, p(0.2), g(0.2), g(0.2));
+    // The tangents at 0 and 0.2 meet at x = 0.1, P = −14,100: below the true minimum −5,000.
+    let v = between(&a, &b).unwrap().unwrap();
+    assert!((v + 14_100).abs() <= 2, "{v}");
+    // Rising at a, or falling at b, or zero width: no bound.
+    assert_eq!(between(&point(0.0, 0, 5, 5), &b).unwrap(), None);
+    assert_eq!(between(&a, &point(0.2, 0, -5, -5)).unwrap(), None);
+    assert_eq!(between(&a, &point(0.0, 0, 5, 5)).unwrap(), None);
+    // Slopes of one unit against a large P&L gap: the quotient leaves Q32 and clamps to an end.
+    let v = between(&point(0.0, 0, -1, -1), &point(0.1, i64::MAX / 4, 1, 1))
+        .unwrap()
+        .unwrap();
+    assert!(v <= 0, "{v}");
 }

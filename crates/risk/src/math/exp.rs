@@ -59,7 +59,8 @@ pub fn decay_ratio(x: i64) -> RiskResult<i64> {
     step(a, 2)
 }
 
-/// 1 − e^(−x) for Q32.32 `x` ≥ 0 (x·g(x)); relative error ≤ 2e-9 plus the Q32 grid.
+/// 1 − e^(−x) for Q32.32 `x` ≥ 0: x·g(x) below 1/16 (relative error ≤ 2e-9 plus the Q32 grid),
+/// 1 − e^(−x) above (`exp`'s absolute 2e-9).
 pub fn one_minus_exp_neg(x: i64) -> RiskResult<i64> {
     if x <= 0 {
         return Ok(0);

@@ -25,9 +25,10 @@ impl TotalVol {
         TotalVol::from_w(per_sqrt_year(mul(sigma.max(0), root_secs)?)?)
     }
 
-    /// From w directly. A `w` so small that 1/w overflows has no time value worth a unit.
+    /// From w directly. A `w` of at most 2 ulp (1/w does not fit in Q32.32) has no time value
+    /// worth a unit: intrinsic.
     pub fn from_w(w: i64) -> RiskResult<TotalVol> {
-        if w <= 1 {
+        if w <= 2 {
             return Ok(TotalVol { w: 0, inv_w: 0 });
         }
         Ok(TotalVol {
@@ -60,7 +61,8 @@ pub fn intrinsic(kind: SeriesKind, fwd: i64, strike: i64) -> i64 {
 ///
 /// The result is clamped to the no-arbitrage bounds [intrinsic, F] (call) / [intrinsic, K] (put),
 /// which the exact price satisfies: it only removes approximation error at the extremes.
-/// Accuracy: within 4e-9·(F + K) of exact Black-76 (tests/pricing.rs).
+/// Accuracy on the documented domain: within 4e-9·F + 1 native unit of exact Black-76
+/// (`tests/pricing.rs::{matches_f64_black76, worst_cases_are_within_the_bound}`).
 ///
 /// This is the scenario grid's inner loop (30 calls per series per margin check), so it has a
 /// fast path for the domain every margin valuation is in — non-negative prices, |ln(F/K)| < 256,
@@ -71,21 +73,53 @@ pub fn intrinsic(kind: SeriesKind, fwd: i64, strike: i64) -> i64 {
 /// input total.
 #[inline]
 pub fn value_at(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> RiskResult<i64> {
-    value_at_inline(kind, fwd, strike, lm, tv)
+    Ok(value_slope_at_inline(kind, fwd, strike, lm, tv)?.value)
 }
 
-/// [`value_at`], always inlined: for the margin engine's scenario loop, where a call (five
-/// arguments, a `TotalVol` on the stack, a `Result` through memory) would cost a tenth of it.
-#[inline(always)]
-pub(crate) fn value_at_inline(
+/// A value and its slope in the log of the forward, ∂V/∂ln F = F·Δ (money per contract per unit
+/// log move): F·N(d1) for a call, −F·N(−d1) for a put, F for a future — the money products
+/// Black-76 already computes, so the slope costs nothing. At expiry the slope is a step;
+/// exactly at the strike the right and left slopes differ (a call: F on the right, 0 on the
+/// left); elsewhere they are equal. The margin grid uses them to bound the loss between its
+/// price points (`margin::worst_losses`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Valued {
+    /// Value per contract.
+    pub value: i64,
+    /// ∂V/∂ln F from the right.
+    pub slope_right: i64,
+    /// ∂V/∂ln F from the left.
+    pub slope_left: i64,
+}
+
+/// [`value_at`] with its slopes ([`Valued`]).
+#[inline]
+pub fn value_slope_at(
     kind: SeriesKind,
     fwd: i64,
     strike: i64,
     lm: i64,
     tv: TotalVol,
-) -> RiskResult<i64> {
+) -> RiskResult<Valued> {
+    value_slope_at_inline(kind, fwd, strike, lm, tv)
+}
+
+/// [`value_slope_at`], always inlined: for the margin engine's scenario loop, where a call (five
+/// arguments, a `TotalVol` on the stack, a `Result` through memory) would cost a tenth of it.
+#[inline(always)]
+pub(crate) fn value_slope_at_inline(
+    kind: SeriesKind,
+    fwd: i64,
+    strike: i64,
+    lm: i64,
+    tv: TotalVol,
+) -> RiskResult<Valued> {
     if !kind.is_option() {
-        return Ok(fwd);
+        return Ok(Valued {
+            value: fwd,
+            slope_right: fwd,
+            slope_left: fwd,
+        });
     }
     if in_fast_domain(fwd, strike, lm, tv) {
         return Ok(value_fast(kind, fwd, strike, lm, tv));
@@ -110,23 +144,34 @@ const FAST_W: u64 = 1 << 62;
 /// The arithmetic is `wrapping_*` because these bounds make it exact: with the program's
 /// `overflow-checks = true` a plain `+` would carry a (here dead) overflow test.
 #[inline(always)]
-fn value_fast(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> i64 {
+fn value_fast(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> Valued {
     let d1 = mul_small(lm, tv.inv_w).wrapping_add(tv.w >> 1);
     let d2 = d1.wrapping_sub(tv.w);
-    let (v, floor, cap) = match kind {
-        SeriesKind::Call => (
-            mul_prob(fwd, cdf(d1)).wrapping_sub(mul_prob(strike, cdf(d2))),
-            fwd.wrapping_sub(strike).max(0),
-            fwd,
-        ),
-        _ => (
-            mul_prob(strike, cdf(d2.wrapping_neg()))
-                .wrapping_sub(mul_prob(fwd, cdf(d1.wrapping_neg()))),
-            strike.wrapping_sub(fwd).max(0),
-            strike,
-        ),
+    let (v, slope, floor, cap) = match kind {
+        SeriesKind::Call => {
+            let f_n1 = mul_prob(fwd, cdf(d1));
+            (
+                f_n1.wrapping_sub(mul_prob(strike, cdf(d2))),
+                f_n1,
+                fwd.wrapping_sub(strike).max(0),
+                fwd,
+            )
+        }
+        _ => {
+            let f_n1 = mul_prob(fwd, cdf(d1.wrapping_neg()));
+            (
+                mul_prob(strike, cdf(d2.wrapping_neg())).wrapping_sub(f_n1),
+                f_n1.wrapping_neg(),
+                strike.wrapping_sub(fwd).max(0),
+                strike,
+            )
+        }
     };
-    v.clamp(floor, cap.max(floor))
+    Valued {
+        value: v.clamp(floor, cap.max(floor)),
+        slope_right: slope,
+        slope_left: slope,
+    }
 }
 
 /// `value_at` for any input (total).
@@ -137,26 +182,48 @@ fn value_general(
     strike: i64,
     lm: i64,
     tv: TotalVol,
-) -> RiskResult<i64> {
+) -> RiskResult<Valued> {
     let floor = intrinsic(kind, fwd, strike);
     if tv.inv_w == 0 {
-        return Ok(floor);
+        // The payoff's slope: a call's is F above the strike, a put's −F below it.
+        let (right, left) = match kind {
+            SeriesKind::Call => (fwd >= strike, fwd > strike),
+            _ => (fwd < strike, fwd <= strike),
+        };
+        let slope = |on: bool| match (on, kind) {
+            (false, _) => 0,
+            (true, SeriesKind::Call) => fwd,
+            (true, _) => fwd.saturating_neg(),
+        };
+        return Ok(Valued {
+            value: floor,
+            slope_right: slope(right),
+            slope_left: slope(left),
+        });
     }
     // Saturation is exact here: |d| beyond 8.5 already gives N = 0 or 1.
     let d1 = mul_sat(lm, tv.inv_w).saturating_add(tv.w >> 1);
     let d2 = d1.saturating_sub(tv.w);
-    let (v, cap) = match kind {
-        SeriesKind::Call => (sub(mul(fwd, cdf(d1))?, mul(strike, cdf(d2))?)?, fwd),
+    let (v, slope, cap) = match kind {
+        SeriesKind::Call => {
+            let f_n1 = mul(fwd, cdf(d1))?;
+            (sub(f_n1, mul(strike, cdf(d2))?)?, f_n1, fwd)
+        }
         // d1, d2 may have saturated at i64::MIN: negate saturating (cdf(i64::MAX) = 1 exactly).
-        _ => (
-            sub(
-                mul(strike, cdf(d2.saturating_neg()))?,
-                mul(fwd, cdf(d1.saturating_neg()))?,
-            )?,
-            strike,
-        ),
+        _ => {
+            let f_n1 = mul(fwd, cdf(d1.saturating_neg()))?;
+            (
+                sub(mul(strike, cdf(d2.saturating_neg()))?, f_n1)?,
+                f_n1.saturating_neg(),
+                strike,
+            )
+        }
     };
-    Ok(v.clamp(floor, cap.max(floor)))
+    Ok(Valued {
+        value: v.clamp(floor, cap.max(floor)),
+        slope_right: slope,
+        slope_left: slope,
+    })
 }
 
 /// The general path, for tests of the fast one.
@@ -167,9 +234,9 @@ pub(crate) fn value_at_general(
     strike: i64,
     lm: i64,
     tv: TotalVol,
-) -> RiskResult<i64> {
+) -> RiskResult<Valued> {
     if !kind.is_option() {
-        return Ok(fwd);
+        return value_slope_at(kind, fwd, strike, lm, tv);
     }
     value_general(kind, fwd, strike, lm, tv)
 }

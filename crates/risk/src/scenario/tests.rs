@@ -85,3 +85,44 @@ fn short_dated_options_get_larger_vol_shocks() {
     );
     assert!(vol_multipliers(60, &p).unwrap().1 >= p.vol_down_floor.to_bits());
 }
+
+#[test]
+fn strike_points_follow_the_fixed_grid() {
+    assert_eq!(STRIKE, SCENARIOS);
+    assert_eq!(vol_level(STRIKE), VolLevel::Up);
+    assert_eq!(vol_level(STRIKE + STRIKE_POINTS - 1), VolLevel::Up);
+    assert_eq!(vol_level(STRIKE + STRIKE_POINTS), VolLevel::Down);
+    assert_eq!(ladder_step(STRIKE), None);
+    assert!(!in_mm(STRIKE, 6));
+}
+
+/// The sharpest kinks (least time left at the end of the horizon) first, then nearest to spot;
+/// one point per strike (with its sharpest series); nothing at or beyond the range.
+#[test]
+fn strike_points_take_the_sharpest_distinct_strikes_in_range() {
+    let r = ONE / 4;
+    let c = |w_end: i64, x: i64, strike: i64| StrikeCandidate { w_end, x, strike };
+    let mut sel = StrikeSelector::new(r);
+    for cand in [
+        c(ONE / 10, ONE / 20, 105), // smooth
+        c(0, -ONE / 10, 90),        // expires inside the horizon
+        c(0, ONE / 100, 101),       // expires inside, nearest to spot
+        c(0, r, 128),               // at the range edge: not a point
+        c(ONE / 50, ONE / 10, 110), // sharpish
+        c(ONE / 10, -ONE / 20, 95), // smooth, as near as 105
+        c(0, ONE / 20, 105),        // 105 again, now expiring inside: takes its sharpest
+        c(ONE / 5, -ONE / 5, 80),   // the smoothest: dropped (five qualify)
+    ] {
+        sel.offer(cand);
+    }
+    let mut x = [Fx::ZERO; STRIKE_POINTS];
+    let mut f = [0; STRIKE_POINTS];
+    assert_eq!(sel.write(1_000, &mut x, &mut f), 4);
+    assert_eq!(f, [101, 105, 90, 110]);
+    assert_eq!(x[0], Fx::from_bits(ONE / 100));
+    let mut few = StrikeSelector::new(r);
+    few.offer(c(0, 0, 100));
+    assert_eq!(few.write(1_000, &mut x, &mut f), 1);
+    assert_eq!(f, [100, 1_000, 1_000, 1_000]);
+    assert_eq!(x, [Fx::ZERO; STRIKE_POINTS]);
+}
