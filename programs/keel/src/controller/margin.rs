@@ -104,6 +104,11 @@ impl<'info> MarketSet<'info> {
         while i < remaining.len() {
             let info = &remaining[i];
             if has_discriminator(info, Market::DISCRIMINATOR) {
+                // A market passed twice: the first (market, oracle) pair stands.
+                if markets.iter().any(|m| m.key == info.key()) {
+                    i += 2;
+                    continue;
+                }
                 let reading = {
                     let market = load_ref::<Market>(info)?;
                     require_keys_eq!(
@@ -116,13 +121,11 @@ impl<'info> MarketSet<'info> {
                 };
                 accept_reading(info, &reading)?;
                 let market = load_ref::<Market>(info)?;
-                if !markets.iter().any(|m| m.key == info.key()) {
-                    markets.push(LoadedMarket {
-                        key: info.key(),
-                        market,
-                        reading,
-                    });
-                }
+                markets.push(LoadedMarket {
+                    key: info.key(),
+                    market,
+                    reading,
+                });
                 i += 2;
             } else if has_discriminator(info, Correlation::DISCRIMINATOR) {
                 let c = load_ref::<Correlation>(info)?;
