@@ -112,6 +112,24 @@ fn the_stable_price_lags_a_pumped_oracle() {
 }
 
 #[test]
+fn oracle_updates_only_move_forward() {
+    let mut m = market(RiskParams::DEFAULT);
+    let r = reading(60_000);
+    m.accept_reading(&r).unwrap();
+    assert_eq!(m.oracle_high_water_ts, r.publish_time);
+    // The same update again is fine; an older one is refused and changes nothing.
+    assert_eq!(m.accept_reading(&r), Ok(()));
+    let mut older = r;
+    older.publish_time -= 1;
+    assert_eq!(m.accept_reading(&older), Err(StateError::OracleOutOfOrder));
+    assert_eq!(m.oracle_high_water_ts, r.publish_time);
+    let mut newer = r;
+    newer.publish_time += 1;
+    m.accept_reading(&newer).unwrap();
+    assert_eq!(m.check_order(&r), Err(StateError::OracleOutOfOrder));
+}
+
+#[test]
 fn guard_rails() {
     let m = market(RiskParams::DEFAULT);
     let a = account(&[(0, 0, 620_000_000, -1)]);
@@ -133,6 +151,15 @@ fn guard_rails() {
     let mut neg = reading(60_000);
     neg.price = 0;
     assert_eq!(run(neg, NOW, &mut inp), Err(StateError::OracleNonPositive));
+    // Dated in the future: accepted up to the tolerance, refused one second beyond it.
+    let mut ahead = reading(60_000);
+    ahead.publish_time = NOW + crate::market::MAX_ORACLE_FUTURE_SECS;
+    assert_eq!(run(ahead, NOW, &mut inp).map(|_| ()), Ok(()));
+    ahead.publish_time += 1;
+    assert_eq!(
+        run(ahead, NOW, &mut inp),
+        Err(StateError::OracleFutureDated)
+    );
     let mut late = reading(60_000);
     late.publish_time = NOW + 4_000;
     assert_eq!(
