@@ -32,7 +32,10 @@ sbf_install_toolchain() {
       rustup toolchain install nightly --profile minimal
     fi
     sbf_log "installing sbpf-linker ${SBPF_LINKER} (about 4 minutes on 2 cores)"
-    # Its own target dir: a CARGO_TARGET_DIR of the caller (shared with other builds) is left alone.
-    CARGO_TARGET_DIR="$(mktemp -d)" cargo +nightly install sbpf-linker --version "$SBPF_LINKER" --locked
+    # A target dir of its own, removed after: a CARGO_TARGET_DIR of the caller is left alone.
+    local tmp
+    tmp=$(mktemp -d)
+    CARGO_TARGET_DIR="$tmp" cargo +nightly install sbpf-linker --version "$SBPF_LINKER" --locked
+    rm -rf "$tmp"
   fi
 }

@@ -11,5 +11,6 @@ mod keeper_rpc;
 mod lifecycle;
 mod liquidation;
 mod pump;
+mod shared_scenarios;
 mod trading;
 mod wallet;
