@@ -3,7 +3,7 @@
 //! directory the SBF run wrote its transcripts to (`scripts/test-sbf.sh` does both), each run's
 //! events and final balances must equal the bytecode's byte for byte.
 
-use keel_scenario::{bankruptcy, lifecycle, sweep, World};
+use keel_scenario::{bankruptcy, lifecycle, pump, sweep, World};
 use keel_tests::backend::BankBackend;
 
 /// Compares `w`'s transcript with the SBF run's `<name>.txt`, when one was given.
@@ -34,6 +34,12 @@ async fn lifecycle_on_the_bank() {
 async fn bankruptcy_on_the_bank() {
     let mut w = bankruptcy::run(BankBackend::new().await).await;
     same_as_sbf("bankruptcy", &mut w).await;
+}
+
+#[tokio::test]
+async fn pump_on_the_bank() {
+    let mut w = pump::run(BankBackend::new().await).await;
+    same_as_sbf("pump", &mut w).await;
 }
 
 #[tokio::test]

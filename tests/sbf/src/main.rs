@@ -16,7 +16,7 @@ mod budget;
 mod svm;
 
 use budget::{shape_key, worst, Budgets, Problem};
-use keel_scenario::{bankruptcy, lifecycle, sweep, Measured};
+use keel_scenario::{bankruptcy, lifecycle, pump, sweep, Measured};
 use std::future::Future;
 use std::process::ExitCode;
 
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             Some(b) => b
                 .shapes
                 .keys()
-                .filter(|k| !["lifecycle", "bankruptcy"].contains(&k.as_str()))
+                .filter(|k| !["lifecycle", "bankruptcy", "pump"].contains(&k.as_str()))
                 .map(|k| parse_shape(k))
                 .collect(),
             None => vec![(1, 1), (8, 1), (16, 1), (32, 1), (8, 4), (16, 4), (32, 4)],
@@ -81,6 +81,10 @@ fn main() -> ExitCode {
     println!("bankruptcy: ok (insurance fund, then socialised to the unit)");
     keep("bankruptcy", &mut w);
     runs.push(("bankruptcy".into(), w.measured, w.failures));
+    let mut w = block_on(pump::run(svm::Svm::new(&elf)));
+    println!("pump: ok (a 20x oracle pump leaves at most the documented bound)");
+    keep("pump", &mut w);
+    runs.push(("pump".into(), w.measured, w.failures));
     for (n, m) in shapes {
         let mut w = block_on(sweep::run(svm::Svm::new(&elf), n, m));
         println!("sweep {}: steps done", shape_key(n, m));

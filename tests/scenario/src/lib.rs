@@ -8,12 +8,14 @@
 //! - [`conservation`]: the vault equals what the program says it holds, after every step.
 //! - [`lifecycle`]: the full lifecycle with its negative checks.
 //! - [`bankruptcy`]: liquidation down to bankruptcy, the insurance fund, socialised losses.
+//! - [`pump`]: a 20× oracle pump cannot be withdrawn beyond the documented bound.
 //! - [`sweep`]: every instruction at a given number of series and markets, for CU budgets.
 
 pub mod backend;
 pub mod bankruptcy;
 pub mod conservation;
 pub mod lifecycle;
+pub mod pump;
 pub mod sweep;
 pub mod world;
 
