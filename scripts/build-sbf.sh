@@ -12,17 +12,14 @@
 # Solana's own toolchain (platform-tools, `cargo build-sbf`) cannot be downloaded on our build
 # machines, so this uses the upstream route (docs/performance.md, "How it is built"): Rust
 # 1.99.0's BPF target with `-Z build-std`, linked by sbpf-linker into an SBPF v3 program.
-# Installing is idempotent and pinned: Rust 1.99.0 with rust-src (rustup), sbpf-linker 0.2.6
-# (cargo install, built with the nightly toolchain, which it needs). The main workspace keeps
-# its own toolchain (rust-toolchain.toml); `+1.99.0` applies to this build only.
+# Installing is idempotent and pinned (scripts/sbf-toolchain.sh, shared with
+# scripts/build-program-sbf.sh): Rust 1.99.0 with rust-src and llvm-tools, sbpf-linker 0.2.6.
 #
 # Cache-friendly: everything is built under target/ (target/sbf, target/sbf-profile) and
 # reused when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUST_SBF=1.99.0
-SBPF_LINKER=0.2.6
 profile=0
 case "${1:-}" in
   "") ;;
@@ -30,25 +27,13 @@ case "${1:-}" in
   *) echo "usage: scripts/build-sbf.sh [--profile]" >&2; exit 2 ;;
 esac
 
-log() { echo "build-sbf: $*" >&2; }
+SBF_LOG_TAG=build-sbf
+# shellcheck source=scripts/sbf-toolchain.sh
+. scripts/sbf-toolchain.sh
+log() { sbf_log "$@"; }
 
 # --- toolchain -------------------------------------------------------------------------------
-if ! rustup toolchain list | grep -q "^${RUST_SBF}-"; then
-  log "installing Rust ${RUST_SBF} (minimal, rust-src)"
-  rustup toolchain install "$RUST_SBF" --profile minimal -c rust-src
-elif ! rustup component list --toolchain "$RUST_SBF" --installed | grep -q '^rust-src'; then
-  log "adding rust-src to Rust ${RUST_SBF}"
-  rustup component add rust-src --toolchain "$RUST_SBF"
-fi
-
-if ! sbpf-linker --version 2>/dev/null | grep -q " ${SBPF_LINKER}\$"; then
-  if ! rustup toolchain list | grep -q '^nightly-'; then
-    log "installing a nightly toolchain (sbpf-linker needs it to build)"
-    rustup toolchain install nightly --profile minimal
-  fi
-  log "installing sbpf-linker ${SBPF_LINKER} (about 2-4 minutes)"
-  cargo +nightly install sbpf-linker --version "$SBPF_LINKER" --locked
-fi
+sbf_install_toolchain
 
 # --- build -----------------------------------------------------------------------------------
 # -Z build-std needs RUSTC_BOOTSTRAP on a stable toolchain. rustc's own LTO stays off: sbpf-linker

@@ -14,5 +14,6 @@ mod lifecycle;
 mod liquidation;
 mod pump;
 mod refusals;
+mod shared_scenarios;
 mod trading;
 mod wallet;

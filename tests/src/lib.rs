@@ -2,6 +2,7 @@
 //! account data in the real layouts, and a `TestContext` around solana-program-test's bank with
 //! the program registered natively.
 
+pub mod backend;
 pub mod book;
 pub mod context;
 pub mod helpers;

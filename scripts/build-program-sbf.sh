@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds the Keel program itself (programs/keel, Anchor 1.2.2, full std) to Solana bytecode: an
+# SBPF v3 keel.so, with upstream Rust 1.99.0, a patched copy of its std sources and sbpf-linker
+# 0.2.6 instead of Solana's platform-tools (toolchain/sbf/README.md says what is patched and why).
+#
+#   scripts/build-program-sbf.sh      install what is missing, build $OUT/deploy/keel.so
+#
+# OUT is $CARGO_TARGET_DIR when set, else target/ (so CI can point every build at one cached
+# target dir). Under OUT/sbf-program it keeps the patched library, the assembled i128 shims and
+# the cargo target dir of this build; later runs reuse them (a no-change rebuild takes seconds).
+#
+# Installing is idempotent and pinned (scripts/sbf-toolchain.sh): Rust 1.99.0 with rust-src and
+# llvm-tools, sbpf-linker 0.2.6. The deploy path stays `anchor build` with Solana's toolchain
+# (toolchain/sbf/README.md, "What differs from anchor build").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+SBF_LOG_TAG=build-program-sbf
+# shellcheck source=scripts/sbf-toolchain.sh
+. scripts/sbf-toolchain.sh
+sbf_install_toolchain
+
+out=${CARGO_TARGET_DIR:-$repo/target}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$out/sbf-program
+spec=$repo/toolchain/sbf/sbf-solana-solana.json
+patch=$repo/toolchain/sbf/rust-src-solana.patch
+shims=$repo/toolchain/sbf/sbf-i128-shims.ll
+sysroot=$(rustc "+$RUST_SBF" --print sysroot)
+target_dir=$work/target
+
+# --- patched std sources: re-made whenever the patch or the toolchain changes ------------------
+stamp="$RUST_SBF $(sha256sum "$patch" | cut -d' ' -f1)"
+if [ "$(cat "$work/rust-src/.patched" 2>/dev/null)" != "$stamp" ]; then
+  sbf_log "patching a copy of Rust ${RUST_SBF}'s library sources"
+  rm -rf "$work/rust-src"
+  mkdir -p "$work/rust-src"
+  cp -a "$sysroot/lib/rustlib/src/rust/library" "$work/rust-src/"
+  (cd "$work/rust-src" && git apply -p1 "$patch")
+  # Cargo does not track the library sources of -Z build-std: drop the std crates' fingerprints
+  # so they are rebuilt from the new copy.
+  rm -rf "$target_dir"/sbf-solana-solana/release/.fingerprint/{std,alloc,core,panic_abort,compiler_builtins}-*
+  echo "$stamp" > "$work/rust-src/.patched"
+fi
+
+# --- i128 libcall shims ------------------------------------------------------------------------
+"$sysroot/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-as" "$shims" -o "$work/sbf-i128-shims.bc"
+
+# --- build -------------------------------------------------------------------------------------
+# -Z build-std and a JSON target spec need RUSTC_BOOTSTRAP on a stable toolchain;
+# __CARGO_TESTS_ONLY_SRC_ROOT (a cargo-internal hook) points build-std at the patched library.
+# rustc's LTO stays off: sbpf-linker links the crates' bitcode itself. lower-atomic turns the
+# atomics std uses into plain loads/stores (single-threaded VM; the BPF backend cannot select
+# them). The stack frame is Solana's 4 KiB.
+export RUSTC_BOOTSTRAP=1 RUSTC_BOOTSTRAP_SYNTHETIC_TARGET=1 CARGO_PROFILE_RELEASE_LTO=false
+export __CARGO_TESTS_ONLY_SRC_ROOT="$work/rust-src/library"
+export RUSTFLAGS="-C linker=sbpf-linker -C panic=abort -C relocation-model=static -C passes=lower-atomic -C link-arg=--llvm-args=-bpf-stack-size=4096 -C link-arg=$work/sbf-i128-shims.bc"
+CARGO_TARGET_DIR="$target_dir" cargo "+$RUST_SBF" build --release --locked -p keel \
+  --target "$spec" -Z build-std=std,panic_abort -Z build-std-features=compiler-builtins-mem \
+  -Z json-target-spec
+
+mkdir -p "$out/deploy"
+cp "$target_dir/sbf-solana-solana/release/libkeel.so" "$out/deploy/keel.so"
+sbf_log "built $out/deploy/keel.so ($(wc -c < "$out/deploy/keel.so") bytes)"

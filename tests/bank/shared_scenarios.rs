@@ -1,0 +1,57 @@
+//! keel-scenario's scenarios on the bank: the same steps tests/sbf runs against `keel.so` in the
+//! SBF VM, here on the program registered natively. With `KEEL_SBF_TRANSCRIPTS` set to the
+//! directory the SBF run wrote its transcripts to (`scripts/test-sbf.sh` does both), each run's
+//! events and final balances must equal the bytecode's byte for byte.
+
+use keel_scenario::{bankruptcy, lifecycle, pump, sweep, World};
+use keel_tests::backend::BankBackend;
+
+/// Compares `w`'s transcript with the SBF run's `<name>.txt`, when one was given.
+async fn same_as_sbf(name: &str, w: &mut World<BankBackend>) {
+    let Some(dir) = std::env::var_os("KEEL_SBF_TRANSCRIPTS") else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(format!("{name}.txt"));
+    let sbf = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("KEEL_SBF_TRANSCRIPTS set but {}: {e}", path.display()));
+    let bank = w.transcript().await;
+    let first = bank.lines().zip(sbf.lines()).position(|(a, b)| a != b);
+    assert!(
+        bank == sbf,
+        "{name}: the bank and the SBF bytecode differ (first at line {first:?}: bank {:?}, sbf {:?})",
+        first.and_then(|i| bank.lines().nth(i)),
+        first.and_then(|i| sbf.lines().nth(i))
+    );
+}
+
+#[tokio::test]
+async fn lifecycle_on_the_bank() {
+    let mut w = lifecycle::run(BankBackend::new().await).await;
+    same_as_sbf("lifecycle", &mut w).await;
+}
+
+#[tokio::test]
+async fn bankruptcy_on_the_bank() {
+    let mut w = bankruptcy::run(BankBackend::new().await).await;
+    same_as_sbf("bankruptcy", &mut w).await;
+}
+
+#[tokio::test]
+async fn pump_on_the_bank() {
+    let mut w = pump::run(BankBackend::new().await).await;
+    same_as_sbf("pump", &mut w).await;
+}
+
+#[tokio::test]
+async fn sweep_8_series_1_market_on_the_bank() {
+    let mut w = sweep::run(BankBackend::new().await, 8, 1).await;
+    assert!(w.failures.is_empty(), "{:?}", w.failures);
+    same_as_sbf("8x1", &mut w).await;
+}
+
+#[tokio::test]
+async fn sweep_8_series_4_markets_on_the_bank() {
+    let mut w = sweep::run(BankBackend::new().await, 8, 4).await;
+    assert!(w.failures.is_empty(), "{:?}", w.failures);
+    same_as_sbf("8x4", &mut w).await;
+}
