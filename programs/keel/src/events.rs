@@ -12,7 +12,7 @@ use anchor_lang::prelude::*;
 /// runtime's syscall stubs; it then reads `Program log: Program data: <base64>`, which the test
 /// harness decodes like the on-chain form.
 pub fn emit<E: anchor_lang::Event>(event: E) {
-    let data = anchor_lang::Event::data(&event);
+    let data = event_data(&event);
     #[cfg(target_os = "solana")]
     anchor_lang::solana_program::log::sol_log_data(&[&data]);
     #[cfg(not(target_os = "solana"))]
@@ -21,6 +21,31 @@ pub fn emit<E: anchor_lang::Event>(event: E) {
         let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
         solana_sysvar::program_stubs::sol_log(&format!("Program data: {b64}"));
     }
+}
+
+/// Anchor's event encoding (discriminator, then borsh), written into a buffer of exactly its
+/// size. Anchor's own `Event::data` grows a `Vec` from 256 bytes by doubling; on the SBF bump
+/// allocator, which never frees, a large event (`MarginReport` at 32 positions) then costs about
+/// twice its size in heap — enough to exhaust the 32 KiB heap.
+pub fn event_data<E: anchor_lang::Event>(event: &E) -> Vec<u8> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    // Serialising into a counter cannot fail; the length is exact.
+    let _ = event.serialize(&mut n);
+    let disc = <E as anchor_lang::Discriminator>::DISCRIMINATOR;
+    let mut data = Vec::with_capacity(disc.len() + n.0);
+    data.extend_from_slice(disc);
+    let _ = event.serialize(&mut data);
+    data
 }
 
 /// `msg!` that also reaches the transaction log when the program runs natively in tests.
@@ -513,5 +538,27 @@ impl MarginReport {
             markets,
             positions,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_data_is_anchors_encoding_in_a_buffer_of_its_size() {
+        let e = ExchangeInitialized {
+            exchange: Pubkey::new_from_array([1; 32]),
+            admin: Pubkey::new_from_array([2; 32]),
+            quote_mint: Pubkey::new_from_array([3; 32]),
+            quote_vault: Pubkey::new_from_array([4; 32]),
+            quote_token_program: Pubkey::new_from_array([5; 32]),
+            quote_decimals: 6,
+            taker_fee_bps: 5,
+            maker_fee_bps: 2,
+        };
+        let ours = event_data(&e);
+        assert_eq!(ours, anchor_lang::Event::data(&e));
+        assert_eq!(ours.capacity(), ours.len());
     }
 }
