@@ -452,14 +452,19 @@ impl World {
                 );
                 let kp = u.kp.insecure_clone();
                 let r = self.t.send(&[ix], &[&kp]).await;
-                let mut bonus = 0;
+                // Explained: the bonus paid to the liquidator, and — for a liquidatee that goes
+                // bankrupt — the shortfall the insurance fund and the other accounts absorb
+                // (the documented bankruptcy path: its negative equity is written off).
+                let mut explained = 0;
                 if let Ok(ok) = &r {
                     self.stats.liquidations += 1;
-                    let ev = ok.event::<Liquidated>();
-                    bonus = ev.bonus_native;
-                    self.stats.bankruptcies += ok.events::<keel::events::Bankrupt>().len() as u64;
+                    explained = ok.event::<Liquidated>().bonus_native;
+                    for b in ok.events::<keel::events::Bankrupt>() {
+                        self.stats.bankruptcies += 1;
+                        explained += b.shortfall_native;
+                    }
                 }
-                (Some(r), must_fail, Some(bonus))
+                (Some(r), must_fail, Some(explained))
             }
             Action::Crank { oracle } => {
                 let must_fail = self.oracle_must_fail(oracle).await;

@@ -151,6 +151,12 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         );
         return err!(KeelError::LiquidationDidNotImprove);
     }
+    // Taking over long positions is a purchase at the mark: the liquidator pays for it from its
+    // own collateral, never on credit against what it takes over (the rule `trade` applies).
+    if liq.collateral_native < 0 {
+        crate::log!("liquidator collateral {}", liq.collateral_native);
+        return err!(KeelError::TradeLeavesNegativeCollateral);
+    }
     let liq_snap = margin.compute(&liq, None)?;
     if health_im(&liq_snap) < 0 {
         crate::log!(
