@@ -265,17 +265,21 @@ impl World {
 
     /// Equity at the oracle of Mallory's accounts plus her wallet, if every report can be
     /// computed now (fresh oracle and vol state).
-    async fn attacker_value(&mut self) -> Option<i64> {
+    /// Read at the oracle `o` — the one the step uses, so that before and after are valued at
+    /// the same price (choosing among fresh updates is a separate, documented residual:
+    /// docs/security.md §8).
+    async fn attacker_value(&mut self, o: OracleSel) -> Option<i64> {
         let mut v = self.t.token_balance(&self.users[MALLORY].tokens).await as i64;
         for i in ATTACKER_ACCOUNTS {
-            let r = self.report(i).await?;
+            let r = self.report(i, o).await?;
             v += r.equity_mm;
         }
         Some(v)
     }
 
-    async fn report(&mut self, i: usize) -> Option<MarginReport> {
-        let i = ix::margin_report(&self.t.ex, &self.accounts[i], &metas(&[&self.btc]));
+    async fn report(&mut self, i: usize, o: OracleSel) -> Option<MarginReport> {
+        let m = metas(&[self.market(o)]);
+        let i = ix::margin_report(&self.t.ex, &self.accounts[i], &m);
         self.t
             .simulate(&[i], &[])
             .await
@@ -287,8 +291,14 @@ impl World {
     pub async fn step(&mut self, a: Action) {
         self.stats.steps += 1;
         let touches_attacker = self.touches_attacker(&a);
+        let o = match a {
+            Action::Withdraw { oracle, .. }
+            | Action::Trade { oracle, .. }
+            | Action::Liquidate { oracle, .. } => oracle,
+            _ => OracleSel::Main,
+        };
         let v0 = if touches_attacker {
-            self.attacker_value().await
+            self.attacker_value(o).await
         } else {
             None
         };
@@ -309,7 +319,7 @@ impl World {
         }
         self.check(&a, result.as_ref()).await;
         if let (Some(v0), Some(allow)) = (v0, allowance) {
-            if let Some(v1) = self.attacker_value().await {
+            if let Some(v1) = self.attacker_value(o).await {
                 // One USDC of slack for the engine's per-contract rounding allowance.
                 assert!(
                     v1 - v0 <= allow + USDC,
@@ -380,10 +390,13 @@ impl World {
                 let (ti, mi) = (taker as usize % ACCOUNTS, maker as usize % ACCOUNTS);
                 let (s, expiry) = self.series[series as usize % self.series.len()];
                 let qty = (qty as i64).clamp(-50, 50);
-                if ti == mi || qty == 0 || self.t.now().await >= expiry {
+                let no_alt = matches!(oracle, OracleSel::Alt) && self.alt_publish == i64::MIN;
+                if ti == mi || qty == 0 || no_alt || self.t.now().await >= expiry {
                     return (None, false, None);
                 }
-                let band = self.t.band(&self.btc, &s).await;
+                // The band at the price this trade reads.
+                let view = handle(self.market(oracle), self.market(oracle).oracle);
+                let band = self.t.band(&view, &s).await;
                 let p = match price {
                     PriceSel::Mark => band.mark,
                     PriceSel::Low => band.lo,
