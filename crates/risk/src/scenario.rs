@@ -110,11 +110,11 @@ pub fn mm_edge(x: &[Fx; SCENARIOS], mm_steps: u32) -> i64 {
     x[PRICE_STEPS + (mm_steps as usize).min(PRICE_STEPS)].to_bits()
 }
 
-/// Loss weight of fixed scenario `s` (Q32.32): 1 on the ladder, `extreme_weight`, or the shock's
-/// weight (strike points weigh 1).
+/// Loss weight of scenario `s` (Q32.32): 1 on the ladder and at the strike points,
+/// `extreme_weight`, or the shock's weight.
 #[inline(always)]
 pub fn weight(s: usize, params: &RiskParams) -> i64 {
-    if s < EXTREME {
+    if !(EXTREME..STRIKE).contains(&s) {
         ONE
     } else if s < NAMED {
         params.extreme_weight.to_bits()

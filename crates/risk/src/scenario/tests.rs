@@ -94,6 +94,9 @@ fn strike_points_follow_the_fixed_grid() {
     assert_eq!(vol_level(STRIKE + STRIKE_POINTS), VolLevel::Down);
     assert_eq!(ladder_step(STRIKE), None);
     assert!(!in_mm(STRIKE, 6));
+    for s in STRIKE..STRIKE + 2 * STRIKE_POINTS {
+        assert_eq!(weight(s, &RiskParams::DEFAULT), ONE);
+    }
 }
 
 /// The sharpest kinks (least time left at the end of the horizon) first, then nearest to spot;
