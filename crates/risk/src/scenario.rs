@@ -74,6 +74,16 @@ pub const fn vol_level(s: usize) -> VolLevel {
     }
 }
 
+/// Strike point index (0..STRIKE_POINTS) of scenario number `s`, at either vol level.
+#[inline(always)]
+pub const fn strike_slot(s: usize) -> Option<usize> {
+    if s < STRIKE || s >= STRIKE + 2 * STRIKE_POINTS {
+        None
+    } else {
+        Some((s - STRIKE) % STRIKE_POINTS)
+    }
+}
+
 /// The grid as runs of consecutive scenarios sharing a vol level: `(level, end)` with each run
 /// starting where the previous one ended (the first at 0). Agrees with [`vol_level`]
 /// (`src/scenario/tests.rs::vol_runs_match_vol_level`).
