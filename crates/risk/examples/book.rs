@@ -9,7 +9,7 @@
 
 use keel_risk::breakdown::MarginBreakdown;
 use keel_risk::liquidation;
-use keel_risk::scenario::{ladder_step, vol_level, SCENARIOS};
+use keel_risk::scenario::{ladder_step, strike_slot, vol_level, SCENARIOS, STRIKE_POINTS};
 use keel_risk::{
     compute, Correlations, LiquidationParams, MarketInput, Portfolio, PositionInput, RiskParams,
     SeriesKind, VolState,
@@ -215,17 +215,32 @@ fn main() -> Result<(), Box<dyn Error>> {
             money(m.pnl[i + 13])
         );
     }
-    let describe = |s: usize| match ladder_step(s) {
-        Some(k) => format!("step {k:+}, vol {:?}", vol_level(s)),
-        None if s < 28 => format!("extreme {}", if s == 26 { "down" } else { "up" }),
-        None => format!("named shock {}", s - 28),
+    let describe = |s: usize| match (ladder_step(s), strike_slot(s)) {
+        (Some(k), _) => format!("step {k:+}, vol {:?}", vol_level(s)),
+        (None, Some(j)) => format!(
+            "strike {}, vol {:?}",
+            money(m.strike_forward[j]),
+            vol_level(s)
+        ),
+        (None, None) if s < 28 => format!("extreme {}", if s == 26 { "down" } else { "up" }),
+        (None, None) => format!("named shock {}", s - 28),
     };
+    let between = |on: bool| if on { " (bound above it)" } else { "" };
     for s in 26..SCENARIOS {
         println!(
             "    {:<22} move {:>+7.2}%  {:>14}",
             describe(s),
             m.ln_move[s].to_num::<f64>() * 100.0,
             money(m.pnl[s])
+        );
+    }
+    for j in 0..m.n_strike_points as usize {
+        println!(
+            "    strike {:<15} move {:>+7.2}%  {:>14} | {:>14}",
+            money(m.strike_forward[j]),
+            m.strike_ln_move[j].to_num::<f64>() * 100.0,
+            money(m.strike_pnl[j]),
+            money(m.strike_pnl[STRIKE_POINTS + j])
         );
     }
     println!("\n  {:<34} {:>16}", "collateral", money(b.collateral));
@@ -236,16 +251,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         money(b.equity_im)
     );
     println!(
-        "  {:<34} {:>16}   worst: {}",
+        "  {:<34} {:>16}   worst: {}{}",
         "scan loss IM",
         money(b.scan_im),
-        describe(m.worst_im_scenario as usize)
+        describe(m.worst_im_scenario as usize),
+        between(m.worst_im_between)
     );
     println!(
-        "  {:<34} {:>16}   worst: {}",
+        "  {:<34} {:>16}   worst: {}{}",
         "scan loss MM",
         money(b.scan_mm),
-        describe(m.worst_mm_scenario as usize)
+        describe(m.worst_mm_scenario as usize),
+        between(m.worst_mm_between)
     );
     println!(
         "  {:<34} {:>16}",

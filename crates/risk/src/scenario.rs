@@ -74,6 +74,16 @@ pub const fn vol_level(s: usize) -> VolLevel {
     }
 }
 
+/// Strike point index (0..STRIKE_POINTS) of scenario number `s`, at either vol level.
+#[inline(always)]
+pub const fn strike_slot(s: usize) -> Option<usize> {
+    if s < STRIKE || s >= STRIKE + 2 * STRIKE_POINTS {
+        None
+    } else {
+        Some((s - STRIKE) % STRIKE_POINTS)
+    }
+}
+
 /// The grid as runs of consecutive scenarios sharing a vol level: `(level, end)` with each run
 /// starting where the previous one ended (the first at 0). Agrees with [`vol_level`]
 /// (`src/scenario/tests.rs::vol_runs_match_vol_level`).
@@ -110,11 +120,11 @@ pub fn mm_edge(x: &[Fx; SCENARIOS], mm_steps: u32) -> i64 {
     x[PRICE_STEPS + (mm_steps as usize).min(PRICE_STEPS)].to_bits()
 }
 
-/// Loss weight of fixed scenario `s` (Q32.32): 1 on the ladder, `extreme_weight`, or the shock's
-/// weight (strike points weigh 1).
+/// Loss weight of scenario `s` (Q32.32): 1 on the ladder and at the strike points,
+/// `extreme_weight`, or the shock's weight.
 #[inline(always)]
 pub fn weight(s: usize, params: &RiskParams) -> i64 {
-    if s < EXTREME {
+    if !(EXTREME..STRIKE).contains(&s) {
         ONE
     } else if s < NAMED {
         params.extreme_weight.to_bits()

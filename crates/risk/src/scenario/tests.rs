@@ -93,7 +93,13 @@ fn strike_points_follow_the_fixed_grid() {
     assert_eq!(vol_level(STRIKE + STRIKE_POINTS - 1), VolLevel::Up);
     assert_eq!(vol_level(STRIKE + STRIKE_POINTS), VolLevel::Down);
     assert_eq!(ladder_step(STRIKE), None);
+    assert_eq!(strike_slot(STRIKE - 1), None);
+    assert_eq!(strike_slot(STRIKE + STRIKE_POINTS + 1), Some(1));
+    assert_eq!(strike_slot(STRIKE + 2 * STRIKE_POINTS), None);
     assert!(!in_mm(STRIKE, 6));
+    for s in STRIKE..STRIKE + 2 * STRIKE_POINTS {
+        assert_eq!(weight(s, &RiskParams::DEFAULT), ONE);
+    }
 }
 
 /// The sharpest kinks (least time left at the end of the horizon) first, then nearest to spot;
