@@ -14,9 +14,8 @@ use solana_signer::Signer;
 
 /// Spot of every market, USD.
 const SPOT: i64 = 60_000;
-/// Contracts Alice writes per series, and Bob's price per contract.
+/// Contracts Alice writes per series.
 const QTY: i64 = 10;
-const PREMIUM: i64 = 9 * USDC;
 
 /// Runs the sweep at (`n_series`, `n_markets`) on `b`.
 pub async fn run<B: Backend>(b: B, n_series: usize, n_markets: usize) -> World<B> {
@@ -56,11 +55,13 @@ pub async fn run<B: Backend>(b: B, n_series: usize, n_markets: usize) -> World<B
     let (carol, c) = w
         .trader(2_000_000 * USDC as u64, 1_000_000 * USDC as u64)
         .await;
-    for (_, s) in &series {
-        w.trade(s, (&bob, &b), (&alice, &a), QTY, PREMIUM, &markets)
+    // Each put is written at its mark (inside the trade band).
+    for (m, s) in &series {
+        let mark = w.band(m, s).await.mark;
+        w.trade(s, (&bob, &b), (&alice, &a), QTY, mark, &markets)
             .await
             .expect("Alice writes a put");
-        w.trade(s, (&bob, &b), (&carol, &c), QTY, PREMIUM, &markets)
+        w.trade(s, (&bob, &b), (&carol, &c), QTY, mark, &markets)
             .await
             .expect("Carol writes a put");
     }
@@ -76,7 +77,8 @@ pub async fn run<B: Backend>(b: B, n_series: usize, n_markets: usize) -> World<B
         .await
         .expect("withdraw");
     // A usual trade at full size: Bob buys one more of the first series.
-    w.trade(&series[0].1, (&bob, &b), (&alice, &a), 1, PREMIUM, &markets)
+    let mark0 = w.band(&series[0].0, &series[0].1).await.mark;
+    w.trade(&series[0].1, (&bob, &b), (&alice, &a), 1, mark0, &markets)
         .await
         .expect("trade at full size");
     w.assert_conservation("deposit, withdraw, trade").await;
