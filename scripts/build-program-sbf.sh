@@ -3,7 +3,9 @@
 # SBPF v3 keel.so, with upstream Rust 1.99.0, a patched copy of its std sources and sbpf-linker
 # 0.2.6 instead of Solana's platform-tools (toolchain/sbf/README.md says what is patched and why).
 #
-#   scripts/build-program-sbf.sh      install what is missing, build $OUT/deploy/keel.so
+#   scripts/build-program-sbf.sh        install what is missing, build $OUT/deploy/keel.so
+#   scripts/build-program-sbf.sh --asm  also write $OUT/deploy/keel.s (the linker's assembly
+#                                       listing) and print the largest stack frames
 #
 # OUT is $CARGO_TARGET_DIR when set, else target/ (so CI can point every build at one cached
 # target dir). Under OUT/sbf-program it keeps the patched library, the assembled i128 shims and
@@ -15,6 +17,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+
+asm=0
+case "${1:-}" in
+  "") ;;
+  --asm) asm=1 ;;
+  *) echo "usage: scripts/build-program-sbf.sh [--asm]" >&2; exit 2 ;;
+esac
 
 SBF_LOG_TAG=build-program-sbf
 # shellcheck source=scripts/sbf-toolchain.sh
@@ -64,3 +73,24 @@ CARGO_TARGET_DIR="$target_dir" cargo "+$RUST_SBF" build --release --locked -p ke
 mkdir -p "$out/deploy"
 cp "$target_dir/sbf-solana-solana/release/libkeel.so" "$out/deploy/keel.so"
 sbf_log "built $out/deploy/keel.so ($(wc -c < "$out/deploy/keel.so") bytes)"
+
+if [ "$asm" = 1 ]; then
+  # sbpf-linker writes the listing to the output path and then fails to read it back as an
+  # object: the listing is what we want, so that failure is expected. `cargo rustc` gives the
+  # flag to keel's link only (other cdylibs in the graph would stop the build first).
+  CARGO_TARGET_DIR="$work/asm" cargo "+$RUST_SBF" rustc --release --locked -p keel --lib \
+    --target "$spec" -Z build-std=std,panic_abort -Z build-std-features=compiler-builtins-mem \
+    -Z json-target-spec -- -C link-arg=--emit=asm >/dev/null 2>&1 || true
+  listing="$work/asm/sbf-solana-solana/release/deps/libkeel.so"
+  if ! head -c 200 "$listing" 2>/dev/null | grep -q '\.file'; then
+    sbf_log "no assembly listing was produced"
+    exit 1
+  fi
+  cp "$listing" "$out/deploy/keel.s"
+  sbf_log "wrote $out/deploy/keel.s; largest stack frames (bytes below r10, of 4096; arguments"
+  sbf_log "past the fifth are r11-relative and not counted):"
+  awk '/\.type.*@function/ { sub(/^[ \t]*\.type[ \t]*/, ""); sub(/,@function.*/, ""); f = $0 }
+       { s = $0; while (match(s, /r10 - [0-9]+/)) { n = substr(s, RSTART + 6, RLENGTH - 6) + 0;
+           if (n > max[f]) max[f] = n; s = substr(s, RSTART + RLENGTH) } }
+       END { for (f in max) print max[f], f }' "$out/deploy/keel.s" | sort -rn | head -5 >&2
+fi

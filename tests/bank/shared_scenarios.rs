@@ -3,7 +3,7 @@
 //! directory the SBF run wrote its transcripts to (`scripts/test-sbf.sh` does both), each run's
 //! events and final balances must equal the bytecode's byte for byte.
 
-use keel_scenario::{bankruptcy, lifecycle, pump, sweep, World};
+use keel_scenario::{bankruptcy, lifecycle, pump, random, sweep, World};
 use keel_tests::backend::BankBackend;
 
 /// Compares `w`'s transcript with the SBF run's `<name>.txt`, when one was given.
@@ -40,6 +40,12 @@ async fn bankruptcy_on_the_bank() {
 async fn pump_on_the_bank() {
     let mut w = pump::run(BankBackend::new().await).await;
     same_as_sbf("pump", &mut w).await;
+}
+
+#[tokio::test]
+async fn random_sequence_on_the_bank() {
+    let mut w = random::run(BankBackend::new().await, random::SEED).await;
+    same_as_sbf("random", &mut w).await;
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ mod budget;
 mod svm;
 
 use budget::{shape_key, worst, Budgets, Problem};
-use keel_scenario::{bankruptcy, lifecycle, pump, sweep, Measured};
+use keel_scenario::{bankruptcy, lifecycle, pump, random, sweep, Measured};
 use std::future::Future;
 use std::process::ExitCode;
 
@@ -30,6 +30,9 @@ fn block_on<F: Future>(f: F) -> F::Output {
         std::task::Poll::Pending => panic!("a backend call waited"),
     }
 }
+
+/// The runs with a table of their own in the budget file (not sweep shapes).
+const SCENARIOS: [&str; 4] = ["lifecycle", "bankruptcy", "pump", "random"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -55,7 +58,7 @@ fn main() -> ExitCode {
             Some(b) => b
                 .shapes
                 .keys()
-                .filter(|k| !["lifecycle", "bankruptcy", "pump"].contains(&k.as_str()))
+                .filter(|k| !SCENARIOS.contains(&k.as_str()))
                 .map(|k| parse_shape(k))
                 .collect(),
             None => vec![(1, 1), (8, 1), (16, 1), (32, 1), (8, 4), (16, 4), (32, 4)],
@@ -85,6 +88,10 @@ fn main() -> ExitCode {
     println!("pump: ok (a 20x oracle pump leaves at most the documented bound)");
     keep("pump", &mut w);
     runs.push(("pump".into(), w.measured, w.failures));
+    let mut w = block_on(random::run(svm::Svm::new(&elf), random::SEED));
+    println!("random: ok (300 random operations to settlement, conserved after each)");
+    keep("random", &mut w);
+    runs.push(("random".into(), w.measured, w.failures));
     for (n, m) in shapes {
         let mut w = block_on(sweep::run(svm::Svm::new(&elf), n, m));
         println!("sweep {}: steps done", shape_key(n, m));

@@ -9,6 +9,7 @@
 //! - [`lifecycle`]: the full lifecycle with its negative checks.
 //! - [`bankruptcy`]: liquidation down to bankruptcy, the insurance fund, socialised losses.
 //! - [`pump`]: a 20× oracle pump cannot be withdrawn beyond the documented bound.
+//! - [`random`]: conservation under a randomised sequence, to settlement and exit.
 //! - [`sweep`]: every instruction at a given number of series and markets, for CU budgets.
 
 pub mod backend;
@@ -16,6 +17,7 @@ pub mod bankruptcy;
 pub mod conservation;
 pub mod lifecycle;
 pub mod pump;
+pub mod random;
 pub mod sweep;
 pub mod world;
 
