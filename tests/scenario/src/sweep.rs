@@ -128,38 +128,59 @@ pub async fn run<B: Backend>(b: B, n_series: usize, n_markets: usize) -> World<B
         &crate::world::metas(&markets),
     );
     let watch = [a, c, series[0].1, w.ex.exchange];
-    let e = w
-        .expect_error(
-            &[ix],
-            &[&alice.kp, &carol.kp],
-            keel::error::KeelError::TradeIncreasesRisk,
-            &watch,
-        )
-        .await;
+    let before = w.snapshot(&watch).await;
+    let e =
+        w.b.send(&[ix], &[&alice.kp, &carol.kp])
+            .await
+            .expect_err("the maker side is refused");
     assert!(
-        e.logs.iter().any(|l| l.contains("below IM: im")),
-        "refused by the risk-reduction rule"
+        before == w.snapshot(&watch).await,
+        "a refused trade changed an account"
     );
-    // Only the VM reports CU (the natively registered program logs no "consumed" line); a
-    // budget for it that goes unmeasured fails the SBF run.
-    let usual = w.max_cu("trade");
-    if let (Some(cu), Some(usual)) = (crate::backend::program_cu(&e.logs), usual) {
+    if e.code
+        == Some(crate::world::code(
+            keel::error::KeelError::TradeIncreasesRisk,
+        ))
+    {
         assert!(
-            cu > usual,
-            "four computations ({cu} CU) cost more than two ({usual})"
+            e.logs.iter().any(|l| l.contains("below IM: im")),
+            "refused by the risk-reduction rule"
         );
-        w.measured.push(crate::world::Measured {
-            instruction: "trade_both_below_im",
-            series: n_series,
-            markets: n_markets,
-            cu,
-        });
+        // Only the VM reports CU (the natively registered program logs no "consumed" line); a
+        // budget for it that goes unmeasured fails the SBF run.
+        let usual = w.max_cu("trade");
+        if let (Some(cu), Some(usual)) = (crate::backend::program_cu(&e.logs), usual) {
+            assert!(
+                cu > usual,
+                "four computations ({cu} CU) cost more than two ({usual})"
+            );
+            w.measured.push(crate::world::Measured {
+                instruction: "trade_both_below_im",
+                series: n_series,
+                markets: n_markets,
+                cu,
+            });
+        }
+    } else {
+        // Out of compute before the rule could answer: recorded (a known failure where the
+        // budget file says so), not fatal, so the rest of the sweep is measured at this size.
+        assert!(e.code.is_none(), "unexpected refusal {:?}", e.code);
+        w.failures.push(("trade_both_below_im", e.error.clone()));
     }
 
-    let ok = w
+    let ok = match w
         .liquidate(&larry, &l, &a, &markets, &all_series, 10_000)
         .await
-        .expect("liquidate (Alice below MM after the crash)");
+    {
+        Ok(ok) => ok,
+        // Out of compute: recorded (a known failure where the budget file says so); the rest
+        // of the sweep needs the liquidation, so it ends here.
+        Err(e) if e.code.is_none() => {
+            w.failures.push(("liquidate", e.error.clone()));
+            return w;
+        }
+        Err(e) => panic!("liquidate (Alice below MM after the crash): {e:?}"),
+    };
     let ev: Liquidated = one_event(&ok);
     assert!(ev.fraction_q32 > 0);
     w.assert_conservation("liquidate").await;
