@@ -7,23 +7,13 @@ use crate::ix;
 use crate::oracle::{Quote, PYTH_LEGACY_PROGRAM};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::AccountMeta;
-use keel::bounds::MarketGuards;
 use keel::events::MarginReport;
 use keel::instructions::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-/// Guards used by default in tests.
-pub const GUARDS: MarketGuards = MarketGuards {
-    max_staleness_secs: 60,
-    max_conf_bps: 200,
-    min_signatures: 0,
-    max_vol_age_secs: 3_600,
-    settle_window_secs: 300,
-    band_vol_frac_q32: keel_state::TradeBand::DEFAULT.vol_frac.to_bits(),
-    band_option_spot_bps: keel_state::TradeBand::DEFAULT.option_spot_bps,
-    band_future_bps: keel_state::TradeBand::DEFAULT.future_bps,
-};
+/// Guards used by default in tests (the shared scenarios' own).
+pub use keel_scenario::world::GUARDS;
 
 /// BTC-like market: 0.01 BTC per contract, quote with 6 decimals.
 pub fn btc_market_args(feed_id: [u8; 32], legacy_oracle: Option<Pubkey>) -> CreateMarketArgs {
