@@ -107,5 +107,36 @@ pub fn scenario(s: u8) -> String {
     if s == EXTREME + 1 {
         return format!("#{s}: extreme move up, vol up");
     }
+    if let Some(j) = keel_risk::scenario::strike_slot(s) {
+        let vol = if vol_level(s) == VolLevel::Up {
+            "vol up"
+        } else {
+            "vol down"
+        };
+        return format!("#{s}: at held strike {}, {vol}", j + 1);
+    }
     format!("#{s}: named shock {}", s - NAMED)
+}
+
+#[cfg(test)]
+mod scenario_names {
+    use super::scenario;
+    use keel_risk::scenario::{NAMED, STRIKE, STRIKE_POINTS};
+
+    #[test]
+    fn every_scenario_number_has_its_own_name() {
+        assert_eq!(
+            scenario(NAMED as u8 + 1),
+            format!("#{}: named shock 1", NAMED + 1)
+        );
+        assert_eq!(
+            scenario(STRIKE as u8),
+            format!("#{STRIKE}: at held strike 1, vol up")
+        );
+        let last = STRIKE + 2 * STRIKE_POINTS - 1;
+        assert_eq!(
+            scenario(last as u8),
+            format!("#{last}: at held strike {STRIKE_POINTS}, vol down")
+        );
+    }
 }

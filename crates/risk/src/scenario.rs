@@ -32,7 +32,7 @@ pub const EXTREME: usize = 2 * LADDER;
 pub const NAMED: usize = EXTREME + 2;
 /// Strike points per vol level and market (a bounded number: each costs one valuation per
 /// series and vol level).
-pub const STRIKE_POINTS: usize = 4;
+pub const STRIKE_POINTS: usize = 2;
 /// Number of the first strike point as a scenario (vol up; the `STRIKE_POINTS` vol-down ones
 /// follow): strike point j at vol up is `STRIKE + j`, at vol down `STRIKE + STRIKE_POINTS + j`.
 pub const STRIKE: usize = SCENARIOS;

@@ -748,5 +748,5 @@ fn ten_one_hour_calls_are_not_liquidatable_at_purchase() {
 /// The breakdown's size, which docs/risk-model.md §4.7 states (the program keeps it on the heap).
 #[test]
 fn breakdown_size_is_documented() {
-    assert_eq!(core::mem::size_of::<MarginBreakdown>(), 8_704);
+    assert_eq!(core::mem::size_of::<MarginBreakdown>(), 8_192);
 }

@@ -167,7 +167,7 @@ pub fn scenarios(sigma: f64, p: &RiskParams) -> Vec<(f64, usize, f64, bool)> {
 }
 
 /// Strike points per vol level (docs/risk-model.md §4.1).
-pub const STRIKE_POINTS: usize = 4;
+pub const STRIKE_POINTS: usize = 2;
 
 /// The strike points of one market: the distinct strikes of its options (qty ≠ 0) strictly inside
 /// the IM range, sharpest first (least total vol left at the end of the horizon), then nearest to
