@@ -5,7 +5,6 @@
 
 mod admin;
 mod attacks;
-mod conservation;
 mod cranks;
 mod errors;
 mod keeper;
