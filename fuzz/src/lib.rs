@@ -56,7 +56,7 @@ pub enum PriceSel {
 }
 
 /// Which oracle account an instruction reads.
-#[derive(Arbitrary, Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum OracleSel {
     /// The market's usual update account.
     Main,
@@ -64,8 +64,8 @@ pub enum OracleSel {
     Alt,
 }
 
-/// One step.
-#[derive(Arbitrary, Clone, Copy, Debug)]
+/// One step (decoded from fuzzer bytes by [`next_action`], weighted, not by a derive).
+#[derive(Clone, Copy, Debug)]
 pub enum Action {
     Deposit {
         acc: u8,
