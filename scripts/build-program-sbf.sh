@@ -42,12 +42,20 @@ target_dir=$work/target
 
 # --- patched std sources: re-made whenever the patch or the toolchain changes ------------------
 stamp="$RUST_SBF $(sha256sum "$patch" | cut -d' ' -f1)"
-if [ "$(cat "$work/rust-src/.patched" 2>/dev/null)" != "$stamp" ]; then
+marker=$work/rust-src/library/std/src/sys/pal/solana/mod.rs  # a file the patch creates
+if [ "$(cat "$work/rust-src/.patched" 2>/dev/null)" != "$stamp" ] || [ ! -f "$marker" ]; then
   sbf_log "patching a copy of Rust ${RUST_SBF}'s library sources"
   rm -rf "$work/rust-src"
   mkdir -p "$work/rust-src"
   cp -a "$sysroot/lib/rustlib/src/rust/library" "$work/rust-src/"
-  (cd "$work/rust-src" && git apply -p1 "$patch")
+  # GIT_CEILING_DIRECTORIES: when the target dir lies inside a git work tree (target/ of a
+  # clone), git apply would treat the copy as part of that repository and silently skip every
+  # file of the patch as outside the index ("Skipped patch", exit 0). Stop git from finding it.
+  (cd "$work/rust-src" && GIT_CEILING_DIRECTORIES="$work" git apply -p1 "$patch")
+  if [ ! -f "$marker" ]; then
+    sbf_log "the std patch did not apply ($patch)"
+    exit 1
+  fi
   # Cargo does not track the library sources of -Z build-std: drop the std crates' fingerprints
   # so they are rebuilt from the new copy.
   rm -rf "$target_dir"/sbf-solana-solana/release/.fingerprint/{std,alloc,core,panic_abort,compiler_builtins}-*
