@@ -7,9 +7,9 @@
 //! The vol state is built the way the on-chain crank builds it: every close of the CSV up to
 //! `--date` is one `VolState::observe`. The book is then margined at that day's close.
 
+use keel_risk::array::{Ladder, LADDERS, MAIN, MINI};
 use keel_risk::breakdown::MarginBreakdown;
 use keel_risk::liquidation;
-use keel_risk::scenario::{ladder_step, strike_slot, vol_level, SCENARIOS, STRIKE_POINTS};
 use keel_risk::{
     compute, Correlations, LiquidationParams, MarketInput, Portfolio, PositionInput, RiskParams,
     SeriesKind, VolState,
@@ -206,41 +206,39 @@ fn main() -> Result<(), Box<dyn Error>> {
         m.range.to_num::<f64>() * 100.0,
         m.range.to_num::<f64>() * 100.0 * params.mm_steps as f64 / 6.0
     );
-    println!("  scenario P&L (vol up | vol down), USD:");
-    for i in 0..13 {
+    // The scenario points: this account's anchor (what `compute` built), its P&L and gaps.
+    let anchor = keel_risk::margin::fresh_anchor(&portfolio, 0)?;
+    println!("  scenario P&L (vol up | vol down), USD; + the gap a long can fall below its chord:");
+    for i in 0..MAIN {
+        let strike = anchor.strikes.contains(&anchor.fwd[i]) && anchor.fwd[i] > 0;
+        if i > 0 && anchor.ln_move[i] == anchor.ln_move[i - 1] && !strike {
+            continue; // an unused strike slot repeating the top point
+        }
         println!(
-            "    {:>+7.2}%  {:>14} | {:>14}",
-            m.ln_move[i].to_num::<f64>() * 100.0,
+            "    {:>+7.2}%{} {:>14} | {:>14}   gap {:>10} | {:>10}",
+            anchor.ln_move[i] as f64 / 4294967296.0 * 100.0,
+            if strike { " (strike)" } else { "          " },
             money(m.pnl[i]),
-            money(m.pnl[i + 13])
+            money(m.pnl[MAIN + i]),
+            money(m.gap[i]),
+            money(m.gap[MAIN + i])
         );
     }
-    let describe = |s: usize| match (ladder_step(s), strike_slot(s)) {
-        (Some(k), _) => format!("step {k:+}, vol {:?}", vol_level(s)),
-        (None, Some(j)) => format!(
-            "strike {}, vol {:?}",
-            money(m.strike_forward[j]),
-            vol_level(s)
+    let describe = |p: usize| match Ladder::of_point(p) {
+        Some((l, _)) => format!(
+            "{}, interval from {:+.2}%",
+            l.name(),
+            anchor.ln_move[p] as f64 / 4294967296.0 * 100.0
         ),
-        (None, None) if s < 28 => format!("extreme {}", if s == 26 { "down" } else { "up" }),
-        (None, None) => format!("named shock {}", s - 28),
+        None => "none".into(),
     };
-    let between = |on: bool| if on { " (bound above it)" } else { "" };
-    for s in 26..SCENARIOS {
+    for l in &LADDERS[2..] {
+        let c = l.start() + MINI / 2;
         println!(
             "    {:<22} move {:>+7.2}%  {:>14}",
-            describe(s),
-            m.ln_move[s].to_num::<f64>() * 100.0,
-            money(m.pnl[s])
-        );
-    }
-    for j in 0..m.n_strike_points as usize {
-        println!(
-            "    strike {:<15} move {:>+7.2}%  {:>14} | {:>14}",
-            money(m.strike_forward[j]),
-            m.strike_ln_move[j].to_num::<f64>() * 100.0,
-            money(m.strike_pnl[j]),
-            money(m.strike_pnl[STRIKE_POINTS + j])
+            l.name(),
+            anchor.ln_move[c] as f64 / 4294967296.0 * 100.0,
+            money(m.pnl[c])
         );
     }
     println!("\n  {:<34} {:>16}", "collateral", money(b.collateral));
@@ -251,18 +249,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         money(b.equity_im)
     );
     println!(
-        "  {:<34} {:>16}   worst: {}{}",
+        "  {:<34} {:>16}   worst: {}",
         "scan loss IM",
         money(b.scan_im),
-        describe(m.worst_im_scenario as usize),
-        between(m.worst_im_between)
+        describe(m.worst_im_interval as usize)
     );
     println!(
-        "  {:<34} {:>16}   worst: {}{}",
+        "  {:<34} {:>16}   worst: {}",
         "scan loss MM",
         money(b.scan_mm),
-        describe(m.worst_mm_scenario as usize),
-        between(m.worst_mm_between)
+        describe(m.worst_mm_interval as usize)
     );
     println!(
         "  {:<34} {:>16}",

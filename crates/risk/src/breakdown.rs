@@ -2,16 +2,15 @@
 //! recompute it and a client needs to display it (docs/risk-model.md §4.7).
 
 use crate::aggregate::MAX_MARKETS;
+use crate::array::{Window, POINTS, STRIKE_POINTS};
 use crate::fx::Fx;
 use crate::pricing::Greeks;
-use crate::scenario::{SCENARIOS, STRIKE_POINTS};
 
 /// Most positions in one margin account.
 pub const MAX_POSITIONS: usize = 32;
 
 /// The risk of one underlying within an account.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MarketRisk {
     /// Oracle price per contract used for marks and MM.
     pub spot: i64,
@@ -19,49 +18,43 @@ pub struct MarketRisk {
     pub stable_spot: i64,
     /// Oracle confidence per contract.
     pub conf: i64,
-    /// Vol in force for margin (the scenario grid).
+    /// Vol in force for margin.
     pub sigma: Fx,
     /// Vol the positions are marked at.
     pub mark_sigma: Fx,
-    /// IM price range R (log move).
+    /// When the market's risk arrays were anchored.
+    pub anchor_ts: i64,
+    /// The anchor's oracle price per contract (the scenario points are moves of it).
+    pub anchor_spot: i64,
+    /// IM price range R (log move) and the ladder step h = R / `array::RANGE_STEPS`.
     pub range: Fx,
-    /// Log move of each scenario.
-    pub ln_move: [Fx; SCENARIOS],
-    /// Forward per contract in each scenario.
-    pub forward: [i64; SCENARIOS],
-    /// P&L of this market's positions in each scenario (gain > 0), unweighted.
-    pub pnl: [i64; SCENARIOS],
-    /// Strike points in use (at most `scenario::STRIKE_POINTS`); unused slots have log move 0,
-    /// forward = spot and P&L 0.
-    pub n_strike_points: u8,
-    /// Log move ln(K/S) of each strike point.
-    pub strike_ln_move: [Fx; STRIKE_POINTS],
-    /// Forward of each strike point (its strike).
-    pub strike_forward: [i64; STRIKE_POINTS],
-    /// P&L at each strike point: vol up (0..STRIKE_POINTS), then vol down.
-    pub strike_pnl: [i64; 2 * STRIKE_POINTS],
-    /// Slope of the P&L in the log move, Σ qty·∂V/∂ln F, from the right, per fixed scenario.
-    pub slope_right: [i64; SCENARIOS],
-    /// The same from the left (differs only where an expired option's strike is the forward).
-    pub slope_left: [i64; SCENARIOS],
-    /// Right slopes at the strike points (laid out as `strike_pnl`).
-    pub strike_slope_right: [i64; 2 * STRIKE_POINTS],
-    /// Left slopes at the strike points.
-    pub strike_slope_left: [i64; 2 * STRIKE_POINTS],
-    /// Worst weighted loss over the IM scenarios (≥ 0).
+    /// The ladder step.
+    pub step: Fx,
+    /// The anchor's strike points, ascending (unused 0).
+    pub strikes: [i64; STRIKE_POINTS],
+    /// Where this check falls relative to the anchor: the IM and MM intervals in use.
+    pub window: Window,
+    /// P&L of this market's positions at each scenario point, Σ qty·(V − mark) (gain > 0),
+    /// unweighted (`array::Ladder` says which point is which).
+    pub pnl: [i64; POINTS],
+    /// Per interval (by its first point): Σ over long positions of qty·gap, how far their value
+    /// may fall below the chord between the two points.
+    pub gap: [i64; POINTS],
+    /// Σ qty·mark of this market's positions.
+    pub mark_total: i64,
+    /// Σ qty·V at the two ends of the oracle price's mark-ladder interval (hi bound): their
+    /// difference over the interval's width is the net delta.
+    pub mark_edges: [i64; 2],
+    /// Worst weighted loss over the IM intervals (≥ 0).
     pub worst_im: i64,
-    /// Its scenario (`scenario::STRIKE` and up: a strike point); with `worst_im_between`, the
-    /// lower end of the interval whose bound it is.
-    pub worst_im_scenario: u8,
-    /// Whether the worst IM loss is the bound between two adjacent price points.
-    pub worst_im_between: bool,
-    /// Worst loss over the MM scenarios (≥ 0).
+    /// Its interval (its first point's number).
+    pub worst_im_interval: u8,
+    /// Worst loss over the MM intervals (≥ 0).
     pub worst_mm: i64,
-    /// Its scenario, as for `worst_im_scenario`.
-    pub worst_mm_scenario: u8,
-    /// Whether the worst MM loss is the bound between two adjacent price points.
-    pub worst_mm_between: bool,
-    /// Net delta in contracts.
+    /// Its interval.
+    pub worst_mm_interval: u8,
+    /// Net delta in contracts: Σ qty × the slope of each value across the oracle price's
+    /// mark-ladder interval.
     pub net_delta: Fx,
     /// Short option minimum (IM).
     pub short_min_im: i64,
@@ -73,13 +66,44 @@ pub struct MarketRisk {
     pub impact_addon: i64,
 }
 
+impl Default for MarketRisk {
+    fn default() -> Self {
+        MarketRisk {
+            spot: 0,
+            stable_spot: 0,
+            conf: 0,
+            sigma: Fx::ZERO,
+            mark_sigma: Fx::ZERO,
+            anchor_ts: 0,
+            anchor_spot: 0,
+            range: Fx::ZERO,
+            step: Fx::ZERO,
+            strikes: [0; STRIKE_POINTS],
+            window: Window::default(),
+            pnl: [0; POINTS],
+            gap: [0; POINTS],
+            mark_total: 0,
+            mark_edges: [0; 2],
+            worst_im: 0,
+            worst_im_interval: 0,
+            worst_mm: 0,
+            worst_mm_interval: 0,
+            net_delta: Fx::ZERO,
+            short_min_im: 0,
+            short_min_mm: 0,
+            conf_addon: 0,
+            impact_addon: 0,
+        }
+    }
+}
+
 /// One position's contribution.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PositionRisk {
-    /// Mark value per contract at the oracle price.
+    /// Mark value per contract at the oracle price: its risk array's bound for the position's
+    /// side (a long's lower, a short's upper bound over the anchor's window).
     pub mark: i64,
-    /// Mark value per contract at the stable price.
+    /// Mark value per contract at the stable price (the same bound).
     pub mark_stable: i64,
     /// qty·mark + cash: the position's contribution to MM equity.
     pub value: i64,
@@ -87,13 +111,12 @@ pub struct PositionRisk {
     pub value_im: i64,
     /// Rounding allowance charged for this position (per side).
     pub rounding: i64,
-    /// Greeks per contract at the mark.
+    /// Greeks per contract at the market's anchor (mark vol).
     pub greeks: Greeks,
 }
 
 /// Everything computed for one account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MarginBreakdown {
     /// Valuation time.
     pub now: i64,

@@ -28,6 +28,14 @@ pub enum RiskError {
     BadCorrelation = 9,
     /// An account that is not below maintenance margin was given to liquidation sizing.
     NotLiquidatable = 10,
+    /// Risk arrays used before their anchor or after `array_max_age_secs`.
+    ArraysExpired = 11,
+    /// Risk arrays used with the oracle or stable price beyond their anchor's move tolerance.
+    ArraysMoved = 12,
+    /// Risk arrays used with a margin or mark vol beyond their anchor's tolerance.
+    ArraysVolChanged = 13,
+    /// An option position without a risk array.
+    MissingArray = 14,
 }
 
 impl RiskError {
@@ -45,6 +53,10 @@ impl RiskError {
             RiskError::ObservationTooSoon => "ObservationTooSoon",
             RiskError::BadCorrelation => "BadCorrelation",
             RiskError::NotLiquidatable => "NotLiquidatable",
+            RiskError::ArraysExpired => "ArraysExpired",
+            RiskError::ArraysMoved => "ArraysMoved",
+            RiskError::ArraysVolChanged => "ArraysVolChanged",
+            RiskError::MissingArray => "MissingArray",
         }
     }
 }

@@ -11,13 +11,14 @@
 //!   exact values (docs/risk-model.md §1.2).
 //!
 //! The modules follow docs/risk-model.md section by section: [`math`] (§1), [`pricing`] (§2),
-//! [`vol`] (§3), [`scenario`], [`addons`], [`aggregate`], [`margin`], [`breakdown`] (§4),
+//! [`vol`] (§3), [`scenario`], [`array`], [`addons`], [`aggregate`], [`margin`], [`breakdown`] (§4),
 //! [`params`] (§5), [`liquidation`] (§6).
 #![no_std]
 #![deny(missing_docs)]
 
 pub mod addons;
 pub mod aggregate;
+pub mod array;
 pub mod breakdown;
 pub mod error;
 pub mod fx;
@@ -31,11 +32,12 @@ pub mod stable_price;
 pub mod vol;
 
 pub use aggregate::{Correlations, MAX_MARKETS};
+pub use array::{Anchor, SeriesArray};
 pub use breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 pub use error::{RiskError, RiskResult};
 pub use fx::Fx;
 pub use liquidation::LiquidationPlan;
-pub use margin::{compute, MarketInput, Portfolio, PositionInput};
+pub use margin::{compute, compute_with_arrays, MarketInput, Portfolio, PositionInput};
 pub use params::{LiquidationParams, NamedShock, RiskParams};
 pub use pricing::SeriesKind;
 pub use vol::{ImpliedVol, VolState};

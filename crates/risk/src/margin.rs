@@ -1,32 +1,31 @@
-//! Portfolio margin of one account (docs/risk-model.md §4).
+//! Portfolio margin of one account from its series' risk arrays (docs/risk-model.md §4).
 //!
-//! One pass over markets builds each scenario grid; a pass over positions computes ln(S/K) and
-//! the time left at the end of the horizon and picks each market's strike points; one pass over
-//! positions values every series once at the mark, once at the stable price and once per
-//! scenario at the end of the horizon (value and slope), with everything that does not change
-//! across scenarios (ln K, √T, 1/w per vol level) computed once per series. Then per market:
-//! worst losses (scenarios, strike points, tangent bounds between points), add-ons; across
-//! markets: the correlation-aware combination.
+//! Each market has an [`Anchor`] (its scenario points) and each option position a
+//! [`SeriesArray`] (its values there, both bounds). A margin check prices nothing: per market it
+//! sums qty × array at every point and qty × the interval gaps of its longs, subtracts the
+//! marks (chords of the mark ladders), takes the worst interval loss over the IM and MM ranges
+//! around the oracle price, adds the add-ons; across markets, the correlation-aware combination.
 //!
 //! IM = max(scan_IM + add-ons, Σ short minimum IM) + 2·rounding
 //! MM = max(scan_MM + add-ons, Σ short minimum MM) + 2·rounding, and IM ≥ MM;
 //! for a long-only account both at most max(0, Σ value_im − rounding).
 //! equity_MM = collateral + Σ (qty·mark + cash) − rounding
 //! equity_IM = collateral + Σ haircut(min(value at oracle, value at stable price)) − rounding
+//!
+//! [`compute`] is the same model at zero staleness (each market anchored at the valuation
+//! time, each series priced on the way): what the backtest, the keeper and the tests run.
 
 use crate::addons;
 use crate::aggregate::{combine, Correlations, MAX_MARKETS};
+use crate::array::{
+    price_series, Anchor, Ladder, SeriesArray, StrikeCandidate, Window, LADDERS, POINTS,
+};
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
 use crate::fx::{add, div_shift, imul, mul, mul_ceil, mul_wide, sub, Fx, Round, ONE};
-use crate::math::ln_scaled;
 use crate::params::RiskParams;
-use crate::pricing::black76::value_slope_at_inline;
-use crate::pricing::greeks::greeks_at;
-use crate::pricing::{per_sqrt_year, sqrt_secs, value_at, SeriesKind, TotalVol, SECONDS_PER_YEAR};
-use crate::scenario::{
-    self, StrikeCandidate, StrikeSelector, VolLevel, SCENARIOS, STRIKE, STRIKE_POINTS, VOL_LEVELS,
-};
+use crate::pricing::{Greeks, SeriesKind};
+use bytemuck::Zeroable;
 
 /// What the margin needs from one market, read from its oracle and state at valuation time.
 #[derive(Clone, Copy, Debug)]
@@ -88,98 +87,344 @@ pub struct Portfolio<'a> {
 /// rounding and approximation both favour the exchange at account level.
 const VALUATION_ERROR_Q32: i64 = 1 << (32 - 26);
 
-/// Time to expiry is capped at 10 years (a documented saturation, far beyond any listed series).
-const MAX_T_SECS: i64 = 10 * SECONDS_PER_YEAR;
-
-/// Computes the margin of `p` into `out` (overwritten). On error `out` is unspecified.
-///
-/// `out` is passed in rather than returned because it is ~8.5 KiB: on-chain it lives on the heap.
+/// Margin of `p` at zero staleness: every market anchored at `p.now` at its own prices and
+/// vols with the account's own strikes as strike points, every option priced into one scratch
+/// array and summed ([`compute_with_arrays`]'s model when the arrays are fresh and the market's
+/// strike points include the account's strikes). `out` is overwritten; on error it is unspecified.
 pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
+    if p.markets.len() > MAX_MARKETS {
+        return Err(RiskError::BadMarketIndex);
+    }
+    let mut anchors = [Anchor::zeroed(); MAX_MARKETS];
+    for (m, a) in anchors.iter_mut().enumerate().take(p.markets.len()) {
+        *a = fresh_anchor(p, m)?;
+    }
+    let refs = anchors.each_ref();
+    let exact = begin(p, &refs[..p.markets.len()], out)?;
+    let mut scratch = SeriesArray::zeroed();
+    for (i, pos) in p.positions.iter().enumerate() {
+        let m = pos.market as usize;
+        let (Some(a), Some(mk)) = (refs[..p.markets.len()].get(m), p.markets.get(m)) else {
+            return Err(RiskError::BadMarketIndex);
+        };
+        let arr = if pos.kind.is_option() && pos.qty != 0 {
+            price_series(a, mk.params, pos.kind, pos.strike, pos.expiry, &mut scratch)?;
+            Some(&scratch)
+        } else {
+            None
+        };
+        add_position(p, a, i, arr, exact, out)?;
+    }
+    finish(p, &refs[..p.markets.len()], out)
+}
+
+/// The anchor [`compute`] gives market `m` of `p`: at `p.now`, its prices and vols, the
+/// account's own option strikes in it as the strike points.
+pub fn fresh_anchor(p: &Portfolio, m: usize) -> RiskResult<Anchor> {
+    let mk = p.markets.get(m).ok_or(RiskError::BadMarketIndex)?;
+    let mut held = [StrikeCandidate::default(); MAX_POSITIONS];
+    let mut n = 0;
+    for pos in p.positions.iter().take(MAX_POSITIONS) {
+        if pos.market as usize == m && pos.kind.is_option() && pos.qty != 0 {
+            held[n] = StrikeCandidate {
+                strike: pos.strike,
+                expiry: pos.expiry,
+            };
+            n += 1;
+        }
+    }
+    Anchor::new(
+        p.now,
+        mk.spot,
+        mk.stable_spot,
+        mk.sigma,
+        mk.mark_sigma,
+        mk.params,
+        &held[..n],
+    )
+}
+
+/// Margin of `p` from stored risk arrays: `anchors[m]` is market m's anchor, `arrays[i]` the
+/// array of position i (`None` allowed for futures and empty positions). Refuses arrays the
+/// check falls outside of (`ArraysExpired`, `ArraysMoved`, `ArraysVolChanged`,
+/// [`Anchor::window`]); the caller checks that each array belongs to its series and anchor.
+pub fn compute_with_arrays(
+    p: &Portfolio,
+    anchors: &[&Anchor],
+    arrays: &[Option<&SeriesArray>],
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
+    if anchors.len() != p.markets.len() || arrays.len() != p.positions.len() {
+        return Err(RiskError::BadMarketIndex);
+    }
+    let exact = begin(p, anchors, out)?;
+    for (i, pos) in p.positions.iter().enumerate() {
+        let a = anchors
+            .get(pos.market as usize)
+            .ok_or(RiskError::BadMarketIndex)?;
+        add_position(p, a, i, arrays[i], exact, out)?;
+    }
+    finish(p, anchors, out)
+}
+
+/// Validates sizes, places every market relative to its anchor and clears the accumulators;
+/// returns whether the sums may run unchecked ([`sums_are_exact`]).
+fn begin(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskResult<bool> {
     if p.positions.len() > MAX_POSITIONS {
         return Err(RiskError::TooManyPositions);
     }
-    if p.markets.len() > MAX_MARKETS {
+    if p.markets.len() > MAX_MARKETS || anchors.len() != p.markets.len() {
         return Err(RiskError::BadMarketIndex);
     }
     out.now = p.now;
     out.collateral = p.collateral;
     out.n_markets = p.markets.len() as u8;
     out.n_positions = p.positions.len() as u8;
-
-    let mut grid = [GridFacts::default(); MAX_MARKETS];
-    for (m, mk) in p.markets.iter().enumerate() {
-        build_market(mk, &mut out.markets[m])?;
-        let ln_spot = ln_scaled(mk.spot, 0)?;
-        grid[m] = GridFacts {
-            ln_spot,
-            ln_stable_move: sub(ln_scaled(mk.stable_spot, 0)?, ln_spot)?,
-            max_fwd: 0,
-            exact: false,
+    for (m, mr) in out.markets.iter_mut().enumerate() {
+        *mr = MarketRisk::default();
+        let (Some(mk), Some(a)) = (p.markets.get(m), anchors.get(m)) else {
+            continue;
         };
-    }
-    for m in p.markets.len()..MAX_MARKETS {
-        out.markets[m] = MarketRisk::default();
-    }
-    // Per series, once: ln(S/K) and the root of the time left at the end of the horizon.
-    let mut series = [SeriesFacts::default(); MAX_POSITIONS];
-    for (i, pos) in p.positions.iter().enumerate() {
-        let m = pos.market as usize;
-        let (Some(mk), Some(g)) = (p.markets.get(m), grid.get(m)) else {
-            return Err(RiskError::BadMarketIndex);
-        };
-        series[i] = series_facts(pos, mk, g.ln_spot, p.now)?;
-    }
-    // Each market's strike points: the strikes its options have inside the range.
-    let mut max_fwd = [0i64; MAX_MARKETS];
-    for (m, mk) in p.markets.iter().enumerate() {
-        let mr = &mut out.markets[m];
-        let mut strikes = StrikeSelector::new(mr.range.to_bits());
-        for (pos, sf) in p.positions.iter().zip(series.iter()) {
-            if pos.market as usize == m && pos.kind.is_option() && pos.qty != 0 {
-                strikes.offer(StrikeCandidate {
-                    w_end: per_sqrt_year(mul(mk.sigma.to_bits().max(0), sf.root_end)?)?,
-                    x: sf.lm.checked_neg().ok_or(RiskError::Overflow)?,
-                    strike: pos.strike,
-                });
-            }
-        }
-        mr.n_strike_points =
-            strikes.write(mk.spot, &mut mr.strike_ln_move, &mut mr.strike_forward) as u8;
-        max_fwd[m] = mr
-            .forward
-            .iter()
-            .chain(mr.strike_forward.iter())
-            .copied()
-            .fold(mk.spot, i64::max);
-        grid[m].max_fwd = max_fwd[m];
-    }
-    let exact = pnl_is_exact(p, &out.markets, &max_fwd);
-    for g in grid.iter_mut() {
-        g.exact = exact;
-    }
-
-    let mut value_mm = 0i64;
-    let mut value_im = 0i64;
-    let mut rounding = 0i64;
-    for (i, pos) in p.positions.iter().enumerate() {
-        let m = pos.market as usize;
-        let mk = &p.markets[m];
-        let pr = value_position(pos, mk, &grid[m], &series[i], p.now, &mut out.markets[m])?;
-        value_mm = add(value_mm, pr.value)?;
-        value_im = add(value_im, pr.value_im)?;
-        rounding = add(rounding, pr.rounding)?;
-        out.positions[i] = pr;
+        crate::scenario::check_prices(mk.spot, mk.stable_spot, mk.conf)?;
+        let window = a.window(
+            p.now,
+            mk.spot,
+            mk.stable_spot,
+            mk.sigma,
+            mk.mark_sigma,
+            mk.params,
+        )?;
+        mr.spot = mk.spot;
+        mr.stable_spot = mk.stable_spot;
+        mr.conf = mk.conf;
+        mr.sigma = mk.sigma;
+        mr.mark_sigma = mk.mark_sigma;
+        mr.anchor_ts = a.ts;
+        mr.anchor_spot = a.spot;
+        mr.range = a.range;
+        mr.step = a.step;
+        mr.strikes = a.strikes;
+        mr.window = window;
     }
     for slot in out.positions.iter_mut().skip(p.positions.len()) {
         *slot = PositionRisk::default();
     }
+    Ok(sums_are_exact(p, anchors))
+}
 
+/// Bound on Σ |qty|·max(max forward, K) under which no sum can overflow.
+const EXACT_BOUND: u64 = 1 << 62;
+
+/// Whether every per-market sum of `p` is exact in plain 64-bit arithmetic, so the sums may skip
+/// their overflow checks. Every value in an array is clamped to [0, max(F, K)] (`value_at`),
+/// every gap is at most F/2 and every mark a chord of values, so each |qty·x| is at most one
+/// term of Σ_j |qty_j|·max(F_max,j, K_j), and every partial sum (P&L, gaps, marks, their
+/// differences) at most twice the sum: below 2^63 when the sum is below 2^62. Anything that
+/// fails the test takes the checked path, so the results are the same bits either way.
+fn sums_are_exact(p: &Portfolio, anchors: &[&Anchor]) -> bool {
+    let mut total = 0u64;
+    for pos in p.positions {
+        let (Some(a), Some(mk)) = (
+            anchors.get(pos.market as usize),
+            p.markets.get(pos.market as usize),
+        ) else {
+            return false;
+        };
+        let f = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+        if f < 0 || pos.strike < 0 {
+            return false;
+        }
+        let (hi, lo) = mul_wide(pos.qty.unsigned_abs(), f.max(pos.strike) as u64);
+        total = match (hi, total.checked_add(lo)) {
+            (0, Some(t)) if t < EXACT_BOUND => t,
+            _ => return false,
+        };
+    }
+    true
+}
+
+/// qty·x added to `acc`: plain wrapping arithmetic when `EXACT` (then exact), checked otherwise.
+#[inline(always)]
+fn mac<const EXACT: bool>(acc: i64, qty: i64, x: i64) -> RiskResult<i64> {
+    if EXACT {
+        Ok(acc.wrapping_add(qty.wrapping_mul(x)))
+    } else {
+        add(acc, imul(qty, x)?)
+    }
+}
+
+/// acc[p] += qty·x[p] for every point.
+#[inline(always)]
+fn mac_all<const EXACT: bool>(
+    acc: &mut [i64; POINTS],
+    qty: i64,
+    x: &[i64; POINTS],
+) -> RiskResult<()> {
+    for (a, &v) in acc.iter_mut().zip(x.iter()) {
+        *a = mac::<EXACT>(*a, qty, v)?;
+    }
+    Ok(())
+}
+
+/// Value at position `lambda` (Q32.32) of interval `k` of a ladder of `values`: the chord,
+/// rounded up for an upper bound (`gap` = None), or the chord rounded down minus
+/// 4λ(1 − λ)·gap[k] for a lower bound — the most a convex function can fall below its chord at
+/// λ given the end deltas (0 at the points themselves).
+fn chord(values: &[i64], (k, lambda): (u8, i64), gap: Option<&[i64]>) -> RiskResult<i64> {
+    let k = k as usize;
+    let (a, b) = (values[k], values[k + 1]);
+    let rise = sub(b, a)?;
+    match gap {
+        None => add(a, mul_ceil(rise, lambda)?),
+        Some(g) => sub(add(a, mul(rise, lambda)?)?, mul_ceil(g[k], shape(lambda)?)?),
+    }
+}
+
+/// Adds position `i` into its market's sums and writes its `PositionRisk`.
+fn add_position(
+    p: &Portfolio,
+    a: &Anchor,
+    i: usize,
+    arr: Option<&SeriesArray>,
+    exact: bool,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
+    let pos = &p.positions[i];
+    let m = pos.market as usize;
+    let mk = p.markets.get(m).ok_or(RiskError::BadMarketIndex)?;
+    let mr = &mut out.markets[m];
+    let w = mr.window;
+    let qty = pos.qty;
+    let option = pos.kind.is_option();
+    if option && pos.strike <= 0 {
+        return Err(RiskError::NonPositivePrice);
+    }
+    let strike = if option { pos.strike } else { 0 };
+    let (mark, mark_stable, greeks) = match (option, arr) {
+        (false, _) => {
+            if qty != 0 {
+                add_future(mr, a, qty, mk.spot, exact)?;
+            }
+            let greeks = Greeks {
+                delta: Fx::ONE,
+                ..Greeks::default()
+            };
+            (mk.spot, mk.stable_spot, greeks)
+        }
+        (true, None) if qty != 0 => return Err(RiskError::MissingArray),
+        (true, None) => (0, 0, Greeks::default()),
+        (true, Some(arr)) => {
+            let long = qty > 0;
+            let (b, gaps) = if long {
+                (&arr.lo, Some((&arr.mark_gap, &arr.stable_gap)))
+            } else {
+                (&arr.hi, None)
+            };
+            let mark = chord(&b.mark, w.mark, gaps.map(|g| &g.0[..]))?;
+            let mark_stable = chord(&b.stable, w.stable, gaps.map(|g| &g.1[..]))?;
+            if qty != 0 {
+                if exact {
+                    add_option::<true>(mr, arr, long, qty, mark, w)?;
+                } else {
+                    add_option::<false>(mr, arr, long, qty, mark, w)?;
+                }
+                if qty < 0 {
+                    let n = qty.unsigned_abs();
+                    let params = mk.params;
+                    mr.short_min_im = add(
+                        mr.short_min_im,
+                        addons::short_minimum(n, mk.spot, params.short_min_im.to_bits())?,
+                    )?;
+                    mr.short_min_mm = add(
+                        mr.short_min_mm,
+                        addons::short_minimum(n, mk.spot, params.short_min_mm.to_bits())?,
+                    )?;
+                }
+            }
+            let g = arr.greeks;
+            let greeks = Greeks {
+                delta: Fx::from_bits(g[0]),
+                gamma: Fx::from_bits(g[1]),
+                vega: g[2],
+                theta: g[3],
+            };
+            (mark, mark_stable, greeks)
+        }
+    };
+    let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+    let per_contract = add(mul_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?, 1)?;
+    let rounding = imul(qty.unsigned_abs().min(i64::MAX as u64) as i64, per_contract)?;
+    let at_oracle = imul(qty, mark)?;
+    let at_stable = imul(qty, mark_stable)?;
+    out.positions[i] = PositionRisk {
+        mark,
+        mark_stable,
+        value: add(at_oracle, pos.cash)?,
+        value_im: addons::haircut(add(at_oracle.min(at_stable), pos.cash)?, mk.params)?,
+        rounding,
+        greeks,
+    };
+    Ok(())
+}
+
+/// An option position's sums: qty × its side's values at every point, qty × the gaps for a
+/// long, qty × its mark, and qty × the hi mark ladder at the oracle's interval (net delta).
+#[inline(always)]
+fn add_option<const EXACT: bool>(
+    mr: &mut MarketRisk,
+    arr: &SeriesArray,
+    long: bool,
+    qty: i64,
+    mark: i64,
+    w: Window,
+) -> RiskResult<()> {
+    let b = if long { &arr.lo } else { &arr.hi };
+    mac_all::<EXACT>(&mut mr.pnl, qty, &b.value)?;
+    if long {
+        mac_all::<EXACT>(&mut mr.gap, qty, &arr.gap)?;
+    }
+    mr.mark_total = mac::<EXACT>(mr.mark_total, qty, mark)?;
+    let k = w.mark.0 as usize;
+    mr.mark_edges[0] = mac::<EXACT>(mr.mark_edges[0], qty, arr.hi.mark[k])?;
+    mr.mark_edges[1] = mac::<EXACT>(mr.mark_edges[1], qty, arr.hi.mark[k + 1])?;
+    Ok(())
+}
+
+/// A future's sums: qty × the forward at every point, qty × the oracle price (its mark) and at
+/// the oracle's mark-ladder interval (a delta of 1). Linear: no gap.
+fn add_future(mr: &mut MarketRisk, a: &Anchor, qty: i64, spot: i64, exact: bool) -> RiskResult<()> {
+    let k = mr.window.mark.0 as usize;
+    if exact {
+        mac_all::<true>(&mut mr.pnl, qty, &a.fwd)?;
+    } else {
+        mac_all::<false>(&mut mr.pnl, qty, &a.fwd)?;
+    }
+    mr.mark_total = add(mr.mark_total, imul(qty, spot)?)?;
+    mr.mark_edges[0] = add(mr.mark_edges[0], imul(qty, a.mark_fwd[k])?)?;
+    mr.mark_edges[1] = add(mr.mark_edges[1], imul(qty, a.mark_fwd[k + 1])?)?;
+    Ok(())
+}
+
+/// Per market: P&L, worst losses, net delta and add-ons; then the combination, the short
+/// minimums, the long-only cap and the equities.
+fn finish(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskResult<()> {
     let mut worst_im = [0i64; MAX_MARKETS];
     let mut worst_mm = [0i64; MAX_MARKETS];
     let (mut addons, mut short_im, mut short_mm) = (0i64, 0i64, 0i64);
-    for (m, mk) in p.markets.iter().enumerate() {
+    for (m, (mk, a)) in p.markets.iter().zip(anchors).enumerate() {
         let mr = &mut out.markets[m];
+        for v in mr.pnl.iter_mut() {
+            *v = sub(*v, mr.mark_total)?;
+        }
         worst_losses(mr, mk.params)?;
+        let k = mr.window.mark.0 as usize;
+        let width = sub(a.mark_fwd[k + 1], a.mark_fwd[k])?;
+        let rise = sub(mr.mark_edges[1], mr.mark_edges[0])?;
+        mr.net_delta = Fx::from_bits(if width > 0 {
+            div_shift(rise, width, 32, Round::Floor).ok_or(RiskError::Overflow)?
+        } else {
+            0
+        });
         let nd = mr.net_delta.to_bits().unsigned_abs().min(i64::MAX as u64) as i64;
         mr.conf_addon = addons::confidence(nd, mk.conf, mk.params)?;
         mr.impact_addon = addons::impact(mul(nd, mk.spot)?, mk.sigma.to_bits(), mk.params)?;
@@ -189,13 +434,19 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
         short_im = add(short_im, mr.short_min_im)?;
         short_mm = add(short_mm, mr.short_min_mm)?;
     }
+    let (mut value_mm, mut value_im, mut rounding) = (0i64, 0i64, 0i64);
+    for pr in &out.positions[..p.positions.len()] {
+        value_mm = add(value_mm, pr.value)?;
+        value_im = add(value_im, pr.value_im)?;
+        rounding = add(rounding, pr.rounding)?;
+    }
     let n = p.markets.len();
     let (scan_im, offset_im) = combine(&worst_im[..n], p.correlations)?;
     let (scan_mm, offset_mm) = combine(&worst_mm[..n], p.correlations)?;
     let charge = add(rounding, rounding)?;
     let mut mm = add(add(scan_mm, addons)?.max(short_mm), charge)?;
-    // IM ≥ MM holds by construction (nested scenarios, same add-ons); the max only guards the
-    // last ulp of the square root in `combine`.
+    // IM ≥ MM holds by construction (MM's intervals are a subset of IM's, same add-ons); the
+    // max only guards the last ulp of the square root in `combine`.
     let mut im = add(add(scan_im, addons)?.max(short_im), charge)?.max(mm);
     // A long option can lose at most its value, and equity already counts that value: margin
     // above it would make buying an option instantly liquidatable. One cap for both keeps
@@ -210,7 +461,6 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
         mm = mm.min(long_value_cap);
         im = im.min(long_value_cap);
     }
-
     out.scan_im = scan_im;
     out.scan_mm = scan_mm;
     out.offset_im = offset_im;
@@ -243,443 +493,98 @@ fn is_long_only(positions: &[PositionInput]) -> bool {
         .all(|pos| pos.cash >= 0 && (pos.qty == 0 || (pos.qty > 0 && pos.kind.is_option())))
 }
 
-/// Grid of one market: range, log moves and forwards; clears its accumulators.
-fn build_market(mk: &MarketInput, mr: &mut MarketRisk) -> RiskResult<()> {
-    scenario::check_prices(mk.spot, mk.stable_spot, mk.conf)?;
-    let range = scenario::im_range(mk.sigma, mk.params)?;
-    let x = scenario::ln_moves(range, mk.params)?;
-    mr.forward = scenario::forwards(mk.spot, &x)?;
-    for (slot, &xs) in mr.ln_move.iter_mut().zip(x.iter()) {
-        *slot = Fx::from_bits(xs);
-    }
-    mr.spot = mk.spot;
-    mr.stable_spot = mk.stable_spot;
-    mr.conf = mk.conf;
-    mr.sigma = mk.sigma;
-    mr.mark_sigma = mk.mark_sigma;
-    mr.range = Fx::from_bits(range);
-    mr.pnl = [0; SCENARIOS];
-    mr.n_strike_points = 0;
-    mr.strike_ln_move = [Fx::ZERO; STRIKE_POINTS];
-    mr.strike_forward = [mk.spot; STRIKE_POINTS];
-    mr.strike_pnl = [0; 2 * STRIKE_POINTS];
-    mr.slope_right = [0; SCENARIOS];
-    mr.slope_left = [0; SCENARIOS];
-    mr.strike_slope_right = [0; 2 * STRIKE_POINTS];
-    mr.strike_slope_left = [0; 2 * STRIKE_POINTS];
-    mr.worst_im_between = false;
-    mr.worst_mm_between = false;
-    mr.worst_im = 0;
-    mr.worst_im_scenario = 0;
-    mr.worst_mm = 0;
-    mr.worst_mm_scenario = 0;
-    mr.net_delta = Fx::ZERO;
-    mr.short_min_im = 0;
-    mr.short_min_mm = 0;
-    mr.conf_addon = 0;
-    mr.impact_addon = 0;
-    Ok(())
+/// 4λ(1 − λ) (Q32.32, rounded up, at most 1): how far below its chord a convex value can lie
+/// at position λ of an interval, as a share of the interval's gap.
+fn shape(lambda: i64) -> RiskResult<i64> {
+    Ok((mul_ceil(lambda, ONE - lambda)? << 2).min(ONE))
 }
 
-/// What every position of one market shares, computed once per market by [`compute`].
-#[derive(Clone, Copy, Debug, Default)]
-struct GridFacts {
-    /// ln(spot).
-    ln_spot: i64,
-    /// ln(stable price) − ln(spot).
-    ln_stable_move: i64,
-    /// The largest forward of the grid (and the spot).
-    max_fwd: i64,
-    /// Whether the scenario P&L may run unchecked ([`pnl_is_exact`]).
-    exact: bool,
-}
-
-/// What one series needs in every scenario, computed once by [`series_facts`].
-#[derive(Clone, Copy, Debug, Default)]
-struct SeriesFacts {
-    /// ln(spot / K) (0 for futures).
-    lm: i64,
-    /// √ of the seconds left at the end of the margin horizon (0 if it expires inside it).
-    root_end: i64,
-}
-
-/// ln(S/K) and the horizon-end root of one position. Scenarios are valued at the end of the
-/// margin horizon: an option expiring inside it at its payoff, every other one with the time it
-/// will have left.
-fn series_facts(
-    pos: &PositionInput,
-    mk: &MarketInput,
-    ln_spot: i64,
-    now: i64,
-) -> RiskResult<SeriesFacts> {
-    let lm = if pos.kind.is_option() {
-        if pos.strike <= 0 {
-            return Err(RiskError::NonPositivePrice);
-        }
-        sub(ln_spot, ln_scaled(pos.strike, 0)?)?
+/// The most the account can lose between positions `start` ≤ `stop` (Q32.32) of interval `p`
+/// (points p, p + 1): the gap's share there minus the lower of the chord's two ends (the P&L is
+/// at least chord − shape·gap, the chord is linear, the shape peaks at ½).
+pub fn interval_loss(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskResult<i64> {
+    let (a, b) = (mr.pnl[p], mr.pnl[p + 1]);
+    let low = if start == 0 && stop == ONE {
+        a.min(b)
     } else {
-        0
+        let rise = sub(b, a)?;
+        add(a, mul(rise, start)?)?.min(add(a, mul(rise, stop)?)?)
     };
-    let t = pos.expiry.saturating_sub(now).min(MAX_T_SECS);
-    let t_end = t.saturating_sub(mk.params.im_horizon_secs.max(0));
-    Ok(SeriesFacts {
-        lm,
-        root_end: sqrt_secs(t_end)?,
-    })
-}
-
-/// Values one position at the mark, the stable price and every scenario of its market, adding its
-/// scenario P&L, delta and short minimum into `mr`.
-fn value_position(
-    pos: &PositionInput,
-    mk: &MarketInput,
-    grid: &GridFacts,
-    sf: &SeriesFacts,
-    now: i64,
-    mr: &mut MarketRisk,
-) -> RiskResult<PositionRisk> {
-    let GridFacts {
-        ln_spot: _,
-        ln_stable_move,
-        max_fwd,
-        exact,
-    } = *grid;
-    let params = mk.params;
-    let kind = pos.kind;
-    let sigma = mk.sigma.to_bits().max(0);
-    let mark_sigma = mk.mark_sigma.to_bits().max(0);
-    let t = pos.expiry.saturating_sub(now).min(MAX_T_SECS);
-    let root = sqrt_secs(t)?;
-    let SeriesFacts { lm, root_end } = *sf;
-    let strike = if kind.is_option() { pos.strike } else { 0 };
-    // Marks now at the mark vol; the scenario grid at the margin vol, one horizon later.
-    let tv_mark = TotalVol::new(mark_sigma, root)?;
-    let tv = TotalVol::new(sigma, root_end)?;
-    let mark = value_at(kind, mk.spot, strike, lm, tv_mark)?;
-    let mark_stable = value_at(
-        kind,
-        mk.stable_spot,
-        strike,
-        add(lm, ln_stable_move)?,
-        tv_mark,
-    )?;
-    let greeks = greeks_at(kind, mk.spot, lm, tv_mark, mark_sigma, root)?;
-
-    let qty = pos.qty;
-    if qty != 0 {
-        let mut tvs = [tv; VOL_LEVELS];
-        if kind.is_option() && tv.inv_w != 0 {
-            let (up, down) = scenario::vol_multipliers(t, params)?;
-            tvs = [
-                tv.scaled(up)?,
-                tv.scaled(down)?,
-                tv.scaled(params.named_shocks[0].vol_mult.to_bits())?,
-                tv.scaled(params.named_shocks[1].vol_mult.to_bits())?,
-            ];
-        }
-        if exact && lm.unsigned_abs() < EXACT_LN_BOUND {
-            scenario_pnl::<true>(kind, strike, lm, qty, mark, &tvs, mr)?;
-        } else {
-            scenario_pnl::<false>(kind, strike, lm, qty, mark, &tvs, mr)?;
-        }
-        mr.net_delta = Fx::from_bits(add(
-            mr.net_delta.to_bits(),
-            imul(qty, greeks.delta.to_bits())?,
-        )?);
-        if kind.is_option() && qty < 0 {
-            let n = qty.unsigned_abs();
-            mr.short_min_im = add(
-                mr.short_min_im,
-                addons::short_minimum(n, mk.spot, params.short_min_im.to_bits())?,
-            )?;
-            mr.short_min_mm = add(
-                mr.short_min_mm,
-                addons::short_minimum(n, mk.spot, params.short_min_mm.to_bits())?,
-            )?;
-        }
-    }
-
-    let per_contract = add(mul_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?, 1)?;
-    let rounding = imul(qty.unsigned_abs().min(i64::MAX as u64) as i64, per_contract)?;
-    let at_oracle = imul(qty, mark)?;
-    let at_stable = imul(qty, mark_stable)?;
-    let value = add(at_oracle, pos.cash)?;
-    let value_im = addons::haircut(add(at_oracle.min(at_stable), pos.cash)?, params)?;
-    Ok(PositionRisk {
-        mark,
-        mark_stable,
-        value,
-        value_im,
-        rounding,
-        greeks,
-    })
-}
-
-/// |ln| bound under which `lm + x` cannot overflow (2^39: 128 in Q32.32; every `ln_scaled` of
-/// an `i64` is below 44, and in-bounds parameters keep every scenario move below 8).
-const EXACT_LN_BOUND: u64 = 1 << 39;
-/// Bound on Σ |qty|·max(max forward, strike) under which no scenario P&L sum can overflow.
-const EXACT_PNL_BOUND: u64 = 1 << 62;
-
-/// Whether every scenario P&L of `p` is exact in plain 64-bit arithmetic, so the scenario loop
-/// may skip its overflow checks (`scenario_pnl::<true>`). That holds when every scenario log move
-/// is below 2^39 (then `lm + x` cannot overflow, see [`EXACT_LN_BOUND`]) and
-/// Σ_j |qty_j|·max(max forward_j, K_j) < 2^62: a valuation is clamped to [0, max(F, K)] when F,
-/// K ≥ 0 (`value_at`), so every |qty·(V − mark)| is at most one term of that sum and every
-/// partial P&L sum at most the sum. Anything that fails the test (or that the main loop will
-/// reject anyway) takes the checked path, so the results are the same bits either way.
-fn pnl_is_exact(p: &Portfolio, markets: &[MarketRisk; MAX_MARKETS], max_fwd: &[i64]) -> bool {
-    for mr in &markets[..p.markets.len()] {
-        if mr
-            .ln_move
-            .iter()
-            .chain(mr.strike_ln_move.iter())
-            .any(|x| x.to_bits().unsigned_abs() >= EXACT_LN_BOUND)
-        {
-            return false;
-        }
-    }
-    let mut total = 0u64;
-    for pos in p.positions {
-        let Some(&f) = max_fwd.get(pos.market as usize) else {
-            return false;
-        };
-        if f < 0 || pos.strike < 0 {
-            return false;
-        }
-        let (hi, lo) = mul_wide(pos.qty.unsigned_abs(), f.max(pos.strike) as u64);
-        total = match (hi, total.checked_add(lo)) {
-            (0, Some(t)) if t < EXACT_PNL_BOUND => t,
-            _ => return false,
-        };
-    }
-    true
-}
-
-/// Adds one position's scenario P&L, qty·(V_s − mark), into `mr.pnl`, walking the grid in runs of
-/// one vol level (`scenario::VOL_RUNS`) so the inner loop has a fixed `TotalVol`.
-///
-/// `EXACT` (the caller checked [`pnl_is_exact`] and |lm| < [`EXACT_LN_BOUND`]): plain wrapping
-/// arithmetic, which is then exact; otherwise every step is checked. Same results.
-#[inline(always)]
-fn scenario_pnl<const EXACT: bool>(
-    kind: SeriesKind,
-    strike: i64,
-    lm: i64,
-    qty: i64,
-    mark: i64,
-    tvs: &[TotalVol; VOL_LEVELS],
-    mr: &mut MarketRisk,
-) -> RiskResult<()> {
-    let mut s = 0;
-    for (level, end) in scenario::VOL_RUNS {
-        let tv_s = tvs[level as usize];
-        while s < end {
-            let (x, f) = (mr.ln_move[s].to_bits(), mr.forward[s]);
-            let acc = (mr.pnl[s], mr.slope_right[s], mr.slope_left[s]);
-            let acc = step::<EXACT>(kind, f, strike, lm, x, qty, mark, tv_s, acc)?;
-            (mr.pnl[s], mr.slope_right[s], mr.slope_left[s]) = acc;
-            s += 1;
-        }
-    }
-    let n = (mr.n_strike_points as usize).min(STRIKE_POINTS);
-    for (offset, level) in [(0, VolLevel::Up), (STRIKE_POINTS, VolLevel::Down)] {
-        for j in 0..n {
-            let (x, f) = (mr.strike_ln_move[j].to_bits(), mr.strike_forward[j]);
-            let k = offset + j;
-            let acc = (
-                mr.strike_pnl[k],
-                mr.strike_slope_right[k],
-                mr.strike_slope_left[k],
-            );
-            let acc = step::<EXACT>(kind, f, strike, lm, x, qty, mark, tvs[level as usize], acc)?;
-            (
-                mr.strike_pnl[k],
-                mr.strike_slope_right[k],
-                mr.strike_slope_left[k],
-            ) = acc;
-        }
-    }
-    Ok(())
-}
-
-/// One scenario of [`scenario_pnl`]: adds qty·(V − mark) to the P&L and qty·∂V/∂ln F to its
-/// right and left slopes, for the value at forward `f` and log move `x`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn step<const EXACT: bool>(
-    kind: SeriesKind,
-    f: i64,
-    strike: i64,
-    lm: i64,
-    x: i64,
-    qty: i64,
-    mark: i64,
-    tv_s: TotalVol,
-    (pnl, right, left): (i64, i64, i64),
-) -> RiskResult<(i64, i64, i64)> {
-    if EXACT {
-        // |qty·slope| ≤ |qty|·F: bounded like the P&L (`pnl_is_exact`).
-        let v = value_slope_at_inline(kind, f, strike, lm.wrapping_add(x), tv_s)?;
-        Ok((
-            pnl.wrapping_add(qty.wrapping_mul(v.value.wrapping_sub(mark))),
-            right.wrapping_add(qty.wrapping_mul(v.slope_right)),
-            left.wrapping_add(qty.wrapping_mul(v.slope_left)),
-        ))
+    let g = if start <= ONE / 2 && stop >= ONE / 2 {
+        mr.gap[p]
     } else {
-        let v = value_slope_at_inline(kind, f, strike, add(lm, x)?, tv_s)?;
-        Ok((
-            add(pnl, imul(qty, sub(v.value, mark)?)?)?,
-            add(right, imul(qty, v.slope_right)?)?,
-            add(left, imul(qty, v.slope_left)?)?,
-        ))
-    }
+        mul_ceil(mr.gap[p], shape(start)?.max(shape(stop)?))?
+    };
+    sub(g, low)
 }
 
-/// Worst weighted loss over IM scenarios and worst loss over MM scenarios of one market: the
-/// fixed grid, the strike points in use (weight 1; MM when inside the MM range), and between
-/// adjacent price points of each vol level the tangent bound ([`between`]).
-#[inline(never)] // its price-point buffer stays out of `compute`'s stack frame (SBF: 4 KiB each)
+/// Worst weighted loss over the IM range and worst loss over the MM range of one market: the
+/// intervals of both main ladders that the range around the oracle price covers (in part at its
+/// ends), then the extremes and named shocks (IM only, weighted) at their move from the oracle
+/// price.
 fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
-    for s in 0..SCENARIOS {
-        let w = scenario::weight(s, params);
-        take_loss(
-            mr,
-            s,
-            mr.pnl[s],
-            w,
-            scenario::in_mm(s, params.mm_steps),
-            false,
-        )?;
-    }
-    let edge = scenario::mm_edge(&mr.ln_move, params.mm_steps).unsigned_abs();
-    let n = (mr.n_strike_points as usize).min(STRIKE_POINTS);
-    for j in 0..n {
-        let in_mm = mr.strike_ln_move[j].to_bits().unsigned_abs() <= edge;
-        for offset in [0, STRIKE_POINTS] {
-            let pnl = mr.strike_pnl[offset + j];
-            take_loss(mr, STRIKE + offset + j, pnl, ONE, in_mm, false)?;
-        }
-    }
-    for (first, offset) in [(0, 0), (scenario::LADDER, STRIKE_POINTS)] {
-        let pts = price_points(mr, first, offset, n);
-        for pair in pts.windows(2) {
-            let (a, b) = (&pair[0], &pair[1]);
-            if let Some(pnl) = between(a, b)? {
-                let in_mm = a.x.unsigned_abs() <= edge && b.x.unsigned_abs() <= edge;
-                take_loss(mr, a.id, pnl, ONE, in_mm, true)?;
+    let w = mr.window;
+    for (span, im) in [(w.im, true), (w.mm, false)] {
+        for l in [Ladder::Up, Ladder::Down] {
+            for i in span.first as usize..span.end as usize {
+                let start = if i == span.first as usize {
+                    span.start
+                } else {
+                    0
+                };
+                let stop = if i + 1 == span.end as usize {
+                    span.stop
+                } else {
+                    ONE
+                };
+                let p = l.start() + i;
+                let loss = interval_loss(mr, p, start.min(stop), stop)?;
+                take_loss(mr, p, loss, ONE, im, !im)?;
             }
         }
     }
+    for (l, &(k, lambda)) in LADDERS[2..].iter().zip(&w.mini) {
+        let weight = match l {
+            Ladder::Named0 => params.named_shocks[0].weight,
+            Ladder::Named1 => params.named_shocks[1].weight,
+            _ => params.extreme_weight,
+        };
+        let p = l.start() + k as usize;
+        let loss = interval_loss(mr, p, lambda, lambda)?;
+        take_loss(mr, p, loss, weight.to_bits(), true, false)?;
+    }
     Ok(())
 }
 
-/// One price point of a vol level: its log move, P&L, slopes and scenario number.
-#[derive(Clone, Copy, Debug, Default)]
-struct PricePoint {
-    x: i64,
-    pnl: i64,
-    right: i64,
-    left: i64,
-    id: usize,
-}
-
-/// The ladder points of one vol level (scenarios `first..first + LADDER`) and its `n` strike
-/// points (`offset` into the strike arrays), in ascending log move.
-fn price_points(
-    mr: &MarketRisk,
-    first: usize,
-    offset: usize,
-    n: usize,
-) -> [PricePoint; scenario::LADDER + STRIKE_POINTS] {
-    let mut pts = [PricePoint::default(); scenario::LADDER + STRIKE_POINTS];
-    for (i, p) in pts.iter_mut().take(scenario::LADDER).enumerate() {
-        let s = first + i;
-        *p = PricePoint {
-            x: mr.ln_move[s].to_bits(),
-            pnl: mr.pnl[s],
-            right: mr.slope_right[s],
-            left: mr.slope_left[s],
-            id: s,
-        };
-    }
-    let mut len = scenario::LADDER;
-    for j in 0..n {
-        let k = offset + j;
-        let p = PricePoint {
-            x: mr.strike_ln_move[j].to_bits(),
-            pnl: mr.strike_pnl[k],
-            right: mr.strike_slope_right[k],
-            left: mr.strike_slope_left[k],
-            id: STRIKE + k,
-        };
-        let mut i = len;
-        while i > 0 && pts[i - 1].x > p.x {
-            pts[i] = pts[i - 1];
-            i -= 1;
-        }
-        pts[i] = p;
-        len += 1;
-    }
-    // Unused strike slots repeat the top point: zero-width intervals, which `between` skips.
-    for i in len..pts.len() {
-        pts[i] = pts[len - 1];
-    }
-    pts
-}
-
-/// The P&L bound between adjacent price points a < b where the P&L falls into the interval and
-/// rises out of it (right slope at a < 0 < left slope at b), so its minimum lies inside: the
-/// value where the tangents at a and b meet (clamped to the interval), rounded down. Exact when
-/// the P&L is piecewise linear with one kink inside (an option expiring within the horizon); a
-/// lower bound — so a loss at least the true one — wherever it is convex (long gamma: the only
-/// way a minimum can lie between points). `None` otherwise.
-fn between(a: &PricePoint, b: &PricePoint) -> RiskResult<Option<i64>> {
-    let width = sub(b.x, a.x)?;
-    if width <= 0 || a.right >= 0 || b.left <= 0 {
-        return Ok(None);
-    }
-    // a.pnl + a.right·u = b.pnl + b.left·(u − width)  ⇔  u = (b.pnl − a.pnl − b.left·width)/(a.right − b.left)
-    let num = sub(sub(b.pnl, a.pnl)?, mul(b.left, width)?)?;
-    let den = sub(a.right, b.left)?;
-    // A quotient beyond the Q32 range is beyond the interval: clamp it like any other.
-    let u = match div_shift(num, den, 32, Round::Floor) {
-        Some(q) => q.clamp(0, width),
-        None if (num < 0) == (den < 0) => width,
-        None => 0,
-    };
-    // u is rounded down, where b's tangent is below the meeting point: the lower of the two.
-    let on_a = add(a.pnl, mul(a.right, u)?)?;
-    let on_b = add(b.pnl, mul(b.left, sub(u, width)?)?)?;
-    Ok(Some(on_a.min(on_b)))
-}
-
-/// Records scenario `s`'s loss (−`pnl`) in the worst IM (weighted by `w`) and, if `in_mm`, MM;
-/// `between`: the loss is the bound on the interval above `s`.
+/// Records interval `p`'s loss as a candidate for the worst IM (weighted by `w`) and/or MM.
 fn take_loss(
     mr: &mut MarketRisk,
-    s: usize,
-    pnl: i64,
+    p: usize,
+    loss: i64,
     w: i64,
-    in_mm: bool,
-    between: bool,
+    im: bool,
+    mm: bool,
 ) -> RiskResult<()> {
-    let loss = pnl.checked_neg().ok_or(RiskError::Overflow)?;
     if loss <= 0 {
         return Ok(());
     }
-    let weighted = mul_ceil(loss, w)?;
-    if weighted > mr.worst_im {
-        mr.worst_im = weighted;
-        mr.worst_im_scenario = s as u8;
-        mr.worst_im_between = between;
+    if im {
+        let weighted = mul_ceil(loss, w)?;
+        if weighted > mr.worst_im {
+            mr.worst_im = weighted;
+            mr.worst_im_interval = p as u8;
+        }
     }
-    if in_mm && loss > mr.worst_mm {
+    if mm && loss > mr.worst_mm {
         mr.worst_mm = loss;
-        mr.worst_mm_scenario = s as u8;
-        mr.worst_mm_between = between;
+        mr.worst_mm_interval = p as u8;
     }
     Ok(())
+}
+
+/// A scenario point's description for reports: its ladder's name and its index in it.
+pub fn point_name(p: usize) -> Option<(&'static str, usize)> {
+    Ladder::of_point(p).map(|(l, i)| (l.name(), i))
 }
 
 #[cfg(test)]

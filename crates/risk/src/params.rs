@@ -125,8 +125,15 @@ pub struct RiskParams {
     pub corr_max_offset: Fx,
     /// EWMA time constant of the covariance estimate.
     pub corr_tau_secs: i64,
+    // ---- risk arrays (§4.8) ----
+    /// How long a market's risk arrays stay valid after their anchor (seconds): arrays bound
+    /// every value over this window (a long at its end, a short at its start).
+    pub array_max_age_secs: i64,
+    /// How far the margin and mark vols may drift from the anchor's (relative) before the
+    /// arrays are stale: arrays bound every value over σ·(1 ± this).
+    pub array_vol_tol: Fx,
     /// Room to grow without a migration.
-    pub reserved: [u64; 16],
+    pub reserved: [u64; 14],
 }
 
 /// AVSL liquidation parameters (docs/liquidation.md). One per exchange.
@@ -228,11 +235,13 @@ impl RiskParams {
         corr_floor: lit("0.5"),
         corr_max_offset: lit("0"),
         corr_tau_secs: 1_396_314,
-        reserved: [0; 16],
+        array_max_age_secs: 600,
+        array_vol_tol: lit("0.005"),
+        reserved: [0; 14],
     };
 
     /// Hard bounds of every `Fx` field.
-    pub const FX_BOUNDS: [FxBound; 33] = [
+    pub const FX_BOUNDS: [FxBound; 34] = [
         ("im_range_sigmas", lit("1"), lit("10")),
         ("range_floor", lit("0.005"), lit("0.5")),
         ("range_cap", lit("0.01"), lit("1.5")),
@@ -266,10 +275,11 @@ impl RiskParams {
         ("apc_buffer", lit("0"), lit("2")),
         ("apc_max_fall_per_day", lit("0.001"), lit("1")),
         ("stable_growth_per_sec", lit("0.0000001"), lit("0.01")),
+        ("array_vol_tol", lit("0"), lit("0.2")),
     ];
 
     /// Hard bounds of every integer field.
-    pub const INT_BOUNDS: [IntBound; 10] = [
+    pub const INT_BOUNDS: [IntBound; 11] = [
         ("im_horizon_secs", HOUR, 30 * DAY),
         ("mm_steps", 1, crate::scenario::PRICE_STEPS as i64),
         ("vol_ts_ref_secs", DAY, 365 * DAY),
@@ -280,10 +290,11 @@ impl RiskParams {
         ("iv_fresh_secs", 0, 7 * DAY),
         ("iv_max_age_secs", 0, 7 * DAY),
         ("min_obs_interval_secs", 1, DAY),
+        ("array_max_age_secs", 10, HOUR),
     ];
 
     /// Every bounded `Fx` field, in `FX_BOUNDS` order (the one place that order is written).
-    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 33] {
+    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 34] {
         let n = &mut self.named_shocks;
         let (n0, n1) = n.split_at_mut(1);
         let (n0, n1) = (&mut n0[0], &mut n1[0]);
@@ -321,15 +332,16 @@ impl RiskParams {
             &mut self.apc_buffer,
             &mut self.apc_max_fall_per_day,
             &mut self.stable_growth_per_sec,
+            &mut self.array_vol_tol,
         ]
     }
 
-    fn fx_fields(&self) -> [Fx; 33] {
+    fn fx_fields(&self) -> [Fx; 34] {
         let mut copy = *self;
         copy.fx_fields_mut().map(|v| *v)
     }
 
-    fn int_fields(&self) -> [i64; 10] {
+    fn int_fields(&self) -> [i64; 11] {
         [
             self.im_horizon_secs,
             self.mm_steps as i64,
@@ -341,6 +353,7 @@ impl RiskParams {
             self.iv_fresh_secs,
             self.iv_max_age_secs,
             self.min_obs_interval_secs,
+            self.array_max_age_secs,
         ]
     }
 
@@ -392,7 +405,7 @@ impl RiskParams {
                 "corr_tau_secs in [1h, 365d]",
             ),
             (
-                self.padding0 == 0 && self.reserved == [0; 16],
+                self.padding0 == 0 && self.reserved == [0; 14],
                 "reserved bytes are zero",
             ),
         ];

@@ -7,7 +7,7 @@
 
 use super::{per_sqrt_year, sqrt_secs, SeriesKind};
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{mul, mul_prob, mul_sat, mul_small, mul_small_domain, recip, sub, Fx};
+use crate::fx::{mul, mul_prob, mul_sat, mul_small, mul_small_domain, recip, sub, Fx, ONE};
 use crate::math::{cdf, ln_scaled};
 
 /// Total volatility `w = σ√T` and its reciprocal, in Q32.32, fixed per series and vol level.
@@ -64,7 +64,7 @@ pub fn intrinsic(kind: SeriesKind, fwd: i64, strike: i64) -> i64 {
 /// Accuracy on the documented domain: within 4e-9·F + 1 native unit of exact Black-76
 /// (`tests/pricing.rs::{matches_f64_black76, worst_cases_are_within_the_bound}`).
 ///
-/// This is the scenario grid's inner loop (30 calls per series per margin check), so it has a
+/// This is the risk arrays' inner loop (about 160 calls per series per crank), so it has a
 /// fast path for the domain every margin valuation is in — non-negative prices, |ln(F/K)| < 256,
 /// 1/w < 2^22, w < 2^30 — where no saturation or overflow can occur, so the products need no
 /// sign handling or overflow test ([`crate::fx::mul_small`]) and F·N(d) takes two partial
@@ -73,41 +73,40 @@ pub fn intrinsic(kind: SeriesKind, fwd: i64, strike: i64) -> i64 {
 /// input total.
 #[inline]
 pub fn value_at(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> RiskResult<i64> {
-    Ok(value_slope_at_inline(kind, fwd, strike, lm, tv)?.value)
+    Ok(value_delta_at_inline(kind, fwd, strike, lm, tv)?.value)
 }
 
-/// A value and its slope in the log of the forward, ∂V/∂ln F = F·Δ (money per contract per unit
-/// log move): F·N(d1) for a call, −F·N(−d1) for a put, F for a future — the money products
-/// Black-76 already computes, so the slope costs nothing. At expiry the slope is a step;
-/// exactly at the strike the right and left slopes differ (a call: F on the right, 0 on the
-/// left); elsewhere they are equal. The margin grid uses them to bound the loss between its
-/// price points (`margin::worst_losses`).
+/// A value and its delta ∂V/∂F (Q32.32, contracts of underlying): N(d1) for a call, −N(−d1)
+/// for a put, 1 for a future — the probabilities Black-76 already computes, so the delta costs
+/// nothing. At expiry the delta is a step; exactly at the strike the right and left deltas
+/// differ (a call: 1 on the right, 0 on the left); elsewhere they are equal. The risk arrays
+/// use them to bound a long option's value between two price points (`array`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Valued {
     /// Value per contract.
     pub value: i64,
-    /// ∂V/∂ln F from the right.
-    pub slope_right: i64,
-    /// ∂V/∂ln F from the left.
-    pub slope_left: i64,
+    /// ∂V/∂F from the right (Q32.32).
+    pub delta_right: i64,
+    /// ∂V/∂F from the left (Q32.32).
+    pub delta_left: i64,
 }
 
-/// [`value_at`] with its slopes ([`Valued`]).
+/// [`value_at`] with its deltas ([`Valued`]).
 #[inline]
-pub fn value_slope_at(
+pub fn value_delta_at(
     kind: SeriesKind,
     fwd: i64,
     strike: i64,
     lm: i64,
     tv: TotalVol,
 ) -> RiskResult<Valued> {
-    value_slope_at_inline(kind, fwd, strike, lm, tv)
+    value_delta_at_inline(kind, fwd, strike, lm, tv)
 }
 
-/// [`value_slope_at`], always inlined: for the margin engine's scenario loop, where a call (five
-/// arguments, a `TotalVol` on the stack, a `Result` through memory) would cost a tenth of it.
+/// [`value_delta_at`], always inlined: for the risk arrays' loops, where a call (five arguments, a
+/// `TotalVol` on the stack, a `Result` through memory) would cost a tenth of it.
 #[inline(always)]
-pub(crate) fn value_slope_at_inline(
+pub(crate) fn value_delta_at_inline(
     kind: SeriesKind,
     fwd: i64,
     strike: i64,
@@ -117,8 +116,8 @@ pub(crate) fn value_slope_at_inline(
     if !kind.is_option() {
         return Ok(Valued {
             value: fwd,
-            slope_right: fwd,
-            slope_left: fwd,
+            delta_right: ONE,
+            delta_left: ONE,
         });
     }
     if in_fast_domain(fwd, strike, lm, tv) {
@@ -147,21 +146,21 @@ const FAST_W: u64 = 1 << 62;
 fn value_fast(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) -> Valued {
     let d1 = mul_small(lm, tv.inv_w).wrapping_add(tv.w >> 1);
     let d2 = d1.wrapping_sub(tv.w);
-    let (v, slope, floor, cap) = match kind {
+    let (v, delta, floor, cap) = match kind {
         SeriesKind::Call => {
-            let f_n1 = mul_prob(fwd, cdf(d1));
+            let n1 = cdf(d1);
             (
-                f_n1.wrapping_sub(mul_prob(strike, cdf(d2))),
-                f_n1,
+                mul_prob(fwd, n1).wrapping_sub(mul_prob(strike, cdf(d2))),
+                n1,
                 fwd.wrapping_sub(strike).max(0),
                 fwd,
             )
         }
         _ => {
-            let f_n1 = mul_prob(fwd, cdf(d1.wrapping_neg()));
+            let n1 = cdf(d1.wrapping_neg());
             (
-                mul_prob(strike, cdf(d2.wrapping_neg())).wrapping_sub(f_n1),
-                f_n1.wrapping_neg(),
+                mul_prob(strike, cdf(d2.wrapping_neg())).wrapping_sub(mul_prob(fwd, n1)),
+                n1.wrapping_neg(),
                 strike.wrapping_sub(fwd).max(0),
                 strike,
             )
@@ -169,8 +168,8 @@ fn value_fast(kind: SeriesKind, fwd: i64, strike: i64, lm: i64, tv: TotalVol) ->
     };
     Valued {
         value: v.clamp(floor, cap.max(floor)),
-        slope_right: slope,
-        slope_left: slope,
+        delta_right: delta,
+        delta_left: delta,
     }
 }
 
@@ -185,44 +184,44 @@ fn value_general(
 ) -> RiskResult<Valued> {
     let floor = intrinsic(kind, fwd, strike);
     if tv.inv_w == 0 {
-        // The payoff's slope: a call's is F above the strike, a put's −F below it.
+        // The payoff's delta: a call's is 1 above the strike, a put's −1 below it.
         let (right, left) = match kind {
             SeriesKind::Call => (fwd >= strike, fwd > strike),
             _ => (fwd < strike, fwd <= strike),
         };
-        let slope = |on: bool| match (on, kind) {
+        let delta = |on: bool| match (on, kind) {
             (false, _) => 0,
-            (true, SeriesKind::Call) => fwd,
-            (true, _) => fwd.saturating_neg(),
+            (true, SeriesKind::Call) => ONE,
+            (true, _) => -ONE,
         };
         return Ok(Valued {
             value: floor,
-            slope_right: slope(right),
-            slope_left: slope(left),
+            delta_right: delta(right),
+            delta_left: delta(left),
         });
     }
     // Saturation is exact here: |d| beyond 8.5 already gives N = 0 or 1.
     let d1 = mul_sat(lm, tv.inv_w).saturating_add(tv.w >> 1);
     let d2 = d1.saturating_sub(tv.w);
-    let (v, slope, cap) = match kind {
+    let (v, delta, cap) = match kind {
         SeriesKind::Call => {
-            let f_n1 = mul(fwd, cdf(d1))?;
-            (sub(f_n1, mul(strike, cdf(d2))?)?, f_n1, fwd)
+            let n1 = cdf(d1);
+            (sub(mul(fwd, n1)?, mul(strike, cdf(d2))?)?, n1, fwd)
         }
         // d1, d2 may have saturated at i64::MIN: negate saturating (cdf(i64::MAX) = 1 exactly).
         _ => {
-            let f_n1 = mul(fwd, cdf(d1.saturating_neg()))?;
+            let n1 = cdf(d1.saturating_neg());
             (
-                sub(mul(strike, cdf(d2.saturating_neg()))?, f_n1)?,
-                f_n1.saturating_neg(),
+                sub(mul(strike, cdf(d2.saturating_neg()))?, mul(fwd, n1)?)?,
+                -n1,
                 strike,
             )
         }
     };
     Ok(Valued {
         value: v.clamp(floor, cap.max(floor)),
-        slope_right: slope,
-        slope_left: slope,
+        delta_right: delta,
+        delta_left: delta,
     })
 }
 
@@ -236,7 +235,7 @@ pub(crate) fn value_at_general(
     tv: TotalVol,
 ) -> RiskResult<Valued> {
     if !kind.is_option() {
-        return value_slope_at(kind, fwd, strike, lm, tv);
+        return value_delta_at(kind, fwd, strike, lm, tv);
     }
     value_general(kind, fwd, strike, lm, tv)
 }

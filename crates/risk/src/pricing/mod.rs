@@ -7,7 +7,7 @@
 pub mod black76;
 pub mod greeks;
 
-pub use black76::{black76, intrinsic, value_at, value_slope_at, TotalVol, Valued};
+pub use black76::{black76, intrinsic, value_at, value_delta_at, TotalVol, Valued};
 pub use greeks::{greeks, Greeks};
 
 use crate::error::{RiskError, RiskResult};

@@ -20,7 +20,7 @@ fn kinds_round_trip() {
 
 mod fast_path {
     use super::super::black76::value_at_general;
-    use super::super::{value_slope_at, SeriesKind, TotalVol};
+    use super::super::{value_delta_at, SeriesKind, TotalVol};
     use crate::fx::{MUL_SMALL_A, MUL_SMALL_B, ONE};
     use proptest::prelude::*;
 
@@ -59,7 +59,7 @@ mod fast_path {
             lm in edgy(MUL_SMALL_A), inv_w in edgy(MUL_SMALL_B), w in edgy(1 << 62),
         ) {
             let tv = TotalVol { w, inv_w };
-            prop_assert_eq!(value_slope_at(k, fwd, strike, lm, tv), value_at_general(k, fwd, strike, lm, tv));
+            prop_assert_eq!(value_delta_at(k, fwd, strike, lm, tv), value_at_general(k, fwd, strike, lm, tv));
         }
 
         /// The same on realistic grids: money up to 2^50, log-moneyness ±6, w from 1e-6 to 50,
@@ -70,7 +70,7 @@ mod fast_path {
             lm in -(6 * ONE)..(6 * ONE), w in 4_295i64..(50 * ONE),
         ) {
             let tv = TotalVol::from_w(w).unwrap();
-            prop_assert_eq!(value_slope_at(k, fwd, strike, lm, tv), value_at_general(k, fwd, strike, lm, tv));
+            prop_assert_eq!(value_delta_at(k, fwd, strike, lm, tv), value_at_general(k, fwd, strike, lm, tv));
         }
     }
 }

@@ -34,39 +34,6 @@ pub fn black76(kind: u8, f: f64, k: f64, sigma: f64, t_secs: f64) -> f64 {
     }
 }
 
-/// ∂V/∂ln F from the right and from the left (they differ only at expiry, exactly at the strike).
-pub fn slopes(kind: u8, f: f64, k: f64, sigma: f64, t_secs: f64) -> (f64, f64) {
-    if kind == 2 {
-        return (f, f);
-    }
-    let w = sigma * (t_secs.max(0.0) / YEAR).sqrt();
-    if w <= 0.0 {
-        return if kind == 0 {
-            (if f >= k { f } else { 0.0 }, if f > k { f } else { 0.0 })
-        } else {
-            (if f < k { -f } else { 0.0 }, if f <= k { -f } else { 0.0 })
-        };
-    }
-    let d1 = (f / k).ln() / w + w / 2.0;
-    let s = if kind == 0 {
-        f * ncdf(d1)
-    } else {
-        -f * ncdf(-d1)
-    };
-    (s, s)
-}
-
-/// The loss bound between adjacent price points a < b (x, P&L, right slope, left slope) where the
-/// P&L falls into the interval and rises out of it: minus the value where the tangents meet.
-pub fn between(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> Option<f64> {
-    let w = b.0 - a.0;
-    if w <= 0.0 || a.2 >= 0.0 || b.3 <= 0.0 {
-        return None;
-    }
-    let u = ((b.1 - a.1 - b.3 * w) / (a.2 - b.3)).clamp(0.0, w);
-    Some(-(a.1 + a.2 * u))
-}
-
 pub struct Greeks {
     pub d1: f64,
     pub w: f64,
@@ -130,82 +97,18 @@ pub struct Margin {
     /// Σ exact IM value of the positions when every one is a long option (the most such an
     /// account can lose: its margin is capped there), else None.
     pub long_value: Option<f64>,
-    /// Per market, the strikes of its strike points in priority order.
+    /// Per market, the strike points chosen, ascending.
     pub strikes: Vec<Vec<f64>>,
     pub worst_im: Vec<f64>,
     pub worst_mm: Vec<f64>,
+    /// Per market, the P&L at every scenario point (the engine's layout, `keel_risk::array`).
     pub pnl: Vec<Vec<f64>>,
+    /// Per market, Σ over longs of qty·gap per interval.
+    pub gap: Vec<Vec<f64>>,
 }
 
 fn f(x: keel_risk::Fx) -> f64 {
     x.to_num()
-}
-
-/// Scenario log moves, vol multiplier selector and weight, in the engine's documented order:
-/// ladder × vol up, ladder × vol down, extreme down/up (vol up), named shocks.
-pub fn scenarios(sigma: f64, p: &RiskParams) -> Vec<(f64, usize, f64, bool)> {
-    let r = (f(p.im_range_sigmas) * sigma * (p.im_horizon_secs as f64 / YEAR).sqrt())
-        .clamp(f(p.range_floor), f(p.range_cap));
-    let mut v = Vec::new();
-    for level in 0..2 {
-        for i in -6i64..=6 {
-            v.push((
-                r * i as f64 / 6.0,
-                level,
-                1.0,
-                i.unsigned_abs() <= p.mm_steps as u64,
-            ));
-        }
-    }
-    let e = f(p.extreme_multiple) * r;
-    v.push((-e, 0, f(p.extreme_weight), false));
-    v.push((e, 0, f(p.extreme_weight), false));
-    for (k, n) in p.named_shocks.iter().enumerate() {
-        v.push((f(n.ln_move), 2 + k, f(n.weight), false));
-    }
-    v
-}
-
-/// Strike points per vol level (docs/risk-model.md §4.1).
-pub const STRIKE_POINTS: usize = 2;
-
-/// The strike points of one market: the distinct strikes of its options (qty ≠ 0) strictly inside
-/// the IM range, sharpest first (least total vol left at the end of the horizon), then nearest to
-/// spot, then lowest; at most STRIKE_POINTS. Returns (ln(K/S), K).
-pub fn strike_points(
-    m: &Market,
-    positions: &[Position],
-    market: usize,
-    now: f64,
-) -> Vec<(f64, f64)> {
-    let r = (f(m.p.im_range_sigmas) * m.sigma * (m.p.im_horizon_secs as f64 / YEAR).sqrt())
-        .clamp(f(m.p.range_floor), f(m.p.range_cap));
-    let mut c: Vec<(f64, f64, f64)> = Vec::new(); // (w_end, |x|, K)
-    for p in positions {
-        if p.market != market || p.kind == 2 || p.qty == 0.0 {
-            continue;
-        }
-        let t = (p.expiry - now).min(10.0 * YEAR);
-        let t_end = (t - m.p.im_horizon_secs as f64).max(0.0);
-        let w_end = m.sigma * (t_end / YEAR).sqrt();
-        let x = (p.strike / m.spot).ln();
-        if x.abs() >= r {
-            continue;
-        }
-        match c.iter_mut().find(|e| e.2 == p.strike) {
-            Some(e) => {
-                if (w_end, x.abs()) < (e.0, e.1) {
-                    *e = (w_end, x.abs(), p.strike);
-                }
-            }
-            None => c.push((w_end, x.abs(), p.strike)),
-        }
-    }
-    c.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    c.iter()
-        .take(STRIKE_POINTS)
-        .map(|&(_, _, k)| ((k / m.spot).ln(), k))
-        .collect()
 }
 
 pub fn vol_mults(t: f64, p: &RiskParams) -> [f64; 4] {
@@ -224,24 +127,125 @@ pub fn vol_mults(t: f64, p: &RiskParams) -> [f64; 4] {
     ]
 }
 
-fn delta(kind: u8, s: f64, k: f64, sigma: f64, t: f64) -> f64 {
+/// ∂V/∂F from the right and from the left (they differ only at expiry, exactly at the strike).
+pub fn deltas(kind: u8, fwd: f64, k: f64, sigma: f64, t_secs: f64) -> (f64, f64) {
     if kind == 2 {
-        return 1.0;
+        return (1.0, 1.0);
     }
-    let w = sigma * (t.max(0.0) / YEAR).sqrt();
+    let w = sigma * (t_secs.max(0.0) / YEAR).sqrt();
     if w <= 0.0 {
-        return match kind {
-            0 if s > k => 1.0,
-            1 if s < k => -1.0,
-            _ => 0.0,
+        return if kind == 0 {
+            (
+                if fwd >= k { 1.0 } else { 0.0 },
+                if fwd > k { 1.0 } else { 0.0 },
+            )
+        } else {
+            (
+                if fwd < k { -1.0 } else { 0.0 },
+                if fwd <= k { -1.0 } else { 0.0 },
+            )
         };
     }
-    let n1 = ncdf((s / k).ln() / w + w / 2.0);
-    if kind == 0 {
-        n1
-    } else {
-        n1 - 1.0
+    let n1 = ncdf((fwd / k).ln() / w + w / 2.0);
+    let d = if kind == 0 { n1 } else { n1 - 1.0 };
+    (d, d)
+}
+
+/// Ladder steps per IM range, steps beyond it, strike points, mini-ladder half width, mark steps
+/// (docs/risk-model.md §4.8).
+pub const RANGE_STEPS: i64 = 6;
+pub const HALF_WIDTH: i64 = 8;
+pub const STRIKE_POINTS: usize = 8;
+pub const MOVE_STEPS: i64 = 2;
+
+/// One market's scenario points at an anchor at `now`: per point its ladder (0 up, 1 down, 2/3
+/// extreme down/up, 4/5 named), log move and forward. Main ladders: the steps −8…+8 of R/6 and
+/// the strike points merged ascending (unused slots repeat the top point); mini ladders: the
+/// centre ± 2 steps.
+pub struct Points {
+    pub range: f64,
+    pub step: f64,
+    pub strikes: Vec<f64>,
+    pub ladder: Vec<usize>,
+    pub x: Vec<f64>,
+    pub fwd: Vec<f64>,
+}
+
+pub fn points(m: &Market, positions: &[Position], market: usize, now: f64) -> Points {
+    let p = m.p;
+    let r = (f(p.im_range_sigmas) * m.sigma * (p.im_horizon_secs as f64 / YEAR).sqrt())
+        .clamp(f(p.range_floor), f(p.range_cap));
+    let step = r / RANGE_STEPS as f64;
+    let range = step * RANGE_STEPS as f64;
+    // Strike points: the account's strikes strictly inside the main ladders, those expiring by
+    // now + max age + horizon first, then nearest, then lowest.
+    let kinked_by = now + p.array_max_age_secs as f64 + p.im_horizon_secs as f64;
+    let mut c: Vec<(bool, f64, f64)> = Vec::new();
+    for q in positions {
+        if q.market != market || q.kind == 2 || q.qty == 0.0 {
+            continue;
+        }
+        let x = (q.strike / m.spot).ln();
+        if x.abs() >= HALF_WIDTH as f64 * step {
+            continue;
+        }
+        let key = (q.expiry > kinked_by, x.abs(), q.strike);
+        match c.iter_mut().find(|e| e.2 == q.strike) {
+            Some(e) => {
+                if (key.0, key.1) < (e.0, e.1) {
+                    *e = key;
+                }
+            }
+            None => c.push(key),
+        }
     }
+    c.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mut strikes: Vec<f64> = c.iter().take(STRIKE_POINTS).map(|e| e.2).collect();
+    strikes.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mut main: Vec<(f64, f64)> = (-HALF_WIDTH..=HALF_WIDTH)
+        .map(|i| {
+            let x = step * i as f64;
+            (x, m.spot * x.exp())
+        })
+        .collect();
+    for &k in &strikes {
+        main.push(((k / m.spot).ln(), k));
+    }
+    main.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    while main.len() < (2 * HALF_WIDTH + 1) as usize + STRIKE_POINTS {
+        main.push(*main.last().unwrap());
+    }
+    let mut out = Points {
+        range,
+        step,
+        strikes,
+        ladder: vec![],
+        x: vec![],
+        fwd: vec![],
+    };
+    for l in 0..2 {
+        for &(x, fw) in &main {
+            out.ladder.push(l);
+            out.x.push(x);
+            out.fwd.push(fw);
+        }
+    }
+    let e = f(p.extreme_multiple) * range;
+    let centres = [
+        -e,
+        e,
+        f(p.named_shocks[0].ln_move),
+        f(p.named_shocks[1].ln_move),
+    ];
+    for (j, c) in centres.iter().enumerate() {
+        for i in -MOVE_STEPS..=MOVE_STEPS {
+            let x = c + step * i as f64;
+            out.ladder.push(2 + j);
+            out.x.push(x);
+            out.fwd.push(m.spot * x.exp());
+        }
+    }
+    out
 }
 
 pub fn margin(
@@ -253,49 +257,14 @@ pub fn margin(
     now: f64,
 ) -> Margin {
     let mut out = Margin::default();
-    let mut strikes: Vec<Vec<f64>> = Vec::new();
-    // The fixed grid, then each strike point at vol up and at vol down (MM when inside the MM
-    // range: the ladder's MM edge). Forwards are S·e^x (for a strike point, K).
-    let scen: Vec<Vec<(f64, usize, f64, bool)>> = markets
+    let pts: Vec<Points> = markets
         .iter()
         .enumerate()
-        .map(|(i, m)| {
-            let mut v = scenarios(m.sigma, m.p);
-            let edge = v[6 + m.p.mm_steps.min(6) as usize].0;
-            let pts = strike_points(m, positions, i, now);
-            strikes.push(pts.iter().map(|p| p.1).collect());
-            for lvl in 0..2 {
-                for &(x, _) in &pts {
-                    v.push((x, lvl, 1.0, x.abs() <= edge));
-                }
-                // Unused slots: no scenario (P&L 0, never a loss).
-                for _ in pts.len()..STRIKE_POINTS {
-                    v.push((f64::NAN, lvl, 0.0, false));
-                }
-            }
-            v
-        })
+        .map(|(i, m)| points(m, positions, i, now))
         .collect();
-    out.pnl = scen.iter().map(|s| vec![0.0; s.len()]).collect();
-    // Forwards: S·e^x on the fixed grid, exactly K at a strike point (the kink is at the point).
-    let fwd: Vec<Vec<f64>> = scen
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.iter()
-                .enumerate()
-                .map(|(s, &(x, _, _, _))| {
-                    if s >= 30 && !x.is_nan() {
-                        strikes[i][(s - 30) % STRIKE_POINTS]
-                    } else {
-                        markets[i].spot * x.exp()
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    out.strikes = strikes;
-    let mut slope: Vec<Vec<(f64, f64)>> = scen.iter().map(|s| vec![(0.0, 0.0); s.len()]).collect();
+    out.strikes = pts.iter().map(|p| p.strikes.clone()).collect();
+    out.pnl = pts.iter().map(|p| vec![0.0; p.x.len()]).collect();
+    out.gap = pts.iter().map(|p| vec![0.0; p.x.len()]).collect();
     let mut nd = vec![0.0; markets.len()];
     let mut short_im = 0.0;
     let mut short_mm = 0.0;
@@ -303,90 +272,132 @@ pub fn margin(
     let mut eq_im = collateral;
     for pos in positions {
         let m = &markets[pos.market];
-        let t = (pos.expiry - now).min(10.0 * YEAR);
-        let mark = black76(pos.kind, m.spot, pos.strike, m.mark_sigma, t);
-        let mark_st = black76(pos.kind, m.stable, pos.strike, m.mark_sigma, t);
-        let mults = vol_mults(t, m.p);
-        // Scenarios at the end of the margin horizon (docs/risk-model.md §4.2).
-        let t_end = (t - m.p.im_horizon_secs as f64).max(0.0);
-        for (s, &(x, lvl, _, _)) in scen[pos.market].iter().enumerate() {
-            if x.is_nan() {
-                continue;
+        let pm = &pts[pos.market];
+        let p = m.p;
+        let t = (pos.expiry - now).clamp(0.0, 10.0 * YEAR);
+        let age = p.array_max_age_secs as f64;
+        let tol = f(p.array_vol_tol);
+        let h = p.im_horizon_secs as f64;
+        // The bound of the position's side: a long at lo (less time, lower vols), a short at
+        // hi (docs/risk-model.md §4.8).
+        let long = pos.qty > 0.0;
+        let (t_b, vol_f) = if long {
+            ((t - age).max(0.0), 1.0 - tol)
+        } else {
+            (t, 1.0 + tol)
+        };
+        let (t_lo, t_hi) = ((t - age).max(0.0), t);
+        let (ml, mh) = (vol_mults(t_lo, p), vol_mults(t_hi, p));
+        let mults = if long {
+            [mh[0], ml[1], ml[2], ml[3]]
+        } else {
+            [ml[0], mh[1], mh[2], mh[3]]
+        };
+        let (mark, mark_st) = if pos.kind == 2 {
+            (m.spot, m.stable)
+        } else {
+            (
+                black76(pos.kind, m.spot, pos.strike, m.mark_sigma * vol_f, t_b),
+                black76(pos.kind, m.stable, pos.strike, m.mark_sigma * vol_f, t_b),
+            )
+        };
+        let t_end = (t_b - h).max(0.0);
+        let value = |i: usize| {
+            let lvl = match pm.ladder[i] {
+                0 | 2 | 3 => 0,
+                1 => 1,
+                l => l - 2,
+            };
+            black76(
+                pos.kind,
+                pm.fwd[i],
+                pos.strike,
+                m.sigma * vol_f * mults[lvl],
+                t_end,
+            )
+        };
+        let n = pm.x.len();
+        for i in 0..n {
+            out.pnl[pos.market][i] += pos.qty * (value(i) - mark);
+            if long && pos.kind != 2 && i + 1 < n && pm.ladder[i + 1] == pm.ladder[i] {
+                let lvl = match pm.ladder[i] {
+                    0 | 2 | 3 => 0,
+                    1 => 1,
+                    l => l - 2,
+                };
+                let vol = m.sigma * vol_f * mults[lvl];
+                let da = deltas(pos.kind, pm.fwd[i], pos.strike, vol, t_end).0;
+                let db = deltas(pos.kind, pm.fwd[i + 1], pos.strike, vol, t_end).1;
+                let g = (pm.fwd[i + 1] - pm.fwd[i]) * (db - da).max(0.0) / 4.0;
+                out.gap[pos.market][i] += pos.qty * g;
             }
-            let v = black76(
-                pos.kind,
-                fwd[pos.market][s],
-                pos.strike,
-                m.sigma * mults[lvl],
-                t_end,
-            );
-            out.pnl[pos.market][s] += pos.qty * (v - mark);
-            let (r, l) = slopes(
-                pos.kind,
-                fwd[pos.market][s],
-                pos.strike,
-                m.sigma * mults[lvl],
-                t_end,
-            );
-            slope[pos.market][s].0 += pos.qty * r;
-            slope[pos.market][s].1 += pos.qty * l;
         }
-        nd[pos.market] += pos.qty * delta(pos.kind, m.spot, pos.strike, m.mark_sigma, t);
+        // Net delta: the slope of the hi mark across the mark-ladder step above the price.
+        let ms = pm.step * MOVE_STEPS as f64 / 4.0;
+        let (fa, fb) = (m.spot, m.spot * ms.exp());
+        let vh = |fw: f64| {
+            if pos.kind == 2 {
+                fw
+            } else {
+                black76(pos.kind, fw, pos.strike, m.mark_sigma * (1.0 + tol), t_hi)
+            }
+        };
+        nd[pos.market] += pos.qty * (vh(fb) - vh(fa)) / (fb - fa);
         if pos.kind != 2 && pos.qty < 0.0 {
-            short_im += -pos.qty * m.spot * f(m.p.short_min_im);
-            short_mm += -pos.qty * m.spot * f(m.p.short_min_mm);
+            short_im += -pos.qty * m.spot * f(p.short_min_im);
+            short_mm += -pos.qty * m.spot * f(p.short_min_mm);
         }
         eq_mm += pos.qty * mark + pos.cash;
         let v_im = (pos.qty * mark).min(pos.qty * mark_st) + pos.cash;
         eq_im += if v_im > 0.0 {
-            v_im * (1.0 - f(m.p.long_haircut))
+            v_im * (1.0 - f(p.long_haircut))
         } else {
             v_im
         };
     }
     let mut addons = 0.0;
     for (i, m) in markets.iter().enumerate() {
-        let mut wi: f64 = 0.0;
-        let mut wm: f64 = 0.0;
-        for (s, &(_, _, w, in_mm)) in scen[i].iter().enumerate() {
-            let loss = -out.pnl[i][s];
-            if loss > 0.0 {
-                wi = wi.max(w * loss);
-                if in_mm {
-                    wm = wm.max(loss);
-                }
+        let pm = &pts[i];
+        let p = m.p;
+        let pnl = &out.pnl[i];
+        let gap = &out.gap[i];
+        let loss = |j: usize| gap[j] - pnl[j].min(pnl[j + 1]);
+        let mm_edge = pm.step * p.mm_steps.min(6) as f64 + 1e-12;
+        let im_edge = pm.range + 1e-12;
+        let (mut wi, mut wm): (f64, f64) = (0.0, 0.0);
+        for j in 0..pm.x.len() - 1 {
+            if pm.ladder[j] > 1 || pm.ladder[j + 1] != pm.ladder[j] {
+                continue;
+            }
+            // Intervals inside the range (at the anchor its ends are points).
+            let inside = |e: f64| pm.x[j] >= -e && pm.x[j + 1] <= e && pm.x[j + 1] > pm.x[j];
+            if inside(im_edge) {
+                wi = wi.max(loss(j));
+            }
+            if inside(mm_edge) {
+                wm = wm.max(loss(j));
             }
         }
-        // Between adjacent price points of each vol level (ladder and strike points).
-        for lvl in 0..2 {
-            let mut pts: Vec<(f64, f64, f64, f64, bool)> = Vec::new();
-            for (s, &(x, l, _, mm)) in scen[i].iter().enumerate() {
-                let on_ladder = s < 26 && s / 13 == lvl;
-                let strike = s >= 30 && l == lvl && !x.is_nan();
-                if on_ladder || strike {
-                    pts.push((x, out.pnl[i][s], slope[i][s].0, slope[i][s].1, mm));
-                }
-            }
-            pts.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-            for p in pts.windows(2) {
-                let (a, b) = (p[0], p[1]);
-                if let Some(loss) = between((a.0, a.1, a.2, a.3), (b.0, b.1, b.2, b.3)) {
-                    wi = wi.max(loss);
-                    if a.4 && b.4 {
-                        wm = wm.max(loss);
-                    }
-                }
-            }
+        // Extremes and named shocks: the centre point of their mini ladder.
+        let weights = [
+            f(p.extreme_weight),
+            f(p.extreme_weight),
+            f(p.named_shocks[0].weight),
+            f(p.named_shocks[1].weight),
+        ];
+        for (k, w) in weights.iter().enumerate() {
+            let c = pm.ladder.iter().position(|&l| l == 2 + k).unwrap() + MOVE_STEPS as usize;
+            wi = wi.max(w * -pnl[c]);
         }
-        out.worst_im.push(wi);
-        out.worst_mm.push(wm);
+        out.worst_im.push(wi.max(0.0));
+        out.worst_mm.push(wm.max(0.0));
         let n = nd[i].abs() * m.spot;
-        addons += f(m.p.conf_multiple) * m.conf * nd[i].abs();
-        addons += f(m.p.impact_coef)
+        addons += f(p.conf_multiple) * m.conf * nd[i].abs();
+        addons += f(p.impact_coef)
             * m.sigma
-            * (m.p.im_horizon_secs as f64 / YEAR).sqrt()
+            * (p.im_horizon_secs as f64 / YEAR).sqrt()
             * n
-            * (n / m.p.liquidity_notional as f64).sqrt();
+            * (n / p.liquidity_notional as f64).sqrt();
     }
     let combine = |l: &[f64]| {
         let total: f64 = l.iter().sum();
