@@ -38,8 +38,12 @@ layout! {
         pub market_slot: u8,
         /// @65 The series kind (0 call, 1 put, 2 future).
         pub kind: u8,
-        /// @66 Explicit padding (zero).
-        pub padding0: [u8; 6],
+        /// @66 The series' risk-array page (copied; `array_page::NO_PAGE` for a future).
+        pub array_page: u16,
+        /// @68 Its slot in the page (copied).
+        pub array_slot: u8,
+        /// @69 Explicit padding (zero).
+        pub padding0: [u8; 3],
         /// @72 Room to grow.
         pub reserved: [u8; 8],
     }

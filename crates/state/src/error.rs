@@ -44,6 +44,13 @@ pub enum StateError {
     OracleOutOfOrder,
     /// A trade price outside the band around the series' mark (`trade_band`).
     PriceOutsideBand,
+    /// An option position's risk-array page was not supplied.
+    ArrayPageMissing,
+    /// The position's risk-array slot does not hold its series.
+    ArraySlotMismatch,
+    /// A risk array priced at neither the market's current nor its previous anchor, or one
+    /// market's arrays priced at different anchors (run `crank_arrays`).
+    ArraysNotCranked,
     /// A keel-risk computation failed.
     Risk(keel_risk::RiskError),
 }

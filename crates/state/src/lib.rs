@@ -19,7 +19,9 @@
 #![deny(missing_docs)]
 
 pub mod account;
+pub mod array_page;
 pub mod correlation;
+pub mod crank;
 pub mod error;
 pub mod exchange;
 pub mod margin;
@@ -30,11 +32,12 @@ pub mod social;
 pub mod trade_band;
 
 pub use account::{MarginAccount, MarginSnapshot, Position};
+pub use array_page::{ArrayPage, ArraySlot};
 pub use correlation::Correlation;
 pub use error::StateError;
 pub use exchange::Exchange;
 pub use margin::{compute_margin, margin_inputs, MarginInputs, MarketReading};
-pub use market::{Market, OracleConfig, OracleSnapshot, TradeBand};
+pub use market::{ListedOption, Market, OracleConfig, OracleSnapshot, TradeBand};
 pub use oracle::OracleReading;
 pub use series::Series;
 
@@ -59,6 +62,8 @@ pub mod discriminator {
     pub const MARGIN_ACCOUNT: [u8; 8] = [133, 220, 173, 213, 179, 211, 43, 238];
     /// `Correlation`.
     pub const CORRELATION: [u8; 8] = [169, 156, 6, 82, 98, 71, 92, 46];
+    /// `ArrayPage`.
+    pub const ARRAY_PAGE: [u8; 8] = [38, 33, 220, 120, 254, 133, 164, 246];
 }
 
 /// PDA seed prefixes (the program derives every account from these).

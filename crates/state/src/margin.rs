@@ -5,14 +5,15 @@
 //! between them unless the bytes or the oracle reading differ.
 
 use crate::account::MarginAccount;
+use crate::array_page::ArrayPage;
 use crate::correlation::Correlation;
 use crate::market::Market;
 use crate::oracle::OracleReading;
 use crate::StateError;
 use keel_risk::vol::correlation::effective;
 use keel_risk::{
-    Correlations, Fx, MarketInput, Portfolio, PositionInput, RiskParams, SeriesKind, MAX_MARKETS,
-    MAX_POSITIONS,
+    Anchor, Correlations, Fx, MarketInput, Portfolio, PositionInput, RiskParams, SeriesArray,
+    SeriesKind, MAX_MARKETS, MAX_POSITIONS,
 };
 
 /// One market as a margin check sees it.
@@ -29,6 +30,9 @@ pub struct MarketReading<'a> {
 
 /// Parameters of unused market slots (never read by the engine: `n_markets` bounds it).
 static UNUSED_PARAMS: RiskParams = RiskParams::DEFAULT;
+/// Anchor of unused market slots (likewise never read).
+// SAFETY: `Anchor` is plain integers (`Pod`): all-zero bytes are a valid value.
+static UNUSED_ANCHOR: Anchor = unsafe { core::mem::zeroed() };
 
 /// Everything `keel_risk::compute` needs, in fixed-capacity arrays (≈ 2 KiB: keep it on the
 /// heap on-chain, like the `MarginBreakdown`).
@@ -52,6 +56,10 @@ pub struct MarginInputs<'a> {
     pub market_keys: [[u8; 32]; MAX_MARKETS],
     /// Cross-market correlations (1 = no offset where no correlation account was supplied).
     pub correlations: Correlations,
+    /// Per market, the anchor its positions' risk arrays were priced at (current or previous).
+    pub anchors: [&'a Anchor; MAX_MARKETS],
+    /// Per position, its risk array (`None` for a future).
+    pub arrays: [Option<&'a SeriesArray>; MAX_POSITIONS],
 }
 
 impl<'a> MarginInputs<'a> {
@@ -82,6 +90,8 @@ impl<'a> MarginInputs<'a> {
             markets: [unused; MAX_MARKETS],
             market_keys: [[0; 32]; MAX_MARKETS],
             correlations: Correlations::NONE,
+            anchors: [&UNUSED_ANCHOR; MAX_MARKETS],
+            arrays: [None; MAX_POSITIONS],
         }
     }
 
@@ -107,13 +117,18 @@ impl Default for MarginInputs<'_> {
 ///
 /// `markets` must contain every market the account's positions refer to (extra ones are
 /// ignored); each reading must pass the market's guard rails (`Market::check_reading`) and its
-/// volatility state must be fresh (`Market::check_vol_age`). `correlations` may be empty: a pair
-/// without a correlation account gets ρ = 1 (no diversification offset). Prices per contract:
-/// spot rounded down, confidence rounded up; the stable price is the market's, moved toward the
-/// oracle at its capped rate for the time since the last crank.
+/// volatility state must be fresh (`Market::check_vol_age`). `pages` must contain the risk-array
+/// page of every option position (`Position::array_page` of its market); each position's slot
+/// must hold its series, and all of one market's arrays must have been priced at the same anchor,
+/// the market's current or previous one (`ArraysNotCranked` otherwise: run `crank_arrays`).
+/// `correlations` may be empty: a pair without a correlation account gets ρ = 1 (no
+/// diversification offset). Prices per contract: spot rounded down, confidence rounded up; the
+/// stable price is the market's, moved toward the oracle at its capped rate for the time since
+/// the last crank.
 pub fn margin_inputs<'a>(
     account: &MarginAccount,
     markets: &[MarketReading<'a>],
+    pages: &[&'a ArrayPage],
     correlations: &[&Correlation],
     now: i64,
     out: &mut MarginInputs<'a>,
@@ -126,6 +141,7 @@ pub fn margin_inputs<'a>(
 
     // Account market slot → dense index into `out.markets`.
     let mut dense = [u8::MAX; MAX_MARKETS];
+    let mut readings: [Option<&'a Market>; MAX_MARKETS] = [None; MAX_MARKETS];
     for (slot, key) in account.used_markets() {
         let r = markets
             .iter()
@@ -148,10 +164,13 @@ pub fn margin_inputs<'a>(
             params: &m.risk_params,
         };
         out.market_keys[i] = *key;
+        readings[i] = Some(m);
         dense[slot] = i as u8;
         out.n_markets += 1;
     }
 
+    // The anchor generation each market's arrays were priced at (0: no option position yet).
+    let mut epochs = [0u64; MAX_MARKETS];
     for (slot, p) in account.positions.iter().enumerate() {
         if p.is_free() {
             continue;
@@ -172,8 +191,37 @@ pub fn margin_inputs<'a>(
             qty: p.qty_contracts,
             cash: p.cash_native,
         };
+        out.arrays[i] = if kind.is_option() {
+            let m = market as usize;
+            let key = &out.market_keys[m];
+            let page = pages
+                .iter()
+                .find(|pg| pg.market == *key && pg.page_index == p.array_page)
+                .ok_or(StateError::ArrayPageMissing)?;
+            let s = page
+                .slots
+                .get(p.array_slot as usize)
+                .filter(|s| s.series == p.series)
+                .ok_or(StateError::ArraySlotMismatch)?;
+            if s.epoch == 0 || (epochs[m] != 0 && epochs[m] != s.epoch) {
+                return Err(StateError::ArraysNotCranked);
+            }
+            epochs[m] = s.epoch;
+            Some(&s.array)
+        } else {
+            None
+        };
         out.position_slots[i] = slot as u8;
         out.n_positions += 1;
+    }
+    for (i, market) in readings.iter().enumerate().take(out.n_markets) {
+        let m = market.ok_or(StateError::MarketMissing)?;
+        out.anchors[i] = match epochs[i] {
+            0 => &m.anchor,
+            e if e == m.anchor_epoch => &m.anchor,
+            e if e.checked_add(1) == Some(m.anchor_epoch) => &m.prev_anchor,
+            _ => return Err(StateError::ArraysNotCranked),
+        };
     }
 
     if out.n_markets >= 2 {
@@ -209,14 +257,15 @@ pub fn margin_inputs<'a>(
 }
 
 /// The margin of `account` at `now` into `out` (with its collateral replaced by `collateral` if
-/// given), through `inputs` (a reusable buffer): the one computation the program, the keeper, the
-/// CLI and `keel verify` all run. An account without positions has equity = collateral and zero
+/// given), through `inputs` (a reusable buffer), from the risk arrays in `pages`: the one
+/// computation the program, the keeper, the CLI and `keel verify` all run. An account without positions has equity = collateral and zero
 /// margin without reading any market (so an oracle outage never blocks withdrawing free
 /// collateral).
 pub fn compute_margin<'a>(
     account: &MarginAccount,
     collateral: Option<i64>,
     markets: &[MarketReading<'a>],
+    pages: &[&'a ArrayPage],
     correlations: &[&Correlation],
     now: i64,
     inputs: &mut MarginInputs<'a>,
@@ -242,9 +291,15 @@ pub fn compute_margin<'a>(
         out.n_positions = 0;
         return Ok(());
     }
-    margin_inputs(account, markets, correlations, now, inputs)?;
+    margin_inputs(account, markets, pages, correlations, now, inputs)?;
     inputs.collateral = collateral;
-    keel_risk::compute(&inputs.portfolio(), out)?;
+    let (np, nm) = (inputs.n_positions, inputs.n_markets);
+    keel_risk::compute_with_arrays(
+        &inputs.portfolio(),
+        &inputs.anchors[..nm],
+        &inputs.arrays[..np],
+        out,
+    )?;
     Ok(())
 }
 

@@ -1,7 +1,24 @@
-//! A market: one underlying, its oracle, its risk parameters and its volatility state.
+//! A market: one underlying, its oracle, its risk parameters, its volatility state and the
+//! anchor of its risk arrays.
 
 use crate::layout;
+use keel_risk::array::{Anchor, StrikeCandidate};
 use keel_risk::{RiskParams, VolState};
+
+/// Most option series of one market listed (active) at a time: the candidates for the risk
+/// arrays' strike points.
+pub const MAX_LISTED: usize = 128;
+
+layout! {
+    /// A listed option series' strike and expiry (the market's register of strike-point
+    /// candidates).
+    pub struct ListedOption [size = 16] {
+        /// @0 Strike per contract, quote native units.
+        pub strike_native: i64,
+        /// @8 Expiry, unix seconds.
+        pub expiry_ts: i64,
+    }
+}
 
 /// Oracle kind: Pyth pull oracle `PriceUpdateV2` (pyth-solana-receiver).
 pub const ORACLE_PYTH_PULL: u8 = 0;
@@ -115,7 +132,7 @@ layout! {
     /// Contract size: one contract is `contract_size_mantissa · 10^contract_size_expo` units of
     /// the underlying; prices per contract in quote native units are
     /// `oracle_price · 10^expo · contract_size · 10^quote_decimals` (see [`crate::oracle`]).
-    pub struct Market [size = 1480] {
+    pub struct Market [size = 6272] {
         /// @0 Layout version.
         pub version: u8,
         /// @1 PDA bump.
@@ -168,12 +185,80 @@ layout! {
         pub oracle_high_water_ts: i64,
         /// @976 How far from its mark a trade may be priced ([`crate::trade_band`]).
         pub trade_band: TradeBand,
-        /// @992 Room to grow without a migration.
-        pub reserved: [u8; 488],
+        /// @992 Generation of `anchor` (0: never anchored); `prev_anchor` is generation − 1. A
+        /// series' risk array is usable when it was priced for one of the two.
+        pub anchor_epoch: u64,
+        /// @1000 Risk-array pages created for this market (the next page index).
+        pub array_pages: u16,
+        /// @1002 Entries in use in `listed`.
+        pub listed_count: u16,
+        /// @1004 Explicit padding (zero).
+        pub padding3: u32,
+        /// @1008 The anchor of the current risk arrays (`keel_risk::array`).
+        pub anchor: Anchor,
+        /// @2488 The previous anchor: arrays not yet re-priced stay usable while it covers the
+        /// market, so accounts keep trading while the crank works through the pages.
+        pub prev_anchor: Anchor,
+        /// @3968 The listed option series (strike points are chosen among them).
+        pub listed: [ListedOption; MAX_LISTED],
+        /// @6016 Room to grow without a migration.
+        pub reserved: [u8; 256],
     }
 }
 
 impl Market {
+    /// The listed option series as strike-point candidates.
+    pub fn strike_candidates(&self, out: &mut [StrikeCandidate; MAX_LISTED]) -> usize {
+        let n = (self.listed_count as usize).min(MAX_LISTED);
+        for (c, l) in out.iter_mut().zip(&self.listed[..n]) {
+            *c = StrikeCandidate {
+                strike: l.strike_native,
+                expiry: l.expiry_ts,
+            };
+        }
+        n
+    }
+
+    /// Registers a listed option series; `false` when the register is full.
+    pub fn list_option(&mut self, strike_native: i64, expiry_ts: i64) -> bool {
+        let n = self.listed_count as usize;
+        if n >= MAX_LISTED {
+            return false;
+        }
+        self.listed[n] = ListedOption {
+            strike_native,
+            expiry_ts,
+        };
+        self.listed_count += 1;
+        true
+    }
+
+    /// Removes one registered (strike, expiry) (a settled series); `false` if absent.
+    pub fn unlist_option(&mut self, strike_native: i64, expiry_ts: i64) -> bool {
+        let n = (self.listed_count as usize).min(MAX_LISTED);
+        let want = ListedOption {
+            strike_native,
+            expiry_ts,
+        };
+        match self.listed[..n].iter().position(|l| *l == want) {
+            Some(i) => {
+                self.listed[i] = self.listed[n - 1];
+                self.listed[n - 1] = bytemuck::Zeroable::zeroed();
+                self.listed_count -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets both anchors (risk parameters changed: every array must be re-priced). The
+    /// epoch moves past both, so no stored array matches either.
+    pub fn invalidate_anchors(&mut self) {
+        self.anchor = bytemuck::Zeroable::zeroed();
+        self.prev_anchor = bytemuck::Zeroable::zeroed();
+        self.anchor_epoch = self.anchor_epoch.saturating_add(2);
+    }
+
     /// The implied vol to blend in at the crank, if one was ever published.
     pub fn implied(&self) -> Option<keel_risk::ImpliedVol> {
         (self.implied_vol > keel_risk::Fx::ZERO).then_some(keel_risk::ImpliedVol {

@@ -54,8 +54,15 @@ layout! {
         pub padding1: u32,
         /// @152 Contracts traded (ever).
         pub volume_contracts: u64,
-        /// @160 Room to grow without a migration.
-        pub reserved: [u8; 128],
+        /// @160 The market's risk-array page holding this series' array
+        /// (`array_page::NO_PAGE` for a future).
+        pub array_page: u16,
+        /// @162 Its slot in that page.
+        pub array_slot: u8,
+        /// @163 Explicit padding (zero).
+        pub padding2: [u8; 5],
+        /// @168 Room to grow without a migration.
+        pub reserved: [u8; 120],
     }
 }
 

@@ -53,6 +53,9 @@ fn layouts_are_contiguous_and_documented() {
     check_contiguous::<MarginSnapshot>();
     check_contiguous::<Correlation>();
     check_contiguous::<LegacyPriceHeader>();
+    check_contiguous::<ListedOption>();
+    check_contiguous::<ArrayPage>();
+    check_contiguous::<ArraySlot>();
 
     check_doc_offsets::<Exchange>(include_str!("exchange.rs"), "Exchange");
     check_doc_offsets::<Market>(include_str!("market.rs"), "Market");
@@ -64,6 +67,9 @@ fn layouts_are_contiguous_and_documented() {
     check_doc_offsets::<MarginSnapshot>(include_str!("account.rs"), "MarginSnapshot");
     check_doc_offsets::<Correlation>(include_str!("correlation.rs"), "Correlation");
     check_doc_offsets::<LegacyPriceHeader>(include_str!("oracle.rs"), "LegacyPriceHeader");
+    check_doc_offsets::<ListedOption>(include_str!("market.rs"), "ListedOption");
+    check_doc_offsets::<ArrayPage>(include_str!("array_page.rs"), "ArrayPage");
+    check_doc_offsets::<ArraySlot>(include_str!("array_page.rs"), "ArraySlot");
 }
 
 #[test]
@@ -74,6 +80,7 @@ fn offsets_clients_filter_on() {
     assert_eq!(Series::field("market").unwrap().offset, 40);
     assert_eq!(Market::field("exchange").unwrap().offset, 8);
     assert_eq!(Correlation::field("market_a").unwrap().offset, 40);
+    assert_eq!(ArrayPage::field("market").unwrap().offset, 40);
     let owner = MarginAccount::field("owner").unwrap();
     assert_eq!(
         owner.docs[0].trim(),

@@ -1,5 +1,9 @@
+extern crate std;
+use std::boxed::Box;
+
 use super::*;
 use crate::account::Position;
+use crate::array_page::ArrayPage;
 use crate::oracle::ContractSpec;
 use keel_risk::{compute, MarginBreakdown, VolState};
 
@@ -43,7 +47,9 @@ fn account(positions: &[(u8, u8, i64, i64)]) -> MarginAccount {
             expiry_ts: NOW + 30 * 86_400,
             market_slot: slot,
             kind,
-            padding0: [0; 6],
+            array_page: 0,
+            array_slot: i as u8,
+            padding0: [0; 3],
             reserved: [0; 8],
         };
         a.n_positions += 1;
@@ -51,17 +57,44 @@ fn account(positions: &[(u8, u8, i64, i64)]) -> MarginAccount {
     a
 }
 
+/// Anchors `m` at `NOW` and returns a page (index 0 of market `key`) holding the account's
+/// option positions of that market, priced there.
+fn anchored_page(m: &mut Market, key: [u8; 32], a: &MarginAccount) -> Box<ArrayPage> {
+    for p in a.active_positions() {
+        if p.kind != 2 && a.markets[p.market_slot as usize] == key {
+            assert!(m.list_option(p.strike_native, p.expiry_ts));
+        }
+    }
+    let v = m.valuation(&reading(60_000), NOW).unwrap();
+    m.reanchor_if_due(&v, NOW).unwrap();
+    let mut page: Box<ArrayPage> = Box::new(bytemuck::Zeroable::zeroed());
+    page.market = key;
+    for (i, p) in a.positions.iter().enumerate() {
+        if p.is_free() || p.kind == 2 || a.markets[p.market_slot as usize] != key {
+            continue;
+        }
+        let s = &mut page.slots[i];
+        s.series = p.series;
+        s.strike_native = p.strike_native;
+        s.expiry_ts = p.expiry_ts;
+        s.kind = p.kind;
+        assert!(m.price_slot(s).unwrap());
+    }
+    page
+}
+
 #[test]
 fn builds_inputs_that_the_engine_accepts() {
-    let m = market(RiskParams::DEFAULT);
+    let mut m = market(RiskParams::DEFAULT);
     let a = account(&[(0, 0, 620_000_000, -10), (0, 1, 580_000_000, 5)]);
+    let page = anchored_page(&mut m, [1; 32], &a);
     let readings = [MarketReading {
         key: [1; 32],
         market: &m,
         oracle: reading(60_000),
     }];
     let mut inp = MarginInputs::new();
-    margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
+    margin_inputs(&a, &readings, &[&page], &[], NOW, &mut inp).unwrap();
     assert_eq!(inp.n_markets, 1);
     assert_eq!(inp.n_positions, 2);
     assert_eq!(inp.markets[0].spot, 600_000_000);
@@ -72,15 +105,103 @@ fn builds_inputs_that_the_engine_accepts() {
     assert_eq!(inp.markets[0].stable_spot, 600_000_000);
     assert_eq!(inp.positions[0].kind, SeriesKind::Call);
     assert_eq!(inp.positions[1].qty, 5);
+    assert!(core::ptr::eq(inp.anchors[0], &m.anchor));
     let mut b = MarginBreakdown::default();
-    compute(&inp.portfolio(), &mut b).unwrap();
+    compute_margin(&a, None, &readings, &[&page], &[], NOW, &mut inp, &mut b).unwrap();
     assert!(b.im > b.mm && b.mm > 0);
     assert_eq!(b.collateral, 10_000_000_000);
+    // At the anchor, the stored arrays give exactly the fresh model's figures.
+    let mut fresh = MarginBreakdown::default();
+    compute(&inp.portfolio(), &mut fresh).unwrap();
+    assert_eq!((b.im, b.mm, b.equity_mm), (fresh.im, fresh.mm, fresh.equity_mm));
+}
+
+/// Which arrays a check may use: those priced at the market's current anchor or, all of them,
+/// at the previous one; never a mix, never an unpriced slot, never another series' slot or a
+/// page that was not supplied.
+#[test]
+fn arrays_must_be_priced_at_one_of_the_two_anchors() {
+    let mut m = market(RiskParams::DEFAULT);
+    let a = account(&[(0, 0, 620_000_000, -10), (0, 1, 580_000_000, 5)]);
+    let page = anchored_page(&mut m, [1; 32], &a);
+    let check = |m: &Market, page: &ArrayPage, acc: &MarginAccount| {
+        let readings = [MarketReading {
+            key: [1; 32],
+            market: m,
+            oracle: reading(60_000),
+        }];
+        let mut inp = MarginInputs::new();
+        margin_inputs(acc, &readings, &[page], &[], NOW, &mut inp).map(|()| {
+            (
+                core::ptr::eq(inp.anchors[0], &m.anchor),
+                core::ptr::eq(inp.anchors[0], &m.prev_anchor),
+            )
+        })
+    };
+    assert_eq!(check(&m, &page, &a), Ok((true, false)));
+    // The market re-anchors: the page, not yet re-priced, is served by the previous anchor.
+    let mut later = m;
+    later.prev_anchor = later.anchor;
+    later.anchor_epoch += 1;
+    assert_eq!(check(&later, &page, &a), Ok((false, true)));
+    // One slot re-priced, the other not: refused.
+    let mut mixed = page.clone();
+    mixed.slots[0].epoch += 1;
+    assert_eq!(
+        check(&later, &mixed, &a),
+        Err(StateError::ArraysNotCranked)
+    );
+    // Two generations behind, or never priced: refused.
+    let mut old = later;
+    old.anchor_epoch += 1;
+    assert_eq!(check(&old, &page, &a), Err(StateError::ArraysNotCranked));
+    let mut unpriced = page.clone();
+    unpriced.slots[0].epoch = 0;
+    unpriced.slots[1].epoch = 0;
+    assert_eq!(
+        check(&m, &unpriced, &a),
+        Err(StateError::ArraysNotCranked)
+    );
+    // A slot holding another series, a page of another market or index.
+    let mut swapped = page.clone();
+    swapped.slots.swap(0, 1);
+    assert_eq!(
+        check(&m, &swapped, &a),
+        Err(StateError::ArraySlotMismatch)
+    );
+    let mut elsewhere = page.clone();
+    elsewhere.market = [2; 32];
+    assert_eq!(
+        check(&m, &elsewhere, &a),
+        Err(StateError::ArrayPageMissing)
+    );
+    let mut other_index = page.clone();
+    other_index.page_index = 1;
+    assert_eq!(
+        check(&m, &other_index, &a),
+        Err(StateError::ArrayPageMissing)
+    );
+    // The anchor serving the check must still cover it: past its age the engine refuses.
+    let readings = [MarketReading {
+        key: [1; 32],
+        market: &m,
+        oracle: reading(60_000),
+    }];
+    let late = NOW + m.risk_params.array_max_age_secs + 1;
+    let mut inp = MarginInputs::new();
+    let mut b = MarginBreakdown::default();
+    let mut fresh_reading = readings;
+    fresh_reading[0].oracle.publish_time = late - 1;
+    assert_eq!(
+        compute_margin(&a, None, &fresh_reading, &[&page], &[], late, &mut inp, &mut b),
+        Err(StateError::Risk(keel_risk::RiskError::ArraysExpired))
+    );
 }
 
 #[test]
 fn the_stable_price_lags_a_pumped_oracle() {
     let m = market(RiskParams::DEFAULT);
+    // (margin_inputs only: no anchor needed to build the inputs.)
     let a = account(&[(0, 2, 0, 1)]);
     // The oracle is 20× higher 100 s after the last crank, which has not seen the pump: the
     // stable price does not move toward it at all (it follows only observed prices).
@@ -90,7 +211,7 @@ fn the_stable_price_lags_a_pumped_oracle() {
         oracle: reading(1_200_000),
     }];
     let mut inp = MarginInputs::new();
-    margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
+    margin_inputs(&a, &readings, &[], &[], NOW, &mut inp).unwrap();
     assert_eq!(inp.markets[0].spot, 12_000_000_000);
     assert_eq!(inp.markets[0].stable_spot, 600_000_000);
     // Once a crank has seen it, 100 s later it has moved 100 s × 0.01%/s = 1% (0.0001 is not
@@ -106,7 +227,7 @@ fn the_stable_price_lags_a_pumped_oracle() {
         market: &seen,
         oracle: reading(1_200_000),
     }];
-    margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
+    margin_inputs(&a, &readings, &[], &[], NOW, &mut inp).unwrap();
     let stable = inp.markets[0].stable_spot;
     assert!((606_000_000..=606_000_010).contains(&stable), "{stable}");
 }
@@ -131,15 +252,16 @@ fn oracle_updates_only_move_forward() {
 
 #[test]
 fn guard_rails() {
-    let m = market(RiskParams::DEFAULT);
+    let mut m = market(RiskParams::DEFAULT);
     let a = account(&[(0, 0, 620_000_000, -1)]);
+    let page = anchored_page(&mut m, [1; 32], &a);
     let run = |r: OracleReading, now: i64, _: &mut ()| {
         let readings = [MarketReading {
             key: [1; 32],
             market: &m,
             oracle: r,
         }];
-        margin_inputs(&a, &readings, &[], now, &mut MarginInputs::new())
+        margin_inputs(&a, &readings, &[&page], &[], now, &mut MarginInputs::new())
     };
     let mut inp = ();
     let mut stale = reading(60_000);
@@ -174,7 +296,7 @@ fn guard_rails() {
         oracle: reading(60_000),
     }];
     assert_eq!(
-        margin_inputs(&a, &other, &[], NOW, &mut inp),
+        margin_inputs(&a, &other, &[&page], &[], NOW, &mut inp),
         Err(StateError::MarketMissing)
     );
     // A corrupt position kind.
@@ -186,7 +308,7 @@ fn guard_rails() {
         oracle: reading(60_000),
     }];
     assert_eq!(
-        margin_inputs(&bad, &readings, &[], NOW, &mut inp),
+        margin_inputs(&bad, &readings, &[&page], &[], NOW, &mut inp),
         Err(StateError::CorruptPosition)
     );
 }
@@ -196,8 +318,14 @@ fn correlations_default_to_no_offset_and_use_the_supplied_state() {
     let mut params = RiskParams::DEFAULT;
     params.corr_max_offset = keel_risk::Fx::lit("0.5");
     params.corr_floor = keel_risk::Fx::lit("0.2");
-    let (m1, m2) = (market(params), market(params));
+    let (mut m1, mut m2) = (market(params), market(params));
     let a = account(&[(0, 0, 620_000_000, -10), (1, 0, 620_000_000, -10)]);
+    let (p1, mut p2) = (
+        anchored_page(&mut m1, [1; 32], &a),
+        anchored_page(&mut m2, [2; 32], &a),
+    );
+    p2.page_index = 0;
+    let pages = [&*p1, &*p2];
     let readings = [
         MarketReading {
             key: [1; 32],
@@ -211,7 +339,7 @@ fn correlations_default_to_no_offset_and_use_the_supplied_state() {
         },
     ];
     let mut inp = MarginInputs::new();
-    margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
+    margin_inputs(&a, &readings, &pages, &[], NOW, &mut inp).unwrap();
     assert_eq!(inp.correlations.rho[0][1], keel_risk::Fx::ONE);
     assert_eq!(inp.correlations.max_offset, keel_risk::Fx::lit("0.5"));
 
@@ -228,7 +356,7 @@ fn correlations_default_to_no_offset_and_use_the_supplied_state() {
     }
     let rho = c.state.rho().unwrap();
     assert!(rho < keel_risk::Fx::lit("0.2"), "ρ = {rho}");
-    margin_inputs(&a, &readings, &[&c], NOW, &mut inp).unwrap();
+    margin_inputs(&a, &readings, &pages, &[&c], NOW, &mut inp).unwrap();
     assert_eq!(inp.correlations.rho[0][1], keel_risk::Fx::lit("0.2"));
     assert_eq!(inp.correlations.rho[1][0], keel_risk::Fx::lit("0.2"));
     let mut b = MarginBreakdown::default();
