@@ -429,11 +429,13 @@ async fn list_series_checks() {
     };
     let intruder = Keypair::new();
     t.airdrop(&intruder.pubkey(), 1_000_000_000).await;
+    let page = Some(btc.pages[0]);
     let bad = ix::list_series(
         &t.ex,
         &intruder.pubkey(),
         &btc.key,
         0,
+        page,
         args(0, 620 * USDC, now + DAY),
     );
     t.expect_error(&[bad], &[&intruder], E::NotAdmin, &watch)
@@ -446,7 +448,7 @@ async fn list_series_checks() {
         (args(0, 620 * USDC, now), E::InvalidExpiry),
         (args(0, 620 * USDC, now + 6 * 365 * DAY), E::InvalidExpiry),
     ] {
-        let bad = ix::list_series(&t.ex, &admin.pubkey(), &btc.key, 0, a);
+        let bad = ix::list_series(&t.ex, &admin.pubkey(), &btc.key, 0, page, a);
         t.expect_error(&[bad], &[&admin], err, &watch).await;
     }
     t.send(
@@ -460,6 +462,7 @@ async fn list_series_checks() {
         &admin.pubkey(),
         &btc.key,
         0,
+        page,
         args(0, 620 * USDC, now + DAY),
     );
     t.expect_error(&[bad], &[&admin], E::ExchangePaused, &watch)

@@ -245,6 +245,7 @@ async fn oracle_updates_only_move_forward() {
         feed_id: k.btc.feed_id,
         index: k.btc.index,
         legacy: false,
+        pages: k.btc.pages,
     };
     let watch = [k.w, k.l, k.btc.key, t.ex.exchange];
     let liq = liquidate_ix(

@@ -174,8 +174,16 @@ async fn settlement_window_and_order() {
     .await
     .unwrap();
     let payer = t.pt.payer.insecure_clone();
+    // Options free their risk-array slot at settlement; this test settles the future.
     let settle = |t: &TestContext, caller: &Keypair, series| {
-        ix::settle_series(&t.ex, &caller.pubkey(), &s.btc.key, series, &s.btc.oracle)
+        ix::settle_series(
+            &t.ex,
+            &caller.pubkey(),
+            &s.btc.key,
+            series,
+            &s.btc.oracle,
+            None,
+        )
     };
 
     // Before expiry.
@@ -522,7 +530,8 @@ async fn correlation_offsets_margin_across_markets() {
         .unwrap();
     let without = t.margin_report(&acc_a, &[&a, &b]).await;
     let pairs = [(a.key, a.oracle), (b.key, b.oracle)];
-    let rep = ix::margin_report(&t.ex, &acc_a, &ix::margin_metas(&pairs, &[corr]));
+    let pages: Vec<Pubkey> = a.pages.iter().chain(b.pages.iter()).copied().collect();
+    let rep = ix::margin_report(&t.ex, &acc_a, &ix::margin_metas(&pairs, &pages, &[corr]));
     let with = t
         .simulate(&[rep], &[])
         .await

@@ -4,6 +4,7 @@
 //! One test binary (`cargo test -p keel-tests --test bank`); the harness is `keel_tests`.
 
 mod admin;
+mod arrays;
 mod attacks;
 mod cranks;
 mod errors;

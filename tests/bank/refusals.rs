@@ -81,7 +81,14 @@ async fn a_series_settles_only_against_its_own_market() {
     let s = Scenario::new(&mut t).await;
     let other = t.create_btc_market(60_000).await;
     let payer = t.pt.payer.insecure_clone();
-    let i = ix::settle_series(&t.ex, &payer.pubkey(), &other.key, &s.call, &other.oracle);
+    let i = ix::settle_series(
+        &t.ex,
+        &payer.pubkey(),
+        &other.key,
+        &s.call,
+        &other.oracle,
+        Some(other.pages[0]),
+    );
     t.expect_error(&[i], &[], E::WrongMarket, &[s.call, other.key])
         .await;
 }

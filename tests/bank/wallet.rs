@@ -199,7 +199,7 @@ async fn withdraw_checks() {
         pyth_solana_receiver_sdk::price_update::VerificationLevel::Full,
     );
     t.set_account(&fake, &Keypair::new().pubkey(), data).await;
-    let spoof = keel_tests::ix::margin_metas(&[(s.btc.key, fake)], &[]);
+    let spoof = keel_tests::ix::margin_metas(&[(s.btc.key, fake)], &s.btc.pages, &[]);
     t.expect_error(&[wd(&t, 1, &spoof)], &[&alice], E::OracleWrongOwner, &watch)
         .await;
     // A stale oracle.

@@ -91,6 +91,8 @@ pub struct MarketHandle {
     pub feed_id: [u8; 32],
     pub index: u16,
     pub legacy: bool,
+    /// Its risk-array pages (index 0 and 1: 32 option series), created with the market.
+    pub pages: [Pubkey; 2],
 }
 
 /// Builder of a [`TestContext`].
@@ -142,6 +144,8 @@ impl TestContextBuilder {
             known: KnownAccounts::default(),
             slot: 1,
             nonce: 0,
+            markets: vec![],
+            auto_crank: true,
         };
         t.set_time(self.start_ts).await;
         let admin = t.admin.pubkey();
@@ -185,6 +189,27 @@ pub struct TestContext {
     pub known: KnownAccounts,
     slot: u64,
     nonce: u32,
+    /// Every market created through the helpers.
+    pub markets: Vec<MarketHandle>,
+    /// Before a transaction that checks margin (`trade`, `withdraw`, `liquidate`,
+    /// `margin_report`), run `crank_arrays` on every page of every market first, in transactions
+    /// of their own whose failures are ignored (a stale oracle fails the instruction under test
+    /// with its own error): tests about something else see fresh risk arrays, as a keeper keeps
+    /// them. Tests about the arrays themselves turn it off.
+    pub auto_crank: bool,
+}
+
+/// Whether `ixs` contains a Keel instruction that computes margin from risk arrays.
+fn checks_margin(ixs: &[Instruction]) -> bool {
+    use anchor_lang::Discriminator;
+    let margin = [
+        keel::instruction::Trade::DISCRIMINATOR,
+        keel::instruction::Withdraw::DISCRIMINATOR,
+        keel::instruction::Liquidate::DISCRIMINATOR,
+        keel::instruction::MarginReport::DISCRIMINATOR,
+    ];
+    ixs.iter()
+        .any(|i| i.program_id == keel::ID && i.data.len() >= 8 && margin.contains(&&i.data[..8]))
 }
 
 impl TestContext {
@@ -210,6 +235,29 @@ impl TestContext {
     /// Sends `ixs` signed by the fee payer and `signers`. A compute-budget instruction with a
     /// per-transaction value keeps otherwise identical transactions distinct.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOk, TxErr> {
+        if self.auto_crank && checks_margin(ixs) {
+            self.crank_all_arrays().await;
+        }
+        self.send_raw(ixs, signers).await
+    }
+
+    /// Runs `crank_arrays` on every page of every market (each in its own transaction, failures
+    /// ignored).
+    pub async fn crank_all_arrays(&mut self) {
+        for m in self.markets.clone() {
+            for page in m.pages {
+                let ix = ix::crank_arrays(&self.ex, &m.key, &m.oracle, Some(page), 0, 16);
+                let _ = self.send_raw(&[ix], &[]).await;
+            }
+        }
+    }
+
+    /// [`Self::send`] without the automatic crank.
+    pub async fn send_raw(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<TxOk, TxErr> {
         let tx = self.transaction(ixs, signers).await;
         let r = self
             .pt
@@ -239,6 +287,9 @@ impl TestContext {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<TxOk, TxErr> {
+        if self.auto_crank && checks_margin(ixs) {
+            self.crank_all_arrays().await;
+        }
         let tx = self.transaction(ixs, signers).await;
         let r = self
             .pt
@@ -288,9 +339,12 @@ impl TestContext {
         expected: keel::error::KeelError,
         watch: &[Pubkey],
     ) -> TxErr {
+        if self.auto_crank && checks_margin(ixs) {
+            self.crank_all_arrays().await;
+        }
         let before = self.snapshot(watch).await;
         let e = self
-            .send(ixs, signers)
+            .send_raw(ixs, signers)
             .await
             .expect_err(&format!("expected {expected:?}"));
         assert_eq!(
@@ -313,9 +367,12 @@ impl TestContext {
         signers: &[&Keypair],
         watch: &[Pubkey],
     ) -> TxErr {
+        if self.auto_crank && checks_margin(ixs) {
+            self.crank_all_arrays().await;
+        }
         let before = self.snapshot(watch).await;
         let e = self
-            .send(ixs, signers)
+            .send_raw(ixs, signers)
             .await
             .expect_err("expected a failure");
         let after = self.snapshot(watch).await;
@@ -574,6 +631,14 @@ impl TestContext {
         let data = oracle::legacy_price_account(q, status);
         self.set_account(key, &oracle::PYTH_LEGACY_PROGRAM, data)
             .await;
+    }
+
+    /// Overwrites a market account's bytes (for bounds no instruction sequence can reach in a
+    /// test, such as 65,534 risk-array pages).
+    pub async fn write_market(&mut self, key: &Pubkey, m: &keel_state::Market) {
+        let mut data = keel_state::discriminator::MARKET.to_vec();
+        data.extend_from_slice(bytemuck::bytes_of(m));
+        self.set_account(key, &keel::ID, data).await;
     }
 
     /// Writes `q` into `m`'s oracle in its kind's layout (fully verified, trading).

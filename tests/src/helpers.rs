@@ -91,18 +91,63 @@ impl TestContext {
         let legacy = args.oracle.kind == keel_state::market::ORACLE_PYTH_LEGACY;
         let feed_id = args.oracle.feed_id;
         let now = self.now().await;
-        let m = MarketHandle {
+        let mut m = MarketHandle {
             key: crate::pda::market(&self.ex.exchange, index),
             oracle,
             feed_id,
             index,
             legacy,
+            pages: [Pubkey::default(); 2],
         };
         self.set_price(&m, Quote::usd(usd, 5, now)).await;
         let admin = self.admin.insecure_clone();
         let ix = ix::create_market(&self.ex, &admin.pubkey(), index, &oracle, args);
         self.send(&[ix], &[&admin]).await?;
+        for page in m.pages.iter_mut() {
+            *page = self.create_array_page(&m.key).await;
+        }
+        self.markets.push(m);
         Ok(m)
+    }
+
+    /// Allocates and initialises the next risk-array page of `market`; returns its address.
+    pub async fn create_array_page(&mut self, market: &Pubkey) -> Pubkey {
+        let admin = self.admin.insecure_clone();
+        let page = Keypair::new();
+        let space = keel::state::ArrayPage::SPACE;
+        let rent = self.pt.banks_client.get_rent().await.expect("rent");
+        let ixs = [
+            ix::allocate_array_page(&self.payer(), &page.pubkey(), rent.minimum_balance(space)),
+            ix::create_array_page(&self.ex, &admin.pubkey(), market, &page.pubkey()),
+        ];
+        self.send(&ixs, &[&admin, &page])
+            .await
+            .expect("create_array_page");
+        page.pubkey()
+    }
+
+    /// The page of `m` an option should be listed on: the first with a free slot.
+    pub async fn page_with_room(&mut self, m: &MarketHandle) -> Pubkey {
+        for page in m.pages {
+            let p: keel_state::ArrayPage = self
+                .read(&page, &keel_state::discriminator::ARRAY_PAGE)
+                .await
+                .expect("array page");
+            if p.free_slot().is_some() {
+                return page;
+            }
+        }
+        panic!("both risk-array pages of the market are full");
+    }
+
+    /// Runs `crank_arrays` on every page of `m` (errors returned: the first one).
+    pub async fn crank_arrays(&mut self, m: &MarketHandle) -> Result<TxOk, TxErr> {
+        let mut last = None;
+        for page in m.pages {
+            let ix = ix::crank_arrays(&self.ex, &m.key, &m.oracle, Some(page), 0, 16);
+            last = Some(self.send_raw(&[ix], &[]).await?);
+        }
+        Ok(last.expect("two pages"))
     }
 
     /// A BTC market on a pull oracle (feed id `[index+1; 32]`) at `usd`.
@@ -133,11 +178,17 @@ impl TestContext {
     ) -> Pubkey {
         let index = self.market(&m.key).await.series_count;
         let admin = self.admin.insecure_clone();
+        let page = if kind == 2 {
+            None
+        } else {
+            Some(self.page_with_room(m).await)
+        };
         let ix = ix::list_series(
             &self.ex,
             &admin.pubkey(),
             &m.key,
             index,
+            page,
             ListSeriesArgs {
                 kind,
                 strike_native,
@@ -240,8 +291,15 @@ impl TestContext {
         series: &Pubkey,
     ) -> Result<TxOk, TxErr> {
         let payer = self.pt.payer.insecure_clone();
-        let ix = ix::settle_series(&self.ex, &payer.pubkey(), &m.key, series, &m.oracle);
+        let page = self.page_of(m, series).await;
+        let ix = ix::settle_series(&self.ex, &payer.pubkey(), &m.key, series, &m.oracle, page);
         self.send(&[ix], &[]).await
+    }
+
+    /// The risk-array page of `series` (on market `m`), `None` for a future.
+    pub async fn page_of(&mut self, m: &MarketHandle, series: &Pubkey) -> Option<Pubkey> {
+        let s = self.series(series).await;
+        (s.array_page != keel_state::array_page::NO_PAGE).then(|| m.pages[s.array_page as usize])
     }
 
     pub async fn settle_positions(
@@ -319,8 +377,10 @@ pub fn liquidate_ix(
     )
 }
 
-/// (market, oracle) remaining accounts of `markets`.
+/// Remaining accounts of a margin check on `markets`: (market, oracle) pairs and every risk-array
+/// page of those markets.
 pub fn metas(markets: &[&MarketHandle]) -> Vec<AccountMeta> {
     let pairs: Vec<(Pubkey, Pubkey)> = markets.iter().map(|m| (m.key, m.oracle)).collect();
-    ix::margin_metas(&pairs, &[])
+    let pages: Vec<Pubkey> = markets.iter().flat_map(|m| m.pages).collect();
+    ix::margin_metas(&pairs, &pages, &[])
 }

@@ -1,7 +1,7 @@
 //! One instruction builder per Keel instruction. Each derives the accounts it can (PDAs, the
 //! exchange's vault, mint and token program) so callers pass only what is theirs to choose.
-//! Remaining accounts (markets, oracles, correlations, series) are built by [`margin_metas`] and
-//! [`series_metas`], or by `view::Snapshot::remaining_accounts` from chain state.
+//! Remaining accounts (markets, oracles, risk-array pages, correlations, series) are built by
+//! [`margin_metas`] and [`series_metas`], or by `view::Snapshot::margin_metas` from chain state.
 
 use crate::pda;
 use anchor_lang::prelude::Pubkey;
@@ -46,15 +46,20 @@ fn ix(
     }
 }
 
-/// Remaining accounts of a margin check: (market, oracle) pairs then correlations. Markets are
-/// writable (each records the newest oracle update it accepted); oracles and correlations are
-/// read-only.
-pub fn margin_metas(markets: &[(Pubkey, Pubkey)], correlations: &[Pubkey]) -> Vec<AccountMeta> {
+/// Remaining accounts of a margin check: (market, oracle) pairs, the risk-array pages of the
+/// option positions, then correlations. Markets are writable (each records the newest oracle
+/// update it accepted); oracles, pages and correlations are read-only.
+pub fn margin_metas(
+    markets: &[(Pubkey, Pubkey)],
+    pages: &[Pubkey],
+    correlations: &[Pubkey],
+) -> Vec<AccountMeta> {
     let mut v = Vec::new();
     for (m, o) in markets {
         v.push(AccountMeta::new(*m, false));
         v.push(AccountMeta::new_readonly(*o, false));
     }
+    v.extend(pages.iter().map(|p| AccountMeta::new_readonly(*p, false)));
     v.extend(
         correlations
             .iter()
@@ -146,11 +151,14 @@ pub fn publish_implied_vol(
     )
 }
 
+/// `list_series`: an option takes a slot of `array_page` (a page of the market with room); a
+/// future passes `None`.
 pub fn list_series(
     ex: &ExchangeKeys,
     admin: &Pubkey,
     market: &Pubkey,
     series_index: u32,
+    array_page: Option<Pubkey>,
     args: ListSeriesArgs,
 ) -> Instruction {
     ix(
@@ -159,6 +167,7 @@ pub fn list_series(
             exchange: ex.exchange,
             market: *market,
             series: pda::series(market, series_index),
+            array_page,
             system_program: anchor_lang::system_program::ID,
         },
         keel::instruction::ListSeries { args },
@@ -300,6 +309,61 @@ pub fn close_account(owner: &Pubkey, account: &Pubkey) -> Instruction {
     )
 }
 
+/// The system instruction that allocates a risk-array page at `page` (a fresh keypair, which
+/// signs) for this program, rent-exempt; `create_array_page` then initialises it.
+pub fn allocate_array_page(payer: &Pubkey, page: &Pubkey, lamports: u64) -> Instruction {
+    solana_system_interface::instruction::create_account(
+        payer,
+        page,
+        lamports,
+        keel::state::ArrayPage::SPACE as u64,
+        &keel::ID,
+    )
+}
+
+/// `create_array_page` (admin): initialises an allocated page as the market's next page.
+pub fn create_array_page(
+    ex: &ExchangeKeys,
+    admin: &Pubkey,
+    market: &Pubkey,
+    page: &Pubkey,
+) -> Instruction {
+    ix(
+        keel::accounts::CreateArrayPage {
+            admin: *admin,
+            exchange: ex.exchange,
+            market: *market,
+            page: *page,
+        },
+        keel::instruction::CreateArrayPage {},
+        &[],
+    )
+}
+
+/// `crank_arrays`: re-anchors the market if due and prices `count` slots of `page` from
+/// `first_slot` (`None`: re-anchor only).
+pub fn crank_arrays(
+    ex: &ExchangeKeys,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    page: Option<Pubkey>,
+    first_slot: u8,
+    count: u8,
+) -> Instruction {
+    ix(
+        keel::accounts::CrankArrays {
+            exchange: ex.exchange,
+            market: *market,
+            oracle: *oracle,
+            page,
+        },
+        keel::instruction::CrankArrays {
+            args: CrankArraysArgs { first_slot, count },
+        },
+        &[],
+    )
+}
+
 pub fn update_volatility(ex: &ExchangeKeys, market: &Pubkey, oracle: &Pubkey) -> Instruction {
     ix(
         keel::accounts::UpdateVolatility {
@@ -331,12 +395,14 @@ pub fn update_correlation(
     )
 }
 
+/// `settle_series`: an option passes its risk-array page (freed), a future `None`.
 pub fn settle_series(
     ex: &ExchangeKeys,
     caller: &Pubkey,
     market: &Pubkey,
     series: &Pubkey,
     oracle: &Pubkey,
+    array_page: Option<Pubkey>,
 ) -> Instruction {
     ix(
         keel::accounts::SettleSeries {
@@ -345,6 +411,7 @@ pub fn settle_series(
             market: *market,
             series: *series,
             oracle: *oracle,
+            array_page,
         },
         keel::instruction::SettleSeries {},
         &[],

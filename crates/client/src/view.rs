@@ -7,8 +7,9 @@ use crate::ix::{margin_metas, series_metas};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::AccountMeta;
 use keel_risk::MarginBreakdown;
+use keel_state::array_page::NO_PAGE;
 use keel_state::{
-    discriminator, read_account, Correlation, Exchange, Layout, MarginAccount, Market,
+    discriminator, read_account, ArrayPage, Correlation, Exchange, Layout, MarginAccount, Market,
     MarketReading, Series, StateError,
 };
 use solana_account::Account;
@@ -120,6 +121,16 @@ impl MarketView {
     }
 }
 
+/// What `crank_arrays` calls would change: per market, whether it re-anchors, and the pages with
+/// slots not priced at the (new) anchor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArraysDue {
+    /// Markets whose anchor is due (a crank re-anchors them).
+    pub reanchor: Vec<Pubkey>,
+    /// (market, page) pairs with at least one slot to price.
+    pub pages: Vec<(Pubkey, Pubkey)>,
+}
+
 /// A margin computation with the keys that go with the breakdown's dense arrays.
 #[derive(Clone, Debug)]
 pub struct MarginDetail {
@@ -148,6 +159,27 @@ pub struct Snapshot {
     pub accounts: BTreeMap<Pubkey, MarginAccount>,
     /// Correlations, by address.
     pub correlations: BTreeMap<Pubkey, Correlation>,
+    /// Risk-array pages, by address.
+    pub pages: BTreeMap<Pubkey, Box<ArrayPage>>,
+}
+
+/// A risk-array page's bytes, checked, on the heap (a page is ~35 KB).
+fn decode_page(key: &Pubkey, data: &[u8]) -> Result<Box<ArrayPage>, ViewError> {
+    let fail = |e| ViewError::State(*key, e);
+    let size = core::mem::size_of::<ArrayPage>();
+    let d = keel_state::DISCRIMINATOR_LEN;
+    if data.len() < d + size {
+        return Err(fail(StateError::AccountTooSmall));
+    }
+    if data[..d] != discriminator::ARRAY_PAGE {
+        return Err(fail(StateError::WrongDiscriminator));
+    }
+    if data[d] != keel_state::LAYOUT_VERSION {
+        return Err(fail(StateError::UnknownVersion));
+    }
+    let mut page = bytemuck::zeroed_box::<ArrayPage>();
+    bytemuck::bytes_of_mut(&mut *page).copy_from_slice(&data[d..d + size]);
+    Ok(page)
 }
 
 fn decode_all<T: Layout>(
@@ -192,6 +224,10 @@ impl Snapshot {
             chain.program_accounts(&discriminator::CORRELATION).await?,
             &discriminator::CORRELATION,
         )?;
+        let mut pages = BTreeMap::new();
+        for (k, a) in chain.program_accounts(&discriminator::ARRAY_PAGE).await? {
+            pages.insert(k, decode_page(&k, &a.data)?);
+        }
         let keys: Vec<(Pubkey, Pubkey)> = markets_raw
             .iter()
             .map(|(k, m)| (*k, oracles.oracle_of(k, m)))
@@ -221,7 +257,80 @@ impl Snapshot {
             series,
             accounts,
             correlations,
+            pages,
         })
+    }
+
+    /// The snapshot as it will be once `crank_arrays` has run on every market and page at `now`
+    /// (keel-state's own transitions, off-chain: anchors re-set where due, every slot priced at
+    /// its market's anchor), and what those calls are. A market whose oracle cannot be read is
+    /// left as it is. The keeper plans on the result, so a liquidation can go out in the same
+    /// pass as the cranks it needs.
+    pub fn with_arrays_cranked(&self, now: i64) -> (Snapshot, ArraysDue) {
+        let mut next = self.clone();
+        let mut due = ArraysDue::default();
+        for (key, mv) in next.markets.iter_mut() {
+            let Ok(reading) = mv.reading() else {
+                continue;
+            };
+            let Ok(v) = mv.market.valuation(&reading, now) else {
+                continue;
+            };
+            if mv.market.reanchor_if_due(&v, now).unwrap_or(false) {
+                due.reanchor.push(*key);
+            }
+        }
+        for (pk, page) in next.pages.iter_mut() {
+            let m = Pubkey::new_from_array(page.market);
+            let Some(mv) = next.markets.get(&m) else {
+                continue;
+            };
+            let mut priced = false;
+            for slot in page.slots.iter_mut() {
+                priced |= mv.market.price_slot(slot).unwrap_or(false);
+            }
+            if priced {
+                due.pages.push((m, *pk));
+            }
+        }
+        (next, due)
+    }
+
+    /// The page of `market` with index `index`, if on chain.
+    pub fn page_of(&self, market: &Pubkey, index: u16) -> Option<(Pubkey, &ArrayPage)> {
+        let m = market.to_bytes();
+        self.pages
+            .iter()
+            .find(|(_, p)| p.market == m && p.page_index == index)
+            .map(|(k, p)| (*k, &**p))
+    }
+
+    /// The pages holding the arrays of `accounts`' option positions and of the `series`, in a
+    /// stable order.
+    pub fn pages_for(&self, accounts: &[&MarginAccount], series: &[Pubkey]) -> Vec<Pubkey> {
+        let mut wanted: Vec<(Pubkey, u16)> = Vec::new();
+        for a in accounts {
+            for p in a.active_positions() {
+                if p.array_page != NO_PAGE && p.kind != 2 {
+                    let m = Pubkey::new_from_array(a.markets[p.market_slot as usize]);
+                    wanted.push((m, p.array_page));
+                }
+            }
+        }
+        for k in series {
+            if let Some(s) = self.series.get(k).filter(|s| s.array_page != NO_PAGE) {
+                wanted.push((Pubkey::new_from_array(s.market), s.array_page));
+            }
+        }
+        let mut keys: Vec<Pubkey> = Vec::new();
+        for (m, i) in wanted {
+            if let Some((k, _)) = self.page_of(&m, i) {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        keys
     }
 
     /// `acc` as the program will see it: its pending share of socialised losses charged.
@@ -262,12 +371,14 @@ impl Snapshot {
             });
         }
         let correlations: Vec<&Correlation> = self.correlations.values().collect();
+        let pages: Vec<&ArrayPage> = self.pages.values().map(|p| &**p).collect();
         let mut inputs = Box::new(keel_state::MarginInputs::new());
         let mut out = Box::new(MarginBreakdown::default());
         keel_state::compute_margin(
             &acc,
             None,
             &readings,
+            &pages,
             &correlations,
             now,
             &mut inputs,
@@ -328,17 +439,20 @@ impl Snapshot {
     }
 
     /// Remaining accounts of an instruction checking the margin of `accounts`: (market,
-    /// oracle) for every market they use, plus `extra_markets`, then every correlation account
-    /// between two of those markets.
+    /// oracle) for every market they use and those of `extra_series` (a series about to be
+    /// traded), the risk-array pages of all their option positions and of `extra_series`, then
+    /// every correlation account between two of those markets.
     pub fn margin_metas(
         &self,
         accounts: &[&MarginAccount],
-        extra_markets: &[Pubkey],
+        extra_series: &[Pubkey],
     ) -> Result<Vec<AccountMeta>, ViewError> {
         let mut markets = self.markets_of(accounts);
-        for m in extra_markets {
-            if !markets.contains(m) {
-                markets.push(*m);
+        for k in extra_series {
+            let s = self.series.get(k).ok_or(ViewError::MissingMarket(*k))?;
+            let m = Pubkey::new_from_array(s.market);
+            if !markets.contains(&m) {
+                markets.push(m);
             }
         }
         let mut pairs = Vec::new();
@@ -355,7 +469,8 @@ impl Snapshot {
             })
             .map(|(k, _)| *k)
             .collect();
-        Ok(margin_metas(&pairs, &correlations))
+        let pages = self.pages_for(accounts, extra_series);
+        Ok(margin_metas(&pairs, &pages, &correlations))
     }
 
     /// Remaining accounts of `liquidate`: both accounts' markets and correlations, then the

@@ -287,7 +287,7 @@ impl Anchor {
         sigma: Fx,
         mark_sigma: Fx,
         params: &RiskParams,
-        listed: &[StrikeCandidate],
+        listed: impl IntoIterator<Item = StrikeCandidate>,
     ) -> RiskResult<Anchor> {
         scenario::check_prices(spot, stable_spot, 0)?;
         let r = scenario::im_range(sigma, params)?;
@@ -323,7 +323,7 @@ impl Anchor {
             .saturating_add(params.array_max_age_secs.max(0))
             .saturating_add(params.im_horizon_secs.max(0));
         let mut sel = StrikeSelector::new(edge, kinked_by);
-        for c in listed {
+        for c in listed.into_iter() {
             if c.strike > 0 {
                 sel.offer(c.strike, sub(ln_scaled(c.strike, 0)?, ln_spot)?, c.expiry);
             }
@@ -363,6 +363,32 @@ impl Anchor {
             .copied()
             .fold(a.max_fwd, i64::max);
         Ok(a)
+    }
+
+    /// Whether a crank should replace this anchor at `now`: it is unusable, or half way through
+    /// any of its tolerances (age, price move, vol drift), so that the previous anchor still
+    /// covers the market while the pages are re-priced. A never-set (zero) anchor is due.
+    pub fn is_due(
+        &self,
+        now: i64,
+        spot: i64,
+        stable_spot: i64,
+        sigma: Fx,
+        mark_sigma: Fx,
+        params: &RiskParams,
+    ) -> bool {
+        let mut half = *params;
+        half.array_max_age_secs /= 2;
+        half.array_vol_tol = Fx::from_bits(params.array_vol_tol.to_bits() / 2);
+        let inner = |fwd: &[i64; MARK], f: i64| {
+            f >= fwd[MARK_STEPS / 2] && f <= fwd[MARK - 1 - MARK_STEPS / 2]
+        };
+        self.ts == 0
+            || self
+                .window(now, spot, stable_spot, sigma, mark_sigma, &half)
+                .is_err()
+            || !inner(&self.mark_fwd, spot)
+            || !inner(&self.stable_fwd, stable_spot)
     }
 
     /// δ: the largest log move of the oracle (or stable) price from the anchor's that the

@@ -140,7 +140,7 @@ pub fn fresh_anchor(p: &Portfolio, m: usize) -> RiskResult<Anchor> {
         mk.sigma,
         mk.mark_sigma,
         mk.params,
-        &held[..n],
+        held[..n].iter().copied(),
     )
 }
 

@@ -76,7 +76,7 @@ proptest! {
             StrikeCandidate { strike: (strike as f64 * 1.013) as i64, expiry: if listed_kinked { NOW + 100 } else { expiry } },
         ];
         let (sig, msig) = (Fx::from_num(sigma), Fx::from_num(sigma * mark_ratio));
-        let a = Anchor::new(NOW, SPOT, SPOT, sig, msig, &params, &listed).unwrap();
+        let a = Anchor::new(NOW, SPOT, SPOT, sig, msig, &params, listed).unwrap();
         let mut arr: SeriesArray = bytemuck::Zeroable::zeroed();
         price_series(&a, &params, kind, strike, expiry, &mut arr).unwrap();
 

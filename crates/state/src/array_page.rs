@@ -53,10 +53,12 @@ layout! {
         pub market: [u8; 32],
         /// @72 Room to grow without a migration.
         pub reserved: [u8; 64],
-        /// @136 The series' slots.
-        pub slots: [ArraySlot; PAGE_SERIES],
+        /// @136 The series' slots (`PAGE_SERIES`).
+        pub slots: [ArraySlot; 16],
     }
 }
+
+const _: () = assert!(PAGE_SERIES == 16);
 
 impl ArraySlot {
     /// Whether the slot is free.

@@ -2,9 +2,9 @@
 //! `crank_arrays` and the off-chain tools that predict or verify it.
 
 use crate::array_page::ArraySlot;
-use crate::market::{Market, MAX_LISTED};
+use crate::market::Market;
 use crate::{OracleReading, StateError};
-use keel_risk::array::{price_series, Anchor, StrikeCandidate};
+use keel_risk::array::{price_series, Anchor};
 use keel_risk::{Fx, SeriesKind};
 
 /// What a market's risk arrays are anchored at: its prices per contract and vols at `now`.
@@ -45,8 +45,6 @@ impl Market {
         {
             return Ok(false);
         }
-        let mut listed = [StrikeCandidate::default(); MAX_LISTED];
-        let n = self.strike_candidates(&mut listed);
         let a = Anchor::new(
             now,
             v.spot,
@@ -54,11 +52,14 @@ impl Market {
             v.sigma,
             v.mark_sigma,
             p,
-            &listed[..n],
+            self.strike_candidates(),
         )?;
         self.prev_anchor = self.anchor;
         self.anchor = a;
-        self.anchor_epoch = self.anchor_epoch.checked_add(1).ok_or(StateError::PriceOverflow)?;
+        self.anchor_epoch = self
+            .anchor_epoch
+            .checked_add(1)
+            .ok_or(StateError::PriceOverflow)?;
         Ok(true)
     }
 

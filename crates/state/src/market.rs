@@ -8,6 +8,7 @@ use keel_risk::{RiskParams, VolState};
 /// Most option series of one market listed (active) at a time: the candidates for the risk
 /// arrays' strike points.
 pub const MAX_LISTED: usize = 128;
+const _: () = assert!(core::mem::size_of::<[ListedOption; MAX_LISTED]>() == 128 * 16);
 
 layout! {
     /// A listed option series' strike and expiry (the market's register of strike-point
@@ -199,8 +200,8 @@ layout! {
         /// @2488 The previous anchor: arrays not yet re-priced stay usable while it covers the
         /// market, so accounts keep trading while the crank works through the pages.
         pub prev_anchor: Anchor,
-        /// @3968 The listed option series (strike points are chosen among them).
-        pub listed: [ListedOption; MAX_LISTED],
+        /// @3968 The listed option series (strike points are chosen among them; `MAX_LISTED`).
+        pub listed: [ListedOption; 128],
         /// @6016 Room to grow without a migration.
         pub reserved: [u8; 256],
     }
@@ -208,15 +209,12 @@ layout! {
 
 impl Market {
     /// The listed option series as strike-point candidates.
-    pub fn strike_candidates(&self, out: &mut [StrikeCandidate; MAX_LISTED]) -> usize {
+    pub fn strike_candidates(&self) -> impl Iterator<Item = StrikeCandidate> + '_ {
         let n = (self.listed_count as usize).min(MAX_LISTED);
-        for (c, l) in out.iter_mut().zip(&self.listed[..n]) {
-            *c = StrikeCandidate {
-                strike: l.strike_native,
-                expiry: l.expiry_ts,
-            };
-        }
-        n
+        self.listed[..n].iter().map(|l| StrikeCandidate {
+            strike: l.strike_native,
+            expiry: l.expiry_ts,
+        })
     }
 
     /// Registers a listed option series; `false` when the register is full.

@@ -204,6 +204,29 @@ pub enum KeelError {
     MarketNotWritable,
     #[msg("Trade band parameter outside its hard bounds")]
     InvalidTradeBand,
+    // ---- risk arrays (docs/risk-model.md §4.8) ----
+    #[msg("The market's risk arrays are older than their anchor allows: run crank_arrays")]
+    ArraysExpired,
+    #[msg("The oracle or stable price moved beyond the risk arrays' anchor: run crank_arrays")]
+    ArraysMoved,
+    #[msg("The market's vols moved beyond the risk arrays' anchor: run crank_arrays")]
+    ArraysVolChanged,
+    #[msg("A position's risk array is not priced at the market's current or previous anchor: run crank_arrays")]
+    ArraysNotCranked,
+    #[msg("A position's risk-array page was not passed (pass it after the market, oracle pairs)")]
+    ArrayPageMissing,
+    #[msg("The risk-array slot does not hold the position's series")]
+    ArraySlotMismatch,
+    #[msg("The risk-array page has no free slot: create a page")]
+    ArrayPageFull,
+    #[msg("The market already lists the most option series it can (128 active)")]
+    ListedOptionsFull,
+    #[msg("The risk-array page does not belong to this series or market")]
+    WrongArrayPage,
+    #[msg("Risk engine: an option position without a risk array")]
+    RiskMissingArray,
+    #[msg("The market has created the most risk-array pages it can")]
+    TooManyArrayPages,
 }
 
 impl From<RiskError> for KeelError {
@@ -220,6 +243,10 @@ impl From<RiskError> for KeelError {
             RiskError::ObservationTooSoon => KeelError::ObservationTooSoon,
             RiskError::BadCorrelation => KeelError::RiskBadCorrelation,
             RiskError::NotLiquidatable => KeelError::RiskNotLiquidatable,
+            RiskError::ArraysExpired => KeelError::ArraysExpired,
+            RiskError::ArraysMoved => KeelError::ArraysMoved,
+            RiskError::ArraysVolChanged => KeelError::ArraysVolChanged,
+            RiskError::MissingArray => KeelError::RiskMissingArray,
         }
     }
 }
@@ -248,6 +275,9 @@ impl From<StateError> for KeelError {
             StateError::OracleFutureDated => KeelError::OracleFutureDated,
             StateError::OracleOutOfOrder => KeelError::OracleOutOfOrder,
             StateError::PriceOutsideBand => KeelError::PriceOutsideBand,
+            StateError::ArrayPageMissing => KeelError::ArrayPageMissing,
+            StateError::ArraySlotMismatch => KeelError::ArraySlotMismatch,
+            StateError::ArraysNotCranked => KeelError::ArraysNotCranked,
             StateError::Risk(r) => r.into(),
         }
     }

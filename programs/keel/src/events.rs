@@ -134,6 +134,33 @@ pub struct SeriesListed {
     pub expiry_ts: i64,
     pub contract_size_mantissa: i64,
     pub contract_size_expo: i32,
+    /// Its risk-array page (`NO_PAGE` for a future) and slot.
+    pub array_page: u16,
+    pub array_slot: u8,
+}
+
+#[event]
+#[derive(Debug, Clone)]
+pub struct ArrayPageCreated {
+    pub market: Pubkey,
+    pub page: Pubkey,
+    pub page_index: u16,
+}
+
+#[event]
+#[derive(Debug, Clone)]
+pub struct ArraysCranked {
+    pub market: Pubkey,
+    /// The page priced (all zero: none).
+    pub page: Pubkey,
+    /// The market's anchor generation after the call.
+    pub epoch: u64,
+    pub anchor_ts: i64,
+    pub anchor_spot: i64,
+    /// Whether this call anchored anew.
+    pub reanchored: bool,
+    /// Slots priced.
+    pub priced: u8,
 }
 
 #[event]
@@ -299,17 +326,23 @@ pub struct MarketRiskReport {
     /// Mark vol (marks, equity, greeks).
     pub mark_sigma_q32: i64,
     pub range_q32: i64,
+    /// The risk arrays' anchor: when, and its oracle price per contract.
+    pub anchor_ts: i64,
+    pub anchor_spot: i64,
     pub worst_im: i64,
-    pub worst_im_scenario: u8,
+    /// The worst IM interval (its first scenario point, `keel_risk::array` layout).
+    pub worst_im_interval: u8,
     pub worst_mm: i64,
-    pub worst_mm_scenario: u8,
+    pub worst_mm_interval: u8,
     pub net_delta_q32: i64,
     pub short_min_im: i64,
     pub short_min_mm: i64,
     pub conf_addon: i64,
     pub impact_addon: i64,
-    /// P&L of the market's positions in each of the 30 scenarios.
+    /// P&L of the market's positions at each of the anchor's 70 scenario points.
     pub pnl: Vec<i64>,
+    /// Per interval (by its first point): Σ over longs of qty × the interval's gap.
+    pub gap: Vec<i64>,
 }
 
 /// One position's part of a margin report.
@@ -486,16 +519,19 @@ impl MarginReport {
                 sigma_q32: m.sigma.to_bits(),
                 mark_sigma_q32: m.mark_sigma.to_bits(),
                 range_q32: m.range.to_bits(),
+                anchor_ts: m.anchor_ts,
+                anchor_spot: m.anchor_spot,
                 worst_im: m.worst_im,
-                worst_im_scenario: m.worst_im_scenario,
+                worst_im_interval: m.worst_im_interval,
                 worst_mm: m.worst_mm,
-                worst_mm_scenario: m.worst_mm_scenario,
+                worst_mm_interval: m.worst_mm_interval,
                 net_delta_q32: m.net_delta.to_bits(),
                 short_min_im: m.short_min_im,
                 short_min_mm: m.short_min_mm,
                 conf_addon: m.conf_addon,
                 impact_addon: m.impact_addon,
                 pnl: m.pnl.to_vec(),
+                gap: m.gap.to_vec(),
             })
             .collect();
         let positions = positions

@@ -69,6 +69,11 @@ pub mod keel {
         series_list::handler(ctx, args)
     }
 
+    /// Initialises a risk-array page of a market (the client allocates the account).
+    pub fn create_array_page(ctx: Context<CreateArrayPage>) -> Result<()> {
+        array_page_create::handler(ctx)
+    }
+
     /// Creates the correlation state of two markets.
     pub fn create_correlation(
         ctx: Context<CreateCorrelation>,
@@ -137,6 +142,11 @@ pub mod keel {
     /// The volatility crank.
     pub fn update_volatility(ctx: Context<UpdateVolatility>) -> Result<()> {
         market_update_volatility::handler(ctx)
+    }
+
+    /// The risk-array crank: re-anchors a market when due and prices a page's slots.
+    pub fn crank_arrays(ctx: Context<CrankArrays>, args: CrankArraysArgs) -> Result<()> {
+        market_crank_arrays::handler(ctx, args)
     }
 
     /// The correlation crank.

@@ -99,6 +99,13 @@ keel_account!(
     discriminator::CORRELATION
 );
 
+keel_account!(
+    /// A risk-array page (see `keel_state::ArrayPage`).
+    ArrayPage,
+    keel_state::ArrayPage,
+    discriminator::ARRAY_PAGE
+);
+
 /// `Pubkey` from a stored `[u8; 32]`.
 pub fn key(bytes: &[u8; 32]) -> Pubkey {
     Pubkey::new_from_array(*bytes)
@@ -121,6 +128,8 @@ mod tests {
         pub struct MarginAccount {}
         #[account]
         pub struct Correlation {}
+        #[account]
+        pub struct ArrayPage {}
     }
 
     #[test]
@@ -135,6 +144,10 @@ mod tests {
         assert_eq!(
             Correlation::DISCRIMINATOR,
             anchor_ref::Correlation::DISCRIMINATOR
+        );
+        assert_eq!(
+            ArrayPage::DISCRIMINATOR,
+            anchor_ref::ArrayPage::DISCRIMINATOR
         );
     }
 

@@ -5,7 +5,7 @@ const SPOT: i64 = 100_000_000_000;
 
 fn anchor(sigma: &str) -> Anchor {
     let p = RiskParams::DEFAULT;
-    Anchor::new(NOW, SPOT, SPOT, Fx::lit(sigma), Fx::lit(sigma), &p, &[]).unwrap()
+    Anchor::new(NOW, SPOT, SPOT, Fx::lit(sigma), Fx::lit(sigma), &p, []).unwrap()
 }
 
 fn span(first: u8, end: u8, start: i64, stop: i64) -> Span {
@@ -103,7 +103,7 @@ fn listed_strikes_inside_the_ladder_become_points_sharpest_first() {
             expiry: NOW + d * day,
         };
     }
-    let a = Anchor::new(NOW, SPOT, SPOT, Fx::lit("0.6"), Fx::lit("0.6"), &p, &listed).unwrap();
+    let a = Anchor::new(NOW, SPOT, SPOT, Fx::lit("0.6"), Fx::lit("0.6"), &p, listed).unwrap();
     // (1.03 is nearer than 0.97 in log terms: ln 1.03 = 0.0296 < −ln 0.97 = 0.0305.)
     let want = [0.94, 0.98, 0.99, 1.00, 1.01, 1.02, 1.03, 1.06].map(k);
     assert_eq!(a.strikes, want);

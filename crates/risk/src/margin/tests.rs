@@ -59,7 +59,7 @@ proptest! {
         let mk = [market(spot, sigma, &params)];
         let pos = [PositionInput { market: 0, kind: k, strike, expiry: NOW + t, qty, cash: 0 }];
         let held = [StrikeCandidate { strike, expiry: NOW + t }];
-        let a = Anchor::new(NOW, spot, spot, mk[0].sigma, mk[0].mark_sigma, &params, &held).unwrap();
+        let a = Anchor::new(NOW, spot, spot, mk[0].sigma, mk[0].mark_sigma, &params, held).unwrap();
         let p = Portfolio { collateral: 0, positions: &pos, markets: &mk, correlations: &Correlations::NONE, now: NOW };
         prop_assume!(sums_are_exact(&p, &[&a]));
         let mut arr = SeriesArray::zeroed();
@@ -79,7 +79,7 @@ fn exactness_test_rejects_what_could_overflow() {
     let params = RiskParams::DEFAULT;
     let spot = 1i64 << 40;
     let mk = [market(spot, 0.8, &params)];
-    let a = Anchor::new(NOW, spot, spot, mk[0].sigma, mk[0].sigma, &params, &[]).unwrap();
+    let a = Anchor::new(NOW, spot, spot, mk[0].sigma, mk[0].sigma, &params, []).unwrap();
     let pos = |qty: i64, strike: i64| PositionInput {
         market: 0,
         kind: SeriesKind::Call,

@@ -38,7 +38,10 @@ fn the_first_crank_anchors_and_a_fresh_anchor_is_kept() {
     let v = m.valuation(&reading(60_000, NOW), NOW).unwrap();
     assert_eq!(m.anchor_epoch, 0);
     assert!(m.reanchor_if_due(&v, NOW).unwrap());
-    assert_eq!((m.anchor_epoch, m.anchor.ts, m.anchor.spot), (1, NOW, 600_000_000));
+    assert_eq!(
+        (m.anchor_epoch, m.anchor.ts, m.anchor.spot),
+        (1, NOW, 600_000_000)
+    );
     assert!(!m.reanchor_if_due(&v, NOW + 1).unwrap());
     // Half its age later it is due: the current anchor becomes the previous one.
     let half = m.risk_params.array_max_age_secs / 2;

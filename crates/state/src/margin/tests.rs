@@ -113,7 +113,10 @@ fn builds_inputs_that_the_engine_accepts() {
     // At the anchor, the stored arrays give exactly the fresh model's figures.
     let mut fresh = MarginBreakdown::default();
     compute(&inp.portfolio(), &mut fresh).unwrap();
-    assert_eq!((b.im, b.mm, b.equity_mm), (fresh.im, fresh.mm, fresh.equity_mm));
+    assert_eq!(
+        (b.im, b.mm, b.equity_mm),
+        (fresh.im, fresh.mm, fresh.equity_mm)
+    );
 }
 
 /// Which arrays a check may use: those priced at the market's current anchor or, all of them,
@@ -147,10 +150,7 @@ fn arrays_must_be_priced_at_one_of_the_two_anchors() {
     // One slot re-priced, the other not: refused.
     let mut mixed = page.clone();
     mixed.slots[0].epoch += 1;
-    assert_eq!(
-        check(&later, &mixed, &a),
-        Err(StateError::ArraysNotCranked)
-    );
+    assert_eq!(check(&later, &mixed, &a), Err(StateError::ArraysNotCranked));
     // Two generations behind, or never priced: refused.
     let mut old = later;
     old.anchor_epoch += 1;
@@ -158,23 +158,14 @@ fn arrays_must_be_priced_at_one_of_the_two_anchors() {
     let mut unpriced = page.clone();
     unpriced.slots[0].epoch = 0;
     unpriced.slots[1].epoch = 0;
-    assert_eq!(
-        check(&m, &unpriced, &a),
-        Err(StateError::ArraysNotCranked)
-    );
+    assert_eq!(check(&m, &unpriced, &a), Err(StateError::ArraysNotCranked));
     // A slot holding another series, a page of another market or index.
     let mut swapped = page.clone();
     swapped.slots.swap(0, 1);
-    assert_eq!(
-        check(&m, &swapped, &a),
-        Err(StateError::ArraySlotMismatch)
-    );
+    assert_eq!(check(&m, &swapped, &a), Err(StateError::ArraySlotMismatch));
     let mut elsewhere = page.clone();
     elsewhere.market = [2; 32];
-    assert_eq!(
-        check(&m, &elsewhere, &a),
-        Err(StateError::ArrayPageMissing)
-    );
+    assert_eq!(check(&m, &elsewhere, &a), Err(StateError::ArrayPageMissing));
     let mut other_index = page.clone();
     other_index.page_index = 1;
     assert_eq!(
@@ -193,7 +184,16 @@ fn arrays_must_be_priced_at_one_of_the_two_anchors() {
     let mut fresh_reading = readings;
     fresh_reading[0].oracle.publish_time = late - 1;
     assert_eq!(
-        compute_margin(&a, None, &fresh_reading, &[&page], &[], late, &mut inp, &mut b),
+        compute_margin(
+            &a,
+            None,
+            &fresh_reading,
+            &[&page],
+            &[],
+            late,
+            &mut inp,
+            &mut b
+        ),
         Err(StateError::Risk(keel_risk::RiskError::ArraysExpired))
     );
 }

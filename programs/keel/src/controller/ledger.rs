@@ -178,6 +178,8 @@ pub fn apply_fill(
             p.expiry_ts = series.expiry_ts;
             p.market_slot = slot as u8;
             p.kind = series.kind;
+            p.array_page = series.array_page;
+            p.array_slot = series.array_slot;
             acc.n_positions += 1;
             series.holders = series
                 .holders

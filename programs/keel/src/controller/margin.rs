@@ -2,13 +2,14 @@
 //! input builder and keel-risk's `compute`, with the big buffers on the heap.
 //!
 //! Remaining-accounts protocol, shared by every instruction that checks margin: for each market
-//! the account(s) hold positions in, the market account followed by its oracle account; then,
-//! optionally, correlation accounts. Order is free; markets not used are still validated.
-//! `liquidate` also takes the (writable) series accounts of the liquidatee's positions there.
+//! the account(s) hold positions in, the market account followed by its oracle account; the
+//! risk-array pages of their option positions; then, optionally, correlation accounts. Order is
+//! free; markets not used are still validated. `liquidate` also takes the (writable) series
+//! accounts of the liquidatee's positions there.
 
 use crate::error::{KeelError, OrKeel};
 use crate::oracle;
-use crate::state::{Correlation, Market, Series};
+use crate::state::{ArrayPage, Correlation, Market, Series};
 use anchor_lang::prelude::*;
 use anchor_lang::{Discriminator, ZeroCopy};
 use core::cell::Ref;
@@ -31,6 +32,8 @@ pub struct MarketSet<'info> {
     pub markets: Vec<LoadedMarket<'info>>,
     /// Correlation accounts.
     pub correlations: Vec<Ref<'info, Correlation>>,
+    /// Risk-array pages.
+    pub pages: Vec<Ref<'info, ArrayPage>>,
     /// Series accounts (only where the instruction asks for them; not yet borrowed).
     pub series: Vec<&'info AccountInfo<'info>>,
 }
@@ -100,6 +103,7 @@ impl<'info> MarketSet<'info> {
         let mut markets: Vec<LoadedMarket<'info>> = Vec::new();
         let mut correlations = Vec::new();
         let mut series = Vec::new();
+        let mut pages: Vec<Ref<'info, ArrayPage>> = Vec::new();
         let mut i = 0;
         while i < remaining.len() {
             let info = &remaining[i];
@@ -136,6 +140,15 @@ impl<'info> MarketSet<'info> {
                 );
                 correlations.push(c);
                 i += 1;
+            } else if has_discriminator(info, ArrayPage::DISCRIMINATOR) {
+                let pg = load_ref::<ArrayPage>(info)?;
+                require_keys_eq!(
+                    Pubkey::new_from_array(pg.exchange),
+                    *exchange,
+                    KeelError::WrongExchange
+                );
+                pages.push(pg);
+                i += 1;
             } else if allow_series && has_discriminator(info, Series::DISCRIMINATOR) {
                 require!(info.is_writable, KeelError::UnexpectedAccount);
                 if !series.iter().any(|s: &&AccountInfo| s.key == info.key) {
@@ -149,6 +162,7 @@ impl<'info> MarketSet<'info> {
         Ok(MarketSet {
             markets,
             correlations,
+            pages,
             series,
         })
     }
@@ -180,6 +194,7 @@ pub fn zeroed_breakdown() -> Box<MarginBreakdown> {
 pub struct Margin<'a> {
     readings: Vec<MarketReading<'a>>,
     correlations: Vec<&'a keel_state::Correlation>,
+    pages: Vec<&'a keel_state::ArrayPage>,
     inputs: Box<MarginInputs<'a>>,
     /// The last computed breakdown.
     pub breakdown: Box<MarginBreakdown>,
@@ -199,9 +214,11 @@ impl<'a> Margin<'a> {
             })
             .collect();
         let correlations = set.correlations.iter().map(|c| &c.0).collect();
+        let pages = set.pages.iter().map(|p| &p.0).collect();
         Margin {
             readings,
             correlations,
+            pages,
             inputs: Box::new(MarginInputs::new()),
             breakdown: zeroed_breakdown(),
             now,
@@ -219,6 +236,7 @@ impl<'a> Margin<'a> {
             account,
             collateral,
             &self.readings,
+            &self.pages,
             &self.correlations,
             self.now,
             &mut self.inputs,

@@ -39,6 +39,9 @@ pub fn handler(ctx: Context<UpdateMarketParams>, args: UpdateMarketParamsArgs) -
     let mut vs = m.vol_state;
     vs.refresh(iv, 0, &params).or_keel()?;
     m.vol_state = vs;
+    // Every risk array was priced under the old parameters: forget both anchors, so no check
+    // uses them until the crank has re-priced.
+    m.invalidate_anchors();
     crate::events::emit(MarketParamsUpdated {
         market: ctx.accounts.market.key(),
         risk_params: args.risk_params,

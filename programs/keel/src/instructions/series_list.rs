@@ -1,11 +1,15 @@
-//! `list_series`: a new call, put or future of a market with a strike and an expiry (admin).
+//! `list_series`: a new call, put or future of a market with a strike and an expiry (admin). An
+//! option takes a free slot of the given risk-array page of its market and joins the market's
+//! register of strike-point candidates; a future needs neither (it is valued from the anchor's
+//! forwards).
 
 use crate::bounds::MAX_LISTING_HORIZON_SECS;
 use crate::error::KeelError;
 use crate::events::SeriesListed;
-use crate::state::{Exchange, Market, Series};
+use crate::state::{ArrayPage, Exchange, Market, Series};
 use anchor_lang::prelude::*;
 use keel_risk::SeriesKind;
+use keel_state::array_page::NO_PAGE;
 use keel_state::exchange::PAUSE_LISTING;
 use keel_state::seeds;
 
@@ -36,6 +40,9 @@ pub struct ListSeries<'info> {
         bump,
     )]
     pub series: AccountLoader<'info, Series>,
+    /// An option's risk-array page (of this market, with a free slot); none for a future.
+    #[account(mut, constraint = array_page.load()?.market == market.key().to_bytes() @ KeelError::WrongArrayPage)]
+    pub array_page: Option<AccountLoader<'info, ArrayPage>>,
     pub system_program: Program<'info, System>,
 }
 
@@ -67,6 +74,29 @@ pub fn handler(ctx: Context<ListSeries>, args: ListSeriesArgs) -> Result<()> {
     s.expiry_ts = args.expiry_ts;
     s.contract_size_mantissa = m.contract_size_mantissa;
     s.contract_size_expo = m.contract_size_expo;
+    s.array_page = NO_PAGE;
+    if kind.is_option() {
+        let page = ctx
+            .accounts
+            .array_page
+            .as_ref()
+            .ok_or(KeelError::ArrayPageMissing)?;
+        let mut pg = page.load_mut()?;
+        let i = pg.free_slot().ok_or(KeelError::ArrayPageFull)?;
+        require!(
+            m.list_option(args.strike_native, args.expiry_ts),
+            KeelError::ListedOptionsFull
+        );
+        let slot = &mut pg.slots[i];
+        slot.series = ctx.accounts.series.key().to_bytes();
+        slot.epoch = 0;
+        slot.strike_native = args.strike_native;
+        slot.expiry_ts = args.expiry_ts;
+        slot.kind = args.kind;
+        pg.n_used += 1;
+        s.array_page = pg.page_index;
+        s.array_slot = i as u8;
+    }
     m.series_count = m
         .series_count
         .checked_add(1)
@@ -80,6 +110,8 @@ pub fn handler(ctx: Context<ListSeries>, args: ListSeriesArgs) -> Result<()> {
         expiry_ts: s.expiry_ts,
         contract_size_mantissa: s.contract_size_mantissa,
         contract_size_expo: s.contract_size_expo,
+        array_page: s.array_page,
+        array_slot: s.array_slot,
     });
     Ok(())
 }
