@@ -1,10 +1,14 @@
 //! The bootstrap itself: read the chain, create what the config has and the chain lacks, and
 //! compare what both have. Idempotent: a second run over the same config sends nothing.
+//! An option series takes a free slot of one of its market's risk-array pages; a page is created
+//! only when every page of the market is full (or it has none).
 
 use crate::config::{differing_fields, to_hex, Config, MarketConfig};
+use crate::pages::{self, PageRoom};
 use anchor_lang::prelude::Pubkey;
 use keel_client::ix::{self, ExchangeKeys};
 use keel_client::{pda, Budget, Chain, SendError};
+use keel_state::array_page::PAGE_SERIES;
 use keel_state::{discriminator, read_account, Correlation, Exchange, Market, Series};
 use serde::Serialize;
 
@@ -43,7 +47,7 @@ pub enum Status {
 /// One line of the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Item {
-    /// `exchange`, `market`, `series` or `correlation`.
+    /// `exchange`, `market`, `array-page`, `series` or `correlation`.
     pub kind: &'static str,
     /// What it is (`BTC/USD`, `BTC/USD call 62000 2026-06-26T08:00:00Z`).
     pub name: String,
@@ -596,6 +600,25 @@ async fn series_of<C: Chain>(
         }
     }
     let size = cfg.contract_size_decimal().map_err(|e| run.fail(e))?;
+    // The market's risk-array pages, reported as they are; options fill their free slots.
+    let mut rooms = match market {
+        Some(_) => pages::market_pages(run.chain, market_key)
+            .await
+            .map_err(|e| run.fail(e))?,
+        None => vec![],
+    };
+    for p in &rooms {
+        run.report
+            .push(
+                "array-page",
+                page_name(&cfg.name, p.index),
+                p.key,
+                Status::Exists,
+            )
+            .details
+            .push(format!("{} of {PAGE_SERIES} slots free", p.free));
+    }
+    let mut next_page = market.map(|m| m.array_pages).unwrap_or(0);
     let mut next = count;
     let mut seen: Vec<(u8, i64, i64)> = Vec::new();
     for s in &cfg.series {
@@ -644,6 +667,22 @@ async fn series_of<C: Chain>(
         } else {
             Status::Created
         };
+        let page = if kind == FUTURE {
+            None
+        } else {
+            Some(
+                slot_for_option(
+                    run,
+                    ex,
+                    market_key,
+                    &cfg.name,
+                    &mut rooms,
+                    &mut next_page,
+                    payer,
+                )
+                .await?,
+            )
+        };
         run.report
             .push("series", name.clone(), key, status)
             .details
@@ -654,6 +693,7 @@ async fn series_of<C: Chain>(
                 payer,
                 market_key,
                 next,
+                page,
                 keel::instructions::ListSeriesArgs {
                     kind,
                     strike_native: strike,
@@ -665,4 +705,59 @@ async fn series_of<C: Chain>(
         next += 1;
     }
     Ok(())
+}
+
+/// `SeriesKind::Future`'s code: the one kind without a risk array.
+const FUTURE: u8 = 2;
+
+fn page_name(market: &str, index: u16) -> String {
+    format!("{market} risk-array page {index}")
+}
+
+/// A page of `market` with a free slot for one more option: the first of `rooms` with room
+/// (its free count taken down by one), else a new page, created (or, in a dry run, reported as
+/// to be created: its address is a fresh keypair's, unknown until then).
+async fn slot_for_option<C: Chain>(
+    run: &mut Run<'_, C>,
+    ex: &ExchangeKeys,
+    market_key: &Pubkey,
+    market_name: &str,
+    rooms: &mut Vec<PageRoom>,
+    next_page: &mut u16,
+    payer: &Pubkey,
+) -> Result<Pubkey, Failed> {
+    if let Some(r) = rooms.iter_mut().find(|r| r.free > 0) {
+        r.free -= 1;
+        return Ok(r.key);
+    }
+    let index = *next_page;
+    let name = page_name(market_name, index);
+    let key = if run.opts.dry_run {
+        Pubkey::default()
+    } else {
+        let (key, sent) =
+            pages::create_page(run.chain, ex, payer, &[], market_key, Budget::default())
+                .await
+                .map_err(|e| run.fail(format!("create_array_page {name}: {e}")))?;
+        run.report.sent.push(sent.signature);
+        key
+    };
+    let status = if run.opts.dry_run {
+        Status::WouldCreate
+    } else {
+        Status::Created
+    };
+    run.report
+        .push("array-page", name, key, status)
+        .details
+        .push(format!(
+            "index {index}, {PAGE_SERIES} slots, at a new keypair's address"
+        ));
+    *next_page += 1;
+    rooms.push(PageRoom {
+        key,
+        index,
+        free: PAGE_SERIES - 1,
+    });
+    Ok(key)
 }

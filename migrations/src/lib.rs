@@ -1,5 +1,6 @@
 //! keel-migrations: a reproducible, idempotent bootstrap of a Keel deployment (exchange,
-//! markets with their oracle configuration, guards and risk parameters, series, correlations)
+//! markets with their oracle configuration, guards and risk parameters, series with the
+//! risk-array pages their options need, correlations)
 //! driven by a config file ([`config::Config`], TOML).
 //!
 //! [`bootstrap::bootstrap`] reads the chain, creates what is missing, and checks what exists
@@ -10,6 +11,7 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod pages;
 pub mod units;
 
 pub use bootstrap::{bootstrap, Failed, Item, Options, Report, Status};

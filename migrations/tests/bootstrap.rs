@@ -115,16 +115,35 @@ async fn bootstrap_is_idempotent_and_reports_drift() {
     .await
     .unwrap();
     assert!(dry.sent.is_empty());
-    assert_eq!(dry.items.len(), 1 + 3 + 3 + 1, "{:#?}", dry.items);
+    // The exchange, 3 markets, 3 series, a risk-array page for each market with options (BTC's
+    // call, ETH's put; SOL has none) and the correlation.
+    assert_eq!(dry.items.len(), 1 + 3 + 3 + 2 + 1, "{:#?}", dry.items);
     assert!(
         dry.items.iter().all(|i| i.status == Status::WouldCreate),
         "{:#?}",
         dry.items
     );
 
-    // First run: exchange, 3 markets, 3 series, 1 correlation.
+    // First run: exchange, 3 markets, 2 pages, 3 series, 1 correlation.
     let first = bootstrap(&chain, &cfg, Options::default()).await.unwrap();
-    assert_eq!(first.sent.len(), 8, "{:#?}", first.items);
+    assert_eq!(first.sent.len(), 10, "{:#?}", first.items);
+    let kinds: Vec<&str> = first.items.iter().map(|i| i.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "exchange",
+            "market",
+            "array-page",
+            "series",
+            "series",
+            "market",
+            "array-page",
+            "series",
+            "market",
+            "correlation"
+        ],
+        "a page is created just before the first option that needs it"
+    );
     assert!(first.items.iter().all(|i| i.status == Status::Created));
     let ex = t.exchange().await;
     assert_eq!(ex.market_count, 3);
@@ -161,6 +180,25 @@ async fn bootstrap_is_idempotent_and_reports_drift() {
         ))
         .await;
     assert_eq!(call.strike_native, 620_000_000);
+    // The call took slot 0 of BTC's page 0; the future has no page.
+    let btc_key = keel_client::pda::market(&t.ex.exchange, 0);
+    let page_key: Pubkey = first.items[2].address.parse().unwrap();
+    let page = keel_migrations::pages::decode_page(
+        &t.snapshot(&[page_key]).await[0].as_ref().unwrap().data,
+    )
+    .unwrap();
+    assert_eq!(
+        (page.market, page.page_index, page.n_used),
+        (btc_key.to_bytes(), 0, 1)
+    );
+    assert_eq!((call.array_page, call.array_slot), (0, 0));
+    assert_eq!(
+        page.slots[0].series,
+        keel_client::pda::series(&btc_key, 0).to_bytes()
+    );
+    let fut = t.series(&keel_client::pda::series(&btc_key, 1)).await;
+    assert_eq!(fut.array_page, keel_state::array_page::NO_PAGE);
+    assert_eq!(btc.array_pages, 1);
     let corr =
         keel_client::pda::correlation(&keel_client::pda::market(&t.ex.exchange, 0), &eth_key);
     assert!(
@@ -170,7 +208,7 @@ async fn bootstrap_is_idempotent_and_reports_drift() {
 
     // Second run: nothing sent, nothing changed.
     let before = every_keel_account(&mut t).await;
-    assert_eq!(before.len(), 8);
+    assert_eq!(before.len(), 10);
     let second = bootstrap(&chain, &cfg, Options::default()).await.unwrap();
     assert!(second.sent.is_empty(), "{:?}", second.sent);
     assert!(
@@ -257,8 +295,9 @@ async fn bootstrap_is_idempotent_and_reports_drift() {
         .unwrap();
     assert!(r.sent.is_empty() && r.mismatches().count() == 0);
 
-    // Appending a series creates exactly that series at the market's next index; a series whose
-    // expiry has passed is reported as skipped, not listed.
+    // Appending a series creates exactly that series at the market's next index (and, its
+    // market having no page yet, the page its option needs); a series whose expiry has passed
+    // is reported as skipped, not listed.
     let appended = Config::from_toml(&format!(
         "{}\n[[markets.series]]\nkind = \"call\"\nstrike = \"200\"\nexpiry = \"2026-01-05\"\n\n[[markets.series]]\nkind = \"put\"\nstrike = \"100\"\nexpiry = \"2025-12-01\"\n",
         text.replace("contract_size = \"1\"", "contract_size = \"1\"\nrisk_params = { long_haircut = \"0.25\" }")
@@ -272,7 +311,20 @@ async fn bootstrap_is_idempotent_and_reports_drift() {
     let r = bootstrap(&chain, &appended, Options::default())
         .await
         .unwrap();
-    assert_eq!(r.sent.len(), 1, "{:#?}", r.items);
+    assert_eq!(r.sent.len(), 2, "{:#?}", r.items);
+    let created: Vec<&str> = r
+        .items
+        .iter()
+        .filter(|i| i.status == Status::Created)
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "SOL/USD risk-array page 0",
+            "SOL/USD call 200 2026-01-05T00:00:00Z"
+        ]
+    );
     let sol_key = keel_client::pda::market(&t.ex.exchange, 2);
     let s = t.series(&keel_client::pda::series(&sol_key, 0)).await;
     assert_eq!((s.kind, s.strike_native), (0, 200_000_000));
@@ -313,4 +365,68 @@ async fn a_signer_who_is_not_the_admin_is_told_so() {
         "{:?}",
         ex_item.details
     );
+}
+
+#[tokio::test]
+async fn a_seventeenth_option_opens_a_second_page_and_a_rerun_creates_none() {
+    let mut t = TestContext::builder().start_bank().await;
+    let now = t.now().await;
+    let oracle = Keypair::new().pubkey();
+    let feed = keel_migrations::config::hex32(BTC_FEED).unwrap();
+    t.set_pull_oracle(
+        &oracle,
+        feed,
+        Quote::usd(60_000, 5, now),
+        VerificationLevel::Full,
+    )
+    .await;
+    let per_page = keel_state::array_page::PAGE_SERIES;
+    let mut text = format!(
+        "[exchange]\nquote_mint = \"{}\"\ntaker_fee_bps = 5\nmaker_fee_bps = 2\n\n[[markets]]\nname = \"BTC/USD\"\ncontract_size = \"0.01\"\noracle = {{ kind = \"pyth-pull\", feed_id = \"{BTC_FEED}\", account = \"{oracle}\" }}\n",
+        t.ex.quote_mint
+    );
+    // A future first (no page), then one option more than a page holds.
+    text.push_str("\n[[markets.series]]\nkind = \"future\"\nexpiry = \"2026-01-08\"\n");
+    for i in 0..=per_page {
+        text.push_str(&format!(
+            "\n[[markets.series]]\nkind = \"put\"\nstrike = \"{}\"\nexpiry = \"2026-01-08\"\n",
+            50_000 + 1_000 * i
+        ));
+    }
+    let cfg = Config::from_toml(&text).unwrap();
+    let admin = t.admin.insecure_clone();
+    let chain = t.chain(&admin);
+    let first = bootstrap(&chain, &cfg, Options::default()).await.unwrap();
+    // Exchange, market, page 0, 17 series, page 1 before the last one.
+    let pages: Vec<_> = first
+        .items
+        .iter()
+        .filter(|i| i.kind == "array-page")
+        .collect();
+    assert_eq!(pages.len(), 2, "{:#?}", first.items);
+    assert_eq!(first.sent.len(), 1 + 1 + 2 + 1 + per_page + 1);
+    assert_eq!(first.items[first.items.len() - 2].kind, "array-page");
+    let btc = keel_client::pda::market(&t.ex.exchange, 0);
+    assert_eq!(t.market(&btc).await.array_pages, 2);
+    let last = t
+        .series(&keel_client::pda::series(&btc, 1 + per_page as u32))
+        .await;
+    assert_eq!((last.array_page, last.array_slot), (1, 0));
+    let full = t
+        .series(&keel_client::pda::series(&btc, per_page as u32))
+        .await;
+    assert_eq!((full.array_page, full.array_slot), (0, per_page as u8 - 1));
+
+    // Again: the two pages exist, one full and one with 15 slots free; nothing is sent.
+    let again = bootstrap(&chain, &cfg, Options::default()).await.unwrap();
+    assert!(again.sent.is_empty(), "{:#?}", again.items);
+    let pages: Vec<_> = again
+        .items
+        .iter()
+        .filter(|i| i.kind == "array-page")
+        .collect();
+    assert_eq!(pages.len(), 2);
+    assert!(pages.iter().all(|p| p.status == Status::Exists));
+    assert_eq!(pages[0].details, ["0 of 16 slots free"]);
+    assert_eq!(pages[1].details, ["15 of 16 slots free"]);
 }

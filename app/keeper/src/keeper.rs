@@ -10,9 +10,14 @@ use keel_client::errors::code_of;
 use keel_client::ix;
 use keel_client::view::{OracleDirectory, Snapshot, ViewError};
 use keel_client::{Budget, Chain, Pubkey, SendError, Sent};
+use keel_state::array_page::{NO_PAGE, PAGE_SERIES};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use std::sync::Arc;
+
+/// Compute-unit limit of a `crank_arrays` transaction (Solana's maximum): one call prices up to
+/// `PAGE_SERIES` series.
+pub const ARRAY_CRANK_CU_LIMIT: u32 = 1_400_000;
 
 /// Everything that shapes the keeper's behaviour.
 #[derive(Clone, Debug)]
@@ -122,6 +127,10 @@ impl Keeper {
                 let mv = &s.markets[market];
                 ix::update_volatility(&ex, market, &mv.oracle_key)
             }
+            Action::CrankArrays { market, page } => {
+                let mv = &s.markets[market];
+                ix::crank_arrays(&ex, market, &mv.oracle_key, *page, 0, PAGE_SERIES as u8)
+            }
             Action::Liquidate { account, .. } => {
                 let victim = &s.accounts[account];
                 let me = s.accounts.get(&self.liquidator_account).ok_or_else(|| {
@@ -142,7 +151,23 @@ impl Keeper {
             }
             Action::SettleSeries { series, market } => {
                 let mv = &s.markets[market];
-                ix::settle_series(&ex, payer, market, series, &mv.oracle_key)
+                // An option frees its risk-array slot: its page goes along.
+                let page = s
+                    .series
+                    .get(series)
+                    .filter(|x| x.array_page != NO_PAGE)
+                    .map(|x| {
+                        s.page_of(market, x.array_page)
+                            .map(|(k, _)| k)
+                            .ok_or_else(|| {
+                                format!(
+                                    "the risk-array page {} of {series} is not on chain",
+                                    x.array_page
+                                )
+                            })
+                    })
+                    .transpose()?;
+                ix::settle_series(&ex, payer, market, series, &mv.oracle_key, page)
             }
             Action::SettlePositions {
                 account, series, ..
@@ -201,9 +226,18 @@ impl Keeper {
                     m.oracle_to_send_secs
                         .observe(now.saturating_sub(*publish_time).max(0) as f64);
                 }
+                Action::CrankArrays { .. } => m.array_cranks_sent.inc(),
                 _ => {}
             }
-            let result = chain.send(&[ix], &signers, self.config.budget).await;
+            let budget = match action {
+                // Pricing a full page takes ~40k CU per series: ask for Solana's maximum.
+                Action::CrankArrays { .. } => Budget {
+                    cu_limit: ARRAY_CRANK_CU_LIMIT,
+                    ..self.config.budget
+                },
+                _ => self.config.budget,
+            };
+            let result = chain.send(&[ix], &signers, budget).await;
             let mut liquidated = None;
             match (&action, &result) {
                 (
@@ -236,6 +270,11 @@ impl Keeper {
                     tracing::info!(%market, ?reason, "cranked");
                     self.tracker.succeeded(key);
                 }
+                (Action::CrankArrays { market, page }, Ok(_)) => {
+                    m.array_cranks_confirmed.inc();
+                    tracing::info!(%market, ?page, "risk arrays cranked");
+                    self.tracker.succeeded(key);
+                }
                 (Action::SettleSeries { .. } | Action::SettlePositions { .. }, Ok(_)) => {
                     m.settlements_confirmed.inc();
                     tracing::info!(?action, "settled");
@@ -257,3 +296,6 @@ impl Keeper {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,9 @@
 //! keel-keeper: the bot that keeps Keel solvent. Each pass it reads every Keel account
 //! (getProgramAccounts by discriminator), decodes them with the program's own layouts
 //! (keel-state), recomputes every account's margin with keel-risk exactly as the program does,
-//! and sends what is due: volatility cranks, liquidations of accounts below maintenance margin
-//! (largest shortfall first, with retries, backoff and no duplicate in-flight work), and
+//! and sends what is due: volatility cranks, risk-array cranks (re-anchoring a market and
+//! re-pricing its pages when its anchor is due), liquidations of accounts below maintenance
+//! margin (largest shortfall first, with retries, backoff and no duplicate in-flight work), and
 //! settlement of expired series.
 //!
 //! - [`plan`]: the decision, pure (unit-tested without a chain).
@@ -19,3 +20,6 @@ pub mod tracker;
 
 pub use keeper::{Keeper, KeeperConfig, Outcome, TickReport};
 pub use plan::{Action, ActionKey, Candidate, Plan, Policy};
+
+#[cfg(test)]
+pub(crate) mod fixtures;

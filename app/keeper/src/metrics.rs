@@ -24,6 +24,10 @@ pub struct Metrics {
     pub cranks_sent: IntCounter,
     /// Volatility cranks confirmed.
     pub cranks_confirmed: IntCounter,
+    /// Risk-array cranks (`crank_arrays`) sent.
+    pub array_cranks_sent: IntCounter,
+    /// Risk-array cranks confirmed.
+    pub array_cranks_confirmed: IntCounter,
     /// Settlement transactions confirmed.
     pub settlements_confirmed: IntCounter,
     /// Largest time since a market's last volatility crank (seconds).
@@ -79,6 +83,14 @@ impl Metrics {
             cranks_confirmed: counter(
                 "keel_keeper_cranks_confirmed_total",
                 "Volatility cranks confirmed",
+            ),
+            array_cranks_sent: counter(
+                "keel_keeper_array_cranks_sent_total",
+                "Risk-array cranks (re-anchor and page pricing) sent",
+            ),
+            array_cranks_confirmed: counter(
+                "keel_keeper_array_cranks_confirmed_total",
+                "Risk-array cranks confirmed",
             ),
             settlements_confirmed: counter(
                 "keel_keeper_settlements_confirmed_total",

@@ -5,8 +5,13 @@
 //! Order of the actions returned:
 //! 1. volatility cranks (a margin check refuses a vol state older than the market allows, so a
 //!    liquidation may need one first; they are cheap);
-//! 2. liquidations, largest shortfall (MM − equity) first;
-//! 3. settlement of expired series, then of the positions in settled series, losers first
+//! 2. risk-array cranks: a market whose anchor is due re-anchors, and every page with a slot not
+//!    priced at the (new) anchor is re-priced (a margin check refuses arrays priced at neither
+//!    the market's current nor its previous anchor, or outside the anchor's window);
+//! 3. liquidations, largest shortfall (MM − equity) first, decided on the snapshot as the
+//!    array cranks will leave it (`Snapshot::with_arrays_cranked`), so a liquidation goes out in
+//!    the same pass as the cranks it needs;
+//! 4. settlement of expired series, then of the positions in settled series, losers first
 //!    (winners are paid from what losers paid into the series' pool).
 
 use keel_client::view::Snapshot;
@@ -61,6 +66,14 @@ pub enum Action {
         /// The oracle's publish time (for the oracle-to-send latency).
         publish_time: i64,
     },
+    /// Run `crank_arrays` on `market`: re-anchor it if due and price `page`'s slots (`None`:
+    /// re-anchor only, for a due market without a page to price).
+    CrankArrays {
+        /// The market.
+        market: Pubkey,
+        /// The risk-array page to price.
+        page: Option<Pubkey>,
+    },
     /// Liquidate `account`.
     Liquidate {
         /// The account.
@@ -93,6 +106,8 @@ pub enum Action {
 pub enum ActionKey {
     /// A crank of this market.
     Crank(Pubkey),
+    /// An array crank of this market and page.
+    CrankArrays(Pubkey, Option<Pubkey>),
     /// A liquidation of this account.
     Liquidate(Pubkey),
     /// Settling this series.
@@ -106,6 +121,7 @@ impl Action {
     pub fn key(&self) -> ActionKey {
         match self {
             Action::Crank { market, .. } => ActionKey::Crank(*market),
+            Action::CrankArrays { market, page } => ActionKey::CrankArrays(*market, *page),
             Action::Liquidate { account, .. } => ActionKey::Liquidate(*account),
             Action::SettleSeries { series, .. } => ActionKey::SettleSeries(*series),
             Action::SettlePositions { account, .. } => ActionKey::SettlePositions(*account),
@@ -203,16 +219,39 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
         }
     }
 
-    // 2. Liquidations, largest shortfall first.
+    // 2. Risk-array cranks: per market (in address order), one call per page to price, or one
+    //    re-anchor-only call for a due market without a page to price.
+    let (cranked, due) = s.with_arrays_cranked(now);
+    for key in s.markets.keys() {
+        let pages: Vec<Pubkey> = due
+            .pages
+            .iter()
+            .filter(|(m, _)| m == key)
+            .map(|(_, pg)| *pg)
+            .collect();
+        if pages.is_empty() && due.reanchor.contains(key) {
+            p.actions.push(Action::CrankArrays {
+                market: *key,
+                page: None,
+            });
+        }
+        p.actions
+            .extend(pages.into_iter().map(|pg| Action::CrankArrays {
+                market: *key,
+                page: Some(pg),
+            }));
+    }
+
+    // 3. Liquidations, largest shortfall first, on the arrays as the cranks will leave them.
     let mut liquidations = Vec::new();
-    for (key, a) in &s.accounts {
+    for (key, a) in &cranked.accounts {
         if Some(*key) == policy.liquidator_account
             || (a.n_positions == 0 && a.collateral_native >= 0)
             || has_expired(a, now)
         {
             continue;
         }
-        match s.margin(a, Some(now)) {
+        match cranked.margin(a, Some(now)) {
             Ok(b) if b.is_liquidatable() => {
                 let publish_time = a
                     .used_markets()
@@ -248,7 +287,7 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
     }
     p.liquidatable = liquidations.into_iter().map(|(c, _)| c).collect();
 
-    // 3. Settlement.
+    // 4. Settlement.
     if policy.settle {
         for (key, series) in &s.series {
             if series.status != SERIES_ACTIVE || series.expiry_ts > now {

@@ -2,107 +2,11 @@
 //! which settlements — no chain involved.
 
 use super::*;
+use crate::fixtures::*;
 use keel_client::oracle::{price_update_v2, Quote};
-use keel_client::view::MarketView;
-use keel_risk::{RiskParams, VolState};
-use keel_state::{Exchange, Market, Position, Series};
+use keel_risk::RiskParams;
+use keel_state::Series;
 use pyth_solana_receiver_sdk::price_update::VerificationLevel;
-use solana_account::Account;
-use std::collections::BTreeMap;
-
-const USDC: i64 = 1_000_000;
-const NOW: i64 = 1_767_225_600;
-const DAY: i64 = 86_400;
-
-fn key(n: u8) -> Pubkey {
-    Pubkey::new_from_array([n; 32])
-}
-
-/// A BTC market (0.01 BTC per contract) whose oracle says `usd`, published at `publish`, with
-/// its vol state last observed at `usd_last` at `last_ts`.
-fn market(k: Pubkey, usd: i64, publish: i64, usd_last: i64, last_ts: i64) -> MarketView {
-    let mut m: Market = bytemuck::Zeroable::zeroed();
-    m.version = keel_state::LAYOUT_VERSION;
-    m.oracle.kind = keel_state::market::ORACLE_PYTH_PULL;
-    m.oracle.program = pyth_solana_receiver_sdk::ID.to_bytes();
-    m.oracle.feed_id = [9; 32];
-    m.oracle.max_staleness_secs = 60;
-    m.oracle.max_conf_bps = 200;
-    m.contract_size_mantissa = 1;
-    m.contract_size_expo = -2;
-    m.quote_decimals = 6;
-    m.max_vol_age_secs = 3_600;
-    m.settle_window_secs = 300;
-    m.risk_params = RiskParams::DEFAULT;
-    m.vol_state = VolState::new(usd_last / 100 * USDC, last_ts, &m.risk_params).unwrap();
-    let oracle = Account {
-        lamports: 1,
-        data: price_update_v2(
-            [9; 32],
-            Quote::usd(usd, 5, publish),
-            VerificationLevel::Full,
-        ),
-        owner: pyth_solana_receiver_sdk::ID,
-        executable: false,
-        rent_epoch: 0,
-    };
-    MarketView {
-        key: k,
-        market: m,
-        oracle_key: key(200),
-        oracle: Some(oracle),
-    }
-}
-
-/// An account of `owner` with `collateral` USDC short `qty` puts of strike 580 USDC expiring at
-/// `expiry` (series `series`) on market `m`.
-fn short_puts(m: Pubkey, series: Pubkey, collateral: i64, qty: i64, expiry: i64) -> MarginAccount {
-    let mut a: MarginAccount = bytemuck::Zeroable::zeroed();
-    a.version = keel_state::LAYOUT_VERSION;
-    a.collateral_native = collateral * USDC;
-    if qty != 0 {
-        a.markets[0] = m.to_bytes();
-        a.positions[0] = Position {
-            series: series.to_bytes(),
-            qty_contracts: -qty,
-            cash_native: 0,
-            strike_native: 580 * USDC,
-            expiry_ts: expiry,
-            market_slot: 0,
-            kind: 1,
-            padding0: [0; 6],
-            reserved: [0; 8],
-        };
-        a.n_positions = 1;
-    }
-    a
-}
-
-fn snapshot(markets: Vec<MarketView>, accounts: Vec<(Pubkey, MarginAccount)>) -> Snapshot {
-    let mut ex: Exchange = bytemuck::Zeroable::zeroed();
-    ex.version = keel_state::LAYOUT_VERSION;
-    Snapshot {
-        now: NOW,
-        exchange_key: key(1),
-        exchange: ex,
-        markets: markets.into_iter().map(|m| (m.key, m)).collect(),
-        series: BTreeMap::new(),
-        accounts: accounts.into_iter().collect(),
-        correlations: BTreeMap::new(),
-    }
-}
-
-fn liquidations(p: &Plan) -> Vec<(Pubkey, i64)> {
-    p.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Liquidate {
-                account, shortfall, ..
-            } => Some((*account, *shortfall)),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn liquidates_accounts_below_mm_largest_shortfall_first() {
@@ -134,8 +38,9 @@ fn liquidates_accounts_below_mm_largest_shortfall_first() {
         shortfalls.windows(2).all(|w| w[0] >= w[1]),
         "{shortfalls:?}"
     );
-    // Each shortfall is MM − equity as the program computes it.
-    let b = s.margin(&s.accounts[&key(21)], Some(NOW)).unwrap();
+    // Each shortfall is MM − equity as the program computes it once the arrays are cranked.
+    let (cranked, _) = s.with_arrays_cranked(NOW);
+    let b = cranked.margin(&s.accounts[&key(21)], Some(NOW)).unwrap();
     assert_eq!(shortfalls[0], b.mm - b.equity_mm);
     assert_eq!(p.liquidatable.len(), 3);
     assert!(p.skipped.is_empty(), "{:?}", p.skipped);
@@ -303,13 +208,109 @@ fn cranks_on_a_move_or_after_the_interval_never_too_soon() {
         vec![],
     );
     assert_eq!(cranks(&plan(&s, NOW, &lazy)), vec![CrankReason::Interval]);
-    // Cranks come before liquidations (a stale vol state would make them fail).
+    // Cranks come before liquidations (a stale vol state would make them fail), the array
+    // cranks between them.
     let s = snapshot(
         vec![market(btc, 50_000, NOW - 1, 60_000, NOW - 120)],
         vec![(key(20), short_puts(btc, key(11), 2_000, 100, NOW + 7 * DAY))],
     );
     let p = plan(&s, NOW, &policy);
     assert!(matches!(p.actions[0], Action::Crank { .. }));
-    assert!(matches!(p.actions[1], Action::Liquidate { .. }));
+    assert_eq!(
+        p.actions[1],
+        Action::CrankArrays {
+            market: btc,
+            page: Some(page_key(&btc, 0))
+        }
+    );
+    assert!(matches!(p.actions[2], Action::Liquidate { .. }));
+    assert_eq!(p.actions.len(), 3);
     assert_eq!(p.crank_lag_secs, vec![(btc, 120)]);
+}
+
+/// `s` at `t`: every market's oracle republished at `usd`, one second before.
+fn republished(s: &Snapshot, t: i64, usd: i64) -> Snapshot {
+    let mut s = s.clone();
+    s.now = t;
+    for mv in s.markets.values_mut() {
+        mv.oracle = Some(oracle_account(usd, t - 1));
+    }
+    s
+}
+
+#[test]
+fn arrays_are_cranked_when_due_one_call_per_page_or_a_reanchor_alone() {
+    let (btc, eth, put) = (key(10), key(12), key(11));
+    let expiry = NOW + 7 * DAY;
+    // A healthy account short puts on BTC (its page 0); ETH has no option positions, no page.
+    let s = snapshot(
+        vec![
+            market(btc, 60_000, NOW - 5, 60_000, NOW - 10),
+            market(eth, 60_000, NOW - 5, 60_000, NOW - 10),
+        ],
+        vec![(key(20), short_puts(btc, put, 100_000, 10, expiry))],
+    );
+    // Never anchored: both markets anchor, BTC's page is priced.
+    let p = plan(&s, NOW, &Policy::default());
+    assert_eq!(
+        array_cranks(&p),
+        vec![(btc, Some(page_key(&btc, 0))), (eth, None)]
+    );
+    assert!(p
+        .actions
+        .iter()
+        .all(|a| matches!(a, Action::CrankArrays { .. })));
+    // The stored arrays cannot serve a margin check yet; the plan judged the account on the
+    // arrays as the cranks leave them.
+    assert!(s.margin(&s.accounts[&key(20)], Some(NOW)).is_err());
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    assert!(p.liquidatable.is_empty());
+
+    // Once cranked, nothing is due while the anchor is younger than half its maximum age ...
+    let (cranked, due) = s.with_arrays_cranked(NOW);
+    assert_eq!(due.reanchor, vec![btc, eth]);
+    let max_age = RiskParams::DEFAULT.array_max_age_secs;
+    for t in [NOW + 60, NOW + max_age / 2] {
+        let p = plan(&republished(&cranked, t, 60_000), t, &Policy::default());
+        assert!(
+            array_cranks(&p).is_empty(),
+            "at +{}: {:?}",
+            t - NOW,
+            p.actions
+        );
+        assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    }
+    // ... and past it both markets re-anchor and the page is re-priced.
+    let t = NOW + max_age / 2 + 1;
+    let p = plan(&republished(&cranked, t, 60_000), t, &Policy::default());
+    assert_eq!(
+        array_cranks(&p),
+        vec![(btc, Some(page_key(&btc, 0))), (eth, None)]
+    );
+    // A price move past half the arrays' tolerance makes them due as well.
+    let p = plan(
+        &republished(&cranked, NOW + 60, 66_000),
+        NOW + 60,
+        &Policy::default(),
+    );
+    assert_eq!(
+        array_cranks(&p),
+        vec![(btc, Some(page_key(&btc, 0))), (eth, None)]
+    );
+}
+
+#[test]
+fn array_cranks_are_keyed_by_market_and_page() {
+    let (btc, page) = (key(10), page_key(&key(10), 0));
+    let a = Action::CrankArrays {
+        market: btc,
+        page: Some(page),
+    };
+    let b = Action::CrankArrays {
+        market: btc,
+        page: None,
+    };
+    assert_eq!(a.key(), ActionKey::CrankArrays(btc, Some(page)));
+    assert_ne!(a.key(), b.key());
+    assert_ne!(b.key(), ActionKey::Crank(btc));
 }
