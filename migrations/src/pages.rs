@@ -6,8 +6,11 @@
 //! all create pages here.
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use keel_client::ix::{self, ExchangeKeys};
+use keel_client::view::{ArraysDue, Snapshot};
 use keel_client::{Budget, Chain, SendError, Sent};
+use keel_state::array_page::PAGE_SERIES;
 use keel_state::{discriminator, ArrayPage, StateError};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -142,4 +145,70 @@ pub async fn create_page<C: Chain>(
         .await
         .map_err(CreatePageError::Send)?;
     Ok((page.pubkey(), sent))
+}
+
+/// The `crank_arrays` calls that `due` (`Snapshot::with_arrays_cranked`) stands for, among
+/// `markets` in their order: one per page with slots to price (the first also re-anchors), or
+/// one re-anchor alone for a due market without such a page.
+pub fn due_cranks(
+    due: &ArraysDue,
+    markets: impl IntoIterator<Item = Pubkey>,
+) -> Vec<(Pubkey, Option<Pubkey>)> {
+    let mut calls = Vec::new();
+    for m in markets {
+        let before = calls.len();
+        calls.extend(
+            due.pages
+                .iter()
+                .filter(|(pm, _)| *pm == m)
+                .map(|(_, pg)| (m, Some(*pg))),
+        );
+        if calls.len() == before && due.reanchor.contains(&m) {
+            calls.push((m, None));
+        }
+    }
+    calls
+}
+
+/// `crank_arrays` of `market` pricing the whole of `page` (`None`: re-anchor only) — up to
+/// `PAGE_SERIES` series at ~40k CU each: send it with a 1.4M compute-unit limit.
+pub fn crank_ix(snap: &Snapshot, market: &Pubkey, page: Option<Pubkey>) -> Option<Instruction> {
+    let mv = snap.markets.get(market)?;
+    Some(ix::crank_arrays(
+        &ix::exchange_keys(&snap.exchange),
+        market,
+        &mv.oracle_key,
+        page,
+        0,
+        PAGE_SERIES as u8,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(n: u8) -> Pubkey {
+        Pubkey::new_from_array([n; 32])
+    }
+
+    #[test]
+    fn one_call_per_due_page_or_a_reanchor_alone() {
+        let due = ArraysDue {
+            reanchor: vec![k(1), k(2), k(3)],
+            pages: vec![(k(1), k(11)), (k(1), k(12)), (k(4), k(41))],
+        };
+        assert_eq!(
+            due_cranks(&due, [k(1), k(2), k(4), k(5)]),
+            vec![
+                (k(1), Some(k(11))),
+                (k(1), Some(k(12))),
+                (k(2), None),
+                (k(4), Some(k(41)))
+            ]
+        );
+        // Markets not asked about are left alone.
+        assert_eq!(due_cranks(&due, [k(3)]), vec![(k(3), None)]);
+        assert!(due_cranks(&ArraysDue::default(), [k(1)]).is_empty());
+    }
 }

@@ -5,9 +5,10 @@ use crate::error::{CliError, CliResult};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use keel_client::ix::ExchangeKeys;
-use keel_client::view::{OracleDirectory, Snapshot};
+use keel_client::view::{OracleDirectory, Snapshot, ViewError};
 use keel_client::{Budget, Chain, Sent};
-use keel_state::{discriminator, read_account, Exchange, MarginAccount};
+use keel_risk::RiskError;
+use keel_state::{discriminator, read_account, Exchange, MarginAccount, StateError};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use std::str::FromStr;
@@ -95,14 +96,39 @@ impl<C: Chain> Env<C> {
             .map_err(|e| CliError::send(what, e))
     }
 
-    /// Remaining accounts of a margin check of `accounts` (plus `extra_markets`).
+    /// Remaining accounts of a margin check of `accounts` (plus the markets and risk-array
+    /// pages of `extra_series`, e.g. the series about to be traded).
     pub fn margin_metas(
         &self,
         snap: &Snapshot,
         accounts: &[&MarginAccount],
-        extra_markets: &[Pubkey],
+        extra_series: &[Pubkey],
     ) -> CliResult<Vec<AccountMeta>> {
-        Ok(snap.margin_metas(accounts, extra_markets)?)
+        Ok(snap.margin_metas(accounts, extra_series)?)
+    }
+}
+
+/// Whether a margin check failed only because the stored risk arrays cannot serve it now (not
+/// priced at the market's current or previous anchor, too old, or the price or a vol moved past
+/// their tolerance): `crank_arrays` fixes that.
+pub fn arrays_stale(e: &StateError) -> bool {
+    matches!(
+        e,
+        StateError::ArraysNotCranked
+            | StateError::Risk(
+                RiskError::ArraysExpired | RiskError::ArraysMoved | RiskError::ArraysVolChanged
+            )
+    )
+}
+
+/// The state to show `acc`'s margin from: `snap` itself when its stored risk arrays serve the
+/// check, else `snap` as it will be once `crank_arrays` has run (and `true`).
+pub fn margin_view(snap: &Snapshot, acc: &MarginAccount) -> CliResult<(Snapshot, bool)> {
+    match snap.margin(acc, None) {
+        Err(ViewError::State(_, e)) if arrays_stale(&e) => {
+            Ok((snap.with_arrays_cranked(snap.now).0, true))
+        }
+        _ => Ok((snap.clone(), false)),
     }
 }
 

@@ -126,10 +126,15 @@ enum Command {
         #[arg(long)]
         update_params: bool,
     },
-    /// Run a market's volatility crank (permissionless; keepers normally do).
+    /// Run a market's volatility crank, or (`crank arrays`) the risk-array crank
+    /// (permissionless; keepers normally do).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Crank {
-        /// Market address, index or name.
-        market: String,
+        /// Market address, index or name (the volatility crank).
+        #[arg(required = true)]
+        market: Option<String>,
+        #[command(subcommand)]
+        what: Option<CrankCmd>,
     },
     /// Fix an expired series' settlement price and realise its positions (losers first).
     Settle {
@@ -158,6 +163,16 @@ enum Command {
         /// Insurance fund seeded by the operator, USDC.
         #[arg(long, default_value_t = 20_000)]
         insurance: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum CrankCmd {
+    /// Re-anchor every market whose risk arrays are due and re-price its pages (one transaction
+    /// per page, 1.4M compute units each); nothing is sent when nothing is due.
+    Arrays {
+        /// Only this market (address, index or name; default: every market).
+        market: Option<String>,
     },
 }
 
@@ -319,7 +334,13 @@ enum MarketCmd {
         #[command(flatten)]
         guards: GuardArgs,
     },
-    /// List a series on a market.
+    /// Add a risk-array page to a market (16 option series each; `list-series` creates one
+    /// itself when the market's pages are full).
+    CreatePage {
+        /// Market address, index or name.
+        market: String,
+    },
+    /// List a series on a market (an option takes a slot of a risk-array page with room).
     ListSeries {
         /// Market address, index or name.
         market: String,
@@ -627,6 +648,9 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             admin::market_update_params(&env, &market, &params, guards.overrides()).await?,
             f,
         ),
+        Command::Market(MarketCmd::CreatePage { market }) => {
+            emit(admin::create_array_page(&env, &market).await?, f)
+        }
         Command::Market(MarketCmd::ListSeries {
             market,
             kind,
@@ -651,7 +675,19 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             emit(admin::list_series(&env, &market, &s).await?, f)
         }
         Command::Demo { .. } => unreachable!("handled before the chain is set up"),
-        Command::Crank { market } => emit(cranks::crank(&env, &market).await?, f),
+        Command::Crank {
+            what: Some(CrankCmd::Arrays { market }),
+            ..
+        } => emit(cranks::crank_arrays(&env, market.as_deref()).await?, f),
+        Command::Crank {
+            market: Some(market),
+            what: None,
+        } => emit(cranks::crank(&env, &market).await?, f),
+        Command::Crank { .. } => {
+            return Err(CliError::Usage(
+                "keel crank <MARKET> | keel crank arrays [MARKET]".into(),
+            ))
+        }
         Command::Settle { series, accounts } => {
             let accounts = accounts
                 .iter()

@@ -1,6 +1,7 @@
-//! Names people read: series labels, amounts in quote units, scenario descriptions.
+//! Names people read: series labels, amounts in quote units, scenario intervals.
 
 use keel_migrations::units::{fmt_native, fmt_time, Decimal};
+use keel_risk::array::{Anchor, Ladder};
 use keel_state::{Market, Series};
 
 /// The market's display name.
@@ -89,54 +90,82 @@ pub fn q32(bits: i64, places: usize) -> String {
     )
 }
 
-/// What scenario `s` of the grid is (docs/risk-model.md §4.1).
-pub fn scenario(s: u8) -> String {
-    use keel_risk::scenario::{ladder_step, vol_level, VolLevel, EXTREME, NAMED, PRICE_STEPS};
-    let s = s as usize;
-    if let Some(step) = ladder_step(s) {
-        let vol = if vol_level(s) == VolLevel::Up {
-            "vol up"
-        } else {
-            "vol down"
-        };
-        return format!("#{s}: price {step:+}/{PRICE_STEPS} of range, {vol}");
+/// What scenario interval `p` is (docs/risk-model.md §4.8: an interval is named by its first
+/// scenario point in the `keel_risk::array` layout): its ladder and place in it and, given the
+/// anchor its market's arrays were priced at, the prices per contract it spans with their moves
+/// from the anchor's price.
+pub fn interval(p: u8, anchor: Option<&Anchor>, decimals: u8) -> String {
+    let p = p as usize;
+    let Some((ladder, i)) = Ladder::of_point(p) else {
+        return format!("#{p}: not a scenario point");
+    };
+    let mut s = format!("#{p}: {} {}/{}", ladder.name(), i + 1, ladder.len() - 1);
+    if let Some(a) = anchor.filter(|a| a.spot > 0) {
+        if i + 1 < ladder.len() {
+            let moved = |f: i64| (f as f64 / a.spot as f64 - 1.0) * 100.0;
+            s.push_str(&format!(
+                ", price {} ({:+.1}%) to {} ({:+.1}%)",
+                money(a.fwd[p], decimals),
+                moved(a.fwd[p]),
+                money(a.fwd[p + 1], decimals),
+                moved(a.fwd[p + 1])
+            ));
+        }
     }
-    if s == EXTREME {
-        return format!("#{s}: extreme move down, vol up");
-    }
-    if s == EXTREME + 1 {
-        return format!("#{s}: extreme move up, vol up");
-    }
-    if let Some(j) = keel_risk::scenario::strike_slot(s) {
-        let vol = if vol_level(s) == VolLevel::Up {
-            "vol up"
-        } else {
-            "vol down"
-        };
-        return format!("#{s}: at held strike {}, {vol}", j + 1);
-    }
-    format!("#{s}: named shock {}", s - NAMED)
+    s
 }
 
 #[cfg(test)]
-mod scenario_names {
-    use super::scenario;
-    use keel_risk::scenario::{NAMED, STRIKE, STRIKE_POINTS};
+mod interval_names {
+    use super::*;
+    use keel_risk::array::{HALF_WIDTH, LADDERS, MAIN, POINTS};
+    use keel_risk::{Fx, RiskParams};
 
     #[test]
-    fn every_scenario_number_has_its_own_name() {
+    fn every_interval_has_its_own_name() {
+        let mut names = std::collections::BTreeSet::new();
+        for l in LADDERS {
+            for i in 0..l.len() - 1 {
+                let p = (l.start() + i) as u8;
+                let n = interval(p, None, 6);
+                assert!(n.starts_with(&format!("#{p}: {} ", l.name())), "{n}");
+                assert!(names.insert(n));
+            }
+        }
         assert_eq!(
-            scenario(NAMED as u8 + 1),
-            format!("#{}: named shock 1", NAMED + 1)
+            interval(MAIN as u8, None, 6),
+            format!("#{MAIN}: vol down 1/{}", MAIN - 1)
         );
         assert_eq!(
-            scenario(STRIKE as u8),
-            format!("#{STRIKE}: at held strike 1, vol up")
+            interval(POINTS as u8, None, 6),
+            format!("#{POINTS}: not a scenario point")
         );
-        let last = STRIKE + 2 * STRIKE_POINTS - 1;
-        assert_eq!(
-            scenario(last as u8),
-            format!("#{last}: at held strike {STRIKE_POINTS}, vol down")
+    }
+
+    #[test]
+    fn with_its_anchor_an_interval_names_its_prices() {
+        let a = keel_risk::Anchor::new(
+            1_767_225_600,
+            600_000_000,
+            600_000_000,
+            Fx::from_num(0.6),
+            Fx::from_num(0.6),
+            &RiskParams::DEFAULT,
+            [],
+        )
+        .unwrap();
+        // The vol-up ladder's interval starting at the anchor's price.
+        let p = HALF_WIDTH;
+        let n = interval(p as u8, Some(&a), 6);
+        assert!(
+            n.starts_with(&format!(
+                "#{p}: vol up {}/{}, price 600 (+0.0%) to {} (+",
+                p + 1,
+                MAIN - 1,
+                money(a.fwd[p + 1], 6)
+            )),
+            "{n}"
         );
+        assert!(a.fwd[p + 1] > a.fwd[p]);
     }
 }

@@ -380,14 +380,32 @@ async fn markets_series_and_margin_breakdown() {
     );
     let mk = &v["markets"][0];
     assert_eq!(mk["worst_im"], r.markets[0].worst_im);
-    assert_eq!(mk["worst_im_scenario"], r.markets[0].worst_im_scenario);
-    assert!(mk["worst_im_scenario_name"]
-        .as_str()
-        .unwrap()
-        .starts_with(&format!("#{}: ", r.markets[0].worst_im_scenario)));
+    assert_eq!(mk["worst_im_interval"], r.markets[0].worst_im_interval);
+    assert_eq!(mk["anchor_ts"], r.markets[0].anchor_ts);
+    assert_eq!(mk["anchor_spot"], r.markets[0].anchor_spot);
+    assert_eq!(v["arrays_due"], false);
+    // The worst interval is named by its ladder and the prices it spans around the anchor's.
+    let name = mk["worst_im_interval_name"].as_str().unwrap();
+    let (ladder, _) =
+        keel_risk::array::Ladder::of_point(r.markets[0].worst_im_interval as usize).unwrap();
+    assert!(
+        name.starts_with(&format!(
+            "#{}: {} ",
+            r.markets[0].worst_im_interval,
+            ladder.name()
+        )) && name.contains(", price "),
+        "{name}"
+    );
     assert_eq!(
         mk["pnl"].as_array().unwrap().len(),
-        keel_risk::scenario::SCENARIOS
+        keel_risk::array::POINTS
+    );
+    assert_eq!(mk["gap"], serde_json::json!(r.markets[0].gap));
+    // The market's listed strikes near the price are the anchor's strike points.
+    let strikes: Vec<i64> = serde_json::from_value(mk["strike_points"].clone()).unwrap();
+    assert!(
+        strikes.contains(&(580 * USDC)) && strikes.contains(&(620 * USDC)),
+        "{strikes:?}"
     );
     // The table names the figures people look for.
     let table = margin::margin(&e, None, 0).await.unwrap().render();
@@ -396,6 +414,8 @@ async fn markets_series_and_margin_breakdown() {
         "maint. margin",
         "health (IM)",
         "worst IM",
+        "IM interval",
+        "anchor spot",
         "delta",
         "vega",
         "BTC/USD call 62000",
@@ -406,16 +426,25 @@ async fn markets_series_and_margin_breakdown() {
 
 #[tokio::test]
 async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
-    let (t, s) = traded().await;
+    let (mut t, s) = traded().await;
     let e = env_with(&t, &s.alice.kp, &[&s.btc]);
 
     let v = verify::verify(&e, Some(s.a), 0).await.unwrap();
     let j = json(&v);
     assert_eq!(j["ok"], true, "{}", v.message);
     assert_eq!(j["bytes_identical"], true);
-    // 19 totals + the market count, every figure of the one market (16 + its 30 scenario P&Ls),
-    // the position count and two positions (11 figures each).
-    assert_eq!(j["figures_compared"], 19 + 1 + (17 + 30) + 1 + 2 * 11);
+    // Alice's one option's risk array (its slot's series, strike, expiry and kind, then its
+    // figures), 19 totals + the market count, every figure of the one market (18, and its P&L
+    // and gap at each scenario point with their counts), the position count and two positions
+    // (11 figures each).
+    let array = keel_risk::array::SERIES_ARRAY_BYTES / 8;
+    let points = keel_risk::array::POINTS;
+    assert_eq!(array, 268);
+    assert_eq!(j["arrays_verified"], 1);
+    assert_eq!(
+        j["figures_compared"],
+        (4 + array) + 19 + 1 + (18 + 2 + 2 * points) + 1 + 2 * 11
+    );
     assert!(v.message.starts_with("verified: all "), "{}", v.message);
 
     // Tampered account bytes: one byte of Alice's collateral (the low byte of
@@ -469,9 +498,62 @@ async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
     let table = v.render();
     assert!(table.contains("positions[0].value_im"), "{table}");
 
+    // A tampered risk array: one figure of the call's stored lower bound, which a short
+    // position does not use, so only the array comparison can catch it.
+    let v = verify::verify_with(&e, Some(s.a), 0, |snap| {
+        let (pk, _) = snap.page_of(&s.btc.key, 0).unwrap();
+        let page = snap.pages.get_mut(&pk).unwrap();
+        let slot = page
+            .slots
+            .iter_mut()
+            .find(|x| x.series == s.call.to_bytes())
+            .unwrap();
+        slot.array.lo.value[17] += 1;
+    })
+    .await
+    .unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.differences[0].field, "positions[0].array.lo.value[17]");
+    let stored: i64 = v.differences[0].on_chain.parse().unwrap();
+    let again: i64 = v.differences[0].off_chain.parse().unwrap();
+    assert_eq!(stored, again + 1);
+    assert!(
+        v.message
+            .starts_with("MISMATCH: positions[0].array.lo.value[17] is "),
+        "{}",
+        v.message
+    );
+
     // Not a margin account: said plainly.
     let m = err(verify::verify(&e, Some(s.call), 0).await);
     assert!(m.contains("is not a margin account"), "{m}");
+
+    // Past the arrays' maximum age the program would refuse them: verify still recomputes them
+    // from their anchor but compares no margin, and says to crank. `keel crank arrays`
+    // re-anchors and re-prices; then everything verifies, and nothing more is due.
+    let max_age = keel_risk::RiskParams::DEFAULT.array_max_age_secs;
+    t.advance(max_age + 1).await;
+    keel_tests::book::refresh(&mut t, &s.btc, 60_000).await;
+    let v = verify::verify(&e, Some(s.a), 0).await.unwrap();
+    assert!(!v.ok && v.arrays_due, "{}", v.message);
+    assert_eq!(v.arrays_verified, 1);
+    assert!(v.differences.is_empty(), "{:?}", v.differences);
+    assert!(
+        v.message.contains("run `keel crank arrays`"),
+        "{}",
+        v.message
+    );
+    let c = json(&cranks::crank_arrays(&e, None).await.unwrap());
+    let calls = c["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "one page holds the options: {calls:?}");
+    assert_eq!(calls[0]["reanchored"], true);
+    assert_eq!(calls[0]["priced"], 2, "the call and the put");
+    assert_eq!(calls[0]["anchor_ts"], t.now().await);
+    let v = verify::verify(&e, Some(s.a), 0).await.unwrap();
+    assert!(v.ok, "{}", v.message);
+    let again = cranks::crank_arrays(&e, Some("BTC/USD")).await.unwrap();
+    assert!(again.calls.is_empty());
+    assert!(again.render().starts_with("nothing due"));
 }
 
 #[tokio::test]
@@ -527,9 +609,41 @@ async fn admin_commands_and_a_non_admin() {
         strike: Some("2500".into()),
         expiry: toml::Value::String("2026-03-01".into()),
     };
+    // The market has no risk-array page yet: listing the option creates one first.
     let listed = json(&admin::list_series(&a, "ETH/USD", &s).await.unwrap());
     let skey: Pubkey = listed["address"].as_str().unwrap().parse().unwrap();
-    assert_eq!(t.series(&skey).await.strike_native, 250 * USDC);
+    let put = t.series(&skey).await;
+    assert_eq!(put.strike_native, 250 * USDC);
+    assert_eq!((put.array_page, put.array_slot), (0, 0));
+    let details: Vec<String> = serde_json::from_value(listed["details"].clone()).unwrap();
+    assert!(
+        details[1].starts_with("created risk-array page 0 at "),
+        "{details:?}"
+    );
+    assert!(
+        details[2].starts_with("risk array in slot 0 of page 0"),
+        "{details:?}"
+    );
+    // A page made by hand is the market's next; a later option still fills page 0 first.
+    let page = json(&admin::create_array_page(&a, "ETH/USD").await.unwrap());
+    assert!(
+        page["action"]
+            .as_str()
+            .unwrap()
+            .starts_with("risk-array page 1 of ETH/USD created"),
+        "{page}"
+    );
+    assert_eq!(t.market(&mkey).await.array_pages, 2);
+    let call = keel_migrations::config::SeriesConfig {
+        kind: keel_migrations::config::SeriesKindConfig::Call,
+        strike: Some("3500".into()),
+        ..s.clone()
+    };
+    let listed = json(&admin::list_series(&a, "0", &call).await.unwrap());
+    let ckey: Pubkey = listed["address"].as_str().unwrap().parse().unwrap();
+    let c = t.series(&ckey).await;
+    assert_eq!((c.array_page, c.array_slot), (0, 1));
+    assert_eq!(listed["details"].as_array().unwrap().len(), 2, "{listed}");
 
     let up = json(
         &admin::market_update_params(
@@ -610,9 +724,11 @@ async fn bootstrap_runs_the_shipped_localnet_config_and_rerunning_changes_nothin
             .unwrap(),
     );
     let items = first["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1 + 2 + 5 + 1);
+    // The exchange, 2 markets, 5 series, a risk-array page per market (both list options) and
+    // the correlation.
+    assert_eq!(items.len(), 1 + 2 + 5 + 2 + 1);
     assert!(items.iter().all(|i| i["status"] == "created"), "{items:#?}");
-    assert_eq!(first["sent"].as_array().unwrap().len(), 9);
+    assert_eq!(first["sent"].as_array().unwrap().len(), 11);
     assert_eq!(first["mismatches"], 0);
 
     let again = bootstrap::bootstrap(&a, &cfg, Default::default())
@@ -688,12 +804,33 @@ fn the_binary_reads_the_solana_config_and_reports_errors() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["error"].as_str().unwrap().contains("127.0.0.1:9"), "{v}");
 
+    // `crank arrays` and `crank <market>` both parse (and go to the chain, which is not
+    // there); `crank` alone is a usage error.
+    for args in [
+        &["crank", "arrays"][..],
+        &["crank", "arrays", "BTC/USD"],
+        &["crank", "BTC/USD"],
+    ] {
+        let out = std::process::Command::new(bin)
+            .args([
+                "-C",
+                cfg.to_str().unwrap(),
+                "--keypair",
+                kp.to_str().unwrap(),
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("127.0.0.1:9"), "{args:?}: {stderr}");
+    }
+
     // Argument errors are clap's (exit 2).
-    let out = std::process::Command::new(bin)
-        .args(["trade", "make", "--qty", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    for args in [&["trade", "make", "--qty", "x"][..], &["crank"]] {
+        let out = std::process::Command::new(bin).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
 }
 
 #[tokio::test]
@@ -728,9 +865,21 @@ async fn crank_and_settle() {
         t.margin_account(&s.a).await.collateral_native,
         t.margin_account(&s.b).await.collateral_native,
     );
+    let call = t.series(&s.call).await;
+    let page_before = t.market(&s.btc.key).await;
     let r = json(&cranks::settle(&e, s.call, &[]).await.unwrap());
     assert_eq!(r["series_settled_now"], true);
     assert_eq!(r["settlement_price_native"], 630 * USDC);
+    // The option's risk-array slot is freed and it leaves the market's strike-point register.
+    let page = s.btc.pages[call.array_page as usize];
+    let page =
+        keel_migrations::pages::decode_page(&t.snapshot(&[page]).await[0].as_ref().unwrap().data)
+            .unwrap();
+    assert!(page.slots[call.array_slot as usize].is_free());
+    assert_eq!(
+        t.market(&s.btc.key).await.listed_count,
+        page_before.listed_count - 1
+    );
     assert_eq!(
         r["accounts"],
         serde_json::json!([s.a.to_string(), s.b.to_string()])

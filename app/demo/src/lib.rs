@@ -4,8 +4,8 @@
 //! `../shared/data/btc_usdt_2h.csv`; any OHLC CSV in the same format works), lists series, opens
 //! accounts with different leverage and trades them with a market maker, then steps through
 //! the history bar by bar: the oracle moves, a vol authority publishes realised vol, and the
-//! keeper (keel-keeper's own pass, through keel-client's `Chain`) cranks volatility, liquidates
-//! accounts in AVSL steps, settles expiries and resolves bankruptcies through the insurance fund.
+//! keeper (keel-keeper's own pass, through keel-client's `Chain`) cranks volatility and the risk
+//! arrays, liquidates accounts in AVSL steps, settles expiries and resolves bankruptcies through the insurance fund.
 //! At the end: a summary (per account and for the system, with the conservation identity) and
 //! a chart.
 
@@ -199,7 +199,7 @@ pub async fn run(
     let mut timeline = Vec::with_capacity(bars.len());
     let mut liquidations = Vec::new();
     let mut bankruptcies = Vec::new();
-    let (mut cranks, mut settlements) = (0u64, 0u64);
+    let (mut cranks, mut array_cranks, mut settlements) = (0u64, 0u64, 0u64);
     let mut keeper_errors = Vec::new();
     for (i, bar) in bars.iter().enumerate() {
         // The oracle walks the bar's path — the extreme against the close first, then the other
@@ -282,6 +282,7 @@ pub async fn run(
                             }
                         }
                         (Action::Crank { .. }, Ok(_)) => cranks += 1,
+                        (Action::CrankArrays { .. }, Ok(_)) => array_cranks += 1,
                         (Action::SettleSeries { .. } | Action::SettlePositions { .. }, Ok(_)) => {
                             settlements += 1
                         }
@@ -396,6 +397,7 @@ pub async fn run(
         insurance_paid: usd(ex.insurance_paid_native),
         bad_debt_socialised: usd(ex.socialised_loss_native),
         cranks,
+        array_cranks,
         settlements,
         peak_margin_vol: timeline.iter().map(|s| s.margin_vol).fold(0.0, f64::max),
         vault_native: vault,

@@ -1,7 +1,8 @@
 //! The demo's exchange: a USDC-like mint, the exchange, a BTC market whose (pinned) oracle the
-//! demo writes and whose implied-vol feed it publishes, series around the first price, a market
-//! maker on the other side of every trade, a keeper, and traders sized to different multiples of
-//! their initial margin.
+//! demo writes and whose implied-vol feed it publishes, series around the first price (the
+//! options in the risk-array page the bootstrap creates for them), a market maker on the other
+//! side of every trade, a keeper, and traders sized to different multiples of their initial
+//! margin.
 
 use crate::local::LocalChain;
 use crate::DemoError;
@@ -404,8 +405,27 @@ pub async fn build(
     Ok(x)
 }
 
+/// Runs every `crank_arrays` call due now: the demo's own upkeep before the margin checks of
+/// its setup (in the replay the keeper does it). Returns the calls sent.
+pub async fn crank_arrays(c: &LocalChain, oracles: &OracleDirectory) -> Result<usize, DemoError> {
+    let snap = Snapshot::load(&c.chain, oracles)
+        .await
+        .map_err(|e| err("read the chain", e))?;
+    let (_, due) = snap.with_arrays_cranked(snap.now);
+    let calls = keel_migrations::pages::due_cranks(&due, snap.markets.keys().copied());
+    for (market, page) in &calls {
+        let ix = keel_migrations::pages::crank_ix(&snap, market, *page)
+            .ok_or_else(|| DemoError(format!("market {market} is not on chain")))?;
+        c.send(&[ix], &[])
+            .await
+            .map_err(|e| err("crank the risk arrays", e))?;
+    }
+    Ok(calls.len())
+}
+
 /// Each trader trades its legs with the maker at Black-76 value at the market's vol in force.
 async fn trade_books(c: &LocalChain, x: &Exchange) -> Result<(), DemoError> {
+    crank_arrays(c, &x.oracles).await?;
     let snap = Snapshot::load(&c.chain, &x.oracles)
         .await
         .map_err(|e| err("read the chain", e))?;
@@ -431,7 +451,7 @@ async fn trade_books(c: &LocalChain, x: &Exchange) -> Result<(), DemoError> {
             let metas = snap
                 .margin_metas(
                     &[&snap.accounts[&t.account], &snap.accounts[&maker.account]],
-                    &[x.market],
+                    &[s.key],
                 )
                 .map_err(|e| err("remaining accounts", e))?;
             c.send(
@@ -459,6 +479,7 @@ async fn trade_books(c: &LocalChain, x: &Exchange) -> Result<(), DemoError> {
 
 /// Withdraws each trader down to `im_multiple` × IM (at IM valuation).
 async fn size_accounts(c: &LocalChain, x: &mut Exchange) -> Result<(), DemoError> {
+    crank_arrays(c, &x.oracles).await?;
     let snap = Snapshot::load(&c.chain, &x.oracles)
         .await
         .map_err(|e| err("read the chain", e))?;

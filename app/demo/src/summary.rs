@@ -129,6 +129,8 @@ pub struct SystemSummary {
     pub bad_debt_socialised: f64,
     /// Volatility cranks sent by the keeper.
     pub cranks: u64,
+    /// Risk-array cranks (re-anchors and page pricings) sent by the keeper.
+    pub array_cranks: u64,
     /// Settlements sent by the keeper.
     pub settlements: u64,
     /// Highest vol in force.
@@ -259,6 +261,7 @@ impl Summary {
             "keeper cranks/settlements {:>6} / {}",
             y.cranks, y.settlements
         );
+        let _ = writeln!(s, "keeper risk-array cranks {:>7}", y.array_cranks);
         let _ = writeln!(
             s,
             "vault {} = collateral {} + insurance {} + fees {} + pools {} - pending social loss {}: {}",

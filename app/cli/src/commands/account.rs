@@ -187,7 +187,9 @@ pub async fn show<C: Chain>(
             }
         })
         .collect();
-    let (margin, margin_error) = match snap.margin(&acc, None) {
+    // As `keel margin`: on the risk arrays as they will be once cranked, if they are due.
+    let (view, _) = crate::env::margin_view(&snap, &acc)?;
+    let (margin, margin_error) = match view.margin(&acc, None) {
         Ok(b) => (
             Some(MarginSummary {
                 equity_mm: b.equity_mm,

@@ -1,5 +1,5 @@
 //! Admin commands: `keel exchange init|show|pause`, `keel market create|update-params|
-//! list-series`. Market and series arguments go through keel-migrations' config types, so a
+//! create-page|list-series`. Market and series arguments go through keel-migrations' config types, so a
 //! market created by hand and one created by `keel bootstrap` are built by the same code.
 
 use crate::env::Env;
@@ -9,8 +9,10 @@ use crate::output::{kv, Render};
 use anchor_lang::prelude::Pubkey;
 use keel_client::{ix, pda, Chain};
 use keel_migrations::config::{
-    apply_overrides, differing_fields, GuardsConfig, MarketConfig, SeriesConfig,
+    apply_overrides, differing_fields, GuardsConfig, MarketConfig, SeriesConfig, SeriesKindConfig,
 };
+use keel_migrations::pages::{create_page, market_pages, with_room, CreatePageError};
+use keel_state::array_page::PAGE_SERIES;
 use keel_state::exchange::*;
 use serde::Serialize;
 
@@ -344,7 +346,46 @@ impl GuardOverrides {
     }
 }
 
-/// Lists series `s` on `market` at its next index.
+fn page_error(e: CreatePageError) -> CliError {
+    match e {
+        CreatePageError::Chain(m) => CliError::Chain(m),
+        CreatePageError::Send(e) => CliError::send("create_array_page", e),
+    }
+}
+
+/// Adds a risk-array page to `market` (address, index or name): an account at a fresh
+/// keypair's address, allocated (rent-exempt, paid by the signer) and initialised as the
+/// market's next page in one transaction. Options listed later take its slots.
+pub async fn create_array_page<C: Chain>(env: &Env<C>, market: &str) -> CliResult<Done> {
+    let (key, m) = resolve_market(env, market).await?;
+    let (ex, _) = env.exchange().await?;
+    let (page, sent) = create_page(
+        &env.chain,
+        &ex,
+        &env.me(),
+        &[&env.keypair],
+        &key,
+        env.budget,
+    )
+    .await
+    .map_err(page_error)?;
+    Ok(Done {
+        action: format!(
+            "risk-array page {} of {} created",
+            m.array_pages,
+            market_name(&m)
+        ),
+        address: page.to_string(),
+        details: vec![format!(
+            "{PAGE_SERIES} slots for the market's options (`keel crank arrays` prices them)"
+        )],
+        signature: sent.signature,
+    })
+}
+
+/// Lists series `s` on `market` at its next index. An option takes a slot of the market's first
+/// risk-array page with room; when every page is full (or there is none) a page is created
+/// first, in its own transaction.
 pub async fn list_series<C: Chain>(
     env: &Env<C>,
     market: &str,
@@ -363,10 +404,38 @@ pub async fn list_series<C: Chain>(
         strike_native: strike,
         expiry_ts: expiry,
     };
+    let mut details = vec![];
+    let page = if s.kind == SeriesKindConfig::Future {
+        None
+    } else {
+        let rooms = market_pages(&env.chain, &key)
+            .await
+            .map_err(CliError::Chain)?;
+        Some(match with_room(&rooms) {
+            Some(r) => r.key,
+            None => {
+                let (page, _) = create_page(
+                    &env.chain,
+                    &ex,
+                    &env.me(),
+                    &[&env.keypair],
+                    &key,
+                    env.budget,
+                )
+                .await
+                .map_err(page_error)?;
+                details.push(format!(
+                    "created risk-array page {} at {page} (the market's pages were full)",
+                    m.array_pages
+                ));
+                page
+            }
+        })
+    };
     let sent = env
         .send(
             "list_series",
-            &[ix::list_series(&ex, &env.me(), &key, index, args)],
+            &[ix::list_series(&ex, &env.me(), &key, index, page, args)],
             &[],
         )
         .await?;
@@ -377,14 +446,33 @@ pub async fn list_series<C: Chain>(
         expiry_ts: expiry,
         ..bytemuck::Zeroable::zeroed()
     };
-    Ok(Done {
-        action: "series listed".into(),
-        address: addr.to_string(),
-        details: vec![format!(
+    details.insert(
+        0,
+        format!(
             "{} (index {index}, strike {} per contract)",
             series_label(&listed, Some(&m)),
             money(strike, m.quote_decimals)
-        )],
+        ),
+    );
+    if let Some(page) = page {
+        let acc = keel_client::chain::account(&env.chain, &addr).await?;
+        if let Some(x) = acc.and_then(|a| {
+            keel_state::read_account::<keel_state::Series>(
+                &a.data,
+                &keel_state::discriminator::SERIES,
+            )
+            .ok()
+        }) {
+            details.push(format!(
+                "risk array in slot {} of page {} ({page})",
+                x.array_slot, x.array_page
+            ));
+        }
+    }
+    Ok(Done {
+        action: "series listed".into(),
+        address: addr.to_string(),
+        details,
         signature: sent.signature,
     })
 }

@@ -1,5 +1,6 @@
 //! Permissionless upkeep a person may need when no keeper ran it: `keel crank <market>` (the
-//! volatility crank) and `keel settle <series>` (fix the settlement price after expiry, then
+//! volatility crank), `keel crank arrays [market]` (re-anchor due markets and re-price their
+//! risk-array pages) and `keel settle <series>` (fix the settlement price after expiry, then
 //! realise the holders' positions, losers first so the settlement pool can pay the winners).
 
 use crate::env::Env;
@@ -7,8 +8,139 @@ use crate::error::{CliError, CliResult};
 use crate::names::{market_name, money, q32, series_label};
 use crate::output::{kv, Render};
 use anchor_lang::prelude::Pubkey;
-use keel_client::{ix, Chain};
+use keel_client::view::Snapshot;
+use keel_client::{ix, Budget, Chain};
+use keel_migrations::pages::{crank_ix, due_cranks};
+use keel_migrations::units::fmt_time;
+use keel_state::array_page::NO_PAGE;
 use serde::Serialize;
+
+/// Compute-unit limit of a `crank_arrays` transaction: pricing a full page takes ~40k CU per
+/// series, so ask for Solana's maximum.
+pub const ARRAY_CRANK_CU_LIMIT: u32 = 1_400_000;
+
+/// One `crank_arrays` call sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArrayCrank {
+    /// The market.
+    pub market: String,
+    /// Its name.
+    pub name: String,
+    /// The page priced (`None`: a re-anchor alone).
+    pub page: Option<String>,
+    /// Whether this call anchored the market anew.
+    pub reanchored: bool,
+    /// Slots priced.
+    pub priced: u8,
+    /// The market's anchor generation afterwards.
+    pub epoch: u64,
+    /// The anchor's time.
+    pub anchor_ts: i64,
+    /// The anchor's oracle price per contract.
+    pub anchor_spot: i64,
+    /// Quote decimals.
+    pub decimals: u8,
+    /// The transaction.
+    pub signature: String,
+}
+
+/// `keel crank arrays`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArrayCranks {
+    /// The calls sent, market by market (none: nothing was due).
+    pub calls: Vec<ArrayCrank>,
+}
+
+impl Render for ArrayCranks {
+    fn render(&self) -> String {
+        if self.calls.is_empty() {
+            return "nothing due: every risk array is priced at a usable anchor\n".into();
+        }
+        let mut t = crate::output::Table::new(&[
+            "market",
+            "page",
+            "re-anchored",
+            "priced",
+            "anchor",
+            "anchor spot",
+            "signature",
+        ]);
+        for c in &self.calls {
+            t.row(vec![
+                c.name.clone(),
+                c.page.clone().unwrap_or_else(|| "-".into()),
+                if c.reanchored { "yes" } else { "no" }.into(),
+                c.priced.to_string(),
+                format!("#{} {}", c.epoch, fmt_time(c.anchor_ts)),
+                money(c.anchor_spot, c.decimals),
+                c.signature.clone(),
+            ]);
+        }
+        t.to_string()
+    }
+}
+
+/// Sends every `crank_arrays` call due now on `markets` (all markets if `None`), as predicted
+/// from `snap` (`Snapshot::with_arrays_cranked`): one per page with a slot not priced at the
+/// market's (new) anchor, or a re-anchor alone. What a margin-checking command runs first so
+/// that the program accepts its arrays.
+pub async fn send_due_cranks<C: Chain>(
+    env: &Env<C>,
+    snap: &Snapshot,
+    markets: Option<&[Pubkey]>,
+) -> CliResult<Vec<ArrayCrank>> {
+    let (_, due) = snap.with_arrays_cranked(snap.now);
+    let keys: Vec<Pubkey> = match markets {
+        Some(m) => m.to_vec(),
+        None => snap.markets.keys().copied().collect(),
+    };
+    let budget = Budget {
+        cu_limit: ARRAY_CRANK_CU_LIMIT,
+        ..env.budget
+    };
+    let mut out = Vec::new();
+    for (market, page) in due_cranks(&due, keys) {
+        let i = crank_ix(snap, &market, page)
+            .ok_or(keel_client::view::ViewError::MissingMarket(market))?;
+        let sent = env
+            .chain
+            .send(&[i], &[&env.keypair], budget)
+            .await
+            .map_err(|e| CliError::send("crank_arrays", e))?;
+        let ev = keel_client::events::decode::<keel::events::ArraysCranked>(&sent.logs)
+            .ok()
+            .and_then(|mut v| v.pop());
+        let mv = &snap.markets[&market];
+        out.push(ArrayCrank {
+            market: market.to_string(),
+            name: market_name(&mv.market),
+            page: page.map(|p| p.to_string()),
+            reanchored: ev.as_ref().is_some_and(|e| e.reanchored),
+            priced: ev.as_ref().map_or(0, |e| e.priced),
+            epoch: ev.as_ref().map_or(0, |e| e.epoch),
+            anchor_ts: ev.as_ref().map_or(0, |e| e.anchor_ts),
+            anchor_spot: ev.as_ref().map_or(0, |e| e.anchor_spot),
+            decimals: mv.market.quote_decimals,
+            signature: sent.signature,
+        });
+    }
+    Ok(out)
+}
+
+/// Runs the risk-array crank wherever it is due: on `market` (address, index or name), or on
+/// every market.
+pub async fn crank_arrays<C: Chain>(env: &Env<C>, market: Option<&str>) -> CliResult<ArrayCranks> {
+    let only = match market {
+        Some(m) => Some(vec![
+            crate::commands::admin::resolve_market(env, m).await?.0,
+        ]),
+        None => None,
+    };
+    let snap = env.snapshot().await?;
+    Ok(ArrayCranks {
+        calls: send_due_cranks(env, &snap, only.as_deref()).await?,
+    })
+}
 
 /// `keel crank`.
 #[derive(Clone, Debug, Serialize)]
@@ -135,7 +267,16 @@ pub async fn settle<C: Chain>(
     let mut signatures = vec![];
     let mut settled_now = false;
     if s.status != keel_state::series::SERIES_SETTLED {
-        let i = ix::settle_series(&ex, &env.me(), &mk, &series, &mv.oracle_key);
+        // An option frees its risk-array slot: its page goes along.
+        let page = match s.array_page {
+            NO_PAGE => None,
+            index => Some(snap.page_of(&mk, index).map(|(k, _)| k).ok_or_else(|| {
+                CliError::Chain(format!(
+                    "the risk-array page {index} of {series}'s market is not on chain"
+                ))
+            })?),
+        };
+        let i = ix::settle_series(&ex, &env.me(), &mk, &series, &mv.oracle_key, page);
         signatures.push(env.send("settle_series", &[i], &[]).await?.signature);
         settled_now = true;
     }

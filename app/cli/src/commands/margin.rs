@@ -1,11 +1,15 @@
 //! `keel margin <account>`: the full breakdown, recomputed off-chain exactly as the program's
-//! `margin_report` computes it (keel-state and keel-risk on the same bytes).
+//! `margin_report` computes it (keel-state and keel-risk on the same bytes, the risk arrays as
+//! stored in the market's pages). When the stored arrays cannot serve a margin check now (not
+//! priced at a usable anchor, too old, the price or vol moved), the breakdown is the one the
+//! program will compute once `crank_arrays` has run, and says so.
 
 use crate::env::Env;
 use crate::error::CliResult;
-use crate::names::{market_name, money, q32, scenario, series_label};
+use crate::names::{interval, market_name, money, q32, series_label};
 use crate::output::{kv, Render, Table};
 use anchor_lang::prelude::Pubkey;
+use keel::events::MarginReport;
 use keel_client::Chain;
 use keel_migrations::units::fmt_time;
 use serde::Serialize;
@@ -29,18 +33,24 @@ pub struct MarketPart {
     pub mark_sigma_q32: i64,
     /// IM range (log move, Q32.32 bits).
     pub range_q32: i64,
+    /// When the market's risk arrays were anchored.
+    pub anchor_ts: i64,
+    /// The anchor's oracle price per contract (the scenario points are moves of it).
+    pub anchor_spot: i64,
+    /// The anchor's strike points (listed strikes per contract, ascending).
+    pub strike_points: Vec<i64>,
     /// Worst weighted IM loss.
     pub worst_im: i64,
-    /// Its scenario index.
-    pub worst_im_scenario: u8,
-    /// What that scenario is.
-    pub worst_im_scenario_name: String,
+    /// Its interval (its first scenario point).
+    pub worst_im_interval: u8,
+    /// What that interval is.
+    pub worst_im_interval_name: String,
     /// Worst MM loss.
     pub worst_mm: i64,
-    /// Its scenario index.
-    pub worst_mm_scenario: u8,
-    /// What that scenario is.
-    pub worst_mm_scenario_name: String,
+    /// Its interval.
+    pub worst_mm_interval: u8,
+    /// What that interval is.
+    pub worst_mm_interval_name: String,
     /// Net delta (contracts, Q32.32 bits).
     pub net_delta_q32: i64,
     /// Short option minimum (IM).
@@ -49,8 +59,10 @@ pub struct MarketPart {
     pub conf_addon: i64,
     /// Impact add-on.
     pub impact_addon: i64,
-    /// P&L in each scenario.
+    /// P&L at each scenario point.
     pub pnl: Vec<i64>,
+    /// Per interval (by its first point): how far the longs' value may fall below the chord.
+    pub gap: Vec<i64>,
 }
 
 /// One position's part.
@@ -119,6 +131,9 @@ pub struct MarginView {
     pub withdrawable: i64,
     /// Below MM.
     pub liquidatable: bool,
+    /// The stored risk arrays cannot serve a margin check now: these figures are the ones after
+    /// `keel crank arrays` (which any keeper or trade's sender runs first).
+    pub arrays_due: bool,
     /// Per market.
     pub markets: Vec<MarketPart>,
     /// Per position.
@@ -130,6 +145,11 @@ impl Render for MarginView {
         let d = self.decimals;
         let m = |v: i64| money(v, d);
         let mut s = format!("margin of {} at {}\n\n", self.account, fmt_time(self.now));
+        if self.arrays_due {
+            s.push_str(
+                "risk arrays due: figures as after `keel crank arrays` (the stored ones are stale)\n\n",
+            );
+        }
         s.push_str(&kv(&[
             ("collateral", m(self.collateral)),
             ("equity (MM)", m(self.equity_mm)),
@@ -166,10 +186,12 @@ impl Render for MarginView {
                 "margin vol",
                 "mark vol",
                 "range",
+                "anchored",
+                "anchor spot",
                 "worst IM",
-                "IM scenario",
+                "IM interval",
                 "worst MM",
-                "MM scenario",
+                "MM interval",
                 "net delta",
             ]);
             for k in &self.markets {
@@ -180,10 +202,12 @@ impl Render for MarginView {
                     format!("{}%", q32(k.sigma_q32.saturating_mul(100), 2)),
                     format!("{}%", q32(k.mark_sigma_q32.saturating_mul(100), 2)),
                     q32(k.range_q32, 4),
+                    fmt_time(k.anchor_ts),
+                    m(k.anchor_spot),
                     m(k.worst_im),
-                    k.worst_im_scenario_name.clone(),
+                    k.worst_im_interval_name.clone(),
                     m(k.worst_mm),
-                    k.worst_mm_scenario_name.clone(),
+                    k.worst_mm_interval_name.clone(),
                     q32(k.net_delta_q32, 4),
                 ]);
             }
@@ -233,34 +257,47 @@ pub async fn margin<C: Chain>(
     if !snap.accounts.contains_key(&key) {
         env.margin_account(&key).await?; // says what is wrong with the address
     }
-    let r = snap.margin_report(&key, None)?;
+    let (snap, arrays_due) = crate::env::margin_view(&snap, &snap.accounts[&key])?;
+    let d = snap.margin_detail(&snap.accounts[&key], None)?;
+    let r = MarginReport::from_breakdown(key, snap.now, &d.breakdown, &d.market_keys, &d.positions);
+    let decimals = snap.exchange.quote_decimals;
     let markets = r
         .markets
         .iter()
-        .map(|k| MarketPart {
-            market: k.market.to_string(),
-            name: snap
-                .markets
-                .get(&k.market)
-                .map(|mv| market_name(&mv.market))
-                .unwrap_or_default(),
-            spot: k.spot,
-            stable_spot: k.stable_spot,
-            conf: k.conf,
-            sigma_q32: k.sigma_q32,
-            mark_sigma_q32: k.mark_sigma_q32,
-            range_q32: k.range_q32,
-            worst_im: k.worst_im,
-            worst_im_scenario: k.worst_im_scenario,
-            worst_im_scenario_name: scenario(k.worst_im_scenario),
-            worst_mm: k.worst_mm,
-            worst_mm_scenario: k.worst_mm_scenario,
-            worst_mm_scenario_name: scenario(k.worst_mm_scenario),
-            net_delta_q32: k.net_delta_q32,
-            short_min_im: k.short_min_im,
-            conf_addon: k.conf_addon,
-            impact_addon: k.impact_addon,
-            pnl: k.pnl.clone(),
+        .zip(&d.breakdown.markets)
+        .map(|(k, b)| {
+            let mv = snap.markets.get(&k.market);
+            // The anchor the market's arrays were priced at: its current or previous one.
+            let anchor = mv.and_then(|mv| {
+                [&mv.market.anchor, &mv.market.prev_anchor]
+                    .into_iter()
+                    .find(|a| a.ts == k.anchor_ts && a.spot == k.anchor_spot)
+            });
+            MarketPart {
+                market: k.market.to_string(),
+                name: mv.map(|mv| market_name(&mv.market)).unwrap_or_default(),
+                spot: k.spot,
+                stable_spot: k.stable_spot,
+                conf: k.conf,
+                sigma_q32: k.sigma_q32,
+                mark_sigma_q32: k.mark_sigma_q32,
+                range_q32: k.range_q32,
+                anchor_ts: k.anchor_ts,
+                anchor_spot: k.anchor_spot,
+                strike_points: b.strikes.iter().copied().filter(|x| *x > 0).collect(),
+                worst_im: k.worst_im,
+                worst_im_interval: k.worst_im_interval,
+                worst_im_interval_name: interval(k.worst_im_interval, anchor, decimals),
+                worst_mm: k.worst_mm,
+                worst_mm_interval: k.worst_mm_interval,
+                worst_mm_interval_name: interval(k.worst_mm_interval, anchor, decimals),
+                net_delta_q32: k.net_delta_q32,
+                short_min_im: k.short_min_im,
+                conf_addon: k.conf_addon,
+                impact_addon: k.impact_addon,
+                pnl: k.pnl.clone(),
+                gap: k.gap.clone(),
+            }
         })
         .collect();
     let positions = r
@@ -305,6 +342,7 @@ pub async fn margin<C: Chain>(
         rounding: r.rounding,
         withdrawable: r.withdrawable,
         liquidatable: r.liquidatable,
+        arrays_due,
         markets,
         positions,
     })

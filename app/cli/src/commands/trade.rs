@@ -145,12 +145,12 @@ pub async fn make<C: Chain>(env: &Env<C>, args: MakeArgs, maker_id: u32) -> CliR
     }
     let snap = env.snapshot().await?;
     let ex = ix::exchange_keys(&snap.exchange);
-    let series = snap.series.get(&args.series).ok_or_else(|| {
-        CliError::Usage(format!(
+    if !snap.series.contains_key(&args.series) {
+        return Err(CliError::Usage(format!(
             "{} is not a Keel series (`keel series` lists them)",
             args.series
-        ))
-    })?;
+        )));
+    }
     let price_native = keel_migrations::units::Decimal::parse(&args.price)
         .and_then(|d| d.to_native(snap.exchange.quote_decimals as u32))
         .map_err(|e| CliError::Usage(format!("--price: {e}")))?;
@@ -181,11 +181,7 @@ pub async fn make<C: Chain>(env: &Env<C>, args: MakeArgs, maker_id: u32) -> CliR
             "{taker_account} is not the taker's account"
         )));
     }
-    let metas = env.margin_metas(
-        &snap,
-        &[taker_acc, maker_acc],
-        &[Pubkey::new_from_array(series.market)],
-    )?;
+    let metas = env.margin_metas(&snap, &[taker_acc, maker_acc], &[args.series])?;
     let trade = ix::trade(
         &ex,
         &args.series,
@@ -481,6 +477,20 @@ pub async fn take<C: Chain>(
             taker_qty_after: None,
         });
     }
+    // The program refuses risk arrays that are not priced at a usable anchor: re-anchor and
+    // re-price what is due on the trade's markets first (permissionless, paid by the taker).
+    let taker_account: Pubkey = summary.taker_account.parse().expect("a key we printed");
+    let maker_account: Pubkey = summary.maker_account.parse().expect("a key we printed");
+    let series: Pubkey = summary.series.parse().expect("a key we printed");
+    let mut markets = snap.markets_of(&[
+        &snap.accounts[&taker_account],
+        &snap.accounts[&maker_account],
+    ]);
+    let traded = Pubkey::new_from_array(snap.series[&series].market);
+    if !markets.contains(&traded) {
+        markets.push(traded);
+    }
+    crate::commands::cranks::send_due_cranks(env, &snap, Some(&markets)).await?;
     let blockhash = tx.message.recent_blockhash;
     tx.try_partial_sign(&[&env.keypair], blockhash)
         .map_err(|e| CliError::Chain(format!("signing: {e}")))?;
@@ -489,8 +499,6 @@ pub async fn take<C: Chain>(
         .send_transaction(&tx)
         .await
         .map_err(|e| CliError::send("trade", e))?;
-    let taker_account: Pubkey = summary.taker_account.parse().expect("a key we printed");
-    let series: Pubkey = summary.series.parse().expect("a key we printed");
     let acc = env.margin_account(&taker_account).await?;
     let qty = acc
         .position_index(&series.to_bytes())

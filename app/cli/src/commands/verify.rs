@@ -1,4 +1,7 @@
-//! `keel verify <account>`: simulates the program's `margin_report`, recomputes the same report
+//! `keel verify <account>`: first recomputes every risk array the account's option positions
+//! use — `keel_risk::array::price_series` on the market's stored anchor (the current or the
+//! previous one, by the slot's generation) and the slot's series — and compares each figure with
+//! the page's bytes; then simulates the program's `margin_report`, recomputes the same report
 //! off-chain with keel-state/keel-risk at the same clock time, and compares every figure.
 
 use crate::env::Env;
@@ -10,6 +13,9 @@ use keel::events::MarginReport;
 use keel_client::view::Snapshot;
 use keel_client::{ix, Chain};
 use keel_migrations::units::fmt_time;
+use keel_risk::array::price_series;
+use keel_risk::{SeriesArray, SeriesKind};
+use keel_state::MarginAccount;
 use serde::Serialize;
 
 /// One figure that differs.
@@ -28,6 +34,12 @@ pub struct Difference {
 pub struct Verification {
     /// The account.
     pub account: String,
+    /// Risk arrays recomputed from their market's anchor and compared figure by figure.
+    pub arrays_verified: usize,
+    /// The stored arrays cannot serve a margin check now (a generation the market no longer
+    /// keeps, too old, or the price or a vol moved past their tolerance): the margin was not
+    /// compared; `keel crank arrays` fixes it.
+    pub arrays_due: bool,
     /// The clock time of the program's computation (the off-chain one uses the same).
     pub now: i64,
     /// The clock time at which the off-chain state was read.
@@ -120,17 +132,19 @@ pub fn compare(on: &MarginReport, off: &MarginReport) -> (usize, Vec<Difference>
         c.f(p("sigma_q32"), a.sigma_q32, b.sigma_q32);
         c.f(p("mark_sigma_q32"), a.mark_sigma_q32, b.mark_sigma_q32);
         c.f(p("range_q32"), a.range_q32, b.range_q32);
+        c.f(p("anchor_ts"), a.anchor_ts, b.anchor_ts);
+        c.f(p("anchor_spot"), a.anchor_spot, b.anchor_spot);
         c.f(p("worst_im"), a.worst_im, b.worst_im);
         c.f(
-            p("worst_im_scenario"),
-            a.worst_im_scenario,
-            b.worst_im_scenario,
+            p("worst_im_interval"),
+            a.worst_im_interval,
+            b.worst_im_interval,
         );
         c.f(p("worst_mm"), a.worst_mm, b.worst_mm);
         c.f(
-            p("worst_mm_scenario"),
-            a.worst_mm_scenario,
-            b.worst_mm_scenario,
+            p("worst_mm_interval"),
+            a.worst_mm_interval,
+            b.worst_mm_interval,
         );
         c.f(p("net_delta_q32"), a.net_delta_q32, b.net_delta_q32);
         c.f(p("short_min_im"), a.short_min_im, b.short_min_im);
@@ -140,6 +154,10 @@ pub fn compare(on: &MarginReport, off: &MarginReport) -> (usize, Vec<Difference>
         c.f(p("pnl.len"), a.pnl.len(), b.pnl.len());
         for (s, (x, y)) in a.pnl.iter().zip(&b.pnl).enumerate() {
             c.f(format!("markets[{i}].pnl[{s}]"), *x, *y);
+        }
+        c.f(p("gap.len"), a.gap.len(), b.gap.len());
+        for (s, (x, y)) in a.gap.iter().zip(&b.gap).enumerate() {
+            c.f(format!("markets[{i}].gap[{s}]"), *x, *y);
         }
     }
     c.f("positions.len", on.positions.len(), off.positions.len());
@@ -158,6 +176,123 @@ pub fn compare(on: &MarginReport, off: &MarginReport) -> (usize, Vec<Difference>
         c.f(p("theta"), a.theta, b.theta);
     }
     (c.n, c.diffs)
+}
+
+/// Every figure of a series array, by name, in layout order (no padding: all of its bytes).
+fn array_figures(a: &SeriesArray) -> [(&'static str, &[i64]); 10] {
+    [
+        ("lo.value", &a.lo.value),
+        ("lo.mark", &a.lo.mark),
+        ("lo.stable", &a.lo.stable),
+        ("hi.value", &a.hi.value),
+        ("hi.mark", &a.hi.mark),
+        ("hi.stable", &a.hi.stable),
+        ("gap", &a.gap),
+        ("mark_gap", &a.mark_gap),
+        ("stable_gap", &a.stable_gap),
+        ("greeks", &a.greeks),
+    ]
+}
+
+/// What [`compare_arrays`] found.
+pub struct ArraysChecked {
+    /// Figures compared.
+    pub figures: usize,
+    /// Arrays recomputed.
+    pub arrays: usize,
+    /// Arrays priced at a generation the market no longer keeps (or never priced): they cannot
+    /// be recomputed, and the program would refuse them.
+    pub not_current: usize,
+    /// Every figure that differs (`positions[i].array.lo.value[17]`: position i in the report's
+    /// order).
+    pub differences: Vec<Difference>,
+}
+
+/// Recomputes the risk array of each of `acc`'s option positions from `snap` — its market's
+/// stored anchor of the slot's generation (current or previous), the market's risk parameters
+/// and the series the slot names — and compares it figure by figure with the page's bytes, after
+/// checking that the slot holds the position's series with the series' own strike, expiry and
+/// kind.
+pub fn compare_arrays(snap: &Snapshot, acc: &MarginAccount) -> ArraysChecked {
+    let mut c = Cmp {
+        n: 0,
+        diffs: vec![],
+    };
+    let (mut arrays, mut not_current) = (0, 0);
+    let mut scratch = bytemuck::zeroed_box::<SeriesArray>();
+    for (i, p) in acc.active_positions().enumerate() {
+        let kind = match SeriesKind::from_u8(p.kind) {
+            Some(k) if k.is_option() => k,
+            _ => continue,
+        };
+        let f = |n: &str| format!("positions[{i}].array.{n}");
+        let mk = Pubkey::new_from_array(acc.markets[p.market_slot as usize]);
+        let series = Pubkey::new_from_array(p.series);
+        let (Some(mv), Some((page_key, page))) =
+            (snap.markets.get(&mk), snap.page_of(&mk, p.array_page))
+        else {
+            c.f(
+                f("page"),
+                format!("page {} of market {mk}", p.array_page),
+                "not found".to_string(),
+            );
+            continue;
+        };
+        let Some(slot) = page.slots.get(p.array_slot as usize) else {
+            c.f(
+                f("slot"),
+                p.array_slot.to_string(),
+                format!("beyond page {page_key}"),
+            );
+            continue;
+        };
+        c.f(f("series"), Pubkey::new_from_array(slot.series), series);
+        if let Some(s) = snap.series.get(&series) {
+            c.f(f("strike_native"), slot.strike_native, s.strike_native);
+            c.f(f("expiry_ts"), slot.expiry_ts, s.expiry_ts);
+            c.f(f("kind"), slot.kind, s.kind);
+        }
+        let m = &mv.market;
+        let anchor = if slot.epoch != 0 && slot.epoch == m.anchor_epoch {
+            &m.anchor
+        } else if slot.epoch != 0 && slot.epoch.checked_add(1) == Some(m.anchor_epoch) {
+            &m.prev_anchor
+        } else {
+            not_current += 1;
+            continue;
+        };
+        arrays += 1;
+        match price_series(
+            anchor,
+            &m.risk_params,
+            kind,
+            slot.strike_native,
+            slot.expiry_ts,
+            &mut scratch,
+        ) {
+            Ok(()) => {
+                for ((name, stored), (_, again)) in array_figures(&slot.array)
+                    .into_iter()
+                    .zip(array_figures(&scratch))
+                {
+                    for (k, (x, y)) in stored.iter().zip(again).enumerate() {
+                        c.f(f(&format!("{name}[{k}]")), *x, *y);
+                    }
+                }
+            }
+            Err(e) => c.f(
+                f("priced"),
+                "stored".to_string(),
+                format!("not recomputable: {e:?}"),
+            ),
+        }
+    }
+    ArraysChecked {
+        figures: c.n,
+        arrays,
+        not_current,
+        differences: c.diffs,
+    }
 }
 
 /// The program's `MarginReport` of `key`, by simulating `margin_report` with the remaining
@@ -205,20 +340,37 @@ pub async fn verify_with<C: Chain>(
     if !snap.accounts.contains_key(&key) {
         env.margin_account(&key).await?;
     }
-    let on = on_chain_report(env, &snap, &key).await?;
-    tamper(&mut snap);
-    let off = snap.margin_report(&key, Some(on.now))?;
-    let (n, differences) = compare(&on, &off);
-    let borsh = |r: &MarginReport| {
-        let mut v = Vec::new();
-        r.serialize(&mut v).map(|_| v).ok()
+    // Arrays the program would refuse now: nothing to simulate against (`keel crank arrays`).
+    let (_, arrays_due) = crate::env::margin_view(&snap, &snap.accounts[&key])?;
+    let on = if arrays_due {
+        None
+    } else {
+        Some(on_chain_report(env, &snap, &key).await?)
     };
-    let bytes_identical = borsh(&on) == borsh(&off);
-    let ok = differences.is_empty() && bytes_identical;
+    tamper(&mut snap);
+    let acc = snap.settled(&snap.accounts[&key]);
+    let arrays = compare_arrays(&snap, &acc);
+    let mut differences = arrays.differences;
+    let mut n = arrays.figures;
+    let mut bytes_identical = true;
+    if let Some(on) = &on {
+        let off = snap.margin_report(&key, Some(on.now))?;
+        let (k, d) = compare(on, &off);
+        n += k;
+        differences.extend(d);
+        let borsh = |r: &MarginReport| {
+            let mut v = Vec::new();
+            r.serialize(&mut v).map(|_| v).ok()
+        };
+        bytes_identical = borsh(on) == borsh(&off);
+    }
+    let now = on.as_ref().map_or(snap.now, |r| r.now);
+    let ok = differences.is_empty() && bytes_identical && on.is_some();
     let message = if ok {
         format!(
-            "verified: all {n} figures of {key}'s margin at {} match the program's margin_report bit for bit",
-            fmt_time(on.now)
+            "verified: all {n} figures of {key}'s {} risk array(s) and margin at {} match the stored arrays and the program's margin_report bit for bit",
+            arrays.arrays,
+            fmt_time(now)
         )
     } else if let Some(d) = differences.first() {
         let more = match differences.len() {
@@ -228,16 +380,18 @@ pub async fn verify_with<C: Chain>(
                 k - 1,
                 differences[1..]
                     .iter()
+                    .take(20)
                     .map(|d| d.field.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
+                    + if k > 21 { ", …" } else { "" }
             ),
         };
-        let stale = if snap.now != on.now {
+        let stale = if snap.now != now {
             format!(
                 "; note: the state was read at {} and simulated at {}, so a change in between also shows here",
                 fmt_time(snap.now),
-                fmt_time(on.now)
+                fmt_time(now)
             )
         } else {
             String::new()
@@ -246,12 +400,27 @@ pub async fn verify_with<C: Chain>(
             "MISMATCH: {} is {} on-chain but {} off-chain{more}{stale}",
             d.field, d.on_chain, d.off_chain
         )
+    } else if on.is_none() {
+        format!(
+            "{} risk array(s) match their anchor bit for bit ({n} figures), but the arrays cannot serve a margin check now{}: run `keel crank arrays`, then verify again",
+            arrays.arrays,
+            if arrays.not_current > 0 {
+                format!(
+                    " ({} priced at a generation the market no longer keeps)",
+                    arrays.not_current
+                )
+            } else {
+                String::new()
+            }
+        )
     } else {
         "MISMATCH: every figure is equal but the events' bytes differ".into()
     };
     Ok(Verification {
         account: key.to_string(),
-        now: on.now,
+        arrays_verified: arrays.arrays,
+        arrays_due,
+        now,
         state_read_at: snap.now,
         figures_compared: n,
         bytes_identical,

@@ -117,8 +117,13 @@ pub async fn withdraw<C: Chain>(
         Some(a) => *a,
         None => env.margin_account(&key).await?,
     };
+    // The program refuses risk arrays not priced at a usable anchor: crank what is due on the
+    // account's markets first (permissionless), and size `max` on the arrays as they will be.
+    let markets = snap.markets_of(&[&acc]);
+    crate::commands::cranks::send_due_cranks(env, &snap, Some(&markets)).await?;
     let native = if amount == "max" {
-        let w = snap.margin(&acc, None)?.withdrawable();
+        let (view, _) = crate::env::margin_view(&snap, &acc)?;
+        let w = view.margin(&acc, None)?.withdrawable();
         if w <= 0 {
             return Err(CliError::Refused(format!(
                 "nothing can be withdrawn from {key} now: `keel margin {key}` shows why"
