@@ -11,8 +11,9 @@
 #
 # The harness (bench/cu-harness) is its own workspace (LiteSVM's agave 4.x graph conflicts with
 # the main workspace's Anchor/Solana 3.x crates) built with the main toolchain into
-# target/cu-harness (or $KEEL_CU_HARNESS_TARGET_DIR); its first build takes several minutes,
-# later ones reuse it.
+# $KEEL_CU_HARNESS_TARGET_DIR (default OUT/cu-harness, OUT being $CARGO_TARGET_DIR or target/,
+# where scripts/build-sbf.sh puts the program); its first build takes several minutes, later
+# ones reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,16 +26,17 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+out=${CARGO_TARGET_DIR:-target}
 if [ -n "$profile_dir" ]; then
   scripts/build-sbf.sh --profile
-  so=target/sbf-profile/keel_cu_bench.so
-  args+=(--profile "$profile_dir" --asm target/sbf-profile/keel_cu_bench.s)
+  so=$out/sbf-profile/keel_cu_bench.so
+  args+=(--profile "$profile_dir" --asm "$out/sbf-profile/keel_cu_bench.s")
   mkdir -p "$profile_dir"
 else
   scripts/build-sbf.sh
-  so=target/deploy/keel_cu_bench.so
+  so=$out/deploy/keel_cu_bench.so
 fi
 
-harness_target="${KEEL_CU_HARNESS_TARGET_DIR:-target/cu-harness}"
+harness_target="${KEEL_CU_HARNESS_TARGET_DIR:-$out/cu-harness}"
 CARGO_TARGET_DIR="$harness_target" cargo build --locked --quiet --manifest-path bench/cu-harness/Cargo.toml
 exec "$harness_target/debug/keel-cu-harness" --so "$so" "${args[@]}"

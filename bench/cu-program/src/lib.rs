@@ -3,9 +3,10 @@
 //!
 //! Built for SBF by `scripts/build-sbf.sh` into `target/deploy/keel_cu_bench.so`, the program
 //! ([`program`], only on `target_arch = "bpf"`) reads a margin account, its markets, their Pyth
-//! `PriceUpdateV2` oracle accounts and the exchange zero-copy, exactly as `programs/keel` does
-//! (`controller::margin`), runs one benchmark [`Case`] and writes the result words and the compute
-//! units the measured section used into an output account. The harness (`bench/cu-harness`)
+//! `PriceUpdateV2` oracle accounts, the markets' risk-array pages and the exchange zero-copy,
+//! exactly as `programs/keel` does (`controller::margin`, `crank_arrays`), runs one benchmark
+//! [`Case`] and writes the result words and the compute units the measured section used into an
+//! output account. The harness (`bench/cu-harness`)
 //! recomputes every result natively and compares the words bit for bit.
 //!
 //! This library half ([`request`]) is what both sides share: the case numbers, the instruction

@@ -16,9 +16,9 @@ use keel_risk::vol::VolStep;
 use keel_risk::{liquidation, math, Fx, MarginBreakdown, RiskResult, SeriesKind};
 use keel_state::oracle::{parse_price_update_v2, Verification};
 use keel_state::{
-    discriminator, margin_inputs, Exchange, Layout as StateLayout, MarginAccount, MarginInputs,
-    Market, MarketReading, StateError, DISCRIMINATOR_LEN, LAYOUT_VERSION, MAX_MARKETS,
-    MAX_POSITIONS,
+    compute_margin, discriminator, ArrayPage, ArraySlot, Exchange, Layout as StateLayout,
+    MarginAccount, MarginInputs, Market, MarketReading, StateError, DISCRIMINATOR_LEN,
+    LAYOUT_VERSION, MAX_MARKETS, MAX_POSITIONS,
 };
 
 extern "C" {
@@ -86,7 +86,7 @@ impl AccountView {
     }
 }
 
-const MAX_ACCOUNTS: usize = accounts::FIRST_MARKET + 2 * MAX_MARKETS;
+const MAX_ACCOUNTS: usize = accounts::FIRST_MARKET + 2 * MAX_MARKETS + accounts::MAX_PAGES;
 /// Bytes the loader reserves after each account's data for growth.
 const MAX_PERMITTED_DATA_INCREASE: usize = 10 * 1024;
 
@@ -141,6 +141,19 @@ unsafe fn parse_input(input: *mut u8, accs: &mut [AccountView; MAX_ACCOUNTS]) ->
 /// Borrows a Keel account zero-copy, checking size, discriminator and layout version (what
 /// `programs/keel`'s `load_ref` checks besides the owner).
 fn load<'a, T: StateLayout>(data: &'a [u8], disc: &[u8; 8]) -> Result<&'a T, StateError> {
+    check_header::<T>(data, disc)?;
+    bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..DISCRIMINATOR_LEN + T::SIZE])
+        .map_err(|_| StateError::AccountTooSmall)
+}
+
+/// [`load`], mutably (`load_mut` in the program).
+fn load_mut<'a, T: StateLayout>(data: &'a mut [u8], disc: &[u8; 8]) -> Result<&'a mut T, StateError> {
+    check_header::<T>(data, disc)?;
+    bytemuck::try_from_bytes_mut(&mut data[DISCRIMINATOR_LEN..DISCRIMINATOR_LEN + T::SIZE])
+        .map_err(|_| StateError::AccountTooSmall)
+}
+
+fn check_header<T: StateLayout>(data: &[u8], disc: &[u8; 8]) -> Result<(), StateError> {
     if data.len() < DISCRIMINATOR_LEN + T::SIZE {
         return Err(StateError::AccountTooSmall);
     }
@@ -150,8 +163,50 @@ fn load<'a, T: StateLayout>(data: &'a [u8], disc: &[u8; 8]) -> Result<&'a T, Sta
     if data[DISCRIMINATOR_LEN] != LAYOUT_VERSION {
         return Err(StateError::UnknownVersion);
     }
-    bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..DISCRIMINATOR_LEN + T::SIZE])
-        .map_err(|_| StateError::AccountTooSmall)
+    Ok(())
+}
+
+/// The risk-array pages passed (accounts after the markets), borrowed read-only.
+struct Pages<'a> {
+    refs: Option<[&'a ArrayPage; accounts::MAX_PAGES]>,
+    n: usize,
+}
+
+impl<'a> Pages<'a> {
+    /// Borrows pages `first..first + n` of `accs`; with `exchange`, each must belong to it
+    /// (`MarketSet::load` checks this).
+    fn load(
+        accs: &'a [AccountView; MAX_ACCOUNTS],
+        first: usize,
+        n: usize,
+        exchange: Option<&[u8; 32]>,
+    ) -> Result<Pages<'a>, Fail> {
+        if n == 0 {
+            return Ok(Pages { refs: None, n: 0 });
+        }
+        let one = |i: usize| -> Result<&'a ArrayPage, Fail> {
+            let pg: &ArrayPage = load(accs[first + i].data(), &discriminator::ARRAY_PAGE)?;
+            if exchange.is_some_and(|e| pg.exchange != *e) {
+                return Err(Fail::Bench(bench_error::WRONG_EXCHANGE));
+            }
+            Ok(pg)
+        };
+        let mut refs = [one(0)?; accounts::MAX_PAGES];
+        for (i, r) in refs.iter_mut().enumerate().take(n).skip(1) {
+            *r = one(i)?;
+        }
+        Ok(Pages {
+            refs: Some(refs),
+            n,
+        })
+    }
+
+    fn get(&self) -> &[&'a ArrayPage] {
+        match &self.refs {
+            Some(r) => &r[..self.n],
+            None => &[],
+        }
+    }
 }
 
 #[inline(always)]
@@ -199,28 +254,31 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         return bench_error::BAD_REQUEST;
     };
     let n_markets = req.case.markets(req.n);
-    if n_accs < accounts::FIRST_MARKET + 2 * n_markets {
+    let first_page = accounts::FIRST_MARKET + 2 * n_markets;
+    if n_accs < first_page {
         return bench_error::MISSING_ACCOUNT;
     }
+    let n_pages = n_accs - first_page;
     let output = &accs[accounts::OUTPUT];
     if !output.writable || output.len < out::LEN {
         return bench_error::BAD_OUTPUT;
     }
-    let mut words = Box::new([0i64; out::MAX_WORDS]);
-    let (status, cu, syscall, n_words) = match run(&req, &accs, n_markets, &mut words) {
+    // The result words go straight into the output account (8-aligned in the loader's input):
+    // a crank's arrays would not fit the 32 KiB heap.
+    let (head, body) = output.data_mut().split_at_mut(out::DATA);
+    let Ok(words) = bytemuck::try_cast_slice_mut::<u8, i64>(&mut body[..8 * out::MAX_WORDS]) else {
+        return bench_error::BAD_OUTPUT;
+    };
+    let (status, cu, syscall, n_words) = match run(&req, &accs, n_markets, n_pages, words) {
         Ok((cu, syscall, n)) => (0, cu, syscall, n),
         Err(Fail::State(e)) => (error_code(&e), 0, 0, 0),
         Err(Fail::Bench(code)) => return code,
     };
-    let o = output.data_mut();
-    o[..8].copy_from_slice(&out::MAGIC);
-    o[out::CU..out::CU + 8].copy_from_slice(&cu.to_le_bytes());
-    o[out::SYSCALL_CU..out::SYSCALL_CU + 8].copy_from_slice(&syscall.to_le_bytes());
-    o[out::STATUS..out::STATUS + 8].copy_from_slice(&status.to_le_bytes());
-    o[out::WORDS..out::WORDS + 8].copy_from_slice(&(n_words as u64).to_le_bytes());
-    for (i, w) in words[..n_words].iter().enumerate() {
-        o[out::DATA + 8 * i..out::DATA + 8 * i + 8].copy_from_slice(&w.to_le_bytes());
-    }
+    head[..8].copy_from_slice(&out::MAGIC);
+    head[out::CU..out::CU + 8].copy_from_slice(&cu.to_le_bytes());
+    head[out::SYSCALL_CU..out::SYSCALL_CU + 8].copy_from_slice(&syscall.to_le_bytes());
+    head[out::STATUS..out::STATUS + 8].copy_from_slice(&status.to_le_bytes());
+    head[out::WORDS..out::WORDS + 8].copy_from_slice(&(n_words as u64).to_le_bytes());
     0
 }
 
@@ -241,12 +299,15 @@ impl From<keel_risk::RiskError> for Fail {
     }
 }
 
-/// What every case gets: the request, the loaded accounts, the result words.
+/// What every case but `anchor` and `margin_program_path` gets: the request and the loaded
+/// accounts.
 struct Ctx<'a> {
     req: &'a Request,
     account: &'a MarginAccount,
     exchange: &'a Exchange,
     readings: &'a [MarketReading<'a>],
+    /// The risk-array pages, read-only (empty for `crank`, which writes them).
+    pages: &'a [&'a ArrayPage],
 }
 
 /// Runs `req`; returns (section CU, syscall CU, result words).
@@ -257,8 +318,29 @@ fn run(
     req: &Request,
     accs: &[AccountView; MAX_ACCOUNTS],
     n_markets: usize,
-    words: &mut [i64; out::MAX_WORDS],
+    n_pages: usize,
+    words: &mut [i64],
 ) -> Result<(u64, u64, usize), Fail> {
+    let mut w = Words::new(words);
+    let (cu, syscall) = match req.case {
+        // These borrow the accounts themselves: the market mutably, or inside the section.
+        Case::Anchor => anchor_case(req, accs, &mut w)?,
+        Case::MarginPath => margin_path(req, accs, n_markets, n_pages, &mut w)?,
+        _ => with_ctx(req, accs, n_markets, n_pages, &mut w)?,
+    };
+    let n_words = w.finish().ok_or(Fail::Bench(bench_error::OUTPUT_FULL))?;
+    Ok((cu, syscall, n_words))
+}
+
+/// Loads the accounts into a [`Ctx`] and runs the case.
+#[inline(never)]
+fn with_ctx(
+    req: &Request,
+    accs: &[AccountView; MAX_ACCOUNTS],
+    n_markets: usize,
+    n_pages: usize,
+    w: &mut Words,
+) -> Result<(u64, u64), Fail> {
     let account: &MarginAccount =
         load(accs[accounts::MARGIN].data(), &discriminator::MARGIN_ACCOUNT)?;
     let exchange: &Exchange = load(accs[accounts::EXCHANGE].data(), &discriminator::EXCHANGE)?;
@@ -285,26 +367,28 @@ fn run(
     if (account.n_positions as usize) < req.n {
         return Err(Fail::Bench(bench_error::TOO_FEW_POSITIONS));
     }
+    let first_page = accounts::FIRST_MARKET + 2 * n_markets;
+    let page_count = if req.case == Case::Crank { 0 } else { n_pages };
+    let pages = Pages::load(accs, first_page, page_count, None)?;
     let ctx = Ctx {
         req,
         account,
         exchange,
         readings: &readings[..n_markets],
+        pages: pages.get(),
     };
-    let mut w = Words::new(&mut words[..]);
-    let (cu, syscall) = match req.case {
+    Ok(match req.case {
         Case::Noop => Meter::start().stop(),
-        Case::Exp | Case::Ln | Case::Sqrt | Case::Cdf => elementary(&ctx, &mut w),
-        Case::Valuation => valuation(&ctx, &mut w)?,
-        Case::Black76 => black76_case(&ctx, &mut w),
-        Case::Greeks => greeks_case(&ctx, &mut w),
-        Case::Margin | Case::MarginMulti => margin(&ctx, &mut w)?,
-        Case::MarginPath => margin_path(&ctx, accs, n_markets, &mut w)?,
-        Case::Liquidation => liquidation_case(&ctx, &mut w)?,
-        Case::VolCrank => vol_crank(&ctx, &mut w),
-    };
-    let n_words = w.finish().ok_or(Fail::Bench(bench_error::OUTPUT_FULL))?;
-    Ok((cu, syscall, n_words))
+        Case::Exp | Case::Ln | Case::Sqrt | Case::Cdf => elementary(&ctx, w),
+        Case::Valuation => valuation(&ctx, w)?,
+        Case::Black76 => black76_case(&ctx, w),
+        Case::Greeks => greeks_case(&ctx, w),
+        Case::Margin | Case::MarginMulti => margin(&ctx, w)?,
+        Case::Liquidation => liquidation_case(&ctx, w)?,
+        Case::VolCrank => vol_crank(&ctx, w),
+        Case::Crank => crank(&ctx, accs, first_page, n_pages, w)?,
+        Case::Anchor | Case::MarginPath => return Err(Fail::Bench(bench_error::BAD_REQUEST)),
+    })
 }
 
 fn kind_of(k: u8) -> SeriesKind {
@@ -407,15 +491,24 @@ fn greeks_case(ctx: &Ctx, w: &mut Words) -> (u64, u64) {
     m
 }
 
-/// One margin check, measured: `margin_inputs` on the account bytes, then `compute`.
+/// One on-chain margin check, measured: `compute_margin` on the account, market and page
+/// bytes (`margin_inputs`, then `compute_with_arrays`).
 #[inline(never)]
 fn margin(ctx: &Ctx, w: &mut Words) -> Result<(u64, u64), Fail> {
     let mut inputs = Box::new(MarginInputs::new());
     let mut b = zeroed_breakdown();
     let account = unsafe { read_volatile(&ctx.account) };
     let meter = Meter::start();
-    let r = margin_inputs(account, ctx.readings, &[], ctx.req.now, &mut inputs)
-        .and_then(|()| Ok(keel_risk::compute(&inputs.portfolio(), &mut b)?));
+    let r = compute_margin(
+        account,
+        None,
+        ctx.readings,
+        ctx.pages,
+        &[],
+        ctx.req.now,
+        &mut inputs,
+        &mut b,
+    );
     let m = meter.stop();
     r?;
     w.breakdown(&b);
@@ -424,26 +517,32 @@ fn margin(ctx: &Ctx, w: &mut Words) -> Result<(u64, u64), Fail> {
 
 /// One margin check the way `programs/keel`'s controller does it (`MarketSet::load`,
 /// `Margin::new`, `Margin::compute`), measured from the raw account bytes: borrow the margin
-/// account and every market zero-copy with their checks, parse and check each oracle, allocate
-/// the input buffer and the zeroed breakdown, build the inputs, compute, take the snapshot.
-/// What it leaves out is Anchor's own part (entrypoint deserialization, account constraints),
-/// which docs/performance.md budgets separately.
+/// account, every market and every risk-array page zero-copy with their checks (the markets'
+/// and pages' exchange), parse and check each oracle, allocate the input buffer and the zeroed
+/// breakdown, compute the margin from the arrays, take the snapshot. What it leaves out is
+/// Anchor's own part (entrypoint deserialization, account constraints) and the market's oracle
+/// high-water write, which docs/performance.md budgets separately.
 #[inline(never)]
 fn margin_path(
-    ctx: &Ctx,
+    req: &Request,
     accs: &[AccountView; MAX_ACCOUNTS],
     n_markets: usize,
+    n_pages: usize,
     w: &mut Words,
 ) -> Result<(u64, u64), Fail> {
     let accs = unsafe { read_volatile(&accs) };
     let meter = Meter::start();
     let r = (|| -> Result<(Box<MarginBreakdown>, keel_state::MarginSnapshot), Fail> {
+        let exchange = &accs[accounts::EXCHANGE].key;
         let account: &MarginAccount =
             load(accs[accounts::MARGIN].data(), &discriminator::MARGIN_ACCOUNT)?;
         let mut readings: [Option<MarketReading>; MAX_MARKETS] = [None; MAX_MARKETS];
         for (i, slot) in readings.iter_mut().enumerate().take(n_markets) {
             let market_acc = &accs[accounts::FIRST_MARKET + 2 * i];
             let market: &Market = load(market_acc.data(), &discriminator::MARKET)?;
+            if market.exchange != *exchange {
+                return Err(Fail::Bench(bench_error::WRONG_EXCHANGE));
+            }
             let update = parse_price_update_v2(accs[accounts::FIRST_MARKET + 2 * i + 1].data())?;
             if update.feed_id != market.oracle.feed_id
                 || update.verification != Verification::Full
@@ -461,10 +560,20 @@ fn margin_path(
         for (slot, r) in loaded.iter_mut().zip(readings.iter()).take(n_markets) {
             *slot = r.ok_or(Fail::Bench(bench_error::MISSING_ACCOUNT))?;
         }
+        let first_page = accounts::FIRST_MARKET + 2 * n_markets;
+        let pages = Pages::load(accs, first_page, n_pages, Some(exchange))?;
         let mut inputs = Box::new(MarginInputs::new());
         let mut b = zeroed_breakdown();
-        margin_inputs(account, &loaded[..n_markets], &[], ctx.req.now, &mut inputs)?;
-        keel_risk::compute(&inputs.portfolio(), &mut b)?;
+        compute_margin(
+            account,
+            None,
+            &loaded[..n_markets],
+            pages.get(),
+            &[],
+            req.now,
+            &mut inputs,
+            &mut b,
+        )?;
         let snap = keel_state::MarginSnapshot {
             ts: b.now,
             equity_mm: b.equity_mm,
@@ -489,8 +598,16 @@ fn margin_path(
 fn liquidation_case(ctx: &Ctx, w: &mut Words) -> Result<(u64, u64), Fail> {
     let mut inputs = Box::new(MarginInputs::new());
     let mut b = zeroed_breakdown();
-    margin_inputs(ctx.account, ctx.readings, &[], ctx.req.now, &mut inputs)?;
-    keel_risk::compute(&inputs.portfolio(), &mut b)?;
+    compute_margin(
+        ctx.account,
+        None,
+        ctx.readings,
+        ctx.pages,
+        &[],
+        ctx.req.now,
+        &mut inputs,
+        &mut b,
+    )?;
     let sigma = inputs.markets[..inputs.n_markets]
         .iter()
         .map(|m| m.sigma)
@@ -554,6 +671,97 @@ fn vol_crank(ctx: &Ctx, w: &mut Words) -> (u64, u64) {
     }
     w.vol_state(&state);
     m
+}
+
+/// The crank's pricing of N series, measured: `Market::price_slot` on the first N slots in use
+/// of the page accounts, in place (as `crank_arrays` does for its page).
+#[inline(never)]
+fn crank(
+    ctx: &Ctx,
+    accs: &[AccountView; MAX_ACCOUNTS],
+    first_page: usize,
+    n_pages: usize,
+    w: &mut Words,
+) -> Result<(u64, u64), Fail> {
+    let (n, market) = (ctx.req.n, ctx.readings[0].market);
+    // The slots, page by page (raw pointers: the measured loop takes them one at a time).
+    let mut slots = [core::ptr::null_mut::<ArraySlot>(); MAX_POSITIONS];
+    let mut k = 0;
+    for acc in accs.iter().skip(first_page).take(n_pages) {
+        if !acc.writable {
+            return Err(Fail::Bench(bench_error::NOT_WRITABLE));
+        }
+        let page: &mut ArrayPage = load_mut(acc.data_mut(), &discriminator::ARRAY_PAGE)?;
+        for s in page.slots.iter_mut().filter(|s| !s.is_free()) {
+            if k < n {
+                slots[k] = s;
+                k += 1;
+            }
+        }
+    }
+    if k < n {
+        return Err(Fail::Bench(bench_error::TOO_FEW_POSITIONS));
+    }
+    let mut results: [Result<bool, StateError>; MAX_POSITIONS] = [Ok(false); MAX_POSITIONS];
+    let meter = Meter::start();
+    for i in 0..n {
+        // SAFETY: distinct slots of distinct (or the same, disjointly) page accounts, alive for
+        // the whole instruction.
+        let slot = unsafe { &mut *read_volatile(&slots[i]) };
+        let r = market.price_slot(slot);
+        unsafe { write_volatile(&mut results[i], r) };
+    }
+    let m = meter.stop();
+    for (r, &s) in results.iter().zip(slots.iter()).take(n) {
+        match r {
+            Ok(priced) => {
+                // SAFETY: as above; the pricing is done.
+                let s = unsafe { &*s };
+                w.push(0);
+                w.push(*priced as i64);
+                w.push(s.epoch as i64);
+                w.series_array(&s.array);
+            }
+            Err(e) => w.state_error(e),
+        }
+    }
+    Ok(m)
+}
+
+/// Re-anchoring a market, measured: `Market::reanchor_if_due` on the market account, in place
+/// (the valuation it takes is read from the oracle before the section).
+#[inline(never)]
+fn anchor_case(
+    req: &Request,
+    accs: &[AccountView; MAX_ACCOUNTS],
+    w: &mut Words,
+) -> Result<(u64, u64), Fail> {
+    let market_acc = &accs[accounts::FIRST_MARKET];
+    if !market_acc.writable {
+        return Err(Fail::Bench(bench_error::NOT_WRITABLE));
+    }
+    let market: &mut Market = load_mut(market_acc.data_mut(), &discriminator::MARKET)?;
+    let update = parse_price_update_v2(accs[accounts::FIRST_MARKET + 1].data())?;
+    if update.feed_id != market.oracle.feed_id || update.verification != Verification::Full {
+        return Err(Fail::Bench(bench_error::WRONG_ORACLE));
+    }
+    let v = market.valuation(&update.reading, req.now)?;
+    let v = unsafe { read_volatile(&v) };
+    let meter = Meter::start();
+    let r = market.reanchor_if_due(&v, req.now);
+    let r = unsafe { read_volatile(&r) };
+    let m = meter.stop();
+    match r {
+        Ok(due) => {
+            w.push(0);
+            w.push(due as i64);
+            w.push(market.anchor_epoch as i64);
+            w.anchor(&market.anchor);
+            w.anchor(&market.prev_anchor);
+        }
+        Err(e) => w.state_error(&e),
+    }
+    Ok(m)
 }
 
 /// A zeroed `MarginBreakdown` allocated directly on the heap (≈ 6 KiB: never built on the

@@ -1,11 +1,13 @@
 //! What the program and the harness agree on: cases, instruction data, accounts, output layout,
 //! derived inputs and the flattening of results into `i64` words.
 
+use keel_risk::array::{Span, Window};
 use keel_risk::breakdown::{MarketRisk, PositionRisk};
 use keel_risk::pricing::{sqrt_secs, Greeks, TotalVol};
 use keel_risk::vol::VolStep;
 use keel_risk::{
-    LiquidationPlan, MarginBreakdown, RiskError, RiskParams, RiskResult, SeriesKind, VolState,
+    Anchor, LiquidationPlan, MarginBreakdown, RiskError, RiskParams, RiskResult, SeriesArray,
+    SeriesKind, VolState,
 };
 use keel_state::{Market, Position, StateError};
 
@@ -30,27 +32,40 @@ pub enum Case {
     Black76 = 6,
     /// `pricing::greeks` from scratch per series.
     Greeks = 7,
-    /// One margin check of an account of N series on one market: `keel_state::margin_inputs`
-    /// on the account and market bytes, then `keel_risk::compute` (MM and IM grids, add-ons).
+    /// One on-chain margin check of an account of N option series on one market:
+    /// `keel_state::compute_margin` on the account, market and risk-array page bytes
+    /// (`margin_inputs`, then `keel_risk::compute_with_arrays`: sums of quantity × array, the
+    /// interval bounds, add-ons; no option pricing). The markets are anchored and every array
+    /// priced by the harness beforehand, as the crank does.
     Margin = 8,
     /// The same with the series spread over `min(N, 4)` markets.
     MarginMulti = 9,
     /// Liquidation sizing of a below-MM account: `liquidation::plan` and one `slice` per
-    /// position (the margin itself is computed before the measured section).
+    /// position (the margin itself is computed from the arrays before the measured section).
     Liquidation = 10,
     /// N volatility-crank observations (`VolState::observe`) on the market's state.
     VolCrank = 11,
     /// [`Case::Margin`] as `programs/keel`'s margin controller runs it, minus Anchor itself: the
-    /// measured section also borrows the margin account, market and oracle accounts from the
-    /// input (discriminator, size, version, feed and verification checks), allocates the input
-    /// buffer and the zeroed breakdown on the heap, and takes the snapshot the program stores.
-    /// Over `min(N, 4)` markets like [`Case::MarginMulti`] (the worst case a budget needs).
+    /// measured section also borrows the margin account, market, oracle and risk-array page
+    /// accounts from the input (discriminator, size, version, exchange, feed and verification
+    /// checks), allocates the input buffer and the zeroed breakdown on the heap, and takes the
+    /// snapshot the program stores. Over `min(N, 4)` markets like [`Case::MarginMulti`] (the
+    /// worst case a budget needs).
     MarginPath = 12,
+    /// The risk-array crank's pricing: `Market::price_slot` of N series (their slots in page
+    /// accounts, priced in place at the market's current anchor), what `crank_arrays` does per
+    /// slot. Its CU per series is the crank's cost per series.
+    Crank = 13,
+    /// Re-anchoring a market: `Market::reanchor_if_due` on a market account whose anchor is due
+    /// (half its age), with N option series in its listed register (the strike-point
+    /// candidates): the due check, the current anchor kept as the previous one and a new anchor
+    /// built in place (its scenario points and strike points).
+    Anchor = 14,
 }
 
 impl Case {
     /// Every case, in output order.
-    pub const ALL: [Case; 13] = [
+    pub const ALL: [Case; 15] = [
         Case::Noop,
         Case::Exp,
         Case::Ln,
@@ -64,6 +79,8 @@ impl Case {
         Case::MarginPath,
         Case::Liquidation,
         Case::VolCrank,
+        Case::Crank,
+        Case::Anchor,
     ];
 
     /// Decodes the instruction's case byte.
@@ -87,6 +104,8 @@ impl Case {
             Case::Liquidation => "liquidation",
             Case::VolCrank => "vol_crank",
             Case::MarginPath => "margin_program_path",
+            Case::Crank => "crank",
+            Case::Anchor => "anchor",
         }
     }
 
@@ -97,6 +116,34 @@ impl Case {
             _ => 1,
         }
     }
+
+    /// What the case needs of the markets' risk arrays.
+    pub fn arrays(self) -> Arrays {
+        match self {
+            Case::Margin | Case::MarginMulti | Case::MarginPath | Case::Liquidation => {
+                Arrays::Priced
+            }
+            Case::Crank => Arrays::Unpriced,
+            Case::Anchor => Arrays::Due,
+            _ => Arrays::None,
+        }
+    }
+}
+
+/// The risk-array state a case's fixture sets up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrays {
+    /// Markets anchored at the valuation time, no page accounts.
+    None,
+    /// Markets anchored at the valuation time; page accounts holding every option position's
+    /// array, priced at that anchor (what margin checks read).
+    Priced,
+    /// Markets anchored at the valuation time; page accounts (writable) with every option
+    /// position's slot assigned but not priced (what the crank prices).
+    Unpriced,
+    /// The market account (writable) holds an anchor that is due for replacement at the
+    /// valuation time; no page accounts.
+    Due,
 }
 
 /// Instruction data: `[case u8, n u8, 0 × 6, now i64 LE, aux i64 LE]`.
@@ -146,7 +193,8 @@ impl Request {
 }
 
 /// Account order of the instruction: the output (writable), the exchange, the margin account,
-/// then per market its `Market` account followed by its `PriceUpdateV2` oracle account.
+/// then per market its `Market` account followed by its `PriceUpdateV2` oracle account, then the
+/// risk-array pages (`ArrayPage`) of the case (every account after the markets).
 pub mod accounts {
     /// Receives the output (see [`super::out`]).
     pub const OUTPUT: usize = 0;
@@ -156,6 +204,10 @@ pub mod accounts {
     pub const MARGIN: usize = 2;
     /// First market; market `i` is at `FIRST_MARKET + 2i`, its oracle right after it.
     pub const FIRST_MARKET: usize = 3;
+    /// Most page accounts a run passes: every market's option positions fill whole pages but
+    /// its last one.
+    pub const MAX_PAGES: usize = keel_risk::MAX_POSITIONS / keel_state::array_page::PAGE_SERIES
+        + keel_risk::MAX_MARKETS;
 }
 
 /// Output account layout (little-endian words).
@@ -173,8 +225,9 @@ pub mod out {
     pub const WORDS: usize = 32;
     /// Byte offset of the first result word.
     pub const DATA: usize = 40;
-    /// Result words that fit (the harness sizes the account for this).
-    pub const MAX_WORDS: usize = 1024;
+    /// Result words that fit (the harness sizes the account for this; the program writes them
+    /// straight into the account, so they take no heap).
+    pub const MAX_WORDS: usize = 16 * 1024;
     /// Size of the output account.
     pub const LEN: usize = DATA + 8 * MAX_WORDS;
 }
@@ -196,6 +249,11 @@ pub fn error_code(e: &StateError) -> i64 {
         StateError::OracleStale => 0x209,
         StateError::OracleConfidence => 0x20A,
         StateError::VolStateStale => 0x20B,
+        StateError::OracleFutureDated => 0x20C,
+        StateError::OracleOutOfOrder => 0x20D,
+        StateError::ArrayPageMissing => 0x20E,
+        StateError::ArraySlotMismatch => 0x20F,
+        StateError::ArraysNotCranked => 0x210,
         // Variants keel-state adds later share this code until they are listed above, so the
         // benchmark keeps building across keel-state changes. (Every fixture is valid input:
         // the harness fails any run whose native result is an error, whatever its code.)
@@ -223,6 +281,10 @@ pub mod bench_error {
     pub const TOO_FEW_POSITIONS: u64 = 0x305;
     /// More result words than fit.
     pub const OUTPUT_FULL: u64 = 0x306;
+    /// An account the case writes is not writable.
+    pub const NOT_WRITABLE: u64 = 0x307;
+    /// A market or page belongs to another exchange than the exchange account.
+    pub const WRONG_EXCHANGE: u64 = 0x308;
 }
 
 /// Accumulates result words.
@@ -275,6 +337,29 @@ impl<'a> Words<'a> {
         self.push(risk_code(e));
     }
 
+    /// A keel-state error in place of a result, likewise counted.
+    pub fn state_error(&mut self, e: &StateError) {
+        self.errors += 1;
+        self.push(error_code(e));
+    }
+
+    /// Plain-old-data as its 8-byte words (`T`'s size is a multiple of 8, no padding).
+    fn pod_words<T: bytemuck::Pod>(&mut self, v: &T) {
+        for &w in bytemuck::cast_slice::<T, i64>(core::slice::from_ref(v)) {
+            self.push(w);
+        }
+    }
+
+    /// An anchor, every stored word.
+    pub fn anchor(&mut self, a: &Anchor) {
+        self.pod_words(a);
+    }
+
+    /// A series' risk array, every stored word.
+    pub fn series_array(&mut self, a: &SeriesArray) {
+        self.pod_words(a);
+    }
+
     /// Engine errors among the results written. The benchmark's inputs are all valid, so the
     /// harness treats any error as a broken fixture: a run that measured an error path would
     /// leave its case out of the benchmark quietly.
@@ -289,93 +374,198 @@ impl<'a> Words<'a> {
 
     /// Greeks, every field.
     pub fn greeks(&mut self, g: &Greeks) {
-        self.push(g.delta.to_bits());
-        self.push(g.gamma.to_bits());
-        self.push(g.vega);
-        self.push(g.theta);
+        let Greeks {
+            delta,
+            gamma,
+            vega,
+            theta,
+        } = g;
+        for w in [delta.to_bits(), gamma.to_bits(), *vega, *theta] {
+            self.push(w);
+        }
     }
 
-    /// A whole margin breakdown, every field in declaration order.
+    /// A whole margin breakdown, every field in declaration order. (The structs are destructured
+    /// without `..`: a field keel-risk adds fails the build here until it is compared too.)
     pub fn breakdown(&mut self, b: &MarginBreakdown) {
+        let MarginBreakdown {
+            now,
+            collateral,
+            equity_mm,
+            equity_im,
+            mm,
+            im,
+            scan_mm,
+            scan_im,
+            offset_mm,
+            offset_im,
+            addons,
+            short_min_mm,
+            short_min_im,
+            rounding,
+            long_only,
+            long_value_cap,
+            n_markets,
+            n_positions,
+            markets,
+            positions,
+        } = b;
         for w in [
-            b.now,
-            b.collateral,
-            b.equity_mm,
-            b.equity_im,
-            b.mm,
-            b.im,
-            b.scan_mm,
-            b.scan_im,
-            b.offset_mm,
-            b.offset_im,
-            b.addons,
-            b.short_min_mm,
-            b.short_min_im,
-            b.rounding,
-            b.n_markets as i64,
-            b.n_positions as i64,
+            *now,
+            *collateral,
+            *equity_mm,
+            *equity_im,
+            *mm,
+            *im,
+            *scan_mm,
+            *scan_im,
+            *offset_mm,
+            *offset_im,
+            *addons,
+            *short_min_mm,
+            *short_min_im,
+            *rounding,
+            *long_only as i64,
+            *long_value_cap,
+            *n_markets as i64,
+            *n_positions as i64,
         ] {
             self.push(w);
         }
-        for m in &b.markets[..b.n_markets as usize] {
+        for m in &markets[..(*n_markets as usize).min(markets.len())] {
             self.market_risk(m);
         }
-        for p in &b.positions[..b.n_positions as usize] {
+        for p in &positions[..(*n_positions as usize).min(positions.len())] {
             self.position_risk(p);
         }
     }
 
     fn market_risk(&mut self, m: &MarketRisk) {
+        let MarketRisk {
+            spot,
+            stable_spot,
+            conf,
+            sigma,
+            mark_sigma,
+            anchor_ts,
+            anchor_spot,
+            range,
+            step,
+            strikes,
+            window,
+            pnl,
+            gap,
+            mark_total,
+            mark_edges,
+            worst_im,
+            worst_im_interval,
+            worst_mm,
+            worst_mm_interval,
+            net_delta,
+            short_min_im,
+            short_min_mm,
+            conf_addon,
+            impact_addon,
+        } = m;
         for w in [
-            m.spot,
-            m.stable_spot,
-            m.conf,
-            m.sigma.to_bits(),
-            m.range.to_bits(),
+            *spot,
+            *stable_spot,
+            *conf,
+            sigma.to_bits(),
+            mark_sigma.to_bits(),
+            *anchor_ts,
+            *anchor_spot,
+            range.to_bits(),
+            step.to_bits(),
         ] {
             self.push(w);
         }
-        for x in &m.ln_move {
-            self.push(x.to_bits());
+        for &k in strikes {
+            self.push(k);
         }
-        for &f in &m.forward {
-            self.push(f);
-        }
-        for &p in &m.pnl {
+        self.window(window);
+        for &p in pnl.iter().chain(gap.iter()) {
             self.push(p);
         }
         for w in [
-            m.worst_im,
-            m.worst_im_scenario as i64,
-            m.worst_mm,
-            m.worst_mm_scenario as i64,
-            m.net_delta.to_bits(),
-            m.short_min_im,
-            m.short_min_mm,
-            m.conf_addon,
-            m.impact_addon,
+            *mark_total,
+            mark_edges[0],
+            mark_edges[1],
+            *worst_im,
+            *worst_im_interval as i64,
+            *worst_mm,
+            *worst_mm_interval as i64,
+            net_delta.to_bits(),
+            *short_min_im,
+            *short_min_mm,
+            *conf_addon,
+            *impact_addon,
         ] {
             self.push(w);
+        }
+    }
+
+    fn window(&mut self, w: &Window) {
+        let Window {
+            age,
+            im,
+            mm,
+            mini,
+            mark,
+            stable,
+        } = w;
+        self.push(*age);
+        for s in [im, mm] {
+            let Span {
+                first,
+                end,
+                start,
+                stop,
+            } = s;
+            for v in [*first as i64, *end as i64, *start, *stop] {
+                self.push(v);
+            }
+        }
+        for &(k, lambda) in mini.iter().chain([mark, stable]) {
+            self.push(k as i64);
+            self.push(lambda);
         }
     }
 
     fn position_risk(&mut self, p: &PositionRisk) {
-        for w in [p.mark, p.mark_stable, p.value, p.value_im, p.rounding] {
+        let PositionRisk {
+            mark,
+            mark_stable,
+            value,
+            value_im,
+            rounding,
+            greeks,
+        } = p;
+        for w in [*mark, *mark_stable, *value, *value_im, *rounding] {
             self.push(w);
         }
-        self.greeks(&p.greeks);
+        self.greeks(greeks);
     }
 
     /// A liquidation plan, every field.
     pub fn plan(&mut self, p: &LiquidationPlan) {
+        let LiquidationPlan {
+            fraction,
+            fraction_needed,
+            fraction_cap,
+            bonus_rate,
+            target,
+            shortfall,
+            restores_target,
+        } = p;
         for w in [
-            p.fraction.to_bits(),
-            p.fraction_needed.to_bits(),
-            p.fraction_cap.to_bits(),
-            p.bonus_rate.to_bits(),
-            p.target,
-            p.shortfall,
-            p.restores_target as i64,
+            fraction.to_bits(),
+            fraction_needed.to_bits(),
+            fraction_cap.to_bits(),
+            bonus_rate.to_bits(),
+            *target,
+            *shortfall,
+            *restores_target as i64,
         ] {
             self.push(w);
         }
@@ -383,11 +573,17 @@ impl<'a> Words<'a> {
 
     /// One crank step.
     pub fn vol_step(&mut self, s: &VolStep) {
+        let VolStep {
+            log_return,
+            sample_var,
+            ewma_weight,
+            dt_secs,
+        } = s;
         for w in [
-            s.log_return.to_bits(),
-            s.sample_var.to_bits(),
-            s.ewma_weight.to_bits(),
-            s.dt_secs,
+            log_return.to_bits(),
+            sample_var.to_bits(),
+            ewma_weight.to_bits(),
+            *dt_secs,
         ] {
             self.push(w);
         }
@@ -395,9 +591,7 @@ impl<'a> Words<'a> {
 
     /// A volatility state, every stored word.
     pub fn vol_state(&mut self, v: &VolState) {
-        for &w in bytemuck::cast_slice::<VolState, i64>(core::slice::from_ref(v)) {
-            self.push(w);
-        }
+        self.pod_words(v);
     }
 }
 

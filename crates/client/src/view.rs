@@ -276,8 +276,11 @@ impl Snapshot {
             let Ok(v) = mv.market.valuation(&reading, now) else {
                 continue;
             };
-            if mv.market.reanchor_if_due(&v, now).unwrap_or(false) {
-                due.reanchor.push(*key);
+            match mv.market.reanchor_if_due(&v, now) {
+                Ok(true) => due.reanchor.push(*key),
+                Ok(false) => {}
+                // The program's call would fail and change nothing: neither does this.
+                Err(_) => mv.market = self.markets[key].market,
             }
         }
         for (pk, page) in next.pages.iter_mut() {

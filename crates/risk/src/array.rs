@@ -289,6 +289,25 @@ impl Anchor {
         params: &RiskParams,
         listed: impl IntoIterator<Item = StrikeCandidate>,
     ) -> RiskResult<Anchor> {
+        let mut a = Anchor::zeroed();
+        a.build(ts, spot, stable_spot, sigma, mark_sigma, params, listed)?;
+        Ok(a)
+    }
+
+    /// [`Anchor::new`] in place (the program builds an anchor straight into its market account:
+    /// a 1.5 KB value would crowd the 4 KiB SBF stack frame). On error `self` is unspecified.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    pub fn build(
+        &mut self,
+        ts: i64,
+        spot: i64,
+        stable_spot: i64,
+        sigma: Fx,
+        mark_sigma: Fx,
+        params: &RiskParams,
+        listed: impl IntoIterator<Item = StrikeCandidate>,
+    ) -> RiskResult<()> {
         scenario::check_prices(spot, stable_spot, 0)?;
         let r = scenario::im_range(sigma, params)?;
         if r <= 0 {
@@ -298,25 +317,20 @@ impl Anchor {
         let range = steps(step, RANGE_STEPS as i64)?;
         let mark_step = (steps(step, MOVE_STEPS as i64)? as u64 / MARK_STEPS as u64) as i64;
         let ln_spot = ln_scaled(spot, 0)?;
-        let mut a = Anchor {
-            ts,
-            spot,
-            stable_spot,
-            sigma,
-            mark_sigma,
-            range: Fx::from_bits(range),
-            step: Fx::from_bits(step),
-            mark_step: Fx::from_bits(mark_step),
-            ln_spot,
-            ln_stable: ln_scaled(stable_spot, 0)?,
-            max_fwd: spot.max(stable_spot),
-            strikes: [0; STRIKE_POINTS],
-            mults: [0; 8],
-            ln_move: [0; POINTS],
-            fwd: [0; POINTS],
-            mark_fwd: [0; MARK],
-            stable_fwd: [0; MARK],
-        };
+        let a = self;
+        a.ts = ts;
+        a.spot = spot;
+        a.stable_spot = stable_spot;
+        a.sigma = sigma;
+        a.mark_sigma = mark_sigma;
+        a.range = Fx::from_bits(range);
+        a.step = Fx::from_bits(step);
+        a.mark_step = Fx::from_bits(mark_step);
+        a.ln_spot = ln_spot;
+        a.ln_stable = ln_scaled(stable_spot, 0)?;
+        a.max_fwd = spot.max(stable_spot);
+        a.strikes = [0; STRIKE_POINTS];
+        a.mults = [0; 8];
         // Strike points: the listed strikes strictly inside the main ladders.
         let edge = steps(step, HALF_WIDTH as i64)?;
         let kinked_by = ts
@@ -333,7 +347,7 @@ impl Anchor {
             let c = centre(l, range, params)?;
             let half = (l.len() / 2) as i64;
             if matches!(l, Ladder::Up | Ladder::Down) {
-                main_points(&mut a, l.start(), step, &chosen)?;
+                main_points(a, l.start(), step, &chosen)?;
                 continue;
             }
             for i in 0..l.len() {
@@ -362,7 +376,7 @@ impl Anchor {
             .chain(a.stable_fwd.iter())
             .copied()
             .fold(a.max_fwd, i64::max);
-        Ok(a)
+        Ok(())
     }
 
     /// Whether a crank should replace this anchor at `now`: it is unusable, or half way through
@@ -620,6 +634,7 @@ struct BoundInputs {
 /// Prices `kind`/`strike`/`expiry` at every point of `anchor` into `out` (both bounds, gaps,
 /// greeks). The arrays of a series are a pure function of the anchor, the market's parameters
 /// and the series: anyone can recompute them bit for bit (`keel verify`).
+#[inline(never)]
 pub fn price_series(
     anchor: &Anchor,
     params: &RiskParams,

@@ -2,9 +2,9 @@
 //! `crank_arrays` and the off-chain tools that predict or verify it.
 
 use crate::array_page::ArraySlot;
-use crate::market::Market;
+use crate::market::{Market, MAX_LISTED};
 use crate::{OracleReading, StateError};
-use keel_risk::array::{price_series, Anchor};
+use keel_risk::array::{price_series, StrikeCandidate};
 use keel_risk::{Fx, SeriesKind};
 
 /// What a market's risk arrays are anchored at: its prices per contract and vols at `now`.
@@ -35,8 +35,9 @@ impl Market {
         })
     }
 
-    /// Replaces the anchor when it is due ([`Anchor::is_due`]): the current one becomes the
+    /// Replaces the anchor when it is due ([`keel_risk::Anchor::is_due`]): the current one becomes the
     /// previous, the generation moves on. Returns whether it did.
+    #[inline(never)]
     pub fn reanchor_if_due(&mut self, v: &Valuation, now: i64) -> Result<bool, StateError> {
         let p = &self.risk_params;
         if !self
@@ -45,17 +46,30 @@ impl Market {
         {
             return Ok(false);
         }
-        let a = Anchor::new(
+        self.prev_anchor = self.anchor;
+        // Disjoint borrows of the market's fields: the new anchor is built in place (1.5 KB does
+        // not belong on the 4 KiB SBF stack frame); on an error the instruction fails and
+        // nothing is written.
+        let Market {
+            anchor,
+            risk_params,
+            listed,
+            listed_count,
+            ..
+        } = self;
+        let n = (*listed_count as usize).min(MAX_LISTED);
+        anchor.build(
             now,
             v.spot,
             v.stable_spot,
             v.sigma,
             v.mark_sigma,
-            p,
-            self.strike_candidates(),
+            risk_params,
+            listed[..n].iter().map(|l| StrikeCandidate {
+                strike: l.strike_native,
+                expiry: l.expiry_ts,
+            }),
         )?;
-        self.prev_anchor = self.anchor;
-        self.anchor = a;
         self.anchor_epoch = self
             .anchor_epoch
             .checked_add(1)
@@ -65,6 +79,7 @@ impl Market {
 
     /// Prices `slot` at the current anchor unless it is free or already priced there. Returns
     /// whether it priced.
+    #[inline(never)]
     pub fn price_slot(&self, slot: &mut ArraySlot) -> Result<bool, StateError> {
         if slot.is_free() || slot.epoch == self.anchor_epoch || self.anchor_epoch == 0 {
             return Ok(false);

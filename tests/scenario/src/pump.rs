@@ -102,6 +102,7 @@ pub async fn run<B: Backend>(b: B) -> World<B> {
         &metas(&[btc]),
     );
     let watch = [m, b, w.ex.exchange, put];
+    w.crank_all_arrays().await;
     let before = w.snapshot(&watch).await;
     let e =
         w.b.send(&[bribe], &[&mallory.kp, &bob.kp])

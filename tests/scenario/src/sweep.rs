@@ -128,6 +128,7 @@ pub async fn run<B: Backend>(b: B, n_series: usize, n_markets: usize) -> World<B
         &crate::world::metas(&markets),
     );
     let watch = [a, c, series[0].1, w.ex.exchange];
+    w.crank_all_arrays().await;
     let before = w.snapshot(&watch).await;
     let e =
         w.b.send(&[ix], &[&alice.kp, &carol.kp])

@@ -72,14 +72,25 @@ impl User {
     }
 }
 
-/// A market of the exchange and its oracle.
+/// A market of the exchange, its oracle and its two risk-array pages (32 option series).
 #[derive(Clone, Copy, Debug)]
 pub struct MarketHandle {
     pub key: Pubkey,
     pub oracle: Pubkey,
     pub feed_id: [u8; 32],
     pub legacy: bool,
+    pub pages: [Pubkey; 2],
 }
+
+/// Instructions that compute margin from risk arrays: [`World::call`] cranks the arrays first
+/// when `auto_crank` is on.
+const CHECKS_MARGIN: [&str; 5] = [
+    "trade",
+    "trade_both_below_im",
+    "withdraw",
+    "liquidate",
+    "margin_report",
+];
 
 /// The exchange under test.
 pub struct World<B: Backend> {
@@ -100,6 +111,11 @@ pub struct World<B: Backend> {
     /// Failures a scenario recorded and went on past: (instruction, what happened). The runner
     /// reports them and fails.
     pub failures: Vec<(&'static str, String)>,
+    /// Every market created.
+    pub markets: Vec<MarketHandle>,
+    /// Crank every market's risk arrays (`crank_arrays`, measured as such, in transactions of
+    /// their own) before an instruction that checks margin, as a keeper keeps them fresh.
+    pub auto_crank: bool,
     next_key: u32,
 }
 
@@ -117,6 +133,8 @@ impl<B: Backend> World<B> {
             events: vec![],
             shape: (0, 0),
             failures: vec![],
+            markets: vec![],
+            auto_crank: true,
             next_key: 0,
         };
         w.admin = w.keypair();
@@ -174,6 +192,30 @@ impl<B: Backend> World<B> {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<Sent, Failed> {
+        if self.auto_crank && CHECKS_MARGIN.contains(&instruction) {
+            self.crank_all_arrays().await;
+        }
+        self.call_raw(instruction, ixs, signers).await
+    }
+
+    /// `crank_arrays` on every page of every market (failures are left to the instruction that
+    /// follows: a stale oracle fails it with its own error).
+    pub async fn crank_all_arrays(&mut self) {
+        for m in self.markets.clone() {
+            for page in m.pages {
+                let ix = ix::crank_arrays(&self.ex, &m.key, &m.oracle, Some(page), 0, 16);
+                let _ = self.call_raw("crank_arrays", &[ix], &[]).await;
+            }
+        }
+    }
+
+    /// [`Self::call`] without the automatic crank.
+    pub async fn call_raw(
+        &mut self,
+        instruction: &'static str,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Sent, Failed> {
         let sent = self.b.send(ixs, signers).await?;
         self.events.extend(
             keel_client::events::data_lines(&sent.logs)
@@ -199,6 +241,9 @@ impl<B: Backend> World<B> {
         expected: KeelError,
         watch: &[Pubkey],
     ) -> Failed {
+        if self.auto_crank {
+            self.crank_all_arrays().await;
+        }
         let before = self.snapshot(watch).await;
         let e = match self.b.send(ixs, signers).await {
             Ok(s) => panic!("expected {expected:?}, it succeeded; logs: {:#?}", s.logs),
@@ -408,11 +453,12 @@ impl<B: Backend> World<B> {
         } else {
             [index as u8 + 1; 32]
         };
-        let m = MarketHandle {
+        let mut m = MarketHandle {
             key: keel_client::pda::market(&self.ex.exchange, index),
             oracle: oracle_key,
             feed_id,
             legacy,
+            pages: [Pubkey::default(); 2],
         };
         self.set_usd(&m, usd).await;
         let mut n = [0u8; 16];
@@ -446,7 +492,29 @@ impl<B: Backend> World<B> {
         self.call("create_market", &[ix], &[&admin])
             .await
             .expect("create_market");
+        for page in m.pages.iter_mut() {
+            *page = self.create_array_page(&m.key).await;
+        }
+        self.markets.push(m);
         m
+    }
+
+    /// Allocates (a fresh deterministic keypair, rent-exempt) and initialises the next
+    /// risk-array page of `market`.
+    pub async fn create_array_page(&mut self, market: &Pubkey) -> Pubkey {
+        let page = self.keypair();
+        let admin = self.admin.insecure_clone();
+        let space = keel::state::ArrayPage::SPACE as u64;
+        // Rent exemption: (128 + space) bytes × 3,480 lamports/byte-year × 2 years.
+        let lamports = (128 + space) * 3_480 * 2;
+        let ixs = [
+            ix::allocate_array_page(&admin.pubkey(), &page.pubkey(), lamports),
+            ix::create_array_page(&self.ex, &admin.pubkey(), market, &page.pubkey()),
+        ];
+        self.call("create_array_page", &ixs, &[&admin, &page])
+            .await
+            .expect("create_array_page");
+        page.pubkey()
     }
 
     /// Lists a series (0 call, 1 put, 2 future); returns its address.
@@ -464,7 +532,21 @@ impl<B: Backend> World<B> {
             strike_native,
             expiry_ts,
         };
-        let ix = ix::list_series(&self.ex, &admin.pubkey(), &m.key, index, args);
+        let page = if kind == 2 {
+            None
+        } else {
+            let mut room = None;
+            for p in m.pages {
+                let pg: keel_state::ArrayPage =
+                    self.read(&p, &keel_state::discriminator::ARRAY_PAGE).await;
+                if pg.free_slot().is_some() {
+                    room = Some(p);
+                    break;
+                }
+            }
+            Some(room.expect("a risk-array page with room"))
+        };
+        let ix = ix::list_series(&self.ex, &admin.pubkey(), &m.key, index, page, args);
         self.call("list_series", &[ix], &[&admin])
             .await
             .expect("list_series");
@@ -611,7 +693,10 @@ impl<B: Backend> World<B> {
         series: &Pubkey,
     ) -> Result<Sent, Failed> {
         let payer = self.admin.insecure_clone();
-        let ix = ix::settle_series(&self.ex, &payer.pubkey(), &m.key, series, &m.oracle);
+        let st = self.series_state(series).await;
+        let page = (st.array_page != keel_state::array_page::NO_PAGE)
+            .then(|| m.pages[st.array_page as usize]);
+        let ix = ix::settle_series(&self.ex, &payer.pubkey(), &m.key, series, &m.oracle, page);
         self.call("settle_series", &[ix], &[&payer]).await
     }
 
@@ -649,10 +734,12 @@ impl<B: Backend> World<B> {
     }
 }
 
-/// (market, oracle) remaining accounts of `markets`.
+/// Remaining accounts of a margin check on `markets`: (market, oracle) pairs and every
+/// risk-array page of those markets.
 pub fn metas(markets: &[MarketHandle]) -> Vec<AccountMeta> {
     let pairs: Vec<(Pubkey, Pubkey)> = markets.iter().map(|m| (m.key, m.oracle)).collect();
-    ix::margin_metas(&pairs, &[])
+    let pages: Vec<Pubkey> = markets.iter().flat_map(|m| m.pages).collect();
+    ix::margin_metas(&pairs, &pages, &[])
 }
 
 /// The `liquidate` instruction: both accounts' markets, then the liquidatee's series.
