@@ -468,7 +468,7 @@ fn inverted_parameter_bounds_do_not_panic() {
         100
     );
     let mut v = keel_risk::VolState::new(1_000, 0, &params).unwrap();
-    v.observe(2_000, 100, None, &params).unwrap();
+    v.observe(2_000, 100, None, &params, 60).unwrap();
 }
 
 /// Found by the margin fuzzer: a put whose d1 and d2 saturate at i64::MIN (vol one ulp, ten

@@ -109,8 +109,8 @@ impl Default for MarginInputs<'_> {
 /// ignored); each reading must pass the market's guard rails (`Market::check_reading`) and its
 /// volatility state must be fresh (`Market::check_vol_age`). `correlations` may be empty: a pair
 /// without a correlation account gets ρ = 1 (no diversification offset). Prices per contract:
-/// spot rounded down, confidence rounded up; the stable price is the market's, moved toward the
-/// oracle at its capped rate for the time since the last crank.
+/// spot rounded down, confidence rounded up; the stable price is the market's
+/// (`Market::stable_price_at`).
 pub fn margin_inputs<'a>(
     account: &MarginAccount,
     markets: &[MarketReading<'a>],
@@ -137,7 +137,7 @@ pub fn margin_inputs<'a>(
         let spec = m.contract_spec();
         let spot = spec.price_native(&r.oracle)?;
         let conf = spec.conf_native(&r.oracle)?;
-        let stable_spot = m.vol_state.stable_price_at(now, &m.risk_params)?;
+        let stable_spot = m.stable_price_at(now)?;
         let i = out.n_markets;
         out.markets[i] = MarketInput {
             spot,

@@ -232,6 +232,30 @@ impl Market {
         Ok(())
     }
 
+    /// The stable price at `now` (per contract): the volatility state's, pulled toward the
+    /// last observed price for at most the oracle's staleness window after that observation
+    /// (`VolState::stable_price_at`), so a move held Δt seconds moves it at most
+    /// e^(g·(Δt + max_staleness_secs)) − 1 whatever the crank cadence.
+    pub fn stable_price_at(&self, now: i64) -> keel_risk::RiskResult<i64> {
+        self.vol_state
+            .stable_price_at(now, &self.risk_params, self.oracle.max_staleness_secs)
+    }
+
+    /// Folds the oracle observation `price` published at `ts` into the volatility state with
+    /// the market's parameters, implied vol and staleness window (`VolState::observe`).
+    pub fn observe(
+        &mut self,
+        price: i64,
+        ts: i64,
+    ) -> keel_risk::RiskResult<keel_risk::vol::VolStep> {
+        let (params, iv, pull) = (
+            self.risk_params,
+            self.implied(),
+            self.oracle.max_staleness_secs,
+        );
+        self.vol_state.observe(price, ts, iv, &params, pull)
+    }
+
     /// The volatility state is recent enough for margin at `now`.
     pub fn check_vol_age(&self, now: i64) -> Result<(), crate::StateError> {
         if now.saturating_sub(self.vol_state.last_ts) > self.max_vol_age_secs {
