@@ -447,6 +447,67 @@ async fn a_lapsed_liquidation_episode_restarts_the_bonus_ramp() {
     t.assert_conservation(&k.accounts(), &k.series()).await;
 }
 
+/// Attack 5, healed by a deposit: a 1-bps call at a dip opened an episode; ten seconds later
+/// the owner deposited and was healthy, but `deposit` computed no margin, so at the next dip,
+/// 290 s after the call (inside the episode gap), the Dutch-auction clock still counted from
+/// the first. A deposit passed the account's markets now ends the episode if the account is
+/// at or above MM; a deposit that leaves it below MM (one unit, to reset the ramp) does not.
+#[tokio::test]
+async fn a_deposit_that_restores_health_ends_the_liquidation_episode() {
+    let mut t = TestContext::builder().start().await;
+    let k = liquidatable_book(&mut t).await;
+    let series = k.series();
+    let opened = t
+        .liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &series, 1)
+        .await
+        .expect("a 1-bps call at the dip")
+        .event::<Liquidated>();
+    assert_eq!(opened.elapsed_secs, 0);
+    let wendy = k.wendy.kp.insecure_clone();
+    let deposit = |t: &TestContext, amount: u64| {
+        ix::deposit_checking_margin(
+            &t.ex,
+            &wendy.pubkey(),
+            &k.w,
+            &k.wendy.tokens,
+            amount,
+            &metas(&[&k.btc]),
+        )
+    };
+    // One unit while still below MM: the episode goes on (no reset of the ramp).
+    t.advance(5).await;
+    refresh(&mut t, &k.btc, 57_000).await;
+    t.send(&[deposit(&t, 1)], &[&wendy])
+        .await
+        .expect("one unit");
+    let acc = t.margin_account(&k.w).await;
+    assert_eq!(acc.liquidatable_since_ts, opened.ts, "still in the episode");
+    // At T + 10 she deposits what lifts her above MM, with her markets: the episode ends.
+    t.advance(5).await;
+    refresh(&mut t, &k.btc, 57_000).await;
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    let top_up = (r.mm - r.equity_mm) as u64 + 100 * USDC as u64;
+    t.send(&[deposit(&t, top_up)], &[&wendy])
+        .await
+        .expect("top-up");
+    let acc = t.margin_account(&k.w).await;
+    assert_eq!(acc.liquidatable_since_ts, 0, "healthy: the episode is over");
+    assert_eq!(acc.flags & keel_state::account::FLAG_BEING_LIQUIDATED, 0);
+    assert!(acc.last_margin.equity_mm >= acc.last_margin.mm);
+    // T + 290: the next dip. The ramp starts again.
+    t.advance(280).await;
+    t.price_and_crank(&k.btc, 54_000).await;
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    assert!(r.liquidatable, "{} {}", r.equity_mm, r.mm);
+    let ev = t
+        .liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &series, 1)
+        .await
+        .expect("the next dip")
+        .event::<Liquidated>();
+    assert_eq!(ev.elapsed_secs, 0, "a new episode: the ramp starts again");
+    t.assert_conservation(&k.accounts(), &k.series()).await;
+}
+
 /// Attack 6: any signer could front-run `init_exchange` and become the admin.
 #[tokio::test]
 async fn only_the_upgrade_authority_initialises_the_exchange() {

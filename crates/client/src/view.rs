@@ -358,6 +358,17 @@ impl Snapshot {
         Ok(margin_metas(&pairs, &correlations))
     }
 
+    /// Remaining accounts of a `deposit` into `account`: its markets while it is in a
+    /// liquidation episode (so a deposit that restores it ends the episode), none otherwise
+    /// (the program computes no margin then).
+    pub fn deposit_metas(&self, account: &MarginAccount) -> Result<Vec<AccountMeta>, ViewError> {
+        if account.in_liquidation_episode() {
+            self.margin_metas(&[account], &[])
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
     /// Remaining accounts of `liquidate`: both accounts' markets and correlations, then the
     /// liquidatee's series (writable).
     pub fn liquidate_metas(

@@ -5,8 +5,12 @@ use crate::layout;
 use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
 
 /// Account flag: a liquidation episode is open (set by `liquidate` while the account stays below
-/// MM; cleared by any instruction that computes its margin and finds it at or above MM). Its
-/// start, `liquidatable_since_ts`, drives the Dutch-auction bonus.
+/// MM). Cleared by every instruction that updates the account after computing its margin and
+/// finds it at or above MM — `trade`, `withdraw`, `liquidate`, and `deposit` when it is passed
+/// the account's markets (the clients pass them whenever this flag is set); `margin_report`
+/// only reads. An episode no `liquidate` call has renewed for `EPISODE_MAX_GAP_SECS` has lapsed
+/// (the next call opens a new one). Its start, `liquidatable_since_ts`, drives the
+/// Dutch-auction bonus.
 pub const FLAG_BEING_LIQUIDATED: u8 = 1 << 0;
 /// Account flag: the account went bankrupt at least once (its shortfall was covered by the
 /// insurance fund and/or socialised; `insurance_received_native`, `socialised_loss_native` of
@@ -127,6 +131,11 @@ impl Position {
 }
 
 impl MarginAccount {
+    /// Whether a liquidation episode is open (`FLAG_BEING_LIQUIDATED`; it may have lapsed).
+    pub fn in_liquidation_episode(&self) -> bool {
+        self.flags & FLAG_BEING_LIQUIDATED != 0
+    }
+
     /// Whether `key` may trade for this account (owner or delegate).
     pub fn is_trader(&self, key: &[u8; 32]) -> bool {
         *key == self.owner || (self.delegate != ZERO_KEY && *key == self.delegate)
