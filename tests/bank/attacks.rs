@@ -345,6 +345,28 @@ async fn oracle_updates_only_move_forward() {
     );
     t.expect_error(&[w], &[&k.bob.kp], E::OracleOutOfOrder, &watch)
         .await;
+    // A trade at the old update's marks: refused the same way, before any price check.
+    let band = t.band(&k.btc, &k.put).await;
+    let old_trade = trade(
+        &t,
+        &k.put,
+        (&k.b, &k.bob.kp),
+        (&k.l, &larry),
+        1,
+        band.mark,
+        &[&stale_view],
+    );
+    let (bob, watch_trade) = (
+        k.bob.kp.insecure_clone(),
+        [k.b, k.l, k.put, k.btc.key, t.ex.exchange],
+    );
+    t.expect_error(
+        &[old_trade],
+        &[&bob, &larry],
+        E::OracleOutOfOrder,
+        &watch_trade,
+    )
+    .await;
     // A market passed read-only cannot record what it accepted: refused.
     let mut ro = ix::withdraw(
         &t.ex,
