@@ -37,10 +37,15 @@ fn shift_vol(m: &mut Market, mult: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// The margin of the frame's account, and the keys of the breakdown's markets and positions.
-pub fn margin(
-    f: &Frame,
-) -> Result<(Box<MarginBreakdown>, Vec<[u8; 32]>, Vec<([u8; 32], i64)>), String> {
+/// A breakdown with the keys of its markets and the series and quantity of its positions.
+pub struct Margin {
+    pub breakdown: Box<MarginBreakdown>,
+    pub market_keys: Vec<[u8; 32]>,
+    pub positions: Vec<([u8; 32], i64)>,
+}
+
+/// The margin of the frame's account.
+pub fn margin(f: &Frame) -> Result<Margin, String> {
     let state = |what: &str, e: keel_state::StateError| format!("{what}: {e:?}");
     let ex: Exchange = read_account(f.exchange, &d::EXCHANGE).map_err(|e| state("exchange", e))?;
     let mut acc: Box<MarginAccount> =
@@ -101,7 +106,11 @@ pub fn margin(
             (slot.series, slot.qty_contracts)
         })
         .collect();
-    Ok((out, market_keys, positions))
+    Ok(Margin {
+        breakdown: out,
+        market_keys,
+        positions,
+    })
 }
 
 /// [`margin`] of a frame as JSON ([`report::margin_report`]), or `{"error": …}`.
@@ -110,8 +119,8 @@ pub fn margin_json(input: &[u8]) -> String {
         .map_err(String::from)
         .and_then(|f| margin(&f).map(|m| (f.account_key, f.now, m)));
     match r {
-        Ok((key, now, (b, markets, positions))) => {
-            report::margin_report(&key, now, &b, &markets, &positions)
+        Ok((key, now, m)) => {
+            report::margin_report(&key, now, &m.breakdown, &m.market_keys, &m.positions)
         }
         Err(e) => report::error(&e),
     }
