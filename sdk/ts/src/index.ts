@@ -10,3 +10,4 @@ export * from "./events";
 export * from "./errors";
 export * from "./snapshot";
 export * from "./engine";
+export * from "./oracle";

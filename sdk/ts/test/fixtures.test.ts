@@ -261,3 +261,16 @@ describe("errors", () => {
     assert.match(keel.explain(logs)!, /BelowInitialMargin.*\n  what to do: deposit collateral/);
   });
 });
+
+describe("oracle accounts", () => {
+  it("encode PriceUpdateV2 as the receiver SDK serialises it (the bank's bytes)", () => {
+    for (const o of F.oracles) {
+      const data = b64(o.data);
+      const u = keel.decodePriceUpdateV2(data);
+      assert.ok(keel.encodePriceUpdateV2(u).equals(data), o.address);
+      // keel-client's Quote::usd: 8 decimals, confidence 5 bps, ema = price, posted slot 1.
+      const again = keel.usdQuote(u.feedId, Number(u.price / 100_000_000n), 5, u.publishTime);
+      assert.ok(keel.encodePriceUpdateV2(again).equals(data), o.address);
+    }
+  });
+});
