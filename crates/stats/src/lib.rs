@@ -1,5 +1,9 @@
-//! Backtest statistics: Kupiec and Christoffersen tests, the Basel traffic light, expected
-//! shortfall, Diebold–Mariano, and least squares (f64).
+//! keel-stats: backtest statistics (f64) — Kupiec and Christoffersen tests, the Basel traffic
+//! light, rolling exceedance windows ([`rolling`]), expected shortfall, Diebold–Mariano, least
+//! squares. One implementation for keel-backtest (history) and keel-monitor (live, beside the
+//! keeper).
+
+pub mod rolling;
 
 use serde::Serialize;
 
