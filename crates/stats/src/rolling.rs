@@ -25,10 +25,8 @@ impl RollingHits {
 
     /// Adds one realised horizon, dropping the oldest beyond the window.
     pub fn push(&mut self, hit: bool) {
-        if self.hits.len() == self.len {
-            if self.hits.pop_front() == Some(true) {
-                self.exceedances -= 1;
-            }
+        if self.hits.len() == self.len && self.hits.pop_front() == Some(true) {
+            self.exceedances -= 1;
         }
         self.hits.push_back(hit);
         self.exceedances += hit as u64;

@@ -1,7 +1,7 @@
 //! Writes `sdk/ts/test/fixtures/engine.json`: the native engine's outputs on the what-if grid for
 //! the bank fixtures' accounts (the SDK's test runs the WebAssembly build on the same cases).
 
-#[path = "../tests/support.rs"]
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 fn main() {

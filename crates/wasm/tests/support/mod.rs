@@ -50,13 +50,22 @@ fn key(v: &Value) -> [u8; 32] {
     k
 }
 
+/// A market's address and account, and its oracle's address, owner and data.
+pub struct OwnedMarket {
+    pub key: [u8; 32],
+    pub data: Vec<u8>,
+    pub oracle_key: [u8; 32],
+    pub oracle_owner: [u8; 32],
+    pub oracle_data: Vec<u8>,
+}
+
 /// The owned bytes of a frame for account `account` of the fixtures.
 pub struct Owned {
     pub now: i64,
     pub exchange: Vec<u8>,
     pub account_key: [u8; 32],
     pub account: Vec<u8>,
-    pub markets: Vec<([u8; 32], Vec<u8>, [u8; 32], [u8; 32], Vec<u8>)>,
+    pub markets: Vec<OwnedMarket>,
     pub correlations: Vec<Vec<u8>>,
 }
 
@@ -72,13 +81,13 @@ impl Owned {
                     .iter()
                     .find(|o| o["market"] == m["address"])
                     .unwrap();
-                (
-                    key(&m["address"]),
-                    b64(&m["data"]),
-                    key(&o["address"]),
-                    key(&o["owner"]),
-                    b64(&o["data"]),
-                )
+                OwnedMarket {
+                    key: key(&m["address"]),
+                    data: b64(&m["data"]),
+                    oracle_key: key(&o["address"]),
+                    oracle_owner: key(&o["owner"]),
+                    oracle_data: b64(&o["data"]),
+                }
             })
             .collect();
         let acc = accounts
@@ -106,12 +115,12 @@ impl Owned {
             markets: self
                 .markets
                 .iter()
-                .map(|(k, m, ok, oo, od)| MarketBlob {
-                    key: *k,
-                    market: m,
-                    oracle_key: *ok,
-                    oracle_owner: *oo,
-                    oracle_data: od,
+                .map(|m| MarketBlob {
+                    key: m.key,
+                    market: &m.data,
+                    oracle_key: m.oracle_key,
+                    oracle_owner: m.oracle_owner,
+                    oracle_data: &m.oracle_data,
                 })
                 .collect(),
             correlations: self.correlations.iter().map(Vec::as_slice).collect(),
