@@ -1,0 +1,177 @@
+// The web dashboard in headless Chromium against a running chain (test/localnet.ts), served by
+// `keel dashboard`: the numbers it shows equal keel-client's (`keel margin --output json`, the
+// CLI's off-chain computation) for the same accounts, the exchange figures equal the accounts'
+// and the vault's, the page is usable from the keyboard (Tab to an account row, Enter, what-if
+// form), and screenshots go to docs/img/ for docs/dashboard.md.
+//
+// Needs: solana-test-validator and keel.so (as the validator tests), Chromium ($KEEL_CHROMIUM or
+// /usr/bin/chromium), the `keel` CLI binary ($KEEL_CLI, else $CARGO_TARGET_DIR/debug/keel, else
+// target/debug/keel), the WebAssembly engine. Skips, saying which is missing.
+
+import { after, before, describe, it } from "node:test";
+import { strict as assert } from "node:assert";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import puppeteer, { Browser, Page } from "puppeteer-core";
+import * as keel from "../src";
+import { ROOT } from "./helpers";
+import { Localnet, localnetSkip, startLocalnet } from "./localnet";
+
+const REPO = path.resolve(ROOT, "../..");
+const CHROMIUM = process.env.KEEL_CHROMIUM ?? "/usr/bin/chromium";
+const WASM = path.join(ROOT, "wasm/keel_wasm.wasm");
+const SHOTS = path.join(REPO, "docs/img");
+
+function keelCli(): string | null {
+  const c = [
+    process.env.KEEL_CLI,
+    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, "debug/keel"),
+    path.join(REPO, "target/debug/keel"),
+  ].filter((x): x is string => !!x);
+  return c.find((p) => fs.existsSync(p)) ?? null;
+}
+
+const skip =
+  localnetSkip() ||
+  (fs.existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set KEEL_CHROMIUM)`) ||
+  (fs.existsSync(WASM) ? false : `${WASM} missing: run scripts/build-wasm.sh`) ||
+  (keelCli() ? false : "the keel CLI binary is missing (cargo build -p keel-cli, or set KEEL_CLI)");
+
+/** keel-client's margin of `account`, as the CLI computes and prints it. */
+function cliMargin(rpc: string, account: string): Record<string, unknown> {
+  const out = execFileSync(keelCli()!, ["--url", rpc, "--output", "json", "margin", account], {
+    encoding: "utf8",
+    env: { ...process.env, HOME: os.tmpdir() },
+  });
+  return JSON.parse(out);
+}
+
+describe("dashboard in headless Chromium", { skip }, () => {
+  let net: Localnet;
+  let server: ChildProcess;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    net = await startLocalnet();
+    execFileSync("npx", ["vite", "build", "dashboard", "--logLevel", "error"], { cwd: ROOT, stdio: "inherit" });
+    server = spawn(keelCli()!, ["--url", net.rpc, "dashboard", "--listen", "127.0.0.1:0", "--dir", path.join(ROOT, "dashboard/dist"), "--refresh", "0"], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, HOME: os.tmpdir() },
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let err = "";
+      server.stderr!.on("data", (d) => {
+        err += d;
+        const m = /keel dashboard: (http:\/\/[^ ]+\/)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      server.once("exit", () => reject(new Error(`keel dashboard exited: ${err}`)));
+    });
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), "keel-chromium-"));
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`],
+      defaultViewport: { width: 1440, height: 900 },
+    });
+    page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(url);
+    await page.waitForSelector("body[data-loaded]", { timeout: 60_000 });
+    assert.deepEqual(errors, []);
+    fs.mkdirSync(SHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) server.kill("SIGTERM");
+    await net?.stop();
+  });
+
+  const natives = (sel: string) =>
+    page.$$eval(sel, (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-field"), e.getAttribute("data-native")])));
+
+  it("shows the exchange's figures and the conservation check", async () => {
+    const snap = await keel.Snapshot.load(net.connection);
+    const shown = await natives("#exchange [data-field][data-native]");
+    const e = snap.exchange;
+    assert.equal(shown.total_collateral_native, e.totalCollateralNative.toString());
+    assert.equal(shown.insurance_fund_native, e.insuranceFundNative.toString());
+    assert.equal(shown.fees_native, e.feesNative.toString());
+    assert.equal(shown.social_loss_pending_native, e.socialLossPendingNative.toString());
+    const vault = await net.connection.getTokenAccountBalance(net.ex.vault);
+    assert.equal(shown.vault, vault.value.amount);
+    assert.equal(await page.$eval('[data-field="conservation"]', (e) => e.getAttribute("data-ok")), "true");
+    await page.screenshot({ path: path.join(SHOTS, "dashboard-overview.png"), fullPage: true });
+  });
+
+  it("shows every account's margin as keel-client computes it, ranked by health", async () => {
+    const rows = await page.$$eval("tr[data-account]", (trs) =>
+      trs.map((tr) => ({
+        key: tr.getAttribute("data-account")!,
+        ...Object.fromEntries([...tr.querySelectorAll("[data-field][data-native]")].map((td) => [td.getAttribute("data-field"), td.getAttribute("data-native")])),
+        text: (tr.querySelector('[data-field="equity_mm"]') as HTMLElement | null)?.innerText,
+      })),
+    );
+    assert.equal(rows.length, 3);
+    const health: number[] = [];
+    for (const r of rows) {
+      const cli = cliMargin(net.rpc, r.key);
+      for (const f of ["equity_mm", "im", "mm", "health_mm", "health_im"]) {
+        assert.equal((r as Record<string, unknown>)[f], String(cli[f]), `${r.key} ${f}`);
+      }
+      // The text is the amount in USDC with 6 decimals.
+      const eq = BigInt(String(cli.equity_mm));
+      assert.equal(r.text!.replace(/,/g, ""), `${eq / 1_000_000n}.${(eq % 1_000_000n).toString().padStart(6, "0")}`);
+      const mm = Number(cli.mm);
+      health.push(mm > 0 ? Number(cli.health_mm) / mm : Infinity);
+    }
+    assert.deepEqual([...health].sort((a, b) => a - b), health, "ranked closest to maintenance first");
+  });
+
+  it("opens an account from the keyboard: positions, heatmap, what-if", async () => {
+    const key = net.alice.account.toBase58();
+    await page.focus(`tr[data-account="${key}"]`);
+    await page.keyboard.press("Enter");
+    await page.waitForSelector('[data-testid="heatmap"]');
+    const cli = cliMargin(net.rpc, key);
+    const pos = await page.$$eval('[data-testid="positions"] tbody tr', (trs) =>
+      trs.map((tr) => Object.fromEntries([...tr.querySelectorAll("[data-field]")].map((td) => [td.getAttribute("data-field"), td.getAttribute("data-native")]))),
+    );
+    const cliPos = cli.positions as Record<string, unknown>[];
+    assert.equal(pos.length, cliPos.length);
+    pos.forEach((p, i) => {
+      for (const f of ["qty_contracts", "mark", "mark_stable", "value", "delta_q32", "gamma_q32", "vega", "theta"]) {
+        assert.equal(p[f], String(cliPos[i][f]), `position ${i} ${f}`);
+      }
+    });
+    // The heatmap: 5 vol shocks × 9 moves; no move and no shock is no P&L; a long future gains
+    // when the price rises.
+    const cells = await page.$$eval('[data-testid="heatmap"] td[data-native]', (tds) =>
+      tds.map((td) => ({ move: Number(td.getAttribute("data-move")), vol: Number(td.getAttribute("data-vol")), pnl: BigInt(td.getAttribute("data-native")!).toString() })),
+    );
+    assert.equal(cells.length, 45);
+    assert.equal(cells.find((c) => c.move === 0 && c.vol === 1)!.pnl, "0");
+    assert.ok(BigInt(cells.find((c) => c.move === 0.1 && c.vol === 1)!.pnl) > 0n);
+    // The what-if at no move equals the account's figures; a 30% fall is shown with its loss.
+    const base = await natives('[data-testid="summary"] [data-field]');
+    const wi = await natives('[data-testid="whatif"] [data-field]');
+    assert.equal(wi.whatif_equity_mm, base.equity_mm);
+    assert.equal(base.equity_mm, String(cli.equity_mm));
+    await page.focus("#whatif-spot");
+    await page.keyboard.down("Control");
+    await page.keyboard.press("a");
+    await page.keyboard.up("Control");
+    await page.keyboard.type("-30");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((v) => document.querySelector('[data-field="whatif_equity_mm"]')?.getAttribute("data-native") !== v, {}, base.equity_mm);
+    const moved = await natives('[data-testid="whatif"] [data-field]');
+    assert.ok(BigInt(moved.whatif_equity_mm!) < BigInt(base.equity_mm!));
+    await page.screenshot({ path: path.join(SHOTS, "dashboard-account.png"), fullPage: true });
+  });
+});
