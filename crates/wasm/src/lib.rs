@@ -66,3 +66,10 @@ pub unsafe extern "C" fn keel_prices(ptr: *const u8, len: usize) -> u64 {
     let input = core::slice::from_raw_parts(ptr, len);
     output(whatif::prices_json(input))
 }
+
+/// Every scenario number's description (keel-risk's `ScenarioName`, as `keel margin` prints
+/// them), as a JSON array indexed by scenario number. Returns `ptr << 32 | len`.
+#[no_mangle]
+pub extern "C" fn keel_scenario_names() -> u64 {
+    output(report::scenario_names())
+}

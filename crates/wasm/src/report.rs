@@ -67,6 +67,15 @@ impl Obj {
     }
 }
 
+/// Every scenario number's description, as a JSON array (numbers `0..STRIKE + 2·STRIKE_POINTS`).
+pub fn scenario_names() -> String {
+    use keel_risk::scenario::{ScenarioName, STRIKE, STRIKE_POINTS};
+    let v: Vec<String> = (0..STRIKE + 2 * STRIKE_POINTS)
+        .map(|s| q(&ScenarioName(s).to_string()))
+        .collect();
+    format!("[{}]", v.join(","))
+}
+
 /// `{"error": e}`.
 pub fn error(e: &str) -> String {
     Obj::new().raw("error", q(e)).done()

@@ -147,6 +147,7 @@ interface Exports {
   keel_free(ptr: number, len: number): void;
   keel_margin(ptr: number, len: number): bigint;
   keel_prices(ptr: number, len: number): bigint;
+  keel_scenario_names(): bigint;
 }
 
 export class Engine {
@@ -163,6 +164,10 @@ export class Engine {
     new Uint8Array(this.x.memory.buffer, ptr, input.length).set(input);
     const packed = this.x[f](ptr, input.length);
     this.x.keel_free(ptr, input.length);
+    return this.take(packed);
+  }
+
+  private take(packed: bigint): string {
     const outPtr = Number(packed >> 32n);
     const outLen = Number(packed & 0xffffffffn);
     const text = new TextDecoder().decode(new Uint8Array(this.x.memory.buffer, outPtr, outLen));
@@ -178,6 +183,11 @@ export class Engine {
   /** The margin report of the frame's account, or an error. */
   margin(frame: Uint8Array): EngineReport | { error: string } {
     return JSON.parse(this.marginJson(frame));
+  }
+
+  /** Every scenario number's description, as `keel margin` prints it (`#11: price +5/6 of range, vol up`). */
+  scenarioNames(): string[] {
+    return JSON.parse(this.take(this.x.keel_scenario_names()));
   }
 
   /** Each market's oracle price per contract. */

@@ -116,6 +116,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
         key: tr.getAttribute("data-account")!,
         ...Object.fromEntries([...tr.querySelectorAll("[data-field][data-native]")].map((td) => [td.getAttribute("data-field"), td.getAttribute("data-native")])),
         text: (tr.querySelector('[data-field="equity_mm"]') as HTMLElement | null)?.innerText,
+        scenario: tr.querySelector('[data-field="worst"]')?.getAttribute("data-scenario"),
       })),
     );
     assert.equal(rows.length, 3);
@@ -128,6 +129,10 @@ describe("dashboard in headless Chromium", { skip }, () => {
       // The text is the amount in USDC with 6 decimals.
       const eq = BigInt(String(cli.equity_mm));
       assert.equal(r.text!.replace(/,/g, ""), `${eq / 1_000_000n}.${(eq % 1_000_000n).toString().padStart(6, "0")}`);
+      // The worst scenario is the CLI's description of the market with the largest MM loss.
+      const markets = cli.markets as { worst_mm: number; worst_mm_scenario_name: string }[];
+      const worst = markets.reduce((a, b) => (b.worst_mm > a.worst_mm ? b : a));
+      assert.equal(r.scenario, worst.worst_mm_scenario_name, `${r.key} worst scenario`);
       const mm = Number(cli.mm);
       health.push(mm > 0 ? Number(cli.health_mm) / mm : Infinity);
     }

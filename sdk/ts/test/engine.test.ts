@@ -64,6 +64,15 @@ describe("WebAssembly engine", { skip }, () => {
     assert.equal(btc.conf_native, r.markets[0].conf);
   });
 
+  it("names the scenarios as keel-risk does", async () => {
+    const engine = await keel.Engine.load(fs.readFileSync(WASM));
+    const names = engine.scenarioNames();
+    assert.equal(names.length, 34);
+    names.forEach((n, s) => assert.ok(n.startsWith(`#${s}: `), n));
+    const r = F.marginReports[0].markets[0];
+    assert.match(names[r.worst_mm_scenario], /price|extreme|strike|named/);
+  });
+
   it("reports errors instead of failing", async () => {
     const engine = await keel.Engine.load(fs.readFileSync(WASM));
     assert.deepEqual(engine.margin(new Uint8Array([1, 2, 3])), { error: "frame truncated" });

@@ -12,7 +12,7 @@ import { loadConfig } from "./config";
 import { clear, h } from "./dom";
 import { fmtTime } from "./format";
 import { renderMonitor } from "./monitor";
-import { renderAccounts, renderEvents, renderExchange, renderMarkets } from "./render";
+import { renderAccounts, renderEvents, renderExchange, renderMarkets, setScenarioNames } from "./render";
 import { State, loadState } from "./state";
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -21,6 +21,7 @@ async function main() {
   const config = await loadConfig();
   const connection = new Connection(config.rpc, "confirmed");
   const engine = await Engine.load(await (await fetch(wasmUrl)).arrayBuffer());
+  setScenarioNames(engine.scenarioNames());
   let state: State | null = null;
   let selected: string | null = new URLSearchParams(location.search).get("account");
   let volMarket: string | null = null;

@@ -9,9 +9,16 @@ import { fixedString } from "../../src/fx";
 
 const KIND = ["call", "put", "future"];
 
-/** The engine's scenario index as the CLI names it (`keel margin`). */
+let names: string[] = [];
+
+/** Sets the scenario descriptions (the engine's, as `keel margin` prints them). */
+export function setScenarioNames(n: string[]): void {
+  names = n;
+}
+
+/** The engine's scenario number as the CLI names it (`keel margin`). */
 export function scenarioName(s: number): string {
-  return `#${s}`;
+  return names[s] ?? `#${s}`;
 }
 
 export function seriesLabel(st: State, key: string): string {
@@ -91,14 +98,14 @@ export function renderMarkets(el: Element, st: State): void {
   );
 }
 
-/** The market with the largest maintenance-margin loss, and its scenario. */
-export function worstScenario(st: State, r: EngineReport): string {
+/** The market with the largest maintenance-margin loss, and its scenario's description. */
+export function worstScenario(st: State, r: EngineReport): { market: string; scenario: string } | null {
   let best: { name: string; loss: bigint; s: number } | null = null;
   for (const m of r.markets) {
     const loss = BigInt(m.worst_mm);
     if (!best || loss > best.loss) best = { name: st.marketNames.get(m.market) ?? short(m.market), loss, s: m.worst_mm_scenario };
   }
-  return best ? `${best.name} ${scenarioName(best.s)}` : "—";
+  return best ? { market: best.name, scenario: scenarioName(best.s) } : null;
 }
 
 export function renderAccounts(el: Element, st: State, selected: string | null, onSelect: (key: string) => void): void {
@@ -124,7 +131,7 @@ export function renderAccounts(el: Element, st: State, selected: string | null, 
             numCell(m(r.mm), r.mm, "mm"),
             numCell(m(r.health_mm), r.health_mm, "health_mm"),
             numCell(m(r.health_im), r.health_im, "health_im"),
-            h("td", { "data-field": "worst" }, worstScenario(st, r)),
+            ((w) => h("td", { "data-field": "worst", "data-scenario": w?.scenario }, w ? `${w.market} ${w.scenario}` : "—"))(worstScenario(st, r)),
             h("td", { "data-field": "liquidatable" }, r.liquidatable ? "LIQUIDATABLE" : "ok"),
           ]
         : [h("td", { colspan: 7, class: "bad" }, a.error ?? "")]),
