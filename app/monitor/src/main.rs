@@ -86,7 +86,11 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    tracing::info!(listen = %args.listen, url = %args.url, "serving /metrics and /monitor.json");
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    eprintln!(
+        "keel-monitor: http://{addr}/metrics and http://{addr}/monitor.json (reading {})",
+        args.url
+    );
     tokio::spawn(serve(listener, metrics.clone()));
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(args.interval.max(1)));
     loop {

@@ -5,8 +5,9 @@
 // form), and screenshots go to docs/img/ for docs/dashboard.md.
 //
 // Needs: solana-test-validator and keel.so (as the validator tests), Chromium ($KEEL_CHROMIUM or
-// /usr/bin/chromium), the `keel` CLI binary ($KEEL_CLI, else $CARGO_TARGET_DIR/debug/keel, else
-// target/debug/keel), the WebAssembly engine. Skips, saying which is missing.
+// /usr/bin/chromium), the `keel` and `keel-monitor` binaries ($KEEL_CLI / $KEEL_MONITOR, else
+// $CARGO_TARGET_DIR/debug/, else target/debug/), the WebAssembly engine. Skips, saying which is
+// missing.
 
 import { after, before, describe, it } from "node:test";
 import { strict as assert } from "node:assert";
@@ -24,20 +25,37 @@ const CHROMIUM = process.env.KEEL_CHROMIUM ?? "/usr/bin/chromium";
 const WASM = path.join(ROOT, "wasm/keel_wasm.wasm");
 const SHOTS = path.join(REPO, "docs/img");
 
-function keelCli(): string | null {
+function binary(env: string | undefined, name: string): string | null {
   const c = [
-    process.env.KEEL_CLI,
-    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, "debug/keel"),
-    path.join(REPO, "target/debug/keel"),
+    env,
+    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, "debug", name),
+    path.join(REPO, "target/debug", name),
   ].filter((x): x is string => !!x);
   return c.find((p) => fs.existsSync(p)) ?? null;
+}
+const keelCli = () => binary(process.env.KEEL_CLI, "keel");
+const keelMonitor = () => binary(process.env.KEEL_MONITOR, "keel-monitor");
+
+/** Spawns `bin` and resolves with the first match of `re` in its stderr. */
+function spawnAndRead(bin: string, args: string[], re: RegExp): Promise<[ChildProcess, string]> {
+  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, HOME: os.tmpdir() } });
+  return new Promise((resolve, reject) => {
+    let err = "";
+    child.stderr!.on("data", (d) => {
+      err += d;
+      const m = re.exec(err);
+      if (m) resolve([child, m[1]]);
+    });
+    child.once("exit", () => reject(new Error(`${bin} exited: ${err}`)));
+  });
 }
 
 const skip =
   localnetSkip() ||
   (fs.existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set KEEL_CHROMIUM)`) ||
   (fs.existsSync(WASM) ? false : `${WASM} missing: run scripts/build-wasm.sh`) ||
-  (keelCli() ? false : "the keel CLI binary is missing (cargo build -p keel-cli, or set KEEL_CLI)");
+  (keelCli() ? false : "the keel CLI binary is missing (cargo build -p keel-cli, or set KEEL_CLI)") ||
+  (keelMonitor() ? false : "the keel-monitor binary is missing (cargo build -p keel-monitor, or set KEEL_MONITOR)");
 
 /** keel-client's margin of `account`, as the CLI computes and prints it. */
 function cliMargin(rpc: string, account: string): Record<string, unknown> {
@@ -51,6 +69,7 @@ function cliMargin(rpc: string, account: string): Record<string, unknown> {
 describe("dashboard in headless Chromium", { skip }, () => {
   let net: Localnet;
   let server: ChildProcess;
+  let monitor: ChildProcess;
   let url: string;
   let browser: Browser;
   let page: Page;
@@ -58,19 +77,20 @@ describe("dashboard in headless Chromium", { skip }, () => {
   before(async () => {
     net = await startLocalnet();
     execFileSync("npx", ["vite", "build", "dashboard", "--logLevel", "error"], { cwd: ROOT, stdio: "inherit" });
-    server = spawn(keelCli()!, ["--url", net.rpc, "dashboard", "--listen", "127.0.0.1:0", "--dir", path.join(ROOT, "dashboard/dist"), "--refresh", "0"], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, HOME: os.tmpdir() },
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let err = "";
-      server.stderr!.on("data", (d) => {
-        err += d;
-        const m = /keel dashboard: (http:\/\/[^ ]+\/)/.exec(err);
-        if (m) resolve(m[1]);
-      });
-      server.once("exit", () => reject(new Error(`keel dashboard exited: ${err}`)));
-    });
+    const records = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keel-monitor-")), "horizons.jsonl");
+    let monitorUrl: string;
+    [monitor, monitorUrl] = await spawnAndRead(
+      keelMonitor()!,
+      ["--url", net.rpc, "--listen", "127.0.0.1:0", "--records", records, "--interval", "1"],
+      /and (http:\/\/[^ ]+\/monitor\.json)/,
+    );
+    [server, url] = await spawnAndRead(
+      keelCli()!,
+      ["--url", net.rpc, "dashboard", "--listen", "127.0.0.1:0", "--dir", path.join(ROOT, "dashboard/dist"), "--refresh", "0", "--monitor", monitorUrl],
+      /keel dashboard: (http:\/\/[^ ]+\/)/,
+    );
+    // The monitor has read the market once (a book struck, no horizon yet).
+    await new Promise((r) => setTimeout(r, 2500));
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), "keel-chromium-"));
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -90,6 +110,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
   after(async () => {
     await browser?.close();
     if (server && server.exitCode === null) server.kill("SIGTERM");
+    if (monitor && monitor.exitCode === null) monitor.kill("SIGTERM");
     await net?.stop();
   });
 
@@ -107,6 +128,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const vault = await net.connection.getTokenAccountBalance(net.ex.vault);
     assert.equal(shown.vault, vault.value.amount);
     assert.equal(await page.$eval('[data-field="conservation"]', (e) => e.getAttribute("data-ok")), "true");
+    // The model monitor's panel: the market, no realised horizon yet, no alert.
+    const mon = await page.$$eval('[data-testid="monitor"] tbody tr', (trs) =>
+      trs.map((tr) => ({ market: tr.getAttribute("data-market"), zone: tr.getAttribute("data-zone") })),
+    );
+    assert.deepEqual(mon, [{ market: net.market.toBase58(), zone: "insufficient" }]);
+    assert.equal(await page.$('[data-testid="monitor-alert"]'), null);
     await page.screenshot({ path: path.join(SHOTS, "dashboard-overview.png"), fullPage: true });
   });
 
