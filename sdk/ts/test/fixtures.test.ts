@@ -98,6 +98,7 @@ describe("accounts", () => {
       kinds.add(a.type);
     }
     assert.deepEqual([...kinds].sort(), ["Correlation", "Exchange", "MarginAccount", "Market", "Series"]);
+    assert.equal(F.accounts.length, 9);
     assert.ok(leaves > 2000, `${leaves} values compared`);
   });
 
@@ -176,6 +177,7 @@ describe("instructions", () => {
       assert.equal(ix.data.toString("base64"), i.expected.data, `${i.name} data`);
       names.push(i.name);
     }
+    assert.equal(names.length, 16);
     for (const flow of ["openAccount", "deposit", "withdraw", "trade", "closeAccount", "updateVolatility",
       "updateCorrelation", "settleSeries", "settlePositions", "liquidate", "marginReport", "fundInsurance"]) {
       assert.ok(names.includes(flow), flow);
