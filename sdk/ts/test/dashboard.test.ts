@@ -18,7 +18,7 @@ import * as path from "node:path";
 import puppeteer, { Browser, Page } from "puppeteer-core";
 import * as keel from "../src";
 import { ROOT } from "./helpers";
-import { Localnet, localnetSkip, startLocalnet } from "./localnet";
+import { Localnet, ORACLE_PATH, advance, localnetSkip, startLocalnet } from "./localnet";
 
 const REPO = path.resolve(ROOT, "../..");
 const CHROMIUM = process.env.KEEL_CHROMIUM ?? "/usr/bin/chromium";
@@ -58,8 +58,9 @@ const skip =
   (keelMonitor() ? false : "the keel-monitor binary is missing (cargo build -p keel-monitor, or set KEEL_MONITOR)");
 
 /** keel-client's margin of `account`, as the CLI computes and prints it. */
-function cliMargin(rpc: string, account: string): Record<string, unknown> {
-  const out = execFileSync(keelCli()!, ["--url", rpc, "--output", "json", "margin", account], {
+function cliMargin(net: Localnet, account: string): Record<string, unknown> {
+  const oracle = `${net.market.toBase58()}=${net.oracles[net.oracleIndex].toBase58()}`;
+  const out = execFileSync(keelCli()!, ["--url", net.rpc, "--output", "json", "--oracle", oracle, "margin", account], {
     encoding: "utf8",
     env: { ...process.env, HOME: os.tmpdir() },
   });
@@ -76,6 +77,16 @@ describe("dashboard in headless Chromium", { skip }, () => {
 
   before(async () => {
     net = await startLocalnet();
+    // The market's cranks through the oracle updates, ending 32% down: Alice's long futures fall
+    // below maintenance margin and Bob liquidates her (events for the vol chart and the
+    // liquidations panel).
+    await advance(net, ORACLE_PATH.length - 1);
+    const snap = await net.snapshot();
+    const [a, b] = [snap.account(net.alice.account)!, snap.account(net.bob.account)!];
+    await net.send(
+      [keel.liquidate(net.ex, net.alice.account, net.bob.account, net.bob.kp.publicKey, 10_000, snap.liquidateMetas(a, b))],
+      [net.bob.kp],
+    );
     execFileSync("npx", ["vite", "build", "dashboard", "--logLevel", "error"], { cwd: ROOT, stdio: "inherit" });
     const records = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keel-monitor-")), "horizons.jsonl");
     let monitorUrl: string;
@@ -86,7 +97,8 @@ describe("dashboard in headless Chromium", { skip }, () => {
     );
     [server, url] = await spawnAndRead(
       keelCli()!,
-      ["--url", net.rpc, "dashboard", "--listen", "127.0.0.1:0", "--dir", path.join(ROOT, "dashboard/dist"), "--refresh", "0", "--monitor", monitorUrl],
+      ["--url", net.rpc, "--oracle", `${net.market.toBase58()}=${net.oracles[net.oracleIndex].toBase58()}`, "dashboard",
+        "--listen", "127.0.0.1:0", "--dir", path.join(ROOT, "dashboard/dist"), "--refresh", "0", "--monitor", monitorUrl],
       /keel dashboard: (http:\/\/[^ ]+\/)/,
     );
     // The monitor has read the market once (a book struck, no horizon yet).
@@ -137,6 +149,19 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await page.screenshot({ path: path.join(SHOTS, "dashboard-overview.png"), fullPage: true });
   });
 
+  it("shows the vols over time and the liquidation", async () => {
+    // One point per crank event (the cranks after the market's creation), drawn by uPlot.
+    const points = await page.$eval('[data-testid="vol-chart"]', (e) => e.getAttribute("data-points"));
+    assert.equal(points, String(ORACLE_PATH.length - 1));
+    assert.equal(await page.$$eval('[data-testid="vol-chart"] canvas', (e) => e.length), 1);
+    const events = await page.$$eval('[data-testid="events"] tbody tr', (trs) => trs.map((tr) => tr.getAttribute("data-event")));
+    assert.deepEqual(events, ["liquidated"]);
+    const snap = await net.snapshot();
+    assert.equal(snap.exchange.liquidationCount.toString(), "1");
+    const shown = await natives("#exchange [data-field][data-native]");
+    assert.equal(shown.liquidation_count, "1");
+  });
+
   it("shows every account's margin as keel-client computes it, ranked by health", async () => {
     const rows = await page.$$eval("tr[data-account]", (trs) =>
       trs.map((tr) => ({
@@ -149,7 +174,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     assert.equal(rows.length, 3);
     const health: number[] = [];
     for (const r of rows) {
-      const cli = cliMargin(net.rpc, r.key);
+      const cli = cliMargin(net, r.key);
       for (const f of ["equity_mm", "im", "mm", "health_mm", "health_im"]) {
         assert.equal((r as Record<string, unknown>)[f], String(cli[f]), `${r.key} ${f}`);
       }
@@ -171,7 +196,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await page.focus(`tr[data-account="${key}"]`);
     await page.keyboard.press("Enter");
     await page.waitForSelector('[data-testid="heatmap"]');
-    const cli = cliMargin(net.rpc, key);
+    const cli = cliMargin(net, key);
     const pos = await page.$$eval('[data-testid="positions"] tbody tr', (trs) =>
       trs.map((tr) => Object.fromEntries([...tr.querySelectorAll("[data-field]")].map((td) => [td.getAttribute("data-field"), td.getAttribute("data-native")]))),
     );

@@ -1,8 +1,13 @@
 // A local chain for the validator-backed tests: solana-test-validator (agave) running the real
-// keel.so (upgradeable, the admin as upgrade authority so init_exchange accepts it) with a Pyth
-// `PriceUpdateV2` oracle account loaded at genesis, then bootstrapped through the SDK: the quote
-// mint, the exchange, a BTC market and a future listed with Anchor's own resolver (the IDL's
-// corrected seeds), three funded traders with margin accounts, and a trade.
+// keel.so (upgradeable, the admin as upgrade authority so init_exchange accepts it), then
+// bootstrapped through the SDK: the quote mint, the exchange, a BTC market and a future listed
+// with Anchor's own resolver (the IDL's corrected seeds), its parameters updated with typed
+// RiskParams, three funded traders with margin accounts, and a trade.
+//
+// Oracle: a validator cannot write a Pyth account after genesis, so a sequence of
+// `PriceUpdateV2` accounts of the market's feed is loaded at genesis, published 2 s apart
+// (ORACLE_PATH), at most 30 s ahead of the chain's clock (what the program accepts). The market
+// accepts any update of its feed; `advance` cranks through them in order, ending in a 32% fall.
 //
 // Found: the validator at $KEEL_TEST_VALIDATOR or `solana-test-validator` on PATH; keel.so at
 // $KEEL_SO, else $CARGO_TARGET_DIR/deploy/keel.so, else target/deploy/keel.so (built by
@@ -59,9 +64,12 @@ export function localnetSkip(): string | false {
 }
 
 export const USDC = 1_000_000n;
-/** 0.01 BTC per contract; the oracle at 60 000 USD: 600 USDC per contract. */
-export const BTC_USD = 60_000;
+/** The oracle's USD prices, one update every 2 s; the market is created at the first. */
+export const ORACLE_PATH = [60_000, 60_200, 59_900, 60_400, 60_100, 58_800, 57_500, 56_000, 52_000, 46_000, 42_000, 41_000];
+/** 0.01 BTC per contract: 600 USDC per contract at the first price. */
 export const FUTURE_PRICE = 600n * USDC;
+/** Contracts Alice buys from Bob at bootstrap (15 000 USDC of notional on 5 000 of collateral). */
+export const TRADE_QTY = 25;
 
 export interface Trader {
   kp: Keypair;
@@ -75,12 +83,19 @@ export interface Localnet {
   admin: Keypair;
   ex: keel.ExchangeKeys;
   market: PublicKey;
-  oracle: PublicKey;
+  /** The oracle updates in publish order (ORACLE_PATH). */
+  oracles: PublicKey[];
+  /** Index of the newest update the market has accepted. */
+  oracleIndex: number;
   future: PublicKey;
   alice: Trader;
   bob: Trader;
   carol: Trader;
   send(ixs: TransactionInstruction[], signers?: Keypair[]): Promise<string>;
+  /** The oracle account to read the market with now (the newest accepted). */
+  overrides(): Map<string, PublicKey>;
+  /** All state, read with the current oracle. */
+  snapshot(): Promise<keel.Snapshot>;
   stop(): Promise<void>;
 }
 
@@ -105,34 +120,40 @@ export async function startLocalnet(): Promise<Localnet> {
   const base = 20_000 + Math.floor(Math.random() * 400) * 50;
   const rpcPort = base;
   const admin = Keypair.generate();
-  const oracle = Keypair.generate().publicKey;
   const feedId = Buffer.alloc(32, 1);
   // Published a little ahead of the chain's clock (accepted up to 30 s ahead): fresh for the
   // market's 1-hour staleness guard for the whole run.
-  const publish = Math.floor(Date.now() / 1000) + 20;
-  const data = keel.encodePriceUpdateV2(keel.usdQuote(feedId, BTC_USD, 5, publish));
-  const accountFile = path.join(dir, "oracle.json");
-  fs.writeFileSync(
-    accountFile,
-    JSON.stringify({
-      pubkey: oracle.toBase58(),
-      account: {
-        lamports: 10_000_000,
-        data: [data.toString("base64"), "base64"],
-        owner: keel.PYTH_RECEIVER.toBase58(),
-        executable: false,
-        rentEpoch: 0,
-        space: data.length,
-      },
-    }),
-  );
+  const t0 = Math.floor(Date.now() / 1000) + 5;
+  const oracles: PublicKey[] = [];
+  const accountArgs: string[] = [];
+  ORACLE_PATH.forEach((usd, k) => {
+    const key = Keypair.generate().publicKey;
+    const data = keel.encodePriceUpdateV2(keel.usdQuote(feedId, usd, 5, t0 + 2 * k));
+    const file = path.join(dir, `oracle-${k}.json`);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        pubkey: key.toBase58(),
+        account: {
+          lamports: 10_000_000,
+          data: [data.toString("base64"), "base64"],
+          owner: keel.PYTH_RECEIVER.toBase58(),
+          executable: false,
+          rentEpoch: 0,
+          space: data.length,
+        },
+      }),
+    );
+    oracles.push(key);
+    accountArgs.push("--account", key.toBase58(), file);
+  });
   const args = [
     "--ledger", path.join(dir, "ledger"), "--reset", "--quiet", "--bind-address", "127.0.0.1",
     "--rpc-port", String(rpcPort), "--faucet-port", String(base + 3), "--gossip-port", String(base + 4),
     "--dynamic-port-range", `${base + 5}-${base + 45}`,
     "--mint", admin.publicKey.toBase58(),
     "--upgradeable-program", keel.PROGRAM_ID.toBase58(), so, admin.publicKey.toBase58(),
-    "--account", oracle.toBase58(), accountFile,
+    ...accountArgs,
   ];
   const child: ChildProcess = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -153,7 +174,7 @@ export async function startLocalnet(): Promise<Localnet> {
     await new Promise((r) => setTimeout(r, 500));
   }
   try {
-    return await bootstrap(rpc, admin, oracle, feedId, stop);
+    return await bootstrap(rpc, admin, oracles, feedId, stop);
   } catch (e) {
     await stop();
     throw e;
@@ -163,7 +184,7 @@ export async function startLocalnet(): Promise<Localnet> {
 async function bootstrap(
   rpc: string,
   admin: Keypair,
-  oracle: PublicKey,
+  oracles: PublicKey[],
   feedId: Buffer,
   stop: () => Promise<void>,
 ): Promise<Localnet> {
@@ -184,26 +205,28 @@ async function bootstrap(
   const budget = [ComputeBudgetProgram.setComputeUnitLimit({ units: 1_400_000 })];
   const name = Buffer.alloc(16);
   name.write("BTC/USD");
+  const guards = {
+    maxStalenessSecs: new BN(3_600),
+    maxConfBps: new BN(200),
+    minSignatures: 0,
+    maxVolAgeSecs: new BN(7 * 86_400),
+    settleWindowSecs: new BN(300),
+    bandVolFracQ32: new BN(2 ** 31),
+    bandOptionSpotBps: 10,
+    bandFutureBps: 200,
+  };
   await program.methods
     .createMarket({
       name: [...name],
-      oracle: { kind: 0, account: oracle, program: keel.PYTH_RECEIVER, feedId: [...feedId] },
+      // Any PriceUpdateV2 of the feed (account all zero), as on mainnet.
+      oracle: { kind: 0, account: PublicKey.default, program: keel.PYTH_RECEIVER, feedId: [...feedId] },
       contractSizeMantissa: new BN(1),
       contractSizeExpo: -2,
-      guards: {
-        maxStalenessSecs: new BN(3_600),
-        maxConfBps: new BN(200),
-        minSignatures: 0,
-        maxVolAgeSecs: new BN(7 * 86_400),
-        settleWindowSecs: new BN(300),
-        bandVolFracQ32: new BN(2 ** 31),
-        bandOptionSpotBps: 10,
-        bandFutureBps: 200,
-      },
+      guards,
       volAuthority: admin.publicKey,
       riskParams: Buffer.alloc(0),
     })
-    .accounts({ admin: admin.publicKey, exchange: ex.exchange, oracle })
+    .accounts({ admin: admin.publicKey, exchange: ex.exchange, oracle: oracles[0] })
     .preInstructions(budget)
     .rpc();
   const market = keel.marketPda(ex.exchange, 0);
@@ -214,7 +237,11 @@ async function bootstrap(
     .preInstructions(budget)
     .rpc();
   const future = keel.seriesPda(market, 0);
-
+  // The oracle updates come 2 s apart: let the crank accept observations 1 s apart. The market's
+  // typed RiskParams, changed and encoded back to the bytes update_market_params takes.
+  const m = await keel.fetchOne(connection, "market", market);
+  const params = { ...m!.riskParams, minObsIntervalSecs: new BN(1) };
+  await send([keel.updateMarketParams(ex, admin.publicKey, market, { riskParams: keel.encodeRiskParams(params), guards })]);
   const trader = async (deposit: bigint): Promise<Trader> => {
     const kp = Keypair.generate();
     await send([SystemProgram.transfer({ fromPubkey: admin.publicKey, toPubkey: kp.publicKey, lamports: 10_000_000_000 })]);
@@ -228,12 +255,27 @@ async function bootstrap(
   const bob = await trader(5_000n * USDC);
   const carol = await trader(1_000n * USDC);
 
-  // Alice buys 3 futures from Bob at the oracle price (maker and taker both sign).
-  const snap = await keel.Snapshot.load(connection);
+  // Alice buys futures from Bob at the oracle price (maker and taker both sign).
+  const snap = await keel.Snapshot.load(connection, new Map([[market.toBase58(), oracles[0]]]));
   const metas = snap.marginMetas([snap.account(alice.account)!, snap.account(bob.account)!], [market]);
   await send(
-    [keel.trade(ex, future, alice.account, alice.kp.publicKey, bob.account, bob.kp.publicKey, { qtyContracts: 3, priceNative: new BN(FUTURE_PRICE.toString()) }, metas)],
+    [keel.trade(ex, future, alice.account, alice.kp.publicKey, bob.account, bob.kp.publicKey, { qtyContracts: TRADE_QTY, priceNative: new BN(FUTURE_PRICE.toString()) }, metas)],
     [alice.kp, bob.kp],
   );
-  return { rpc, connection, admin, ex, market, oracle, future, alice, bob, carol, send, stop };
+  const net: Localnet = {
+    rpc, connection, admin, ex, market, oracles, oracleIndex: 0, future, alice, bob, carol, send, stop,
+    overrides: () => new Map([[market.toBase58(), oracles[net.oracleIndex]]]),
+    snapshot: () => keel.Snapshot.load(connection, net.overrides()),
+  };
+  return net;
+}
+
+/** Cranks the market's volatility through the oracle updates up to `last` (in order). */
+export async function advance(net: Localnet, last: number): Promise<string[]> {
+  const sigs: string[] = [];
+  for (let k = net.oracleIndex + 1; k <= last; k++) {
+    sigs.push(await net.send([keel.updateVolatility(net.ex, net.market, net.oracles[k])]));
+    net.oracleIndex = k;
+  }
+  return sigs;
 }

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { Transaction } from "@solana/web3.js";
 import * as keel from "../src";
 import { ROOT } from "./helpers";
-import { FUTURE_PRICE, Localnet, USDC, localnetSkip, startLocalnet } from "./localnet";
+import { FUTURE_PRICE, Localnet, ORACLE_PATH, TRADE_QTY, USDC, advance, localnetSkip, startLocalnet } from "./localnet";
 
 const WASM = path.join(ROOT, "wasm/keel_wasm.wasm");
 const skip = localnetSkip() || (fs.existsSync(WASM) ? false : `${WASM} missing: run scripts/build-wasm.sh`);
@@ -39,7 +39,7 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
   }
 
   it("bootstrapped through the SDK and Anchor's resolver: accounts decode", async () => {
-    const snap = await keel.Snapshot.load(net.connection);
+    const snap = await net.snapshot();
     assert.equal(snap.exchange.marketCount, 1);
     assert.ok(snap.markets[0].address.equals(net.market));
     assert.equal(keel.fixedString(snap.markets[0].account.name), "BTC/USD");
@@ -50,7 +50,11 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
     assert.ok(a.owner.equals(net.alice.kp.publicKey));
     const [p] = keel.activePositions(a);
     assert.ok(p.series.equals(net.future));
-    assert.equal(p.qtyContracts.toString(), "3");
+    assert.equal(p.qtyContracts.toString(), String(TRADE_QTY));
+    // update_market_params took the typed RiskParams, encoded: only the changed field moved.
+    const m = snap.markets[0].account;
+    assert.equal(m.riskParams.minObsIntervalSecs.toString(), "1");
+    assert.equal(m.riskParams.imHorizonSecs.toString(), "86400");
     assert.equal((await keel.fetchMarginAccounts(net.connection, net.bob.kp.publicKey)).length, 1);
     // Conservation: the vault holds what the books owe.
     const vault = await net.connection.getTokenAccountBalance(net.ex.vault);
@@ -59,7 +63,7 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
   });
 
   it("margin_report's event is the WebAssembly engine's report, field by field", async () => {
-    const snap = await keel.Snapshot.load(net.connection);
+    const snap = await net.snapshot();
     for (const t of [net.alice, net.bob]) {
       const ix = keel.marginReport(net.ex, t.account, snap.marginMetas([snap.account(t.account)!]));
       const tx = new Transaction().add(...keel.withComputeBudget([ix]));
@@ -88,7 +92,7 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
   });
 
   it("withdraw: above initial margin refused by name with the CLI's hint; within it paid", async () => {
-    const snap = await keel.Snapshot.load(net.connection);
+    const snap = await net.snapshot();
     const a = snap.account(net.alice.account)!;
     const metas = snap.marginMetas([a]);
     const all = BigInt(a.collateralNative.toString());
@@ -105,7 +109,7 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
   });
 
   it("trade: the same key on both sides is refused by name", async () => {
-    const snap = await keel.Snapshot.load(net.connection);
+    const snap = await net.snapshot();
     const metas = snap.marginMetas([snap.account(net.alice.account)!, snap.account(net.bob.account)!]);
     await expectError(
       [keel.trade(net.ex, net.future, net.alice.account, net.alice.kp.publicKey, net.alice.account, net.alice.kp.publicKey, { qtyContracts: 1, priceNative: FUTURE_PRICE }, metas)],
@@ -114,13 +118,25 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
     );
   });
 
-  it("cranks: update_volatility needs a newer oracle update, and says so", async () => {
-    await expectError([keel.updateVolatility(net.ex, net.market, net.oracle)], [], "ObservationOutOfOrder");
+  it("cranks: the same update twice is refused by name; newer ones move the vol state", async () => {
+    await expectError([keel.updateVolatility(net.ex, net.market, net.oracles[0])], [], "ObservationOutOfOrder");
+    const before = (await net.snapshot()).markets[0].account.volState;
+    const sigs = await advance(net, 4);
+    const after = (await net.snapshot()).markets[0].account.volState;
+    assert.equal(after.nObs.toNumber(), before.nObs.toNumber() + 4);
+    // The last observation's price per contract: 0.01 BTC at the fifth update.
+    assert.equal(after.lastPrice.toString(), String(BigInt(ORACLE_PATH[4]) * USDC / 100n));
+    const tx = await net.connection.getTransaction(sigs[3], { maxSupportedTransactionVersion: 0, commitment: "confirmed" });
+    const [ev] = keel.eventsOf(tx?.meta?.logMessages ?? [], "volatilityUpdated");
+    assert.ok(ev.market.equals(net.market));
+    assert.equal(ev.marginVolQ32.toString(), after.marginVol.toString());
+    // An update older than the newest accepted is refused.
+    await expectError([keel.updateVolatility(net.ex, net.market, net.oracles[2])], [], "OracleOutOfOrder");
   });
 
   it("close: an emptied account closes and its rent returns", async () => {
     const c = net.carol;
-    const snap = await keel.Snapshot.load(net.connection);
+    const snap = await net.snapshot();
     const acc = snap.account(c.account)!;
     await net.send([keel.withdraw(net.ex, c.kp.publicKey, c.account, c.tokens, BigInt(acc.collateralNative.toString()), [])], [c.kp]);
     await net.send([keel.closeAccount(c.kp.publicKey, c.account)], [c.kp]);

@@ -47,7 +47,9 @@ async function main() {
     });
     const chart = h("div", { class: "chart", "data-testid": "vol-chart" });
     clear(el, h("h2", {}, "Volatility over time"), h("label", { for: "vol-market" }, "Market"), picker, chart);
-    if (volMarket) volChart(chart, state.volHistory.get(volMarket) ?? [], "Vol in force vs implied-vol feed vs margin vol (crank events)");
+    const points = (volMarket && state.volHistory.get(volMarket)) || [];
+    chart.dataset.points = String(points.length);
+    volChart(chart, points, "Vol in force vs implied-vol feed vs margin vol (crank events)");
   };
 
   const refresh = async () => {
