@@ -89,33 +89,10 @@ pub fn q32(bits: i64, places: usize) -> String {
     )
 }
 
-/// What scenario `s` of the grid is (docs/risk-model.md §4.1).
+/// What scenario `s` of the grid is (docs/risk-model.md §4.1; keel-risk's `ScenarioName`, which
+/// the dashboard prints too).
 pub fn scenario(s: u8) -> String {
-    use keel_risk::scenario::{ladder_step, vol_level, VolLevel, EXTREME, NAMED, PRICE_STEPS};
-    let s = s as usize;
-    if let Some(step) = ladder_step(s) {
-        let vol = if vol_level(s) == VolLevel::Up {
-            "vol up"
-        } else {
-            "vol down"
-        };
-        return format!("#{s}: price {step:+}/{PRICE_STEPS} of range, {vol}");
-    }
-    if s == EXTREME {
-        return format!("#{s}: extreme move down, vol up");
-    }
-    if s == EXTREME + 1 {
-        return format!("#{s}: extreme move up, vol up");
-    }
-    if let Some(j) = keel_risk::scenario::strike_slot(s) {
-        let vol = if vol_level(s) == VolLevel::Up {
-            "vol up"
-        } else {
-            "vol down"
-        };
-        return format!("#{s}: at held strike {}, {vol}", j + 1);
-    }
-    format!("#{s}: named shock {}", s - NAMED)
+    keel_risk::scenario::ScenarioName(s as usize).to_string()
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@
 //! ladder points ([`StrikeSelector`]). They are IM scenarios, and MM scenarios when inside the MM
 //! range; in the numbering of `worst_*_scenario` they follow the fixed grid ([`STRIKE`]).
 
+mod name;
+pub use name::ScenarioName;
+
 use crate::error::{RiskError, RiskResult};
 use crate::fx::{add, mul, mul_wide, sub, Fx, ONE};
 use crate::math::{exp, ln_scaled};

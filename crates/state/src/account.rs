@@ -1,7 +1,7 @@
 //! A margin account: collateral and up to `MAX_POSITIONS` positions across up to `MAX_MARKETS`
 //! markets, plus what liquidation needs (issue 6) so it fits without a migration.
 
-use crate::layout;
+use crate::{layout, PubkeyBytes};
 use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
 
 /// Account flag: a liquidation episode is open (set by `liquidate` while the account stays below
@@ -27,7 +27,7 @@ layout! {
     /// One position slot. A slot is free when `series` is all zero.
     pub struct Position [size = 80] {
         /// @0 The series account (all zero: free slot).
-        pub series: [u8; 32],
+        pub series: PubkeyBytes,
         /// @32 Contracts: > 0 long, < 0 short.
         pub qty_contracts: i64,
         /// @40 Futures: −Σ qty·price of the trades (the entry cost); options: 0 (premium moved
@@ -80,11 +80,11 @@ layout! {
         /// @4 The owner's account number (PDA seed).
         pub account_id: u32,
         /// @8 The exchange.
-        pub exchange: [u8; 32],
+        pub exchange: PubkeyBytes,
         /// @40 The owner: deposits, withdraws, trades, closes.
-        pub owner: [u8; 32],
+        pub owner: PubkeyBytes,
         /// @72 May trade for the owner but never withdraw or close (all zero: none).
-        pub delegate: [u8; 32],
+        pub delegate: PubkeyBytes,
         /// @104 Collateral, quote native units (negative only after a loss it could not pay).
         pub collateral_native: i64,
         /// @112 Σ realised settlement and futures P&L.
@@ -106,7 +106,7 @@ layout! {
         /// @176 The last margin check.
         pub last_margin: MarginSnapshot,
         /// @216 Markets the positions refer to (`Position::market_slot`); all zero: free.
-        pub markets: [[u8; 32]; MAX_MARKETS],
+        pub markets: [PubkeyBytes; MAX_MARKETS],
         /// @344 Position slots.
         pub positions: [Position; MAX_POSITIONS],
         /// @2904 The exchange's `social_loss_index_q60` when this account's share of socialised

@@ -1,6 +1,6 @@
 //! A market: one underlying, its oracle, its risk parameters and its volatility state.
 
-use crate::layout;
+use crate::{layout, PubkeyBytes};
 use keel_risk::{RiskParams, VolState};
 
 /// Oracle kind: Pyth pull oracle `PriceUpdateV2` (pyth-solana-receiver).
@@ -23,9 +23,9 @@ layout! {
         pub padding0: [u8; 6],
         /// @8 The oracle account: required for legacy; for pull, all zero accepts any
         /// `PriceUpdateV2` account with the feed id (Pyth's design), otherwise pins one.
-        pub account: [u8; 32],
+        pub account: PubkeyBytes,
         /// @40 The program that must own the oracle account (the receiver for pull).
-        pub program: [u8; 32],
+        pub program: PubkeyBytes,
         /// @72 Pull oracle feed id.
         pub feed_id: [u8; 32],
         /// @104 A price older than this (seconds, by its publish time) is stale.
@@ -127,7 +127,7 @@ layout! {
         /// @5 Explicit padding (zero).
         pub padding0: [u8; 3],
         /// @8 The exchange.
-        pub exchange: [u8; 32],
+        pub exchange: PubkeyBytes,
         /// @40 Display name, UTF-8, zero padded (e.g. `BTC/USD`).
         pub name: [u8; 16],
         /// @56 Oracle configuration.
@@ -151,7 +151,7 @@ layout! {
         /// @244 Explicit padding (zero).
         pub padding2: u32,
         /// @248 May publish the implied vol below (all zero: none).
-        pub vol_authority: [u8; 32],
+        pub vol_authority: PubkeyBytes,
         /// @280 Last published implied vol (annualised, Q32.32; 0: none).
         pub implied_vol: keel_risk::Fx,
         /// @288 Its publish time; its weight decays with age (`RiskParams::iv_*`).
