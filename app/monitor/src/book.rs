@@ -8,6 +8,11 @@ use keel_risk::{
     compute, Correlations, MarketInput, Portfolio, PositionInput, RiskParams, SeriesKind, VolState,
 };
 
+/// How long an observation pulls the stable price (on chain, the market's oracle staleness
+/// window). Unbounded, as in keel-backtest: the monitor reads the crank's own state, and its
+/// replays crank once per bar (a bar's close stands for every crank through the bar).
+pub const PULL_SECS: i64 = i64::MAX;
+
 /// Days to expiry of the reference book when it is struck.
 pub const TENOR_DAYS: i64 = 30;
 
@@ -41,6 +46,8 @@ impl Book {
     }
 
     /// Its margin and value at `spot` with the market's vol state and parameters at `now`.
+    /// The tracker values at the crank's own time, where no time has passed for the stable price
+    /// to be pulled (and the book's MM does not read it): `PULL_SECS` changes nothing there.
     pub fn value(
         &self,
         spot: i64,
@@ -51,7 +58,7 @@ impl Book {
         let market = MarketInput {
             spot,
             stable_spot: vol
-                .stable_price_at(now, p)
+                .stable_price_at(now, p, PULL_SECS)
                 .map_err(|e| format!("stable price: {e:?}"))?,
             conf: 0,
             sigma: vol.margin_vol,

@@ -5,6 +5,7 @@
 //! keel-stats, the alerts against the zone changes, and the worst window against keel-backtest's
 //! own `worst_window` on the same hits. Skipped, saying so, without the data.
 
+use keel_monitor::book::PULL_SECS;
 use keel_monitor::serve::Metrics;
 use keel_monitor::tracker::{Horizon, Step, Tracker};
 use keel_risk::{RiskParams, VolState};
@@ -83,7 +84,7 @@ fn replay(file: &str) -> Option<Replay> {
     let mut worst_live = 0;
     t.observe(&vol, &p).unwrap();
     for &(ts, px) in &bars[1..] {
-        vol.observe(native(px), ts, None, &p).unwrap();
+        vol.observe(native(px), ts, None, &p, PULL_SECS).unwrap();
         if let Step::Realised(h, next) = t.observe(&vol, &p).unwrap() {
             // The horizon's definition, and no overlap: the next book starts where this ended.
             assert_eq!(h.loss, h.open.value - h.value);

@@ -2,6 +2,7 @@
 //! realised at the first crank a horizon later (never overlapping), a crash exceeds the margin,
 //! the window's statistics are keel-stats', alerts fire once per zone change, records replay.
 
+use keel_monitor::book::PULL_SECS;
 use keel_monitor::record::{self, Line};
 use keel_monitor::serve::Metrics;
 use keel_monitor::tracker::{Step, Tracker};
@@ -14,7 +15,7 @@ fn state(price: i64, ts: i64, prev: Option<VolState>) -> VolState {
     match prev {
         None => VolState::new(price, ts, &P).unwrap(),
         Some(mut s) => {
-            s.observe(price, ts, None, &P).unwrap();
+            s.observe(price, ts, None, &P, PULL_SECS).unwrap();
             s
         }
     }
