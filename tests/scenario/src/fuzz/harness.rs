@@ -1067,15 +1067,20 @@ impl<B: Backend> Harness<B> {
                 ),
             };
             if fell_by == "liquidation" {
-                // A liquidatee still holding positions with negative collateral must be
-                // insolvent: on its way to bankruptcy, which writes the shortfall off.
+                // Slices move at the mark, so a liquidation costs the liquidatee at most the
+                // bonus: its collateral alone may go negative (buying back shorts whose cost
+                // its remaining futures or long options carry), never its equity by more.
                 let ev = one_event::<Liquidated>(result.unwrap().as_ref().unwrap());
                 assert!(
-                    n.n_positions == 0 || ev.equity_mm_after < 0,
-                    "{a:?}: liquidatee {i} keeps {} positions with collateral {} and equity {}",
+                    n.n_positions == 0
+                        || ev.equity_mm_after >= ev.equity_mm_before - ev.bonus_native,
+                    "{a:?}: liquidatee {i} keeps {} positions with collateral {} and equity {} \
+                     (before {}, bonus {})",
                     n.n_positions,
                     n.collateral_native,
-                    ev.equity_mm_after
+                    ev.equity_mm_after,
+                    ev.equity_mm_before,
+                    ev.bonus_native
                 );
                 assert!(
                     n.n_positions != 0,
