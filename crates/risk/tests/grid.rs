@@ -225,7 +225,7 @@ fn grid_worst_loss_on_full_books_expiring_after_the_horizon_is_at_least_97pct_of
 /// seed, so the figures are the same under any `PROPTEST_RNG_SEED`) 2 fall below 97% and the
 /// smallest ratio is 0.962 for MM and IM; the test pins those figures (docs/risk-model.md §4.1).
 #[test]
-fn grid_misses_up_to_4pct_on_some_full_books_expiring_within_the_horizon() {
+fn grid_falls_below_97pct_on_some_full_books_expiring_within_the_horizon() {
     let expiry = prop_oneof![
         Just(600.0f64),
         ((600f64).ln()..(90.0 * 86_400.0f64).ln()).prop_map(f64::exp),
