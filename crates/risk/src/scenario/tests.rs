@@ -97,6 +97,13 @@ fn strike_points_follow_the_fixed_grid() {
     assert_eq!(strike_slot(STRIKE + STRIKE_POINTS + 1), Some(1));
     assert_eq!(strike_slot(STRIKE + 2 * STRIKE_POINTS), None);
     assert!(!in_mm(STRIKE, 6));
+    // The numbering docs/risk-model.md §4.1 states: 2 strike points, 30 + j at vol up and 32 + j
+    // at vol down; with the 13 ladder points, 15 price points (14 intervals) per vol level.
+    assert_eq!((STRIKE_POINTS, LADDER, STRIKE), (2, 13, 30));
+    assert_eq!(
+        (vol_level(31), vol_level(32), strike_slot(33)),
+        (VolLevel::Up, VolLevel::Down, Some(1))
+    );
     for s in STRIKE..STRIKE + 2 * STRIKE_POINTS {
         assert_eq!(weight(s, &RiskParams::DEFAULT), ONE);
     }
