@@ -1092,7 +1092,8 @@ export type Keel = {
         182
       ],
       "docs": [
-        "Deposits quote tokens as collateral."
+        "Deposits quote tokens as collateral; passed the account's markets, ends a liquidation",
+        "episode the deposit heals."
       ],
       "name": "deposit"
     },
