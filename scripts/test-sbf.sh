@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Keel's integration scenarios against the SBF bytecode: builds keel.so
 # (scripts/build-program-sbf.sh, installing its pinned toolchain when missing), runs tests/sbf
-# in LiteSVM 0.16 -- the lifecycle scenario and the compute-unit sweep at 1/8/16/32 series over
-# 1 and 4 markets (tests/scenario), conservation after every step, every instruction's CU
-# against tests/sbf/budgets.toml -- then the same scenarios on the bank (the program registered
-# natively), which must give the same events and final balances byte for byte.
+# in LiteSVM 0.16 -- the lifecycle, bankruptcy, pump and random scenarios, the fuzzer's
+# deterministic slice, and the compute-unit sweep at 1/8/16/32 series over 1 and 4 markets
+# (tests/scenario), conservation after every step, every instruction's CU against
+# tests/sbf/budgets.toml -- then the same runs on the bank (the program registered natively),
+# which must give the same events, outcomes and final balances byte for byte.
 #
 #   scripts/test-sbf.sh                 build and check (what CI runs)
 #   scripts/test-sbf.sh --record        print the measured figures as a budget file instead

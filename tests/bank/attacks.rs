@@ -191,30 +191,107 @@ async fn a_delegate_cannot_trade_its_principal_against_itself() {
 }
 
 /// Attack 3: the stable price's speed limit was counted from the last crank, so after an idle
-/// hour one crank moved it (almost) all the way to a pumped oracle.
+/// hour one crank moved it (almost) all the way to a pumped oracle. Now a move held Δt seconds
+/// moves it at most e^(g·(Δt + staleness)) − 1: the last observation of the pump pulls for the
+/// market's oracle staleness window after it, and no longer however long nobody cranks.
 #[tokio::test]
 async fn a_pump_after_an_idle_hour_moves_the_stable_price_at_its_documented_speed() {
     let mut t = TestContext::builder().start().await;
     let s = Scenario::new(&mut t).await;
     let stable0 = t.market(&s.btc.key).await.vol_state.stable_price;
     // The crank is idle for an hour, then the oracle is 20× for five minutes, cranked at every
-    // minute the market allows.
+    // minute the market allows; then it is back and nobody cranks for an hour.
     t.advance(3_600).await;
+    let start = t.now().await;
     for i in 0..=5 {
         if i > 0 {
             t.advance(60).await;
         }
         t.price_and_crank(&s.btc, 1_200_000).await;
     }
-    // What a margin check at this moment values IM at.
-    let now = t.now().await;
+    refresh(&mut t, &s.btc, 60_000).await;
+    // What a margin check values IM at, at the end of the pump, at the end of the last pumped
+    // observation's window, and an hour later.
     let m = t.market(&s.btc.key).await;
-    let stable = m.vol_state.stable_price_at(now, &m.risk_params).unwrap();
+    let window = m.oracle.max_staleness_secs;
     let g: f64 = m.risk_params.stable_growth_per_sec.to_num();
-    let moved = stable as f64 / stable0 as f64 - 1.0;
-    let bound = (g * 300.0).exp() - 1.0;
-    assert!(moved <= bound, "stable moved {moved}, bound {bound}");
-    assert!(moved > 0.0, "it follows a price the crank has seen");
+    let bound = (g * (300 + window) as f64).exp() - 1.0;
+    let moved = |now: i64| m.stable_price_at(now).unwrap() as f64 / stable0 as f64 - 1.0;
+    for now in [start + 300, start + 300 + window, start + 300 + 3_600] {
+        assert!(
+            moved(now) <= bound,
+            "at +{} s: stable moved {}, bound {bound}",
+            now - start,
+            moved(now)
+        );
+    }
+    // It follows a price the crank has seen, to the bound: six observations each pulling one
+    // window, (1 + g·60)⁶ − 1 (the bound's exponential compounds continuously).
+    let reached = (1.0 + g * window as f64).powi(6) - 1.0;
+    assert!(moved(start + 300 + window) > reached - 1e-6);
+    // The margin check uses exactly this stable price.
+    t.advance(window).await;
+    refresh(&mut t, &s.btc, 60_000).await;
+    let (alice, bob) = (s.alice.kp.insecure_clone(), s.bob.kp.insecure_clone());
+    t.send(
+        &[trade(
+            &t,
+            &s.fut,
+            (&s.a, &alice),
+            (&s.b, &bob),
+            1,
+            600 * USDC,
+            &[&s.btc],
+        )],
+        &[&alice, &bob],
+    )
+    .await
+    .expect("a future at the oracle");
+    let r = t.margin_report(&s.a, &[&s.btc]).await;
+    assert_eq!(
+        r.markets[0].stable_spot,
+        m.stable_price_at(start + 300 + window).unwrap()
+    );
+}
+
+/// Attack 3, on the cadence: the attacker cranks a one-second 20× spike (the crank is
+/// permissionless) and the keeper's next crank, 540 s later, moved the stable price 5.4% toward
+/// it. An observation pulls for at most the market's staleness window after its publish time.
+#[tokio::test]
+async fn a_one_second_spike_pulls_the_stable_price_for_at_most_the_staleness_window() {
+    let mut t = TestContext::builder().start().await;
+    let s = Scenario::new(&mut t).await;
+    t.advance(600).await;
+    t.price_and_crank(&s.btc, 60_000).await;
+    let stable0 = t.market(&s.btc.key).await.vol_state.stable_price;
+    // T1: the spike, cranked at once; T1 + 1: over.
+    t.advance(600).await;
+    t.price_and_crank(&s.btc, 1_200_000).await;
+    t.advance(1).await;
+    refresh(&mut t, &s.btc, 60_000).await;
+    // T1 + 540: what a margin check values IM at just before the keeper cranks, and after.
+    t.advance(539).await;
+    let now = t.now().await;
+    let before_keeper = t.market(&s.btc.key).await.stable_price_at(now).unwrap();
+    t.price_and_crank(&s.btc, 60_000).await;
+    let m = t.market(&s.btc.key).await;
+    let window = m.oracle.max_staleness_secs;
+    let g: f64 = m.risk_params.stable_growth_per_sec.to_num();
+    let bound = (g * (1 + window) as f64).exp() - 1.0;
+    for (when, stable) in [
+        ("before the keeper's crank", before_keeper),
+        ("at the keeper's crank", m.vol_state.stable_price),
+        ("after it", m.stable_price_at(now).unwrap()),
+    ] {
+        let moved = stable as f64 / stable0 as f64 - 1.0;
+        assert!(
+            moved <= bound,
+            "{when}: stable moved {moved}, bound {bound}"
+        );
+    }
+    // The spike did pull, for the window.
+    let moved = m.vol_state.stable_price as f64 / stable0 as f64 - 1.0;
+    assert!(moved >= g * window as f64 - 1e-6, "moved {moved}");
 }
 
 /// Attack 4: the caller chose which price update to pass. Updates now only move forward per
@@ -269,6 +346,28 @@ async fn oracle_updates_only_move_forward() {
     );
     t.expect_error(&[w], &[&k.bob.kp], E::OracleOutOfOrder, &watch)
         .await;
+    // A trade at the old update's marks: refused the same way, before any price check.
+    let band = t.band(&k.btc, &k.put).await;
+    let old_trade = trade(
+        &t,
+        &k.put,
+        (&k.b, &k.bob.kp),
+        (&k.l, &larry),
+        1,
+        band.mark,
+        &[&stale_view],
+    );
+    let (bob, watch_trade) = (
+        k.bob.kp.insecure_clone(),
+        [k.b, k.l, k.put, k.btc.key, t.ex.exchange],
+    );
+    t.expect_error(
+        &[old_trade],
+        &[&bob, &larry],
+        E::OracleOutOfOrder,
+        &watch_trade,
+    )
+    .await;
     // A market passed read-only cannot record what it accepted: refused.
     let mut ro = ix::withdraw(
         &t.ex,
@@ -368,6 +467,67 @@ async fn a_lapsed_liquidation_episode_restarts_the_bonus_ramp() {
         .expect("past the gap")
         .event::<Liquidated>();
     assert_eq!(ev.elapsed_secs, 0);
+    t.assert_conservation(&k.accounts(), &k.series()).await;
+}
+
+/// Attack 5, healed by a deposit: a 1-bps call at a dip opened an episode; ten seconds later
+/// the owner deposited and was healthy, but `deposit` computed no margin, so at the next dip,
+/// 290 s after the call (inside the episode gap), the Dutch-auction clock still counted from
+/// the first. A deposit passed the account's markets now ends the episode if the account is
+/// at or above MM; a deposit that leaves it below MM (one unit, to reset the ramp) does not.
+#[tokio::test]
+async fn a_deposit_that_restores_health_ends_the_liquidation_episode() {
+    let mut t = TestContext::builder().start().await;
+    let k = liquidatable_book(&mut t).await;
+    let series = k.series();
+    let opened = t
+        .liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &series, 1)
+        .await
+        .expect("a 1-bps call at the dip")
+        .event::<Liquidated>();
+    assert_eq!(opened.elapsed_secs, 0);
+    let wendy = k.wendy.kp.insecure_clone();
+    let deposit = |t: &TestContext, amount: u64| {
+        ix::deposit_checking_margin(
+            &t.ex,
+            &wendy.pubkey(),
+            &k.w,
+            &k.wendy.tokens,
+            amount,
+            &metas(&[&k.btc]),
+        )
+    };
+    // One unit while still below MM: the episode goes on (no reset of the ramp).
+    t.advance(5).await;
+    refresh(&mut t, &k.btc, 57_000).await;
+    t.send(&[deposit(&t, 1)], &[&wendy])
+        .await
+        .expect("one unit");
+    let acc = t.margin_account(&k.w).await;
+    assert_eq!(acc.liquidatable_since_ts, opened.ts, "still in the episode");
+    // At T + 10 she deposits what lifts her above MM, with her markets: the episode ends.
+    t.advance(5).await;
+    refresh(&mut t, &k.btc, 57_000).await;
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    let top_up = (r.mm - r.equity_mm) as u64 + 100 * USDC as u64;
+    t.send(&[deposit(&t, top_up)], &[&wendy])
+        .await
+        .expect("top-up");
+    let acc = t.margin_account(&k.w).await;
+    assert_eq!(acc.liquidatable_since_ts, 0, "healthy: the episode is over");
+    assert_eq!(acc.flags & keel_state::account::FLAG_BEING_LIQUIDATED, 0);
+    assert!(acc.last_margin.equity_mm >= acc.last_margin.mm);
+    // T + 290: the next dip. The ramp starts again.
+    t.advance(280).await;
+    t.price_and_crank(&k.btc, 54_000).await;
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    assert!(r.liquidatable, "{} {}", r.equity_mm, r.mm);
+    let ev = t
+        .liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &series, 1)
+        .await
+        .expect("the next dip")
+        .event::<Liquidated>();
+    assert_eq!(ev.elapsed_secs, 0, "a new episode: the ramp starts again");
     t.assert_conservation(&k.accounts(), &k.series()).await;
 }
 

@@ -1,12 +1,16 @@
 //! Every named error is produced by some test, or is listed below with the reason no
 //! instruction sequence can reach it.
 //!
-//! "Produced" is checked where it is asserted: `TestContext::expect_error` fails unless the
-//! transaction fails with exactly the expected code (and changes nothing), so a variant named as
-//! the expected error of an `expect_error(…)` call in this suite is produced whenever the suite
-//! runs. This test reads the error enum from the program's source and the suite's calls from
-//! its source files, so adding a variant without a test (or deleting the only test of one)
-//! fails here.
+//! "Produced" is checked where it is asserted: `expect_error` (`TestContext::expect_error` on
+//! the bank, `World::expect_error` in the shared scenarios this suite runs) fails unless the
+//! transaction fails with exactly the expected code and changes nothing. So a variant counts as
+//! produced only when it is the expected error — the third argument — of an `expect_error(…)`
+//! call in a test that runs: written there as `E::Name`, or as the loop variable of a
+//! `for (…, err) in [(…, E::Name), …]` table whose tuples end with it. Anything else (a
+//! comparison that accepts one of several codes, a name elsewhere on a line) does not count,
+//! and `#[ignore]`d tests are skipped. The test reads the error enum from the program's source
+//! and the calls from the suite's source files, so adding a variant without a test (or
+//! deleting the only test of one) fails here.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -25,7 +29,7 @@ const UNREACHABLE: &[(&str, &str)] = &[
     ),
     (
         "AccountBeingLiquidated",
-        "never returned: trading during an episode follows the below-IM reduce-only rule instead",
+        "retired (see RETIRED): trading during an episode follows the below-IM reduce-only rule",
     ),
     (
         "CorruptPosition",
@@ -76,6 +80,9 @@ const UNREACHABLE: &[(&str, &str)] = &[
     ("RiskDomain", "as RiskOverflow"),
 ];
 
+/// Unreachable variants that no program code may name at all: kept only for their position.
+const RETIRED: &[&str] = &["AccountBeingLiquidated"];
+
 fn variants(error_rs: &str) -> Vec<String> {
     let start = error_rs.find("pub enum KeelError").expect("the enum");
     let body = &error_rs[start..];
@@ -97,11 +104,11 @@ fn call_span(s: &str, open: usize) -> &str {
     let mut depth = 0;
     for (i, c) in s[open..].char_indices() {
         match c {
-            '(' => depth += 1,
-            ')' => {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
                 depth -= 1;
                 if depth == 0 {
-                    return &s[open..open + i];
+                    return &s[open..=open + i];
                 }
             }
             _ => {}
@@ -110,34 +117,132 @@ fn call_span(s: &str, open: usize) -> &str {
     &s[open..]
 }
 
-/// `E::Name` / `KeelError::Name` inside `expect_error(…)` calls and `code(…)` comparisons, and
-/// in the tables of `(input, E::Name)` cases that a test feeds to `expect_error`.
-fn asserted(src: &str, out: &mut BTreeSet<String>) {
-    let mut spans: Vec<&str> = Vec::new();
-    for pat in ["expect_error(", "code("] {
-        for (i, _) in src.match_indices(pat) {
-            spans.push(call_span(src, i + pat.len() - 1));
+/// The top-level comma-separated arguments of a call span `(a, b, …)`.
+fn arguments(span: &str) -> Vec<&str> {
+    let inner = &span[1..span.len().saturating_sub(1)];
+    let (mut out, mut depth, mut from) = (Vec::new(), 0, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(inner[from..i].trim());
+                from = i + 1;
+            }
+            _ => {}
         }
     }
-    if src.contains("expect_error(") {
-        spans.extend(src.lines().filter(|l| l.trim_end().ends_with("),")));
+    if !inner[from..].trim().is_empty() {
+        out.push(inner[from..].trim());
     }
-    for span in spans {
-        {
-            for prefix in ["E::", "KeelError::"] {
-                for (j, _) in span.match_indices(prefix) {
-                    if j > 0 && span.as_bytes()[j - 1].is_ascii_alphanumeric() {
-                        continue;
-                    }
-                    let name: String = span[j + prefix.len()..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric())
-                        .collect();
+    out
+}
+
+/// `Name` if `arg` is exactly `E::Name` or `KeelError::Name`.
+fn variant_of(arg: &str) -> Option<String> {
+    let name = arg
+        .strip_prefix("E::")
+        .or_else(|| arg.strip_prefix("KeelError::"))?;
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric())
+        .then(|| name.to_string())
+}
+
+/// `src` without the `#[ignore]`d test functions (attribute through the end of the body).
+fn without_ignored(src: &str) -> String {
+    let mut out = src.to_string();
+    while let Some(at) = out.find("#[ignore") {
+        let body = out[at..]
+            .find('{')
+            .map(|b| at + b)
+            .expect("an ignored fn has a body");
+        let end = at + (body - at) + call_span(&out[body..], 0).len();
+        out.replace_range(at..end, "");
+    }
+    out
+}
+
+/// The variants `src` asserts as produced (see the module docs).
+fn asserted(src: &str, out: &mut BTreeSet<String>) {
+    let src = without_ignored(src);
+    for (i, _) in src.match_indices("expect_error(") {
+        let args = arguments(call_span(&src, i + "expect_error".len()));
+        let Some(expected) = args.get(2) else {
+            continue;
+        };
+        if let Some(name) = variant_of(expected) {
+            out.insert(name);
+            continue;
+        }
+        // A loop variable: the enclosing `for (…, var) in [ … ]` table, each tuple's last
+        // element.
+        let var = *expected;
+        let before = &src[..i];
+        let Some(f) = before.rfind("for (") else {
+            continue;
+        };
+        let head = &before[f..];
+        let Some(in_at) = head.find(" in [") else {
+            continue;
+        };
+        let pattern = arguments(call_span(head, 4));
+        if pattern.last() != Some(&var) {
+            continue;
+        }
+        let table = call_span(head, in_at + 4);
+        for row in arguments(table) {
+            if row.starts_with('(') {
+                if let Some(name) = arguments(row).last().and_then(|a| variant_of(a)) {
                     out.insert(name);
                 }
             }
         }
     }
+}
+
+/// The scanner counts what it should, and only that.
+#[test]
+fn the_scan_counts_only_expected_errors_of_tests_that_run() {
+    let mut seen = BTreeSet::new();
+    asserted(
+        r#"
+        async fn a() {
+            t.expect_error(&[ix], &[&k], E::NotOwner, &watch).await;
+            w.expect_error(
+                &[ix],
+                &[&alice.kp],
+                KeelError::WithdrawalBelowInitialMargin,
+                &watch,
+            )
+            .await;
+            for (a, err) in [
+                (args(3, 620 * USDC, now + DAY), E::InvalidSeriesKind),
+                (args(0, 0, now + DAY), E::InvalidStrike),
+            ] {
+                t.expect_error(&[f(a)], &[&admin], err, &watch).await;
+            }
+            assert!(e.code == Some(code(E::BelowInitialMargin)) || e.code == Some(code(E::PriceOutsideBand)));
+            let x = (E::ZeroAmount, 1);
+            foo(E::SelfTrade),
+        }
+        #[ignore]
+        #[tokio::test]
+        async fn b() {
+            t.expect_error(&[ix], &[&k], E::NotAdmin, &watch).await;
+        }
+        "#,
+        &mut seen,
+    );
+    let want: BTreeSet<String> = [
+        "NotOwner",
+        "WithdrawalBelowInitialMargin",
+        "InvalidSeriesKind",
+        "InvalidStrike",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(seen, want);
 }
 
 #[test]
@@ -146,12 +251,30 @@ fn every_error_is_produced_by_a_test_or_explained() {
     let all = variants(&std::fs::read_to_string(root.join("programs/keel/src/error.rs")).unwrap());
     assert!(all.len() > 80, "parsed {} variants", all.len());
     let mut seen = BTreeSet::new();
-    for dir in ["tests/bank"] {
+    // The bank suite, and the shared scenarios it runs (tests/bank/shared_scenarios.rs).
+    for dir in ["tests/bank", "tests/scenario/src"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("errors.rs") {
                 asserted(&std::fs::read_to_string(&path).unwrap(), &mut seen);
             }
+        }
+    }
+    // A retired variant is named nowhere in the program but its declaration.
+    for name in RETIRED {
+        assert!(
+            UNREACHABLE.iter().any(|(n, _)| n == name),
+            "{name} not explained"
+        );
+        for entry in walk(&root.join("programs/keel/src")) {
+            let text = std::fs::read_to_string(&entry).unwrap();
+            let uses = text.matches(&format!("::{name}")).count();
+            assert_eq!(
+                uses,
+                0,
+                "{name} is retired but {} names it",
+                entry.display()
+            );
         }
     }
     let unreachable: BTreeSet<&str> = UNREACHABLE.iter().map(|(n, _)| *n).collect();
@@ -178,4 +301,18 @@ fn every_error_is_produced_by_a_test_or_explained() {
         all.len() - unreachable.len(),
         unreachable.len()
     );
+}
+
+/// Every `.rs` file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
 }

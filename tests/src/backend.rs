@@ -38,6 +38,21 @@ impl Backend for BankBackend {
         }
     }
 
+    async fn simulate(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Sent, Failed> {
+        match self.t.simulate(ixs, signers).await {
+            Ok(ok) => Ok(Sent { logs: ok.logs }),
+            Err(e) => Err(Failed {
+                code: e.code,
+                error: e.error,
+                logs: e.logs,
+            }),
+        }
+    }
+
     async fn account(&mut self, key: &Pubkey) -> Option<RawAccount> {
         let a = self.t.snapshot(&[*key]).await.pop().flatten()?;
         Some(RawAccount {

@@ -266,7 +266,7 @@ impl TestContext {
             .await
             .expect("banks client");
         if r.result.is_ok() {
-            self.known.record(&tx);
+            self.known.record(&tx.message.account_keys);
         }
         let (logs, cu) = r
             .metadata

@@ -8,6 +8,7 @@ pub mod context;
 pub mod helpers;
 pub mod idl;
 pub mod scenario;
+pub mod ts_fixtures;
 
 /// PDAs, instruction builders and oracle account data: keel-client's, shared with the keeper
 /// and CLI.

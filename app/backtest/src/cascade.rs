@@ -393,6 +393,7 @@ pub fn simulate(
                     now,
                     iv_now.map(|v| ImpliedVol { ts: now, ..v }),
                     p,
+                    engine::PULL_SECS,
                 )
                 .map_err(|e| engine::EngineError(format!("crank: {e:?}")))?;
                 low = low.min(px);

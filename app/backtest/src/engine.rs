@@ -12,6 +12,12 @@ use keel_risk::{
 /// Quote native units per quote unit (6 decimals, like USDC).
 pub const QUOTE: f64 = 1_000_000.0;
 
+/// How long an observation pulls the stable price (`VolState::observe`; on chain, the market's
+/// oracle staleness window). Unbounded here: a bar's close stands for the price a keeper saw at
+/// every crank through the bar (one at least every staleness window), which pulls for the whole
+/// bar.
+pub const PULL_SECS: i64 = i64::MAX;
+
 /// Contract size (in units of the asset) chosen so a contract is worth between ~300 and ~3,000
 /// quote units at the first bar: a power of ten, so any asset from 1e-8 to 1e6 per unit fits the
 /// engine's i64 native amounts with room to move 1000× either way.
@@ -72,7 +78,7 @@ pub fn crank(
     out.push(st);
     for (i, b) in s.bars.iter().enumerate().skip(1) {
         let iv = feed.and_then(|f| f[i]);
-        st.observe(native(b.close, contract), b.ts, iv, p)
+        st.observe(native(b.close, contract), b.ts, iv, p, PULL_SECS)
             .map_err(|e| {
                 EngineError(format!(
                     "{}: VolState::observe at {}: {e:?}",
@@ -174,7 +180,7 @@ fn margin_marked(
             spot: m.spot,
             stable_spot: m
                 .vol
-                .stable_price_at(now, p)
+                .stable_price_at(now, p, PULL_SECS)
                 .map_err(|e| EngineError(format!("stable price: {e:?}")))?,
             conf: (m.spot as f64 * m.conf_frac).round() as i64,
             sigma: m.vol.margin_vol,

@@ -267,15 +267,7 @@ pub fn measure(run: &BookRun, cfg: &MeasureConfig) -> BookStats {
             let hits: Vec<bool> = test.iter().map(|q| q.loss > q.margin[j]).collect();
             let x = hits.iter().filter(|&&h| h).count() as u64;
             let n = hits.len() as u64;
-            let mut worst_250 = 0u64;
-            let mut run250 = 0u64;
-            for (i, &h) in hits.iter().enumerate() {
-                run250 += h as u64;
-                if i >= 250 {
-                    run250 -= hits[i - 250] as u64;
-                }
-                worst_250 = worst_250.max(run250);
-            }
+            let worst_250 = stats::rolling::worst_window(&hits, 250);
             let (mut worst_excess, mut worst_ratio, mut worst_date) = (0.0f64, 0.0f64, None);
             for q in test.iter().filter(|q| q.loss > q.margin[j]) {
                 let e = (q.loss - q.margin[j]) / q.notional;

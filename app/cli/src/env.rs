@@ -6,7 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use keel_client::ix::ExchangeKeys;
 use keel_client::view::{OracleDirectory, Snapshot, ViewError};
-use keel_client::{Budget, Chain, Sent};
+use keel_client::{Budget, Chain, SendError, Sent};
 use keel_risk::RiskError;
 use keel_state::{discriminator, read_account, Exchange, MarginAccount, StateError};
 use solana_keypair::Keypair;
@@ -81,7 +81,9 @@ impl<C: Chain> Env<C> {
         keel_client::pda::margin_account(&keel_client::pda::exchange(), &self.me(), id)
     }
 
-    /// Sends `ixs` signed by the keypair (payer) and `signers`.
+    /// Sends `ixs` signed by the keypair (payer) and `signers`. When they are too many
+    /// accounts for a legacy transaction, puts the shared ones in the signer's address lookup
+    /// tables ([`Env::cover`]) and sends a v0 transaction instead.
     pub async fn send(
         &self,
         what: &str,
@@ -90,10 +92,39 @@ impl<C: Chain> Env<C> {
     ) -> CliResult<Sent> {
         let mut all: Vec<&Keypair> = vec![&self.keypair];
         all.extend_from_slice(signers);
-        self.chain
-            .send(ixs, &all, self.budget)
-            .await
-            .map_err(|e| CliError::send(what, e))
+        match self.chain.send(ixs, &all, self.budget).await {
+            Err(SendError::TooLarge { .. }) if self.chain.lookup_tables().is_some() => {
+                self.cover(ixs).await?;
+                self.chain
+                    .send(ixs, &all, self.budget)
+                    .await
+                    .map_err(|e| CliError::send(what, e))
+            }
+            r => r.map_err(|e| CliError::send(what, e)),
+        }
+    }
+
+    /// Makes the signer's address lookup tables (created and extended as needed; the signer is
+    /// their authority and pays their rent) hold every account `ixs` name except signers and
+    /// programs, and waits until they can be used (the slot after an extension).
+    pub async fn cover(&self, ixs: &[Instruction]) -> CliResult<()> {
+        let Some(tables) = self.chain.lookup_tables() else {
+            return Ok(());
+        };
+        if tables.is_empty() {
+            keel_client::lookup::load(&self.chain, tables, &self.me()).await?;
+        }
+        let wanted = lookup_candidates(ixs);
+        let done = keel_client::lookup::ensure(&self.chain, tables, &self.keypair, &wanted).await?;
+        if done.appended > 0 {
+            keel_client::lookup::wait_active(
+                &self.chain,
+                done.active_after_slot,
+                std::time::Duration::from_secs(30),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Remaining accounts of a margin check of `accounts` (plus the markets and risk-array
@@ -130,6 +161,21 @@ pub fn margin_view(snap: &Snapshot, acc: &MarginAccount) -> CliResult<(Snapshot,
         }
         _ => Ok((snap.clone(), false)),
     }
+}
+
+/// The accounts of `ixs` a lookup table can carry: everything but signers and the programs
+/// invoked (those must be named in the message itself), each once.
+pub fn lookup_candidates(ixs: &[Instruction]) -> Vec<Pubkey> {
+    let programs: Vec<Pubkey> = ixs.iter().map(|ix| ix.program_id).collect();
+    let mut v: Vec<Pubkey> = Vec::new();
+    for ix in ixs {
+        for m in &ix.accounts {
+            if !m.is_signer && !programs.contains(&m.pubkey) && !v.contains(&m.pubkey) {
+                v.push(m.pubkey);
+            }
+        }
+    }
+    v
 }
 
 /// Parses an address, naming what it is on failure.

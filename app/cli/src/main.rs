@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use keel_cli::commands::{
-    account, admin, bootstrap, cranks, demo, margin, markets, trade, verify, wallet,
+    account, admin, bootstrap, cranks, dashboard, demo, margin, markets, trade, verify, wallet,
 };
 use keel_cli::output::{print, Format};
 use keel_cli::solana_config::{self, SolanaConfig};
@@ -163,6 +163,21 @@ enum Command {
         /// Insurance fund seeded by the operator, USDC.
         #[arg(long, default_value_t = 20_000)]
         insurance: i64,
+    },
+    /// Serve the web risk dashboard for the cluster at --url (static files and /config.json).
+    Dashboard {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The built dashboard (default: sdk/ts/dashboard/dist in the repository).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The model monitor's JSON endpoint (the keeper's, e.g. http://127.0.0.1:9464/monitor.json).
+        #[arg(long)]
+        monitor: Option<String>,
+        /// Seconds between refreshes (0: manual).
+        #[arg(long, default_value_t = 10)]
+        refresh: u64,
     },
 }
 
@@ -372,6 +387,53 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `keel dashboard`: needs only the cluster's URL (no keypair).
+async fn serve_dashboard(
+    cli: &Cli,
+    listen: std::net::SocketAddr,
+    dir: Option<PathBuf>,
+    monitor: Option<String>,
+    refresh: u64,
+) -> Result<i32, CliError> {
+    let scfg = cli
+        .solana_config
+        .clone()
+        .or_else(solana_config::default_config_path)
+        .map(|p| SolanaConfig::load(&p).map_err(CliError::Usage))
+        .transpose()?
+        .unwrap_or_default();
+    let url = cli
+        .url
+        .clone()
+        .or(scfg.json_rpc_url)
+        .unwrap_or_else(|| "localhost".into());
+    let mut oracles = std::collections::BTreeMap::new();
+    for o in &cli.oracles {
+        let (m, a) = o
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--oracle `{o}`: expected MARKET=ACCOUNT")))?;
+        oracles.insert(m.to_string(), a.to_string());
+    }
+    let dir = dashboard::dist_dir(dir, &repo_root()).map_err(CliError::Usage)?;
+    let config = dashboard::PageConfig {
+        rpc: keel_client::rpc::resolve_url(&url),
+        oracles,
+        monitor,
+        refresh_secs: refresh,
+    };
+    let (listener, addr) = dashboard::bind(listen)
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {listen}: {e}")))?;
+    eprintln!(
+        "keel dashboard: http://{addr}/ (reading {}; Ctrl-C stops)",
+        config.rpc
+    );
+    dashboard::serve(listener, dir, config)
+        .await
+        .map_err(|e| CliError::Usage(format!("dashboard server: {e}")))?;
+    Ok(0)
+}
+
 async fn run(cli: Cli) -> Result<i32, CliError> {
     // The demo needs no cluster, keypair or Solana config: it brings its own chain.
     if let Command::Demo {
@@ -393,6 +455,15 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
         };
         let report = demo::demo(&cfg, cli.output == Format::Table).await?;
         return Ok(emit(report, cli.output));
+    }
+    if let Command::Dashboard {
+        listen,
+        dir,
+        monitor,
+        refresh,
+    } = &cli.command
+    {
+        return serve_dashboard(&cli, *listen, dir.clone(), monitor.clone(), *refresh).await;
     }
     let scfg_path = cli
         .solana_config
@@ -674,7 +745,9 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             };
             emit(admin::list_series(&env, &market, &s).await?, f)
         }
-        Command::Demo { .. } => unreachable!("handled before the chain is set up"),
+        Command::Demo { .. } | Command::Dashboard { .. } => {
+            unreachable!("handled before the chain is set up")
+        }
         Command::Crank {
             what: Some(CrankCmd::Arrays { market }),
             ..

@@ -115,6 +115,12 @@ pub fn interval(p: u8, anchor: Option<&Anchor>, decimals: u8) -> String {
     s
 }
 
+/// What scenario `s` of the grid is (docs/risk-model.md §4.1; keel-risk's `ScenarioName`, which
+/// the dashboard prints too).
+pub fn scenario(s: u8) -> String {
+    keel_risk::scenario::ScenarioName(s as usize).to_string()
+}
+
 #[cfg(test)]
 mod interval_names {
     use super::*;

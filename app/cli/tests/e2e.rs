@@ -9,6 +9,7 @@ use keel_cli::commands::{
 };
 use keel_cli::output::{print, Format};
 use keel_cli::{Env, Render};
+use keel_tests::book::{crash, refresh, Book};
 use keel_tests::oracle::Quote;
 use keel_tests::scenario::{Scenario, USDC};
 use keel_tests::TestContext;
@@ -123,6 +124,57 @@ async fn account_open_deposit_withdraw_show_close() {
     // Someone else's account: refused before sending, saying whose it is.
     let (_, other) = t.trader(10 * USDC as u64, 0).await;
     assert!(err(account::close(&e, Some(other), 0).await).contains("use the owner's --keypair"));
+}
+
+/// `keel deposit` into an account in a liquidation episode passes the account's markets, so a
+/// deposit that restores it ends the episode; when the margin part is refused (a stale oracle)
+/// the money still goes in and the episode stays open.
+#[tokio::test]
+async fn a_deposit_ends_the_liquidation_episode_it_heals() {
+    let mut t = TestContext::builder().start().await;
+    let k = Book::new(&mut t, 5_500 * USDC, 100).await;
+    k.publish_iv(&mut t, 10_000).await;
+    crash(&mut t, &k.btc, 60_000, 57_000, 2).await;
+    t.liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &k.series(), 1)
+        .await
+        .expect("a 1-bps call opens the episode");
+    let e = env_with(&t, &k.wendy.kp, &[&k.btc]);
+    // Two minutes later the oracle is stale: the margin part is refused, the deposit is not.
+    t.advance(120).await;
+    let before = t.margin_account(&k.w).await.collateral_native;
+    let d = json(
+        &wallet::deposit(&e, "1", None, 0, Some(k.wendy.tokens))
+            .await
+            .unwrap(),
+    );
+    let note = d["liquidation_episode"].as_str().unwrap();
+    assert!(note.starts_with("still open (margin not checked"), "{note}");
+    assert!(note.contains("OracleStale"), "{note}");
+    assert_eq!(
+        t.margin_account(&k.w).await.collateral_native,
+        before + USDC
+    );
+    // With a fresh price, a top-up above maintenance margin ends it.
+    refresh(&mut t, &k.btc, 57_000).await;
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    let top_up = ((r.mm - r.equity_mm) / USDC + 100).to_string();
+    let d = json(
+        &wallet::deposit(&e, &top_up, None, 0, Some(k.wendy.tokens))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        d["liquidation_episode"],
+        "ended (at or above maintenance margin)"
+    );
+    assert_eq!(t.margin_account(&k.w).await.liquidatable_since_ts, 0);
+    // Without an episode there is nothing to report.
+    let d = json(
+        &wallet::deposit(&e, "1", None, 0, Some(k.wendy.tokens))
+            .await
+            .unwrap(),
+    );
+    assert!(d.get("liquidation_episode").is_none(), "{d}");
 }
 
 #[tokio::test]

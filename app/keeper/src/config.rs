@@ -69,6 +69,15 @@ pub struct Args {
     /// Run one pass and exit.
     #[arg(long)]
     pub once: bool,
+    /// React to websocket notifications (Keel program, oracles, clock) instead of polling.
+    #[arg(long, env = "KEEL_SUBSCRIBE")]
+    pub subscribe: bool,
+    /// Websocket URL (default: the RPC URL's, as the Solana CLI derives it).
+    #[arg(long, env = "KEEL_WS_URL")]
+    pub ws_url: Option<String>,
+    /// With --subscribe: seconds between full getProgramAccounts resyncs.
+    #[arg(long, env = "KEEL_RESYNC_SECS")]
+    pub resync_secs: Option<f64>,
 }
 
 /// The TOML file.
@@ -88,6 +97,9 @@ pub struct File {
     pub crank_min_move_bps: Option<u64>,
     pub no_settle: Option<bool>,
     pub metrics_addr: Option<SocketAddr>,
+    pub subscribe: Option<bool>,
+    pub ws_url: Option<String>,
+    pub resync_secs: Option<f64>,
     /// Market address → oracle account address.
     #[serde(default)]
     pub oracles: std::collections::BTreeMap<String, String>,
@@ -151,6 +163,12 @@ pub struct Settings {
     pub account_id: u32,
     pub metrics_addr: SocketAddr,
     pub once: bool,
+    /// React to subscriptions instead of polling.
+    pub subscribe: bool,
+    /// The websocket URL.
+    pub ws_url: String,
+    /// Seconds between resyncs (with `subscribe`).
+    pub resync_secs: f64,
     pub keeper: KeeperConfig,
 }
 
@@ -248,6 +266,16 @@ pub fn resolve(a: Args, file: File, cli: SolanaCliConfig) -> Result<Settings, Co
             .overrides
             .insert(pubkey("market", m)?, pubkey("oracle", o)?);
     }
+    let resync_secs = a.resync_secs.or(file.resync_secs).unwrap_or(30.0);
+    if !(1.0..=86_400.0).contains(&resync_secs) {
+        return Err(ConfigError(
+            "resync interval must be in [1, 86400] seconds".into(),
+        ));
+    }
+    let ws_url = a
+        .ws_url
+        .or(file.ws_url)
+        .unwrap_or_else(|| crate::feed::websocket_url(&keel_client::rpc::resolve_url(&url)));
     let defaults = Policy::default();
     Ok(Settings {
         url,
@@ -261,6 +289,9 @@ pub fn resolve(a: Args, file: File, cli: SolanaCliConfig) -> Result<Settings, Co
             .or(file.metrics_addr)
             .unwrap_or_else(|| "127.0.0.1:9464".parse().expect("address")),
         once: a.once,
+        subscribe: a.subscribe || file.subscribe.unwrap_or(false),
+        ws_url,
+        resync_secs,
         keeper: KeeperConfig {
             policy: Policy {
                 crank_max_interval_secs: a
@@ -328,6 +359,9 @@ mod tests {
         assert_eq!(s.keeper.budget.cu_price_micro_lamports, 1000);
         assert_eq!(s.keeper.oracles.overrides.len(), 1);
         assert_eq!(s.metrics_addr.to_string(), "127.0.0.1:9464");
+        assert!(!s.subscribe);
+        assert_eq!(s.ws_url, "ws://localhost:8900", "derived from the RPC URL");
+        assert_eq!(s.resync_secs, 30.0);
     }
 
     #[test]
@@ -366,6 +400,7 @@ mod tests {
             .0
         };
         assert!(bad(&["--commitment", "recent"]).contains("commitment"));
+        assert!(bad(&["--resync-secs", "0.5"]).contains("resync"));
         assert!(bad(&["--max-fraction-bps", "0"]).contains("max fraction"));
         assert!(bad(&["--oracle", "nonsense"]).contains("MARKET=ACCOUNT"));
         assert!(bad(&["--program-id", "11111111111111111111111111111111"]).contains("built for"));

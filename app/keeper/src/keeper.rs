@@ -8,12 +8,15 @@ use keel::error::KeelError;
 use keel::events::Liquidated;
 use keel_client::errors::code_of;
 use keel_client::ix;
+use keel_client::lookup::{self, Ensured};
 use keel_client::view::{OracleDirectory, Snapshot, ViewError};
-use keel_client::{Budget, Chain, Pubkey, SendError, Sent};
+use keel_client::{Budget, Chain, ChainError, Pubkey, SendError, Sent};
 use keel_state::array_page::{NO_PAGE, PAGE_SERIES};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Compute-unit limit of a `crank_arrays` transaction (Solana's maximum): one call prices up to
 /// `PAGE_SERIES` series.
@@ -55,6 +58,10 @@ pub struct Outcome {
     pub result: Result<Sent, SendError>,
     /// The liquidation event, when the chain returned logs.
     pub liquidated: Option<Liquidated>,
+    /// When its transaction was handed to the chain.
+    pub sent_at: Instant,
+    /// When the chain answered (confirmed, or the error).
+    pub answered_at: Instant,
 }
 
 /// One pass.
@@ -88,6 +95,9 @@ pub struct Keeper {
     tracker: Tracker,
     /// Metrics (shared with the endpoint).
     pub metrics: Arc<Metrics>,
+    /// Whether the chain's lookup tables were read from the chain (the keeper's own, from an
+    /// earlier run).
+    tables_loaded: AtomicBool,
 }
 
 impl Keeper {
@@ -101,7 +111,105 @@ impl Keeper {
             authority,
             liquidator_account,
             metrics: Arc::new(Metrics::new()),
+            tables_loaded: AtomicBool::new(false),
         }
+    }
+
+    /// Every address the keeper's transactions name that a lookup table can carry: the
+    /// exchange, its vault, mint and token program, every market, oracle, correlation and
+    /// series, and the keeper's own margin account.
+    pub fn table_addresses(&self, s: &Snapshot) -> Vec<Pubkey> {
+        let ex = ix::exchange_keys(&s.exchange);
+        let mut v = vec![
+            ex.exchange,
+            ex.vault,
+            ex.quote_mint,
+            ex.token_program,
+            self.liquidator_account,
+        ];
+        for (k, m) in &s.markets {
+            v.push(*k);
+            v.push(m.oracle_key);
+        }
+        v.extend(s.correlations.keys());
+        v.extend(s.series.keys());
+        v
+    }
+
+    /// Puts every address of [`Keeper::table_addresses`] into the chain's lookup tables (the
+    /// keeper's own: created and extended with its keypair as authority), so a liquidation of an
+    /// account at full capacity fits one transaction. Run it before passes (the binary does
+    /// each time round on the snapshot it acts on); new addresses become usable in the slot
+    /// after the one that added them.
+    pub async fn prepare(&self, chain: &impl Chain, s: &Snapshot) -> Result<Ensured, ChainError> {
+        let Some(tables) = chain.lookup_tables() else {
+            return Ok(Ensured::default());
+        };
+        self.load_tables(chain, tables).await?;
+        let wanted = self.table_addresses(s);
+        lookup::ensure(chain, tables, &self.authority, &wanted).await
+    }
+
+    /// Sends `ix`; when it is too large for a legacy transaction, puts its shared accounts in
+    /// the keeper's lookup tables, waits until they are usable and sends it as v0.
+    async fn send(
+        &self,
+        chain: &impl Chain,
+        ix: &anchor_lang::solana_program::instruction::Instruction,
+        signers: &[&Keypair],
+        budget: Budget,
+    ) -> Result<Sent, SendError> {
+        match chain.send(std::slice::from_ref(ix), signers, budget).await {
+            Err(SendError::TooLarge { size }) if chain.lookup_tables().is_some() => {
+                tracing::info!(
+                    size,
+                    "too large for a legacy transaction: using lookup tables"
+                );
+                self.cover(chain, ix)
+                    .await
+                    .map_err(|e| SendError::Transport(e.0))?;
+                chain.send(std::slice::from_ref(ix), signers, budget).await
+            }
+            r => r,
+        }
+    }
+
+    /// Reads the keeper's tables from the chain once (those an earlier run made).
+    async fn load_tables(
+        &self,
+        chain: &impl Chain,
+        tables: &lookup::LookupTables,
+    ) -> Result<(), ChainError> {
+        if !self.tables_loaded.load(Ordering::Relaxed) {
+            lookup::load(chain, tables, &self.authority.pubkey()).await?;
+            self.tables_loaded.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    async fn cover(
+        &self,
+        chain: &impl Chain,
+        ix: &anchor_lang::solana_program::instruction::Instruction,
+    ) -> Result<(), ChainError> {
+        let tables = chain.lookup_tables().expect("checked by the caller");
+        self.load_tables(chain, tables).await?;
+        let wanted: Vec<Pubkey> = ix
+            .accounts
+            .iter()
+            .filter(|m| !m.is_signer)
+            .map(|m| m.pubkey)
+            .collect();
+        let done = lookup::ensure(chain, tables, &self.authority, &wanted).await?;
+        if done.appended > 0 {
+            lookup::wait_active(
+                chain,
+                done.active_after_slot,
+                std::time::Duration::from_secs(10),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// A keeper whose margin account is `authority`'s account `account_id` on the exchange.
@@ -178,11 +286,20 @@ impl Keeper {
     /// One pass: snapshot, plan, send what is due (in the plan's order, one at a time, so a
     /// crank lands before the liquidations that need it).
     pub async fn tick(&mut self, chain: &impl Chain) -> Result<TickReport, ViewError> {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let s = Snapshot::load(chain, &self.config.oracles).await?;
+        Ok(self.act(chain, &s, started).await)
+    }
+
+    /// Plans on `s` and sends what is due, in order. `observed` is when the data that
+    /// prompted this pass was received (a notification, or the start of a read): the
+    /// update-to-send latency is measured from it.
+    pub async fn act(&mut self, chain: &impl Chain, s: &Snapshot, observed: Instant) -> TickReport {
+        let started = Instant::now();
         let now = s.now;
-        let plan = plan(&s, now, &self.config.policy);
+        let plan = plan(s, now, &self.config.policy);
         let m = self.metrics.clone();
+        m.queue_length.set(plan.actions.len() as i64);
         m.accounts_watched.set(plan.watched as i64);
         m.accounts_liquidatable.set(plan.liquidatable.len() as i64);
         m.crank_lag_secs.set(
@@ -198,12 +315,13 @@ impl Keeper {
         let mut report = TickReport::default();
         let payer = chain.payer();
         for action in plan.actions.clone() {
+            m.queue_length.dec();
             let key = action.key();
             if !self.tracker.begin(key, now) {
                 report.deferred += 1;
                 continue;
             }
-            let ix = match self.instruction(&s, &payer, &action) {
+            let ix = match self.instruction(s, &payer, &action) {
                 Ok(ix) => ix,
                 Err(why) => {
                     tracing::error!(?action, why, "cannot build");
@@ -237,7 +355,13 @@ impl Keeper {
                 },
                 _ => self.config.budget,
             };
-            let result = chain.send(&[ix], &signers, budget).await;
+            let sent_at = Instant::now();
+            m.update_to_send_secs
+                .observe(sent_at.saturating_duration_since(observed).as_secs_f64());
+            let result = self.send(chain, &ix, &signers, budget).await;
+            let answered_at = Instant::now();
+            m.send_to_answer_secs
+                .observe(answered_at.saturating_duration_since(sent_at).as_secs_f64());
             let mut liquidated = None;
             match (&action, &result) {
                 (
@@ -289,11 +413,14 @@ impl Keeper {
                 action,
                 result,
                 liquidated,
+                sent_at,
+                answered_at,
             });
         }
+        m.queue_length.set(0);
         m.tick_secs.observe(started.elapsed().as_secs_f64());
         report.plan = plan;
-        Ok(report)
+        report
     }
 }
 

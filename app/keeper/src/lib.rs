@@ -9,13 +9,17 @@
 //! - [`plan`]: the decision, pure (unit-tested without a chain).
 //! - [`tracker`]: retries, backoff, in-flight.
 //! - [`keeper`]: one pass over a `keel_client::Chain` (a real node or the in-process bank).
+//! - [`feed`], [`reactive`]: websocket subscriptions (Keel program, oracles, clock) with a
+//!   periodic resync, and the loop that runs a pass on every change.
 //! - [`metrics`]: Prometheus metrics and their localhost endpoint.
 //! - [`config`]: flags, environment and config file.
 
 pub mod config;
+pub mod feed;
 pub mod keeper;
 pub mod metrics;
 pub mod plan;
+pub mod reactive;
 pub mod tracker;
 
 pub use keeper::{Keeper, KeeperConfig, Outcome, TickReport};

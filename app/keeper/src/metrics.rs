@@ -36,6 +36,17 @@ pub struct Metrics {
     pub oracle_to_send_secs: Histogram,
     /// Duration of one keeper pass (seconds).
     pub tick_secs: Histogram,
+    /// Actions of the current pass not yet sent (0 between passes).
+    pub queue_length: IntGauge,
+    /// From receiving the data a pass acted on (a subscription notification, or the start of a
+    /// poll) to sending each transaction (seconds).
+    pub update_to_send_secs: Histogram,
+    /// From sending a transaction to the chain's answer (confirmation or error, seconds).
+    pub send_to_answer_secs: Histogram,
+    /// Subscription notifications received (Keel and oracle accounts).
+    pub notifications: IntCounter,
+    /// Full getProgramAccounts resyncs.
+    pub resyncs: IntCounter,
 }
 
 impl Metrics {
@@ -109,6 +120,28 @@ impl Metrics {
                 "keel_keeper_tick_seconds",
                 "Duration of one keeper pass",
                 vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+            ),
+            queue_length: gauge(
+                "keel_keeper_queue_length",
+                "Actions of the current pass not yet sent",
+            ),
+            update_to_send_secs: histogram(
+                "keel_keeper_update_to_send_seconds",
+                "Time from receiving the data a pass acted on to sending each transaction",
+                vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+            ),
+            send_to_answer_secs: histogram(
+                "keel_keeper_send_to_answer_seconds",
+                "Time from sending a transaction to its confirmation or error",
+                vec![0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0],
+            ),
+            notifications: counter(
+                "keel_keeper_notifications_total",
+                "Subscription notifications received",
+            ),
+            resyncs: counter(
+                "keel_keeper_resyncs_total",
+                "Full getProgramAccounts resyncs",
             ),
             registry,
         }
@@ -184,5 +217,7 @@ mod tests {
         assert!(body.contains("keel_keeper_accounts_watched 7"), "{body}");
         assert!(body.contains("keel_keeper_liquidations_sent_total 1"));
         assert!(body.contains("# TYPE keel_keeper_oracle_to_send_seconds histogram"));
+        assert!(body.contains("# TYPE keel_keeper_queue_length gauge"));
+        assert!(body.contains("# TYPE keel_keeper_update_to_send_seconds histogram"));
     }
 }

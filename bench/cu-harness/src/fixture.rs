@@ -94,7 +94,7 @@ fn market(u: usize) -> Result<(Market, OracleReading), String> {
     for h in 1..=24i64 {
         let wiggle = [60, -110, 35, 90, -70, 15][h as usize % 6];
         let price = spot + spot / 10_000 * wiggle;
-        vs.observe(price, NOW - 25 * 3_600 + h * 3_600, None, &params)
+        vs.observe(price, NOW - 25 * 3_600 + h * 3_600, None, &params, m.oracle.max_staleness_secs)
             .map_err(|e| format!("{e:?}"))?;
     }
     m.vol_state = vs;

@@ -194,7 +194,7 @@ fn compute(fx: &Fixture, req: &Request, w: &mut Words) -> Result<(), Failure> {
             let mut state = m0.vol_state;
             for k in 0..n {
                 let (price, ts) = crank_observation(&m0.vol_state, params, k);
-                match state.observe(price, ts, m0.implied(), params) {
+                match state.observe(price, ts, m0.implied(), params, m0.oracle.max_staleness_secs) {
                     Ok(s) => {
                         w.push(0);
                         w.vol_step(&s);

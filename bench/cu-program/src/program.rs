@@ -655,7 +655,7 @@ fn vol_crank(ctx: &Ctx, w: &mut Words) -> (u64, u64) {
     let meter = Meter::start();
     for k in 0..n {
         let (price, ts) = unsafe { read_volatile(&obs[k]) };
-        let r = state.observe(price, ts, iv, params);
+        let r = state.observe(price, ts, iv, params, m0.oracle.max_staleness_secs);
         unsafe { write_volatile(&mut steps[k], r) };
     }
     let state = unsafe { read_volatile(&state) };

@@ -12,14 +12,17 @@ pub mod token;
 use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::Instruction;
-use keel_client::chain::{custom_code, signed_transaction};
+use keel_client::chain::{
+    account_keys, compile_for, custom_code, transaction_size, PACKET_DATA_SIZE,
+};
+use keel_client::lookup::LookupTables;
 use keel_client::{Budget, Chain, ChainError, SendError, Sent};
 use solana_account::Account;
 use solana_banks_client::BanksClient;
 use solana_keypair::Keypair;
 use solana_program_test::{processor, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::versioned::VersionedTransaction;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -101,10 +104,10 @@ pub enum Class {
 }
 
 impl KnownAccounts {
-    /// Records every account of `tx` (to be classified again).
-    pub fn record(&self, tx: &Transaction) {
+    /// Records every account of `keys` (to be classified again).
+    pub fn record(&self, keys: &[Pubkey]) {
         let mut map = self.0.lock().expect("known accounts");
-        for k in &tx.message.account_keys {
+        for k in keys {
             map.insert(*k, Class::Unchecked);
         }
     }
@@ -143,12 +146,14 @@ impl KnownAccounts {
     }
 }
 
-/// keel-client's [`Chain`] over the bank.
+/// keel-client's [`Chain`] over the bank. Like a node's RPC, it refuses a transaction larger
+/// than a packet ([`PACKET_DATA_SIZE`]), which the bank itself would execute.
 pub struct BankChain {
     client: BanksClient,
     payer: Keypair,
     known: KnownAccounts,
     nonce: AtomicU32,
+    tables: LookupTables,
 }
 
 impl BankChain {
@@ -160,7 +165,14 @@ impl BankChain {
             payer,
             known,
             nonce: AtomicU32::new(0),
+            tables: LookupTables::default(),
         }
+    }
+
+    /// The same, compiling against `tables` when a legacy message would not fit.
+    pub fn with_lookup_tables(mut self, tables: LookupTables) -> Self {
+        self.tables = tables;
+        self
     }
 
     /// The signed transaction. The bank issues a new blockhash only every 400 ms, so two
@@ -171,7 +183,7 @@ impl BankChain {
         ixs: &[Instruction],
         signers: &[&Keypair],
         mut budget: Budget,
-    ) -> Result<Transaction, SendError> {
+    ) -> Result<VersionedTransaction, SendError> {
         let n = self.nonce.fetch_add(1, Ordering::Relaxed) % 1_000;
         budget.cu_limit = budget.cu_limit.saturating_sub(n).max(1);
         let blockhash = self
@@ -179,7 +191,7 @@ impl BankChain {
             .get_latest_blockhash()
             .await
             .map_err(|e| SendError::Transport(e.to_string()))?;
-        signed_transaction(&self.payer, ixs, signers, budget, blockhash)
+        compile_for(self, &self.payer, ixs, signers, budget, blockhash).await
     }
 }
 
@@ -251,7 +263,11 @@ impl Chain for BankChain {
             .map_err(|e| ChainError(e.to_string()))
     }
 
-    async fn send_transaction(&self, tx: &Transaction) -> Result<Sent, SendError> {
+    async fn send_transaction(&self, tx: &VersionedTransaction) -> Result<Sent, SendError> {
+        let size = transaction_size(tx);
+        if size > PACKET_DATA_SIZE {
+            return Err(SendError::TooLarge { size });
+        }
         let tx = tx.clone();
         let sig = tx.signatures[0].to_string();
         let r = self
@@ -265,7 +281,7 @@ impl Chain for BankChain {
             .unwrap_or_default();
         match r.result {
             Ok(()) => {
-                self.known.record(&tx);
+                self.known.record(&account_keys(&tx, Some(&self.tables)));
                 Ok(Sent {
                     signature: sig,
                     logs,
@@ -278,6 +294,30 @@ impl Chain for BankChain {
                 logs,
             }),
         }
+    }
+
+    fn lookup_tables(&self) -> Option<&LookupTables> {
+        Some(&self.tables)
+    }
+
+    async fn lookup_tables_of(
+        &self,
+        authority: &Pubkey,
+    ) -> Result<Vec<(Pubkey, Vec<u8>)>, ChainError> {
+        // Every table was created by a transaction that named it.
+        let keys = self.known.all();
+        let accounts = self.accounts(&keys).await?;
+        Ok(keys
+            .into_iter()
+            .zip(accounts)
+            .filter_map(|(k, a)| {
+                let a = a?;
+                let at = keel_client::lookup::AUTHORITY_OFFSET;
+                (a.owner == keel_client::lookup::PROGRAM
+                    && a.data.get(at..at + 32) == Some(authority.as_ref()))
+                .then_some((k, a.data))
+            })
+            .collect())
     }
 
     async fn simulate(

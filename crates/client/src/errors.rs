@@ -105,8 +105,9 @@ anchor_errors!(
     DeclaredProgramIdMismatch,
 );
 
-/// What to do about a Keel error, by name.
-fn hint(name: &str) -> Option<&'static str> {
+/// What to do about a Keel error, by name (also written into the TypeScript SDK's
+/// `sdk/ts/src/idl/hints.json` by `keel-idl`).
+pub fn hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "NotAdmin" => "sign with the exchange admin's keypair (--keypair)",
         "NotOwner" => "only the account's owner may do this: sign with the owner's keypair",

@@ -231,6 +231,21 @@ pub fn deposit(
     source: &Pubkey,
     amount_native: u64,
 ) -> Instruction {
+    deposit_checking_margin(ex, depositor, account, source, amount_native, &[])
+}
+
+/// `deposit` with the account's markets (`margin_metas`): if the account is in a liquidation
+/// episode, the program computes its margin after the deposit and ends the episode when it is
+/// at or above MM (`view::Snapshot::deposit_metas` gives them exactly when needed). Without an
+/// open episode the markets are ignored.
+pub fn deposit_checking_margin(
+    ex: &ExchangeKeys,
+    depositor: &Pubkey,
+    account: &Pubkey,
+    source: &Pubkey,
+    amount_native: u64,
+    margin: &[AccountMeta],
+) -> Instruction {
     ix(
         keel::accounts::Deposit {
             depositor: *depositor,
@@ -244,7 +259,7 @@ pub fn deposit(
         keel::instruction::Deposit {
             args: DepositArgs { amount_native },
         },
-        &[],
+        margin,
     )
 }
 

@@ -9,6 +9,10 @@
 //! - [`oracle`]: oracle account data in the real Pyth layouts (local chains and tests).
 //! - [`chain`]: the small trait through which the keeper and CLI reach a chain, and
 //!   [`rpc::RpcChain`], its implementation over Solana's JSON-RPC.
+//! - [`lookup`]: address lookup tables (v0 transactions for the largest accounts).
+//! - [`local_oracle`]: the local push oracle's instructions (price accounts on local chains).
+//! - [`localnet`]: a local `solana-test-validator` running keel.so (tests, `keel demo
+//!   --validator`).
 //! - [`view`]: reading Keel accounts from a chain and recomputing margin off-chain with the
 //!   same keel-state/keel-risk code the program runs.
 
@@ -16,6 +20,9 @@ pub mod chain;
 pub mod errors;
 pub mod events;
 pub mod ix;
+pub mod local_oracle;
+pub mod localnet;
+pub mod lookup;
 pub mod oracle;
 pub mod pda;
 pub mod rpc;

@@ -1,7 +1,8 @@
 //! [`Chain`] over Solana's JSON-RPC (`solana-rpc-client`, nonblocking), with the Solana CLI's
 //! URL monikers.
 
-use crate::chain::{custom_code, signed_transaction, Budget, Chain, ChainError, SendError, Sent};
+use crate::chain::{compile_for, custom_code, Budget, Chain, ChainError, SendError, Sent};
+use crate::lookup::LookupTables;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_account::Account;
@@ -11,10 +12,13 @@ use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_types::config::{
     RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSimulateTransactionConfig,
+    RpcTransactionConfig,
 };
 use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
+use solana_signature::Signature;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::versioned::VersionedTransaction;
+use solana_transaction_status_client_types::UiTransactionEncoding;
 
 /// The Solana CLI's monikers (`mainnet-beta`, `devnet`, `testnet`, `localhost`, and their
 /// one-letter forms) to RPC URLs; anything else is taken as a URL.
@@ -34,6 +38,7 @@ pub struct RpcChain {
     pub rpc: RpcClient,
     payer: Keypair,
     program: Pubkey,
+    tables: LookupTables,
 }
 
 impl RpcChain {
@@ -44,7 +49,14 @@ impl RpcChain {
             rpc: RpcClient::new_with_commitment(resolve_url(url), commitment),
             payer,
             program,
+            tables: LookupTables::default(),
         }
+    }
+
+    /// The same, compiling against `tables` when a legacy message would not fit.
+    pub fn with_lookup_tables(mut self, tables: LookupTables) -> Self {
+        self.tables = tables;
+        self
     }
 
     async fn transaction(
@@ -52,13 +64,55 @@ impl RpcChain {
         ixs: &[Instruction],
         signers: &[&Keypair],
         budget: Budget,
-    ) -> Result<Transaction, SendError> {
+    ) -> Result<VersionedTransaction, SendError> {
         let blockhash = self
             .rpc
             .get_latest_blockhash()
             .await
             .map_err(|e| SendError::Transport(e.to_string()))?;
-        signed_transaction(&self.payer, ixs, signers, budget, blockhash)
+        compile_for(self, &self.payer, ixs, signers, budget, blockhash).await
+    }
+
+    /// Sends `tx`, waits for confirmation, then reads its log messages and compute units back
+    /// (getTransaction): what the program said, events included.
+    async fn send_confirmed(&self, tx: &VersionedTransaction) -> Result<Sent, SendError> {
+        let sig = self
+            .rpc
+            .send_and_confirm_transaction(tx)
+            .await
+            .map_err(rejected_or_transport)?;
+        let (logs, compute_units) = self.transaction_logs(&sig).await;
+        Ok(Sent {
+            signature: sig.to_string(),
+            logs,
+            compute_units,
+        })
+    }
+
+    /// The logs and compute units of a confirmed transaction (empty when the node does not
+    /// return them within a few tries: the transaction landed either way).
+    async fn transaction_logs(&self, sig: &Signature) -> (Vec<String>, Option<u64>) {
+        let commitment = if self.rpc.commitment().is_at_least_confirmed() {
+            self.rpc.commitment()
+        } else {
+            CommitmentConfig::confirmed()
+        };
+        let config = RpcTransactionConfig {
+            encoding: Some(UiTransactionEncoding::Base64),
+            commitment: Some(commitment),
+            max_supported_transaction_version: Some(0),
+        };
+        for _ in 0..10 {
+            if let Ok(t) = self.rpc.get_transaction_with_config(sig, config).await {
+                if let Some(meta) = t.transaction.meta {
+                    let logs: Option<Vec<String>> = meta.log_messages.into();
+                    let cu: Option<u64> = meta.compute_units_consumed.into();
+                    return (logs.unwrap_or_default(), cu);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        (Vec::new(), None)
     }
 }
 
@@ -141,16 +195,7 @@ impl Chain for RpcChain {
         budget: Budget,
     ) -> Result<Sent, SendError> {
         let tx = self.transaction(ixs, signers, budget).await?;
-        let sig = self
-            .rpc
-            .send_and_confirm_transaction(&tx)
-            .await
-            .map_err(rejected_or_transport)?;
-        Ok(Sent {
-            signature: sig.to_string(),
-            logs: vec![],
-            compute_units: None,
-        })
+        self.send_confirmed(&tx).await
     }
 
     async fn latest_blockhash(&self) -> Result<solana_hash::Hash, ChainError> {
@@ -160,17 +205,46 @@ impl Chain for RpcChain {
             .map_err(|e| ChainError(e.to_string()))
     }
 
-    async fn send_transaction(&self, tx: &Transaction) -> Result<Sent, SendError> {
-        let sig = self
-            .rpc
-            .send_and_confirm_transaction(tx)
+    async fn send_transaction(&self, tx: &VersionedTransaction) -> Result<Sent, SendError> {
+        self.send_confirmed(tx).await
+    }
+
+    fn lookup_tables(&self) -> Option<&LookupTables> {
+        Some(&self.tables)
+    }
+
+    async fn slot(&self) -> Result<u64, ChainError> {
+        self.rpc
+            .get_slot()
             .await
-            .map_err(rejected_or_transport)?;
-        Ok(Sent {
-            signature: sig.to_string(),
-            logs: vec![],
-            compute_units: None,
-        })
+            .map_err(|e| ChainError(e.to_string()))
+    }
+
+    async fn lookup_tables_of(
+        &self,
+        authority: &Pubkey,
+    ) -> Result<Vec<(Pubkey, Vec<u8>)>, ChainError> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                crate::lookup::AUTHORITY_OFFSET,
+                authority.to_bytes().to_vec(),
+            ))]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.rpc.commitment()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let accounts = self
+            .rpc
+            .get_program_ui_accounts_with_config(&crate::lookup::PROGRAM, config)
+            .await
+            .map_err(|e| ChainError(e.to_string()))?;
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(k, ui)| ui.decode::<Account>().map(|a| (k, a.data)))
+            .collect())
     }
 
     async fn simulate(

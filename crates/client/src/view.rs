@@ -195,56 +195,116 @@ fn decode_all<T: Layout>(
         .collect()
 }
 
-impl Snapshot {
-    /// Reads every Keel account (getProgramAccounts per account type) and every market's
-    /// oracle.
-    pub async fn load(chain: &impl Chain, oracles: &OracleDirectory) -> Result<Self, ViewError> {
+/// The accounts a [`Snapshot`] is decoded from, as read.
+#[derive(Clone, Debug, Default)]
+pub struct Raw {
+    /// The cluster's unix time when they were read.
+    pub now: i64,
+    /// Every Keel account (the exchange, markets, series, margin accounts, correlations).
+    pub keel: Vec<(Pubkey, Account)>,
+    /// The markets' oracle accounts, by address.
+    pub oracles: BTreeMap<Pubkey, Account>,
+}
+
+impl Raw {
+    /// Reads the exchange, every Keel account of the other types (getProgramAccounts by
+    /// discriminator) and the oracle account of every market.
+    pub async fn read(chain: &impl Chain, oracles: &OracleDirectory) -> Result<Raw, ViewError> {
         let now = chain.unix_time().await?;
         let exchange_key = crate::pda::exchange();
         let ex_acc = crate::chain::account(chain, &exchange_key)
             .await?
             .ok_or(ViewError::NoExchange)?;
-        let exchange = read_account::<Exchange>(&ex_acc.data, &discriminator::EXCHANGE)
-            .map_err(|e| ViewError::State(exchange_key, e))?;
-        let markets_raw: BTreeMap<Pubkey, Market> = decode_all(
-            chain.program_accounts(&discriminator::MARKET).await?,
+        let mut keel = vec![(exchange_key, ex_acc)];
+        for disc in [
+            discriminator::MARKET,
+            discriminator::SERIES,
+            discriminator::MARGIN_ACCOUNT,
+            discriminator::CORRELATION,
+            discriminator::ARRAY_PAGE,
+        ] {
+            keel.extend(chain.program_accounts(&disc).await?);
+        }
+        let markets = decode_all::<Market>(
+            keel.iter()
+                .filter(|(_, a)| a.data.starts_with(&discriminator::MARKET))
+                .cloned()
+                .collect(),
             &discriminator::MARKET,
         )?;
-        let series = decode_all(
-            chain.program_accounts(&discriminator::SERIES).await?,
-            &discriminator::SERIES,
-        )?;
+        let oracle_keys: Vec<Pubkey> = markets
+            .iter()
+            .map(|(k, m)| oracles.oracle_of(k, m))
+            .collect();
+        let oracle_accounts = oracle_keys
+            .iter()
+            .copied()
+            .zip(chain.accounts(&oracle_keys).await?)
+            .filter_map(|(k, a)| a.map(|a| (k, a)))
+            .collect();
+        Ok(Raw {
+            now,
+            keel,
+            oracles: oracle_accounts,
+        })
+    }
+}
+
+impl Snapshot {
+    /// Reads every Keel account (getProgramAccounts per account type) and every market's
+    /// oracle.
+    pub async fn load(chain: &impl Chain, oracles: &OracleDirectory) -> Result<Self, ViewError> {
+        let raw = Raw::read(chain, oracles).await?;
+        Self::from_accounts(raw.now, raw.keel, oracles, &raw.oracles)
+    }
+
+    /// A snapshot from accounts already in hand (a subscription's cache): every Keel account
+    /// (any type, told apart by discriminator; the exchange among them) and the oracle accounts
+    /// by address, at cluster time `now`.
+    pub fn from_accounts(
+        now: i64,
+        keel: Vec<(Pubkey, Account)>,
+        oracles: &OracleDirectory,
+        oracle_accounts: &BTreeMap<Pubkey, Account>,
+    ) -> Result<Self, ViewError> {
+        let exchange_key = crate::pda::exchange();
+        let of = |disc: &[u8; 8]| -> Vec<(Pubkey, Account)> {
+            keel.iter()
+                .filter(|(_, a)| a.data.starts_with(disc))
+                .cloned()
+                .collect()
+        };
+        let ex_acc = keel
+            .iter()
+            .find(|(k, _)| *k == exchange_key)
+            .map(|(_, a)| a)
+            .ok_or(ViewError::NoExchange)?;
+        let exchange = read_account::<Exchange>(&ex_acc.data, &discriminator::EXCHANGE)
+            .map_err(|e| ViewError::State(exchange_key, e))?;
+        let markets_raw: BTreeMap<Pubkey, Market> =
+            decode_all(of(&discriminator::MARKET), &discriminator::MARKET)?;
+        let series = decode_all(of(&discriminator::SERIES), &discriminator::SERIES)?;
         let accounts = decode_all(
-            chain
-                .program_accounts(&discriminator::MARGIN_ACCOUNT)
-                .await?,
+            of(&discriminator::MARGIN_ACCOUNT),
             &discriminator::MARGIN_ACCOUNT,
         )?;
-        let correlations = decode_all(
-            chain.program_accounts(&discriminator::CORRELATION).await?,
-            &discriminator::CORRELATION,
-        )?;
+        let correlations =
+            decode_all(of(&discriminator::CORRELATION), &discriminator::CORRELATION)?;
         let mut pages = BTreeMap::new();
-        for (k, a) in chain.program_accounts(&discriminator::ARRAY_PAGE).await? {
+        for (k, a) in of(&discriminator::ARRAY_PAGE) {
             pages.insert(k, decode_page(&k, &a.data)?);
         }
-        let keys: Vec<(Pubkey, Pubkey)> = markets_raw
+        let markets = markets_raw
             .iter()
-            .map(|(k, m)| (*k, oracles.oracle_of(k, m)))
-            .collect();
-        let oracle_keys: Vec<Pubkey> = keys.iter().map(|(_, o)| *o).collect();
-        let oracle_accounts = chain.accounts(&oracle_keys).await?;
-        let markets = keys
-            .into_iter()
-            .zip(oracle_accounts)
-            .map(|((k, o), acc)| {
+            .map(|(k, m)| {
+                let o = oracles.oracle_of(k, m);
                 (
-                    k,
+                    *k,
                     MarketView {
-                        key: k,
-                        market: markets_raw[&k],
+                        key: *k,
+                        market: *m,
                         oracle_key: o,
-                        oracle: acc,
+                        oracle: oracle_accounts.get(&o).cloned(),
                     },
                 )
             })
@@ -474,6 +534,17 @@ impl Snapshot {
             .collect();
         let pages = self.pages_for(accounts, extra_series);
         Ok(margin_metas(&pairs, &pages, &correlations))
+    }
+
+    /// Remaining accounts of a `deposit` into `account`: its markets while it is in a
+    /// liquidation episode (so a deposit that restores it ends the episode), none otherwise
+    /// (the program computes no margin then).
+    pub fn deposit_metas(&self, account: &MarginAccount) -> Result<Vec<AccountMeta>, ViewError> {
+        if account.in_liquidation_episode() {
+            self.margin_metas(&[account], &[])
+        } else {
+            Ok(Vec::new())
+        }
     }
 
     /// Remaining accounts of `liquidate`: both accounts' markets and correlations, then the

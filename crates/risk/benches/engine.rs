@@ -106,7 +106,7 @@ fn crank_and_liquidation(c: &mut Criterion) {
     c.bench_function("vol crank (VolState::observe)", |b| {
         b.iter(|| {
             let mut s = state;
-            s.observe(black_box(SPOT * 101 / 100), NOW + 3_600, None, &params)
+            s.observe(black_box(SPOT * 101 / 100), NOW + 3_600, None, &params, 60)
         })
     });
     let b0 = MarginBreakdown {

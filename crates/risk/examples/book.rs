@@ -106,8 +106,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     let per_contract = |px: f64| (px * 0.01 * USD as f64).round() as i64;
     let params = RiskParams::DEFAULT;
     let mut vol = VolState::new(per_contract(bars[0].close), bars[0].ts, &params)?;
+    // A daily close stands for a price cranked all day: each observation pulls the stable
+    // price until the next (no staleness window).
+    let pull = i64::MAX;
     for b in &bars[1..=end] {
-        vol.observe(per_contract(b.close), b.ts, None, &params)?;
+        vol.observe(per_contract(b.close), b.ts, None, &params, pull)?;
     }
     let now = bars[end].ts;
     let spot = per_contract(bars[end].close);
@@ -115,7 +118,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let strike = |m: f64| ((spot as f64 * m) / USD as f64).round() as i64 * USD;
     let market = MarketInput {
         spot,
-        stable_spot: vol.stable_price_at(now, &params)?,
+        stable_spot: vol.stable_price_at(now, &params, pull)?,
         conf: spot / 2_000, // a typical Pyth confidence: 5 bp
         sigma: vol.margin_vol,
         mark_sigma: vol.mark_vol(),

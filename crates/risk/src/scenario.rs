@@ -6,6 +6,9 @@
 //! MM uses the inner `mm_steps`/[`PRICE_STEPS`] of the IM range, so **MM's scenarios are a
 //! subset of IM's and IM ≥ MM by construction**.
 
+mod name;
+pub use name::ScenarioName;
+
 use crate::error::{RiskError, RiskResult};
 use crate::fx::{add, mul, sub, Fx, ONE};
 use crate::math::{exp, ln_scaled};

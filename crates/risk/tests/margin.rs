@@ -489,7 +489,7 @@ fn inverted_parameter_bounds_do_not_panic() {
         100
     );
     let mut v = keel_risk::VolState::new(1_000, 0, &params).unwrap();
-    v.observe(2_000, 100, None, &params).unwrap();
+    v.observe(2_000, 100, None, &params, 60).unwrap();
 }
 
 /// Found by the margin fuzzer: a put whose d1 and d2 saturate at i64::MIN (vol one ulp, ten
@@ -750,9 +750,10 @@ proptest! {
     #![proptest_config(cfg(3_000))]
 
     /// A long-only book can lose at most what it holds, and its equity already counts that: its
-    /// MM and IM never exceed its value (Σ qty·mark, which is at most the premium paid at or above
-    /// the mark), so with no collateral beyond the premium it is neither liquidatable nor below
-    /// IM. Expiries from 10 minutes, vols to 300%, a noisy oracle and a lagging stable price.
+    /// MM and IM never exceed its value (Σ qty·mark), so with no collateral beyond what it holds
+    /// it is neither liquidatable nor below IM (what that means for a purchase at a band price:
+    /// `buying_a_long_only_book_needs_the_premium_plus_fees_and_no_more`). Expiries from 10
+    /// minutes, vols to 300%, a noisy oracle and a lagging stable price.
     #[test]
     fn long_only_books_are_never_over_margined(
         spot in 1_000_000i64..200_000_000_000, sigma in 0.1f64..3.0, stable in 0.9f64..1.1, conf in 0.0f64..0.002,
@@ -772,6 +773,105 @@ proptest! {
         prop_assert!(b.mm <= value && b.im <= value, "mm {} im {} value {value}", b.mm, b.im);
         prop_assert!(!b.is_liquidatable() && b.health_im() >= 0, "health mm {} im {}", b.health_mm(), b.health_im());
     }
+}
+
+/// The program's trade band for an option (docs/security.md §5, `keel_state::trade_band`):
+/// [V(σ·(1 − b)) − s·S, V(σ·(1 + b)) + s·S] around the mark V(σ), the lower end floored at 0,
+/// for a vol fraction `b` and `s_bps` basis points of spot.
+fn band(pos: &PositionInput, spot: i64, sigma: f64, b: f64, s_bps: i64) -> (i64, i64, i64) {
+    let t = pos.expiry - NOW;
+    let v = |sig: f64| {
+        keel_risk::pricing::black76(pos.kind, spot, pos.strike, Fx::from_num(sig), t).unwrap()
+    };
+    let mark = v(sigma);
+    let floor = (spot * s_bps + 9_999) / 10_000;
+    (
+        v(sigma * (1.0 - b)).min(mark).saturating_sub(floor).max(0),
+        mark,
+        v(sigma * (1.0 + b)).max(mark) + floor,
+    )
+}
+
+/// A fee of `bps` on qty·price, rounded up (as the program charges it).
+fn fee(qty: i64, price: i64, bps: i64) -> i64 {
+    (qty * price * bps + 9_999) / 10_000
+}
+
+proptest! {
+    #![proptest_config(cfg(3_000))]
+
+    /// Buying a long-only book: whatever the fills inside the trade band (its guards anywhere in
+    /// their bounds: vol fraction 0.05–0.9, 1–500 bps of spot) and the fee, a deposit of exactly
+    /// the premium plus fees leaves zero collateral, and then the account is at or above IM and
+    /// not liquidatable: what buying needs is the premium plus fees and nothing more. The margins
+    /// themselves are capped by the value at the mark, not by the price paid: they are at most
+    /// the premium plus fees plus what the fills saved against the mark (Σ qty·(mark − price)⁺,
+    /// which equity holds too), so at most the premium plus fees when every fill is at or above
+    /// its mark.
+    #[test]
+    fn buying_a_long_only_book_needs_the_premium_plus_fees_and_no_more(
+        spot in 1_000_000i64..200_000_000_000, sigma in 0.1f64..3.0, stable in 0.9f64..1.1, conf in 0.0f64..0.002,
+        band_frac in 0.05f64..0.9, band_bps in 1i64..=500, fee_bps in 0i64..=100,
+        legs in prop::collection::vec((prop_oneof![Just(SeriesKind::Call), Just(SeriesKind::Put)], 0.5f64..2.0, 600i64..365 * DAY, 1i64..1_000, 0.0f64..=1.0), 1..9),
+    ) {
+        let positions: Vec<PositionInput> = legs.iter().map(|&(kind, k, t, qty, _)| PositionInput {
+            market: 0, kind, strike: (spot as f64 * k) as i64, expiry: NOW + t, qty, cash: 0,
+        }).collect();
+        let (mut premium, mut fees, mut saved) = (0i64, 0i64, 0i64);
+        let mut all_at_or_above_mark = true;
+        for (pos, &(_, _, _, _, u)) in positions.iter().zip(&legs) {
+            let (lo, mark, hi) = band(pos, spot, sigma, band_frac, band_bps);
+            let price = lo + ((hi - lo) as f64 * u) as i64;
+            premium += pos.qty * price;
+            fees += fee(pos.qty, price, fee_bps);
+            saved += pos.qty * (mark - price).max(0);
+            all_at_or_above_mark &= price >= mark;
+        }
+        let deposit = premium + fees;
+        let c = Case {
+            collateral: deposit - premium - fees,
+            markets: vec![(spot, (spot as f64 * stable) as i64, (spot as f64 * conf) as i64, sigma, sigma)],
+            positions,
+        };
+        let b = run(&c, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
+        prop_assert!(b.long_only && b.collateral == 0);
+        prop_assert!(b.health_im() >= 0 && !b.is_liquidatable(), "health mm {} im {}", b.health_mm(), b.health_im());
+        prop_assert!(b.mm <= b.im && b.im <= premium + fees + saved, "im {} premium {premium} fees {fees} saved {saved}", b.im);
+        if all_at_or_above_mark {
+            prop_assert!(b.im <= premium + fees, "im {} premium {premium} fees {fees}", b.im);
+        }
+    }
+}
+
+/// At the band's lower end the margins exceed what was paid, and that is safe: ten
+/// at-the-money one-hour calls at σ 60% bought at the lowest price the default band accepts
+/// (vol fraction 0.5, 10 bps of spot) with a 5 bps fee have IM and MM above the premium plus
+/// fees — the cap is the value at the mark — while the account, holding nothing but the calls,
+/// is at IM and not liquidatable, its equity above the premium paid by the fill's saving less
+/// the allowance.
+#[test]
+fn a_fill_below_the_mark_leaves_margin_above_the_premium_and_the_account_safe() {
+    let calls = [PositionInput {
+        expiry: NOW + 3_600,
+        ..one(SeriesKind::Call, 1.0, 0, 10)
+    }];
+    let (lo, mark, _) = band(&calls[0], 10_000_000_000, 0.6, 0.5, 10);
+    let (premium, fees) = (10 * lo, fee(10, lo, 5));
+    let b = margin_of(&calls, 0.6);
+    assert!(b.long_only && b.collateral == 0 && b.positions[0].mark == mark);
+    assert!(
+        b.mm > premium + fees && b.im > premium + fees,
+        "mm {} im {} paid {}",
+        b.mm,
+        b.im,
+        premium + fees
+    );
+    assert_eq!(b.im, b.long_value_cap);
+    assert_eq!(b.health_im(), 0);
+    assert!(!b.is_liquidatable());
+    // Equity exceeds the premium paid by what the fill saved against the mark, less the allowance.
+    assert_eq!(b.equity_mm - premium, 10 * (mark - lo) - b.rounding);
+    assert!(mark > lo);
 }
 
 /// The case that showed the over-margining: 10 at-the-money one-hour calls.

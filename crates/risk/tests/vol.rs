@@ -68,7 +68,7 @@ proptest! {
         let p = RiskParams::DEFAULT;
         let mut s = VolState::new(1_000_000, 0, &p).unwrap();
         let before = s;
-        match s.observe(price, ts, Some(keel_risk::ImpliedVol { vol: Fx::from_bits(iv), ts: iv_ts }), &p) {
+        match s.observe(price, ts, Some(keel_risk::ImpliedVol { vol: Fx::from_bits(iv), ts: iv_ts }), &p, 60) {
             Ok(step) => {
                 prop_assert!(price > 0 && ts >= p.min_obs_interval_secs);
                 prop_assert_eq!((s.last_price, s.last_ts, s.n_obs), (price, ts, before.n_obs + 1));
@@ -123,7 +123,7 @@ fn intraday_and_daily_cranks_agree() {
     for every in [5usize, 120, 1_440] {
         let mut s = VolState::new(path[0].1, path[0].0, &p).unwrap();
         for &(ts, px) in path.iter().step_by(every).skip(1) {
-            s.observe(px, ts, None, &p).unwrap();
+            s.observe(px, ts, None, &p, 60).unwrap();
         }
         estimates.push(s.ewma_var.to_num::<f64>().sqrt());
     }

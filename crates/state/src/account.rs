@@ -1,12 +1,16 @@
 //! A margin account: collateral and up to `MAX_POSITIONS` positions across up to `MAX_MARKETS`
 //! markets, plus what liquidation needs (issue 6) so it fits without a migration.
 
-use crate::layout;
+use crate::{layout, PubkeyBytes};
 use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
 
 /// Account flag: a liquidation episode is open (set by `liquidate` while the account stays below
-/// MM; cleared by any instruction that computes its margin and finds it at or above MM). Its
-/// start, `liquidatable_since_ts`, drives the Dutch-auction bonus.
+/// MM). Cleared by every instruction that updates the account after computing its margin and
+/// finds it at or above MM — `trade`, `withdraw`, `liquidate`, and `deposit` when it is passed
+/// the account's markets (the clients pass them whenever this flag is set); `margin_report`
+/// only reads. An episode no `liquidate` call has renewed for `EPISODE_MAX_GAP_SECS` has lapsed
+/// (the next call opens a new one). Its start, `liquidatable_since_ts`, drives the
+/// Dutch-auction bonus.
 pub const FLAG_BEING_LIQUIDATED: u8 = 1 << 0;
 /// Account flag: the account went bankrupt at least once (its shortfall was covered by the
 /// insurance fund and/or socialised; `insurance_received_native`, `socialised_loss_native` of
@@ -23,7 +27,7 @@ layout! {
     /// One position slot. A slot is free when `series` is all zero.
     pub struct Position [size = 80] {
         /// @0 The series account (all zero: free slot).
-        pub series: [u8; 32],
+        pub series: PubkeyBytes,
         /// @32 Contracts: > 0 long, < 0 short.
         pub qty_contracts: i64,
         /// @40 Futures: −Σ qty·price of the trades (the entry cost); options: 0 (premium moved
@@ -80,11 +84,11 @@ layout! {
         /// @4 The owner's account number (PDA seed).
         pub account_id: u32,
         /// @8 The exchange.
-        pub exchange: [u8; 32],
+        pub exchange: PubkeyBytes,
         /// @40 The owner: deposits, withdraws, trades, closes.
-        pub owner: [u8; 32],
+        pub owner: PubkeyBytes,
         /// @72 May trade for the owner but never withdraw or close (all zero: none).
-        pub delegate: [u8; 32],
+        pub delegate: PubkeyBytes,
         /// @104 Collateral, quote native units (negative only after a loss it could not pay).
         pub collateral_native: i64,
         /// @112 Σ realised settlement and futures P&L.
@@ -106,7 +110,7 @@ layout! {
         /// @176 The last margin check.
         pub last_margin: MarginSnapshot,
         /// @216 Markets the positions refer to (`Position::market_slot`); all zero: free.
-        pub markets: [[u8; 32]; MAX_MARKETS],
+        pub markets: [PubkeyBytes; MAX_MARKETS],
         /// @344 Position slots.
         pub positions: [Position; MAX_POSITIONS],
         /// @2904 The exchange's `social_loss_index_q60` when this account's share of socialised
@@ -131,6 +135,11 @@ impl Position {
 }
 
 impl MarginAccount {
+    /// Whether a liquidation episode is open (`FLAG_BEING_LIQUIDATED`; it may have lapsed).
+    pub fn in_liquidation_episode(&self) -> bool {
+        self.flags & FLAG_BEING_LIQUIDATED != 0
+    }
+
     /// Whether `key` may trade for this account (owner or delegate).
     pub fn is_trader(&self, key: &[u8; 32]) -> bool {
         *key == self.owner || (self.delegate != ZERO_KEY && *key == self.delegate)

@@ -1,6 +1,6 @@
 //! The optional correlation state of a pair of markets (cross-underlying margin offset).
 
-use crate::layout;
+use crate::{layout, PubkeyBytes};
 use keel_risk::vol::CorrelationState;
 
 layout! {
@@ -13,11 +13,11 @@ layout! {
         /// @2 Explicit padding (zero).
         pub padding0: [u8; 6],
         /// @8 The exchange.
-        pub exchange: [u8; 32],
+        pub exchange: PubkeyBytes,
         /// @40 First market (lower index).
-        pub market_a: [u8; 32],
+        pub market_a: PubkeyBytes,
         /// @72 Second market.
-        pub market_b: [u8; 32],
+        pub market_b: PubkeyBytes,
         /// @104 EWMA time constant of the covariance.
         pub tau_secs: i64,
         /// @112 Minimum interval between accepted observations.

@@ -2,7 +2,7 @@
 //! margin account (insurance fund, fees, settlement pools), pause flags, fees and the AVSL
 //! liquidation parameters.
 
-use crate::layout;
+use crate::{layout, PubkeyBytes};
 use keel_risk::LiquidationParams;
 
 /// Pause flag: deposits refused.
@@ -43,13 +43,13 @@ layout! {
         /// @5 Explicit padding (zero).
         pub padding0: [u8; 3],
         /// @8 May create markets, list series, change parameters within bounds, pause.
-        pub admin: [u8; 32],
+        pub admin: PubkeyBytes,
         /// @40 The collateral mint (SPL Token or Token-2022).
-        pub quote_mint: [u8; 32],
+        pub quote_mint: PubkeyBytes,
         /// @72 The vault token account (PDA `["vault", exchange]`, authority: the exchange PDA).
-        pub quote_vault: [u8; 32],
+        pub quote_vault: PubkeyBytes,
         /// @104 The token program of the quote mint.
-        pub quote_token_program: [u8; 32],
+        pub quote_token_program: PubkeyBytes,
         /// @136 Σ `MarginAccount::collateral_native` over all accounts (may include negative,
         /// i.e. bankrupt, balances).
         pub total_collateral_native: i64,

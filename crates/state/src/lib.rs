@@ -5,7 +5,9 @@
 //! 8-byte account discriminator; the SBF compute benchmark, the keeper and the CLI read the same
 //! bytes through this crate, so the layout cannot drift between them.
 //!
-//! - `no_std`, no Anchor or Solana types: public keys are plain `[u8; 32]`.
+//! - `no_std`, no Anchor or Solana types: public keys are plain `[u8; 32]`, written
+//!   [`PubkeyBytes`] in the layouts so the IDL describes them as `pubkey` (other 32-byte arrays,
+//!   such as a Pyth feed id, stay bytes).
 //! - Every struct is `repr(C)` `bytemuck::Pod` with explicit padding and a `reserved` tail; its
 //!   size is asserted at compile time and its fields' byte offsets are listed in
 //!   [`Layout::FIELDS`] (generated from the struct itself with `offset_of!`, so the table cannot
@@ -27,6 +29,7 @@ pub mod exchange;
 pub mod margin;
 pub mod market;
 pub mod oracle;
+pub mod risk_layout;
 pub mod series;
 pub mod social;
 pub mod trade_band;
@@ -42,6 +45,10 @@ pub use oracle::OracleReading;
 pub use series::Series;
 
 pub use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
+
+/// A public key as stored in an account (32 bytes); the IDL describes fields of this type as
+/// `pubkey`.
+pub type PubkeyBytes = [u8; 32];
 
 /// Bytes of Anchor's account discriminator in front of every account's data.
 pub const DISCRIMINATOR_LEN: usize = 8;
@@ -110,6 +117,19 @@ pub trait Layout: bytemuck::Pod {
     }
 }
 
+/// Asserts at compile time that `fields` follow each other without gap or overlap and cover
+/// `size` bytes (every layout here is `repr(C)` with explicit padding).
+pub(crate) const fn assert_contiguous(fields: &[Field], size: usize) {
+    let mut end = 0;
+    let mut i = 0;
+    while i < fields.len() {
+        assert!(fields[i].offset == end, "field table: gap or overlap");
+        end = fields[i].offset + fields[i].size;
+        i += 1;
+    }
+    assert!(end == size, "field table does not cover the struct");
+}
+
 /// Declares a `repr(C)` Pod layout, asserts its size, and generates its [`Layout`] field table.
 macro_rules! layout {
     (
@@ -142,6 +162,35 @@ macro_rules! layout {
     };
 }
 pub(crate) use layout;
+
+/// The field table and size of every layout stored in Keel's accounts, by type name: the five
+/// accounts, the structs nested in them, and keel-risk's structs ([`risk_layout`]). Clients
+/// that decode accounts without this crate (the IDL, the TypeScript SDK's fixtures) start here.
+pub fn layout_by_name(name: &str) -> Option<(&'static [Field], usize)> {
+    use keel_risk::vol::CorrelationState;
+    use keel_risk::{LiquidationParams, NamedShock, RiskParams, VolState};
+    fn of<T: Layout>() -> Option<(&'static [Field], usize)> {
+        Some((T::FIELDS, T::SIZE))
+    }
+    match name {
+        "Exchange" => of::<Exchange>(),
+        "Market" => of::<Market>(),
+        "Series" => of::<Series>(),
+        "MarginAccount" => of::<MarginAccount>(),
+        "Correlation" => of::<Correlation>(),
+        "OracleConfig" => of::<OracleConfig>(),
+        "OracleSnapshot" => of::<OracleSnapshot>(),
+        "TradeBand" => of::<TradeBand>(),
+        "MarginSnapshot" => of::<MarginSnapshot>(),
+        "Position" => of::<Position>(),
+        "RiskParams" => of::<RiskParams>(),
+        "NamedShock" => of::<NamedShock>(),
+        "LiquidationParams" => of::<LiquidationParams>(),
+        "VolState" => of::<VolState>(),
+        "CorrelationState" => of::<CorrelationState>(),
+        _ => None,
+    }
+}
 
 /// Reads a layout from account data that starts with `discriminator`. Checks the length, the
 /// discriminator and the layout version; the data need not be aligned (the value is copied).

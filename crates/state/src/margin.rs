@@ -123,8 +123,7 @@ impl Default for MarginInputs<'_> {
 /// the market's current or previous one (`ArraysNotCranked` otherwise: run `crank_arrays`).
 /// `correlations` may be empty: a pair without a correlation account gets ρ = 1 (no
 /// diversification offset). Prices per contract: spot rounded down, confidence rounded up; the
-/// stable price is the market's, moved toward the oracle at its capped rate for the time since
-/// the last crank.
+/// stable price is the market's (`Market::stable_price_at`).
 pub fn margin_inputs<'a>(
     account: &MarginAccount,
     markets: &[MarketReading<'a>],
@@ -153,7 +152,7 @@ pub fn margin_inputs<'a>(
         let spec = m.contract_spec();
         let spot = spec.price_native(&r.oracle)?;
         let conf = spec.conf_native(&r.oracle)?;
-        let stable_spot = m.vol_state.stable_price_at(now, &m.risk_params)?;
+        let stable_spot = m.stable_price_at(now)?;
         let i = out.n_markets;
         out.markets[i] = MarketInput {
             spot,

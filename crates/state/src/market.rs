@@ -1,7 +1,7 @@
 //! A market: one underlying, its oracle, its risk parameters, its volatility state and the
 //! anchor of its risk arrays.
 
-use crate::layout;
+use crate::{layout, PubkeyBytes};
 use keel_risk::array::{Anchor, StrikeCandidate};
 use keel_risk::{RiskParams, VolState};
 
@@ -41,9 +41,9 @@ layout! {
         pub padding0: [u8; 6],
         /// @8 The oracle account: required for legacy; for pull, all zero accepts any
         /// `PriceUpdateV2` account with the feed id (Pyth's design), otherwise pins one.
-        pub account: [u8; 32],
+        pub account: PubkeyBytes,
         /// @40 The program that must own the oracle account (the receiver for pull).
-        pub program: [u8; 32],
+        pub program: PubkeyBytes,
         /// @72 Pull oracle feed id.
         pub feed_id: [u8; 32],
         /// @104 A price older than this (seconds, by its publish time) is stale.
@@ -145,7 +145,7 @@ layout! {
         /// @5 Explicit padding (zero).
         pub padding0: [u8; 3],
         /// @8 The exchange.
-        pub exchange: [u8; 32],
+        pub exchange: PubkeyBytes,
         /// @40 Display name, UTF-8, zero padded (e.g. `BTC/USD`).
         pub name: [u8; 16],
         /// @56 Oracle configuration.
@@ -169,7 +169,7 @@ layout! {
         /// @244 Explicit padding (zero).
         pub padding2: u32,
         /// @248 May publish the implied vol below (all zero: none).
-        pub vol_authority: [u8; 32],
+        pub vol_authority: PubkeyBytes,
         /// @280 Last published implied vol (annualised, Q32.32; 0: none).
         pub implied_vol: keel_risk::Fx,
         /// @288 Its publish time; its weight decays with age (`RiskParams::iv_*`).
@@ -313,6 +313,30 @@ impl Market {
         self.check_order(r)?;
         self.oracle_high_water_ts = r.publish_time;
         Ok(())
+    }
+
+    /// The stable price at `now` (per contract): the volatility state's, pulled toward the
+    /// last observed price for at most the oracle's staleness window after that observation
+    /// (`VolState::stable_price_at`), so a move held Δt seconds moves it at most
+    /// e^(g·(Δt + max_staleness_secs)) − 1 whatever the crank cadence.
+    pub fn stable_price_at(&self, now: i64) -> keel_risk::RiskResult<i64> {
+        self.vol_state
+            .stable_price_at(now, &self.risk_params, self.oracle.max_staleness_secs)
+    }
+
+    /// Folds the oracle observation `price` published at `ts` into the volatility state with
+    /// the market's parameters, implied vol and staleness window (`VolState::observe`).
+    pub fn observe(
+        &mut self,
+        price: i64,
+        ts: i64,
+    ) -> keel_risk::RiskResult<keel_risk::vol::VolStep> {
+        let (params, iv, pull) = (
+            self.risk_params,
+            self.implied(),
+            self.oracle.max_staleness_secs,
+        );
+        self.vol_state.observe(price, ts, iv, &params, pull)
     }
 
     /// The volatility state is recent enough for margin at `now`.

@@ -1,6 +1,6 @@
 //! A series: one tradable contract of a market (a call, put or future with a strike and expiry).
 
-use crate::layout;
+use crate::{layout, PubkeyBytes};
 
 /// Series status: trading until expiry.
 pub const SERIES_ACTIVE: u8 = 0;
@@ -25,9 +25,9 @@ layout! {
         /// @4 Index within the market (PDA seed).
         pub series_index: u32,
         /// @8 The exchange.
-        pub exchange: [u8; 32],
+        pub exchange: PubkeyBytes,
         /// @40 The market.
-        pub market: [u8; 32],
+        pub market: PubkeyBytes,
         /// @72 Strike per contract, quote native units (0 for futures).
         pub strike_native: i64,
         /// @80 Expiry, unix seconds.

@@ -4,13 +4,16 @@
 //!   keel-fuzz --seed S --sequences N --steps M   N sequences of up to M steps from seed S
 //!   keel-fuzz --save DIR ...                     also write each input to DIR (a corpus)
 //!   keel-fuzz --replay DIR                       run every input file in DIR
+//!   keel-fuzz --print FILE                       print the actions an input decodes to
 //!
 //! Prints one summary line (and one per 100 sequences): steps, successes, refusals, trades,
-//! liquidations, bankruptcies, refusals the spec required, elapsed seconds. A violated
+//! liquidations, bankruptcies, refusals the spec required, steps whose attacker accounts could
+//! not be valued, elapsed seconds (and at the end, per action kind, the steps and those in
+//! which an instruction succeeded). A violated
 //! invariant panics with the action that broke it; the seed and sequence number are printed
 //! before each sequence so it can be replayed.
 
-use keel_fuzz::{run_bytes, seeded_bytes, Stats};
+use keel_fuzz::{decode, run_bytes, seeded_bytes, Stats, KINDS};
 use std::time::Instant;
 
 fn main() {
@@ -23,6 +26,12 @@ fn main() {
     };
     let start = Instant::now();
     let mut total = Stats::default();
+    if let Some(file) = get("--print") {
+        for a in decode(&std::fs::read(&file).expect("input file")) {
+            println!("{a:?}");
+        }
+        return;
+    }
     if let Some(dir) = get("--replay") {
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .expect("corpus dir")
@@ -53,11 +62,17 @@ fn main() {
         }
     }
     report(&total, start.elapsed().as_secs_f64());
+    for (k, name) in KINDS.iter().enumerate() {
+        println!(
+            "  {name:<26} steps {:>9}  ok {:>9}",
+            total.steps_of[k], total.ok_of[k]
+        );
+    }
 }
 
 fn report(s: &Stats, secs: f64) {
     println!(
-        "steps {} succeeded {} refused {} (spec-required refusals {}) trades {} liquidations {} bankruptcies {} in {:.1} s",
-        s.steps, s.succeeded, s.refused, s.must_fail_refused, s.trades, s.liquidations, s.bankruptcies, secs
+        "steps {} succeeded {} refused {} (spec-required refusals {}) trades {} liquidations {} bankruptcies {} unvalued {} in {:.1} s",
+        s.steps, s.succeeded, s.refused, s.must_fail_refused, s.trades, s.liquidations, s.bankruptcies, s.unvalued, secs
     );
 }

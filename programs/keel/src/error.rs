@@ -54,6 +54,9 @@ pub enum KeelError {
     BelowInitialMargin,
     #[msg("Account is below initial margin and the trade does not strictly reduce its risk")]
     TradeIncreasesRisk,
+    /// Retired, never returned: an account in a liquidation episode may still trade under the
+    /// below-IM reduce-only rule. Kept because codes are positional (tests/bank/errors.rs
+    /// checks nothing names it).
     #[msg("The account is being liquidated")]
     AccountBeingLiquidated,
     #[msg("The account holds positions in expired series: settle them first")]

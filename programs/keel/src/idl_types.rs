@@ -1,7 +1,10 @@
 //! IDL descriptions of the keel-state layouts, generated from their field tables (`idl-build`
-//! only). keel-risk's own Pod structs (`RiskParams`, `VolState`, `LiquidationParams`,
-//! `CorrelationState`) appear as byte arrays of their exact size with a pointer to their
-//! definition; `Fx` appears as `i64` (Q32.32 raw bits).
+//! only). keel-risk's own Pod structs (`RiskParams`, `NamedShock`, `VolState`,
+//! `LiquidationParams`, `CorrelationState`) are described from keel-state's compile-time-checked
+//! tables of them (`keel_state::risk_layout`); `Fx` appears as `i64` (Q32.32 raw bits) and
+//! `PubkeyBytes` as `pubkey`. Every layout is `repr(C)` without implicit padding, so Anchor's
+//! borsh reading of these descriptions is the zero-copy layout byte for byte (tests/src/idl.rs
+//! checks the offsets).
 
 use anchor_lang::idl::types::{
     IdlArrayLen, IdlDefinedFields, IdlField, IdlRepr, IdlReprModifier, IdlSerialization, IdlType,
@@ -10,26 +13,25 @@ use anchor_lang::idl::types::{
 use keel_state::{Field, Layout};
 use std::collections::BTreeMap;
 
-fn nested(name: &str) -> Option<(&'static [Field], usize)> {
+/// A layout nested in an account: its fields, size and the Rust path of its definition.
+fn nested(name: &str) -> Option<(&'static [Field], usize, &'static str)> {
+    use keel_risk::vol::CorrelationState;
+    use keel_risk::{LiquidationParams, NamedShock, RiskParams, VolState};
     use keel_state::*;
+    fn of<T: Layout>(path: &'static str) -> (&'static [Field], usize, &'static str) {
+        (T::FIELDS, T::SIZE, path)
+    }
     Some(match name {
-        "OracleConfig" => (OracleConfig::FIELDS, OracleConfig::SIZE),
-        "OracleSnapshot" => (OracleSnapshot::FIELDS, OracleSnapshot::SIZE),
-        "MarginSnapshot" => (MarginSnapshot::FIELDS, MarginSnapshot::SIZE),
-        "Position" => (Position::FIELDS, Position::SIZE),
-        "TradeBand" => (TradeBand::FIELDS, TradeBand::SIZE),
-        _ => return None,
-    })
-}
-
-fn opaque(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "RiskParams" => "keel_risk::RiskParams (repr(C), crates/risk/src/params.rs)",
-        "LiquidationParams" => "keel_risk::LiquidationParams (repr(C), crates/risk/src/params.rs)",
-        "VolState" => "keel_risk::VolState (repr(C), crates/risk/src/vol/mod.rs)",
-        "CorrelationState" => {
-            "keel_risk::vol::CorrelationState (repr(C), crates/risk/src/vol/correlation.rs)"
-        }
+        "OracleConfig" => of::<OracleConfig>("keel_state::OracleConfig"),
+        "OracleSnapshot" => of::<OracleSnapshot>("keel_state::OracleSnapshot"),
+        "MarginSnapshot" => of::<MarginSnapshot>("keel_state::MarginSnapshot"),
+        "Position" => of::<Position>("keel_state::Position"),
+        "TradeBand" => of::<TradeBand>("keel_state::TradeBand"),
+        "RiskParams" => of::<RiskParams>("keel_risk::RiskParams"),
+        "NamedShock" => of::<NamedShock>("keel_risk::NamedShock"),
+        "LiquidationParams" => of::<LiquidationParams>("keel_risk::LiquidationParams"),
+        "VolState" => of::<VolState>("keel_risk::VolState"),
+        "CorrelationState" => of::<CorrelationState>("keel_risk::vol::CorrelationState"),
         _ => return None,
     })
 }
@@ -42,7 +44,8 @@ fn primitive(name: &str) -> Option<(IdlType, usize)> {
         "u64" => (IdlType::U64, 8),
         "i32" => (IdlType::I32, 4),
         "i64" => (IdlType::I64, 8),
-        "keel_risk::Fx" => (IdlType::I64, 8),
+        "keel_risk::Fx" | "Fx" => (IdlType::I64, 8),
+        "PubkeyBytes" => (IdlType::Pubkey, 32),
         _ => return None,
     })
 }
@@ -53,7 +56,7 @@ fn size_of_ty(ty: &str) -> usize {
     if let Some((_, n)) = primitive(ty) {
         return n;
     }
-    if let Some((_, n)) = nested(ty) {
+    if let Some((_, n, _)) = nested(ty) {
         return n;
     }
     if ty.starts_with('[') {
@@ -83,7 +86,7 @@ fn split_array(ty: &str) -> (&str, &str) {
 fn idl_type(ty: &str, size: usize, docs: &mut Vec<String>) -> IdlType {
     let ty = ty.trim();
     if let Some((t, _)) = primitive(ty) {
-        if ty == "keel_risk::Fx" {
+        if ty == "keel_risk::Fx" || ty == "Fx" {
             docs.push("Q32.32 fixed point (raw i64 bits)".into());
         }
         return t;
@@ -94,10 +97,6 @@ fn idl_type(ty: &str, size: usize, docs: &mut Vec<String>) -> IdlType {
             generics: vec![],
         };
     }
-    if let Some(doc) = opaque(ty) {
-        docs.push(doc.into());
-        return IdlType::Array(Box::new(IdlType::U8), IdlArrayLen::Value(size));
-    }
     if ty.starts_with('[') {
         let (inner, _) = split_array(ty);
         let len = size / size_of_ty(inner);
@@ -107,7 +106,7 @@ fn idl_type(ty: &str, size: usize, docs: &mut Vec<String>) -> IdlType {
     panic!("type `{ty}` unknown to the IDL builder")
 }
 
-fn def(name: &str, fields: &[Field]) -> IdlTypeDef {
+fn def(name: &str, path: &str, fields: &[Field]) -> IdlTypeDef {
     let fields = fields
         .iter()
         .map(|f| {
@@ -125,7 +124,7 @@ fn def(name: &str, fields: &[Field]) -> IdlTypeDef {
         .collect();
     IdlTypeDef {
         name: name.into(),
-        docs: vec![format!("Layout keel_state::{name} (repr(C), bytemuck Pod)")],
+        docs: vec![format!("Layout {path} (repr(C), bytemuck Pod)")],
         serialization: IdlSerialization::Bytemuck,
         repr: Some(IdlRepr::C(IdlReprModifier {
             packed: false,
@@ -140,7 +139,7 @@ fn def(name: &str, fields: &[Field]) -> IdlTypeDef {
 
 /// The type definition of account layout `T` under `name`.
 pub fn type_def<T: Layout>(name: &str) -> IdlTypeDef {
-    def(name, T::FIELDS)
+    def(name, &format!("keel_state::{name}"), T::FIELDS)
 }
 
 fn insert_fields(fields: &[Field], types: &mut BTreeMap<String, IdlTypeDef>) {
@@ -149,9 +148,9 @@ fn insert_fields(fields: &[Field], types: &mut BTreeMap<String, IdlTypeDef>) {
         while t.starts_with('[') {
             t = split_array(t).0;
         }
-        if let Some((nested_fields, _)) = nested(t) {
+        if let Some((nested_fields, _, path)) = nested(t) {
             if !types.contains_key(t) {
-                types.insert(t.into(), def(t, nested_fields));
+                types.insert(t.into(), def(t, path, nested_fields));
                 insert_fields(nested_fields, types);
             }
         }

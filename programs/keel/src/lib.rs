@@ -104,8 +104,9 @@ pub mod keel {
         account_set_delegate::handler(ctx, args)
     }
 
-    /// Deposits quote tokens as collateral.
-    pub fn deposit(ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
+    /// Deposits quote tokens as collateral; passed the account's markets, ends a liquidation
+    /// episode the deposit heals.
+    pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositArgs) -> Result<()> {
         account_deposit::handler(ctx, args)
     }
 

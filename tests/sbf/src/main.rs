@@ -4,7 +4,9 @@
 //!   keel-sbf-tests --so target/deploy/keel.so [--budgets tests/sbf/budgets.toml]
 //!                  [--shapes 1x1,8x1,...] [--record] [--transcripts DIR]
 //!
-//! The lifecycle scenario runs first (its figures under `["lifecycle"]`), then the sweep at each
+//! The lifecycle scenario runs first (its figures under `["lifecycle"]`), then bankruptcy, pump
+//! and random, the fuzzer's deterministic slice (`keel_scenario::fuzz::SLICE_SEEDS`: every
+//! invariant after every step; only the ceiling applies to its CU), then the sweep at each
 //! shape (series x markets, default every shape in the budget file). `--record` prints the
 //! measured figures as a budget file with 5% headroom instead of checking (to update the file
 //! after a deliberate change; review the diff). `--transcripts DIR` writes each run's events and
@@ -16,7 +18,7 @@ mod budget;
 mod svm;
 
 use budget::{shape_key, worst, Budgets, Problem};
-use keel_scenario::{bankruptcy, lifecycle, pump, random, sweep, Measured};
+use keel_scenario::{bankruptcy, fuzz, lifecycle, pump, random, sweep, Measured};
 use std::future::Future;
 use std::process::ExitCode;
 
@@ -92,6 +94,24 @@ fn main() -> ExitCode {
     println!("random: ok (300 random operations to settlement, conserved after each)");
     keep("random", &mut w);
     runs.push(("random".into(), w.measured, w.failures));
+    // The fuzzer's deterministic slice: every invariant after every step; its transcript
+    // (each instruction's outcome, every event, final balances) must equal the bank's, and
+    // nothing may exceed the ceiling (no per-instruction budgets: the shapes are random).
+    let mut ceiling_runs: Vec<Run> = Vec::new();
+    for seed in fuzz::SLICE_SEEDS {
+        let mut h = block_on(fuzz::slice(svm::Svm::new(&elf), seed));
+        let s = h.stats;
+        println!(
+            "fuzz slice {seed}: ok ({} steps, {} instructions succeeded, {} refused of which {} as the spec requires; every invariant held)",
+            s.steps, s.succeeded, s.refused, s.must_fail_refused
+        );
+        if let Some(dir) = &transcripts {
+            std::fs::create_dir_all(dir).expect("transcripts dir");
+            let path = format!("{dir}/fuzz-{seed}.txt");
+            std::fs::write(&path, block_on(h.transcript())).expect("write transcript");
+        }
+        ceiling_runs.push((format!("fuzz-{seed}"), h.w.measured, h.w.failures));
+    }
     for (n, m) in shapes {
         let mut w = block_on(sweep::run(svm::Svm::new(&elf), n, m));
         println!("sweep {}: steps done", shape_key(n, m));
@@ -137,6 +157,18 @@ fn main() -> ExitCode {
             }
             None => failures.extend(problems.iter().map(|(i, w)| format!("{key}: {i} {w}"))),
         }
+    }
+    for (key, measured, failed) in &ceiling_runs {
+        let problems = failed
+            .iter()
+            .map(|(i, w)| format!("{key}: {i} failed: {w}"))
+            .chain(
+                worst(measured)
+                    .into_iter()
+                    .filter(|(_, cu)| budgets.as_ref().is_some_and(|b| *cu > b.ceiling))
+                    .map(|(i, cu)| format!("{key}: {i} used {cu} CU, above the ceiling")),
+            );
+        failures.extend(problems);
     }
     if failures.is_empty() {
         ExitCode::SUCCESS

@@ -41,6 +41,40 @@ impl Svm {
     }
 }
 
+impl Svm {
+    /// `ixs` after the compute budget, paid by the payer, signed by it and `signers`, on a new
+    /// blockhash (identical transactions would be rejected as duplicates).
+    fn transaction(
+        &mut self,
+        ixs: &[solana_instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Transaction {
+        let mut all = budget_instructions(Budget::default());
+        all.extend_from_slice(ixs);
+        let mut keys: Vec<&Keypair> = vec![&self.payer];
+        for s in signers {
+            if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        self.svm.expire_blockhash();
+        let msg = Message::new(&all, Some(&self.payer.pubkey()));
+        Transaction::new(&keys[..], msg, self.svm.latest_blockhash())
+    }
+}
+
+/// A failed transaction as a scenario sees it.
+fn failed(f: litesvm::types::FailedTransactionMetadata) -> Failed {
+    Failed {
+        code: match &f.err {
+            TransactionError::InstructionError(_, InstructionError::Custom(c)) => Some(*c),
+            _ => None,
+        },
+        error: format!("{:?}", f.err),
+        logs: f.meta.logs,
+    }
+}
+
 impl Backend for Svm {
     fn name(&self) -> &'static str {
         "sbf"
@@ -51,28 +85,24 @@ impl Backend for Svm {
         ixs: &[solana_instruction::Instruction],
         signers: &[&Keypair],
     ) -> Result<Sent, Failed> {
-        let mut all = budget_instructions(Budget::default());
-        all.extend_from_slice(ixs);
-        let mut keys: Vec<&Keypair> = vec![&self.payer];
-        for s in signers {
-            if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
-                keys.push(s);
-            }
-        }
-        // A new blockhash per transaction: identical ones would be rejected as duplicates.
-        self.svm.expire_blockhash();
-        let msg = Message::new(&all, Some(&self.payer.pubkey()));
-        let tx = Transaction::new(&keys[..], msg, self.svm.latest_blockhash());
+        let tx = self.transaction(ixs, signers);
         match self.svm.send_transaction(tx) {
             Ok(meta) => Ok(Sent { logs: meta.logs }),
-            Err(f) => Err(Failed {
-                code: match &f.err {
-                    TransactionError::InstructionError(_, InstructionError::Custom(c)) => Some(*c),
-                    _ => None,
-                },
-                error: format!("{:?}", f.err),
-                logs: f.meta.logs,
+            Err(f) => Err(failed(f)),
+        }
+    }
+
+    async fn simulate(
+        &mut self,
+        ixs: &[solana_instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Sent, Failed> {
+        let tx = self.transaction(ixs, signers);
+        match self.svm.simulate_transaction(tx) {
+            Ok(info) => Ok(Sent {
+                logs: info.meta.logs,
             }),
+            Err(f) => Err(failed(f)),
         }
     }
 

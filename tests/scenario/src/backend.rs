@@ -39,6 +39,9 @@ pub trait Backend {
     fn name(&self) -> &'static str;
     /// Signs `ixs` with the payer and `signers`, executes and commits it.
     async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Sent, Failed>;
+    /// Executes `ixs` as `send` would without committing anything (a simulation).
+    async fn simulate(&mut self, ixs: &[Instruction], signers: &[&Keypair])
+        -> Result<Sent, Failed>;
     /// The account at `key`, if any.
     async fn account(&mut self, key: &Pubkey) -> Option<RawAccount>;
     /// Writes an account (oracles, mints, token accounts, wallets).

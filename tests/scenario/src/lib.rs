@@ -8,6 +8,7 @@
 //! - [`conservation`]: the vault equals what the program says it holds, after every step.
 //! - [`lifecycle`]: the full lifecycle with its negative checks.
 //! - [`bankruptcy`]: liquidation down to bankruptcy, the insurance fund, socialised losses.
+//! - [`fuzz`]: stateful instruction-sequence fuzzing, invariants after every step.
 //! - [`pump`]: a 20× oracle pump cannot be withdrawn beyond the documented bound.
 //! - [`random`]: conservation under a randomised sequence, to settlement and exit.
 //! - [`sweep`]: every instruction at a given number of series and markets, for CU budgets.
@@ -15,6 +16,7 @@
 pub mod backend;
 pub mod bankruptcy;
 pub mod conservation;
+pub mod fuzz;
 pub mod lifecycle;
 pub mod pump;
 pub mod random;

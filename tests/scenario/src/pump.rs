@@ -1,8 +1,9 @@
 //! The Mango Markets 2022 lesson: pump the oracle 20× within minutes and show that no more than
 //! the documented amount can leave the vault (README, "Manipulation resistance"): IM values
-//! gains at the stable price, which moves at most `stable_growth_per_sec` per second since the
-//! last crank, with a 10% long haircut; so what can leave — by withdrawal, or as a premium paid
-//! to an accomplice — is at most the IM health before the pump plus (1 − h)·|qty|·ΔS_stable.
+//! gains at the stable price, which moves at most `stable_growth_per_sec` per second, each
+//! observation pulling it for at most the staleness window W after it (risk-model.md §4.4),
+//! with a 10% long haircut; so what can leave — by withdrawal, or as a premium paid to an
+//! accomplice — is at most the IM health before the pump plus (1 − h)·|qty|·ΔS_stable.
 
 use crate::backend::Backend;
 use crate::world::{code, metas, World, DAY, USDC};
@@ -54,7 +55,9 @@ pub async fn run<B: Backend>(b: B) -> World<B> {
         .stable_growth_per_sec
         .to_num();
     let stable1 = r1.markets[0].stable_spot;
-    let cap = (stable0 as f64 * (1.0 + g * 60.0).powi(5)).ceil() as i64 + 5;
+    // Five cranked minutes: each observation pulls for min(60 s, W).
+    let pull = 60.min(crate::world::GUARDS.max_staleness_secs) as f64;
+    let cap = (stable0 as f64 * (1.0 + g * pull).powi(5)).ceil() as i64 + 5;
     assert!(
         stable1 > stable0 && stable1 <= cap,
         "stable {stable0} -> {stable1} (cap {cap})"

@@ -557,11 +557,16 @@ impl<B: Backend> World<B> {
 
     /// Opens margin account 0 of `user`.
     pub async fn open_account(&mut self, user: &User) -> Pubkey {
-        let ix = ix::open_account(&self.ex, &user.key(), 0);
+        self.open_account_id(user, 0).await
+    }
+
+    /// Opens margin account `id` of `user`.
+    pub async fn open_account_id(&mut self, user: &User, id: u32) -> Pubkey {
+        let ix = ix::open_account(&self.ex, &user.key(), id);
         self.call("open_account", &[ix], &[&user.kp])
             .await
             .expect("open_account");
-        let a = keel_client::pda::margin_account(&self.ex.exchange, &user.key(), 0);
+        let a = keel_client::pda::margin_account(&self.ex.exchange, &user.key(), id);
         self.accounts.push(a);
         a
     }

@@ -1,29 +1,36 @@
-//! Writes the Keel IDL to `idl/keel.json`, or with `--check` exits non-zero when the committed
-//! file is stale. See `keel_tests::idl`.
+//! Writes the Keel IDL (`idl/keel.json`), its copy in the TypeScript SDK and the SDK's types
+//! (`sdk/ts/src/idl/`), or with `--check` exits non-zero when a committed file is stale. See
+//! `keel_tests::idl`.
 
 fn main() {
     let check = std::env::args().any(|a| a == "--check");
-    let json = match keel_tests::idl::generate() {
-        Ok(j) => j,
+    let idl = match keel_tests::idl::build() {
+        Ok(i) => i,
         Err(e) => {
             eprintln!("IDL generation failed: {e}");
             std::process::exit(2);
         }
     };
-    let path = keel_tests::idl::idl_path();
+    let outputs = keel_tests::idl::outputs(&idl);
     if check {
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        if committed != json {
+        let stale = keel_tests::idl::stale(&outputs);
+        for p in &stale {
             eprintln!(
                 "{} is stale: run `cargo run -p keel-tests --bin keel-idl`",
-                path.display()
+                p.display()
             );
+        }
+        if !stale.is_empty() {
             std::process::exit(1);
         }
-        println!("{} is up to date", path.display());
+        for (p, _) in &outputs {
+            println!("{} is up to date", p.display());
+        }
     } else {
-        std::fs::create_dir_all(path.parent().unwrap()).expect("create idl/");
-        std::fs::write(&path, json).expect("write idl/keel.json");
-        println!("wrote {}", path.display());
+        for (p, s) in &outputs {
+            std::fs::create_dir_all(p.parent().unwrap()).expect("create the directory");
+            std::fs::write(p, s).expect("write");
+            println!("wrote {}", p.display());
+        }
     }
 }

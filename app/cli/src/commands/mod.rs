@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod bootstrap;
 pub mod cranks;
+pub mod dashboard;
 pub mod demo;
 pub mod margin;
 pub mod markets;

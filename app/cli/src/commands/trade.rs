@@ -6,6 +6,9 @@
 //! the summary), refuses anything but compute-budget instructions and exactly one Keel `trade`
 //! naming the taker's own account, checks the maker's signature, then signs and sends.
 //! The blockhash expires after about a minute on a real cluster: the taker must send before.
+//! When the trade names more accounts than a legacy transaction carries (two accounts over
+//! many markets), the maker puts the shared ones in its address lookup tables and signs a v0
+//! transaction; the taker reads those tables from the chain to see every account it names.
 
 use crate::env::Env;
 use crate::error::{CliError, CliResult};
@@ -15,9 +18,12 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use base64::Engine;
 use keel::instructions::TradeArgs;
-use keel_client::{chain::budget_instructions, ix, pda, Chain};
+use keel_client::chain::{budget_instructions, message, partial_sign};
+use keel_client::lookup::{resolve, Table};
+use keel_client::{ix, pda, Chain, SendError};
 use serde::{Deserialize, Serialize};
-use solana_transaction::Transaction;
+use solana_message::VersionedMessage;
+use solana_transaction::versioned::VersionedTransaction;
 
 /// The compute-budget program.
 pub const COMPUTE_BUDGET: Pubkey =
@@ -196,12 +202,25 @@ pub async fn make<C: Chain>(env: &Env<C>, args: MakeArgs, maker_id: u32) -> CliR
         &metas,
     );
     let mut ixs = budget_instructions(env.budget);
-    ixs.push(trade);
+    ixs.push(trade.clone());
     let blockhash = env.chain.latest_blockhash().await?;
-    let mut tx = Transaction::new_with_payer(&ixs, Some(&args.taker));
-    tx.try_partial_sign(&[&env.keypair], blockhash)
-        .map_err(|e| CliError::Chain(format!("signing: {e}")))?;
-    let summary = summarise(&snap, &tx)?;
+    let msg = match message(&args.taker, &ixs, blockhash, &[]) {
+        Err(SendError::TooLarge { .. }) if env.chain.lookup_tables().is_some() => {
+            env.cover(&[trade]).await?;
+            let slot = env.chain.slot().await?;
+            let tables = env.chain.lookup_tables().expect("checked").active(slot);
+            message(&args.taker, &ixs, blockhash, &tables)
+        }
+        r => r,
+    }
+    .map_err(|e| CliError::send("trade", e))?;
+    let mut tx = VersionedTransaction {
+        signatures: vec![],
+        message: msg,
+    };
+    partial_sign(&mut tx, &env.keypair).map_err(|e| CliError::Chain(format!("signing: {e}")))?;
+    let keys = account_keys(env, &tx.message).await?;
+    let summary = summarise(&snap, &tx.message, &keys)?;
     Ok(TradeOffer {
         format: OFFER_FORMAT.into(),
         summary,
@@ -210,13 +229,38 @@ pub async fn make<C: Chain>(env: &Env<C>, args: MakeArgs, maker_id: u32) -> CliR
     })
 }
 
-/// Decodes and checks a trade transaction: compute-budget instructions and exactly one Keel
-/// `trade`, nothing else; fee payer and maker the only signers. Returns the summary and the
-/// index of the maker's signature.
-fn summarise(snap: &keel_client::view::Snapshot, tx: &Transaction) -> CliResult<TradeSummary> {
+/// Every account `msg` names, its lookups resolved through the tables on the chain.
+async fn account_keys<C: Chain>(env: &Env<C>, msg: &VersionedMessage) -> CliResult<Vec<Pubkey>> {
     let refuse = |m: String| CliError::Refused(format!("refusing this trade file: {m}"));
-    let msg = &tx.message;
-    let keys = &msg.account_keys;
+    let table_keys: Vec<Pubkey> = msg
+        .address_table_lookups()
+        .unwrap_or_default()
+        .iter()
+        .map(|l| l.account_key)
+        .collect();
+    let mut tables = Vec::new();
+    for (k, a) in table_keys
+        .iter()
+        .zip(env.chain.accounts(&table_keys).await?)
+    {
+        let a = a.ok_or_else(|| refuse(format!("its lookup table {k} does not exist")))?;
+        if a.owner != keel_client::lookup::PROGRAM {
+            return Err(refuse(format!("{k} is not an address lookup table")));
+        }
+        tables.push(Table::decode(*k, &a.data).map_err(|e| refuse(e.0))?);
+    }
+    resolve(msg, &tables).map_err(refuse)
+}
+
+/// Decodes and checks a trade message (`keys`: every account it names, lookups resolved):
+/// compute-budget instructions and exactly one Keel `trade`, nothing else; fee payer and maker
+/// the only signers.
+fn summarise(
+    snap: &keel_client::view::Snapshot,
+    msg: &VersionedMessage,
+    keys: &[Pubkey],
+) -> CliResult<TradeSummary> {
+    let refuse = |m: String| CliError::Refused(format!("refusing this trade file: {m}"));
     let key = |i: u8| {
         keys.get(i as usize)
             .copied()
@@ -225,7 +269,7 @@ fn summarise(snap: &keel_client::view::Snapshot, tx: &Transaction) -> CliResult<
     let fee_payer = *keys.first().ok_or_else(|| refuse("no accounts".into()))?;
     let (mut cu_limit, mut cu_price) = (200_000u32, 0u64);
     let mut trade: Option<(TradeArgs, Vec<Pubkey>, Vec<u8>)> = None;
-    for ci in &msg.instructions {
+    for ci in msg.instructions() {
         let program = key(ci.program_id_index)?;
         if program == COMPUTE_BUDGET {
             match ci.data.first() {
@@ -283,7 +327,7 @@ fn summarise(snap: &keel_client::view::Snapshot, tx: &Transaction) -> CliResult<
         )));
     }
     // Only the fee payer (taker) and the maker sign; the remaining accounts are read-only.
-    if msg.header.num_required_signatures != 2 || !keys[..2].contains(&maker) {
+    if msg.header().num_required_signatures != 2 || !keys[..2].contains(&maker) {
         return Err(refuse(
             "it needs signatures from someone other than the taker and the maker".into(),
         ));
@@ -346,7 +390,7 @@ fn summarise(snap: &keel_client::view::Snapshot, tx: &Transaction) -> CliResult<
         taker_account: taker_account.to_string(),
         maker: maker.to_string(),
         maker_account: maker_account.to_string(),
-        blockhash: msg.recent_blockhash.to_string(),
+        blockhash: msg.recent_blockhash().to_string(),
         cu_limit,
         cu_price_micro_lamports: cu_price,
     })
@@ -407,10 +451,11 @@ pub async fn take<C: Chain>(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(offer.transaction.trim())
         .map_err(|_| refuse("the transaction is not base64".into()))?;
-    let mut tx: Transaction = bincode::deserialize(&bytes)
+    let mut tx: VersionedTransaction = bincode::deserialize(&bytes)
         .map_err(|_| refuse("the transaction does not decode".into()))?;
     let snap = env.snapshot().await?;
-    let summary = summarise(&snap, &tx)?;
+    let keys = account_keys(env, &tx.message).await?;
+    let summary = summarise(&snap, &tx.message, &keys)?;
     if summary.taker != env.me().to_string() {
         return Err(refuse(format!(
             "it is for taker {}, and you are {}",
@@ -455,7 +500,7 @@ pub async fn take<C: Chain>(
     let maker: Pubkey = summary.maker.parse().expect("a key we printed");
     let maker_pos = tx
         .message
-        .account_keys
+        .static_account_keys()
         .iter()
         .position(|k| *k == maker)
         .expect("checked");
@@ -491,9 +536,7 @@ pub async fn take<C: Chain>(
         markets.push(traded);
     }
     crate::commands::cranks::send_due_cranks(env, &snap, Some(&markets)).await?;
-    let blockhash = tx.message.recent_blockhash;
-    tx.try_partial_sign(&[&env.keypair], blockhash)
-        .map_err(|e| CliError::Chain(format!("signing: {e}")))?;
+    partial_sign(&mut tx, &env.keypair).map_err(|e| CliError::Chain(format!("signing: {e}")))?;
     let sent = env
         .chain
         .send_transaction(&tx)

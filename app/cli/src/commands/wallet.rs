@@ -27,11 +27,14 @@ pub struct Moved {
     pub decimals: u8,
     /// The transaction.
     pub signature: String,
+    /// A deposit into an account in a liquidation episode: whether the episode ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liquidation_episode: Option<String>,
 }
 
 impl Render for Moved {
     fn render(&self) -> String {
-        kv(&[
+        let mut pairs = vec![
             (
                 self.action.as_str(),
                 money(self.amount_native as i64, self.decimals),
@@ -50,7 +53,11 @@ impl Render for Moved {
                 money(self.collateral_native, self.decimals),
             ),
             ("signature", self.signature.clone()),
-        ])
+        ];
+        if let Some(e) = &self.liquidation_episode {
+            pairs.push(("liquidation episode", e.clone()));
+        }
+        kv(&pairs)
     }
 }
 
@@ -77,18 +84,36 @@ pub async fn deposit<C: Chain>(
 ) -> CliResult<Moved> {
     let (ex, e) = env.exchange().await?;
     let key = account.unwrap_or_else(|| env.my_account(id));
-    env.margin_account(&key).await?;
+    let before = env.margin_account(&key).await?;
     let native = amount_native(amount, e.quote_decimals)?;
     let source = from
         .unwrap_or_else(|| associated_token_account(&env.me(), &ex.quote_mint, &ex.token_program));
-    let sent = env
-        .send(
-            "deposit",
-            &[ix::deposit(&ex, &env.me(), &key, &source, native)],
-            &[],
-        )
-        .await?;
+    // In a liquidation episode the account's markets go along, so that a deposit restoring it
+    // ends the episode (the program ignores them otherwise).
+    let episode = before.in_liquidation_episode();
+    let margin = if episode {
+        env.snapshot().await?.deposit_metas(&before)?
+    } else {
+        Vec::new()
+    };
+    let me = env.me();
+    let with_margin = ix::deposit_checking_margin(&ex, &me, &key, &source, native, &margin);
+    let (sent, unchecked) = match env.send("deposit", &[with_margin], &[]).await {
+        Ok(s) => (s, None),
+        // The margin part was refused (a stale oracle, say): the money still goes in, and the
+        // episode stays open until the account is found healthy or it lapses.
+        Err(err) if episode => {
+            let plain = ix::deposit(&ex, &me, &key, &source, native);
+            (env.send("deposit", &[plain], &[]).await?, Some(err))
+        }
+        Err(err) => return Err(err),
+    };
     let after = env.margin_account(&key).await?;
+    let liquidation_episode = episode.then(|| match (&unchecked, after.in_liquidation_episode()) {
+        (_, false) => "ended (at or above maintenance margin)".to_string(),
+        (None, true) => "still open (below maintenance margin)".to_string(),
+        (Some(err), true) => format!("still open (margin not checked: {err})"),
+    });
     Ok(Moved {
         action: "deposit".into(),
         account: key.to_string(),
@@ -97,6 +122,7 @@ pub async fn deposit<C: Chain>(
         collateral_native: after.collateral_native,
         decimals: e.quote_decimals,
         signature: sent.signature,
+        liquidation_episode,
     })
 }
 
@@ -158,5 +184,6 @@ pub async fn withdraw<C: Chain>(
         collateral_native: after.collateral_native,
         decimals,
         signature: sent.signature,
+        liquidation_episode: None,
     })
 }

@@ -88,12 +88,15 @@ impl VolState {
 
     /// Folds in an oracle observation (`price` at `ts`) and an optional implied vol. Rejects
     /// out-of-order, too-frequent and non-positive observations; an error changes nothing.
+    /// `pull_secs`: how long after its publish time an observation may pull the stable price
+    /// (the market's oracle staleness window; see [`VolState::stable_price_at`]).
     pub fn observe(
         &mut self,
         price: i64,
         ts: i64,
         iv: Option<ImpliedVol>,
         p: &RiskParams,
+        pull_secs: i64,
     ) -> RiskResult<VolStep> {
         if price <= 0 {
             return Err(RiskError::NonPositivePrice);
@@ -116,11 +119,12 @@ impl VolState {
         )?);
         next.garch_var = Fx::from_bits(garch::update(self.garch_var.to_bits(), sample, dt, p)?);
         // Over the interval just ended only the previous observation was known: the stable
-        // price moves toward it, never toward a price first seen now (docs/risk-model.md §4.4).
+        // price moves toward it, never toward a price first seen now, and only for as long as
+        // that observation would itself be fresh (docs/risk-model.md §4.4).
         next.stable_price = stable_price::step(
             self.stable_price,
             self.last_price,
-            dt,
+            dt.min(pull_secs.max(0)),
             p.stable_growth_per_sec,
         )?;
         next.last_price = price;
@@ -154,15 +158,17 @@ impl VolState {
     }
 
     /// The stable price as of `now`: the stored one moved at the capped rate toward the last
-    /// observed price (`last_price`) for the time since that observation. An oracle price the
-    /// crank has not observed yet does not move it at all, so however long the crank was idle,
-    /// the stable price moves toward a new price only from the moment a crank first sees it,
-    /// at `stable_growth_per_sec`: a move held for Δt seconds moves it at most e^(g·Δt) − 1.
-    pub fn stable_price_at(&self, now: i64, p: &RiskParams) -> RiskResult<i64> {
+    /// observed price (`last_price`) for the time since that observation, but for at most
+    /// `pull_secs` (the market's oracle staleness window: an observation older than that would
+    /// be refused as stale, so it stops pulling). An oracle price the crank has not observed
+    /// does not move it at all, and an observed one pulls only from its publish time and for at
+    /// most `pull_secs` after the move ends: a move held Δt seconds moves the stable price at
+    /// most e^(g·(Δt + pull_secs)) − 1, whatever the crank cadence.
+    pub fn stable_price_at(&self, now: i64, p: &RiskParams, pull_secs: i64) -> RiskResult<i64> {
         stable_price::step(
             self.stable_price,
             self.last_price,
-            now.saturating_sub(self.last_ts),
+            now.saturating_sub(self.last_ts).min(pull_secs.max(0)),
             p.stable_growth_per_sec,
         )
     }

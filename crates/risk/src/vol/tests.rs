@@ -2,6 +2,8 @@ use super::*;
 use crate::fx::ONE;
 
 const DAY: i64 = 86_400;
+/// How long an observation pulls the stable price: a market's default oracle staleness.
+const PULL: i64 = 60;
 
 fn state() -> (VolState, RiskParams) {
     let p = RiskParams::DEFAULT;
@@ -11,26 +13,26 @@ fn state() -> (VolState, RiskParams) {
 #[test]
 fn rejects_bad_observations_without_changing_anything() {
     let (mut s, p) = state();
-    s.observe(1_010_000_000, DAY, None, &p).unwrap();
+    s.observe(1_010_000_000, DAY, None, &p, PULL).unwrap();
     let before = s;
     assert_eq!(
-        s.observe(1_020_000_000, DAY, None, &p),
+        s.observe(1_020_000_000, DAY, None, &p, PULL),
         Err(RiskError::OutOfOrderObservation)
     );
     assert_eq!(
-        s.observe(1_020_000_000, DAY - 5, None, &p),
+        s.observe(1_020_000_000, DAY - 5, None, &p, PULL),
         Err(RiskError::OutOfOrderObservation)
     );
     assert_eq!(
-        s.observe(1_020_000_000, DAY + 10, None, &p),
+        s.observe(1_020_000_000, DAY + 10, None, &p, PULL),
         Err(RiskError::ObservationTooSoon)
     );
     assert_eq!(
-        s.observe(0, 2 * DAY, None, &p),
+        s.observe(0, 2 * DAY, None, &p, PULL),
         Err(RiskError::NonPositivePrice)
     );
     assert_eq!(
-        s.observe(-1, 2 * DAY, None, &p),
+        s.observe(-1, 2 * DAY, None, &p, PULL),
         Err(RiskError::NonPositivePrice)
     );
     assert_eq!(s, before);
@@ -63,10 +65,10 @@ fn a_crash_raises_vol_at_once_and_it_decays_slowly() {
     let mut px = 1_000_000_000i64;
     for d in 1..60 {
         px += if d % 2 == 0 { 10_000_000 } else { -10_000_000 }; // ±1% a day: ~19% vol
-        s.observe(px, d * DAY, None, &p).unwrap();
+        s.observe(px, d * DAY, None, &p, PULL).unwrap();
     }
     let calm = s.margin_vol;
-    s.observe(px * 7 / 10, 60 * DAY, None, &p).unwrap(); // −30% in a day
+    s.observe(px * 7 / 10, 60 * DAY, None, &p, PULL).unwrap(); // −30% in a day
     let spiked = s.margin_vol;
     // Risk first: one crash day more than doubles the margin vol at once, with no feed.
     assert!(spiked > calm * 2, "{calm} → {spiked}");
@@ -77,7 +79,7 @@ fn a_crash_raises_vol_at_once_and_it_decays_slowly() {
     // Quiet days afterwards: margin vol falls, but no faster than the APC's daily cap.
     let mut prev = spiked;
     for d in 61..70 {
-        s.observe(px * 7 / 10, d * DAY, None, &p).unwrap();
+        s.observe(px * 7 / 10, d * DAY, None, &p, PULL).unwrap();
         let max_fall = prev * (Fx::ONE - p.apc_max_fall_per_day) - Fx::DELTA * 4;
         assert!(
             s.margin_vol >= max_fall,
@@ -98,18 +100,27 @@ fn a_crash_raises_vol_at_once_and_it_decays_slowly() {
 #[test]
 fn a_fresh_implied_vol_is_blended_and_a_stale_one_ignored() {
     let (mut s, p) = state();
-    s.observe(1_000_000_000, DAY, None, &p).unwrap();
+    s.observe(1_000_000_000, DAY, None, &p, PULL).unwrap();
     let iv = ImpliedVol {
         vol: Fx::lit("1.5"),
         ts: 2 * DAY - 60,
     };
     let mut with = s;
-    with.observe(1_000_000_000, 2 * DAY, Some(iv), &p).unwrap();
+    with.observe(1_000_000_000, 2 * DAY, Some(iv), &p, PULL)
+        .unwrap();
     let mut without = s;
-    without.observe(1_000_000_000, 2 * DAY, None, &p).unwrap();
+    without
+        .observe(1_000_000_000, 2 * DAY, None, &p, PULL)
+        .unwrap();
     let mut stale = s;
     stale
-        .observe(1_000_000_000, 2 * DAY, Some(ImpliedVol { ts: 0, ..iv }), &p)
+        .observe(
+            1_000_000_000,
+            2 * DAY,
+            Some(ImpliedVol { ts: 0, ..iv }),
+            &p,
+            PULL,
+        )
         .unwrap();
     let expected = without.hist_vol + (iv.vol - without.hist_vol) * p.iv_weight;
     assert!((with.raw_vol - expected).abs() <= Fx::DELTA * 4);
@@ -176,7 +187,9 @@ fn stable_price_moves_at_the_capped_rate() {
 }
 
 /// The speed limit holds whatever the crank cadence (the attack: a pump right after an hour
-/// without a crank used to move the stable price by g·3600 at once).
+/// without a crank used to move the stable price by g·3600 at once). The last observation of
+/// the pump still pulls for `PULL` seconds, so the bound is e^(g·(Δt + PULL)) − 1, reached at
+/// the end of that window and never exceeded however long nobody cranks afterwards.
 #[test]
 fn a_pump_after_an_idle_hour_moves_the_stable_price_at_most_its_documented_speed() {
     let p = RiskParams::DEFAULT;
@@ -191,21 +204,70 @@ fn a_pump_after_an_idle_hour_moves_the_stable_price_at_most_its_documented_speed
     let hold = 300;
     let mut t = start;
     while t <= start + hold {
-        s.observe(pump, t, None, &p).unwrap();
+        s.observe(pump, t, None, &p, PULL).unwrap();
         t += p.min_obs_interval_secs;
     }
-    let at_end = s.stable_price_at(start + hold, &p).unwrap();
-    let moved = at_end as f64 / p0 as f64 - 1.0;
-    let bound = (g * hold as f64).exp() - 1.0;
+    let bound = (g * (hold + PULL) as f64).exp() - 1.0;
+    let moved = |now: i64| s.stable_price_at(now, &p, PULL).unwrap() as f64 / p0 as f64 - 1.0;
+    for now in [start + hold, start + hold + PULL, start + hold + 3_600] {
+        assert!(
+            moved(now) <= bound + 1e-9,
+            "at +{}: moved {} > e^(g·(Δt + pull)) − 1 = {bound}",
+            now - start,
+            moved(now)
+        );
+    }
+    // … and it does follow, to the bound: six observations each pulling a full minute,
+    // (1 + 60·g)⁶ − 1 (the bound's e^x compounds continuously; to the Q32 grid of the rate) —
+    // the last pumped observation pulls for the whole window after it, no longer.
+    let steps = ((hold + PULL) / PULL) as i32;
+    let reached = (1.0 + g * PULL as f64).powi(steps) - 1.0;
     assert!(
-        moved <= bound + 1e-9,
-        "moved {moved} > e^(g·Δt) − 1 = {bound}"
+        moved(start + hold + PULL) > reached - 1e-6,
+        "{}",
+        moved(start + hold + PULL)
     );
-    // … and it does follow: one interval less of the pump would have moved it less.
-    assert!(moved > 0.029, "moved {moved}");
+    assert_eq!(moved(start + hold + PULL), moved(start + hold + 3_600));
     // Margin checked during the pump before any crank saw it: no move at all.
     let fresh = VolState::new(p0, t0, &p).unwrap();
-    assert_eq!(fresh.stable_price_at(start + hold, &p).unwrap(), p0);
+    assert_eq!(fresh.stable_price_at(start + hold, &p, PULL).unwrap(), p0);
+}
+
+/// The attack on the cadence: a spike lasting one second, cranked at once by the attacker (the
+/// crank is permissionless), used to pull the stable price until the keeper's next crank —
+/// 540 s later, 5.4% toward a 20× spike. An observation now pulls for at most `PULL` seconds
+/// after its publish time: a move held Δt seconds moves the stable price at most
+/// e^(g·(Δt + PULL)) − 1, whatever the cadence.
+#[test]
+fn a_one_second_spike_pulls_the_stable_price_for_at_most_the_pull_window() {
+    let p = RiskParams::DEFAULT;
+    let g = p.stable_growth_per_sec.to_num::<f64>();
+    let p0 = 1_000_000_000i64;
+    let t0 = 1_700_000_000i64;
+    let mut s = VolState::new(p0, t0, &p).unwrap();
+    let t1 = t0 + 600;
+    s.observe(20 * p0, t1, None, &p, PULL).unwrap();
+    let bound = (g * (1 + PULL) as f64).exp() - 1.0;
+    // Margin checks before the keeper's crank see the spike's pull stop after the window …
+    for now in [t1 + PULL, t1 + 539] {
+        let moved = s.stable_price_at(now, &p, PULL).unwrap() as f64 / p0 as f64 - 1.0;
+        assert!(
+            moved <= bound,
+            "at +{}: moved {moved}, bound {bound}",
+            now - t1
+        );
+    }
+    // … and so does the keeper's crank at +540 (the spike ended at +1).
+    s.observe(p0, t1 + 540, None, &p, PULL).unwrap();
+    let moved = s.stable_price as f64 / p0 as f64 - 1.0;
+    assert!(moved <= bound, "moved {moved}, bound {bound}");
+    assert!(
+        moved > g * PULL as f64 - 1e-6,
+        "the spike pulled for the window: {moved}"
+    );
+    // A later observation pulls back toward the price it saw.
+    let back = s.stable_price_at(t1 + 540 + PULL, &p, PULL).unwrap();
+    assert!(back < s.stable_price && back >= p0, "{back}");
 }
 
 #[test]

@@ -214,8 +214,10 @@ fn the_stable_price_lags_a_pumped_oracle() {
     margin_inputs(&a, &readings, &[], &[], NOW, &mut inp).unwrap();
     assert_eq!(inp.markets[0].spot, 12_000_000_000);
     assert_eq!(inp.markets[0].stable_spot, 600_000_000);
-    // Once a crank has seen it, 100 s later it has moved 100 s × 0.01%/s = 1% (0.0001 is not
-    // exact in Q32.32: 429 497/2^32 ≈ 1.000000008e-4, a few units above 1%).
+    // Once a crank has seen it, it pulls for at most the staleness window (60 s) after that
+    // observation: 100 s later the stable price has moved 60 s × 0.01%/s = 0.6% (0.0001 is not
+    // exact in Q32.32: 429 497/2^32 ≈ 1.000000008e-4, a few units above), and with a window of
+    // 100 s or more, 1%.
     let mut seen = m;
     seen.vol_state = VolState {
         last_price: 12_000_000_000,
@@ -229,7 +231,23 @@ fn the_stable_price_lags_a_pumped_oracle() {
     }];
     margin_inputs(&a, &readings, &[], &[], NOW, &mut inp).unwrap();
     let stable = inp.markets[0].stable_spot;
-    assert!((606_000_000..=606_000_010).contains(&stable), "{stable}");
+    assert!((603_600_000..=603_600_010).contains(&stable), "{stable}");
+    for window in [100, 3_600] {
+        let mut long_window = seen;
+        long_window.oracle.max_staleness_secs = window;
+        let readings = [MarketReading {
+            key: [1; 32],
+            market: &long_window,
+            oracle: reading(1_200_000),
+        }];
+        let mut inp = MarginInputs::new();
+        margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
+        let stable = inp.markets[0].stable_spot;
+        assert!(
+            (606_000_000..=606_000_010).contains(&stable),
+            "{window}: {stable}"
+        );
+    }
 }
 
 #[test]

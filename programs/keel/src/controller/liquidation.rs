@@ -17,7 +17,8 @@ use keel_state::account::{EPISODE_MAX_GAP_SECS, FLAG_BANKRUPT, FLAG_BEING_LIQUID
 use keel_state::{Exchange, MarginAccount, MarginSnapshot};
 
 /// Ends the account's liquidation episode (flag and Dutch-auction clock) if `snap` shows it at
-/// or above maintenance margin. Every instruction that computes an account's margin calls it.
+/// or above maintenance margin. Every instruction that updates an account after computing its
+/// margin calls it: `trade`, `withdraw`, `liquidate`, and `deposit` when passed the markets.
 pub fn end_episode_if_healthy(acc: &mut MarginAccount, snap: &MarginSnapshot) {
     if snap.equity_mm >= snap.mm {
         acc.flags &= !FLAG_BEING_LIQUIDATED;

@@ -1,7 +1,15 @@
 //! `deposit`: quote tokens from the signer's token account into the vault, credited to a margin
 //! account of the exchange (anyone may fund any account; only the owner withdraws).
+//!
+//! Remaining accounts (optional): the margin protocol's (market, oracle) pairs and
+//! correlations for the account's markets. Used only when the account is in a liquidation
+//! episode: its margin is then computed after the deposit, and the episode ends if the account
+//! is at or above MM — a deposit that restores the account closes the Dutch-auction clock, one
+//! that leaves it below MM (however small) changes nothing about it. Otherwise no margin is
+//! computed (deposits stay cheap) and the remaining accounts are ignored.
 
-use crate::controller::{ledger, token};
+use crate::controller::margin::{has_expired_positions, Margin, MarketSet};
+use crate::controller::{ledger, liquidation, token};
 use crate::error::KeelError;
 use crate::events::Deposited;
 use crate::state::{Exchange, MarginAccount};
@@ -37,7 +45,7 @@ pub struct Deposit<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn handler(mut ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
+pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs) -> Result<()> {
     require!(
         ctx.accounts.exchange.load()?.allows(PAUSE_DEPOSIT),
         KeelError::ExchangePaused
@@ -61,6 +69,17 @@ pub fn handler(mut ctx: Context<Deposit>, args: DepositArgs) -> Result<()> {
         .deposited_native
         .checked_add(received_i)
         .ok_or(KeelError::MathOverflow)?;
+    if acc.in_liquidation_episode() && !ctx.remaining_accounts.is_empty() {
+        let now = Clock::get()?.unix_timestamp;
+        // An account holding expired positions is settled before it can be margined (or
+        // liquidated): its episode waits for that.
+        if !has_expired_positions(&acc, now) {
+            let set = MarketSet::load(ctx.remaining_accounts, &a.exchange.key(), now)?;
+            let snapshot = Margin::new(&set, now).compute(&acc, None)?;
+            acc.last_margin = snapshot;
+            liquidation::end_episode_if_healthy(&mut acc, &snapshot);
+        }
+    }
     token::check_conservation(&ex, a.vault.amount)?;
     crate::events::emit(Deposited {
         account: a.margin_account.key(),

@@ -31,13 +31,11 @@ pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
     let spec = m.contract_spec();
     let price = spec.price_native(&reading).or_keel()?;
     let conf = spec.conf_native(&reading).or_keel()?;
-    let params = m.risk_params;
     let iv = m.implied();
-    let mut vs = m.vol_state;
-    let step = vs
-        .observe(price, reading.publish_time, iv, &params)
-        .or_keel()?;
-    m.vol_state = vs;
+    // The market is modified only if the observation is accepted (`observe` changes nothing
+    // on an error, and the error aborts the instruction).
+    let step = m.observe(price, reading.publish_time).or_keel()?;
+    let vs = m.vol_state;
     m.last_oracle = keel_state::OracleSnapshot {
         price_native: price,
         conf_native: conf,

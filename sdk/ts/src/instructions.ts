@@ -1,0 +1,349 @@
+// One builder per Keel instruction, as keel-client's `ix` builds them: the accounts in the IDL's
+// order with its signer/writable flags, the arguments encoded by Anchor's instruction coder, and
+// the remaining accounts (markets and oracles, correlations, series) a margin check needs.
+// Builders are synchronous and need no RPC; `withComputeBudget` adds the compute-unit request
+// that margin-checking instructions need (they use more than the default 200,000 CU).
+
+import { Buffer } from "buffer";
+import BN from "bn.js";
+import {
+  AccountMeta,
+  ComputeBudgetProgram,
+  PublicKey,
+  SystemProgram,
+  TransactionInstruction,
+} from "@solana/web3.js";
+import type { IdlTypes } from "@anchor-lang/core";
+import type { Keel } from "./idl/keel";
+import { PROGRAM_ID, camelIdl, coder } from "./program";
+import {
+  correlationPda,
+  exchangePda,
+  marginAccountPda,
+  marketPda,
+  programDataPda,
+  seriesPda,
+  vaultPda,
+} from "./pda";
+import type { Exchange } from "./accounts";
+
+/** An integer argument: BN, bigint or a safe integer. */
+export type Int = BN | bigint | number;
+const bn = (v: Int): BN => (BN.isBN(v) ? (v as BN) : new BN(v.toString()));
+
+/** What every instruction touching tokens needs to know about the exchange. */
+export interface ExchangeKeys {
+  exchange: PublicKey;
+  vault: PublicKey;
+  quoteMint: PublicKey;
+  tokenProgram: PublicKey;
+}
+
+/** The keys of the (single) exchange of `quoteMint` under `tokenProgram`. */
+export function newExchangeKeys(quoteMint: PublicKey, tokenProgram: PublicKey): ExchangeKeys {
+  const exchange = exchangePda();
+  return { exchange, vault: vaultPda(exchange), quoteMint, tokenProgram };
+}
+
+/** The keys of an exchange read from its account. */
+export function exchangeKeys(ex: Exchange): ExchangeKeys {
+  return {
+    exchange: exchangePda(),
+    vault: ex.quoteVault,
+    quoteMint: ex.quoteMint,
+    tokenProgram: ex.quoteTokenProgram,
+  };
+}
+
+/**
+ * Instruction `name` with `accounts` (by IDL name; fixed addresses such as the system program
+ * are filled in), `args` and `remaining` accounts appended.
+ */
+export function buildInstruction(
+  name: string,
+  accounts: Record<string, PublicKey>,
+  args: Record<string, unknown> = {},
+  remaining: AccountMeta[] = [],
+): TransactionInstruction {
+  const def = camelIdl.instructions.find((i) => i.name === name);
+  if (!def) throw new Error(`no instruction ${name} in the IDL`);
+  const keys: AccountMeta[] = def.accounts.map((a) => {
+    if ("accounts" in a) throw new Error(`${name}: composite accounts are not used by Keel`);
+    const pubkey = a.address ? new PublicKey(a.address) : accounts[a.name];
+    if (!pubkey) throw new Error(`${name}: account ${a.name} missing`);
+    return { pubkey, isSigner: !!a.signer, isWritable: !!a.writable };
+  });
+  const data = coder.instruction.encode(name, args);
+  return new TransactionInstruction({ programId: PROGRAM_ID, keys: [...keys, ...remaining], data });
+}
+
+/**
+ * Remaining accounts of a margin check: (market, oracle) pairs then correlations. Markets are
+ * writable (each records the newest oracle update it accepted); oracles and correlations are
+ * read-only.
+ */
+export function marginMetas(markets: [PublicKey, PublicKey][], correlations: PublicKey[] = []): AccountMeta[] {
+  const v: AccountMeta[] = [];
+  for (const [m, o] of markets) {
+    v.push({ pubkey: m, isSigner: false, isWritable: true });
+    v.push({ pubkey: o, isSigner: false, isWritable: false });
+  }
+  for (const c of correlations) v.push({ pubkey: c, isSigner: false, isWritable: false });
+  return v;
+}
+
+/** Writable series accounts (`liquidate` and `settle_positions` take those of the positions). */
+export function seriesMetas(series: PublicKey[]): AccountMeta[] {
+  return series.map((s) => ({ pubkey: s, isSigner: false, isWritable: true }));
+}
+
+/** `ixs` preceded by a compute-unit limit request (at most 1,400,000 per transaction). */
+export function withComputeBudget(ixs: TransactionInstruction[], units = 1_400_000): TransactionInstruction[] {
+  return [ComputeBudgetProgram.setComputeUnitLimit({ units }), ...ixs];
+}
+
+// ---- wallet ----
+
+export function openAccount(ex: ExchangeKeys, owner: PublicKey, accountId: number): TransactionInstruction {
+  return buildInstruction(
+    "openAccount",
+    { owner, exchange: ex.exchange, marginAccount: marginAccountPda(ex.exchange, owner, accountId) },
+    { args: { accountId } },
+  );
+}
+
+export function setDelegate(owner: PublicKey, account: PublicKey, delegate: PublicKey): TransactionInstruction {
+  return buildInstruction("setDelegate", { owner, marginAccount: account }, { args: { delegate } });
+}
+
+export function deposit(
+  ex: ExchangeKeys,
+  depositor: PublicKey,
+  account: PublicKey,
+  source: PublicKey,
+  amountNative: Int,
+): TransactionInstruction {
+  return buildInstruction(
+    "deposit",
+    { depositor, ...tokenAccounts(ex), marginAccount: account, source },
+    { args: { amountNative: bn(amountNative) } },
+  );
+}
+
+export function withdraw(
+  ex: ExchangeKeys,
+  owner: PublicKey,
+  account: PublicKey,
+  destination: PublicKey,
+  amountNative: Int,
+  margin: AccountMeta[],
+): TransactionInstruction {
+  return buildInstruction(
+    "withdraw",
+    { owner, ...tokenAccounts(ex), marginAccount: account, destination },
+    { args: { amountNative: bn(amountNative) } },
+    margin,
+  );
+}
+
+/** A trade's terms: the taker buys `qtyContracts` (sells if negative) at `priceNative` each. */
+export interface TradeTerms {
+  qtyContracts: Int;
+  priceNative: Int;
+}
+
+/** A bilateral trade: maker and taker both sign the transaction. */
+export function trade(
+  ex: ExchangeKeys,
+  series: PublicKey,
+  takerAccount: PublicKey,
+  taker: PublicKey,
+  makerAccount: PublicKey,
+  maker: PublicKey,
+  terms: TradeTerms,
+  margin: AccountMeta[],
+): TransactionInstruction {
+  return buildInstruction(
+    "trade",
+    { exchange: ex.exchange, series, takerAccount, taker, makerAccount, maker },
+    { args: { qtyContracts: bn(terms.qtyContracts), priceNative: bn(terms.priceNative) } },
+    margin,
+  );
+}
+
+export function closeAccount(owner: PublicKey, account: PublicKey): TransactionInstruction {
+  return buildInstruction("closeAccount", { owner, marginAccount: account });
+}
+
+// ---- permissionless ----
+
+export function fundInsurance(ex: ExchangeKeys, funder: PublicKey, source: PublicKey, amountNative: Int): TransactionInstruction {
+  return buildInstruction(
+    "fundInsurance",
+    { funder, ...tokenAccounts(ex), source },
+    { args: { amountNative: bn(amountNative) } },
+  );
+}
+
+/** The volatility crank. */
+export function updateVolatility(ex: ExchangeKeys, market: PublicKey, oracle: PublicKey): TransactionInstruction {
+  return buildInstruction("updateVolatility", { exchange: ex.exchange, market, oracle });
+}
+
+/** The correlation crank: `[market, oracle]` of each side (a's index < b's). */
+export function updateCorrelation(
+  ex: ExchangeKeys,
+  a: [PublicKey, PublicKey],
+  b: [PublicKey, PublicKey],
+): TransactionInstruction {
+  return buildInstruction("updateCorrelation", {
+    exchange: ex.exchange,
+    correlation: correlationPda(a[0], b[0]),
+    marketA: a[0],
+    oracleA: a[1],
+    marketB: b[0],
+    oracleB: b[1],
+  });
+}
+
+export function settleSeries(
+  ex: ExchangeKeys,
+  caller: PublicKey,
+  market: PublicKey,
+  series: PublicKey,
+  oracle: PublicKey,
+): TransactionInstruction {
+  return buildInstruction("settleSeries", { caller, exchange: ex.exchange, market, series, oracle });
+}
+
+export function settlePositions(ex: ExchangeKeys, account: PublicKey, series: PublicKey[]): TransactionInstruction {
+  return buildInstruction("settlePositions", { exchange: ex.exchange, marginAccount: account }, {}, seriesMetas(series));
+}
+
+/** `liquidate`: `remaining` = markets/oracles of both accounts, correlations, then the liquidatee's series. */
+export function liquidate(
+  ex: ExchangeKeys,
+  liquidatee: PublicKey,
+  liquidatorAccount: PublicKey,
+  liquidator: PublicKey,
+  maxFractionBps: number,
+  remaining: AccountMeta[],
+): TransactionInstruction {
+  return buildInstruction(
+    "liquidate",
+    { exchange: ex.exchange, liquidatee, liquidatorAccount, liquidator },
+    { args: { maxFractionBps } },
+    remaining,
+  );
+}
+
+/** Emits the account's margin breakdown as a `MarginReport` event: simulate it. */
+export function marginReport(ex: ExchangeKeys, account: PublicKey, margin: AccountMeta[]): TransactionInstruction {
+  return buildInstruction("marginReport", { exchange: ex.exchange, marginAccount: account }, {}, margin);
+}
+
+// ---- admin and vol authority ----
+
+export type InitExchangeArgs = IdlTypes<Keel>["initExchangeArgs"];
+export type CreateMarketArgs = IdlTypes<Keel>["createMarketArgs"];
+export type ListSeriesArgs = IdlTypes<Keel>["listSeriesArgs"];
+export type CreateCorrelationArgs = IdlTypes<Keel>["createCorrelationArgs"];
+export type UpdateMarketParamsArgs = IdlTypes<Keel>["updateMarketParamsArgs"];
+
+export function initExchange(ex: ExchangeKeys, admin: PublicKey, args: InitExchangeArgs): TransactionInstruction {
+  return buildInstruction(
+    "initExchange",
+    { admin, programData: programDataPda(), ...tokenAccounts(ex) },
+    { args },
+  );
+}
+
+export function setPause(ex: ExchangeKeys, admin: PublicKey, flags: number): TransactionInstruction {
+  return buildInstruction("setPause", { admin, exchange: ex.exchange }, { args: { flags } });
+}
+
+export function createMarket(
+  ex: ExchangeKeys,
+  admin: PublicKey,
+  marketIndex: number,
+  oracle: PublicKey,
+  args: CreateMarketArgs,
+): TransactionInstruction {
+  return buildInstruction(
+    "createMarket",
+    { admin, exchange: ex.exchange, market: marketPda(ex.exchange, marketIndex), oracle },
+    { args },
+  );
+}
+
+export function updateMarketParams(
+  ex: ExchangeKeys,
+  admin: PublicKey,
+  market: PublicKey,
+  args: UpdateMarketParamsArgs,
+): TransactionInstruction {
+  return buildInstruction("updateMarketParams", { admin, exchange: ex.exchange, market }, { args });
+}
+
+export function publishImpliedVol(market: PublicKey, authority: PublicKey, impliedVolBps: number): TransactionInstruction {
+  return buildInstruction("publishImpliedVol", { volAuthority: authority, market }, { args: { impliedVolBps } });
+}
+
+export function listSeries(
+  ex: ExchangeKeys,
+  admin: PublicKey,
+  market: PublicKey,
+  seriesIndex: number,
+  args: ListSeriesArgs,
+): TransactionInstruction {
+  return buildInstruction(
+    "listSeries",
+    { admin, exchange: ex.exchange, market, series: seriesPda(market, seriesIndex) },
+    { args },
+  );
+}
+
+export function createCorrelation(
+  ex: ExchangeKeys,
+  admin: PublicKey,
+  marketA: PublicKey,
+  marketB: PublicKey,
+  args: CreateCorrelationArgs,
+): TransactionInstruction {
+  return buildInstruction(
+    "createCorrelation",
+    { admin, exchange: ex.exchange, marketA, marketB, correlation: correlationPda(marketA, marketB) },
+    { args },
+  );
+}
+
+export function withdrawFees(
+  ex: ExchangeKeys,
+  admin: PublicKey,
+  destination: PublicKey,
+  amountNative: Int,
+): TransactionInstruction {
+  return buildInstruction(
+    "withdrawFees",
+    { admin, ...tokenAccounts(ex), destination },
+    { args: { amountNative: bn(amountNative) } },
+  );
+}
+
+export function updateLiquidationParams(ex: ExchangeKeys, admin: PublicKey, liquidationParams: Buffer): TransactionInstruction {
+  return buildInstruction(
+    "updateLiquidationParams",
+    { admin, exchange: ex.exchange },
+    { args: { liquidationParams } },
+  );
+}
+
+function tokenAccounts(ex: ExchangeKeys): Record<string, PublicKey> {
+  return {
+    exchange: ex.exchange,
+    vault: ex.vault,
+    quoteMint: ex.quoteMint,
+    tokenProgram: ex.tokenProgram,
+    systemProgram: SystemProgram.programId,
+  };
+}

@@ -1,0 +1,167 @@
+// Every Keel account of one deployment at one moment, read over RPC — the TypeScript side of
+// keel-client's `view::Snapshot` — and the remaining accounts an instruction checking margin
+// needs (markets with their oracles, correlations, series), chosen as keel-client chooses them.
+
+import { Buffer } from "buffer";
+import { AccountInfo, AccountMeta, Connection, PublicKey, SYSVAR_CLOCK_PUBKEY } from "@solana/web3.js";
+import {
+  Correlation,
+  Exchange,
+  Keyed,
+  MarginAccount,
+  Market,
+  Series,
+  activePositions,
+  fetchCorrelations,
+  fetchKeyed,
+  fetchMarginAccounts,
+  fetchMarkets,
+  fetchSeries,
+  usedMarkets,
+} from "./accounts";
+import { exchangePda, pythFeedAccount } from "./pda";
+import { marginMetas, seriesMetas } from "./instructions";
+import { buildFrame } from "./engine";
+
+/** `Clock::unix_timestamp` from the sysvar's data (the fifth little-endian 8-byte field). */
+export function clockUnixTimestamp(data: Buffer): number {
+  return Number(data.readBigInt64LE(32));
+}
+
+/** The cluster's unix time (the Clock sysvar). */
+export async function clusterTime(connection: Connection): Promise<number> {
+  const a = await connection.getAccountInfo(SYSVAR_CLOCK_PUBKEY);
+  if (!a) throw new Error("no Clock sysvar");
+  return clockUnixTimestamp(a.data);
+}
+
+/**
+ * Which oracle account prices each market: the market's pinned account if it has one, else an
+ * override, else the Pyth sponsored feed account of its feed id (keel-client's
+ * `OracleDirectory`).
+ */
+export function oracleOf(key: PublicKey, market: Market, overrides: Map<string, PublicKey> = new Map()): PublicKey {
+  if (!market.oracle.account.equals(PublicKey.default)) return market.oracle.account;
+  return overrides.get(key.toBase58()) ?? pythFeedAccount(market.oracle.feedId, 0);
+}
+
+/** A market with the oracle account that prices it. */
+export interface MarketView extends Keyed<Market> {
+  oracleKey: PublicKey;
+  oracle: AccountInfo<Buffer> | null;
+}
+
+export class Snapshot {
+  constructor(
+    public readonly now: number,
+    public readonly exchangeKey: PublicKey,
+    public readonly exchange: Exchange,
+    public readonly markets: MarketView[],
+    public readonly series: Keyed<Series>[],
+    public readonly accounts: Keyed<MarginAccount>[],
+    public readonly correlations: Keyed<Correlation>[],
+    /** The exchange account's bytes (for the WebAssembly engine). */
+    public readonly exchangeData?: Buffer,
+  ) {}
+
+  /** Reads every Keel account and every market's oracle. */
+  static async load(connection: Connection, overrides: Map<string, PublicKey> = new Map()): Promise<Snapshot> {
+    const [now, exchange, markets, series, accounts, correlations] = await Promise.all([
+      clusterTime(connection),
+      fetchKeyed(connection, "exchange", exchangePda()),
+      fetchMarkets(connection),
+      fetchSeries(connection),
+      fetchMarginAccounts(connection),
+      fetchCorrelations(connection),
+    ]);
+    if (!exchange) throw new Error(`no Keel exchange at ${exchangePda().toBase58()}`);
+    const oracleKeys = markets.map((m) => oracleOf(m.address, m.account, overrides));
+    const oracles = oracleKeys.length ? await connection.getMultipleAccountsInfo(oracleKeys) : [];
+    const views = markets.map((m, i) => ({ ...m, oracleKey: oracleKeys[i], oracle: oracles[i] }));
+    return new Snapshot(now, exchangePda(), exchange.account, views, series, accounts, correlations, exchange.data);
+  }
+
+  /**
+   * The WebAssembly engine's input for the margin of `account` (`crates/wasm/src/frame.rs`):
+   * the bytes read, every market with its oracle, every correlation; optionally a what-if
+   * (oracle prices × `spotMult`, vols × `volMult`).
+   */
+  frame(account: PublicKey, spotMult = 1, volMult = 1, now = this.now): Uint8Array {
+    const a = this.accounts.find((x) => x.address.equals(account));
+    if (!a?.data || !this.exchangeData) throw new Error("snapshot without account bytes");
+    return buildFrame({
+      now,
+      spotMult,
+      volMult,
+      exchange: this.exchangeData,
+      accountKey: account,
+      account: a.data,
+      markets: this.markets.map((m) => ({
+        key: m.address,
+        data: m.data!,
+        oracleKey: m.oracleKey,
+        oracleOwner: m.oracle?.owner ?? PublicKey.default,
+        oracleData: m.oracle?.data ?? Buffer.alloc(0),
+      })),
+      correlations: this.correlations.map((c) => c.data!),
+    });
+  }
+
+  market(key: PublicKey): MarketView | undefined {
+    return this.markets.find((m) => m.address.equals(key));
+  }
+
+  account(key: PublicKey): MarginAccount | undefined {
+    return this.accounts.find((a) => a.address.equals(key))?.account;
+  }
+
+  /** The markets `accounts` hold positions in, in a stable order. */
+  marketsOf(accounts: MarginAccount[]): PublicKey[] {
+    const v: PublicKey[] = [];
+    for (const a of accounts) for (const m of usedMarkets(a)) if (!v.some((k) => k.equals(m))) v.push(m);
+    return v;
+  }
+
+  /**
+   * Remaining accounts of an instruction checking the margin of `accounts`: (market, oracle)
+   * for every market they use, plus `extraMarkets`, then every correlation between two of them.
+   */
+  marginMetas(accounts: MarginAccount[], extraMarkets: PublicKey[] = []): AccountMeta[] {
+    const markets = this.marketsOf(accounts);
+    for (const m of extraMarkets) if (!markets.some((k) => k.equals(m))) markets.push(m);
+    const pairs: [PublicKey, PublicKey][] = markets.map((m) => {
+      const mv = this.market(m);
+      if (!mv) throw new Error(`market ${m.toBase58()} missing`);
+      return [m, mv.oracleKey];
+    });
+    const has = (k: PublicKey) => markets.some((m) => m.equals(k));
+    const corr = this.correlations
+      .filter((c) => has(c.account.marketA) && has(c.account.marketB))
+      .map((c) => c.address);
+    return marginMetas(pairs, corr);
+  }
+
+  /** Remaining accounts of `liquidate`: both accounts' markets and correlations, then the liquidatee's series. */
+  liquidateMetas(liquidatee: MarginAccount, liquidator: MarginAccount): AccountMeta[] {
+    return [
+      ...this.marginMetas([liquidatee, liquidator]),
+      ...seriesMetas(activePositions(liquidatee).map((p) => p.series)),
+    ];
+  }
+
+  /**
+   * The vault balance the books require: Σ collateral + insurance + fees + settlement pools −
+   * socialised losses not yet charged (`Exchange::liabilities_native`), as a bigint.
+   */
+  liabilitiesNative(): bigint {
+    const e = this.exchange;
+    const b = (v: { toString(): string }) => BigInt(v.toString());
+    return (
+      b(e.totalCollateralNative) +
+      b(e.insuranceFundNative) +
+      b(e.feesNative) +
+      b(e.settlementPoolsNative) -
+      b(e.socialLossPendingNative)
+    );
+  }
+}
