@@ -96,10 +96,10 @@ pub fn q32(bits: i64, places: usize) -> String {
 /// from the anchor's price.
 pub fn interval(p: u8, anchor: Option<&Anchor>, decimals: u8) -> String {
     let p = p as usize;
+    let mut s = keel_risk::scenario::ScenarioName(p).to_string();
     let Some((ladder, i)) = Ladder::of_point(p) else {
-        return format!("#{p}: not a scenario point");
+        return s;
     };
-    let mut s = format!("#{p}: {} {}/{}", ladder.name(), i + 1, ladder.len() - 1);
     if let Some(a) = anchor.filter(|a| a.spot > 0) {
         if i + 1 < ladder.len() {
             let moved = |f: i64| (f as f64 / a.spot as f64 - 1.0) * 100.0;
@@ -113,12 +113,6 @@ pub fn interval(p: u8, anchor: Option<&Anchor>, decimals: u8) -> String {
         }
     }
     s
-}
-
-/// What scenario `s` of the grid is (docs/risk-model.md §4.1; keel-risk's `ScenarioName`, which
-/// the dashboard prints too).
-pub fn scenario(s: u8) -> String {
-    keel_risk::scenario::ScenarioName(s as usize).to_string()
 }
 
 #[cfg(test)]

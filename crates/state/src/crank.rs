@@ -29,7 +29,7 @@ impl Market {
         let spec = self.contract_spec();
         Ok(Valuation {
             spot: spec.price_native(r)?,
-            stable_spot: self.vol_state.stable_price_at(now, &self.risk_params)?,
+            stable_spot: self.stable_price_at(now)?,
             sigma: self.vol_state.margin_vol,
             mark_sigma: self.vol_state.mark_vol(),
         })

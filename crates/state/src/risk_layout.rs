@@ -86,7 +86,9 @@ risk_layout!(RiskParams {
     corr_floor: Fx,
     corr_max_offset: Fx,
     corr_tau_secs: i64,
-    reserved: [u64; 16],
+    array_max_age_secs: i64,
+    array_vol_tol: Fx,
+    reserved: [u64; 14],
 });
 
 risk_layout!(LiquidationParams {

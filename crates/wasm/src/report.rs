@@ -67,10 +67,12 @@ impl Obj {
     }
 }
 
-/// Every scenario number's description, as a JSON array (numbers `0..STRIKE + 2·STRIKE_POINTS`).
+/// Every scenario point's description, as a JSON array (points `0..POINTS` of the risk-array
+/// layout).
 pub fn scenario_names() -> String {
-    use keel_risk::scenario::{ScenarioName, STRIKE, STRIKE_POINTS};
-    let v: Vec<String> = (0..STRIKE + 2 * STRIKE_POINTS)
+    use keel_risk::array::POINTS;
+    use keel_risk::scenario::ScenarioName;
+    let v: Vec<String> = (0..POINTS)
         .map(|s| q(&ScenarioName(s).to_string()))
         .collect();
     format!("[{}]", v.join(","))

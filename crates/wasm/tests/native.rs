@@ -80,8 +80,9 @@ fn committed_what_if_outputs_are_the_native_ones() {
 #[test]
 fn scenario_names_are_keel_risks() {
     let v: Vec<String> = serde_json::from_str(&keel_wasm::report::scenario_names()).unwrap();
-    use keel_risk::scenario::{ScenarioName, STRIKE, STRIKE_POINTS};
-    assert_eq!(v.len(), STRIKE + 2 * STRIKE_POINTS);
+    use keel_risk::array::POINTS;
+    use keel_risk::scenario::ScenarioName;
+    assert_eq!(v.len(), POINTS);
     for (s, n) in v.iter().enumerate() {
         assert_eq!(n, &ScenarioName(s).to_string());
     }

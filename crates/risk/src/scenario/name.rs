@@ -1,33 +1,23 @@
-//! What a scenario number is, in words (`worst_im_scenario`, `worst_mm_scenario`): the one
-//! description the CLI (`keel margin`) and the dashboard (through keel-wasm) print.
+//! What a scenario point is, in words (`worst_im_interval`, `worst_mm_interval` name an interval
+//! by its first point): the one description the CLI (`keel margin`) and the dashboard (through
+//! keel-wasm) print.
 
-use super::{ladder_step, strike_slot, vol_level, VolLevel, EXTREME, NAMED, PRICE_STEPS};
+use crate::array::Ladder;
 use core::fmt;
 
-/// Scenario `s` of the grid, displayed as `#s: price +2/6 of range, vol up`.
+/// Scenario point `p` of the risk-array layout (`keel_risk::array`), displayed as
+/// `#p: vol up 3/24` (its ladder, and its place among the ladder's intervals).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScenarioName(pub usize);
 
 impl fmt::Display for ScenarioName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        let vol = if vol_level(s) == VolLevel::Up {
-            "vol up"
-        } else {
-            "vol down"
-        };
-        if let Some(step) = ladder_step(s) {
-            return write!(f, "#{s}: price {step:+}/{PRICE_STEPS} of range, {vol}");
+        let p = self.0;
+        match Ladder::of_point(p) {
+            Some((ladder, i)) => {
+                write!(f, "#{p}: {} {}/{}", ladder.name(), i + 1, ladder.len() - 1)
+            }
+            None => write!(f, "#{p}: not a scenario point"),
         }
-        if s == EXTREME {
-            return write!(f, "#{s}: extreme move down, vol up");
-        }
-        if s == EXTREME + 1 {
-            return write!(f, "#{s}: extreme move up, vol up");
-        }
-        if let Some(j) = strike_slot(s) {
-            return write!(f, "#{s}: at held strike {}, {vol}", j + 1);
-        }
-        write!(f, "#{s}: named shock {}", s - NAMED)
     }
 }

@@ -228,7 +228,12 @@ impl<B: Backend> Harness<B> {
     fn margin_metas(&self, o: OracleSel) -> Vec<AccountMeta> {
         let b = self.btc_view(o);
         let e = self.markets[ETH];
-        ix::margin_metas(&[(b.key, b.oracle), (e.key, e.oracle)], &[self.correlation])
+        let pages: Vec<Pubkey> = b.pages.iter().chain(e.pages.iter()).copied().collect();
+        ix::margin_metas(
+            &[(b.key, b.oracle), (e.key, e.oracle)],
+            &pages,
+            &[self.correlation],
+        )
     }
 
     /// Whether `user` may sign for account `i` (owner or delegate).
@@ -999,7 +1004,10 @@ impl<B: Backend> Harness<B> {
             let must_fail = self.is_paused(PAUSE_SETTLE)
                 || !(covering || latest_covers || (by_admin && now > expiry + window));
             let key = self.markets[m].key;
-            let x = ix::settle_series(&self.w.ex, &caller.pubkey(), &key, &s, &oracle);
+            let st = self.w.series_state(&s).await;
+            let page = (st.array_page != keel_state::array_page::NO_PAGE)
+                .then(|| self.markets[m].pages[st.array_page as usize]);
+            let x = ix::settle_series(&self.w.ex, &caller.pubkey(), &key, &s, &oracle, page);
             let _ = self
                 .send("settle_series", &[x], &[&caller], must_fail)
                 .await;
