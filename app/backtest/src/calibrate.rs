@@ -88,6 +88,10 @@ pub struct Check {
     /// market terms are then measured against no market, and the bar is not met whatever the
     /// figures.
     pub marks_are_market: bool,
+    /// Test days on which the margin in market terms was ≤ 0 (the engine's own mark above the
+    /// market's by more than its MM): ratios against such days, the 5-day rise among them,
+    /// are not meaningful.
+    pub nonpositive: u64,
     /// Whether all four hold and the marks are market prices.
     pub pass: bool,
     /// Why the bar is not met (empty when it is).
@@ -123,6 +127,7 @@ impl Check {
             max_rise_5d_quote: p.max_rise_5d,
             max_rise_5d_per_notional: p.max_rise_5d_per_notional,
             model: m.model.clone(),
+            nonpositive: m.coverage.nonpositive,
             vol_feed: true,
             marks_are_market: true,
             pass: false,
@@ -525,6 +530,7 @@ mod tests {
                 max_rise_5d_quote: rise,
                 max_rise_5d_per_notional: rise,
                 model: "Keel".into(),
+                nonpositive: 0,
                 vol_feed: true,
                 marks_are_market: true,
                 pass: false,

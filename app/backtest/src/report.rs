@@ -137,11 +137,11 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
 
     let b = &r.bar;
     let _ = writeln!(s, "\n## The bar\n\nOn the bar's book (short 30-day ATM straddle re-struck daily, marked at the market's marks; a book whose marks are not market prices does not meet the bar): exceedance rate ≤ {}, Kupiec and Christoffersen p > {}, average margin ≤ {}× realised ES{}, largest 5-day margin rise ≤ {} {}. The other measure of the rise is shown in brackets: {}\n", pct(b.max_rate), b.min_p, b.max_ratio, num(r.confidence * 100.0, 0), signed_pct(b.max_rise_5d), if b.rise_per_notional { "per unit of notional (margin as a fraction of the book's notional; the price's own move taken out)" } else { "in quote units (a fixed number of contracts)" }, if b.rise_per_notional { "in quote units, a margin proportional to the price rises as much as the price does, and a margin that doubles per notional while the price halves shows no rise." } else { "per unit of notional." });
-    let _ = writeln!(s, "| asset | Keel variant | implied-vol feed to the engine | marks are market prices | exceedances | rate | Kupiec p | Christoffersen p | margin / ES | max 5-day rise (other measure) | passes | why not |\n|---|---|:-:|:-:|---:|---:|---:|---:|---:|---:|:-:|---|");
+    let _ = writeln!(s, "| asset | Keel variant | implied-vol feed to the engine | marks are market prices | exceedances | rate | Kupiec p | Christoffersen p | margin / ES | max 5-day rise (other measure) | margin ≤ 0 (test days) | passes | why not |\n|---|---|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|:-:|---|");
     for c in &r.bar_checks {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {}/{} {} | {} | {} {} | {} {} | {} {} | {} {} ({}) | **{}** | {} |",
+            "| {} | {} | {} | {} | {}/{} {} | {} | {} {} | {} {} | {} {} | {} {} ({}) | {} | **{}** | {} |",
             c.asset,
             c.model,
             if c.vol_feed { "yes" } else { "no" },
@@ -163,9 +163,13 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             } else {
                 c.max_rise_5d_per_notional
             }),
+            c.nonpositive,
             if c.pass { "yes" } else { "no" },
             if c.reason.is_empty() { "–" } else { &c.reason }
         );
+    }
+    for c in r.bar_checks.iter().filter(|c| c.nonpositive > 0) {
+        let _ = writeln!(s, "\n{} ({}): the margin in market terms was ≤ 0 on {} of {} test days — the engine marked the book above the market by more than its MM — so its ratios there, the 5-day rise among them, are not meaningful.", c.asset, c.model, c.nonpositive, c.n);
     }
     if r.no_vol_feed {
         let _ = writeln!(s, "\n### Every book with and without the vol feed\n\nBoth marked at the implied vol; \"fed\": the engine given the implied vol (\"Keel\"); \"no feed\": the engine given no vol feed (\"Keel, no vol feed\"). Margin ≤ 0: test days on which the margin in market terms was ≤ 0.\n\n| book | assets | run | x/n | rate | Kupiec p | Chr. p | margin / ES | max 5d rise per notional (quote) | margin ≤ 0 |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|");

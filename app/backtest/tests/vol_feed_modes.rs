@@ -139,6 +139,11 @@ fn no_vol_feed_withholds_the_feed_from_the_engine_and_keeps_the_market_marks() {
     assert_eq!(r.bar_checks[1].model, NO_FEED);
     assert!(!r.bar_checks[1].vol_feed && r.bar_checks[1].marks_are_market);
     assert_eq!(r0.bar_checks.len(), 1);
+    let straddle = r.books.iter().find(|b| b.book == "short_straddle").unwrap();
+    for c in &r.bar_checks {
+        let m = straddle.models.iter().find(|m| m.model == c.model).unwrap();
+        assert_eq!((c.n, c.nonpositive), (m.coverage.n, m.coverage.nonpositive));
+    }
 
     // Every book is run both ways.
     assert_eq!(x.runs.len(), 7);
