@@ -145,6 +145,16 @@ fn no_vol_feed_withholds_the_feed_from_the_engine_and_keeps_the_market_marks() {
         assert_eq!((c.n, c.nonpositive), (m.coverage.n, m.coverage.nonpositive));
     }
 
+    // The flag adds the unfed engine and moves nothing of the fed one.
+    for (b, b0) in r.books.iter().zip(&r0.books) {
+        let k = b.models.iter().find(|m| m.model == "Keel").unwrap();
+        let k0 = b0.models.iter().find(|m| m.model == "Keel").unwrap();
+        assert_eq!(
+            serde_json::to_string(k).unwrap(),
+            serde_json::to_string(k0).unwrap()
+        );
+    }
+
     // Every book is run both ways.
     assert_eq!(x.runs.len(), 7);
     for (book, run) in r.books.iter().zip(&x.runs) {
