@@ -442,6 +442,13 @@ fn write_calibration(
     let mut s = String::new();
     let names: Vec<&str> = calibrate::KNOBS.iter().map(|k| k.0).collect();
     let _ = writeln!(s, "# Calibration search\n\n{} parameter sets; bar: rate ≤ {:.1}%, Kupiec and Christoffersen p > {}, margin/ES ≤ {}, 5-day rise ≤ {:+.0}% ({}){}.\n", trials.len(), bar.max_rate * 100.0, bar.min_p, bar.max_ratio, bar.max_rise_5d * 100.0, if bar.rise_per_notional { "per unit of notional" } else { "in quote units" }, if bar.relative_what_if { " (judged on the what-if of relative scenarios)" } else { "" });
+    for c in base
+        .into_iter()
+        .flat_map(|t| &t.checks)
+        .filter(|c| !c.marks_are_market)
+    {
+        let _ = writeln!(s, "**{}: the bar's book is not marked at market prices** (no implied-vol file: a trailing 30-day realised vol stands in), so no parameter set meets the bar on it; its figures below measure nothing a market would have charged.\n", c.asset);
+    }
     let row = |s: &mut String, label: &str, t: &calibrate::Trial| {
         let checks: Vec<String> = t
             .checks
