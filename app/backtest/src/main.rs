@@ -114,6 +114,11 @@ struct RunArgs {
     /// Cascade open interest as a fraction of average daily volume.
     #[arg(long, default_value_t = 0.5)]
     cascade_oi: f64,
+    /// Keeper rounds per bar in the cascade simulation (0: one per 2 hours of bar, at least one;
+    /// more splits each bar along its open/high/low/close path, e.g. 4 on 2-hourly bars = a
+    /// keeper every 30 minutes).
+    #[arg(long, default_value_t = 0)]
+    cascade_rounds: usize,
     /// Override a liquidation parameter: name=value (repeatable; names as in LiquidationParams).
     #[arg(long = "liq-set", value_name = "NAME=VALUE")]
     liq_set: Vec<String>,
@@ -303,6 +308,7 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
         cascade_cfg: keel_backtest::cascade::CascadeConfig {
             accounts: a.cascade_accounts,
             oi_frac: a.cascade_oi,
+            rounds_per_bar: a.cascade_rounds,
             ..Default::default()
         },
         ..Default::default()

@@ -313,12 +313,12 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
 
     if !r.cascade.is_empty() {
         let _ = writeln!(s, "## Liquidation cascades\n\nA population of accounts (half leveraged long futures, 30% short 90% puts, 20% short straddles; collateral 1.05–3× initial margin) opens a few days before each window; keepers call every liquidatable account once per round (several rounds per bar); the delta liquidators take over is hedged in the market and moves the price by the square-root law (Δln P = −Y·σ_day·√(Q/ADV), decaying with a one-day half-life); the moved price is what the oracle, the vol crank and every other account see.\n");
-        let _ = writeln!(s, "| window | asset | regime | accounts liquidated | calls | liquidated notional | max impact | trough vs history | bankruptcies | bad debt | insurance used | socialised |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "| window | asset | regime | accounts liquidated | calls | liquidated notional | max impact | trough vs history | bankruptcies | bad debt | insurance used | socialised | liquidator bonus | liquidator MTM |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for w in &r.cascade {
             for g in &w.regimes {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     w.window,
                     w.asset,
                     g.regime,
@@ -329,15 +329,17 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
                     pct(g.max_impact),
                     signed_pct(g.trough_vs_history),
                     g.bankruptcies,
-                    pct(g.bad_debt / w.notional),
-                    pct(g.insurance_used / w.notional),
-                    pct(g.socialised / w.notional)
+                    format!("{:.3}%", 100.0 * g.bad_debt / w.notional),
+                    format!("{:.3}%", 100.0 * g.insurance_used / w.notional),
+                    format!("{:.3}%", 100.0 * g.socialised / w.notional),
+                    format!("{:+.3}%", 100.0 * g.liquidator_bonus / w.notional),
+                    format!("{:+.3}%", 100.0 * g.liquidator_mtm / w.notional)
                 );
             }
         }
         let _ = writeln!(
             s,
-            "\nNotional-based figures are % of the population's starting notional.\n"
+            "\nNotional-based figures are % of the population's starting notional. The liquidators' P&L: the bonuses they kept (after the insurance share) and the mark-to-market at the window's end of everything they took over, delta-hedged at the end of every keeper round.\n"
         );
     }
 
