@@ -621,6 +621,48 @@ mod tests {
     use super::*;
     use crate::data::Bar;
 
+    /// The liquidator P&L split: a future taken over at its mark and delta-hedged has no
+    /// mark-to-market P&L when the price falls 10%: the book loses the move, the hedge gains it.
+    #[test]
+    fn a_delta_hedged_book_of_futures_has_no_mark_to_market() {
+        let p = RiskParams::DEFAULT;
+        let spot = 50_000_000_000i64;
+        let vol = VolState::new(spot, 0, &p).unwrap();
+        let mk = |s: i64| {
+            [MarketAt {
+                spot: s,
+                vol,
+                conf_frac: 0.0,
+            }]
+        };
+        let leg = Leg {
+            market: 0,
+            kind: SeriesKind::Future,
+            strike: 0,
+            expiry: 90 * DAY,
+            qty: 10,
+            entry: spot,
+        };
+        let mut b = MarginBreakdown::default();
+        let mut book = LiquidatorBook::default();
+        book.take(&leg, 10, 0.0); // at entry = spot: mark value 0
+        book.mark(spot as f64, &mk(spot), &p, 60, &mut b).unwrap();
+        assert!((book.hedge + 10.0 * spot as f64).abs() < 1e-6 * spot as f64);
+        let down = spot / 10 * 9;
+        book.mark(down as f64, &mk(down), &p, 120, &mut b).unwrap();
+        let mtm = book.value - book.paid + book.hedge_pnl;
+        assert!(
+            (book.value + (spot - down) as f64 * 10.0).abs() < 1.0,
+            "{}",
+            book.value
+        );
+        assert!(mtm.abs() < 1e-6 * spot as f64, "hedged MTM {mtm}");
+        // Taking the same leg again merges it into one position.
+        book.take(&leg, 5, 0.0);
+        assert_eq!(book.legs.len(), 1);
+        assert_eq!(book.legs[0].qty, 15);
+    }
+
     #[test]
     fn the_intrabar_path_visits_the_extremes_in_order_and_ends_at_the_close() {
         let down = Bar {
