@@ -318,7 +318,7 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             for g in &w.regimes {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {:.3}% | {:.3}% | {:.3}% | {:+.3}% | {:+.3}% |",
                     w.window,
                     w.asset,
                     g.regime,
@@ -329,11 +329,11 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
                     pct(g.max_impact),
                     signed_pct(g.trough_vs_history),
                     g.bankruptcies,
-                    format!("{:.3}%", 100.0 * g.bad_debt / w.notional),
-                    format!("{:.3}%", 100.0 * g.insurance_used / w.notional),
-                    format!("{:.3}%", 100.0 * g.socialised / w.notional),
-                    format!("{:+.3}%", 100.0 * g.liquidator_bonus / w.notional),
-                    format!("{:+.3}%", 100.0 * g.liquidator_mtm / w.notional)
+                    100.0 * g.bad_debt / w.notional,
+                    100.0 * g.insurance_used / w.notional,
+                    100.0 * g.socialised / w.notional,
+                    100.0 * g.liquidator_bonus / w.notional,
+                    100.0 * g.liquidator_mtm / w.notional
                 );
             }
         }
