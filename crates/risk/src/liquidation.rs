@@ -144,6 +144,16 @@ pub fn trigger_level(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> R
         .min(im))
 }
 
+/// The highest vol in force among the account's markets in `b`: the vol every liquidation
+/// function is evaluated at (steps are sized by the riskiest market).
+pub fn max_sigma(b: &MarginBreakdown) -> Fx {
+    b.markets[..(b.n_markets as usize).min(b.markets.len())]
+        .iter()
+        .map(|m| m.sigma)
+        .max()
+        .unwrap_or(Fx::ZERO)
+}
+
 /// Whether the account in `b` is liquidatable at vol `sigma`: below MM, or below the raised
 /// trigger level while vol is above the reference (`trigger_level`).
 pub fn is_liquidatable(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<bool> {
