@@ -150,7 +150,7 @@ async fn arrays_past_their_vol_tolerance_are_refused() {
     assert!(m.vol_state.margin_vol > m.anchor.sigma * keel_risk::Fx::lit("1.005"));
     let w = ix::withdraw(&t.ex, &alice.key(), &a, &alice.tokens, 1, &metas(&[&btc]));
     t.expect_error(
-        &[w.clone()],
+        std::slice::from_ref(&w),
         &[&alice.kp],
         E::ArraysVolChanged,
         &[a, btc.key],
@@ -192,7 +192,7 @@ async fn the_previous_anchor_serves_pages_not_yet_repriced_never_a_mix() {
         },
         &metas(&[&s.btc]),
     );
-    t.send(&[put.clone()], &[&alice, &bob])
+    t.send(std::slice::from_ref(&put), &[&alice, &bob])
         .await
         .expect("served by the previous anchor");
     // Re-price only the call's slot: the account now mixes generations — refused.
@@ -206,8 +206,13 @@ async fn the_previous_anchor_serves_pages_not_yet_repriced_never_a_mix() {
         1,
     );
     t.send(&[one], &[]).await.unwrap();
-    t.expect_error(&[put.clone()], &[&alice, &bob], E::ArraysNotCranked, &watch)
-        .await;
+    t.expect_error(
+        std::slice::from_ref(&put),
+        &[&alice, &bob],
+        E::ArraysNotCranked,
+        &watch,
+    )
+    .await;
     // The rest of the page: served by the current anchor.
     t.crank_arrays(&s.btc).await.unwrap();
     t.send(&[put], &[&alice, &bob]).await.expect("trade");
@@ -234,7 +239,7 @@ async fn new_market_parameters_retire_every_array() {
     assert_eq!(epoch, 3);
     let i = trade_call(&t, &s, 1, mark);
     t.expect_error(
-        &[i.clone()],
+        std::slice::from_ref(&i),
         &[&alice, &bob],
         E::ArraysNotCranked,
         &[s.a, s.b],

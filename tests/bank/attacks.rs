@@ -505,18 +505,38 @@ async fn a_deposit_that_restores_health_ends_the_liquidation_episode() {
         .expect("one unit");
     let acc = t.margin_account(&k.w).await;
     assert_eq!(acc.liquidatable_since_ts, opened.ts, "still in the episode");
-    // At T + 10 she deposits what lifts her above MM, with her markets: the episode ends.
+    // At T + 10 she deposits what lifts her just above MM: with vol above its reference the
+    // trigger level is raised toward IM, she is still below it, and the episode goes on.
     t.advance(5).await;
     refresh(&mut t, &k.btc, 57_000).await;
     let r = t.margin_report(&k.w, &[&k.btc]).await;
+    let params = t.exchange().await.liquidation_params;
+    let level = keel_scenario::avsl::trigger_level(r.mm, r.im, r.markets[0].sigma_q32, &params);
+    assert!(
+        level > r.mm as f64 + 200.0 * USDC as f64,
+        "raised trigger {level}"
+    );
     let top_up = (r.mm - r.equity_mm) as u64 + 100 * USDC as u64;
     t.send(&[deposit(&t, top_up)], &[&wendy])
         .await
-        .expect("top-up");
+        .expect("top-up to MM");
+    let acc = t.margin_account(&k.w).await;
+    assert!(acc.last_margin.equity_mm >= acc.last_margin.mm);
+    assert_eq!(
+        acc.liquidatable_since_ts, opened.ts,
+        "below the raised trigger"
+    );
+    // She deposits what lifts her above the raised trigger, with her markets: the episode ends.
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    let level = keel_scenario::avsl::trigger_level(r.mm, r.im, r.markets[0].sigma_q32, &params);
+    let top_up = (level - r.equity_mm as f64) as u64 + 100 * USDC as u64;
+    t.send(&[deposit(&t, top_up)], &[&wendy])
+        .await
+        .expect("top-up to the trigger level");
     let acc = t.margin_account(&k.w).await;
     assert_eq!(acc.liquidatable_since_ts, 0, "healthy: the episode is over");
     assert_eq!(acc.flags & keel_state::account::FLAG_BEING_LIQUIDATED, 0);
-    assert!(acc.last_margin.equity_mm >= acc.last_margin.mm);
+    assert!(acc.last_margin.equity_mm as f64 >= level);
     // T + 290: the next dip. The ramp starts again.
     t.advance(280).await;
     t.price_and_crank(&k.btc, 54_000).await;

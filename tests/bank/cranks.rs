@@ -530,7 +530,8 @@ async fn correlation_offsets_margin_across_markets() {
         .unwrap();
     let without = t.margin_report(&acc_a, &[&a, &b]).await;
     let pairs = [(a.key, a.oracle), (b.key, b.oracle)];
-    let pages: Vec<Pubkey> = a.pages.iter().chain(b.pages.iter()).copied().collect();
+    let pages: Vec<anchor_lang::prelude::Pubkey> =
+        a.pages.iter().chain(b.pages.iter()).copied().collect();
     let rep = ix::margin_report(&t.ex, &acc_a, &ix::margin_metas(&pairs, &pages, &[corr]));
     let with = t
         .simulate(&[rep], &[])

@@ -87,16 +87,19 @@ impl ToJson for MarketRiskReport {
                 sigma_q32,
                 mark_sigma_q32,
                 range_q32,
+                anchor_ts,
+                anchor_spot,
                 worst_im,
-                worst_im_scenario,
+                worst_im_interval,
                 worst_mm,
-                worst_mm_scenario,
+                worst_mm_interval,
                 net_delta_q32,
                 short_min_im,
                 short_min_mm,
                 conf_addon,
                 impact_addon,
                 pnl,
+                gap,
             }
         )
     }
@@ -287,6 +290,7 @@ pub fn account_type(data: &[u8]) -> Option<&'static str> {
         (d::SERIES, "Series"),
         (d::MARGIN_ACCOUNT, "MarginAccount"),
         (d::CORRELATION, "Correlation"),
+        (d::ARRAY_PAGE, "ArrayPage"),
     ]
     .into_iter()
     .find(|(x, _)| *x == disc)
@@ -306,6 +310,7 @@ pub fn account_fields(data: &[u8]) -> Result<Value, String> {
         "Market" => read::<keel_state::Market>(data, &d::MARKET),
         "Series" => read::<keel_state::Series>(data, &d::SERIES),
         "MarginAccount" => read::<keel_state::MarginAccount>(data, &d::MARGIN_ACCOUNT),
+        "ArrayPage" => read::<keel_state::ArrayPage>(data, &d::ARRAY_PAGE),
         _ => read::<keel_state::Correlation>(data, &d::CORRELATION),
     }
 }
@@ -369,6 +374,7 @@ pub fn build_instruction(ex: &ExchangeKeys, name: &str, i: &Value) -> Instructio
     let k = |n: &str| key(&i[n]);
     let n = |n: &str| int(&i[n]);
     let metas = |n: &str| metas_from(&i[n]);
+    let opt_k = |n: &str| i.get(n).filter(|v| !v.is_null()).map(key);
     match name {
         "openAccount" => ix::open_account(ex, &k("owner"), n("accountId") as u32),
         "setDelegate" => ix::set_delegate(&k("owner"), &k("account"), k("delegate")),
@@ -410,9 +416,14 @@ pub fn build_instruction(ex: &ExchangeKeys, name: &str, i: &Value) -> Instructio
             (&k("marketA"), &k("oracleA")),
             (&k("marketB"), &k("oracleB")),
         ),
-        "settleSeries" => {
-            ix::settle_series(ex, &k("caller"), &k("market"), &k("series"), &k("oracle"))
-        }
+        "settleSeries" => ix::settle_series(
+            ex,
+            &k("caller"),
+            &k("market"),
+            &k("series"),
+            &k("oracle"),
+            opt_k("arrayPage"),
+        ),
         "settlePositions" => {
             let series: Vec<Pubkey> = i["series"].as_array().unwrap().iter().map(key).collect();
             ix::settle_positions(ex, &k("account"), &series)
@@ -431,6 +442,7 @@ pub fn build_instruction(ex: &ExchangeKeys, name: &str, i: &Value) -> Instructio
             &k("admin"),
             &k("market"),
             n("seriesIndex") as u32,
+            opt_k("arrayPage"),
             ListSeriesArgs {
                 kind: n("kind") as u8,
                 strike_native: n("strikeNative"),
@@ -457,6 +469,9 @@ fn instruction_inputs(
     let margin = metas_json(&snap.margin_metas(&[&a], &[]).unwrap());
     let liq = metas_json(&snap.liquidate_metas(&b, &a).unwrap());
     let (alice, bob) = (s.alice.key().to_string(), s.bob.key().to_string());
+    // The page holding an option's array (list_series takes a page with room: the market's
+    // first page holds the scenario's two options of its 16 slots).
+    let page_of = |series: &Pubkey| snap.pages_for(&[], &[*series])[0].to_string();
     vec![
         ("openAccount", json!({"owner": alice, "accountId": 7})),
         (
@@ -493,7 +508,7 @@ fn instruction_inputs(
         ),
         (
             "settleSeries",
-            json!({"caller": bob, "market": s.btc.key.to_string(), "series": s.put.to_string(), "oracle": s.btc.oracle.to_string()}),
+            json!({"caller": bob, "market": s.btc.key.to_string(), "series": s.put.to_string(), "oracle": s.btc.oracle.to_string(), "arrayPage": page_of(&s.put)}),
         ),
         (
             "settlePositions",
@@ -509,7 +524,7 @@ fn instruction_inputs(
         ),
         (
             "listSeries",
-            json!({"admin": t.admin.pubkey().to_string(), "market": s.btc.key.to_string(), "seriesIndex": 3, "kind": 1, "strikeNative": "55000000", "expiryTs": (s.expiry + DAY).to_string()}),
+            json!({"admin": t.admin.pubkey().to_string(), "market": s.btc.key.to_string(), "seriesIndex": 3, "arrayPage": page_of(&s.call), "kind": 1, "strikeNative": "55000000", "expiryTs": (s.expiry + DAY).to_string()}),
         ),
         (
             "setPause",
@@ -591,6 +606,7 @@ pub async fn export() -> Value {
     keys.extend(s.series());
     keys.extend(s.accounts());
     keys.extend(snap.correlations.keys().copied());
+    keys.extend(snap.pages.keys().copied());
     let accounts: Vec<Value> = t
         .snapshot(&keys)
         .await

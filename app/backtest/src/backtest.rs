@@ -45,6 +45,20 @@ impl Asset {
         &self.prices.name
     }
 
+    /// Whether the books' option marks are market prices: only with an implied-vol file.
+    pub fn marks_are_market(&self) -> bool {
+        self.iv.is_some()
+    }
+
+    /// What the books' option marks are, in words (for reports).
+    pub fn marks_description(&self) -> String {
+        match &self.iv {
+            Some(iv) => format!("implied vol from {} (market prices)", iv.path),
+            None => "trailing 30-day realised vol of the prices (a stand-in: not market prices)"
+                .to_string(),
+        }
+    }
+
     /// The vol feed an IV file gives (none without one).
     pub fn iv_feed(&self) -> Option<Feed> {
         self.iv

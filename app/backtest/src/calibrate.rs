@@ -78,8 +78,24 @@ pub struct Check {
     pub max_rise_5d_quote: f64,
     /// Largest 5-day rise of the margin per unit of notional.
     pub max_rise_5d_per_notional: f64,
-    /// Whether all four hold.
+    /// The Keel variant judged (`Keel`: the engine fed the implied vol; `Keel, no vol feed`:
+    /// the engine given no vol feed while the market marks at the implied vol).
+    pub model: String,
+    /// Whether the engine was given an implied-vol feed.
+    pub vol_feed: bool,
+    /// Whether the book's marks are market prices (an implied-vol file was given). Without one
+    /// the options are marked at a trailing realised vol, a stand-in: losses and margin in
+    /// market terms are then measured against no market, and the bar is not met whatever the
+    /// figures.
+    pub marks_are_market: bool,
+    /// Test days on which the margin in market terms was ≤ 0 (the engine's own mark above the
+    /// market's by more than its MM): ratios against such days, the 5-day rise among them,
+    /// are not meaningful.
+    pub nonpositive: u64,
+    /// Whether all four hold and the marks are market prices.
     pub pass: bool,
+    /// Why the bar is not met (empty when it is).
+    pub reason: String,
     /// Coverage of the futures books (long and short future) with the same parameters: a set
     /// that clears the bar on the straddle by under-covering linear risk is no default.
     /// (book, exceedances, n, Kupiec p, Christoffersen p).
@@ -110,9 +126,55 @@ impl Check {
             },
             max_rise_5d_quote: p.max_rise_5d,
             max_rise_5d_per_notional: p.max_rise_5d_per_notional,
+            model: m.model.clone(),
+            nonpositive: m.coverage.nonpositive,
+            vol_feed: true,
+            marks_are_market: true,
             pass: false,
+            reason: String::new(),
             futures,
         }
+    }
+
+    /// Judges the check against `bar`: it passes only when the figures are inside the bar *and*
+    /// the book's marks are market prices; `reason` says what failed.
+    pub fn judge(&mut self, bar: &Bar) {
+        let mut why = Vec::new();
+        if !self.marks_are_market {
+            why.push("marks are not market prices: no implied-vol file, so the options are marked at a trailing 30-day realised vol (a stand-in) and losses and margin in market terms are measured against no market".to_string());
+        }
+        if self.rate > bar.max_rate {
+            why.push(format!(
+                "exceedance rate {:.2}% > {:.2}%",
+                self.rate * 100.0,
+                bar.max_rate * 100.0
+            ));
+        }
+        if self.kupiec_p < bar.min_p {
+            why.push(format!("Kupiec p {:.3} < {}", self.kupiec_p, bar.min_p));
+        }
+        if self.christoffersen_p < bar.min_p {
+            why.push(format!(
+                "Christoffersen p {:.3} < {}",
+                self.christoffersen_p, bar.min_p
+            ));
+        }
+        if self.ratio > bar.max_ratio {
+            why.push(format!("margin/ES {:.2} > {}", self.ratio, bar.max_ratio));
+        }
+        if self.max_rise_5d > bar.max_rise_5d {
+            why.push(format!(
+                "largest 5-day rise {:+.0}% > {:+.0}%",
+                self.max_rise_5d * 100.0,
+                bar.max_rise_5d * 100.0
+            ));
+        }
+        let figures_ok = self.violation(bar) == 0.0;
+        if !figures_ok && why.len() == usize::from(!self.marks_are_market) {
+            why.push("futures coverage outside the bar".to_string());
+        }
+        self.pass = figures_ok && self.marks_are_market;
+        self.reason = why.join("; ");
     }
 
     /// How far outside the bar (0 when it passes): the sum of relative violations.
@@ -206,7 +268,9 @@ pub fn check(
             }
         }
         let mut c = Check::of(asset.name(), m, bar, futures);
-        c.pass = c.violation(bar) == 0.0;
+        c.vol_feed = variants[0].feeds[a].is_some();
+        c.marks_are_market = asset.marks_are_market();
+        c.judge(bar);
         out.push(c);
     }
     Ok(out)
@@ -465,11 +529,48 @@ mod tests {
                 max_rise_5d: rise,
                 max_rise_5d_quote: rise,
                 max_rise_5d_per_notional: rise,
+                model: "Keel".into(),
+                nonpositive: 0,
+                vol_feed: true,
+                marks_are_market: true,
                 pass: false,
+                reason: String::new(),
                 futures: vec![],
             }],
             violation: 0.0,
         }
+    }
+
+    #[test]
+    fn the_bar_is_not_met_on_marks_that_are_not_market_prices() {
+        let bar = Bar::default();
+        let mut c = trial(0.009, 1.4, 0.3).checks[0].clone();
+        c.judge(&bar);
+        assert!(c.pass && c.reason.is_empty(), "{}", c.reason);
+        // The same figures, inside the bar, on a book marked at a stand-in vol: not met.
+        c.marks_are_market = false;
+        c.judge(&bar);
+        assert!(!c.pass);
+        assert!(
+            c.reason.starts_with("marks are not market prices"),
+            "{}",
+            c.reason
+        );
+        // Figures outside the bar are named.
+        let mut d = trial(0.011, 1.6, 0.5).checks[0].clone();
+        d.judge(&bar);
+        assert!(!d.pass);
+        assert!(
+            d.reason.contains("exceedance rate 1.10% > 1.00%"),
+            "{}",
+            d.reason
+        );
+        assert!(d.reason.contains("margin/ES 1.60 > 1.5"), "{}", d.reason);
+        assert!(
+            d.reason.contains("largest 5-day rise +50% > +40%"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]

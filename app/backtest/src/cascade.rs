@@ -4,13 +4,20 @@
 //! margin. Three regimes on the same population and path:
 //!
 //! - **AVSL**: Keel's MM, keel-risk's `liquidation::plan` (the smallest fraction that restores
-//!   the target, capped per call by a cap that shrinks with vol; vol-scaled Dutch-auction bonus);
-//! - **Keel MM, full**: the same trigger and bonus rate, but the whole account at once;
+//!   the target, capped per call by a cap that starts vol-scaled and grows to the whole account
+//!   as equity approaches the danger level; vol-scaled Dutch-auction bonus limited to equity);
+//! - **Keel MM, full**: the same trigger and bonus rate (the plan's, equity-limited), but the
+//!   whole account at once;
 //! - **static**: a Deribit-style standard MM trigger (7.5% of spot per short option, 1% per
 //!   future), whole account, a fixed 0.75%-of-notional liquidation fee.
 //!
 //! Bankrupt accounts (equity ≤ 0) are closed out at once; the insurance fund pays the shortfall
 //! and what it cannot pay is socialised — both counted.
+//!
+//! The liquidators' economics: everything taken over goes into one liquidator book (at the
+//! transfer's marks), delta-hedged in the underlying and rebalanced at the end of every keeper
+//! round; at the window's end the book is marked at the engine's marks. Its P&L is split into
+//! the bonuses it kept (after the insurance share) and the mark-to-market of book and hedge.
 
 use crate::backtest::Asset;
 use crate::calibrate::Rng;
@@ -117,6 +124,65 @@ pub struct RegimeResult {
     pub insurance_end: f64,
     /// Bonuses paid by liquidatees (quote units).
     pub bonuses: f64,
+    /// Bonuses the liquidators kept, after the insurance share (quote units).
+    pub liquidator_bonus: f64,
+    /// Mark-to-market of what the liquidators took over plus their delta hedge, at the window's
+    /// end (quote units).
+    pub liquidator_mtm: f64,
+}
+
+/// The liquidators' combined book: positions taken over (aggregated by series), what was paid
+/// for them (their marks at transfer), and a delta hedge rebalanced every round.
+#[derive(Clone, Debug, Default)]
+struct LiquidatorBook {
+    legs: Vec<Leg>,
+    paid: f64,
+    value: f64,
+    hedge: f64,
+    hedge_px: f64,
+    hedge_pnl: f64,
+}
+
+impl LiquidatorBook {
+    fn take(&mut self, leg: &Leg, q: i64, value: f64) {
+        self.paid += value;
+        match self.legs.iter_mut().find(|l| {
+            (l.kind, l.strike, l.expiry, l.entry) == (leg.kind, leg.strike, leg.expiry, leg.entry)
+        }) {
+            Some(l) => l.qty += q,
+            None => self.legs.push(Leg { qty: q, ..*leg }),
+        }
+        self.legs.retain(|l| l.qty != 0);
+    }
+
+    /// Accrues the hedge to `px`, then marks the book and re-hedges its delta at `px`.
+    fn mark(
+        &mut self,
+        px: f64,
+        mk: &[MarketAt],
+        p: &RiskParams,
+        now: i64,
+        b: &mut MarginBreakdown,
+    ) -> Result<(), engine::EngineError> {
+        if self.hedge_px > 0.0 {
+            self.hedge_pnl += self.hedge * (px / self.hedge_px - 1.0);
+        }
+        self.hedge_px = px;
+        if self.legs.is_empty() {
+            (self.value, self.hedge) = (0.0, 0.0);
+            return Ok(());
+        }
+        let k = engine::margin(&self.legs, mk, p, now, b)?;
+        self.value = k.value as f64;
+        let spot = mk[0].spot as f64;
+        self.hedge = -self
+            .legs
+            .iter()
+            .zip(&b.positions)
+            .map(|(l, q)| l.qty as f64 * q.greeks.delta.to_num::<f64>() * spot)
+            .sum::<f64>();
+        Ok(())
+    }
 }
 
 /// One window's simulation.
@@ -365,7 +431,10 @@ pub fn simulate(
             socialised: 0.0,
             insurance_end: 0.0,
             bonuses: 0.0,
+            liquidator_bonus: 0.0,
+            liquidator_mtm: 0.0,
         };
+        let mut book = LiquidatorBook::default();
         let mut low = f64::INFINITY;
         for (k, i) in (i0 + 1..=i1).enumerate() {
             let bar = s.bars[i];
@@ -413,9 +482,13 @@ pub fn simulate(
                         }];
                         let k = engine::margin(&a.legs, &mk, p, now, &mut b)?;
                         let equity = a.collateral + k.value as f64;
+                        // The trigger: AVSL's level is raised while vol is above its reference.
                         let mm = match regime {
                             Regime::Static => standard_mm(&a.legs, spot as f64),
-                            _ => k.mm as f64,
+                            Regime::KeelFull => k.mm as f64,
+                            Regime::Avsl => liquidation::trigger_level(&b, vol.margin_vol, lp)
+                                .map_err(|e| engine::EngineError(format!("trigger: {e:?}")))?
+                                as f64,
                         };
                         if equity >= mm {
                             a.since = None;
@@ -431,22 +504,20 @@ pub fn simulate(
                             .iter()
                             .map(|q| q.value as f64)
                             .collect();
-                        let fraction = if equity <= 0.0 {
-                            1.0
+                        // Keel's regimes size (AVSL) and price (both) the call with the plan.
+                        let plan = if equity > 0.0 && regime != Regime::Static {
+                            b.collateral = a.collateral.round() as i64;
+                            b.equity_mm = equity.round() as i64;
+                            Some(
+                                liquidation::plan(&b, vol.margin_vol, now - since, lp)
+                                    .map_err(|e| engine::EngineError(format!("plan: {e:?}")))?,
+                            )
                         } else {
-                            match regime {
-                                Regime::Avsl => {
-                                    b.collateral = a.collateral.round() as i64;
-                                    b.equity_mm = equity.round() as i64;
-                                    let plan =
-                                        liquidation::plan(&b, vol.margin_vol, now - since, lp)
-                                            .map_err(|e| {
-                                                engine::EngineError(format!("plan: {e:?}"))
-                                            })?;
-                                    plan.fraction.to_num::<f64>()
-                                }
-                                _ => 1.0,
-                            }
+                            None
+                        };
+                        let fraction = match (regime, &plan) {
+                            (Regime::Avsl, Some(plan)) => plan.fraction.to_num::<f64>(),
+                            _ => 1.0,
                         };
                         // Transfer the slice at the engine's marks.
                         let fx = Fx::from_num(fraction);
@@ -460,6 +531,7 @@ pub fn simulate(
                             }
                             let share = q as f64 / leg.qty as f64;
                             transferred_value += marks[j] * share;
+                            book.take(leg, q, marks[j] * share);
                             sold += q as f64 * deltas[j] * spot as f64;
                             call_notional += q.unsigned_abs() as f64 * spot as f64;
                             leg.qty -= q;
@@ -488,19 +560,20 @@ pub fn simulate(
                             r.socialised += shortfall - paid;
                             continue;
                         }
-                        let bonus = match regime {
-                            Regime::Static => 0.0075 * call_notional,
-                            _ => {
-                                let rate = liquidation::bonus_rate(vol.margin_vol, now - since, lp)
-                                    .map_err(|e| engine::EngineError(format!("bonus: {e:?}")))?;
-                                let (bonus, fee) = liquidation::bonus(rate, fx, k.mm, lp)
-                                    .map_err(|e| engine::EngineError(format!("bonus: {e:?}")))?;
-                                insurance += fee as f64;
-                                bonus as f64
+                        let (bonus, fee) = match &plan {
+                            None => (0.0075 * call_notional, 0.0),
+                            Some(plan) => {
+                                let (bonus, fee) =
+                                    liquidation::bonus(plan.bonus_rate, fx, k.mm, lp).map_err(
+                                        |e| engine::EngineError(format!("bonus: {e:?}")),
+                                    )?;
+                                (bonus as f64, fee as f64)
                             }
                         };
+                        insurance += fee;
                         a.collateral -= bonus;
                         r.bonuses += bonus;
+                        r.liquidator_bonus += bonus - fee;
                         if a.legs.is_empty() && a.collateral < 0.0 {
                             let shortfall = -a.collateral;
                             a.collateral = 0.0;
@@ -518,6 +591,18 @@ pub fn simulate(
                         break;
                     }
                 }
+                let spot = engine::native(hist * impact.exp(), asset.contract);
+                book.mark(
+                    spot as f64,
+                    &[MarketAt {
+                        spot,
+                        vol,
+                        conf_frac: 0.0,
+                    }],
+                    p,
+                    now,
+                    &mut b,
+                )?;
             }
             result.paths[k + 1].2.push(px);
         }
@@ -525,6 +610,7 @@ pub fn simulate(
         r.liquidated_frac = r.liquidated_notional / notional.max(1.0);
         r.trough_vs_history = low / hist_min - 1.0;
         r.insurance_end = insurance;
+        r.liquidator_mtm = book.value - book.paid + book.hedge_pnl;
         result.regimes.push(r);
     }
     Ok(Some(result))
@@ -534,6 +620,48 @@ pub fn simulate(
 mod tests {
     use super::*;
     use crate::data::Bar;
+
+    /// The liquidator P&L split: a future taken over at its mark and delta-hedged has no
+    /// mark-to-market P&L when the price falls 10%: the book loses the move, the hedge gains it.
+    #[test]
+    fn a_delta_hedged_book_of_futures_has_no_mark_to_market() {
+        let p = RiskParams::DEFAULT;
+        let spot = 50_000_000_000i64;
+        let vol = VolState::new(spot, 0, &p).unwrap();
+        let mk = |s: i64| {
+            [MarketAt {
+                spot: s,
+                vol,
+                conf_frac: 0.0,
+            }]
+        };
+        let leg = Leg {
+            market: 0,
+            kind: SeriesKind::Future,
+            strike: 0,
+            expiry: 90 * DAY,
+            qty: 10,
+            entry: spot,
+        };
+        let mut b = MarginBreakdown::default();
+        let mut book = LiquidatorBook::default();
+        book.take(&leg, 10, 0.0); // at entry = spot: mark value 0
+        book.mark(spot as f64, &mk(spot), &p, 60, &mut b).unwrap();
+        assert!((book.hedge + 10.0 * spot as f64).abs() < 1e-6 * spot as f64);
+        let down = spot / 10 * 9;
+        book.mark(down as f64, &mk(down), &p, 120, &mut b).unwrap();
+        let mtm = book.value - book.paid + book.hedge_pnl;
+        assert!(
+            (book.value + (spot - down) as f64 * 10.0).abs() < 1.0,
+            "{}",
+            book.value
+        );
+        assert!(mtm.abs() < 1e-6 * spot as f64, "hedged MTM {mtm}");
+        // Taking the same leg again merges it into one position.
+        book.take(&leg, 5, 0.0);
+        assert_eq!(book.legs.len(), 1);
+        assert_eq!(book.legs[0].qty, 15);
+    }
 
     #[test]
     fn the_intrabar_path_visits_the_extremes_in_order_and_ends_at_the_close() {

@@ -56,7 +56,7 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
     let _ = writeln!(s, "# Keel backtest report\n");
     let _ = writeln!(
         s,
-        "Produced by `{}`. Every Keel margin figure below comes from keel-risk (`keel_risk::compute` on a `VolState` cranked once per bar close, as the program does). Margins are in **market terms**: the capital an account must hold above the market value of its positions at the implied vol of the day (Keel: MM + market value − engine value; per-position rules: their add-on above the mark). Liquidation horizon {} h, confidence {}%.\n",
+        "Produced by `{}`. Every Keel margin figure below comes from keel-risk (`keel_risk::compute` on a `VolState` cranked once per bar close, as the program does). Margins are in **market terms**: the capital an account must hold above the market value of its positions at the market's marks (per asset under Inputs: the implied vol of the day where an implied-vol file is given) (Keel: MM + market value − engine value; per-position rules: their add-on above the mark). Liquidation horizon {} h, confidence {}%.\n",
         r.generated_by,
         r.horizon_secs / 3600,
         num(r.confidence * 100.0, 1)
@@ -71,7 +71,7 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             .join(", ")
     );
 
-    let _ = writeln!(s, "## Inputs\n\n| asset | file | bars | interval | from | to | missing bars (gaps) | contract | implied vol |\n|---|---|---:|---:|---|---|---:|---:|---|");
+    let _ = writeln!(s, "## Inputs\n\n| asset | file | bars | interval | from | to | missing bars (gaps) | contract | implied vol | implied-vol feed to the engine | option marks |\n|---|---|---:|---:|---|---|---:|---:|---|---|---|");
     for a in &r.assets {
         let iv = a.iv.as_ref().map_or("–".to_string(), |iv| {
             format!(
@@ -90,7 +90,7 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
         });
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} s | {} | {} | {} ({}) | {} | {} |",
+            "| {} | {} | {} | {} s | {} | {} | {} ({}) | {} | {} | {} | {} |",
             a.name,
             a.path,
             a.bars,
@@ -100,8 +100,20 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             a.missing_bars,
             a.gap_count,
             a.contract_size,
-            iv
+            iv,
+            match (a.vol_feed, r.no_vol_feed) {
+                (true, false) => "yes (\"Keel\")",
+                (true, true) => "yes (\"Keel\"); none (\"Keel, no vol feed\")",
+                (false, _) => "**none**",
+            },
+            a.marks
         );
+    }
+    for a in r.assets.iter().filter(|a| !a.marks_are_market) {
+        let _ = writeln!(s, "\n**{}: the option books' marks are not market prices.** No implied-vol file was given, so options are marked at a trailing 30-day realised vol (a stand-in) and the engine is given no vol feed: realised losses and margin in market terms are measured against no market, and the bar is not met on this asset whatever its figures. Futures books have no marks and are unaffected.", a.name);
+    }
+    if r.no_vol_feed {
+        let _ = writeln!(s, "\n**Evaluation mode without a vol feed** (`--no-vol-feed`): the market marks options at the implied vol (positions are closed and liquidated at those prices), while the variant \"Keel, no vol feed\" runs the engine with no vol feed — its margin vol comes only from its own historical estimate, as on a market without an implied-vol oracle. It runs on every book beside \"Keel\" (the engine fed the implied vol) and is judged against the same bar.");
     }
     for a in r.assets.iter().filter(|a| a.gap_count > 0) {
         let list: Vec<String> = a
@@ -124,13 +136,16 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
     }
 
     let b = &r.bar;
-    let _ = writeln!(s, "\n## The bar\n\nOn the bar's book (short 30-day ATM straddle re-struck daily, marked at the implied vol): exceedance rate ≤ {}, Kupiec and Christoffersen p > {}, average margin ≤ {}× realised ES{}, largest 5-day margin rise ≤ {} {}. The other measure of the rise is shown in brackets: {}\n", pct(b.max_rate), b.min_p, b.max_ratio, num(r.confidence * 100.0, 0), signed_pct(b.max_rise_5d), if b.rise_per_notional { "per unit of notional (margin as a fraction of the book's notional; the price's own move taken out)" } else { "in quote units (a fixed number of contracts)" }, if b.rise_per_notional { "in quote units, a margin proportional to the price rises as much as the price does, and a margin that doubles per notional while the price halves shows no rise." } else { "per unit of notional." });
-    let _ = writeln!(s, "| asset | exceedances | rate | Kupiec p | Christoffersen p | margin / ES | max 5-day rise (other measure) | passes |\n|---|---:|---:|---:|---:|---:|---:|:-:|");
+    let _ = writeln!(s, "\n## The bar\n\nOn the bar's book (short 30-day ATM straddle re-struck daily, marked at the market's marks; a book whose marks are not market prices does not meet the bar): exceedance rate ≤ {}, Kupiec and Christoffersen p > {}, average margin ≤ {}× realised ES{}, largest 5-day margin rise ≤ {} {}. The other measure of the rise is shown in brackets: {}\n", pct(b.max_rate), b.min_p, b.max_ratio, num(r.confidence * 100.0, 0), signed_pct(b.max_rise_5d), if b.rise_per_notional { "per unit of notional (margin as a fraction of the book's notional; the price's own move taken out)" } else { "in quote units (a fixed number of contracts)" }, if b.rise_per_notional { "in quote units, a margin proportional to the price rises as much as the price does, and a margin that doubles per notional while the price halves shows no rise." } else { "per unit of notional." });
+    let _ = writeln!(s, "| asset | Keel variant | implied-vol feed to the engine | marks are market prices | exceedances | rate | Kupiec p | Christoffersen p | margin / ES | max 5-day rise (other measure) | margin ≤ 0 (test days) | passes | why not |\n|---|---|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|:-:|---|");
     for c in &r.bar_checks {
         let _ = writeln!(
             s,
-            "| {} | {}/{} {} | {} | {} {} | {} {} | {} {} | {} {} ({}) | **{}** |",
+            "| {} | {} | {} | {} | {}/{} {} | {} | {} {} | {} {} | {} {} | {} {} ({}) | {} | **{}** | {} |",
             c.asset,
+            c.model,
+            if c.vol_feed { "yes" } else { "no" },
+            if c.marks_are_market { "yes" } else { "**no**" },
             c.exceedances,
             c.n,
             ok(c.rate <= b.max_rate),
@@ -148,8 +163,40 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             } else {
                 c.max_rise_5d_per_notional
             }),
-            if c.pass { "yes" } else { "no" }
+            c.nonpositive,
+            if c.pass { "yes" } else { "no" },
+            if c.reason.is_empty() { "–" } else { &c.reason }
         );
+    }
+    for c in r.bar_checks.iter().filter(|c| c.nonpositive > 0) {
+        let _ = writeln!(s, "\n{} ({}): the margin in market terms was ≤ 0 on {} of {} test days — the engine marked the book above the market by more than its MM — so its ratios there, the 5-day rise among them, are not meaningful.", c.asset, c.model, c.nonpositive, c.n);
+    }
+    if r.no_vol_feed {
+        let _ = writeln!(s, "\n### Every book with and without the vol feed\n\nBoth marked at the implied vol; \"fed\": the engine given the implied vol (\"Keel\"); \"no feed\": the engine given no vol feed (\"Keel, no vol feed\"). Margin ≤ 0: test days on which the margin in market terms was ≤ 0.\n\n| book | assets | run | x/n | rate | Kupiec p | Chr. p | margin / ES | max 5d rise per notional (quote) | margin ≤ 0 |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        for book in &r.books {
+            for (label, name) in [("fed", "Keel"), ("no feed", crate::run::NO_FEED)] {
+                let Some(m) = book.models.iter().find(|m| m.model == name) else {
+                    continue;
+                };
+                let c = &m.coverage;
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} ({}) | {} |",
+                    book.book,
+                    book.assets.join(" + "),
+                    label,
+                    c.exceedances,
+                    c.n,
+                    pct(c.rate),
+                    pv(c.kupiec.p),
+                    pv(c.christoffersen.p),
+                    num(m.efficiency.ratio, 2),
+                    signed_pct(m.procyclicality.max_rise_5d_per_notional),
+                    signed_pct(m.procyclicality.max_rise_5d),
+                    c.nonpositive
+                );
+            }
+        }
     }
 
     let _ = writeln!(s, "\n## Coverage, efficiency and procyclicality per book\n\nTest sample: one observation per horizon (non-overlapping). `x/n`: exceedances (realised loss over the horizon > margin at its start). Zone: Basel traffic light by the cumulative-binomial rule on the whole sample, and on the worst 250 consecutive observations. Efficiency: average margin and realised tail as % of underlying notional; *held on tail days*: the model's average margin on the days that make up the realised ES. Procyclicality: peak/trough and the largest 1-day and 5-day rises of the margin in quote units for a fixed number of contracts, and the largest 5-day rise of the margin per unit of notional (the price's own move taken out; what the bar judges).\n");
@@ -266,12 +313,12 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
 
     if !r.cascade.is_empty() {
         let _ = writeln!(s, "## Liquidation cascades\n\nA population of accounts (half leveraged long futures, 30% short 90% puts, 20% short straddles; collateral 1.05–3× initial margin) opens a few days before each window; keepers call every liquidatable account once per round (several rounds per bar); the delta liquidators take over is hedged in the market and moves the price by the square-root law (Δln P = −Y·σ_day·√(Q/ADV), decaying with a one-day half-life); the moved price is what the oracle, the vol crank and every other account see.\n");
-        let _ = writeln!(s, "| window | asset | regime | accounts liquidated | calls | liquidated notional | max impact | trough vs history | bankruptcies | bad debt | insurance used | socialised |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "| window | asset | regime | accounts liquidated | calls | liquidated notional | max impact | trough vs history | bankruptcies | bad debt | insurance used | socialised | liquidator bonus | liquidator MTM |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for w in &r.cascade {
             for g in &w.regimes {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {:.3}% | {:.3}% | {:.3}% | {:+.3}% | {:+.3}% |",
                     w.window,
                     w.asset,
                     g.regime,
@@ -282,15 +329,17 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
                     pct(g.max_impact),
                     signed_pct(g.trough_vs_history),
                     g.bankruptcies,
-                    pct(g.bad_debt / w.notional),
-                    pct(g.insurance_used / w.notional),
-                    pct(g.socialised / w.notional)
+                    100.0 * g.bad_debt / w.notional,
+                    100.0 * g.insurance_used / w.notional,
+                    100.0 * g.socialised / w.notional,
+                    100.0 * g.liquidator_bonus / w.notional,
+                    100.0 * g.liquidator_mtm / w.notional
                 );
             }
         }
         let _ = writeln!(
             s,
-            "\nNotional-based figures are % of the population's starting notional.\n"
+            "\nNotional-based figures are % of the population's starting notional. The liquidators' P&L: the bonuses they kept (after the insurance share) and the mark-to-market at the window's end of everything they took over, delta-hedged at the end of every keeper round.\n"
         );
     }
 

@@ -36,6 +36,10 @@ pub struct Options {
     pub cascade_cfg: CascadeConfig,
     /// The bar.
     pub bar: Bar,
+    /// Evaluation mode without a vol feed: the engine is also run with no vol feed on every
+    /// book (its margin vol only from its own historical estimate) while the market still marks
+    /// at the implied vol, and the bar is checked on it beside the fed run.
+    pub no_vol_feed: bool,
 }
 
 impl Default for Options {
@@ -50,6 +54,7 @@ impl Default for Options {
             cascade: true,
             cascade_cfg: CascadeConfig::default(),
             bar: Bar::default(),
+            no_vol_feed: false,
         }
     }
 }
@@ -79,6 +84,12 @@ pub struct AssetInfo {
     pub contract_size: f64,
     /// The implied-vol file, if any.
     pub iv: Option<IvInfo>,
+    /// Whether the engine ("Keel") is given an implied-vol feed on this asset.
+    pub vol_feed: bool,
+    /// Whether the books' option marks are market prices (an implied-vol file was given).
+    pub marks_are_market: bool,
+    /// What the books' option marks are, in words.
+    pub marks: String,
 }
 
 /// What was read from an implied-vol file.
@@ -126,6 +137,8 @@ pub struct Report {
     pub windows: Vec<Window>,
     /// Inputs.
     pub assets: Vec<AssetInfo>,
+    /// Whether the run is in the evaluation mode without a vol feed (`Options::no_vol_feed`).
+    pub no_vol_feed: bool,
     /// The Keel variants compared (name, what feeds the vol feed).
     pub variants: Vec<String>,
     /// Per book.
@@ -197,6 +210,9 @@ pub fn asset_info(a: &Asset) -> AssetInfo {
             missing_bars: iv.missing_bars(),
             republished: a.iv_republish,
         }),
+        vol_feed: a.iv.is_some(),
+        marks_are_market: a.marks_are_market(),
+        marks: a.marks_description(),
     }
 }
 
@@ -268,13 +284,27 @@ pub fn intraday(assets: &[Asset]) -> bool {
     assets.iter().any(|a| a.prices.interval < DAY)
 }
 
-/// The bar's figures from measured books: the Keel model on the bar's book of each asset.
-pub fn bar_checks(books: &[BookStats], bar: &Bar) -> Vec<Check> {
-    books
-        .iter()
-        .filter(|b| b.book == "short_straddle")
-        .filter_map(|b| {
-            let m = b.models.iter().find(|m| m.model == "Keel")?;
+/// The bar's figures from measured books: the Keel model on the bar's book of each asset, and
+/// with `no_vol_feed` also the Keel variant given no vol feed (`NO_FEED`), judged with the same
+/// bar. `assets` says per asset whether its marks are market prices; a book whose marks are not
+/// is never judged to meet the bar.
+pub fn bar_checks(
+    books: &[BookStats],
+    bar: &Bar,
+    assets: &[AssetInfo],
+    no_vol_feed: bool,
+) -> Vec<Check> {
+    let judged: &[&str] = if no_vol_feed {
+        &["Keel", NO_FEED]
+    } else {
+        &["Keel"]
+    };
+    let mut out = Vec::new();
+    for b in books.iter().filter(|b| b.book == "short_straddle") {
+        for &model in judged {
+            let Some(m) = b.models.iter().find(|m| m.model == model) else {
+                continue;
+            };
             let mut c = Check::of(
                 &b.assets[0],
                 m,
@@ -283,7 +313,7 @@ pub fn bar_checks(books: &[BookStats], bar: &Bar) -> Vec<Check> {
                     .iter()
                     .filter(|f| f.assets == b.assets && f.book.ends_with("_future"))
                     .filter_map(|f| {
-                        let c = &f.models.iter().find(|m| m.model == "Keel")?.coverage;
+                        let c = &f.models.iter().find(|m| m.model == model)?.coverage;
                         Some((
                             f.book.clone(),
                             c.exceedances,
@@ -294,13 +324,17 @@ pub fn bar_checks(books: &[BookStats], bar: &Bar) -> Vec<Check> {
                     })
                     .collect(),
             );
-            c.pass = c.violation(&Bar {
+            let info = assets.iter().find(|a| a.name == b.assets[0]);
+            c.marks_are_market = info.is_some_and(|a| a.marks_are_market);
+            c.vol_feed = model != NO_FEED && info.is_some_and(|a| a.vol_feed);
+            c.judge(&Bar {
                 futures: false,
                 ..*bar
-            }) == 0.0;
-            Some(c)
-        })
-        .collect()
+            });
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Runs everything. `pb` shows progress (hidden when not on a terminal).
@@ -366,6 +400,18 @@ pub fn run_all(
     // 2. Coverage, procyclicality, efficiency.
     let t = Instant::now();
     let mut variants = standard_variants(assets, &opt.params);
+    if opt.no_vol_feed {
+        if let Some(assets_without) = assets.iter().find(|a| a.iv.is_none()) {
+            return Err(format!(
+                "--no-vol-feed marks at the implied vol: give an --iv for {}",
+                assets_without.name()
+            )
+            .into());
+        }
+        for v in variants.iter_mut().filter(|v| v.name == NO_FEED) {
+            v.all_books = true;
+        }
+    }
     if opt.forecasting {
         let names = forecast::candidates(DAY, true)
             .iter()
@@ -459,7 +505,8 @@ pub fn run_all(
     }
     timings.cascade = t.elapsed().as_secs_f64();
 
-    let bar_checks = bar_checks(&books, &opt.bar);
+    let asset_infos: Vec<AssetInfo> = assets.iter().map(asset_info).collect();
+    let bar_checks = bar_checks(&books, &opt.bar, &asset_infos, opt.no_vol_feed);
     let report = Report {
         generated_by: format!("keel-backtest {}", env!("CARGO_PKG_VERSION")),
         horizon_secs: opt.cfg.horizon,
@@ -471,7 +518,8 @@ pub fn run_all(
             .map(|((n, _, _), v)| (n.to_string(), v))
             .collect(),
         windows: opt.windows.clone(),
-        assets: assets.iter().map(asset_info).collect(),
+        assets: asset_infos,
+        no_vol_feed: opt.no_vol_feed,
         variants: variants.iter().map(|v| v.name.clone()).collect(),
         books,
         bar: opt.bar,
@@ -499,6 +547,8 @@ pub fn run_all(
 
 /// Name of the Keel variant without any anti-procyclicality control or static floor.
 pub const NO_APC: &str = "Keel without APC or floors";
+/// Name of the Keel variant given no vol feed (marks still at the implied vol).
+pub const NO_FEED: &str = "Keel, no vol feed";
 /// Name of the Keel variant with a 25% APC buffer.
 pub const APC_BUFFER: &str = "Keel with a 25% APC buffer";
 
@@ -530,7 +580,7 @@ pub fn standard_variants(assets: &[Asset], p: &RiskParams) -> Vec<Variant> {
     ];
     if any_iv {
         v.push(Variant {
-            name: "Keel, no vol feed".into(),
+            name: NO_FEED.into(),
             params: *p,
             feeds: vec![None; assets.len()],
             all_books: false,

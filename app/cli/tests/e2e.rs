@@ -154,7 +154,9 @@ async fn a_deposit_ends_the_liquidation_episode_it_heals() {
         t.margin_account(&k.w).await.collateral_native,
         before + USDC
     );
-    // With a fresh price, a top-up above maintenance margin ends it.
+    // With a fresh price, a top-up just above maintenance margin leaves it open: with vol at
+    // 100%, above its 50% reference, the trigger level is raised to
+    // min(MM·(1 + b·(σ − ref)/ref), IM) and she is still below it.
     refresh(&mut t, &k.btc, 57_000).await;
     let r = t.margin_report(&k.w, &[&k.btc]).await;
     let top_up = ((r.mm - r.equity_mm) / USDC + 100).to_string();
@@ -165,7 +167,25 @@ async fn a_deposit_ends_the_liquidation_episode_it_heals() {
     );
     assert_eq!(
         d["liquidation_episode"],
-        "ended (at or above maintenance margin)"
+        "still open (below its liquidation trigger level)"
+    );
+    // A top-up above the raised trigger level ends it.
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    let lp = t.exchange().await.liquidation_params;
+    let q = |bits: i64| bits as f64 / 4294967296.0;
+    let (sigma, ref_vol) = (q(r.markets[0].sigma_q32), q(lp.fraction_ref_vol.to_bits()));
+    let raised = 1.0 + q(lp.trigger_vol_buffer.to_bits()) * (sigma - ref_vol).max(0.0) / ref_vol;
+    let level = (r.mm as f64 * raised).min(r.im as f64);
+    assert!(level > r.equity_mm as f64, "{level} {}", r.equity_mm);
+    let top_up = ((level as i64 - r.equity_mm) / USDC + 100).to_string();
+    let d = json(
+        &wallet::deposit(&e, &top_up, None, 0, Some(k.wendy.tokens))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        d["liquidation_episode"],
+        "ended (at or above its liquidation trigger level)"
     );
     assert_eq!(t.margin_account(&k.w).await.liquidatable_since_ts, 0);
     // Without an episode there is nothing to report.

@@ -51,9 +51,19 @@ async fn the_crash_day_balances_to_the_unit() {
         .liquidations
         .iter()
         .all(|l| l.fraction <= l.fraction_cap + 1e-9));
+    // The redesigned AVSL: the cap grows toward the whole book as equity nears bankruptcy, so a
+    // call restores the target in one step more often than not; some steps still move only part
+    // of a book and leave the trader trading.
+    let rows: Vec<(f64, f64, bool)> = s
+        .liquidations
+        .iter()
+        .map(|l| (l.fraction, l.fraction_cap, l.healthy_after))
+        .collect();
     assert!(
-        s.liquidations.iter().any(|l| !l.healthy_after),
-        "some steps are partial"
+        s.liquidations
+            .iter()
+            .any(|l| l.fraction < 1.0 && l.healthy_after),
+        "some steps are partial: {rows:?}"
     );
     for b in &s.bankruptcies {
         assert!((b.shortfall - b.insurance_paid - b.socialised).abs() < 1e-6);

@@ -14,7 +14,7 @@ use keel_client::view::{MarketView, Snapshot};
 use keel_client::Pubkey;
 use keel_keeper::plan::{plan, Policy};
 use keel_risk::{RiskParams, VolState};
-use keel_state::{Exchange, MarginAccount, Market, Position};
+use keel_state::{ArrayPage, Exchange, MarginAccount, Market, Position};
 use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use solana_account::Account;
 use std::collections::BTreeMap;
@@ -87,7 +87,10 @@ fn account(k: usize, markets: &[MarketView]) -> MarginAccount {
                 expiry_ts: NOW + (7 + 7 * (j as i64 % 4)) * DAY,
                 market_slot: slot as u8,
                 kind: if call { 0 } else { 1 },
-                padding0: [0; 6],
+                // Series j of a market sits in slot j of the market's page 0.
+                array_page: 0,
+                array_slot: j as u8,
+                padding0: [0; 3],
                 reserved: [0; 8],
             };
             n += 1;
@@ -99,10 +102,41 @@ fn account(k: usize, markets: &[MarketView]) -> MarginAccount {
     a
 }
 
+/// Market `m`'s risk-array page (never priced: the scan's plan predicts the crank) holding the
+/// book's series of that market, each listed in the market's register of strike points.
+fn page(mv: &mut MarketView, accounts: &BTreeMap<Pubkey, MarginAccount>) -> Box<ArrayPage> {
+    let mut pg = bytemuck::zeroed_box::<ArrayPage>();
+    pg.version = keel_state::LAYOUT_VERSION;
+    pg.market = mv.key.to_bytes();
+    for a in accounts.values() {
+        for p in a.active_positions() {
+            if a.markets[p.market_slot as usize] != pg.market {
+                continue;
+            }
+            let slot = &mut pg.slots[p.array_slot as usize];
+            if slot.is_free() {
+                slot.series = p.series;
+                slot.strike_native = p.strike_native;
+                slot.expiry_ts = p.expiry_ts;
+                slot.kind = p.kind;
+                pg.n_used += 1;
+                mv.market.list_option(p.strike_native, p.expiry_ts);
+            }
+        }
+    }
+    mv.market.array_pages = 1;
+    pg
+}
+
 fn book() -> Snapshot {
-    let markets: Vec<MarketView> = (0..4).map(market).collect();
+    let mut markets: Vec<MarketView> = (0..4).map(market).collect();
     let accounts: BTreeMap<Pubkey, MarginAccount> = (0..ACCOUNTS)
         .map(|k| (key(k as u32), account(k, &markets)))
+        .collect();
+    let pages = markets
+        .iter_mut()
+        .enumerate()
+        .map(|(i, mv)| (key(4_000_000 + i as u32), page(mv, &accounts)))
         .collect();
     let mut ex: Exchange = bytemuck::Zeroable::zeroed();
     ex.version = keel_state::LAYOUT_VERSION;
@@ -114,6 +148,7 @@ fn book() -> Snapshot {
         series: BTreeMap::new(),
         accounts,
         correlations: BTreeMap::new(),
+        pages,
     }
 }
 

@@ -8,14 +8,16 @@
 //! 2. risk-array cranks: a market whose anchor is due re-anchors, and every page with a slot not
 //!    priced at the (new) anchor is re-priced (a margin check refuses arrays priced at neither
 //!    the market's current nor its previous anchor, or outside the anchor's window);
-//! 3. liquidations, largest shortfall (MM − equity) first, decided on the snapshot as the
-//!    array cranks will leave it (`Snapshot::with_arrays_cranked`), so a liquidation goes out in
-//!    the same pass as the cranks it needs;
+//! 3. liquidations of the accounts below their trigger level (`keel_risk::liquidation::
+//!    is_liquidatable`, the program's test), largest shortfall (MM − equity) first, decided on
+//!    the snapshot as the array cranks will leave it (`Snapshot::with_arrays_cranked`), so a
+//!    liquidation goes out in the same pass as the cranks it needs;
 //! 4. settlement of expired series, then of the positions in settled series, losers first
 //!    (winners are paid from what losers paid into the series' pool).
 
 use keel_client::view::Snapshot;
 use keel_client::Pubkey;
+use keel_risk::liquidation;
 use keel_state::series::{SERIES_ACTIVE, SERIES_SETTLED};
 use keel_state::MarginAccount;
 
@@ -129,7 +131,8 @@ impl Action {
     }
 }
 
-/// A margin account below maintenance margin.
+/// A margin account below its liquidation trigger level (MM, raised toward IM while vol is above
+/// the reference).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Candidate {
     /// The account.
@@ -143,7 +146,7 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// MM − equity.
+    /// MM − equity (negative for an account between MM and a raised trigger level).
     pub fn shortfall(&self) -> i64 {
         self.mm.saturating_sub(self.equity_mm)
     }
@@ -154,7 +157,7 @@ impl Candidate {
 pub struct Plan {
     /// Margin accounts seen.
     pub watched: usize,
-    /// Accounts below MM, largest shortfall first.
+    /// Accounts below their trigger level, largest shortfall first.
     pub liquidatable: Vec<Candidate>,
     /// What to send, in order.
     pub actions: Vec<Action>,
@@ -251,8 +254,19 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
         {
             continue;
         }
-        match cranked.margin(a, Some(now)) {
-            Ok(b) if b.is_liquidatable() => {
+        // The program's test: below MM, or below the level raised toward IM while vol is
+        // above the reference.
+        let lp = &s.exchange.liquidation_params;
+        let checked = cranked
+            .margin(a, Some(now))
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                liquidation::is_liquidatable(&b, liquidation::max_sigma(&b), lp)
+                    .map(|yes| (yes, b))
+                    .map_err(|e| format!("liquidation trigger: {e:?}"))
+            });
+        match checked {
+            Ok((true, b)) => {
                 let publish_time = a
                     .used_markets()
                     .filter_map(|(_, m)| s.markets.get(&Pubkey::new_from_array(*m)))
@@ -269,7 +283,7 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
                 liquidations.push((c, publish_time));
             }
             Ok(_) => {}
-            Err(e) => p.skipped.push((*key, e.to_string())),
+            Err(e) => p.skipped.push((*key, e)),
         }
     }
     // Largest shortfall first; ties by address, so the order is deterministic.

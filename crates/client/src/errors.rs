@@ -143,7 +143,9 @@ pub fn hint(name: &str) -> Option<&'static str> {
         "VolStateStale" => "run the volatility crank for the market (`keel crank <market>`), then retry",
         "ObservationTooSoon" => "the crank ran moments ago; wait for the market's minimum interval",
         "ObservationOutOfOrder" => "the oracle has not published a newer price since the last crank",
-        "NotLiquidatable" => "the account is at or above maintenance margin: nothing to liquidate",
+        "NotLiquidatable" => {
+            "the account is at or above its liquidation trigger level (maintenance margin, raised toward initial margin while vol is above the reference): nothing to liquidate"
+        }
         "LiquidatorBelowInitialMargin" => {
             "deposit more collateral into the liquidator's account or take a smaller fraction"
         }

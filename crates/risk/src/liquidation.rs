@@ -8,14 +8,27 @@
 //!
 //!   E − rate·f·MM ≥ (1 − f)·T   ⇔   f ≥ f* = (T − E) / (T − rate·MM)
 //!
-//! and f = min(f*, cap(σ)), where the per-call cap shrinks as vol rises:
-//! cap = clamp(fraction_ref · ref_vol / σ, fraction_min, 1). The bonus rate is
+//! and f = min(f*, cap), where the per-call cap depends on how near the account is to
+//! bankruptcy, measured in units of its own one-period risk d = E / MM:
+//!
+//! - at the trigger (d just below 1) the cap is the vol-scaled step
+//!   cap(σ) = clamp(fraction_ref · ref_vol / σ, fraction_min, 1) — small, hedgeable slices;
+//! - it grows linearly to 1 as d falls to the danger level δ = `danger_mm_fraction`:
+//!   cap = cap(σ) + (1 − cap(σ))·(1 − d)/(1 − δ);
+//! - at or below δ (and at or below zero equity) the whole account goes at once.
+//!
+//! A vol-scaled cap alone shrinks the steps exactly when a crash needs speed; the distance to
+//! bankruptcy is what says how much time is left. The bonus rate is
 //! clamp(base + c·σ√h, min, max) + ramp × seconds since the account became liquidatable (a Dutch
-//! auction: it rises until some liquidator finds it worth taking), capped.
+//! auction: it rises until some liquidator finds it worth taking), capped, and never above
+//! max(d, bonus_min): a slice never pays more than the equity it carries (so a partial step
+//! cannot push the account's E/MM down, which with the ramp at its cap used to drive accounts
+//! below d = bonus_cap into bankruptcy by bonuses alone), except for the floor `bonus_min` that
+//! a liquidator is always paid for taking over an (almost) bankrupt book.
 
 use crate::breakdown::MarginBreakdown;
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, div_ceil, imul, imul_sat, mul, mul_ceil, sub, udiv_ceil, Fx, ONE};
+use crate::fx::{add, div, div_ceil, imul, imul_sat, mul, mul_ceil, sub, udiv_ceil, Fx, ONE};
 use crate::params::LiquidationParams;
 use crate::pricing::{sqrt_secs, TotalVol};
 
@@ -27,9 +40,9 @@ pub struct LiquidationPlan {
     pub fraction: Fx,
     /// Fraction that would restore the target in one call (> 1: cannot be restored by slicing).
     pub fraction_needed: Fx,
-    /// The per-call cap at the current vol.
+    /// The per-call cap at the current vol and distance to bankruptcy (1: whole account).
     pub fraction_cap: Fx,
-    /// Bonus rate (fraction of the MM taken over).
+    /// Bonus rate (fraction of the MM taken over), limited to the equity the slice carries.
     pub bonus_rate: Fx,
     /// The target equity level MM + τ·(IM − MM).
     pub target: i64,
@@ -79,21 +92,96 @@ pub fn fraction_cap(sigma: Fx, p: &LiquidationParams) -> RiskResult<Fx> {
     ))
 }
 
-/// Sizes one liquidation call of the account in `b` (which must be below MM) at vol `sigma`
-/// (the highest vol among the account's markets), `elapsed_secs` after it became liquidatable.
+/// The bonus rate limited to the account's equity: min(rate, max(E/MM, bonus_min)), E/MM
+/// rounded down. At this rate a slice f pays at most f·E (up to rounding), so E/MM does not fall.
+pub fn equity_limited_rate(rate: Fx, equity: i64, mm: i64, p: &LiquidationParams) -> Fx {
+    if mm <= 0 {
+        return rate;
+    }
+    let d = if equity <= 0 {
+        0
+    } else {
+        div(equity, mm).unwrap_or(i64::MAX)
+    };
+    Fx::from_bits(rate.to_bits().min(d.max(p.bonus_min.to_bits())))
+}
+
+/// The per-call cap of an account with MM equity `equity` and maintenance margin `mm` at vol
+/// `sigma`: 1 at or below the danger level δ·MM, else the vol-scaled cap grown linearly toward 1
+/// as equity falls from MM to δ·MM.
+pub fn urgency_cap(sigma: Fx, equity: i64, mm: i64, p: &LiquidationParams) -> RiskResult<Fx> {
+    let vol_cap = fraction_cap(sigma, p)?.to_bits();
+    let delta = p.danger_mm_fraction.to_bits().clamp(0, ONE);
+    if mm <= 0 || equity <= mul(mm, delta)? {
+        return Ok(Fx::ONE);
+    }
+    if equity >= mm {
+        return Ok(Fx::from_bits(vol_cap));
+    }
+    // δ·MM < E < MM, so 0 < MM − E < (1 − δ)·MM: the urgency is in (0, 1).
+    let span = mul(mm, ONE - delta)?.max(1);
+    let urgency = div_ceil(sub(mm, equity)?, span)?.clamp(0, ONE);
+    let cap = add(vol_cap, mul_ceil(ONE - vol_cap, urgency)?)?;
+    Ok(Fx::from_bits(cap.clamp(vol_cap, ONE)))
+}
+
+/// The equity below which the account in `b` is liquidatable at vol `sigma`: MM, raised when
+/// vol is above the reference vol by the vol-scaled buffer, never above IM:
+/// min(MM·(1 + b·max(σ − ref_vol, 0)/ref_vol), max(IM, MM)).
+pub fn trigger_level(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<i64> {
+    let (mm, im) = (b.mm.max(0), b.im.max(b.mm).max(0));
+    let excess = sigma.to_bits().saturating_sub(p.fraction_ref_vol.to_bits());
+    if excess <= 0 || p.trigger_vol_buffer.to_bits() <= 0 {
+        return Ok(mm);
+    }
+    // (σ − ref)/ref, capped at 1000 so the product stays small; the level is capped at IM anyway.
+    let rel = div_ceil(excess, p.fraction_ref_vol.to_bits().max(1))
+        .unwrap_or(i64::MAX)
+        .min(1000 * ONE);
+    let buffer = mul_ceil(p.trigger_vol_buffer.to_bits(), rel)?;
+    Ok(add(mm, mul_ceil(mm, buffer).unwrap_or(i64::MAX))
+        .unwrap_or(i64::MAX)
+        .min(im))
+}
+
+/// The highest vol in force among the account's markets in `b`: the vol every liquidation
+/// function is evaluated at (steps are sized by the riskiest market).
+pub fn max_sigma(b: &MarginBreakdown) -> Fx {
+    b.markets[..(b.n_markets as usize).min(b.markets.len())]
+        .iter()
+        .map(|m| m.sigma)
+        .max()
+        .unwrap_or(Fx::ZERO)
+}
+
+/// Whether the account in `b` is liquidatable at vol `sigma`: below MM, or below the raised
+/// trigger level while vol is above the reference (`trigger_level`).
+pub fn is_liquidatable(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<bool> {
+    Ok(b.is_liquidatable() || b.equity_mm < trigger_level(b, sigma, p)?)
+}
+
+/// Sizes one liquidation call of the account in `b` (which must be below its trigger level,
+/// `is_liquidatable`) at vol `sigma` (the highest vol among the account's markets),
+/// `elapsed_secs` after it became liquidatable.
 pub fn plan(
     b: &MarginBreakdown,
     sigma: Fx,
     elapsed_secs: i64,
     p: &LiquidationParams,
 ) -> RiskResult<LiquidationPlan> {
-    if !b.is_liquidatable() {
+    if !is_liquidatable(b, sigma, p)? {
         return Err(RiskError::NotLiquidatable);
     }
     let (e, mm, im) = (b.equity_mm, b.mm.max(0), b.im.max(b.mm).max(0));
-    let target = add(mm, mul_ceil(sub(im, mm)?, p.target_im_fraction.to_bits())?)?;
-    let rate = bonus_rate(sigma, elapsed_secs, p)?;
-    let cap = fraction_cap(sigma, p)?;
+    // The target lies the same way above the trigger level: L + τ·(IM − L), L = MM when vol is
+    // at or below the reference.
+    let level = trigger_level(b, sigma, p)?;
+    let target = add(
+        level,
+        mul_ceil(sub(im, level)?, p.target_im_fraction.to_bits())?,
+    )?;
+    let rate = equity_limited_rate(bonus_rate(sigma, elapsed_secs, p)?, e, mm, p);
+    let cap = urgency_cap(sigma, e, mm, p)?;
     let shortfall = e.min(0).saturating_neg();
     if mm == 0 {
         // No risk left to transfer: only the shortfall remains.
@@ -106,9 +194,16 @@ pub fn plan(
         });
     }
     // T − rate·MM ≥ (1 − bonus_cap)·MM > 0 because the rate is capped below 1 by the bounds.
+    // At or below the danger level the cap is 1 and the whole account goes.
     let denom = sub(target, mul_ceil(mm, rate.to_bits())?)?.max(1);
     let needed = div_ceil(sub(target, e)?, denom).unwrap_or(i64::MAX);
-    let fraction = needed.min(cap.to_bits()).clamp(1, ONE);
+    // At or below the danger level the whole account goes, whatever would restore the target.
+    let whole = e <= mul(mm, p.danger_mm_fraction.to_bits().clamp(0, ONE))?;
+    let fraction = if whole {
+        ONE
+    } else {
+        needed.min(cap.to_bits()).clamp(1, ONE)
+    };
     Ok(LiquidationPlan {
         fraction: Fx::from_bits(fraction),
         fraction_needed: Fx::from_bits(needed),

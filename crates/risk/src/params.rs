@@ -165,8 +165,16 @@ pub struct LiquidationParams {
     pub fraction_min: Fx,
     /// Share of each bonus paid to the insurance fund.
     pub insurance_share: Fx,
+    /// δ: at or below δ·MM of equity the whole account goes at once; between δ·MM and MM the
+    /// per-call cap grows linearly from the vol-scaled cap to 1 (taken from `reserved`: an
+    /// exchange created before it reads 0, whole account only at zero equity).
+    pub danger_mm_fraction: Fx,
+    /// b: when vol is above the reference vol `fraction_ref_vol`, an account is liquidatable
+    /// below min(MM·(1 + b·(σ − ref_vol)/ref_vol), IM) instead of MM — the trigger moves earlier
+    /// as vol rises (taken from `reserved`: 0 on an exchange created before it, trigger at MM).
+    pub trigger_vol_buffer: Fx,
     /// Room to grow without a migration.
-    pub reserved: [u64; 8],
+    pub reserved: [u64; 6],
 }
 
 /// `[min, max]` bounds of one `Fx` parameter, by name (used by `validate` and printed by clients).
@@ -442,11 +450,13 @@ impl LiquidationParams {
         fraction_ref_vol: lit("0.5"),
         fraction_min: lit("0.1"),
         insurance_share: lit("0.2"),
-        reserved: [0; 8],
+        danger_mm_fraction: lit("0.5"),
+        trigger_vol_buffer: lit("1"),
+        reserved: [0; 6],
     };
 
     /// Hard bounds of every `Fx` field.
-    pub const FX_BOUNDS: [FxBound; 11] = [
+    pub const FX_BOUNDS: [FxBound; 13] = [
         ("target_im_fraction", lit("0"), lit("1")),
         ("bonus_base", lit("0"), lit("0.5")),
         ("bonus_vol_coef", lit("0"), lit("10")),
@@ -458,10 +468,12 @@ impl LiquidationParams {
         ("fraction_ref_vol", lit("0.01"), lit("5")),
         ("fraction_min", lit("0.01"), lit("1")),
         ("insurance_share", lit("0"), lit("1")),
+        ("danger_mm_fraction", lit("0"), lit("1")),
+        ("trigger_vol_buffer", lit("0"), lit("2")),
     ];
 
     /// Every bounded `Fx` field, in `FX_BOUNDS` order.
-    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 11] {
+    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 13] {
         [
             &mut self.target_im_fraction,
             &mut self.bonus_base,
@@ -474,10 +486,12 @@ impl LiquidationParams {
             &mut self.fraction_ref_vol,
             &mut self.fraction_min,
             &mut self.insurance_share,
+            &mut self.danger_mm_fraction,
+            &mut self.trigger_vol_buffer,
         ]
     }
 
-    fn fx_fields(&self) -> [Fx; 11] {
+    fn fx_fields(&self) -> [Fx; 13] {
         let mut copy = *self;
         copy.fx_fields_mut().map(|v| *v)
     }
@@ -495,7 +509,7 @@ impl LiquidationParams {
         if self.bonus_min > self.bonus_max {
             return Some("bonus_min <= bonus_max");
         }
-        if self.reserved != [0; 8] {
+        if self.reserved != [0; 6] {
             return Some("reserved bytes are zero");
         }
         None

@@ -429,7 +429,9 @@ proptest! {
         let after = Case { collateral: collateral + transferred - bonus, markets: c.markets.clone(), positions: rest };
         let a = run(&after, &RiskParams::DEFAULT, &Correlations::NONE).unwrap();
         let t0 = plan.target as f64;
-        let t1 = a.mm as f64 + tau * (a.im - a.mm) as f64;
+        // The target after the slice, from the same (possibly vol-raised) trigger level.
+        let level = liquidation::trigger_level(&a, Fx::from_num(sigma), &lp).unwrap() as f64;
+        let t1 = level + tau * (a.im.max(a.mm) as f64 - level);
         let f = plan.fraction.to_num::<f64>();
         let gain = f * (t0 - plan.bonus_rate.to_num::<f64>() * b.mm as f64);
         // 1e-6·MM: per-position slices round up to whole contracts, not exactly pro rata.

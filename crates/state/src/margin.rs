@@ -257,9 +257,12 @@ pub fn margin_inputs<'a>(
 
 /// The margin of `account` at `now` into `out` (with its collateral replaced by `collateral` if
 /// given), through `inputs` (a reusable buffer), from the risk arrays in `pages`: the one
-/// computation the program, the keeper, the CLI and `keel verify` all run. An account without positions has equity = collateral and zero
-/// margin without reading any market (so an oracle outage never blocks withdrawing free
-/// collateral).
+/// computation the program, the keeper, the CLI and `keel verify` all run. An account without
+/// positions has equity = collateral and zero margin without reading any market (so an oracle
+/// outage never blocks withdrawing free collateral).
+// Each argument is a distinct borrowed view the program holds separately (account data, market
+// and page refs, correlations, reusable buffers); a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn compute_margin<'a>(
     account: &MarginAccount,
     collateral: Option<i64>,

@@ -104,7 +104,9 @@ risk_layout!(LiquidationParams {
     fraction_ref_vol: Fx,
     fraction_min: Fx,
     insurance_share: Fx,
-    reserved: [u64; 8],
+    danger_mm_fraction: Fx,
+    trigger_vol_buffer: Fx,
+    reserved: [u64; 6],
 });
 
 risk_layout!(VolState {

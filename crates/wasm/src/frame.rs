@@ -6,7 +6,7 @@
 //! blobs written `len u32` + bytes: the exchange account (blob); the margin account's address
 //! (32 bytes) and data (blob; empty in a prices-only frame); per market its address, its
 //! account (blob), its oracle's address, its oracle's owner and its oracle's data (blob); then
-//! each correlation account (blob).
+//! each correlation account (blob); then each risk-array page (blob) the account's options use.
 
 /// A parsed frame, borrowing the input.
 pub struct Frame<'a> {
@@ -18,6 +18,8 @@ pub struct Frame<'a> {
     pub account: &'a [u8],
     pub markets: Vec<MarketBlob<'a>>,
     pub correlations: Vec<&'a [u8]>,
+    /// The risk-array pages (`ArrayPage` accounts) holding the account's options' arrays.
+    pub pages: Vec<&'a [u8]>,
 }
 
 /// One market's account and its oracle.
@@ -64,6 +66,7 @@ impl<'a> Frame<'a> {
         let vol_mult = r.i64()?;
         let n_markets = r.u32()? as usize;
         let n_corr = r.u32()? as usize;
+        let n_pages = r.u32()? as usize;
         let exchange = r.blob()?;
         let account_key = r.key()?;
         let account = r.blob()?;
@@ -81,6 +84,10 @@ impl<'a> Frame<'a> {
         for _ in 0..n_corr {
             correlations.push(r.blob()?);
         }
+        let mut pages = Vec::with_capacity(n_pages.min(64));
+        for _ in 0..n_pages {
+            pages.push(r.blob()?);
+        }
         if !r.0.is_empty() {
             return Err("trailing bytes in frame");
         }
@@ -93,6 +100,7 @@ impl<'a> Frame<'a> {
             account,
             markets,
             correlations,
+            pages,
         })
     }
 
@@ -104,6 +112,7 @@ impl<'a> Frame<'a> {
         v.extend(self.vol_mult.to_le_bytes());
         v.extend((self.markets.len() as u32).to_le_bytes());
         v.extend((self.correlations.len() as u32).to_le_bytes());
+        v.extend((self.pages.len() as u32).to_le_bytes());
         let blob = |v: &mut Vec<u8>, b: &[u8]| {
             v.extend((b.len() as u32).to_le_bytes());
             v.extend(b);
@@ -120,6 +129,9 @@ impl<'a> Frame<'a> {
         }
         for c in &self.correlations {
             blob(&mut v, c);
+        }
+        for p in &self.pages {
+            blob(&mut v, p);
         }
         v
     }

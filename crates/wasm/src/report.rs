@@ -109,7 +109,10 @@ pub fn margin_report(
         .iter()
         .zip(&b.markets)
         .map(|(k, m)| {
-            let pnl: Vec<String> = m.pnl.iter().map(|p| q(&p.to_string())).collect();
+            let list = |v: &[i64]| {
+                let v: Vec<String> = v.iter().map(|p| q(&p.to_string())).collect();
+                format!("[{}]", v.join(","))
+            };
             Obj::new()
                 .key("market", k)
                 .i64("spot", m.spot)
@@ -118,16 +121,19 @@ pub fn margin_report(
                 .i64("sigma_q32", m.sigma.to_bits())
                 .i64("mark_sigma_q32", m.mark_sigma.to_bits())
                 .i64("range_q32", m.range.to_bits())
+                .i64("anchor_ts", m.anchor_ts)
+                .i64("anchor_spot", m.anchor_spot)
                 .i64("worst_im", m.worst_im)
-                .u8("worst_im_scenario", m.worst_im_scenario)
+                .u8("worst_im_interval", m.worst_im_interval)
                 .i64("worst_mm", m.worst_mm)
-                .u8("worst_mm_scenario", m.worst_mm_scenario)
+                .u8("worst_mm_interval", m.worst_mm_interval)
                 .i64("net_delta_q32", m.net_delta.to_bits())
                 .i64("short_min_im", m.short_min_im)
                 .i64("short_min_mm", m.short_min_mm)
                 .i64("conf_addon", m.conf_addon)
                 .i64("impact_addon", m.impact_addon)
-                .raw("pnl", format!("[{}]", pnl.join(",")))
+                .raw("pnl", list(&m.pnl))
+                .raw("gap", list(&m.gap))
                 .done()
         })
         .collect();

@@ -3,13 +3,19 @@
 //! correlation given, `keel_state::compute_margin` at `now` — optionally under a what-if: every
 //! oracle price (and its confidence) times `spot_mult`, every market's vol in force (margin and
 //! mark vol) times `vol_mult`. The stable price is left where it is (an instant move).
+//!
+//! Margin is read from the risk-array pages given (docs/risk-model.md §4.8), as after the
+//! permissionless crank: each market re-anchors when its anchor is due at the (shifted) reading
+//! and every slot not priced at the anchor is priced (`keel_state::crank`, the program's own
+//! transitions), as keel-client's `Snapshot::with_arrays_cranked` predicts. With arrays already
+//! fresh this changes nothing; under a what-if move it re-anchors, as a keeper's crank would.
 
 use crate::frame::Frame;
 use crate::report;
 use keel_risk::{Fx, MarginBreakdown};
 use keel_state::{
-    discriminator as d, read_account, Correlation, Exchange, MarginAccount, MarginInputs, Market,
-    MarketReading, OracleReading,
+    discriminator as d, read_account, ArrayPage, Correlation, Exchange, MarginAccount,
+    MarginInputs, Market, MarketReading, OracleReading,
 };
 
 /// 1.0 in Q32.32: a multiplier that changes nothing.
@@ -77,6 +83,34 @@ pub fn margin(f: &Frame) -> Result<Margin, String> {
         .map(|c| read_account(c, &d::CORRELATION).map_err(|e| state("correlation", e)))
         .collect::<Result<_, _>>()?;
     let corr_refs: Vec<&Correlation> = correlations.iter().collect();
+    let mut pages: Vec<Box<ArrayPage>> = f
+        .pages
+        .iter()
+        .map(|p| {
+            read_account::<ArrayPage>(p, &d::ARRAY_PAGE)
+                .map(Box::new)
+                .map_err(|e| state("array page", e))
+        })
+        .collect::<Result<_, _>>()?;
+    // The crank's transitions, as a keeper would run them before this check (a market whose
+    // valuation fails is left as it is: the margin check then names the error).
+    for (key, market, reading) in markets.iter_mut() {
+        let Ok(v) = market.valuation(reading, f.now) else {
+            continue;
+        };
+        let before = **market;
+        if market.reanchor_if_due(&v, f.now).is_err() {
+            **market = before;
+            continue;
+        }
+        for page in pages.iter_mut().filter(|p| p.market == *key) {
+            for slot in page.slots.iter_mut() {
+                // A slot the program could not price stays as it is (its check then fails).
+                let _ = market.price_slot(slot);
+            }
+        }
+    }
+    let page_refs: Vec<&ArrayPage> = pages.iter().map(|p| &**p).collect();
     let readings: Vec<MarketReading> = markets
         .iter()
         .map(|(key, market, oracle)| MarketReading {
@@ -91,6 +125,7 @@ pub fn margin(f: &Frame) -> Result<Margin, String> {
         &acc,
         None,
         &readings,
+        &page_refs,
         &corr_refs,
         f.now,
         &mut inputs,

@@ -172,7 +172,7 @@ pub enum KeelError {
     #[msg("Account data has an unknown layout version")]
     UnknownLayoutVersion,
     // ---- liquidation (appended) ----
-    #[msg("The account is at or above maintenance margin: nothing to liquidate")]
+    #[msg("The account is at or above its liquidation trigger level (MM, raised while vol is high): nothing to liquidate")]
     NotLiquidatable,
     #[msg("An owner cannot liquidate its own account")]
     SelfLiquidation,

@@ -437,13 +437,16 @@ pub struct Liquidated {
     pub equity_mm_before: i64,
     pub mm_before: i64,
     pub im_before: i64,
+    /// The equity below which the account was liquidatable: MM, raised toward IM while vol is
+    /// above the reference (`keel_risk::liquidation::trigger_level`).
+    pub trigger_level: i64,
     pub target: i64,
     pub equity_mm_after: i64,
     pub mm_after: i64,
     pub im_after: i64,
     pub liquidatee_collateral_native: i64,
     pub liquidatee_positions_after: u8,
-    /// The account is at or above MM afterwards (episode over).
+    /// The account is at or above its trigger level afterwards (episode over).
     pub healthy_after: bool,
     pub liquidator_equity_im: i64,
     pub liquidator_im: i64,

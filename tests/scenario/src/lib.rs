@@ -13,6 +13,7 @@
 //! - [`random`]: conservation under a randomised sequence, to settlement and exit.
 //! - [`sweep`]: every instruction at a given number of series and markets, for CU budgets.
 
+pub mod avsl;
 pub mod backend;
 pub mod bankruptcy;
 pub mod conservation;

@@ -21,6 +21,7 @@ fn snapshot(f: &Value) -> Snapshot {
     let mut series = BTreeMap::new();
     let mut accounts = BTreeMap::new();
     let mut correlations = BTreeMap::new();
+    let mut pages = BTreeMap::new();
     let mut exchange = None;
     for a in f["accounts"].as_array().unwrap() {
         let (k, data) = (key(&a["address"]), unb64(a["data"].as_str().unwrap()));
@@ -57,6 +58,10 @@ fn snapshot(f: &Value) -> Snapshot {
             "MarginAccount" => {
                 accounts.insert(k, read_account(&data, &d::MARGIN_ACCOUNT).unwrap());
             }
+            "ArrayPage" => {
+                let page: keel_state::ArrayPage = read_account(&data, &d::ARRAY_PAGE).unwrap();
+                pages.insert(k, Box::new(page));
+            }
             _ => {
                 correlations.insert(k, read_account(&data, &d::CORRELATION).unwrap());
             }
@@ -70,6 +75,7 @@ fn snapshot(f: &Value) -> Snapshot {
         series,
         accounts,
         correlations,
+        pages,
     }
 }
 

@@ -110,8 +110,8 @@ pub async fn deposit<C: Chain>(
     };
     let after = env.margin_account(&key).await?;
     let liquidation_episode = episode.then(|| match (&unchecked, after.in_liquidation_episode()) {
-        (_, false) => "ended (at or above maintenance margin)".to_string(),
-        (None, true) => "still open (below maintenance margin)".to_string(),
+        (_, false) => "ended (at or above its liquidation trigger level)".to_string(),
+        (None, true) => "still open (below its liquidation trigger level)".to_string(),
         (Some(err), true) => format!("still open (margin not checked: {err})"),
     });
     Ok(Moved {

@@ -4,7 +4,7 @@
 
 use arbitrary::Arbitrary;
 use keel_risk::breakdown::MarginBreakdown;
-use keel_risk::liquidation::{bonus, plan, slice};
+use keel_risk::liquidation::{bonus, is_liquidatable, plan, slice, trigger_level};
 use keel_risk::{Fx, LiquidationParams};
 use libfuzzer_sys::fuzz_target;
 
@@ -30,10 +30,23 @@ fuzz_target!(|input: Input| {
         return;
     }
     let b = MarginBreakdown { equity_mm: input.equity, mm: input.mm, im: input.im, ..MarginBreakdown::default() };
-    let Ok(pl) = plan(&b, Fx::from_bits(input.sigma), input.elapsed, &p) else { return };
-    assert!(b.is_liquidatable());
+    let sigma = Fx::from_bits(input.sigma);
+    let Ok(pl) = plan(&b, sigma, input.elapsed, &p) else { return };
+    // Below the trigger level: MM, or the vol-raised level, which never exceeds IM.
+    assert!(is_liquidatable(&b, sigma, &p).unwrap());
+    let level = trigger_level(&b, sigma, &p).unwrap();
+    assert!(level >= b.mm.max(0) && level <= b.im.max(b.mm).max(0));
     assert!(pl.fraction >= Fx::ZERO && pl.fraction <= Fx::ONE);
     assert!(pl.fraction <= pl.fraction_cap || b.mm <= 0);
+    // At or below the danger level the whole account goes.
+    if b.mm > 0 && (b.equity_mm as i128) * (1i128 << 32) <= (b.mm as i128) * (p.danger_mm_fraction.to_bits() as i128) {
+        assert_eq!(pl.fraction, Fx::ONE);
+    }
+    // The bonus rate never exceeds the account's E/MM, except for the bonus_min floor.
+    if b.mm > 0 && b.equity_mm > 0 {
+        let d = b.equity_mm as f64 / b.mm as f64;
+        assert!(pl.bonus_rate.to_num::<f64>() <= d.max(p.bonus_min.to_num::<f64>()) + 1e-9);
+    }
     assert!(pl.bonus_rate >= Fx::ZERO && pl.bonus_rate <= p.bonus_cap.max(p.bonus_min));
     assert!(pl.shortfall >= 0);
     if let Ok((bn, fee)) = bonus(pl.bonus_rate, pl.fraction, b.mm, &p) {

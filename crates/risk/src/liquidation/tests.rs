@@ -63,15 +63,23 @@ fn the_planned_fraction_restores_the_target() {
 }
 
 #[test]
-fn high_vol_caps_the_call_and_bankrupt_accounts_report_the_shortfall() {
+fn high_vol_caps_the_call_and_bankrupt_accounts_go_whole_and_report_the_shortfall() {
     let p = LiquidationParams::DEFAULT;
-    let capped = plan(&account(500, 1000, 1400), fx("2"), 0, &p).unwrap();
+    // E = 0.9·MM at 200% vol: vol cap 0.125, grown by (1 − 0.9)/(1 − 0.5) = 0.2 of the way to 1.
+    let capped = plan(&account(900, 1000, 1400), fx("2"), 0, &p).unwrap();
     assert!(!capped.restores_target);
     assert_eq!(capped.fraction, capped.fraction_cap);
+    let expected = 0.125 + 0.875 * 0.2;
+    assert!((capped.fraction_cap.to_num::<f64>() - expected).abs() < 1e-8);
     let bankrupt = plan(&account(-250, 1000, 1400), fx("0.3"), 0, &p).unwrap();
     assert_eq!(bankrupt.shortfall, 250);
     assert!(!bankrupt.restores_target);
-    assert_eq!(bankrupt.fraction, bankrupt.fraction_cap);
+    assert_eq!(
+        (bankrupt.fraction, bankrupt.fraction_cap),
+        (Fx::ONE, Fx::ONE)
+    );
+    // Nothing left to pay a bonus from: the floor bonus_min only.
+    assert_eq!(bankrupt.bonus_rate, p.bonus_min);
     let flat = plan(&account(-10, 0, 0), fx("0.3"), 0, &p).unwrap();
     assert_eq!((flat.fraction, flat.shortfall), (Fx::ZERO, 10));
 }
@@ -93,4 +101,91 @@ fn slices_round_up_and_never_exceed_the_position() {
     assert_eq!(slice(0, fx("0.5")).unwrap(), 0);
     assert_eq!(slice(i64::MIN, Fx::ONE).unwrap(), i64::MIN);
     assert_eq!(slice(i64::MAX, fx("0.5")).unwrap(), i64::MAX / 2 + 1);
+}
+
+#[test]
+fn the_cap_grows_to_the_whole_account_as_equity_nears_the_danger_level() {
+    let p = LiquidationParams::DEFAULT; // δ = 0.5
+    let sigma = fx("1"); // vol cap 0.25
+    let vol_cap = fraction_cap(sigma, &p).unwrap();
+    assert!((vol_cap - fx("0.25")).abs() <= Fx::DELTA);
+    let mm = 1_000_000_000;
+    let mut caps = [Fx::ZERO; 21];
+    for (i, c) in caps.iter_mut().enumerate() {
+        *c = urgency_cap(sigma, mm - i as i64 * mm / 20, mm, &p).unwrap();
+    }
+    assert_eq!(caps[0], vol_cap); // E = MM
+    assert!(caps.windows(2).all(|w| w[0] <= w[1]), "{caps:?}");
+    // E = 0.75·MM: halfway from MM to δ·MM.
+    assert!((caps[5].to_num::<f64>() - (0.25 + 0.75 * 0.5)).abs() < 1e-8);
+    // At the danger level, below it, and at or below zero equity: the whole account.
+    assert!(caps[10..].iter().all(|&c| c == Fx::ONE));
+    assert!(caps[..10].iter().all(|&c| c < Fx::ONE));
+    assert_eq!(urgency_cap(sigma, -5, mm, &p).unwrap(), Fx::ONE);
+    let whole = plan(&account(mm / 2, mm, 14 * mm / 10), sigma, 0, &p).unwrap();
+    assert_eq!(whole.fraction, Fx::ONE);
+    // δ = 0: the cap reaches 1 only at zero equity; δ = 1: always the whole account.
+    let mut q = p;
+    q.danger_mm_fraction = Fx::ZERO;
+    assert!(urgency_cap(sigma, mm / 100, mm, &q).unwrap() < Fx::ONE);
+    assert_eq!(urgency_cap(sigma, 0, mm, &q).unwrap(), Fx::ONE);
+    q.danger_mm_fraction = Fx::ONE;
+    assert_eq!(urgency_cap(sigma, mm - 1, mm, &q).unwrap(), Fx::ONE);
+}
+
+#[test]
+fn a_slice_never_pays_more_bonus_than_the_equity_it_carries() {
+    let mut p = LiquidationParams::DEFAULT;
+    p.danger_mm_fraction = Fx::ZERO; // partial steps all the way down
+    let usd = 1_000_000;
+    for e in [30, 100, 200, 300, 349, 600, 900] {
+        let b = account(e * usd, 1000 * usd, 1400 * usd);
+        // Ramp at its cap: rate 35% of MM.
+        let plan = plan(&b, fx("0.5"), 1_000_000, &p).unwrap();
+        let d = e as f64 / 1000.0;
+        assert!(plan.bonus_rate.to_num::<f64>() <= d.max(p.bonus_min.to_num::<f64>()));
+        let (bonus, _) = bonus(plan.bonus_rate, plan.fraction, b.mm, &p).unwrap();
+        let f: f64 = plan.fraction.to_num();
+        // E/MM does not fall: (E − bonus)/((1 − f)·MM) ≥ E/MM, to a unit of rounding.
+        let after = (b.equity_mm - bonus) as f64;
+        assert!(
+            after >= (1.0 - f) * b.equity_mm as f64 - 2.0,
+            "E {e}: bonus {bonus}, f {f}"
+        );
+        if e >= 350 {
+            assert_eq!(plan.bonus_rate, p.bonus_cap); // the limit did not bind
+        }
+    }
+    // The whole account at the danger level pays at most its equity (bonus_min floor aside).
+    let b = account(200 * usd, 1000 * usd, 1400 * usd);
+    let whole = plan(&b, fx("0.5"), 1_000_000, &LiquidationParams::DEFAULT).unwrap();
+    let (paid, _) = bonus(whole.bonus_rate, whole.fraction, b.mm, &p).unwrap();
+    assert_eq!(whole.fraction, Fx::ONE);
+    assert!((paid - 200 * usd).abs() <= 1, "{paid}");
+}
+
+#[test]
+fn the_trigger_moves_earlier_as_vol_rises_and_never_above_im() {
+    let p = LiquidationParams::DEFAULT; // b = 1, reference vol 50%
+    let b = account(1100, 1000, 1400);
+    assert_eq!(trigger_level(&b, fx("0.5"), &p).unwrap(), 1000);
+    assert_eq!(trigger_level(&b, fx("0.3"), &p).unwrap(), 1000);
+    // 60% vol: (0.6 − 0.5)/0.5 = 0.2 above MM (rounded up: 0.6 is not exact in Q32.32).
+    assert!((1200..=1201).contains(&trigger_level(&b, fx("0.6"), &p).unwrap()));
+    assert_eq!(trigger_level(&b, fx("5"), &p).unwrap(), 1400);
+    assert_eq!(plan(&b, fx("0.5"), 0, &p), Err(RiskError::NotLiquidatable));
+    assert!(!is_liquidatable(&b, fx("0.5"), &p).unwrap());
+    assert!(is_liquidatable(&b, fx("0.6"), &p).unwrap());
+    let early = plan(&b, fx("0.6"), 0, &p).unwrap();
+    // The target sits τ of the way from the raised level to IM: 1200 + 0.5·200.
+    assert!((1300..=1301).contains(&early.target), "{}", early.target);
+    assert!(early.restores_target && early.fraction > Fx::ZERO);
+    // At IM nothing is liquidatable, whatever the vol.
+    let at_im = account(1400, 1000, 1400);
+    assert!(!is_liquidatable(&at_im, fx("50"), &p).unwrap());
+    // b = 0 (an exchange created before the field): the trigger is MM.
+    let mut q = p;
+    q.trigger_vol_buffer = Fx::ZERO;
+    assert_eq!(trigger_level(&b, fx("5"), &q).unwrap(), 1000);
+    assert!(!is_liquidatable(&b, fx("5"), &q).unwrap());
 }

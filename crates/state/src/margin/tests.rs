@@ -241,7 +241,7 @@ fn the_stable_price_lags_a_pumped_oracle() {
             oracle: reading(1_200_000),
         }];
         let mut inp = MarginInputs::new();
-        margin_inputs(&a, &readings, &[], NOW, &mut inp).unwrap();
+        margin_inputs(&a, &readings, &[], &[], NOW, &mut inp).unwrap();
         let stable = inp.markets[0].stable_spot;
         assert!(
             (606_000_000..=606_000_010).contains(&stable),

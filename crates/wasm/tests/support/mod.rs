@@ -67,6 +67,7 @@ pub struct Owned {
     pub account: Vec<u8>,
     pub markets: Vec<OwnedMarket>,
     pub correlations: Vec<Vec<u8>>,
+    pub pages: Vec<Vec<u8>>,
 }
 
 impl Owned {
@@ -101,6 +102,7 @@ impl Owned {
             account: b64(&acc["data"]),
             markets,
             correlations: of("Correlation").map(|c| b64(&c["data"])).collect(),
+            pages: of("ArrayPage").map(|p| b64(&p["data"])).collect(),
         }
     }
 
@@ -124,6 +126,7 @@ impl Owned {
                 })
                 .collect(),
             correlations: self.correlations.iter().map(Vec::as_slice).collect(),
+            pages: self.pages.iter().map(Vec::as_slice).collect(),
         }
         .write()
     }

@@ -5,7 +5,9 @@
 //! mark — a fee-free fill at the mark price, so each side's equity is unchanged by the transfer
 //! itself — and the liquidatee pays the bonus ⌈rate·f·MM⌉, of which the insurance share goes to
 //! the fund. A liquidatee left with no positions and negative collateral is bankrupt: the
-//! insurance fund covers what it can, the rest is socialised (`ledger::socialise`).
+//! insurance fund covers what it can, the rest is socialised (`ledger::socialise`). An account
+//! is liquidatable below its trigger level: MM, raised toward IM while vol is above the
+//! reference (`keel_risk::liquidation::is_liquidatable`).
 
 use crate::controller::ledger::{self, Fill};
 use crate::error::{KeelError, OrKeel};
@@ -14,20 +16,28 @@ use anchor_lang::prelude::*;
 use keel_risk::liquidation::{self, LiquidationPlan};
 use keel_risk::{Fx, MarginBreakdown};
 use keel_state::account::{EPISODE_MAX_GAP_SECS, FLAG_BANKRUPT, FLAG_BEING_LIQUIDATED};
-use keel_state::{Exchange, MarginAccount, MarginSnapshot};
+use keel_state::{Exchange, MarginAccount};
 
-/// Ends the account's liquidation episode (flag and Dutch-auction clock) if `snap` shows it at
-/// or above maintenance margin. Every instruction that updates an account after computing its
-/// margin calls it: `trade`, `withdraw`, `liquidate`, and `deposit` when passed the markets.
-pub fn end_episode_if_healthy(acc: &mut MarginAccount, snap: &MarginSnapshot) {
-    if snap.equity_mm >= snap.mm {
+/// Whether the account of breakdown `b` is at or above its liquidation trigger level (MM, raised
+/// while vol is above the reference: `keel_risk::liquidation::trigger_level`) — the level a
+/// `liquidate` call needs it below.
+pub fn at_or_above_trigger(b: &MarginBreakdown, ex: &Exchange) -> Result<bool> {
+    Ok(!liquidation::is_liquidatable(b, max_sigma(b), &ex.liquidation_params).or_keel()?)
+}
+
+/// Ends the account's liquidation episode (flag and Dutch-auction clock) if it is no longer
+/// liquidatable (`healthy`: `at_or_above_trigger` of the breakdown that gave its margin). Every
+/// instruction that updates an account after computing its margin calls it: `trade`,
+/// `withdraw`, `liquidate`, and `deposit` when passed the markets.
+pub fn end_episode_if_healthy(acc: &mut MarginAccount, healthy: bool) {
+    if healthy {
         acc.flags &= !FLAG_BEING_LIQUIDATED;
         acc.liquidatable_since_ts = 0;
     }
 }
 
 /// Opens the account's liquidation episode at `now` if none is open — or if the open one has
-/// lapsed: no `liquidate` call found the account below MM for more than `EPISODE_MAX_GAP_SECS`
+/// lapsed: no `liquidate` call found the account below its trigger level for more than `EPISODE_MAX_GAP_SECS`
 /// (it may have recovered unseen in between) — and records this call. Returns the seconds since
 /// the episode opened (the Dutch-auction clock).
 pub fn episode_elapsed(acc: &mut MarginAccount, now: i64) -> i64 {
@@ -40,14 +50,7 @@ pub fn episode_elapsed(acc: &mut MarginAccount, now: i64) -> i64 {
     now.saturating_sub(acc.liquidatable_since_ts).max(0)
 }
 
-/// The highest vol in force among the account's markets (the plan sizes steps by the riskiest).
-pub fn max_sigma(b: &MarginBreakdown) -> Fx {
-    b.markets[..b.n_markets as usize]
-        .iter()
-        .map(|m| m.sigma)
-        .max()
-        .unwrap_or(Fx::ZERO)
-}
+pub use liquidation::max_sigma;
 
 /// The plan for this call, with the fraction further limited to `max_fraction` (the
 /// liquidator's own appetite).

@@ -75,9 +75,11 @@ pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs
         // liquidated): its episode waits for that.
         if !has_expired_positions(&acc, now) {
             let set = MarketSet::load(ctx.remaining_accounts, &a.exchange.key(), now)?;
-            let snapshot = Margin::new(&set, now).compute(&acc, None)?;
+            let mut margin = Margin::new(&set, now);
+            let snapshot = margin.compute(&acc, None)?;
+            let healthy = liquidation::at_or_above_trigger(&margin.breakdown, &ex)?;
             acc.last_margin = snapshot;
-            liquidation::end_episode_if_healthy(&mut acc, &snapshot);
+            liquidation::end_episode_if_healthy(&mut acc, healthy);
         }
     }
     token::check_conservation(&ex, a.vault.amount)?;

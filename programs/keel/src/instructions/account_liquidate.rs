@@ -1,5 +1,6 @@
 //! `liquidate`: permissionless adaptive volatility-scaled liquidation (AVSL) of an account below
-//! maintenance margin (docs/liquidation.md). The liquidator — the owner or delegate of its own
+//! its trigger level — maintenance margin, raised toward IM while vol is above the reference
+//! (`keel_risk::liquidation::trigger_level`; docs/liquidation.md). The liquidator — the owner or delegate of its own
 //! margin account — takes over the fraction of every position keel-risk sizes to bring the
 //! liquidatee back to its target between MM and IM (capped per call, the cap shrinking as vol
 //! rises) at mark, and is paid a vol-scaled bonus that grows with the time since the account
@@ -14,11 +15,11 @@
 use crate::controller::ledger;
 use crate::controller::liquidation::{self as avsl, Slice};
 use crate::controller::margin::{has_expired_positions, health_im, Margin, MarketSet};
-use crate::error::KeelError;
+use crate::error::{KeelError, OrKeel};
 use crate::events::{Bankrupt, Liquidated, LiquidationTransfer};
 use crate::state::{Exchange, MarginAccount};
 use anchor_lang::prelude::*;
-use keel_risk::Fx;
+use keel_risk::{liquidation, Fx};
 use keel_state::exchange::PAUSE_LIQUIDATE;
 
 /// Arguments of `liquidate`.
@@ -86,10 +87,15 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     let set = MarketSet::load_with_series(ctx.remaining_accounts, &exchange_key, now)?;
     let mut margin = Margin::new(&set, now);
     let before = margin.compute(&victim, None)?;
-    if !margin.breakdown.is_liquidatable() {
+    // Below MM, or below the level raised toward IM while vol is above the reference.
+    let sigma = avsl::max_sigma(&margin.breakdown);
+    let trigger =
+        liquidation::trigger_level(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()?;
+    if !liquidation::is_liquidatable(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()? {
         crate::log!(
-            "equity_mm {} >= mm {}: not liquidatable",
+            "equity_mm {} >= trigger {} (mm {}): not liquidatable",
             before.equity_mm,
+            trigger,
             before.mm
         );
         return err!(KeelError::NotLiquidatable);
@@ -101,7 +107,6 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         fraction_of_bps(args.max_fraction_bps),
         &ex,
     )?;
-    let sigma = avsl::max_sigma(&margin.breakdown);
 
     // Slice every position (none when the account holds nothing: only a shortfall is left).
     let slices: Vec<Slice> = if plan.fraction > Fx::ZERO {
@@ -140,6 +145,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
 
     let bankruptcy = avsl::resolve_bankruptcy(&mut victim, &mut ex)?;
     let after = margin.compute(&victim, None)?;
+    let victim_healthy = avsl::at_or_above_trigger(&margin.breakdown, &ex)?;
     if !slices.is_empty()
         && victim.n_positions != 0
         && after.equity_mm.saturating_sub(after.mm) <= before.equity_mm.saturating_sub(before.mm)
@@ -158,6 +164,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         return err!(KeelError::TradeLeavesNegativeCollateral);
     }
     let liq_snap = margin.compute(&liq, None)?;
+    let liq_healthy = avsl::at_or_above_trigger(&margin.breakdown, &ex)?;
     if health_im(&liq_snap) < 0 {
         crate::log!(
             "liquidator equity_im {} < im {}",
@@ -166,8 +173,8 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         );
         return err!(KeelError::LiquidatorBelowInitialMargin);
     }
-    avsl::end_episode_if_healthy(&mut victim, &after);
-    avsl::end_episode_if_healthy(&mut liq, &liq_snap);
+    avsl::end_episode_if_healthy(&mut victim, victim_healthy);
+    avsl::end_episode_if_healthy(&mut liq, liq_healthy);
     victim.last_margin = after;
     liq.last_margin = liq_snap;
     victim.liquidations = victim.liquidations.saturating_add(1);
@@ -203,13 +210,14 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         equity_mm_before: before.equity_mm,
         mm_before: before.mm,
         im_before: before.im,
+        trigger_level: trigger,
         target: plan.target,
         equity_mm_after: after.equity_mm,
         mm_after: after.mm,
         im_after: after.im,
         liquidatee_collateral_native: victim.collateral_native,
         liquidatee_positions_after: victim.n_positions,
-        healthy_after: after.equity_mm >= after.mm,
+        healthy_after: victim_healthy,
         liquidator_equity_im: liq_snap.equity_im,
         liquidator_im: liq_snap.im,
         insurance_fund_native: ex.insurance_fund_native,

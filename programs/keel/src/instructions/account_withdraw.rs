@@ -56,7 +56,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
         ledger::charge_social_loss(&ctx.accounts.margin_account.key(), &mut acc, &mut ex)?;
         (ex.bump, ctx.accounts.quote_mint.decimals)
     };
-    let snapshot = {
+    let (snapshot, healthy) = {
         let acc = ctx.accounts.margin_account.load()?;
         require!(
             acc.collateral_native >= amount_i,
@@ -78,7 +78,14 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
             );
             return err!(KeelError::WithdrawalBelowInitialMargin);
         }
-        after
+        // Above IM afterwards, hence at or above any trigger level (never above IM): asked
+        // of the breakdown all the same, only for an account in an episode.
+        let healthy = acc.in_liquidation_episode()
+            && crate::controller::liquidation::at_or_above_trigger(
+                &margin.breakdown,
+                &ctx.accounts.exchange.load()?.0,
+            )?;
+        (after, healthy)
     };
 
     let a = &ctx.accounts;
@@ -102,8 +109,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
         .checked_add(amount_i)
         .ok_or(KeelError::MathOverflow)?;
     acc.last_margin = snapshot;
-    // Above IM afterwards, hence above MM: any liquidation episode is over.
-    crate::controller::liquidation::end_episode_if_healthy(&mut acc, &snapshot);
+    crate::controller::liquidation::end_episode_if_healthy(&mut acc, healthy);
     token::check_conservation(&ex, a.vault.amount)?;
     crate::events::emit(Withdrawn {
         account: a.margin_account.key(),

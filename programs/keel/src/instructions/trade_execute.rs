@@ -58,7 +58,8 @@ fn check_side(
     before: &keel_state::MarginAccount,
     fill: &Fill,
     fill_terms: (i64, i64, i64),
-) -> Result<MarginSnapshot> {
+    ex: &keel_state::Exchange,
+) -> Result<(MarginSnapshot, bool)> {
     let (side_qty, price, mark) = fill_terms;
     if after.collateral_native < 0 {
         crate::log!("collateral {} after the trade", after.collateral_native);
@@ -69,13 +70,17 @@ fn check_side(
     let worse_than_mark = (side_qty > 0 && price > mark) || (side_qty < 0 && price < mark);
     let reduces = q0 != 0 && (q1.unsigned_abs() < q0.unsigned_abs() || (q1 > 0) != (q0 > 0));
     let snap = margin.compute(after, None)?;
+    // Whether a liquidation episode ends: only asked of an account in one (the breakdown is
+    // overwritten by the checks below).
+    let healthy = after.in_liquidation_episode()
+        && crate::controller::liquidation::at_or_above_trigger(&margin.breakdown, ex)?;
     if health_im(&snap) >= 0 {
         // The prior state is only needed (and only computed) for a worse-than-mark reduction.
         if worse_than_mark && reduces && health_im(&margin.compute(before, None)?) < 0 {
             crate::log!("below IM before: price {} vs mark {}", price, mark);
             return err!(KeelError::ReduceWorseThanMark);
         }
-        return Ok(snap);
+        return Ok((snap, healthy));
     }
     let prior = margin.compute(before, None)?;
     if health_im(&prior) >= 0 {
@@ -102,7 +107,7 @@ fn check_side(
         crate::log!("below IM: price {} vs mark {}", price, mark);
         return err!(KeelError::ReduceWorseThanMark);
     }
-    Ok(snap)
+    Ok((snap, healthy))
 }
 
 pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Result<()> {
@@ -209,24 +214,26 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
         return err!(KeelError::PriceOutsideBand);
     }
     let mut margin = Margin::new(&set, now);
-    let ts = check_side(
+    let (ts, taker_healthy) = check_side(
         &mut margin,
         &taker,
         &taker_before,
         &t,
         (qty, price, band.mark),
+        &ex,
     )?;
-    let ms = check_side(
+    let (ms, maker_healthy) = check_side(
         &mut margin,
         &maker,
         &maker_before,
         &m,
         (-qty, price, band.mark),
+        &ex,
     )?;
     taker.last_margin = ts;
     maker.last_margin = ms;
-    crate::controller::liquidation::end_episode_if_healthy(&mut taker, &ts);
-    crate::controller::liquidation::end_episode_if_healthy(&mut maker, &ms);
+    crate::controller::liquidation::end_episode_if_healthy(&mut taker, taker_healthy);
+    crate::controller::liquidation::end_episode_if_healthy(&mut maker, maker_healthy);
 
     for (fill, acc, key) in [
         (&t, &taker, a.taker_account.key()),

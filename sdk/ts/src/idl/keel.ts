@@ -457,7 +457,7 @@ export type Keel = {
     },
     {
       "code": 6076,
-      "msg": "The account is at or above maintenance margin: nothing to liquidate",
+      "msg": "The account is at or above its liquidation trigger level (MM, raised while vol is high): nothing to liquidate",
       "name": "notLiquidatable"
     },
     {
@@ -3059,6 +3059,14 @@ export type Keel = {
             "type": "i64"
           },
           {
+            "docs": [
+              "The equity below which the account was liquidatable: MM, raised toward IM while vol is",
+              "above the reference (`keel_risk::liquidation::trigger_level`)."
+            ],
+            "name": "triggerLevel",
+            "type": "i64"
+          },
+          {
             "name": "target",
             "type": "i64"
           },
@@ -3084,7 +3092,7 @@ export type Keel = {
           },
           {
             "docs": [
-              "The account is at or above MM afterwards (episode over)."
+              "The account is at or above its trigger level afterwards (episode over)."
             ],
             "name": "healthyAfter",
             "type": "bool"
@@ -3217,13 +3225,29 @@ export type Keel = {
           },
           {
             "docs": [
-              "byte offset 96 (after the discriminator in accounts: +8)"
+              "byte offset 96 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "dangerMmFraction",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 104 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "triggerVolBuffer",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 112 (after the discriminator in accounts: +8)"
             ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                8
+                6
               ]
             }
           }
