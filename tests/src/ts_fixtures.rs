@@ -581,6 +581,8 @@ pub async fn export() -> Value {
     t.advance(3_600).await;
     let ok = t.price_and_crank(&s.btc, 61_000).await;
     logs.push(("crank".into(), ok.logs));
+    // The arrays re-anchored at the crank's price, so the snapshot's margin is the program's.
+    t.crank_all_arrays().await;
     let payer = t.pt.payer.insecure_clone();
     let mut overrides = OracleDirectory::default();
     overrides.overrides.insert(s.btc.key, s.btc.oracle);
@@ -606,7 +608,10 @@ pub async fn export() -> Value {
     keys.extend(s.series());
     keys.extend(s.accounts());
     keys.extend(snap.correlations.keys().copied());
-    keys.extend(snap.pages.keys().copied());
+    // The pages the accounts' options use (the others are empty and would only add bytes).
+    let accs: Vec<&keel_state::MarginAccount> =
+        s.accounts().iter().map(|k| &snap.accounts[k]).collect();
+    keys.extend(snap.pages_for(&accs, &[]));
     let accounts: Vec<Value> = t
         .snapshot(&keys)
         .await

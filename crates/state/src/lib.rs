@@ -188,6 +188,12 @@ pub fn layout_by_name(name: &str) -> Option<(&'static [Field], usize)> {
         "LiquidationParams" => of::<LiquidationParams>(),
         "VolState" => of::<VolState>(),
         "CorrelationState" => of::<CorrelationState>(),
+        "ArrayPage" => of::<ArrayPage>(),
+        "ArraySlot" => of::<ArraySlot>(),
+        "ListedOption" => of::<market::ListedOption>(),
+        "Anchor" => of::<keel_risk::array::Anchor>(),
+        "Bound" => of::<keel_risk::array::Bound>(),
+        "SeriesArray" => of::<keel_risk::SeriesArray>(),
         _ => None,
     }
 }

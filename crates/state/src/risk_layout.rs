@@ -8,8 +8,9 @@
 //! added in keel-risk, taken from its `reserved` tail, fails the check until it is listed).
 
 use crate::{Field, Layout};
+use keel_risk::array::{Anchor, Bound};
 use keel_risk::vol::CorrelationState;
-use keel_risk::{Fx, LiquidationParams, NamedShock, RiskParams, VolState};
+use keel_risk::{Fx, LiquidationParams, NamedShock, RiskParams, SeriesArray, VolState};
 
 /// `impl Layout` for a keel-risk struct from its field list, with the compile-time checks.
 macro_rules! risk_layout {
@@ -131,4 +132,42 @@ risk_layout!(CorrelationState {
     cov: Fx,
     n_obs: u64,
     reserved: [u64; 4],
+});
+
+// The risk arrays (`keel_risk::array`): array lengths are written as numbers so the tables read
+// without keel-risk's constants (the type check fails to compile if one changes): 8 strike
+// points, 70 scenario points (`POINTS`), 9 mark-ladder points (`MARK`).
+risk_layout!(Anchor {
+    ts: i64,
+    spot: i64,
+    stable_spot: i64,
+    sigma: Fx,
+    mark_sigma: Fx,
+    range: Fx,
+    step: Fx,
+    mark_step: Fx,
+    ln_spot: i64,
+    ln_stable: i64,
+    max_fwd: i64,
+    strikes: [i64; 8],
+    mults: [i64; 8],
+    ln_move: [i64; 70],
+    fwd: [i64; 70],
+    mark_fwd: [i64; 9],
+    stable_fwd: [i64; 9],
+});
+
+risk_layout!(Bound {
+    value: [i64; 70],
+    mark: [i64; 9],
+    stable: [i64; 9],
+});
+
+risk_layout!(SeriesArray {
+    lo: Bound,
+    hi: Bound,
+    gap: [i64; 70],
+    mark_gap: [i64; 9],
+    stable_gap: [i64; 9],
+    greeks: [i64; 4],
 });

@@ -32,6 +32,13 @@ fn nested(name: &str) -> Option<(&'static [Field], usize, &'static str)> {
         "LiquidationParams" => of::<LiquidationParams>("keel_risk::LiquidationParams"),
         "VolState" => of::<VolState>("keel_risk::VolState"),
         "CorrelationState" => of::<CorrelationState>("keel_risk::vol::CorrelationState"),
+        "ListedOption" => {
+            of::<keel_state::market::ListedOption>("keel_state::market::ListedOption")
+        }
+        "ArraySlot" => of::<ArraySlot>("keel_state::ArraySlot"),
+        "Anchor" => of::<keel_risk::array::Anchor>("keel_risk::array::Anchor"),
+        "Bound" => of::<keel_risk::array::Bound>("keel_risk::array::Bound"),
+        "SeriesArray" => of::<keel_risk::SeriesArray>("keel_risk::SeriesArray"),
         _ => return None,
     })
 }

@@ -14,6 +14,7 @@ export type Market = IdlAccounts<Keel>["market"];
 export type Series = IdlAccounts<Keel>["series"];
 export type MarginAccount = IdlAccounts<Keel>["marginAccount"];
 export type Correlation = IdlAccounts<Keel>["correlation"];
+export type ArrayPage = IdlAccounts<Keel>["arrayPage"];
 export type RiskParams = IdlTypes<Keel>["riskParams"];
 export type LiquidationParams = IdlTypes<Keel>["liquidationParams"];
 export type VolState = IdlTypes<Keel>["volState"];
@@ -26,6 +27,7 @@ export interface KeelAccounts {
   series: Series;
   marginAccount: MarginAccount;
   correlation: Correlation;
+  arrayPage: ArrayPage;
 }
 export type AccountName = keyof KeelAccounts;
 
@@ -126,6 +128,14 @@ export function fetchMarginAccounts(connection: Connection, owner?: PublicKey): 
 export function fetchCorrelations(connection: Connection): Promise<Keyed<Correlation>[]> {
   return fetchAll(connection, "correlation");
 }
+
+/** Every risk-array page (docs/risk-model.md §4.8). */
+export function fetchArrayPages(connection: Connection): Promise<Keyed<ArrayPage>[]> {
+  return fetchAll(connection, "arrayPage");
+}
+
+/** `Position::array_page` of a future (no risk array). */
+export const NO_PAGE = 0xffff;
 
 const ZERO = PublicKey.default;
 

@@ -27,6 +27,8 @@ export interface FrameInput {
   account: Buffer | Uint8Array;
   markets: FrameMarket[];
   correlations: (Buffer | Uint8Array)[];
+  /** The risk-array pages (`ArrayPage` accounts) of the account's options (none: no options). */
+  pages?: (Buffer | Uint8Array)[];
 }
 
 /** Multipliers as raw Q32.32 bits (to reproduce a recorded case exactly). */
@@ -57,6 +59,7 @@ export function buildFrame(f: FrameInput & RawMults): Uint8Array {
   i64(f.volMultBits ?? BigInt(toFx(f.volMult).toString()));
   u32(f.markets.length);
   u32(f.correlations.length);
+  u32(f.pages?.length ?? 0);
   blob(f.exchange);
   parts.push(f.accountKey.toBuffer());
   blob(f.account);
@@ -68,6 +71,7 @@ export function buildFrame(f: FrameInput & RawMults): Uint8Array {
     blob(m.oracleData);
   }
   for (const c of f.correlations) blob(c);
+  for (const p of f.pages ?? []) blob(p);
   return new Uint8Array(Buffer.concat(parts));
 }
 
@@ -95,16 +99,23 @@ export interface EngineMarket {
   sigma_q32: string;
   mark_sigma_q32: string;
   range_q32: string;
+  /** The risk arrays' anchor: when, and its oracle price per contract. */
+  anchor_ts: string;
+  anchor_spot: string;
   worst_im: string;
-  worst_im_scenario: number;
+  /** The worst IM interval (its first scenario point of the anchor's 70). */
+  worst_im_interval: number;
   worst_mm: string;
-  worst_mm_scenario: number;
+  worst_mm_interval: number;
   net_delta_q32: string;
   short_min_im: string;
   short_min_mm: string;
   conf_addon: string;
   impact_addon: string;
+  /** P&L of the market's positions at each of the anchor's 70 scenario points. */
   pnl: string[];
+  /** Per interval (by its first point): Σ over longs of qty × the interval's gap. */
+  gap: string[];
 }
 
 /** The engine's margin report: the program's `MarginReport`, field for field. */

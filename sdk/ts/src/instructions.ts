@@ -69,8 +69,12 @@ export function buildInstruction(
   if (!def) throw new Error(`no instruction ${name} in the IDL`);
   const keys: AccountMeta[] = def.accounts.map((a) => {
     if ("accounts" in a) throw new Error(`${name}: composite accounts are not used by Keel`);
-    const pubkey = a.address ? new PublicKey(a.address) : accounts[a.name];
+    // An optional account left out is passed as the program's id (Anchor's `None`).
+    const pubkey = a.address
+      ? new PublicKey(a.address)
+      : (accounts[a.name] ?? ("optional" in a && a.optional ? PROGRAM_ID : undefined));
     if (!pubkey) throw new Error(`${name}: account ${a.name} missing`);
+    if (pubkey.equals(PROGRAM_ID)) return { pubkey, isSigner: false, isWritable: false };
     return { pubkey, isSigner: !!a.signer, isWritable: !!a.writable };
   });
   const data = coder.instruction.encode(name, args);
@@ -78,16 +82,21 @@ export function buildInstruction(
 }
 
 /**
- * Remaining accounts of a margin check: (market, oracle) pairs then correlations. Markets are
- * writable (each records the newest oracle update it accepted); oracles and correlations are
- * read-only.
+ * Remaining accounts of a margin check: (market, oracle) pairs, the risk-array pages of the
+ * option positions, then correlations. Markets are writable (each records the newest oracle
+ * update it accepted); oracles, pages and correlations are read-only.
  */
-export function marginMetas(markets: [PublicKey, PublicKey][], correlations: PublicKey[] = []): AccountMeta[] {
+export function marginMetas(
+  markets: [PublicKey, PublicKey][],
+  pages: PublicKey[] = [],
+  correlations: PublicKey[] = [],
+): AccountMeta[] {
   const v: AccountMeta[] = [];
   for (const [m, o] of markets) {
     v.push({ pubkey: m, isSigner: false, isWritable: true });
     v.push({ pubkey: o, isSigner: false, isWritable: false });
   }
+  for (const p of pages) v.push({ pubkey: p, isSigner: false, isWritable: false });
   for (const c of correlations) v.push({ pubkey: c, isSigner: false, isWritable: false });
   return v;
 }
@@ -206,14 +215,35 @@ export function updateCorrelation(
   });
 }
 
+/** `settle_series`: an option passes the risk-array page holding its slot (freed at settlement). */
 export function settleSeries(
   ex: ExchangeKeys,
   caller: PublicKey,
   market: PublicKey,
   series: PublicKey,
   oracle: PublicKey,
+  arrayPage: PublicKey | null = null,
 ): TransactionInstruction {
-  return buildInstruction("settleSeries", { caller, exchange: ex.exchange, market, series, oracle });
+  const accounts: Record<string, PublicKey> = { caller, exchange: ex.exchange, market, series, oracle };
+  if (arrayPage) accounts.arrayPage = arrayPage;
+  return buildInstruction("settleSeries", accounts);
+}
+
+/**
+ * `crank_arrays` (permissionless): re-anchors the market's risk arrays when due, then prices
+ * `count` slots of `page` from `firstSlot` (no page: a re-anchor alone).
+ */
+export function crankArrays(
+  ex: ExchangeKeys,
+  market: PublicKey,
+  oracle: PublicKey,
+  page: PublicKey | null = null,
+  firstSlot = 0,
+  count = 16,
+): TransactionInstruction {
+  const accounts: Record<string, PublicKey> = { exchange: ex.exchange, market, oracle };
+  if (page) accounts.page = page;
+  return buildInstruction("crankArrays", accounts, { args: { firstSlot, count } });
 }
 
 export function settlePositions(ex: ExchangeKeys, account: PublicKey, series: PublicKey[]): TransactionInstruction {
@@ -289,18 +319,23 @@ export function publishImpliedVol(market: PublicKey, authority: PublicKey, impli
   return buildInstruction("publishImpliedVol", { volAuthority: authority, market }, { args: { impliedVolBps } });
 }
 
+/** `list_series`: an option takes a slot of `arrayPage` (a page of the market with room). */
 export function listSeries(
   ex: ExchangeKeys,
   admin: PublicKey,
   market: PublicKey,
   seriesIndex: number,
   args: ListSeriesArgs,
+  arrayPage: PublicKey | null = null,
 ): TransactionInstruction {
-  return buildInstruction(
-    "listSeries",
-    { admin, exchange: ex.exchange, market, series: seriesPda(market, seriesIndex) },
-    { args },
-  );
+  const accounts: Record<string, PublicKey> = { admin, exchange: ex.exchange, market, series: seriesPda(market, seriesIndex) };
+  if (arrayPage) accounts.arrayPage = arrayPage;
+  return buildInstruction("listSeries", accounts, { args });
+}
+
+/** `create_array_page` (admin): initialises `page` (allocated by the client at its full size, owned by Keel) as the market's next page. */
+export function createArrayPage(ex: ExchangeKeys, admin: PublicKey, market: PublicKey, page: PublicKey): TransactionInstruction {
+  return buildInstruction("createArrayPage", { admin, exchange: ex.exchange, market, page });
 }
 
 export function createCorrelation(

@@ -1,17 +1,21 @@
 // Every Keel account of one deployment at one moment, read over RPC — the TypeScript side of
 // keel-client's `view::Snapshot` — and the remaining accounts an instruction checking margin
-// needs (markets with their oracles, correlations, series), chosen as keel-client chooses them.
+// needs (markets with their oracles, risk-array pages, correlations, series), chosen as
+// keel-client chooses them.
 
 import { Buffer } from "buffer";
 import { AccountInfo, AccountMeta, Connection, PublicKey, SYSVAR_CLOCK_PUBKEY } from "@solana/web3.js";
 import {
+  ArrayPage,
   Correlation,
+  NO_PAGE,
   Exchange,
   Keyed,
   MarginAccount,
   Market,
   Series,
   activePositions,
+  fetchArrayPages,
   fetchCorrelations,
   fetchKeyed,
   fetchMarginAccounts,
@@ -62,29 +66,33 @@ export class Snapshot {
     public readonly correlations: Keyed<Correlation>[],
     /** The exchange account's bytes (for the WebAssembly engine). */
     public readonly exchangeData?: Buffer,
+    /** The risk-array pages (docs/risk-model.md §4.8). */
+    public readonly pages: Keyed<ArrayPage>[] = [],
   ) {}
 
   /** Reads every Keel account and every market's oracle. */
   static async load(connection: Connection, overrides: Map<string, PublicKey> = new Map()): Promise<Snapshot> {
-    const [now, exchange, markets, series, accounts, correlations] = await Promise.all([
+    const [now, exchange, markets, series, accounts, correlations, pages] = await Promise.all([
       clusterTime(connection),
       fetchKeyed(connection, "exchange", exchangePda()),
       fetchMarkets(connection),
       fetchSeries(connection),
       fetchMarginAccounts(connection),
       fetchCorrelations(connection),
+      fetchArrayPages(connection),
     ]);
     if (!exchange) throw new Error(`no Keel exchange at ${exchangePda().toBase58()}`);
     const oracleKeys = markets.map((m) => oracleOf(m.address, m.account, overrides));
     const oracles = oracleKeys.length ? await connection.getMultipleAccountsInfo(oracleKeys) : [];
     const views = markets.map((m, i) => ({ ...m, oracleKey: oracleKeys[i], oracle: oracles[i] }));
-    return new Snapshot(now, exchangePda(), exchange.account, views, series, accounts, correlations, exchange.data);
+    return new Snapshot(now, exchangePda(), exchange.account, views, series, accounts, correlations, exchange.data, pages);
   }
 
   /**
    * The WebAssembly engine's input for the margin of `account` (`crates/wasm/src/frame.rs`):
-   * the bytes read, every market with its oracle, every correlation; optionally a what-if
-   * (oracle prices × `spotMult`, vols × `volMult`).
+   * the bytes read, every market with its oracle, every correlation, the account's risk-array
+   * pages; optionally a what-if (oracle prices × `spotMult`, vols × `volMult`; the engine
+   * re-anchors the arrays as the crank would).
    */
   frame(account: PublicKey, spotMult = 1, volMult = 1, now = this.now): Uint8Array {
     const a = this.accounts.find((x) => x.address.equals(account));
@@ -104,6 +112,7 @@ export class Snapshot {
         oracleData: m.oracle?.data ?? Buffer.alloc(0),
       })),
       correlations: this.correlations.map((c) => c.data!),
+      pages: this.pagesFor([a.account]).map((k) => this.pages.find((p) => p.address.equals(k))!.data!),
     });
   }
 
@@ -122,9 +131,30 @@ export class Snapshot {
     return v;
   }
 
+  /** Page `index` of `market`, if loaded. */
+  pageOf(market: PublicKey, index: number): Keyed<ArrayPage> | undefined {
+    // `ArrayPage::market` is a byte array in the layout (not a `PubkeyBytes`).
+    const m = market.toBuffer();
+    return this.pages.find((p) => Buffer.from(p.account.market).equals(m) && p.account.pageIndex === index);
+  }
+
+  /** The pages holding the arrays of `accounts`' option positions, in a stable order (keel-client's `pages_for`). */
+  pagesFor(accounts: MarginAccount[]): PublicKey[] {
+    const keys: PublicKey[] = [];
+    for (const a of accounts) {
+      for (const p of activePositions(a)) {
+        if (p.arrayPage === NO_PAGE || p.kind === 2) continue;
+        const page = this.pageOf(a.markets[p.marketSlot], p.arrayPage);
+        if (page && !keys.some((k) => k.equals(page.address))) keys.push(page.address);
+      }
+    }
+    return keys;
+  }
+
   /**
    * Remaining accounts of an instruction checking the margin of `accounts`: (market, oracle)
-   * for every market they use, plus `extraMarkets`, then every correlation between two of them.
+   * for every market they use, plus `extraMarkets`, the pages of their options' risk arrays,
+   * then every correlation between two of the markets.
    */
   marginMetas(accounts: MarginAccount[], extraMarkets: PublicKey[] = []): AccountMeta[] {
     const markets = this.marketsOf(accounts);
@@ -138,7 +168,7 @@ export class Snapshot {
     const corr = this.correlations
       .filter((c) => has(c.account.marketA) && has(c.account.marketB))
       .map((c) => c.address);
-    return marginMetas(pairs, corr);
+    return marginMetas(pairs, this.pagesFor(accounts), corr);
   }
 
   /** Remaining accounts of `liquidate`: both accounts' markets and correlations, then the liquidatee's series. */

@@ -31,6 +31,7 @@ function frame(account: string, spotMultBits?: bigint, volMultBits?: bigint): Ui
       return { key: pk(m.address), data: b64(m.data), oracleKey: pk(o.address), oracleOwner: pk(o.owner), oracleData: b64(o.data) };
     }),
     correlations: of("Correlation").map((c: Json) => b64(c.data)),
+    pages: of("ArrayPage").map((p: Json) => b64(p.data)),
   });
 }
 
@@ -64,13 +65,14 @@ describe("WebAssembly engine", { skip }, () => {
     assert.equal(btc.conf_native, r.markets[0].conf);
   });
 
-  it("names the scenarios as keel-risk does", async () => {
+  it("names the scenario points as keel-risk does", async () => {
     const engine = await keel.Engine.load(fs.readFileSync(WASM));
     const names = engine.scenarioNames();
-    assert.equal(names.length, 34);
+    // The risk arrays' 70 points (keel_risk::array::POINTS); an interval is named by its first.
+    assert.equal(names.length, 70);
     names.forEach((n, s) => assert.ok(n.startsWith(`#${s}: `), n));
     const r = F.marginReports[0].markets[0];
-    assert.match(names[r.worst_mm_scenario], /price|extreme|strike|named/);
+    assert.match(names[r.worst_mm_interval], /vol (up|down)|extreme|named shock/);
   });
 
   it("reports errors instead of failing", async () => {

@@ -97,8 +97,8 @@ describe("accounts", () => {
       leaves += compareFields(decoded, a.fields, `${a.type} ${a.address}`);
       kinds.add(a.type);
     }
-    assert.deepEqual([...kinds].sort(), ["Correlation", "Exchange", "MarginAccount", "Market", "Series"]);
-    assert.equal(F.accounts.length, 9);
+    assert.deepEqual([...kinds].sort(), ["ArrayPage", "Correlation", "Exchange", "MarginAccount", "Market", "Series"]);
+    assert.equal(F.accounts.length, 10);
     assert.ok(leaves > 2000, `${leaves} values compared`);
   });
 
@@ -154,13 +154,14 @@ function build(name: string, i: Json) {
     case "fundInsurance": return keel.fundInsurance(ex, k("funder"), k("source"), Number(i.amountNative));
     case "updateVolatility": return keel.updateVolatility(ex, k("market"), k("oracle"));
     case "updateCorrelation": return keel.updateCorrelation(ex, [k("marketA"), k("oracleA")], [k("marketB"), k("oracleB")]);
-    case "settleSeries": return keel.settleSeries(ex, k("caller"), k("market"), k("series"), k("oracle"));
+    case "settleSeries": return keel.settleSeries(ex, k("caller"), k("market"), k("series"), k("oracle"), i.arrayPage ? k("arrayPage") : null);
     case "settlePositions": return keel.settlePositions(ex, k("account"), i.series.map(pk));
     case "liquidate": return keel.liquidate(ex, k("liquidatee"), k("liquidatorAccount"), k("liquidator"), i.maxFractionBps, metas(i.remaining));
     case "marginReport": return keel.marginReport(ex, k("account"), metas(i.margin));
     case "listSeries":
       return keel.listSeries(ex, k("admin"), k("market"), i.seriesIndex,
-        { kind: i.kind, strikeNative: new BN(i.strikeNative), expiryTs: new BN(i.expiryTs) });
+        { kind: i.kind, strikeNative: new BN(i.strikeNative), expiryTs: new BN(i.expiryTs) },
+        i.arrayPage ? k("arrayPage") : null);
     case "setPause": return keel.setPause(ex, k("admin"), i.flags);
     case "publishImpliedVol": return keel.publishImpliedVol(k("market"), k("authority"), i.impliedVolBps);
     default: throw new Error(`no builder for ${name}`);
@@ -217,7 +218,8 @@ describe("remaining accounts", () => {
       return { ...dec(a), oracleKey: pk(o.address), oracle: null };
     });
     const snap = new keel.Snapshot(F.now, ex.exchange, dec(byType("Exchange")[0]).account as keel.Exchange, markets,
-      byType("Series").map(dec), byType("MarginAccount").map(dec), byType("Correlation").map(dec));
+      byType("Series").map(dec), byType("MarginAccount").map(dec), byType("Correlation").map(dec),
+      undefined, byType("ArrayPage").map(dec));
     const input = (n: string) => F.instructions.find((x: Json) => x.name === n).inputs;
     const a = snap.account(pk(input("withdraw").account))!;
     const b = snap.account(pk(input("liquidate").liquidatee))!;

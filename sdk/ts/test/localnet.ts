@@ -233,7 +233,8 @@ async function bootstrap(
   const now = await keel.clusterTime(connection);
   await program.methods
     .listSeries({ kind: 2, strikeNative: new BN(0), expiryTs: new BN(now + 7 * 86_400) })
-    .accounts({ admin: admin.publicKey, exchange: ex.exchange, market })
+    // A future has no risk array: no page.
+    .accounts({ admin: admin.publicKey, exchange: ex.exchange, market, arrayPage: null })
     .preInstructions(budget)
     .rpc();
   const future = keel.seriesPda(market, 0);
@@ -255,7 +256,9 @@ async function bootstrap(
   const bob = await trader(5_000n * USDC);
   const carol = await trader(1_000n * USDC);
 
-  // Alice buys futures from Bob at the oracle price (maker and taker both sign).
+  // The market's risk arrays anchored (a future needs no page; its margin reads the anchor's
+  // scenario points), then Alice buys futures from Bob at the oracle price (both sign).
+  await send([keel.crankArrays(ex, market, oracles[0])]);
   const snap = await keel.Snapshot.load(connection, new Map([[market.toBase58(), oracles[0]]]));
   const metas = snap.marginMetas([snap.account(alice.account)!, snap.account(bob.account)!], [market]);
   await send(
@@ -270,11 +273,19 @@ async function bootstrap(
   return net;
 }
 
-/** Cranks the market's volatility through the oracle updates up to `last` (in order). */
+/**
+ * Cranks the market's volatility through the oracle updates up to `last` (in order), each with
+ * the risk-array crank (a re-anchor when the move or the vol makes one due).
+ */
 export async function advance(net: Localnet, last: number): Promise<string[]> {
   const sigs: string[] = [];
   for (let k = net.oracleIndex + 1; k <= last; k++) {
-    sigs.push(await net.send([keel.updateVolatility(net.ex, net.market, net.oracles[k])]));
+    sigs.push(
+      await net.send([
+        keel.updateVolatility(net.ex, net.market, net.oracles[k]),
+        keel.crankArrays(net.ex, net.market, net.oracles[k]),
+      ]),
+    );
     net.oracleIndex = k;
   }
   return sigs;

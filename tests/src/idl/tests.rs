@@ -37,6 +37,7 @@ fn committed_idl_is_up_to_date() {
         "Series",
         "MarginAccount",
         "Correlation",
+        "ArrayPage",
     ] {
         assert!(names("accounts").contains(&a.to_string()), "{a}");
     }
@@ -44,7 +45,7 @@ fn committed_idl_is_up_to_date() {
     assert!(names("events").contains(&"MarginReport".to_string()));
     assert_eq!(
         idl["errors"].as_array().unwrap().len(),
-        keel::error::KeelError::InvalidTradeBand as usize + 1
+        keel::error::KeelError::TooManyArrayPages as usize + 1
     );
 }
 
@@ -115,13 +116,17 @@ fn idl_layouts_are_the_zero_copy_layouts() {
         assert_eq!(offset, size, "{name}: size");
         checked += 1;
     }
-    assert_eq!(checked, 15, "every layout described");
+    // Six accounts (ArrayPage among them), ten nested layouts, and the risk arrays' Anchor,
+    // Bound, SeriesArray, ArraySlot and ListedOption.
+    assert_eq!(checked, 21, "every layout described");
     // The risk-engine structs are typed, not bytes.
     let market = fields(&types["Market"]);
     let rp = market.iter().find(|f| f["name"] == "risk_params").unwrap();
     assert_eq!(rp["type"]["defined"]["name"], "RiskParams");
     let vs = market.iter().find(|f| f["name"] == "vol_state").unwrap();
     assert_eq!(vs["type"]["defined"]["name"], "VolState");
+    let anchor = market.iter().find(|f| f["name"] == "anchor").unwrap();
+    assert_eq!(anchor["type"]["defined"]["name"], "Anchor");
     // Account sizes as Anchor's client computes them (discriminator + layout).
     for (name, space) in [
         ("Exchange", keel::state::Exchange::SPACE),

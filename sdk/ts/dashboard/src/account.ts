@@ -69,9 +69,9 @@ function scenarios(st: State, r: EngineReport): HTMLElement {
       numCell((q32(mk.sigma_q32) * 100).toFixed(2) + "%", mk.sigma_q32, "sigma_q32"),
       numCell((q32(mk.range_q32) * 100).toFixed(2) + "%", mk.range_q32, "range_q32"),
       numCell(m(mk.worst_mm), mk.worst_mm, "worst_mm"),
-      h("td", {}, scenarioName(mk.worst_mm_scenario)),
+      h("td", {}, scenarioName(mk.worst_mm_interval)),
       numCell(m(mk.worst_im), mk.worst_im, "worst_im"),
-      h("td", {}, scenarioName(mk.worst_im_scenario)),
+      h("td", {}, scenarioName(mk.worst_im_interval)),
       numCell(q32(mk.net_delta_q32).toFixed(4), mk.net_delta_q32, "net_delta_q32"),
     ),
   );

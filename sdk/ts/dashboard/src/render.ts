@@ -103,7 +103,7 @@ export function worstScenario(st: State, r: EngineReport): { market: string; sce
   let best: { name: string; loss: bigint; s: number } | null = null;
   for (const m of r.markets) {
     const loss = BigInt(m.worst_mm);
-    if (!best || loss > best.loss) best = { name: st.marketNames.get(m.market) ?? short(m.market), loss, s: m.worst_mm_scenario };
+    if (!best || loss > best.loss) best = { name: st.marketNames.get(m.market) ?? short(m.market), loss, s: m.worst_mm_interval };
   }
   return best ? { market: best.name, scenario: scenarioName(best.s) } : null;
 }

@@ -9,6 +9,19 @@ export type Keel = {
   "accounts": [
     {
       "discriminator": [
+        38,
+        33,
+        220,
+        120,
+        254,
+        133,
+        164,
+        246
+      ],
+      "name": "arrayPage"
+    },
+    {
+      "discriminator": [
         169,
         156,
         6,
@@ -534,6 +547,61 @@ export type Keel = {
       "code": 6091,
       "msg": "Trade band parameter outside its hard bounds",
       "name": "invalidTradeBand"
+    },
+    {
+      "code": 6092,
+      "msg": "The market's risk arrays are older than their anchor allows: run crank_arrays",
+      "name": "arraysExpired"
+    },
+    {
+      "code": 6093,
+      "msg": "The oracle or stable price moved beyond the risk arrays' anchor: run crank_arrays",
+      "name": "arraysMoved"
+    },
+    {
+      "code": 6094,
+      "msg": "The market's vols moved beyond the risk arrays' anchor: run crank_arrays",
+      "name": "arraysVolChanged"
+    },
+    {
+      "code": 6095,
+      "msg": "A position's risk array is not priced at the market's current or previous anchor: run crank_arrays",
+      "name": "arraysNotCranked"
+    },
+    {
+      "code": 6096,
+      "msg": "A position's risk-array page was not passed (pass it after the market, oracle pairs)",
+      "name": "arrayPageMissing"
+    },
+    {
+      "code": 6097,
+      "msg": "The risk-array slot does not hold the position's series",
+      "name": "arraySlotMismatch"
+    },
+    {
+      "code": 6098,
+      "msg": "The risk-array page has no free slot: create a page",
+      "name": "arrayPageFull"
+    },
+    {
+      "code": 6099,
+      "msg": "The market already lists the most option series it can (128 active)",
+      "name": "listedOptionsFull"
+    },
+    {
+      "code": 6100,
+      "msg": "The risk-array page does not belong to this series or market",
+      "name": "wrongArrayPage"
+    },
+    {
+      "code": 6101,
+      "msg": "Risk engine: an option position without a risk array",
+      "name": "riskMissingArray"
+    },
+    {
+      "code": 6102,
+      "msg": "The market has created the most risk-array pages it can",
+      "name": "tooManyArrayPages"
     }
   ],
   "events": [
@@ -562,6 +630,32 @@ export type Keel = {
         63
       ],
       "name": "accountOpened"
+    },
+    {
+      "discriminator": [
+        211,
+        246,
+        233,
+        78,
+        209,
+        160,
+        60,
+        9
+      ],
+      "name": "arrayPageCreated"
+    },
+    {
+      "discriminator": [
+        36,
+        105,
+        139,
+        35,
+        24,
+        19,
+        7,
+        16
+      ],
+      "name": "arraysCranked"
     },
     {
       "discriminator": [
@@ -891,6 +985,86 @@ export type Keel = {
         "Closes an empty margin account."
       ],
       "name": "closeAccount"
+    },
+    {
+      "accounts": [
+        {
+          "name": "exchange"
+        },
+        {
+          "name": "market",
+          "writable": true
+        },
+        {
+          "name": "oracle"
+        },
+        {
+          "name": "page",
+          "optional": true,
+          "writable": true
+        }
+      ],
+      "args": [
+        {
+          "name": "args",
+          "type": {
+            "defined": {
+              "name": "crankArraysArgs"
+            }
+          }
+        }
+      ],
+      "discriminator": [
+        95,
+        78,
+        92,
+        197,
+        218,
+        224,
+        88,
+        31
+      ],
+      "docs": [
+        "The risk-array crank: re-anchors a market when due and prices a page's slots."
+      ],
+      "name": "crankArrays"
+    },
+    {
+      "accounts": [
+        {
+          "name": "admin",
+          "signer": true
+        },
+        {
+          "name": "exchange"
+        },
+        {
+          "name": "market",
+          "writable": true
+        },
+        {
+          "docs": [
+            "Allocated by the client (`ArrayPage::SPACE` bytes, owned by this program, all zero)."
+          ],
+          "name": "page",
+          "writable": true
+        }
+      ],
+      "args": [],
+      "discriminator": [
+        220,
+        122,
+        133,
+        229,
+        107,
+        94,
+        85,
+        132
+      ],
+      "docs": [
+        "Initialises a risk-array page of a market (the client allocates the account)."
+      ],
+      "name": "createArrayPage"
     },
     {
       "accounts": [
@@ -1412,6 +1586,14 @@ export type Keel = {
           "writable": true
         },
         {
+          "docs": [
+            "An option's risk-array page (of this market, with a free slot); none for a future."
+          ],
+          "name": "arrayPage",
+          "optional": true,
+          "writable": true
+        },
+        {
           "address": "11111111111111111111111111111111",
           "name": "systemProgram"
         }
@@ -1683,7 +1865,8 @@ export type Keel = {
           "name": "exchange"
         },
         {
-          "name": "market"
+          "name": "market",
+          "writable": true
         },
         {
           "name": "series",
@@ -1691,6 +1874,14 @@ export type Keel = {
         },
         {
           "name": "oracle"
+        },
+        {
+          "docs": [
+            "An option's risk-array page (the series' own); none for a future."
+          ],
+          "name": "arrayPage",
+          "optional": true,
+          "writable": true
         }
       ],
       "args": [],
@@ -2065,6 +2256,423 @@ export type Keel = {
       }
     },
     {
+      "docs": [
+        "Layout keel_risk::array::Anchor (repr(C), bytemuck Pod)"
+      ],
+      "name": "anchor",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "ts",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 8 (after the discriminator in accounts: +8)"
+            ],
+            "name": "spot",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 16 (after the discriminator in accounts: +8)"
+            ],
+            "name": "stableSpot",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 24 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "sigma",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 32 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "markSigma",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 40 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "range",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 48 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "step",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 56 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "markStep",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 64 (after the discriminator in accounts: +8)"
+            ],
+            "name": "lnSpot",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 72 (after the discriminator in accounts: +8)"
+            ],
+            "name": "lnStable",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 80 (after the discriminator in accounts: +8)"
+            ],
+            "name": "maxFwd",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 88 (after the discriminator in accounts: +8)"
+            ],
+            "name": "strikes",
+            "type": {
+              "array": [
+                "i64",
+                8
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 152 (after the discriminator in accounts: +8)"
+            ],
+            "name": "mults",
+            "type": {
+              "array": [
+                "i64",
+                8
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 216 (after the discriminator in accounts: +8)"
+            ],
+            "name": "lnMove",
+            "type": {
+              "array": [
+                "i64",
+                70
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 776 (after the discriminator in accounts: +8)"
+            ],
+            "name": "fwd",
+            "type": {
+              "array": [
+                "i64",
+                70
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 1336 (after the discriminator in accounts: +8)"
+            ],
+            "name": "markFwd",
+            "type": {
+              "array": [
+                "i64",
+                9
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 1408 (after the discriminator in accounts: +8)"
+            ],
+            "name": "stableFwd",
+            "type": {
+              "array": [
+                "i64",
+                9
+              ]
+            }
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Layout keel_state::ArrayPage (repr(C), bytemuck Pod)"
+      ],
+      "name": "arrayPage",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "version",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 1 (after the discriminator in accounts: +8)"
+            ],
+            "name": "padding0",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 2 (after the discriminator in accounts: +8)"
+            ],
+            "name": "pageIndex",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "byte offset 4 (after the discriminator in accounts: +8)"
+            ],
+            "name": "nUsed",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "byte offset 6 (after the discriminator in accounts: +8)"
+            ],
+            "name": "padding1",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "byte offset 8 (after the discriminator in accounts: +8)"
+            ],
+            "name": "exchange",
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 40 (after the discriminator in accounts: +8)"
+            ],
+            "name": "market",
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 72 (after the discriminator in accounts: +8)"
+            ],
+            "name": "reserved",
+            "type": {
+              "array": [
+                "u8",
+                64
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 136 (after the discriminator in accounts: +8)"
+            ],
+            "name": "slots",
+            "type": {
+              "array": [
+                {
+                  "defined": {
+                    "name": "arraySlot"
+                  }
+                },
+                16
+              ]
+            }
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "name": "arrayPageCreated",
+      "type": {
+        "fields": [
+          {
+            "name": "market",
+            "type": "pubkey"
+          },
+          {
+            "name": "page",
+            "type": "pubkey"
+          },
+          {
+            "name": "pageIndex",
+            "type": "u16"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Layout keel_state::ArraySlot (repr(C), bytemuck Pod)"
+      ],
+      "name": "arraySlot",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "series",
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 32 (after the discriminator in accounts: +8)"
+            ],
+            "name": "epoch",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "byte offset 40 (after the discriminator in accounts: +8)"
+            ],
+            "name": "strikeNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 48 (after the discriminator in accounts: +8)"
+            ],
+            "name": "expiryTs",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 56 (after the discriminator in accounts: +8)"
+            ],
+            "name": "kind",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 57 (after the discriminator in accounts: +8)"
+            ],
+            "name": "padding0",
+            "type": {
+              "array": [
+                "u8",
+                7
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 64 (after the discriminator in accounts: +8)"
+            ],
+            "name": "array",
+            "type": {
+              "defined": {
+                "name": "seriesArray"
+              }
+            }
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "name": "arraysCranked",
+      "type": {
+        "fields": [
+          {
+            "name": "market",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "The page priced (all zero: none)."
+            ],
+            "name": "page",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "The market's anchor generation after the call."
+            ],
+            "name": "epoch",
+            "type": "u64"
+          },
+          {
+            "name": "anchorTs",
+            "type": "i64"
+          },
+          {
+            "name": "anchorSpot",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "Whether this call anchored anew."
+            ],
+            "name": "reanchored",
+            "type": "bool"
+          },
+          {
+            "docs": [
+              "Slots priced."
+            ],
+            "name": "priced",
+            "type": "u8"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
       "name": "bankrupt",
       "type": {
         "fields": [
@@ -2109,6 +2717,57 @@ export type Keel = {
           {
             "name": "ts",
             "type": "i64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Layout keel_risk::array::Bound (repr(C), bytemuck Pod)"
+      ],
+      "name": "bound",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "value",
+            "type": {
+              "array": [
+                "i64",
+                70
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 560 (after the discriminator in accounts: +8)"
+            ],
+            "name": "mark",
+            "type": {
+              "array": [
+                "i64",
+                9
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 632 (after the discriminator in accounts: +8)"
+            ],
+            "name": "stable",
+            "type": {
+              "array": [
+                "i64",
+                9
+              ]
+            }
           }
         ],
         "kind": "struct"
@@ -2366,6 +3025,31 @@ export type Keel = {
           {
             "name": "rhoQ32",
             "type": "i64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Arguments of `crank_arrays`."
+      ],
+      "name": "crankArraysArgs",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "First slot of the page to price."
+            ],
+            "name": "firstSlot",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "Slots to consider (those already priced at the current anchor cost nothing)."
+            ],
+            "name": "count",
+            "type": "u8"
           }
         ],
         "kind": "struct"
@@ -3341,6 +4025,35 @@ export type Keel = {
     },
     {
       "docs": [
+        "Layout keel_state::market::ListedOption (repr(C), bytemuck Pod)"
+      ],
+      "name": "listedOption",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "strikeNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 8 (after the discriminator in accounts: +8)"
+            ],
+            "name": "expiryTs",
+            "type": "i64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
         "Layout keel_state::MarginAccount (repr(C), bytemuck Pod)"
       ],
       "name": "marginAccount",
@@ -3914,11 +4627,77 @@ export type Keel = {
             "docs": [
               "byte offset 992 (after the discriminator in accounts: +8)"
             ],
+            "name": "anchorEpoch",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "byte offset 1000 (after the discriminator in accounts: +8)"
+            ],
+            "name": "arrayPages",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "byte offset 1002 (after the discriminator in accounts: +8)"
+            ],
+            "name": "listedCount",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "byte offset 1004 (after the discriminator in accounts: +8)"
+            ],
+            "name": "padding3",
+            "type": "u32"
+          },
+          {
+            "docs": [
+              "byte offset 1008 (after the discriminator in accounts: +8)"
+            ],
+            "name": "anchor",
+            "type": {
+              "defined": {
+                "name": "anchor"
+              }
+            }
+          },
+          {
+            "docs": [
+              "byte offset 2488 (after the discriminator in accounts: +8)"
+            ],
+            "name": "prevAnchor",
+            "type": {
+              "defined": {
+                "name": "anchor"
+              }
+            }
+          },
+          {
+            "docs": [
+              "byte offset 3968 (after the discriminator in accounts: +8)"
+            ],
+            "name": "listed",
+            "type": {
+              "array": [
+                {
+                  "defined": {
+                    "name": "listedOption"
+                  }
+                },
+                128
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 6016 (after the discriminator in accounts: +8)"
+            ],
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                488
+                256
               ]
             }
           }
@@ -4153,11 +4932,25 @@ export type Keel = {
             "type": "i64"
           },
           {
+            "docs": [
+              "The risk arrays' anchor: when, and its oracle price per contract."
+            ],
+            "name": "anchorTs",
+            "type": "i64"
+          },
+          {
+            "name": "anchorSpot",
+            "type": "i64"
+          },
+          {
             "name": "worstIm",
             "type": "i64"
           },
           {
-            "name": "worstImScenario",
+            "docs": [
+              "The worst IM interval (its first scenario point, `keel_risk::array` layout)."
+            ],
+            "name": "worstImInterval",
             "type": "u8"
           },
           {
@@ -4165,7 +4958,7 @@ export type Keel = {
             "type": "i64"
           },
           {
-            "name": "worstMmScenario",
+            "name": "worstMmInterval",
             "type": "u8"
           },
           {
@@ -4190,9 +4983,18 @@ export type Keel = {
           },
           {
             "docs": [
-              "P&L of the market's positions in each of the 30 scenarios."
+              "P&L of the market's positions at each of the anchor's 70 scenario points."
             ],
             "name": "pnl",
+            "type": {
+              "vec": "i64"
+            }
+          },
+          {
+            "docs": [
+              "Per interval (by its first point): Σ over longs of qty × the interval's gap."
+            ],
+            "name": "gap",
             "type": {
               "vec": "i64"
             }
@@ -4548,11 +5350,25 @@ export type Keel = {
             "docs": [
               "byte offset 66 (after the discriminator in accounts: +8)"
             ],
+            "name": "arrayPage",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "byte offset 68 (after the discriminator in accounts: +8)"
+            ],
+            "name": "arraySlot",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 69 (after the discriminator in accounts: +8)"
+            ],
             "name": "padding0",
             "type": {
               "array": [
                 "u8",
-                6
+                3
               ]
             }
           },
@@ -5032,11 +5848,26 @@ export type Keel = {
             "docs": [
               "byte offset 368 (after the discriminator in accounts: +8)"
             ],
+            "name": "arrayMaxAgeSecs",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 376 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "arrayVolTol",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 384 (after the discriminator in accounts: +8)"
+            ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                16
+                14
               ]
             }
           }
@@ -5199,11 +6030,122 @@ export type Keel = {
             "docs": [
               "byte offset 160 (after the discriminator in accounts: +8)"
             ],
+            "name": "arrayPage",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "byte offset 162 (after the discriminator in accounts: +8)"
+            ],
+            "name": "arraySlot",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 163 (after the discriminator in accounts: +8)"
+            ],
+            "name": "padding2",
+            "type": {
+              "array": [
+                "u8",
+                5
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 168 (after the discriminator in accounts: +8)"
+            ],
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                128
+                120
+              ]
+            }
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Layout keel_risk::SeriesArray (repr(C), bytemuck Pod)"
+      ],
+      "name": "seriesArray",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "lo",
+            "type": {
+              "defined": {
+                "name": "bound"
+              }
+            }
+          },
+          {
+            "docs": [
+              "byte offset 704 (after the discriminator in accounts: +8)"
+            ],
+            "name": "hi",
+            "type": {
+              "defined": {
+                "name": "bound"
+              }
+            }
+          },
+          {
+            "docs": [
+              "byte offset 1408 (after the discriminator in accounts: +8)"
+            ],
+            "name": "gap",
+            "type": {
+              "array": [
+                "i64",
+                70
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 1968 (after the discriminator in accounts: +8)"
+            ],
+            "name": "markGap",
+            "type": {
+              "array": [
+                "i64",
+                9
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 2040 (after the discriminator in accounts: +8)"
+            ],
+            "name": "stableGap",
+            "type": {
+              "array": [
+                "i64",
+                9
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 2112 (after the discriminator in accounts: +8)"
+            ],
+            "name": "greeks",
+            "type": {
+              "array": [
+                "i64",
+                4
               ]
             }
           }
@@ -5246,6 +6188,17 @@ export type Keel = {
           {
             "name": "contractSizeExpo",
             "type": "i32"
+          },
+          {
+            "docs": [
+              "Its risk-array page (`NO_PAGE` for a future) and slot."
+            ],
+            "name": "arrayPage",
+            "type": "u16"
+          },
+          {
+            "name": "arraySlot",
+            "type": "u8"
           }
         ],
         "kind": "struct"
