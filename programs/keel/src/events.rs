@@ -12,13 +12,17 @@ use anchor_lang::prelude::*;
 /// runtime's syscall stubs; it then reads `Program log: Program data: <base64>`, which the test
 /// harness decodes like the on-chain form.
 pub fn emit<E: anchor_lang::Event>(event: E) {
-    let data = event_data(&event);
+    emit_data(&event_data(&event));
+}
+
+/// Writes an event's encoded bytes (discriminator and borsh) where [`emit`] does.
+fn emit_data(data: &[u8]) {
     #[cfg(target_os = "solana")]
-    anchor_lang::solana_program::log::sol_log_data(&[&data]);
+    anchor_lang::solana_program::log::sol_log_data(&[data]);
     #[cfg(not(target_os = "solana"))]
     {
         use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(data);
         solana_sysvar::program_stubs::sol_log(&format!("Program data: {b64}"));
     }
 }
@@ -28,6 +32,11 @@ pub fn emit<E: anchor_lang::Event>(event: E) {
 /// allocator, which never frees, a large event (`MarginReport` at 32 positions) then costs about
 /// twice its size in heap — enough to exhaust the 32 KiB heap.
 pub fn event_data<E: anchor_lang::Event>(event: &E) -> Vec<u8> {
+    encoded(<E as anchor_lang::Discriminator>::DISCRIMINATOR, event)
+}
+
+/// `disc` then `value`'s borsh encoding, in a buffer of exactly that size.
+fn encoded<T: AnchorSerialize>(disc: &[u8], value: &T) -> Vec<u8> {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -40,12 +49,117 @@ pub fn event_data<E: anchor_lang::Event>(event: &E) -> Vec<u8> {
     }
     let mut n = Count(0);
     // Serialising into a counter cannot fail; the length is exact.
-    let _ = event.serialize(&mut n);
-    let disc = <E as anchor_lang::Discriminator>::DISCRIMINATOR;
+    let _ = value.serialize(&mut n);
     let mut data = Vec::with_capacity(disc.len() + n.0);
     data.extend_from_slice(disc);
-    let _ = event.serialize(&mut data);
+    let _ = value.serialize(&mut data);
     data
+}
+
+/// A [`MarginReport`] encoded straight from the breakdown it reports, borrowed: the same bytes
+/// as `MarginReport::from_breakdown(..)` serialised (a test checks it), without building the
+/// report's vectors first. At 32 positions over 4 markets those vectors and the encoding
+/// together pass 16 KiB, half the SBF heap (a bump allocator that never frees) on top of the
+/// account copy and the breakdown; `margin_report` emits through this instead.
+pub struct MarginReportView<'a> {
+    pub account: Pubkey,
+    pub now: i64,
+    pub breakdown: &'a keel_risk::MarginBreakdown,
+    /// The market of each of `breakdown.markets`.
+    pub market_keys: &'a [Pubkey],
+    /// The series and quantity of each of `breakdown.positions`.
+    pub positions: &'a [(Pubkey, i64)],
+}
+
+impl AnchorSerialize for MarginReportView<'_> {
+    fn serialize<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        let b = self.breakdown;
+        self.account.serialize(w)?;
+        for v in [
+            self.now,
+            b.collateral,
+            b.equity_mm,
+            b.equity_im,
+            b.mm,
+            b.im,
+            b.scan_mm,
+            b.scan_im,
+            b.offset_mm,
+            b.offset_im,
+            b.addons,
+            b.short_min_mm,
+            b.short_min_im,
+            b.rounding,
+            b.health_mm(),
+            b.health_im(),
+            b.withdrawable(),
+        ] {
+            v.serialize(w)?;
+        }
+        b.is_liquidatable().serialize(w)?;
+        // Vec<MarketRiskReport>: a u32 length, then each (as `from_breakdown` zips them).
+        let n = self.market_keys.len().min(b.markets.len());
+        (n as u32).serialize(w)?;
+        for (k, m) in self.market_keys.iter().zip(&b.markets) {
+            k.serialize(w)?;
+            for v in [
+                m.spot,
+                m.stable_spot,
+                m.conf,
+                m.sigma.to_bits(),
+                m.mark_sigma.to_bits(),
+                m.range.to_bits(),
+                m.anchor_ts,
+                m.anchor_spot,
+                m.worst_im,
+            ] {
+                v.serialize(w)?;
+            }
+            m.worst_im_interval.serialize(w)?;
+            m.worst_mm.serialize(w)?;
+            m.worst_mm_interval.serialize(w)?;
+            for v in [
+                m.net_delta.to_bits(),
+                m.short_min_im,
+                m.short_min_mm,
+                m.conf_addon,
+                m.impact_addon,
+            ] {
+                v.serialize(w)?;
+            }
+            // `pnl` and `gap` as `Vec<i64>`: the same encoding as the arrays' slices.
+            m.pnl[..].serialize(w)?;
+            m.gap[..].serialize(w)?;
+        }
+        let n = self.positions.len().min(b.positions.len());
+        (n as u32).serialize(w)?;
+        for ((series, qty), p) in self.positions.iter().zip(&b.positions) {
+            series.serialize(w)?;
+            for v in [
+                *qty,
+                p.mark,
+                p.mark_stable,
+                p.value,
+                p.value_im,
+                p.rounding,
+                p.greeks.delta.to_bits(),
+                p.greeks.gamma.to_bits(),
+                p.greeks.vega,
+                p.greeks.theta,
+            ] {
+                v.serialize(w)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Emits the [`MarginReport`] of `view` (its encoding is the event's, see [`MarginReportView`]).
+pub fn emit_margin_report(view: &MarginReportView) {
+    emit_data(&encoded(
+        <MarginReport as anchor_lang::Discriminator>::DISCRIMINATOR,
+        view,
+    ));
 }
 
 /// `msg!` that also reaches the transaction log when the program runs natively in tests.
@@ -599,5 +713,99 @@ mod tests {
         let ours = event_data(&e);
         assert_eq!(ours, anchor_lang::Event::data(&e));
         assert_eq!(ours.capacity(), ours.len());
+    }
+
+    /// A breakdown with every reported figure distinct (a field written out of order or
+    /// dropped changes the bytes).
+    fn breakdown(n_markets: usize, n_positions: usize) -> Box<keel_risk::MarginBreakdown> {
+        let mut b = Box::<keel_risk::MarginBreakdown>::default();
+        let mut x = 1_000i64;
+        let mut next = || {
+            x += 7;
+            x
+        };
+        b.now = next();
+        b.collateral = next();
+        b.equity_mm = next();
+        b.equity_im = next();
+        b.mm = next();
+        b.im = next();
+        b.scan_mm = next();
+        b.scan_im = next();
+        b.offset_mm = next();
+        b.offset_im = next();
+        b.addons = next();
+        b.short_min_mm = next();
+        b.short_min_im = next();
+        b.rounding = next();
+        b.n_markets = n_markets as u8;
+        b.n_positions = n_positions as u8;
+        for m in b.markets.iter_mut().take(n_markets) {
+            m.spot = next();
+            m.stable_spot = next();
+            m.conf = next();
+            m.sigma = keel_risk::Fx::from_bits(next());
+            m.mark_sigma = keel_risk::Fx::from_bits(next());
+            m.range = keel_risk::Fx::from_bits(next());
+            m.anchor_ts = next();
+            m.anchor_spot = next();
+            m.worst_im = next();
+            m.worst_im_interval = 17;
+            m.worst_mm = next();
+            m.worst_mm_interval = 43;
+            m.net_delta = keel_risk::Fx::from_bits(-next());
+            m.short_min_im = next();
+            m.short_min_mm = next();
+            m.conf_addon = next();
+            m.impact_addon = next();
+            for p in m.pnl.iter_mut().chain(m.gap.iter_mut()) {
+                *p = -next();
+            }
+        }
+        for p in b.positions.iter_mut().take(n_positions) {
+            p.mark = next();
+            p.mark_stable = next();
+            p.value = -next();
+            p.value_im = next();
+            p.rounding = next();
+            p.greeks.delta = keel_risk::Fx::from_bits(next());
+            p.greeks.gamma = keel_risk::Fx::from_bits(next());
+            p.greeks.vega = next();
+            p.greeks.theta = -next();
+        }
+        b
+    }
+
+    #[test]
+    fn margin_report_view_encodes_the_event_from_breakdown_encodes() {
+        for (n_markets, n_positions) in [(0, 0), (1, 3), (4, 32)] {
+            let b = breakdown(n_markets, n_positions);
+            let keys: Vec<Pubkey> = (0..n_markets)
+                .map(|i| Pubkey::new_from_array([i as u8 + 9; 32]))
+                .collect();
+            let positions: Vec<(Pubkey, i64)> = (0..n_positions)
+                .map(|i| (Pubkey::new_from_array([i as u8 + 50; 32]), i as i64 - 5))
+                .collect();
+            let account = Pubkey::new_from_array([3; 32]);
+            let report =
+                MarginReport::from_breakdown(account, 1_767_225_600, &b, &keys, &positions);
+            let view = MarginReportView {
+                account,
+                now: 1_767_225_600,
+                breakdown: &b,
+                market_keys: &keys,
+                positions: &positions,
+            };
+            let ours = encoded(
+                <MarginReport as anchor_lang::Discriminator>::DISCRIMINATOR,
+                &view,
+            );
+            assert_eq!(
+                ours,
+                anchor_lang::Event::data(&report),
+                "{n_markets}x{n_positions}"
+            );
+            assert_eq!(ours.capacity(), ours.len());
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::controller::margin::{Margin, MarketSet};
 use crate::error::KeelError;
-use crate::events::MarginReport;
+use crate::events::MarginReportView;
 use crate::state::{Exchange, MarginAccount};
 use anchor_lang::prelude::*;
 
@@ -35,12 +35,13 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
             (Pubkey::new_from_array(slot.series), slot.qty_contracts)
         })
         .collect();
-    crate::events::emit(MarginReport::from_breakdown(
-        ctx.accounts.margin_account.key(),
+    // Encoded straight from the breakdown (the SBF heap holds no copy of it as vectors).
+    crate::events::emit_margin_report(&MarginReportView {
+        account: ctx.accounts.margin_account.key(),
         now,
-        b,
-        &market_keys,
-        &positions,
-    ));
+        breakdown: b,
+        market_keys: &market_keys,
+        positions: &positions,
+    });
     Ok(())
 }
