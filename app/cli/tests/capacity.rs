@@ -160,15 +160,16 @@ async fn a_full_account_is_withdrawn_from_traded_and_liquidated_in_one_transacti
         .collect();
     t.assert_conservation(&account_keys, &series_keys).await;
 
-    // 1. Withdraw with the CLI: its margin check names the 4 markets, their oracles and the 6
+    // 1. Withdraw with the CLI: its margin check names the 4 markets, their oracles, the risk-
+    //    array page of each market (her 8 series of a market share one 16-slot page) and the 6
     //    correlations — a legacy transaction fits.
     let e = env(&t, &alice.kp, &markets);
     let snap = Snapshot::load(&e.chain, &e.oracles).await.unwrap();
     let metas = snap.margin_metas(&[&snap.accounts[&a]], &[]).unwrap();
     assert_eq!(
         metas.len(),
-        4 * 2 + 6,
-        "her markets, oracles and their correlations"
+        4 * 2 + 4 + 6,
+        "her markets, oracles, pages and their correlations"
     );
     let w_ix = ix::withdraw(&t.ex, &alice.key(), &a, &alice.tokens, USDC as u64, &metas);
     let size = legacy_size(&alice.kp, &[w_ix], &[]);
@@ -193,7 +194,7 @@ async fn a_full_account_is_withdrawn_from_traded_and_liquidated_in_one_transacti
     let mark = t.band(&m0, &s0).await.mark;
     let snap = Snapshot::load(&e.chain, &e.oracles).await.unwrap();
     let metas = snap
-        .margin_metas(&[&snap.accounts[&d], &snap.accounts[&a]], &[m0.key])
+        .margin_metas(&[&snap.accounts[&d], &snap.accounts[&a]], &[s0])
         .unwrap();
     let t_ix = ix::trade(
         &t.ex,
@@ -291,8 +292,14 @@ async fn a_full_account_is_withdrawn_from_traded_and_liquidated_in_one_transacti
     let snap = Snapshot::load(&chain, &keeper.config.oracles)
         .await
         .unwrap();
-    assert!(snap
-        .margin(&snap.accounts[&a], None)
+    // Below MM on the risk arrays as the keeper's own array cranks will leave them (the crash
+    // moved the markets beyond their anchors; its pass re-anchors before it liquidates).
+    let (cranked, due) = snap.with_arrays_cranked(snap.now);
+    for m in &markets {
+        assert!(due.reanchor.contains(&m.key), "a crashed market re-anchors");
+    }
+    assert!(cranked
+        .margin(&cranked.accounts[&a], None)
         .unwrap()
         .is_liquidatable());
     let liq = ix::liquidate(
