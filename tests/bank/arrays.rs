@@ -116,8 +116,17 @@ async fn arrays_past_their_age_price_move_or_vol_are_refused() {
     let usd = top * 101 / 100 / 10_000; // per contract (0.01 BTC) → USD per BTC, 1% beyond
     let now = t.now().await;
     t.set_price(&s.btc, Quote::usd(usd, 5, now)).await;
-    let i = trade_call(&t, &s, 1, mark);
-    t.expect_error(&[i], &[&alice, &bob], E::ArraysMoved, &watch)
+    // (A trade at the old mark would now be refused by the trade band first; a withdrawal
+    // checks the margin alone.)
+    let w = ix::withdraw(
+        &t.ex,
+        &alice.pubkey(),
+        &s.a,
+        &s.alice.tokens,
+        USDC as u64,
+        &metas(&[&s.btc]),
+    );
+    t.expect_error(&[w], &[&alice], E::ArraysMoved, &watch)
         .await;
     t.set_price(&s.btc, Quote::usd(60_000, 5, now)).await;
     t.crank_arrays(&s.btc).await.unwrap();
@@ -403,9 +412,13 @@ async fn an_option_takes_a_slot_of_its_own_markets_page_and_frees_it_at_settleme
         .await;
     assert_eq!(t.market(&btc.key).await.listed_count, PAGE_SERIES as u16);
     // Settlement: the series' own page only, then its slot and register entry are freed.
+    // The settlement update: published after expiry, its previous one before (the window).
     t.set_time(expiry + 1).await;
-    let now = t.now().await;
-    t.set_price(&btc, Quote::usd(60_000, 5, now)).await;
+    let q = Quote {
+        prev_publish_time: expiry - 1,
+        ..Quote::usd(60_000, 5, expiry + 1)
+    };
+    t.set_price(&btc, q).await;
     let payer = t.pt.payer.insecure_clone();
     let first = listed[0];
     let wrong = ix::settle_series(
@@ -476,16 +489,22 @@ async fn a_check_needs_the_positions_own_page_and_slot() {
     // still holds the expired call until settle_positions: her report finds another series.
     t.set_time(s.expiry + 1).await;
     let now = t.now().await;
-    t.set_price(m, Quote::usd(60_000, 5, now)).await;
+    let q = Quote {
+        prev_publish_time: s.expiry - 1,
+        ..Quote::usd(60_000, 5, now)
+    };
+    t.set_price(m, q).await;
     t.settle_series(m, &s.call).await.expect("settle_series");
     let slot = t.series(&s.call).await.array_slot;
+    // (Listing needs a fresh vol state.)
+    t.advance(60).await;
+    t.price_and_crank(m, 60_000).await;
+    let now = t.now().await;
     let reused = t.list_series(m, 0, 700 * USDC, now + DAY).await;
     assert_eq!(t.series(&reused).await.array_slot, slot);
     t.crank_arrays(m).await.unwrap();
+    // (margin_report: a withdrawal would first refuse the unsettled expired call.)
     let rep = ix::margin_report(&t.ex, &s.a, &metas(&[m]));
-    let e = t.simulate(&[rep], &[]).await.expect_err("slot re-used");
-    assert_eq!(
-        e.code,
-        Some(keel_tests::context::code(E::ArraySlotMismatch))
-    );
+    t.expect_error(&[rep], &[], E::ArraySlotMismatch, &[s.a, t.ex.exchange])
+        .await;
 }

@@ -175,14 +175,23 @@ async fn settlement_window_and_order() {
     .unwrap();
     let payer = t.pt.payer.insecure_clone();
     // Options free their risk-array slot at settlement; this test settles the future.
-    let settle = |t: &TestContext, caller: &Keypair, series| {
+    // An option passes the page of its risk array (its slot is freed at settlement).
+    let pages = [
+        (s.call, t.page_of(&s.btc, &s.call).await),
+        (s.put, t.page_of(&s.btc, &s.put).await),
+    ];
+    let settle = |t: &TestContext, caller: &Keypair, series: &anchor_lang::prelude::Pubkey| {
+        let page = pages
+            .iter()
+            .find(|(k, _)| k == series)
+            .and_then(|(_, p)| *p);
         ix::settle_series(
             &t.ex,
             &caller.pubkey(),
             &s.btc.key,
             series,
             &s.btc.oracle,
-            None,
+            page,
         )
     };
 

@@ -309,8 +309,13 @@ impl<B: Backend> Harness<B> {
         r
     }
 
-    /// The margin report of account `i` read through `o` (simulated: nothing changes).
+    /// The margin report of account `i` read through `o` (simulated: nothing changes), after
+    /// the permissionless array crank the step itself gets (`World::call`): an account is
+    /// valued on the arrays the step will see, not on arrays any caller may refresh first.
     async fn report(&mut self, i: usize, o: OracleSel) -> Result<MarginReport, Failed> {
+        if self.w.auto_crank {
+            self.w.crank_all_arrays().await;
+        }
         let m = self.margin_metas(o);
         let r = ix::margin_report(&self.w.ex, &self.accounts[i], &m);
         self.w.b.simulate(&[r], &[]).await.map(|s| one_event(&s))
