@@ -158,6 +158,12 @@ enum Command {
         /// Insurance fund seeded by the operator, USDC.
         #[arg(long, default_value_t = 20_000)]
         insurance: i64,
+        /// Replay on a local solana-test-validator running keel.so instead of in-process:
+        /// started here (scripts/local-validator.sh), or the one at --url (started by that
+        /// script, no exchange yet) with --keypair its upgrade authority. Real time: see
+        /// keel_demo::validator for what that changes.
+        #[arg(long)]
+        validator: bool,
     },
     /// Serve the web risk dashboard for the cluster at --url (static files and /config.json).
     Dashboard {
@@ -421,6 +427,7 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
         to,
         out,
         insurance,
+        validator,
     } = &cli.command
     {
         let defaults = keel_demo::DemoConfig::default_at(&repo_root());
@@ -432,7 +439,25 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             insurance_usdc: *insurance,
             ..defaults
         };
-        let report = demo::demo(&cfg, cli.output == Format::Table).await?;
+        let target = match (*validator, &cli.url) {
+            (false, _) => None,
+            (true, None) => Some(keel_demo::validator::Target::Start),
+            (true, Some(url)) => {
+                let path = cli.keypair.as_deref().ok_or_else(|| {
+                    CliError::Usage(
+                        "--validator with --url needs --keypair: the program's upgrade authority (scripts/local-validator.sh prints it)".into(),
+                    )
+                })?;
+                let authority =
+                    solana_keypair::read_keypair_file(solana_config::expand_tilde(path))
+                        .map_err(|e| CliError::Usage(format!("--keypair {path}: {e}")))?;
+                Some(keel_demo::validator::Target::Url {
+                    url: keel_client::rpc::resolve_url(url),
+                    authority: Box::new(authority),
+                })
+            }
+        };
+        let report = demo::demo(&cfg, cli.output == Format::Table, target).await?;
         return Ok(emit(report, cli.output));
     }
     if let Command::Dashboard {

@@ -152,6 +152,8 @@ pub struct SystemSummary {
 /// Everything the demo reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// The chain it ran on, and what of history that chain replays.
+    pub chain: String,
     /// The price file.
     pub prices: String,
     /// First and last bar close (UTC).
@@ -192,8 +194,8 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "Keel demo: {} bars of {} ({} .. {}) in {:.1} s\n",
-            self.bars, self.prices, self.from, self.to, self.elapsed_secs
+            "Keel demo: {} bars of {} ({} .. {}) in {:.1} s\non: {}\n",
+            self.bars, self.prices, self.from, self.to, self.elapsed_secs, self.chain
         );
         let _ = writeln!(
             s,
