@@ -604,8 +604,12 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             if out == "-" {
                 println!("{json}");
             } else {
-                std::fs::write(&out, json + "\n")
+                std::fs::write(&out, json.clone() + "\n")
                     .map_err(|e| CliError::Usage(format!("writing {out}: {e}")))?;
+                // Scripts asking for JSON read the offer on stdout as well.
+                if f == Format::Json {
+                    println!("{json}");
+                }
                 eprintln!(
                     "{}",
                     offer

@@ -7,9 +7,12 @@
 //! (`trade make` / `trade take`) → a volatility crank → `keel verify` (the program's
 //! `margin_report`, simulated in the VM, equal to keel-risk off-chain) → a price crash published
 //! through the local push oracle → the keeper, reacting to its subscriptions, cranks and
-//! liquidates the short-put writer in AVSL steps (the time from the crash to the liquidation
-//! being sent is printed, not judged) → expiry → the keeper settles the series and the
-//! positions → withdrawals; after every stage the vault holds exactly what the exchange owes.
+//! liquidates the short-put writer (the time from the crash to the liquidation being sent is
+//! printed, not judged; the 25% gap in one update, read by the vol estimate as seconds-apart
+//! moves, leaves her equity below zero, so the call takes her whole book and, with no insurance
+//! fund here, the shortfall is socialised) → expiry → the keeper settles the series and the
+//! positions, each account paying its share of the socialised loss at that touch → withdrawals;
+//! after every stage the vault holds exactly what the exchange owes.
 //!
 //! Oracle: the market is a legacy Pyth market whose price account is owned by the local push
 //! oracle (localnet/oracle) — the one path Keel's oracle module accepts from a program other than
@@ -19,7 +22,7 @@
 //! Skipped, with a message, only when the validator binary is absent (install:
 //! keel_client::localnet::INSTALL); keel.so and the oracle are built when missing.
 
-use keel::events::{Liquidated, PositionSettled};
+use keel::events::{Bankrupt, Liquidated, PositionSettled, SocialLossCharged};
 use keel_client::localnet::{validator_binary, LocalValidator, INSTALL};
 use keel_client::oracle::Quote;
 use keel_client::rpc::RpcChain;
@@ -78,7 +81,12 @@ impl Cli {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "keel {args:?}: {e}: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
     }
 }
 
@@ -151,7 +159,9 @@ struct Seen {
 }
 
 fn decimal(native: i64) -> String {
-    format!("{}.{:06}", native / USDC, native % USDC)
+    let sign = if native < 0 { "-" } else { "" };
+    let n = native.unsigned_abs();
+    format!("{sign}{}.{:06}", n / USDC as u64, n % USDC as u64)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +355,7 @@ expiry = {long_expiry}
     let trade = |maker: &Keypair, taker: &Keypair, series: Pubkey, qty: i64, mark: i64| {
         let offer = dir.path().join(format!("offer-{series}.json"));
         let p = decimal(mark);
-        cli.run(
+        let made = cli.run(
             maker,
             &[
                 "trade",
@@ -362,6 +372,10 @@ expiry = {long_expiry}
                 offer.to_str().unwrap(),
             ],
         );
+        // The offer on stdout (JSON asked for) is the file the taker receives.
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&offer).unwrap()).unwrap();
+        assert_eq!(made, written);
         let taken = cli.run(
             taker,
             &[
@@ -466,10 +480,21 @@ expiry = {long_expiry}
                 Action::Liquidate { account: a, .. } if x.ok => {
                     assert_eq!(a, account(&alice));
                     first_liquidation_sent.get_or_insert(x.sent_at);
-                    println!("liquidate: {:?} CU", x.compute_units);
                     let ev = x
                         .liquidated
                         .unwrap_or_else(|| panic!("a Liquidated event in {:#?}", x.logs));
+                    let bankrupt = keel_client::events::decode::<Bankrupt>(&x.logs).unwrap();
+                    println!(
+                        "liquidate: {:?} CU; fraction {:.3}, equity {} -> {} (MM {}, trigger {}), collateral after {}; bankrupt: {:?}",
+                        x.compute_units,
+                        ev.fraction_q32 as f64 / 2f64.powi(32),
+                        decimal(ev.equity_mm_before),
+                        decimal(ev.equity_mm_after),
+                        decimal(ev.mm_before),
+                        decimal(ev.trigger_level),
+                        decimal(ev.liquidatee_collateral_native),
+                        bankrupt.iter().map(|b| (decimal(b.shortfall_native), decimal(b.socialised_native))).collect::<Vec<_>>()
+                    );
                     liquidations.push(ev);
                 }
                 _ => {}
@@ -513,15 +538,29 @@ expiry = {long_expiry}
         "what the events say moved is what Kim holds"
     );
 
-    // Expiry of the short-dated put: the oracle's first update after it covers the expiry and
-    // is kept (frozen) until the keeper has settled.
-    let until = short_expiry - kim_chain.unix_time().await.unwrap() + 2;
-    if until > 0 {
-        tokio::time::sleep(Duration::from_secs(until as u64)).await;
-    }
+    // Expiry of the short-dated put: the live updates stop just before it (else the refresher's
+    // first update after expiry, at the old price, is the one settlement reads), then the
+    // oracle's first update after it covers the expiry and is kept until the keeper has settled.
+    let wait_until = |t: i64| {
+        let chain = &kim_chain;
+        async move {
+            let left = t - chain.unix_time().await.unwrap();
+            if left > 0 {
+                tokio::time::sleep(Duration::from_secs(left as u64)).await;
+            }
+        }
+    };
+    let left = short_expiry - kim_chain.unix_time().await.unwrap();
+    assert!(
+        left > 5,
+        "the stages before expiry took too long: {left} s left to the short put's expiry"
+    );
+    println!("{left} s left to the short put's expiry after the liquidation");
+    wait_until(short_expiry - 5).await;
+    publisher.lock().await.frozen = true;
+    wait_until(short_expiry + 2).await;
     {
         let mut p = publisher.lock().await;
-        p.frozen = true;
         let t = p.publish(45_000).await;
         assert!(p.last >= short_expiry && t >= short_expiry);
     }
@@ -533,6 +572,9 @@ expiry = {long_expiry}
         before.accounts[&account(&carol)].collateral_native,
     );
     let mut settled: Vec<PositionSettled> = Vec::new();
+    // Alice's crash loss beyond her collateral is socialised (no insurance fund here): each
+    // account pays its share when next touched, here by the settlement.
+    let mut charged: Vec<SocialLossCharged> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while settled.len() < 2 {
         let batch = tokio::time::timeout_at(deadline.into(), reports.recv())
@@ -542,6 +584,7 @@ expiry = {long_expiry}
         for x in batch {
             if matches!(x.action, Action::SettlePositions { .. }) && x.ok {
                 settled.extend(keel_client::events::decode::<PositionSettled>(&x.logs).unwrap());
+                charged.extend(keel_client::events::decode::<SocialLossCharged>(&x.logs).unwrap());
             }
         }
     }
@@ -565,15 +608,29 @@ expiry = {long_expiry}
             .map(|e| e.payout_native)
             .sum()
     };
+    let social = |w: &Keypair| -> i64 {
+        charged
+            .iter()
+            .filter(|e| e.account == account(w))
+            .map(|e| e.amount_native)
+            .sum()
+    };
+    println!(
+        "settlement: payout Bob {} Carol {}; socialised loss charged Bob {} Carol {}",
+        payout(&bob),
+        payout(&carol),
+        social(&bob),
+        social(&carol)
+    );
     assert_eq!(payout(&bob), 5 * per);
     assert_eq!(payout(&carol), -5 * per);
     assert_eq!(
         s.accounts[&account(&bob)].collateral_native - bob_before,
-        payout(&bob)
+        payout(&bob) - social(&bob)
     );
     assert_eq!(
         s.accounts[&account(&carol)].collateral_native - carol_before,
-        payout(&carol)
+        payout(&carol) - social(&carol)
     );
 
     // Withdrawals back to the wallets.
