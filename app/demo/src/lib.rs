@@ -397,8 +397,8 @@ async fn replay(
             bonus_paid: liquidations
                 .iter()
                 .filter(|l| l.account == p.name)
-                .map(|l| l.bonus)
-                .sum(),
+                // A fold from +0: f64's `sum` of nothing is -0.0, printed "-0.00".
+                .fold(0.0, |t, l| t + l.bonus),
             bankrupt: a.flags & FLAG_BANKRUPT != 0,
             insurance_received: usd(a.insurance_received_native),
             socialised_borne: usd(settled.socialised_loss_native),
