@@ -15,6 +15,7 @@ pub mod feed;
 pub mod local;
 pub mod setup;
 pub mod summary;
+pub mod unwind;
 pub mod validator;
 
 use keel::events::Bankrupt;
@@ -26,8 +27,8 @@ use solana_signer::Signer;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use summary::{
-    usd, AccountSample, AccountSummary, BankruptcyRecord, LiquidationRecord, Sample, Summary,
-    SystemSummary,
+    usd, AccountSample, AccountSummary, BankruptcyRecord, KeeperPnl, LiquidationRecord, Sample,
+    Summary, SystemSummary,
 };
 
 /// The default window: BTC's March 2020 crash (−39% on the 12th, −50% peak to trough).
@@ -231,6 +232,8 @@ async fn replay(
     let mut bankruptcies = Vec::new();
     let (mut cranks, mut settlements) = (0u64, 0u64);
     let mut keeper_errors = Vec::new();
+    // What the keeper kept of the bonuses, and what closing what it took over cost.
+    let (mut keeper_bonus_kept, mut unwound) = (0i64, unwind::Unwound::default());
     for (i, bar) in bars.iter().enumerate() {
         // The oracle walks the bar's path — the extreme against the close first, then the other
         // extreme, then the close, at thirds of the bar — so liquidations meet the prices a live
@@ -281,10 +284,13 @@ async fn replay(
                     .tick(c.chain())
                     .await
                     .map_err(|e| err("keeper pass", e))?;
+                let mut liquidated = false;
                 for o in &r.outcomes {
                     match (&o.action, &o.result) {
                         (Action::Liquidate { account, .. }, Ok(sent)) => {
+                            liquidated = true;
                             if let Some(ev) = &o.liquidated {
+                                keeper_bonus_kept += ev.bonus_native - ev.insurance_share_native;
                                 let contracts: i64 =
                                     ev.transfers.iter().map(|t| t.qty_contracts.abs()).sum();
                                 liquidations.push(LiquidationRecord {
@@ -323,6 +329,11 @@ async fn replay(
                                 )) => {}
                         (a, Err(e)) => keeper_errors.push(format!("{a:?}: {e}")),
                     }
+                }
+                if liquidated {
+                    let u = unwind::close_keeper_positions(c, &x).await?;
+                    unwound.trades += u.trades;
+                    unwound.fees_native += u.fees_native;
                 }
                 if r.outcomes.is_empty() {
                     break;
@@ -434,6 +445,22 @@ async fn replay(
         fees_native: ex.fees_native,
         settlement_pools_native: ex.settlement_pools_native,
         social_loss_pending_native: ex.social_loss_pending_native,
+        keeper: {
+            let k = x.keeper().account;
+            let end = snap
+                .margin(&snap.accounts[&k], None)
+                .map_err(|e| err("margin", e))?
+                .equity_mm;
+            let pnl = end - equity_start[&k];
+            KeeperPnl {
+                pnl: usd(pnl),
+                bonus_kept: usd(keeper_bonus_kept),
+                closing_fees: usd(unwound.fees_native),
+                mark_to_market: usd(pnl - keeper_bonus_kept + unwound.fees_native),
+                closing_trades: unwound.trades,
+                positions_left: snap.accounts[&k].active_positions().count(),
+            }
+        },
         conservation_holds: owed == Some(vault as i64)
             && sum_collateral == ex.total_collateral_native,
     };
