@@ -363,13 +363,15 @@ impl Snapshot {
             .ok_or(ViewError::MissingAccount(*key))?;
         let now = now.unwrap_or(self.now);
         let d = self.margin_detail(acc, Some(now))?;
-        Ok(keel::events::MarginReport::from_breakdown(
+        keel::events::MarginReport::from_breakdown(
             *key,
             now,
             &d.breakdown,
             &d.market_keys,
             &d.positions,
-        ))
+            &self.exchange.liquidation_params,
+        )
+        .map_err(|e| ViewError::State(*key, StateError::Risk(e)))
     }
 
     /// The markets `accounts` hold positions in, in a stable order.

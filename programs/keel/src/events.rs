@@ -470,14 +470,17 @@ impl MarginReport {
     /// The report of `account`'s margin breakdown `b` at `now`: `market_keys[i]` is the market of
     /// `b.markets[i]`, `positions[i]` the series and quantity of `b.positions[i]`. The program's
     /// `margin_report` and keel-client's off-chain `Snapshot::margin_report` both build it here,
-    /// so `keel verify` compares figures, not two encodings of them.
+    /// so `keel verify` compares figures, not two encodings of them. `liquidatable` is the test
+    /// `liquidate` applies with the exchange's `liquidation_params` (below MM, or below the
+    /// trigger level raised while vol is high).
     pub fn from_breakdown(
         account: Pubkey,
         now: i64,
         b: &keel_risk::MarginBreakdown,
         market_keys: &[Pubkey],
         positions: &[(Pubkey, i64)],
-    ) -> MarginReport {
+        liquidation_params: &keel_risk::LiquidationParams,
+    ) -> keel_risk::RiskResult<MarginReport> {
         let markets = market_keys
             .iter()
             .zip(&b.markets)
@@ -518,7 +521,7 @@ impl MarginReport {
                 theta: p.greeks.theta,
             })
             .collect();
-        MarginReport {
+        Ok(MarginReport {
             account,
             now,
             collateral: b.collateral,
@@ -537,10 +540,14 @@ impl MarginReport {
             health_mm: b.health_mm(),
             health_im: b.health_im(),
             withdrawable: b.withdrawable(),
-            liquidatable: b.is_liquidatable(),
+            liquidatable: keel_risk::liquidation::is_liquidatable(
+                b,
+                keel_risk::liquidation::max_sigma(b),
+                liquidation_params,
+            )?,
             markets,
             positions,
-        }
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 //! charged (`keel_state::social::apply`, on a heap copy).
 
 use crate::controller::margin::{Margin, MarketSet};
-use crate::error::KeelError;
+use crate::error::{KeelError, OrKeel};
 use crate::events::MarginReport;
 use crate::state::{Exchange, MarginAccount};
 use anchor_lang::prelude::*;
@@ -35,12 +35,17 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
             (Pubkey::new_from_array(slot.series), slot.qty_contracts)
         })
         .collect();
-    crate::events::emit(MarginReport::from_breakdown(
-        ctx.accounts.margin_account.key(),
-        now,
-        b,
-        &market_keys,
-        &positions,
-    ));
+    let liquidation_params = ctx.accounts.exchange.load()?.liquidation_params;
+    crate::events::emit(
+        MarginReport::from_breakdown(
+            ctx.accounts.margin_account.key(),
+            now,
+            b,
+            &market_keys,
+            &positions,
+            &liquidation_params,
+        )
+        .or_keel()?,
+    );
     Ok(())
 }
