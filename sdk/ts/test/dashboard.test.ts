@@ -16,6 +16,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import BN from "bn.js";
 import puppeteer, { Browser, Page } from "puppeteer-core";
 import * as keel from "../src";
 import { ROOT } from "./helpers";
@@ -25,8 +26,15 @@ const REPO = path.resolve(ROOT, "../..");
 const CHROMIUM = process.env.KEEL_CHROMIUM ?? "/usr/bin/chromium";
 const WASM = path.join(ROOT, "wasm/keel_wasm.wasm");
 const SHOTS = path.join(REPO, "docs/img");
-/** Futures Carol buys from Bob (600 USDC each at the first price, on her 1 000 USDC). */
+/** Futures Carol buys from Bob (600 USDC each at the first price, on her 1 000 USDC)... */
 const CAROL_QTY = 2;
+/**
+ * ...and puts struck at 42 000 USD (420 USDC per 0.01 BTC contract): far out of the money when
+ * bought, at the money after the fall, so her book has vega. Bought at 0.01 USDC: inside the
+ * trade band, which reaches 0.1% of spot above the put's value at 1.5× the vol in force.
+ */
+const PUT_STRIKE = 420n * 1_000_000n;
+const PUT_PRICE = 10_000n;
 
 function binary(env: string | undefined, name: string): string | null {
   const c = [
@@ -83,15 +91,20 @@ describe("dashboard in headless Chromium", { skip }, () => {
 
   before(async () => {
     net = await startLocalnet();
-    // Carol buys CAROL_QTY futures from Bob too: she keeps them through the fall (the account
-    // the detail test opens), while Alice's are taken over below.
-    const s0 = await net.snapshot();
-    const [c0, b0] = [s0.account(net.carol.account)!, s0.account(net.bob.account)!];
-    await net.send(
-      [keel.trade(net.ex, net.future, net.carol.account, net.carol.kp.publicKey, net.bob.account, net.bob.kp.publicKey,
-        { qtyContracts: CAROL_QTY, priceNative: FUTURE_PRICE }, s0.marginMetas([c0, b0], [net.market]))],
-      [net.carol.kp, net.bob.kp],
-    );
+    // Carol buys futures and puts from Bob too: she keeps them through the fall (the account
+    // the detail test opens), while Alice's futures are taken over below.
+    const fut = (await keel.fetchOne(net.connection, "series", net.future))!;
+    await net.send([keel.listSeries(net.ex, net.admin.publicKey, net.market, 1, { kind: 1, strikeNative: new BN(PUT_STRIKE.toString()), expiryTs: fut.expiryTs })]);
+    const put = keel.seriesPda(net.market, 1);
+    for (const [series, qty, price] of [[net.future, CAROL_QTY, FUTURE_PRICE], [put, CAROL_QTY, PUT_PRICE]] as const) {
+      const s0 = await net.snapshot();
+      const [c0, b0] = [s0.account(net.carol.account)!, s0.account(net.bob.account)!];
+      await net.send(
+        [keel.trade(net.ex, series, net.carol.account, net.carol.kp.publicKey, net.bob.account, net.bob.kp.publicKey,
+          { qtyContracts: qty, priceNative: new BN(price.toString()) }, s0.marginMetas([c0, b0], [net.market]))],
+        [net.carol.kp, net.bob.kp],
+      );
+    }
     // The market's cranks through the oracle updates, ending 32% down: Alice's long futures fall
     // below maintenance margin and Bob liquidates her (events for the vol chart and the
     // liquidations panel).
@@ -230,7 +243,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
       health.push(mm > 0 ? Number(cli.health_mm) / mm : Infinity);
     }
     assert.deepEqual([...health].sort((a, b) => a - b), health, "ranked closest to maintenance first");
-    // After the liquidation: Alice flat, Bob short Carol's futures, Carol long.
+    // After the liquidation: Alice flat, Bob short what Carol bought, Carol long.
     const flat = rows.filter((r) => r.scenario === null).map((r) => r.key);
     assert.deepEqual(flat, [net.alice.account.toBase58()]);
     await shot("#accounts", "accounts");
@@ -268,20 +281,24 @@ describe("dashboard in headless Chromium", { skip }, () => {
     );
     assert.equal(cells.length, 45);
     assert.equal(cells.find((c) => c.move === 0 && c.vol === 1)!.pnl, "0");
-    assert.ok(BigInt(cells.find((c) => c.move === 0.1 && c.vol === 1)!.pnl) > 0n);
-    assert.ok(BigInt(cells.find((c) => c.move === -0.1 && c.vol === 1)!.pnl) < 0n);
-    // A future's P&L is the price move times the position, whatever the vol shock (to the
-    // native unit per contract the engine rounds by, in the exchange's favour), and +10% is
-    // qty × 10% of the oracle price per contract.
-    for (const c of cells) {
-      const atVol1 = BigInt(cells.find((d) => d.move === c.move && d.vol === 1)!.pnl);
-      const d = BigInt(c.pnl) - atVol1;
-      assert.ok(d >= -BigInt(CAROL_QTY) && d <= BigInt(CAROL_QTY), `move ${c.move} vol ${c.vol}: ${c.pnl} vs ${atVol1}`);
+    const pnl = (move: number, vol: number) => BigInt(cells.find((c) => c.move === move && c.vol === vol)!.pnl);
+    // Long futures, long puts: net long delta after the fall, so +10% gains.
+    assert.ok(pnl(0.1, 1) > 0n, JSON.stringify(cells));
+    // Long options gain with vol: at every move the P&L does not fall as the vol shock rises
+    // (to the native unit per contract the engine rounds by, in the exchange's favour), and at
+    // no move, where the puts are at the money, it strictly rises.
+    const slack = BigInt(2 * CAROL_QTY);
+    for (const move of [-0.3, -0.2, -0.1, -0.05, 0, 0.05, 0.1, 0.2, 0.3]) {
+      for (const [lo, hi] of [[0.5, 0.75], [0.75, 1], [1, 1.5], [1.5, 2]]) {
+        assert.ok(pnl(move, hi) >= pnl(move, lo) - slack, `move ${move}: vol ${lo} ${pnl(move, lo)} → ${hi} ${pnl(move, hi)}`);
+      }
     }
+    assert.ok(pnl(0, 0.5) < pnl(0, 1) && pnl(0, 1) < pnl(0, 2), JSON.stringify(cells));
+    // The futures' share of a move is qty × the move × the oracle price per contract: the puts
+    // (long, convex) make +10% gain less and −10% lose less than the futures alone.
     const spot = BigInt(String((cli.markets as { spot: number }[])[0].spot));
-    const gain = BigInt(cells.find((c) => c.move === 0.1 && c.vol === 1)!.pnl);
-    const expected = (BigInt(CAROL_QTY) * spot) / 10n;
-    assert.ok(gain >= expected - BigInt(CAROL_QTY) && gain <= expected + BigInt(CAROL_QTY), `${gain} vs ${expected}`);
+    const futures = (BigInt(CAROL_QTY) * spot) / 10n;
+    assert.ok(pnl(0.1, 1) < futures && pnl(-0.1, 1) > -futures, `${pnl(0.1, 1)} ${pnl(-0.1, 1)} vs ±${futures}`);
     // The what-if at no move equals the account's figures; a 30% fall is shown with its loss.
     const base = await natives('[data-testid="summary"] [data-field]');
     const wi = await natives('[data-testid="whatif"] [data-field]');
@@ -294,14 +311,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await page.keyboard.up("Control");
     await page.keyboard.type("-30");
     await page.keyboard.press("Enter");
-    await page.waitForFunction((v) => document.querySelector('[data-field="whatif_equity_mm"]')?.getAttribute("data-native") !== v, {}, base.equity_mm);
+    await page.waitForSelector('[data-testid="whatif-out"][data-inputs="-30:1"]');
     const moved = await natives('[data-testid="whatif"] [data-field]');
-    assert.ok(BigInt(moved.whatif_equity_mm!) < BigInt(base.equity_mm!));
     // The what-if at −30% is the heatmap's cell at −30%, no vol shock.
-    const cell = cells.find((c) => c.move === -0.3 && c.vol === 1)!;
-    assert.equal(BigInt(moved.whatif_equity_mm!) - BigInt(base.equity_mm!), BigInt(cell.pnl));
+    assert.equal(BigInt(moved.whatif_equity_mm!) - BigInt(base.equity_mm!), pnl(-0.3, 1));
     // The vol shock field and the button are the next Tab stops; at twice the vol the what-if is
-    // the heatmap's cell at −30%, 2×, and the MM is higher.
+    // the heatmap's cell at −30%, 2×.
     assert.equal(await tabTo("#whatif-vol", 1), 1);
     await page.keyboard.down("Control");
     await page.keyboard.press("a");
@@ -309,11 +324,9 @@ describe("dashboard in headless Chromium", { skip }, () => {
     await page.keyboard.type("2");
     assert.equal(await tabTo('.whatif button[type="submit"]', 1), 1);
     await page.keyboard.press("Enter");
-    await page.waitForFunction((v) => document.querySelector('[data-field="whatif_mm"]')?.getAttribute("data-native") !== v, {}, moved.whatif_mm);
+    await page.waitForSelector('[data-testid="whatif-out"][data-inputs="-30:2"]');
     const shocked = await natives('[data-testid="whatif"] [data-field]');
-    const cell2 = cells.find((c) => c.move === -0.3 && c.vol === 2)!;
-    assert.equal(BigInt(shocked.whatif_equity_mm!) - BigInt(base.equity_mm!), BigInt(cell2.pnl));
-    assert.ok(BigInt(shocked.whatif_mm!) > BigInt(moved.whatif_mm!), "twice the vol, a wider MM range");
+    assert.equal(BigInt(shocked.whatif_equity_mm!) - BigInt(base.equity_mm!), pnl(-0.3, 2));
     await shot("#account", "account");
   });
 });
