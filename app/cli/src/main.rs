@@ -100,6 +100,10 @@ enum Command {
         account: Option<String>,
         #[command(flatten)]
         id: AccountId,
+        /// Value at this unix time instead of the cluster's (the stable price moves with time):
+        /// to compare with figures computed at that time, e.g. the dashboard's.
+        #[arg(long, value_name = "UNIX_SECS")]
+        at: Option<i64>,
     },
     /// Recompute an account's margin off-chain and compare it bit for bit with the program's
     /// (simulated with your keypair as fee payer: it must exist on the cluster).
@@ -642,9 +646,10 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Series { market } => {
             emit(markets::series(&env, key(&market, "--market")?).await?, f)
         }
-        Command::Margin { account: a, id } => {
-            emit(margin::margin(&env, key(&a, "account")?, id.id).await?, f)
-        }
+        Command::Margin { account: a, id, at } => emit(
+            margin::margin_at(&env, key(&a, "account")?, id.id, at).await?,
+            f,
+        ),
         Command::Verify { account: a, id } => {
             let v = verify::verify(&env, key(&a, "account")?, id.id).await?;
             let ok = v.ok;

@@ -228,12 +228,22 @@ pub async fn margin<C: Chain>(
     account: Option<Pubkey>,
     id: u32,
 ) -> CliResult<MarginView> {
+    margin_at(env, account, id, None).await
+}
+
+/// [`margin`] valued at unix time `at` (default: the cluster's clock).
+pub async fn margin_at<C: Chain>(
+    env: &Env<C>,
+    account: Option<Pubkey>,
+    id: u32,
+    at: Option<i64>,
+) -> CliResult<MarginView> {
     let key = account.unwrap_or_else(|| env.my_account(id));
     let snap = env.snapshot().await?;
     if !snap.accounts.contains_key(&key) {
         env.margin_account(&key).await?; // says what is wrong with the address
     }
-    let r = snap.margin_report(&key, None)?;
+    let r = snap.margin_report(&key, at)?;
     let markets = r
         .markets
         .iter()
