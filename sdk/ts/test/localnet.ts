@@ -35,7 +35,7 @@ import { ROOT } from "./helpers";
 
 const REPO = path.resolve(ROOT, "../..");
 
-function validatorBinary(): string | null {
+export function validatorBinary(): string | null {
   const env = process.env.KEEL_TEST_VALIDATOR;
   if (env) return fs.existsSync(env) ? env : null;
   try {
@@ -45,7 +45,7 @@ function validatorBinary(): string | null {
   }
 }
 
-function keelSo(): string | null {
+export function keelSo(): string | null {
   const candidates = [
     process.env.KEEL_SO,
     process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, "deploy/keel.so"),
