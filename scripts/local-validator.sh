@@ -155,9 +155,15 @@ mkdir -p "$ledger"
 "$validator" "${args[@]}" > "$ledger.out" 2>&1 &
 pid=$!
 echo "$pid" > "$pidfile"
-health() {
+rpc() {
   curl -s -m 2 -X POST -H 'content-type: application/json' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' "http://127.0.0.1:$rpc_port" | grep -q '"ok"'
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\"}" "http://127.0.0.1:$rpc_port"
+}
+# Serving, and past slot 1: programs in the genesis (SPL Token, keel.so) answer
+# UnsupportedProgramId until then.
+health() {
+  rpc getHealth | grep -q '"ok"' &&
+    [ "$(rpc getSlot | sed -n 's/.*"result":\([0-9]*\).*/\1/p')" -ge 2 ] 2>/dev/null
 }
 for _ in $(seq 1 240); do
   if health; then

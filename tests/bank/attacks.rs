@@ -301,9 +301,10 @@ async fn oracle_updates_only_move_forward() {
     let mut t = TestContext::builder().start().await;
     let k = liquidatable_book(&mut t).await;
     let larry = k.larry.kp.insecure_clone();
-    // The price recovers; the newest update (now) is accepted by a crank.
+    // The price recovers (above Wendy's trigger level, which the high vol has raised to IM);
+    // the newest update (now) is accepted by a crank.
     t.advance(60).await;
-    t.price_and_crank(&k.btc, 60_000).await;
+    t.price_and_crank(&k.btc, 62_000).await;
     let now = t.now().await;
     assert!(!t.margin_report(&k.w, &[&k.btc]).await.liquidatable);
     // A 45-second-old update of the same feed at the crash price, in another account: fresh by
@@ -445,9 +446,11 @@ async fn a_lapsed_liquidation_episode_restarts_the_bonus_ramp() {
         .expect("within the gap")
         .event::<Liquidated>();
     assert_eq!(ev.elapsed_secs, EPISODE_MAX_GAP_SECS);
-    // The account recovers unseen (no instruction touches it), 1.5 hours pass, the next dip.
+    // The account recovers unseen (no instruction touches it) — above its trigger level, which
+    // the high vol has raised to IM (at 60 000 it is above MM but still below IM) —, 1.5 hours
+    // pass, the next dip.
     t.advance(60).await;
-    t.price_and_crank(&k.btc, 60_000).await;
+    t.price_and_crank(&k.btc, 62_000).await;
     assert!(!t.margin_report(&k.w, &[&k.btc]).await.liquidatable);
     t.advance(5_400).await;
     t.price_and_crank(&k.btc, 60_000).await;

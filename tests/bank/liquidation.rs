@@ -187,6 +187,50 @@ async fn partial_liquidation_in_vol_scaled_steps_restores_the_target() {
         .await;
 }
 
+/// `margin_report`'s `liquidatable` is the test `liquidate` applies: an account between MM and
+/// the trigger level raised by high vol is reported liquidatable and is liquidated; once above
+/// the trigger it is reported healthy and a call is refused. (Before, the report said `equity <
+/// MM`: a keeper or dashboard reading it missed accounts the program liquidates.)
+#[tokio::test]
+async fn the_margin_report_flags_exactly_what_liquidate_accepts() {
+    let mut t = TestContext::builder().start().await;
+    let k = Book::new(&mut t, 5_500 * USDC, 100).await;
+    let params = t.exchange().await.liquidation_params;
+    let series = k.series();
+    k.publish_iv(&mut t, 10_000).await;
+    crash(&mut t, &k.btc, 60_000, 57_000, 2).await;
+    let r0 = t.margin_report(&k.w, &[&k.btc]).await;
+    let level = |r: &keel::events::MarginReport| {
+        keel_scenario::avsl::trigger_level(r.mm, r.im, r.markets[0].sigma_q32, &params)
+    };
+    assert!(r0.equity_mm < r0.mm && level(&r0) > r0.mm as f64 + 100.0);
+    // Wendy tops up to halfway between MM and her raised trigger level.
+    let top_up = (level(&r0) - r0.equity_mm as f64 - (level(&r0) - r0.mm as f64) / 2.0) as u64;
+    t.deposit(&k.wendy, &k.w, top_up).await.unwrap();
+    let r1 = t.margin_report(&k.w, &[&k.btc]).await;
+    assert!(
+        r1.equity_mm >= r1.mm && (r1.equity_mm as f64) < level(&r1),
+        "between MM {} and the trigger {}: {}",
+        r1.mm,
+        level(&r1),
+        r1.equity_mm
+    );
+    assert!(r1.liquidatable, "reported as liquidate sees it");
+    let ok = t
+        .liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &series, 10_000)
+        .await
+        .expect("liquidated between MM and the raised trigger");
+    let ev = ok.event::<Liquidated>();
+    assert!(ev.equity_mm_before >= ev.mm_before && ev.equity_mm_before < ev.trigger_level);
+    let r2 = t.margin_report(&k.w, &[&k.btc]).await;
+    assert!(ev.healthy_after && !r2.liquidatable);
+    let watch = [k.w, k.l, t.ex.exchange, k.put];
+    let ix =
+        keel_tests::helpers::liquidate_ix(&t, &k.larry, &k.l, &k.w, &[&k.btc], &series, 10_000);
+    t.expect_error(&[ix], &[&k.larry.kp], E::NotLiquidatable, &watch)
+        .await;
+}
+
 #[tokio::test]
 async fn bankruptcy_uses_the_insurance_fund_then_socialises_to_the_unit() {
     let mut t = TestContext::builder().start().await;

@@ -608,10 +608,17 @@ pub async fn export() -> Value {
     keys.extend(s.series());
     keys.extend(s.accounts());
     keys.extend(snap.correlations.keys().copied());
-    // The pages the accounts' options use (the others are empty and would only add bytes).
+    // The pages of the markets the accounts use (liquidate names every page of its markets);
+    // the other market's are empty and would only add bytes.
     let accs: Vec<&keel_state::MarginAccount> =
         s.accounts().iter().map(|k| &snap.accounts[k]).collect();
-    keys.extend(snap.pages_for(&accs, &[]));
+    let used = snap.markets_of(&accs);
+    keys.extend(
+        snap.pages
+            .iter()
+            .filter(|(_, p)| used.contains(&Pubkey::new_from_array(p.market)))
+            .map(|(k, _)| *k),
+    );
     let accounts: Vec<Value> = t
         .snapshot(&keys)
         .await

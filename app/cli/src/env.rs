@@ -154,10 +154,10 @@ pub fn arrays_stale(e: &StateError) -> bool {
 
 /// The state to show `acc`'s margin from: `snap` itself when its stored risk arrays serve the
 /// check, else `snap` as it will be once `crank_arrays` has run (and `true`).
-pub fn margin_view(snap: &Snapshot, acc: &MarginAccount) -> CliResult<(Snapshot, bool)> {
-    match snap.margin(acc, None) {
+pub fn margin_view(snap: &Snapshot, acc: &MarginAccount, now: i64) -> CliResult<(Snapshot, bool)> {
+    match snap.margin(acc, Some(now)) {
         Err(ViewError::State(_, e)) if arrays_stale(&e) => {
-            Ok((snap.with_arrays_cranked(snap.now).0, true))
+            Ok((snap.with_arrays_cranked(now).0, true))
         }
         _ => Ok((snap.clone(), false)),
     }

@@ -100,6 +100,10 @@ enum Command {
         account: Option<String>,
         #[command(flatten)]
         id: AccountId,
+        /// Value at this unix time instead of the cluster's (the stable price moves with time):
+        /// to compare with figures computed at that time, e.g. the dashboard's.
+        #[arg(long, value_name = "UNIX_SECS")]
+        at: Option<i64>,
     },
     /// Recompute an account's margin off-chain and compare it bit for bit with the program's
     /// (simulated with your keypair as fee payer: it must exist on the cluster).
@@ -163,6 +167,12 @@ enum Command {
         /// Insurance fund seeded by the operator, USDC.
         #[arg(long, default_value_t = 20_000)]
         insurance: i64,
+        /// Replay on a local solana-test-validator running keel.so instead of in-process:
+        /// started here (scripts/local-validator.sh), or the one at --url (started by that
+        /// script, no exchange yet) with --keypair its upgrade authority. Real time: see
+        /// keel_demo::validator for what that changes.
+        #[arg(long)]
+        validator: bool,
     },
     /// Serve the web risk dashboard for the cluster at --url (static files and /config.json).
     Dashboard {
@@ -442,6 +452,7 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
         to,
         out,
         insurance,
+        validator,
     } = &cli.command
     {
         let defaults = keel_demo::DemoConfig::default_at(&repo_root());
@@ -453,7 +464,25 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             insurance_usdc: *insurance,
             ..defaults
         };
-        let report = demo::demo(&cfg, cli.output == Format::Table).await?;
+        let target = match (*validator, &cli.url) {
+            (false, _) => None,
+            (true, None) => Some(keel_demo::validator::Target::Start),
+            (true, Some(url)) => {
+                let path = cli.keypair.as_deref().ok_or_else(|| {
+                    CliError::Usage(
+                        "--validator with --url needs --keypair: the program's upgrade authority (scripts/local-validator.sh prints it)".into(),
+                    )
+                })?;
+                let authority =
+                    solana_keypair::read_keypair_file(solana_config::expand_tilde(path))
+                        .map_err(|e| CliError::Usage(format!("--keypair {path}: {e}")))?;
+                Some(keel_demo::validator::Target::Url {
+                    url: keel_client::rpc::resolve_url(url),
+                    authority: Box::new(authority),
+                })
+            }
+        };
+        let report = demo::demo(&cfg, cli.output == Format::Table, target).await?;
         return Ok(emit(report, cli.output));
     }
     if let Command::Dashboard {
@@ -600,8 +629,12 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             if out == "-" {
                 println!("{json}");
             } else {
-                std::fs::write(&out, json + "\n")
+                std::fs::write(&out, json.clone() + "\n")
                     .map_err(|e| CliError::Usage(format!("writing {out}: {e}")))?;
+                // Scripts asking for JSON read the offer on stdout as well.
+                if f == Format::Json {
+                    println!("{json}");
+                }
                 eprintln!(
                     "{}",
                     offer
@@ -634,9 +667,10 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Series { market } => {
             emit(markets::series(&env, key(&market, "--market")?).await?, f)
         }
-        Command::Margin { account: a, id } => {
-            emit(margin::margin(&env, key(&a, "account")?, id.id).await?, f)
-        }
+        Command::Margin { account: a, id, at } => emit(
+            margin::margin_at(&env, key(&a, "account")?, id.id, at).await?,
+            f,
+        ),
         Command::Verify { account: a, id } => {
             let v = verify::verify(&env, key(&a, "account")?, id.id).await?;
             let ok = v.ok;

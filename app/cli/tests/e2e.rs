@@ -497,6 +497,33 @@ async fn markets_series_and_margin_breakdown() {
 }
 
 #[tokio::test]
+async fn margin_at_a_later_time_is_what_the_program_reports_then() {
+    // `keel margin --at T` (the dashboard's test values keel-client's figures at the page's
+    // time): read before the clock reaches T, it is the program's own report at T.
+    let (mut t, s) = traded().await;
+    let e = env_with(&t, &s.alice.kp, &[&s.btc]);
+    let later = t.now().await + 60;
+    let v = json(&margin::margin_at(&e, None, 0, Some(later)).await.unwrap());
+    assert_eq!(v["now"], later);
+    t.set_time(later).await;
+    let r = t.margin_report(&s.a, &[&s.btc]).await;
+    assert_eq!(r.now, later);
+    for (k, x) in [
+        ("equity_mm", r.equity_mm),
+        ("equity_im", r.equity_im),
+        ("im", r.im),
+        ("mm", r.mm),
+        ("health_im", r.health_im),
+        ("withdrawable", r.withdrawable),
+    ] {
+        assert_eq!(v[k], x, "{k}");
+    }
+    // Without --at, the cluster's clock.
+    let v = json(&margin::margin(&e, None, 0).await.unwrap());
+    assert_eq!(v["now"], later);
+}
+
+#[tokio::test]
 async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
     let (mut t, s) = traded().await;
     let e = env_with(&t, &s.alice.kp, &[&s.btc]);

@@ -9,11 +9,14 @@
 //! At the end: a summary (per account and for the system, with the conservation identity) and
 //! a chart.
 
+pub mod backend;
 pub mod chart;
 pub mod feed;
 pub mod local;
 pub mod setup;
 pub mod summary;
+pub mod unwind;
+pub mod validator;
 
 use keel::events::Bankrupt;
 use keel_client::view::Snapshot;
@@ -24,8 +27,8 @@ use solana_signer::Signer;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use summary::{
-    usd, AccountSample, AccountSummary, BankruptcyRecord, LiquidationRecord, Sample, Summary,
-    SystemSummary,
+    usd, AccountSample, AccountSummary, BankruptcyRecord, KeeperPnl, LiquidationRecord, Sample,
+    Summary, SystemSummary,
 };
 
 /// The default window: BTC's March 2020 crash (−39% on the 12th, −50% peak to trough).
@@ -104,12 +107,8 @@ fn parse_bound(s: &str) -> Result<i64, DemoError> {
         .map_err(|e| DemoError(format!("bad date '{s}': {e}")))
 }
 
-/// Runs the demo; `on_bar(done, total)` is called after every bar (for a progress bar).
-pub async fn run(
-    cfg: &DemoConfig,
-    mut on_bar: impl FnMut(usize, usize),
-) -> Result<Summary, DemoError> {
-    let started = std::time::Instant::now();
+/// The bars of `cfg`'s window and the file's bar interval (seconds).
+fn bars(cfg: &DemoConfig) -> Result<(Vec<keel_backtest::data::Bar>, i64), DemoError> {
     let series = keel_backtest::data::read_prices(&cfg.prices).map_err(|e| err("price file", e))?;
     let (from, to) = (parse_bound(&cfg.from)?, parse_bound(&cfg.to)?);
     // Bar times are closes; `to` as a date means the end of that day.
@@ -128,16 +127,48 @@ pub async fn run(
             cfg.to
         )));
     }
-    let interval = series.interval;
-    let first = bars[0];
+    Ok((bars, series.interval))
+}
 
-    let mut c = local::LocalChain::start(first.ts).await;
+/// Runs the demo on the in-process bank; `on_bar(done, total)` is called after every bar (for a
+/// progress bar).
+pub async fn run(cfg: &DemoConfig, on_bar: impl FnMut(usize, usize)) -> Result<Summary, DemoError> {
+    let started = std::time::Instant::now();
+    let (bars, interval) = bars(cfg)?;
+    let mut c = local::LocalChain::start(bars[0].ts).await;
+    replay(cfg, &mut c, &bars, interval, started, on_bar).await
+}
+
+/// Runs the demo on a local `solana-test-validator` running keel.so (`target`: start one, or
+/// use a running one); the same replay and summary as [`run`], in real time
+/// ([`validator::ValidatorChain`] says what that changes).
+pub async fn run_on_validator(
+    cfg: &DemoConfig,
+    target: validator::Target,
+    on_bar: impl FnMut(usize, usize),
+) -> Result<Summary, DemoError> {
+    let started = std::time::Instant::now();
+    let (bars, interval) = bars(cfg)?;
+    let mut c = validator::ValidatorChain::connect(target, bars[0].ts, &cfg.out_dir).await?;
+    replay(cfg, &mut c, &bars, interval, started, on_bar).await
+}
+
+/// The replay itself, on any [`backend::DemoChain`].
+async fn replay(
+    cfg: &DemoConfig,
+    c: &mut impl backend::DemoChain,
+    bars: &[keel_backtest::data::Bar],
+    interval: i64,
+    started: std::time::Instant,
+    mut on_bar: impl FnMut(usize, usize),
+) -> Result<Summary, DemoError> {
+    let first = bars[0];
     let week1 = friday_expiry(first.ts, 2);
     let bootstrap_config = cfg.out_dir.join("bootstrap.toml");
     let x = setup::build(
-        &mut c,
+        c,
         first.close,
-        [week1, week1 + 14 * 86_400],
+        [c.chain_time(week1), c.chain_time(week1 + 14 * 86_400)],
         &bootstrap_config,
     )
     .await?;
@@ -183,7 +214,7 @@ pub async fn run(
         x.participants.iter().map(|p| (p.account, p.name)).collect();
     let traders: Vec<Pubkey> = x.traders().iter().map(|t| t.account).collect();
 
-    let snap0 = Snapshot::load(&c.chain, &x.oracles)
+    let snap0 = Snapshot::load(c.chain(), &x.oracles)
         .await
         .map_err(|e| err("read the chain", e))?;
     let mut equity_start = BTreeMap::new();
@@ -201,6 +232,8 @@ pub async fn run(
     let mut bankruptcies = Vec::new();
     let (mut cranks, mut array_cranks, mut settlements) = (0u64, 0u64, 0u64);
     let mut keeper_errors = Vec::new();
+    // What the keeper kept of the bonuses, and what closing what it took over cost.
+    let (mut keeper_bonus_kept, mut unwound) = (0i64, unwind::Unwound::default());
     for (i, bar) in bars.iter().enumerate() {
         // The oracle walks the bar's path — the extreme against the close first, then the other
         // extreme, then the close, at thirds of the bar — so liquidations meet the prices a live
@@ -222,10 +255,10 @@ pub async fn run(
             ]
         };
         for &(ts, price) in &path {
-            if ts != c.now() {
-                c.set_time(ts).await;
-            }
-            c.write_oracle(&x.oracle, setup::FEED_ID, price, setup::CONF_BPS, ts);
+            // History's clock: on the bank the chain's too; a validator's runs on its own.
+            let mut hist_now = ts;
+            c.reach(ts).await;
+            c.publish(&x.oracle, price).await?;
             if ts == bar.ts {
                 // The vol authority publishes once per bar, from the closes.
                 feed.update(bar.close);
@@ -243,22 +276,25 @@ pub async fn run(
             for pass in 0..cfg.passes_per_bar.max(1) {
                 if pass > 0 {
                     // The next keeper pass comes 15 s later, with a fresh oracle update.
-                    let now = c.now() + 15;
-                    c.set_time(now).await;
-                    c.write_oracle(&x.oracle, setup::FEED_ID, price, setup::CONF_BPS, now);
+                    hist_now += 15;
+                    c.reach(hist_now).await;
+                    c.publish(&x.oracle, price).await?;
                 }
                 let r = keeper
-                    .tick(&c.chain)
+                    .tick(c.chain())
                     .await
                     .map_err(|e| err("keeper pass", e))?;
+                let mut liquidated = false;
                 for o in &r.outcomes {
                     match (&o.action, &o.result) {
                         (Action::Liquidate { account, .. }, Ok(sent)) => {
+                            liquidated = true;
                             if let Some(ev) = &o.liquidated {
+                                keeper_bonus_kept += ev.bonus_native - ev.insurance_share_native;
                                 let contracts: i64 =
                                     ev.transfers.iter().map(|t| t.qty_contracts.abs()).sum();
                                 liquidations.push(LiquidationRecord {
-                                    ts: c.now(),
+                                    ts: hist_now,
                                     account: names.get(account).unwrap_or(&"?").to_string(),
                                     fraction: ev.fraction_q32 as f64 / 4_294_967_296.0,
                                     fraction_cap: ev.fraction_cap_q32 as f64 / 4_294_967_296.0,
@@ -273,7 +309,7 @@ pub async fn run(
                                 .unwrap_or_default()
                             {
                                 bankruptcies.push(BankruptcyRecord {
-                                    ts: c.now(),
+                                    ts: hist_now,
                                     account: names.get(&b.account).unwrap_or(&"?").to_string(),
                                     shortfall: usd(b.shortfall_native),
                                     insurance_paid: usd(b.insurance_paid_native),
@@ -295,12 +331,17 @@ pub async fn run(
                         (a, Err(e)) => keeper_errors.push(format!("{a:?}: {e}")),
                     }
                 }
+                if liquidated {
+                    let u = unwind::close_keeper_positions(c, &x).await?;
+                    unwound.trades += u.trades;
+                    unwound.fees_native += u.fees_native;
+                }
                 if r.outcomes.is_empty() {
                     break;
                 }
             }
         }
-        let snap = Snapshot::load(&c.chain, &x.oracles)
+        let snap = Snapshot::load(c.chain(), &x.oracles)
             .await
             .map_err(|e| err("read the chain", e))?;
         let accounts = traders
@@ -330,7 +371,7 @@ pub async fn run(
     }
 
     // The end state.
-    let snap = Snapshot::load(&c.chain, &x.oracles)
+    let snap = Snapshot::load(c.chain(), &x.oracles)
         .await
         .map_err(|e| err("read the chain", e))?;
     let mut accounts = Vec::new();
@@ -368,8 +409,8 @@ pub async fn run(
             bonus_paid: liquidations
                 .iter()
                 .filter(|l| l.account == p.name)
-                .map(|l| l.bonus)
-                .sum(),
+                // A fold from +0: f64's `sum` of nothing is -0.0, printed "-0.00".
+                .fold(0.0, |t, l| t + l.bonus),
             bankrupt: a.flags & FLAG_BANKRUPT != 0,
             insurance_received: usd(a.insurance_received_native),
             socialised_borne: usd(settled.socialised_loss_native),
@@ -377,7 +418,7 @@ pub async fn run(
     }
     let ex = &snap.exchange;
     let vault = c
-        .chain
+        .chain()
         .accounts(&[x.ex.vault])
         .await
         .map_err(|e| err("read the vault", e))?
@@ -406,11 +447,28 @@ pub async fn run(
         fees_native: ex.fees_native,
         settlement_pools_native: ex.settlement_pools_native,
         social_loss_pending_native: ex.social_loss_pending_native,
+        keeper: {
+            let k = x.keeper().account;
+            let end = snap
+                .margin(&snap.accounts[&k], None)
+                .map_err(|e| err("margin", e))?
+                .equity_mm;
+            let pnl = end - equity_start[&k];
+            KeeperPnl {
+                pnl: usd(pnl),
+                bonus_kept: usd(keeper_bonus_kept),
+                closing_fees: usd(unwound.fees_native),
+                mark_to_market: usd(pnl - keeper_bonus_kept + unwound.fees_native),
+                closing_trades: unwound.trades,
+                positions_left: snap.accounts[&k].active_positions().count(),
+            }
+        },
         conservation_holds: owed == Some(vault as i64)
             && sum_collateral == ex.total_collateral_native,
     };
     let label = |ts| keel_backtest::data::format_ts(ts, true);
     let mut s = Summary {
+        chain: c.describe(),
         prices: cfg.prices.display().to_string(),
         from: label(first.ts),
         to: label(bars[bars.len() - 1].ts),

@@ -1,13 +1,17 @@
 //! The local chain: solana-program-test's bank with Keel native (keel-bank), its clock under the
 //! demo's control, and an oracle account it writes as Pyth's receiver would.
 
+use crate::backend::DemoChain;
+use crate::DemoError;
 use keel_bank::{BankChain, KnownAccounts};
 use keel_client::oracle::{price_update_v2, Quote};
-use keel_client::{Budget, Chain, Pubkey, SendError, Sent};
+use keel_client::Pubkey;
+use keel_migrations::config::{OracleConfig, OracleKind};
 use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
 use solana_program_test::ProgramTestContext;
+use solana_signer::Signer;
 
 /// The chain and its clock.
 pub struct LocalChain {
@@ -83,18 +87,94 @@ impl LocalChain {
         self.ctx.set_account(key, &AccountSharedData::from(acc));
         self.known.insert(*key);
     }
+}
 
-    /// Sends `ixs` signed by the payer and `signers`.
-    pub async fn send(
-        &self,
-        ixs: &[anchor_lang::solana_program::instruction::Instruction],
-        signers: &[&Keypair],
-    ) -> Result<Sent, SendError> {
-        self.chain.send(ixs, signers, Budget::default()).await
+impl DemoChain for LocalChain {
+    type Chain = BankChain;
+
+    fn chain(&self) -> &BankChain {
+        &self.chain
     }
 
-    /// The payer's address.
-    pub fn payer(&self) -> Pubkey {
-        self.chain.payer()
+    fn chain_for(&self, kp: &Keypair) -> BankChain {
+        BankChain::new(
+            self.ctx.banks_client.clone(),
+            kp.insecure_clone(),
+            self.known.clone(),
+        )
+    }
+
+    async fn deployer(&mut self) -> Result<Keypair, DemoError> {
+        let admin = Keypair::new();
+        // Keel runs natively here: write the ProgramData account naming the admin.
+        keel_bank::set_upgrade_authority(&mut self.ctx, &admin.pubkey());
+        let payer = self.payer();
+        self.send(
+            &[solana_system_interface::instruction::transfer(
+                &payer,
+                &admin.pubkey(),
+                100_000_000_000,
+            )],
+            &[],
+        )
+        .await
+        .map_err(|e| DemoError(format!("fund the admin: {e}")))?;
+        Ok(admin)
+    }
+
+    async fn now(&mut self) -> Result<i64, DemoError> {
+        Ok(self.now)
+    }
+
+    async fn reach(&mut self, ts: i64) {
+        if ts != self.now {
+            self.set_time(ts).await;
+        }
+    }
+
+    fn chain_time(&self, ts: i64) -> i64 {
+        ts
+    }
+
+    async fn create_oracle(&mut self, usd: f64) -> Result<(Pubkey, OracleConfig), DemoError> {
+        let oracle = Keypair::new().pubkey();
+        let now = self.now;
+        self.write_oracle(
+            &oracle,
+            crate::setup::FEED_ID,
+            usd,
+            crate::setup::CONF_BPS,
+            now,
+        );
+        Ok((
+            oracle,
+            OracleConfig {
+                kind: OracleKind::PythPull,
+                feed_id: Some(keel_migrations::config::to_hex(&crate::setup::FEED_ID)),
+                account: Some(oracle.to_string()),
+                price_account: None,
+                program: None,
+            },
+        ))
+    }
+
+    async fn publish(&mut self, oracle: &Pubkey, usd: f64) -> Result<(), DemoError> {
+        let now = self.now;
+        self.write_oracle(
+            oracle,
+            crate::setup::FEED_ID,
+            usd,
+            crate::setup::CONF_BPS,
+            now,
+        );
+        Ok(())
+    }
+
+    fn risk_params(&self) -> toml::Table {
+        toml::Table::new()
+    }
+
+    fn describe(&self) -> String {
+        "in-process bank (solana-program-test, Keel native), its clock replaying history".into()
     }
 }

@@ -4,7 +4,7 @@
 //! side of every trade, a keeper, and traders sized to different multiples of their initial
 //! margin.
 
-use crate::local::LocalChain;
+use crate::backend::DemoChain;
 use crate::DemoError;
 use keel::instructions::TradeArgs;
 use keel_client::ix::{self, ExchangeKeys};
@@ -154,7 +154,7 @@ fn err(what: &str, e: impl std::fmt::Display) -> DemoError {
 }
 
 async fn wallet(
-    c: &LocalChain,
+    c: &impl DemoChain,
     ex: &ExchangeKeys,
     mint_authority: &Keypair,
     usdc: i64,
@@ -188,13 +188,15 @@ async fn wallet(
 }
 
 /// The bootstrap config of the demo's deployment (keel-migrations' format): the exchange on
-/// `mint`, one BTC market pinned to `oracle` with `vol_authority`, and the series around `usd`.
+/// `mint`, one BTC market reading `oracle` with `vol_authority` and `risk_params`, and the
+/// series around `usd`.
 pub fn bootstrap_config(
     mint: &Pubkey,
-    oracle: &Pubkey,
+    oracle: keel_migrations::config::OracleConfig,
     vol_authority: &Pubkey,
     usd: f64,
     expiries: [i64; 2],
+    risk_params: toml::Table,
 ) -> keel_migrations::Config {
     use keel_migrations::config::*;
     let series = SERIES
@@ -226,13 +228,7 @@ pub fn bootstrap_config(
         markets: vec![MarketConfig {
             name: "BTC/USD".into(),
             contract_size: "0.1".into(),
-            oracle: OracleConfig {
-                kind: OracleKind::PythPull,
-                feed_id: Some(to_hex(&FEED_ID)),
-                account: Some(oracle.to_string()),
-                price_account: None,
-                program: None,
-            },
+            oracle,
             guards: GuardsConfig {
                 max_staleness_secs: 60,
                 max_conf_bps: 200,
@@ -242,7 +238,7 @@ pub fn bootstrap_config(
                 ..GuardsConfig::default()
             },
             vol_authority: Some(vol_authority.to_string()),
-            risk_params: toml::Table::new(),
+            risk_params,
             series,
         }],
         correlations: vec![],
@@ -254,27 +250,16 @@ pub fn bootstrap_config(
 /// idempotent — and opens every participant's account; the traders trade with the maker and are
 /// sized to their IM multiples.
 pub async fn build(
-    c: &mut LocalChain,
+    c: &mut impl DemoChain,
     usd: f64,
     expiries: [i64; 2],
     config_path: &std::path::Path,
 ) -> Result<Exchange, DemoError> {
     let payer = c.payer();
-    let admin = Keypair::new();
     // The deployer: only the program's upgrade authority may initialise the exchange.
-    keel_bank::set_upgrade_authority(&mut c.ctx, &admin.pubkey());
+    let admin = c.deployer().await?;
     let mint = Keypair::new();
     let token_program = keel_bank::token::SPL_TOKEN;
-    c.send(
-        &[solana_system_interface::instruction::transfer(
-            &payer,
-            &admin.pubkey(),
-            100_000_000_000,
-        )],
-        &[],
-    )
-    .await
-    .map_err(|e| err("fund the admin", e))?;
     c.send(
         &keel_bank::token::create_mint(&payer, &mint.pubkey(), &admin.pubkey(), 6, &token_program),
         &[&mint],
@@ -284,16 +269,15 @@ pub async fn build(
     let ex = ExchangeKeys::new(mint.pubkey(), token_program);
 
     // The oracle the market pins, written before the market reads it.
-    let oracle = Keypair::new().pubkey();
-    let now = c.now();
-    c.write_oracle(&oracle, FEED_ID, usd, CONF_BPS, now);
+    let (oracle, oracle_config) = c.create_oracle(usd).await?;
     let vol_authority = Keypair::new();
     let config = bootstrap_config(
         &mint.pubkey(),
-        &oracle,
+        oracle_config,
         &vol_authority.pubkey(),
         usd,
         expiries,
+        c.risk_params(),
     );
     if let Some(dir) = config_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| err("output directory", e))?;
@@ -307,11 +291,7 @@ pub async fn build(
     let config =
         keel_migrations::Config::from_file(config_path).map_err(|e| err("bootstrap config", e))?;
     // The admin signs and pays for the bootstrap.
-    let admin_chain = keel_bank::BankChain::new(
-        c.ctx.banks_client.clone(),
-        admin.insecure_clone(),
-        c.known.clone(),
-    );
+    let admin_chain = c.chain_for(&admin);
     let opts = keel_migrations::Options::default();
     let first = keel_migrations::bootstrap(&admin_chain, &config, opts)
         .await
@@ -326,7 +306,7 @@ pub async fn build(
         )));
     }
     let market = pda::market(&ex.exchange, 0);
-    let snap = Snapshot::load(&c.chain, &OracleDirectory::default())
+    let snap = Snapshot::load(c.chain(), &OracleDirectory::default())
         .await
         .map_err(|e| err("read the chain", e))?;
     let series = SERIES
@@ -407,8 +387,11 @@ pub async fn build(
 
 /// Runs every `crank_arrays` call due now: the demo's own upkeep before the margin checks of
 /// its setup (in the replay the keeper does it). Returns the calls sent.
-pub async fn crank_arrays(c: &LocalChain, oracles: &OracleDirectory) -> Result<usize, DemoError> {
-    let snap = Snapshot::load(&c.chain, oracles)
+pub async fn crank_arrays(
+    c: &impl DemoChain,
+    oracles: &OracleDirectory,
+) -> Result<usize, DemoError> {
+    let snap = Snapshot::load(c.chain(), oracles)
         .await
         .map_err(|e| err("read the chain", e))?;
     let (_, due) = snap.with_arrays_cranked(snap.now);
@@ -424,9 +407,9 @@ pub async fn crank_arrays(c: &LocalChain, oracles: &OracleDirectory) -> Result<u
 }
 
 /// Each trader trades its legs with the maker at Black-76 value at the market's vol in force.
-async fn trade_books(c: &LocalChain, x: &Exchange) -> Result<(), DemoError> {
+async fn trade_books(c: &mut impl DemoChain, x: &Exchange) -> Result<(), DemoError> {
     crank_arrays(c, &x.oracles).await?;
-    let snap = Snapshot::load(&c.chain, &x.oracles)
+    let snap = Snapshot::load(c.chain(), &x.oracles)
         .await
         .map_err(|e| err("read the chain", e))?;
     let mv = &snap.markets[&x.market];
@@ -436,16 +419,12 @@ async fn trade_books(c: &LocalChain, x: &Exchange) -> Result<(), DemoError> {
     for (t, spec) in x.traders().iter().zip(TRADERS.iter()) {
         for &(i, qty) in spec.legs {
             let s = &x.series[i];
-            let price = keel_risk::pricing::black76(
-                s.kind,
-                spot,
-                s.strike.max(1),
-                sigma,
-                s.expiry - c.now(),
-            )
-            .map_err(|e| err("price a series", format!("{e:?}")))?
-            .max(1);
-            let snap = Snapshot::load(&c.chain, &x.oracles)
+            let now = c.now().await?;
+            let price =
+                keel_risk::pricing::black76(s.kind, spot, s.strike.max(1), sigma, s.expiry - now)
+                    .map_err(|e| err("price a series", format!("{e:?}")))?
+                    .max(1);
+            let snap = Snapshot::load(c.chain(), &x.oracles)
                 .await
                 .map_err(|e| err("read the chain", e))?;
             let metas = snap
@@ -478,9 +457,9 @@ async fn trade_books(c: &LocalChain, x: &Exchange) -> Result<(), DemoError> {
 }
 
 /// Withdraws each trader down to `im_multiple` × IM (at IM valuation).
-async fn size_accounts(c: &LocalChain, x: &mut Exchange) -> Result<(), DemoError> {
+async fn size_accounts(c: &impl DemoChain, x: &mut Exchange) -> Result<(), DemoError> {
     crank_arrays(c, &x.oracles).await?;
-    let snap = Snapshot::load(&c.chain, &x.oracles)
+    let snap = Snapshot::load(c.chain(), &x.oracles)
         .await
         .map_err(|e| err("read the chain", e))?;
     for t in x.traders() {

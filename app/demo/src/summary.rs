@@ -147,13 +147,36 @@ pub struct SystemSummary {
     pub settlement_pools_native: i64,
     /// Socialised losses not yet charged (native).
     pub social_loss_pending_native: i64,
+    /// The keeper's P&L and where it came from.
+    pub keeper: KeeperPnl,
     /// vault == collateral + insurance + fees + pools − pending, and Σ accounts == the total.
     pub conservation_holds: bool,
+}
+
+/// The liquidator's economics: it closes what it takes over after each liquidating pass
+/// (`crate::unwind`), so `pnl = bonus_kept − closing_fees + mark_to_market`, the last being what
+/// the marks moved between a liquidation and its close (USD).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KeeperPnl {
+    /// Equity end − start.
+    pub pnl: f64,
+    /// Bonuses received, after the insurance fund's share.
+    pub bonus_kept: f64,
+    /// Taker fees of the closing trades.
+    pub closing_fees: f64,
+    /// The rest: marks moving between transfer and close.
+    pub mark_to_market: f64,
+    /// Closing trades sent.
+    pub closing_trades: usize,
+    /// Positions still open at the end (series that expired before a close settle instead).
+    pub positions_left: usize,
 }
 
 /// Everything the demo reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// The chain it ran on, and what of history that chain replays.
+    pub chain: String,
     /// The price file.
     pub prices: String,
     /// First and last bar close (UTC).
@@ -194,8 +217,8 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "Keel demo: {} bars of {} ({} .. {}) in {:.1} s\n",
-            self.bars, self.prices, self.from, self.to, self.elapsed_secs
+            "Keel demo: {} bars of {} ({} .. {}) in {:.1} s\non: {}\n",
+            self.bars, self.prices, self.from, self.to, self.elapsed_secs, self.chain
         );
         let _ = writeln!(
             s,
@@ -240,6 +263,12 @@ impl Summary {
             y.liquidated_notional
         );
         let _ = writeln!(s, "bonuses paid             {:>14.2} USD", y.bonus_paid);
+        let k = &y.keeper;
+        let _ = writeln!(
+            s,
+            "keeper P&L               {:>14.2} USD = bonuses kept {:.2} - closing fees {:.2} + mark-to-market {:.2} ({} closing trades with the maker at mark)",
+            k.pnl, k.bonus_kept, k.closing_fees, k.mark_to_market, k.closing_trades
+        );
         let _ = writeln!(s, "bankruptcies             {:>14}", y.bankruptcies);
         let _ = writeln!(
             s,

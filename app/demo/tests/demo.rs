@@ -1,5 +1,6 @@
 //! The demo on a short window of the real history (the crash day, 2020-03-12): it liquidates,
-//! the insurance fund absorbs what it must, and its summary balances to the unit.
+//! the insurance fund absorbs what it must, the keeper closes what it takes over and profits,
+//! and its summary balances to the unit.
 
 use keel_demo::{run, DemoConfig};
 
@@ -72,6 +73,19 @@ async fn the_crash_day_balances_to_the_unit() {
     assert!(y.settlements > 0, "the 13 March expiry settles");
     let liqs: u64 = s.accounts.iter().map(|a| a.liquidations).sum();
     assert_eq!(liqs as usize, y.liquidation_calls);
+    // The liquidator's economics: the keeper closes what it takes over with the maker at the
+    // series' mark after each liquidating pass, so it ends flat and earns the bonuses it kept
+    // less the closing fees — a liquidator that holds the book instead loses on the crash.
+    let k = &y.keeper;
+    assert_eq!(k.positions_left, 0, "{k:?}");
+    assert!(k.closing_trades > 0, "{k:?}");
+    assert!(k.bonus_kept > 0.0 && k.bonus_kept < y.bonus_paid, "{k:?}");
+    assert!(k.closing_fees > 0.0, "{k:?}");
+    // Closed in the same slot at the price it was transferred at: nothing left to the marks.
+    assert!(k.mark_to_market.abs() < 0.01, "{k:?}");
+    assert!(k.pnl > 0.0, "a closing liquidator does not lose: {k:?}");
+    let keeper_row = s.accounts.iter().find(|a| a.name == "keeper").unwrap();
+    assert!((keeper_row.equity_end - keeper_row.equity_start - k.pnl).abs() < 1e-6);
     // Margin rose with the vol: the vol in force at the end is well above where it started.
     assert!(y.peak_margin_vol > 1.0, "peak vol {}", y.peak_margin_vol);
 

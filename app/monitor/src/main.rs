@@ -55,7 +55,9 @@ async fn main() {
         &args.url,
         CommitmentConfig::confirmed(),
         solana_keypair::Keypair::new(),
-        keel_client::Pubkey::default(),
+        // The markets are the Keel program's accounts (keel-client derives every address from
+        // this id too).
+        keel::ID,
     );
     let metrics = Metrics::new();
     let mut trackers: BTreeMap<String, Tracker> = BTreeMap::new();

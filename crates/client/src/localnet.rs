@@ -138,13 +138,17 @@ impl LocalValidator {
         Ok(v)
     }
 
-    /// Waits until `getHealth` answers ok, or the process exits, or `timeout`.
+    /// Waits until `getHealth` answers ok and the chain is past slot 1, or the process exits,
+    /// or `timeout`. Programs in the genesis (SPL Token, keel.so) are not invocable in the
+    /// first slots: an instruction to them fails with `UnsupportedProgramId` until then.
     async fn wait_healthy(&mut self, timeout: Duration) -> Result<(), String> {
         let client =
             solana_rpc_client::nonblocking::rpc_client::RpcClient::new(self.rpc_url.clone());
         let start = Instant::now();
         loop {
-            if client.get_health().await.is_ok() {
+            if client.get_health().await.is_ok()
+                && client.get_slot().await.is_ok_and(|slot| slot >= 2)
+            {
                 return Ok(());
             }
             let exited = self.child.try_wait().ok().flatten();

@@ -478,13 +478,15 @@ impl Snapshot {
             .ok_or(ViewError::MissingAccount(*key))?;
         let now = now.unwrap_or(self.now);
         let d = self.margin_detail(acc, Some(now))?;
-        Ok(keel::events::MarginReport::from_breakdown(
+        keel::events::MarginReport::from_breakdown(
             *key,
             now,
             &d.breakdown,
             &d.market_keys,
             &d.positions,
-        ))
+            &self.exchange.liquidation_params,
+        )
+        .map_err(|e| ViewError::State(*key, StateError::Risk(e)))
     }
 
     /// The markets `accounts` hold positions in, in a stable order.
@@ -510,6 +512,17 @@ impl Snapshot {
         accounts: &[&MarginAccount],
         extra_series: &[Pubkey],
     ) -> Result<Vec<AccountMeta>, ViewError> {
+        self.remaining_metas(accounts, extra_series, false)
+    }
+
+    /// [`Self::margin_metas`], with every risk-array page of the markets named when
+    /// `every_page` (not only those of the accounts' positions as this snapshot holds them).
+    fn remaining_metas(
+        &self,
+        accounts: &[&MarginAccount],
+        extra_series: &[Pubkey],
+        every_page: bool,
+    ) -> Result<Vec<AccountMeta>, ViewError> {
         let mut markets = self.markets_of(accounts);
         for k in extra_series {
             let s = self.series.get(k).ok_or(ViewError::MissingMarket(*k))?;
@@ -532,7 +545,15 @@ impl Snapshot {
             })
             .map(|(k, _)| *k)
             .collect();
-        let pages = self.pages_for(accounts, extra_series);
+        let mut pages = self.pages_for(accounts, extra_series);
+        if every_page {
+            for (k, p) in &self.pages {
+                let m = Pubkey::new_from_array(p.market);
+                if markets.contains(&m) && !pages.contains(k) {
+                    pages.push(*k);
+                }
+            }
+        }
         Ok(margin_metas(&pairs, &pages, &correlations))
     }
 
@@ -547,14 +568,17 @@ impl Snapshot {
         }
     }
 
-    /// Remaining accounts of `liquidate`: both accounts' markets and correlations, then the
-    /// liquidatee's series (writable).
+    /// Remaining accounts of `liquidate`: both accounts' markets, every risk-array page of those
+    /// markets and their correlations, then the liquidatee's series (writable). Every page, not
+    /// only those of the positions in this snapshot: a keeper liquidating several accounts in
+    /// one pass takes over positions in other series (on other pages) before its snapshot is
+    /// re-read, and the program values the liquidator's whole account.
     pub fn liquidate_metas(
         &self,
         liquidatee: &MarginAccount,
         liquidator: &MarginAccount,
     ) -> Result<Vec<AccountMeta>, ViewError> {
-        let mut v = self.margin_metas(&[liquidatee, liquidator], &[])?;
+        let mut v = self.remaining_metas(&[liquidatee, liquidator], &[], true)?;
         let series: Vec<Pubkey> = liquidatee
             .active_positions()
             .map(|p| Pubkey::new_from_array(p.series))

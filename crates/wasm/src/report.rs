@@ -97,13 +97,15 @@ pub fn price(key: &[u8; 32], r: Result<(i64, i64, i64), String>) -> String {
 }
 
 /// The `MarginReport` of a breakdown (`keel::events::MarginReport::from_breakdown`, field for
-/// field).
+/// field); `liquidatable` is the test `liquidate` applies, computed by the caller with the
+/// exchange's liquidation parameters.
 pub fn margin_report(
     account: &[u8; 32],
     now: i64,
     b: &MarginBreakdown,
     market_keys: &[[u8; 32]],
     positions: &[([u8; 32], i64)],
+    liquidatable: bool,
 ) -> String {
     let markets: Vec<String> = market_keys
         .iter()
@@ -175,7 +177,7 @@ pub fn margin_report(
         .i64("health_mm", b.health_mm())
         .i64("health_im", b.health_im())
         .i64("withdrawable", b.withdrawable())
-        .raw("liquidatable", b.is_liquidatable().to_string())
+        .raw("liquidatable", liquidatable.to_string())
         .raw("markets", format!("[{}]", markets.join(",")))
         .raw("positions", format!("[{}]", positions.join(",")))
         .done()

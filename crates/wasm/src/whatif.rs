@@ -46,6 +46,8 @@ fn shift_vol(m: &mut Market, mult: i64) -> Result<(), String> {
 /// A breakdown with the keys of its markets and the series and quantity of its positions.
 pub struct Margin {
     pub breakdown: Box<MarginBreakdown>,
+    /// The test `liquidate` applies (the exchange's liquidation parameters).
+    pub liquidatable: bool,
     pub market_keys: Vec<[u8; 32]>,
     pub positions: Vec<([u8; 32], i64)>,
 }
@@ -141,8 +143,15 @@ pub fn margin(f: &Frame) -> Result<Margin, String> {
             (slot.series, slot.qty_contracts)
         })
         .collect();
+    let liquidatable = keel_risk::liquidation::is_liquidatable(
+        &out,
+        keel_risk::liquidation::max_sigma(&out),
+        &ex.liquidation_params,
+    )
+    .map_err(|e| format!("{e:?}"))?;
     Ok(Margin {
         breakdown: out,
+        liquidatable,
         market_keys,
         positions,
     })
@@ -154,9 +163,14 @@ pub fn margin_json(input: &[u8]) -> String {
         .map_err(String::from)
         .and_then(|f| margin(&f).map(|m| (f.account_key, f.now, m)));
     match r {
-        Ok((key, now, m)) => {
-            report::margin_report(&key, now, &m.breakdown, &m.market_keys, &m.positions)
-        }
+        Ok((key, now, m)) => report::margin_report(
+            &key,
+            now,
+            &m.breakdown,
+            &m.market_keys,
+            &m.positions,
+            m.liquidatable,
+        ),
         Err(e) => report::error(&e),
     }
 }

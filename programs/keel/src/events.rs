@@ -65,6 +65,8 @@ pub struct MarginReportView<'a> {
     pub account: Pubkey,
     pub now: i64,
     pub breakdown: &'a keel_risk::MarginBreakdown,
+    /// The test `liquidate` applies (`MarginReport::from_breakdown`'s `liquidatable`).
+    pub liquidatable: bool,
     /// The market of each of `breakdown.markets`.
     pub market_keys: &'a [Pubkey],
     /// The series and quantity of each of `breakdown.positions`.
@@ -96,7 +98,7 @@ impl AnchorSerialize for MarginReportView<'_> {
         ] {
             v.serialize(w)?;
         }
-        b.is_liquidatable().serialize(w)?;
+        self.liquidatable.serialize(w)?;
         // Vec<MarketRiskReport>: a u32 length, then each (as `from_breakdown` zips them).
         let n = self.market_keys.len().min(b.markets.len());
         (n as u32).serialize(w)?;
@@ -617,14 +619,17 @@ impl MarginReport {
     /// The report of `account`'s margin breakdown `b` at `now`: `market_keys[i]` is the market of
     /// `b.markets[i]`, `positions[i]` the series and quantity of `b.positions[i]`. The program's
     /// `margin_report` and keel-client's off-chain `Snapshot::margin_report` both build it here,
-    /// so `keel verify` compares figures, not two encodings of them.
+    /// so `keel verify` compares figures, not two encodings of them. `liquidatable` is the test
+    /// `liquidate` applies with the exchange's `liquidation_params` (below MM, or below the
+    /// trigger level raised while vol is high).
     pub fn from_breakdown(
         account: Pubkey,
         now: i64,
         b: &keel_risk::MarginBreakdown,
         market_keys: &[Pubkey],
         positions: &[(Pubkey, i64)],
-    ) -> MarginReport {
+        liquidation_params: &keel_risk::LiquidationParams,
+    ) -> keel_risk::RiskResult<MarginReport> {
         let markets = market_keys
             .iter()
             .zip(&b.markets)
@@ -668,7 +673,7 @@ impl MarginReport {
                 theta: p.greeks.theta,
             })
             .collect();
-        MarginReport {
+        Ok(MarginReport {
             account,
             now,
             collateral: b.collateral,
@@ -687,10 +692,14 @@ impl MarginReport {
             health_mm: b.health_mm(),
             health_im: b.health_im(),
             withdrawable: b.withdrawable(),
-            liquidatable: b.is_liquidatable(),
+            liquidatable: keel_risk::liquidation::is_liquidatable(
+                b,
+                keel_risk::liquidation::max_sigma(b),
+                liquidation_params,
+            )?,
             markets,
             positions,
-        }
+        })
     }
 }
 
@@ -787,12 +796,15 @@ mod tests {
                 .map(|i| (Pubkey::new_from_array([i as u8 + 50; 32]), i as i64 - 5))
                 .collect();
             let account = Pubkey::new_from_array([3; 32]);
+            let lp = keel_risk::LiquidationParams::DEFAULT;
             let report =
-                MarginReport::from_breakdown(account, 1_767_225_600, &b, &keys, &positions);
+                MarginReport::from_breakdown(account, 1_767_225_600, &b, &keys, &positions, &lp)
+                    .unwrap();
             let view = MarginReportView {
                 account,
                 now: 1_767_225_600,
                 breakdown: &b,
+                liquidatable: report.liquidatable,
                 market_keys: &keys,
                 positions: &positions,
             };

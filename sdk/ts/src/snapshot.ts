@@ -171,10 +171,30 @@ export class Snapshot {
     return marginMetas(pairs, this.pagesFor(accounts), corr);
   }
 
-  /** Remaining accounts of `liquidate`: both accounts' markets and correlations, then the liquidatee's series. */
+  /**
+   * Remaining accounts of `liquidate`: both accounts' markets, every risk-array page of those
+   * markets (the liquidator may have taken over positions on other pages since this snapshot)
+   * and their correlations, then the liquidatee's series (keel-client's `liquidate_metas`).
+   */
   liquidateMetas(liquidatee: MarginAccount, liquidator: MarginAccount): AccountMeta[] {
+    const accounts = [liquidatee, liquidator];
+    const markets = this.marketsOf(accounts);
+    const pages = this.pagesFor(accounts);
+    for (const p of this.pages) {
+      const m = new PublicKey(Buffer.from(p.account.market));
+      if (markets.some((k) => k.equals(m)) && !pages.some((k) => k.equals(p.address))) pages.push(p.address);
+    }
+    const pairs: [PublicKey, PublicKey][] = markets.map((m) => {
+      const mv = this.market(m);
+      if (!mv) throw new Error(`market ${m.toBase58()} missing`);
+      return [m, mv.oracleKey];
+    });
+    const has = (k: PublicKey) => markets.some((m) => m.equals(k));
+    const corr = this.correlations
+      .filter((c) => has(c.account.marketA) && has(c.account.marketB))
+      .map((c) => c.address);
     return [
-      ...this.marginMetas([liquidatee, liquidator]),
+      ...marginMetas(pairs, pages, corr),
       ...seriesMetas(activePositions(liquidatee).map((p) => p.series)),
     ];
   }

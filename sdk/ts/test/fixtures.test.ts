@@ -98,7 +98,7 @@ describe("accounts", () => {
       kinds.add(a.type);
     }
     assert.deepEqual([...kinds].sort(), ["ArrayPage", "Correlation", "Exchange", "MarginAccount", "Market", "Series"]);
-    assert.equal(F.accounts.length, 10);
+    assert.equal(F.accounts.length, 11);
     assert.ok(leaves > 2000, `${leaves} values compared`);
   });
 

@@ -35,7 +35,7 @@ import { ROOT } from "./helpers";
 
 const REPO = path.resolve(ROOT, "../..");
 
-function validatorBinary(): string | null {
+export function validatorBinary(): string | null {
   const env = process.env.KEEL_TEST_VALIDATOR;
   if (env) return fs.existsSync(env) ? env : null;
   try {
@@ -45,7 +45,7 @@ function validatorBinary(): string | null {
   }
 }
 
-function keelSo(): string | null {
+export function keelSo(): string | null {
   const candidates = [
     process.env.KEEL_SO,
     process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, "deploy/keel.so"),
@@ -112,6 +112,22 @@ async function healthy(rpc: string): Promise<boolean> {
   }
 }
 
+/**
+ * Closes the connection's websocket (the confirmations' subscriptions) for good. web3.js closes
+ * it only after 500 ms idle, and rpc-websockets reconnects forever to a socket that dropped: a
+ * validator stopped while it is open leaves the test process running after the last test.
+ */
+function closeWebSocket(connection: Connection): void {
+  const c = connection as unknown as {
+    _rpcWebSocket: { setAutoReconnect(on: boolean): void; close(): void };
+    _rpcWebSocketIdleTimeout: ReturnType<typeof setTimeout> | null;
+  };
+  if (c._rpcWebSocketIdleTimeout !== null) clearTimeout(c._rpcWebSocketIdleTimeout);
+  c._rpcWebSocketIdleTimeout = null;
+  c._rpcWebSocket.setAutoReconnect(false);
+  c._rpcWebSocket.close();
+}
+
 /** Starts the validator and bootstraps the exchange. */
 export async function startLocalnet(): Promise<Localnet> {
   const bin = validatorBinary()!;
@@ -159,7 +175,9 @@ export async function startLocalnet(): Promise<Localnet> {
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));
   const rpc = `http://127.0.0.1:${rpcPort}`;
+  const connection = new Connection(rpc, "confirmed");
   const stop = async () => {
+    closeWebSocket(connection);
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
@@ -174,7 +192,7 @@ export async function startLocalnet(): Promise<Localnet> {
     await new Promise((r) => setTimeout(r, 500));
   }
   try {
-    return await bootstrap(rpc, admin, oracles, feedId, stop);
+    return await bootstrap(rpc, connection, admin, oracles, feedId, stop);
   } catch (e) {
     await stop();
     throw e;
@@ -183,12 +201,12 @@ export async function startLocalnet(): Promise<Localnet> {
 
 async function bootstrap(
   rpc: string,
+  connection: Connection,
   admin: Keypair,
   oracles: PublicKey[],
   feedId: Buffer,
   stop: () => Promise<void>,
 ): Promise<Localnet> {
-  const connection = new Connection(rpc, "confirmed");
   const send = (ixs: TransactionInstruction[], signers: Keypair[] = []) =>
     sendAndConfirmTransaction(connection, new Transaction().add(...keel.withComputeBudget(ixs)), [admin, ...signers], {
       commitment: "confirmed",

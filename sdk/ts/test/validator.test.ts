@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Transaction } from "@solana/web3.js";
+import { Keypair, Transaction } from "@solana/web3.js";
 import * as keel from "../src";
 import { ROOT } from "./helpers";
 import { FUTURE_PRICE, Localnet, ORACLE_PATH, TRADE_QTY, USDC, advance, localnetSkip, startLocalnet } from "./localnet";
@@ -25,16 +25,18 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
   });
   after(async () => net?.stop());
 
-  async function expectError(ixs: Parameters<Localnet["send"]>[0], signers: Parameters<Localnet["send"]>[1], name: string) {
+  /** Simulates `ixs` (fee payer `payer`, the admin by default) and expects the program's `name`. */
+  async function expectError(ixs: Parameters<Localnet["send"]>[0], signers: Parameters<Localnet["send"]>[1], name: string, payer: Keypair = net.admin) {
     const tx = new Transaction().add(...keel.withComputeBudget(ixs));
-    tx.feePayer = net.admin.publicKey;
+    tx.feePayer = payer.publicKey;
     tx.recentBlockhash = (await net.connection.getLatestBlockhash()).blockhash;
-    tx.sign(net.admin, ...(signers ?? []));
+    tx.sign(payer, ...(signers ?? []));
     const sim = await net.connection.simulateTransaction(tx);
+    const why = `${JSON.stringify(sim.value.err)}\n${(sim.value.logs ?? []).join("\n")}`;
     assert.ok(sim.value.err, `expected ${name}`);
     const code = keel.programErrorCode(sim.value.logs ?? []);
     const d = keel.describeError(code!);
-    assert.equal(d?.name, name, (sim.value.logs ?? []).join("\n"));
+    assert.equal(d?.name, name, why);
     return d!;
   }
 
@@ -108,14 +110,33 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
     assert.equal(after - before, 100n * USDC);
   });
 
-  it("trade: the same key on both sides is refused by name", async () => {
+  it("trade: one account on both sides is refused as SelfTrade", async () => {
     const snap = await net.snapshot();
-    const metas = snap.marginMetas([snap.account(net.alice.account)!, snap.account(net.bob.account)!]);
-    await expectError(
+    const metas = snap.marginMetas([snap.account(net.alice.account)!]);
+    const d = await expectError(
       [keel.trade(net.ex, net.future, net.alice.account, net.alice.kp.publicKey, net.alice.account, net.alice.kp.publicKey, { qtyContracts: 1, priceNative: FUTURE_PRICE }, metas)],
       [net.alice.kp],
+      "SelfTrade",
+    );
+    assert.equal(d.code, 6033);
+  });
+
+  it("trade: one owner's two accounts on both sides are refused as SameSignerBothSides", async () => {
+    // The owner signs for taker and maker: it could set any price between its own accounts.
+    const alice = net.alice;
+    const second = keel.marginAccountPda(net.ex.exchange, alice.kp.publicKey, 1);
+    await net.send([keel.openAccount(net.ex, alice.kp.publicKey, 1), keel.deposit(net.ex, alice.kp.publicKey, second, alice.tokens, 100n * USDC)], [alice.kp]);
+    const snap = await net.snapshot();
+    const metas = snap.marginMetas([snap.account(alice.account)!, snap.account(second)!]);
+    await expectError(
+      [keel.trade(net.ex, net.future, alice.account, alice.kp.publicKey, second, alice.kp.publicKey, { qtyContracts: 1, priceNative: FUTURE_PRICE }, metas)],
+      [alice.kp],
       "SameSignerBothSides",
     );
+    // The second account, which never traded, is emptied and closed (the later cases see the
+    // bootstrap's three accounts).
+    await net.send([keel.withdraw(net.ex, alice.kp.publicKey, second, alice.tokens, 100n * USDC, []), keel.closeAccount(alice.kp.publicKey, second)], [alice.kp]);
+    assert.equal(await net.connection.getAccountInfo(second), null);
   });
 
   it("cranks: the same update twice is refused by name; newer ones move the vol state", async () => {
@@ -130,8 +151,10 @@ describe("against keel.so on solana-test-validator", { skip }, () => {
     const [ev] = keel.eventsOf(tx?.meta?.logMessages ?? [], "volatilityUpdated");
     assert.ok(ev.market.equals(net.market));
     assert.equal(ev.marginVolQ32.toString(), after.marginVol.toString());
-    // An update older than the newest accepted is refused.
-    await expectError([keel.updateVolatility(net.ex, net.market, net.oracles[2])], [], "OracleOutOfOrder");
+    // An update older than the newest accepted is refused. Cranked by another keeper (Bob pays):
+    // the admin's crank of this update a moment ago, under the same blockhash, is the same
+    // transaction, which the validator refuses as AlreadyProcessed before the program runs.
+    await expectError([keel.updateVolatility(net.ex, net.market, net.oracles[2])], [], "OracleOutOfOrder", net.bob.kp);
   });
 
   it("close: an emptied account closes and its rent returns", async () => {

@@ -188,7 +188,7 @@ pub async fn show<C: Chain>(
         })
         .collect();
     // As `keel margin`: on the risk arrays as they will be once cranked, if they are due.
-    let (view, _) = crate::env::margin_view(&snap, &acc)?;
+    let (view, _) = crate::env::margin_view(&snap, &acc, snap.now)?;
     let (margin, margin_error) = match view.margin(&acc, None) {
         Ok(b) => (
             Some(MarginSummary {

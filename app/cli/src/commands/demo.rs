@@ -17,11 +17,15 @@ impl Render for DemoReport {
     }
 }
 
-/// Runs the demo with `cfg`. The program runs natively in-process and Anchor prints its logs
-/// ("Instruction: …", "AnchorError …") to standard output: they are silenced while the chain
-/// runs (they are in each transaction's log, which the demo reads), so `--output json` prints
-/// JSON only. Progress goes to standard error.
-pub async fn demo(cfg: &DemoConfig, progress: bool) -> Result<DemoReport, CliError> {
+/// Runs the demo with `cfg` in-process, or on a local validator (`validator`). In-process the
+/// program runs natively and Anchor prints its logs ("Instruction: …", "AnchorError …") to
+/// standard output: they are silenced while the chain runs (they are in each transaction's log,
+/// which the demo reads), so `--output json` prints JSON only. Progress goes to standard error.
+pub async fn demo(
+    cfg: &DemoConfig,
+    progress: bool,
+    validator: Option<keel_demo::validator::Target>,
+) -> Result<DemoReport, CliError> {
     if !cfg.prices.is_file() {
         return Err(CliError::Usage(format!(
             "{}: no such price file (pass --prices <csv>: date|time,open,high,low,close[,volume])",
@@ -40,11 +44,17 @@ pub async fn demo(cfg: &DemoConfig, progress: bool) -> Result<DemoReport, CliErr
     );
     bar.set_message("replaying");
     let silence = gag::Gag::stdout().ok();
-    let r = keel_demo::run(cfg, |done, total| {
+    let on_bar = |done: usize, total: usize| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
-    })
-    .await;
+    };
+    let r = match validator {
+        None => keel_demo::run(cfg, on_bar).await,
+        Some(target) => {
+            bar.set_message("replaying on the validator");
+            keel_demo::run_on_validator(cfg, target, on_bar).await
+        }
+    };
     drop(silence);
     bar.finish_and_clear();
     r.map(DemoReport).map_err(|e| CliError::Chain(e.0))

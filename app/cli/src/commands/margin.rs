@@ -9,7 +9,6 @@ use crate::error::CliResult;
 use crate::names::{interval, market_name, money, q32, series_label};
 use crate::output::{kv, Render, Table};
 use anchor_lang::prelude::Pubkey;
-use keel::events::MarginReport;
 use keel_client::Chain;
 use keel_migrations::units::fmt_time;
 use serde::Serialize;
@@ -252,14 +251,25 @@ pub async fn margin<C: Chain>(
     account: Option<Pubkey>,
     id: u32,
 ) -> CliResult<MarginView> {
+    margin_at(env, account, id, None).await
+}
+
+/// [`margin`] valued at unix time `at` (default: the cluster's clock).
+pub async fn margin_at<C: Chain>(
+    env: &Env<C>,
+    account: Option<Pubkey>,
+    id: u32,
+    at: Option<i64>,
+) -> CliResult<MarginView> {
     let key = account.unwrap_or_else(|| env.my_account(id));
     let snap = env.snapshot().await?;
     if !snap.accounts.contains_key(&key) {
         env.margin_account(&key).await?; // says what is wrong with the address
     }
-    let (snap, arrays_due) = crate::env::margin_view(&snap, &snap.accounts[&key])?;
-    let d = snap.margin_detail(&snap.accounts[&key], None)?;
-    let r = MarginReport::from_breakdown(key, snap.now, &d.breakdown, &d.market_keys, &d.positions);
+    let now = at.unwrap_or(snap.now);
+    let (snap, arrays_due) = crate::env::margin_view(&snap, &snap.accounts[&key], now)?;
+    let d = snap.margin_detail(&snap.accounts[&key], Some(now))?;
+    let r = snap.margin_report(&key, Some(now))?;
     let decimals = snap.exchange.quote_decimals;
     let markets = r
         .markets

@@ -341,7 +341,7 @@ pub async fn verify_with<C: Chain>(
         env.margin_account(&key).await?;
     }
     // Arrays the program would refuse now: nothing to simulate against (`keel crank arrays`).
-    let (_, arrays_due) = crate::env::margin_view(&snap, &snap.accounts[&key])?;
+    let (_, arrays_due) = crate::env::margin_view(&snap, &snap.accounts[&key], snap.now)?;
     let on = if arrays_due {
         None
     } else {

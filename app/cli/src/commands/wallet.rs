@@ -148,7 +148,7 @@ pub async fn withdraw<C: Chain>(
     let markets = snap.markets_of(&[&acc]);
     crate::commands::cranks::send_due_cranks(env, &snap, Some(&markets)).await?;
     let native = if amount == "max" {
-        let (view, _) = crate::env::margin_view(&snap, &acc)?;
+        let (view, _) = crate::env::margin_view(&snap, &acc, snap.now)?;
         let w = view.margin(&acc, None)?.withdrawable();
         if w <= 0 {
             return Err(CliError::Refused(format!(

@@ -5,7 +5,7 @@
 //! charged (`keel_state::social::apply`, on a heap copy).
 
 use crate::controller::margin::{Margin, MarketSet};
-use crate::error::KeelError;
+use crate::error::{KeelError, OrKeel};
 use crate::events::MarginReportView;
 use crate::state::{Exchange, MarginAccount};
 use anchor_lang::prelude::*;
@@ -35,11 +35,20 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
             (Pubkey::new_from_array(slot.series), slot.qty_contracts)
         })
         .collect();
+    // The test `liquidate` applies (below MM, or below the trigger raised while vol is high).
+    let liquidation_params = ctx.accounts.exchange.load()?.liquidation_params;
+    let liquidatable = keel_risk::liquidation::is_liquidatable(
+        b,
+        keel_risk::liquidation::max_sigma(b),
+        &liquidation_params,
+    )
+    .or_keel()?;
     // Encoded straight from the breakdown (the SBF heap holds no copy of it as vectors).
     crate::events::emit_margin_report(&MarginReportView {
         account: ctx.accounts.margin_account.key(),
         now,
         breakdown: b,
+        liquidatable,
         market_keys: &market_keys,
         positions: &positions,
     });

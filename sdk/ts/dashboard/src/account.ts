@@ -159,6 +159,8 @@ function renderWhatIf(el: HTMLElement, st: State, engine: Engine, pk: PublicKey,
   const run = () => {
     const s = 1 + Number(spot.value) / 100;
     const v = Number(vol.value);
+    // Which inputs the figures shown are for (the tests wait for them).
+    out.dataset.inputs = `${spot.value}:${vol.value}`;
     const r = engine.margin(st.snapshot.frame(pk, s, v));
     if ("error" in r) {
       clear(out, h("p", { class: "bad" }, r.error));

@@ -66,6 +66,8 @@ async function main() {
       renderEvents($("events"), state);
       await renderMonitor($("monitor"), config.monitor);
       $("status").textContent = `Cluster time ${fmtTime(state.now)} · ${config.rpc}`;
+      // The cluster time every figure was computed at (the tests value keel-client's at it).
+      document.body.dataset.now = String(state.now);
       document.body.dataset.loaded = String(Number(document.body.dataset.loaded ?? 0) + 1);
     } catch (e) {
       $("status").textContent = `Could not read the chain: ${(e as Error).message}`;
