@@ -332,9 +332,15 @@ async fn replay(
                     }
                 }
                 if liquidated {
-                    let u = unwind::close_keeper_positions(c, &x).await?;
-                    unwound.trades += u.trades;
-                    unwound.fees_native += u.fees_native;
+                    // A refused close (the maker out of margin) leaves the position with the
+                    // keeper and is reported, as a failed keeper action is.
+                    match unwind::close_keeper_positions(c, &x).await {
+                        Ok(u) => {
+                            unwound.trades += u.trades;
+                            unwound.fees_native += u.fees_native;
+                        }
+                        Err(e) => keeper_errors.push(e.0),
+                    }
                 }
                 if r.outcomes.is_empty() {
                     break;

@@ -16,6 +16,7 @@ pub mod book;
 pub mod record;
 pub mod serve;
 pub mod tracker;
+pub mod watch;
 
 /// Exceedance probability the margin targets (99% coverage).
 pub const P: f64 = 0.01;

@@ -8,14 +8,10 @@
 //! ```
 
 use clap::Parser;
-use keel_client::chain::Chain;
 use keel_client::rpc::RpcChain;
-use keel_monitor::record::{self, Line};
 use keel_monitor::serve::{serve, Metrics};
-use keel_monitor::tracker::{Step, Tracker};
-use keel_state::{discriminator, read_account, Market};
+use keel_monitor::watch::Watch;
 use solana_commitment_config::CommitmentConfig;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -51,36 +47,22 @@ async fn main() {
         )
         .init();
     let args = Args::parse();
-    let chain = RpcChain::new(
+    // The markets are the Keel program's accounts (a chain for another program id read the
+    // system program's and listed none).
+    let chain = RpcChain::keel(
         &args.url,
         CommitmentConfig::confirmed(),
         solana_keypair::Keypair::new(),
-        // The markets are the Keel program's accounts (keel-client derives every address from
-        // this id too).
-        keel::ID,
     );
-    let metrics = Metrics::new();
-    let mut trackers: BTreeMap<String, Tracker> = BTreeMap::new();
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
-    match record::load(&args.records) {
-        Ok(lines) => {
-            for l in &lines {
-                trackers
-                    .entry(l.market.clone())
-                    .or_default()
-                    .record(l.horizon);
-                names.insert(l.market.clone(), l.name.clone());
-            }
-            tracing::info!(horizons = lines.len(), records = %args.records.display(), "replayed");
-        }
+    let mut watch = match Watch::new(args.records.clone(), Metrics::new()) {
+        Ok(w) => w,
         Err(e) => {
             eprintln!("keel-monitor: {e}");
             std::process::exit(2);
         }
-    }
-    if let Some(dir) = args.records.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
+    };
+    let replayed: u64 = watch.trackers.values().map(|t| t.total).sum();
+    tracing::info!(horizons = replayed, records = %args.records.display(), "replayed");
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -93,46 +75,12 @@ async fn main() {
         "keel-monitor: http://{addr}/metrics and http://{addr}/monitor.json (reading {})",
         args.url
     );
-    tokio::spawn(serve(listener, metrics.clone()));
+    tokio::spawn(serve(listener, watch.metrics.clone()));
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(args.interval.max(1)));
     loop {
         tick.tick().await;
-        let markets = match chain.program_accounts(&discriminator::MARKET).await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e.0, "reading markets");
-                continue;
-            }
-        };
-        for (key, acc) in markets {
-            let Ok(m) = read_account::<Market>(&acc.data, &discriminator::MARKET) else {
-                continue;
-            };
-            let key = key.to_string();
-            let name = {
-                let n = m.name.iter().position(|&b| b == 0).unwrap_or(16);
-                String::from_utf8_lossy(&m.name[..n]).into_owned()
-            };
-            names.insert(key.clone(), name.clone());
-            let t = trackers.entry(key.clone()).or_default();
-            match t.observe(&m.vol_state, &m.risk_params) {
-                Ok(Step::Realised(h, _)) => {
-                    tracing::info!(market = %name, loss = h.loss, margin = h.open.margin, exceeded = h.exceeded, "horizon realised");
-                    if let Err(e) =
-                        record::append(&args.records, &Line::new(key.clone(), name.clone(), h))
-                    {
-                        tracing::warn!(error = %e, "writing the records");
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(market = %name, error = %e, "margining the reference book")
-                }
-            }
-            if let Some(zone) = metrics.publish(&key, &name, t) {
-                let s = t.stats(keel_monitor::P);
-                tracing::warn!(market = %name, zone, exceedances = s.exceedances, horizons = s.horizons, kupiec_p = ?s.kupiec_p, "ALERT: margin model backtest zone");
-            }
+        if let Err(e) = watch.pass(&chain).await {
+            tracing::warn!(error = %e);
         }
     }
 }

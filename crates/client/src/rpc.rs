@@ -43,7 +43,13 @@ pub struct RpcChain {
 
 impl RpcChain {
     /// A chain at `url` (or moniker) with `commitment`, paying fees with `payer`, for the Keel
-    /// program at `program` (its `declare_id!` by default).
+    /// program at its `declare_id!` address (`keel::ID`).
+    pub fn keel(url: &str, commitment: CommitmentConfig, payer: Keypair) -> Self {
+        Self::new(url, commitment, payer, keel::ID)
+    }
+
+    /// A chain at `url` (or moniker) with `commitment`, paying fees with `payer`, for the Keel
+    /// program at `program` (a deployment at another address).
     pub fn new(url: &str, commitment: CommitmentConfig, payer: Keypair, program: Pubkey) -> Self {
         RpcChain {
             rpc: RpcClient::new_with_commitment(resolve_url(url), commitment),
