@@ -27,6 +27,12 @@ import { exchangePda, pythFeedAccount } from "./pda";
 import { marginMetas, seriesMetas } from "./instructions";
 import { buildFrame } from "./engine";
 
+/** Where a series' risk array lives: its market and page index (`Series::array_page`). */
+export interface SeriesPage {
+  market: PublicKey;
+  arrayPage: number;
+}
+
 /** `Clock::unix_timestamp` from the sysvar's data (the fifth little-endian 8-byte field). */
 export function clockUnixTimestamp(data: Buffer): number {
   return Number(data.readBigInt64LE(32));
@@ -139,14 +145,19 @@ export class Snapshot {
   }
 
   /** The pages holding the arrays of `accounts`' option positions, in a stable order (keel-client's `pages_for`). */
-  pagesFor(accounts: MarginAccount[]): PublicKey[] {
-    const keys: PublicKey[] = [];
+  pagesFor(accounts: MarginAccount[], series: SeriesPage[] = []): PublicKey[] {
+    const wanted: [PublicKey, number][] = [];
     for (const a of accounts) {
       for (const p of activePositions(a)) {
         if (p.arrayPage === NO_PAGE || p.kind === 2) continue;
-        const page = this.pageOf(a.markets[p.marketSlot], p.arrayPage);
-        if (page && !keys.some((k) => k.equals(page.address))) keys.push(page.address);
+        wanted.push([a.markets[p.marketSlot], p.arrayPage]);
       }
+    }
+    for (const s of series) if (s.arrayPage !== NO_PAGE) wanted.push([s.market, s.arrayPage]);
+    const keys: PublicKey[] = [];
+    for (const [m, i] of wanted) {
+      const page = this.pageOf(m, i);
+      if (page && !keys.some((k) => k.equals(page.address))) keys.push(page.address);
     }
     return keys;
   }
@@ -154,11 +165,13 @@ export class Snapshot {
   /**
    * Remaining accounts of an instruction checking the margin of `accounts`: (market, oracle)
    * for every market they use, plus `extraMarkets`, the pages of their options' risk arrays,
-   * then every correlation between two of the markets.
+   * then every correlation between two of the markets. `extraSeries`: the series an
+   * instruction adds a position in (a trade's), whose market and risk-array page it needs too
+   * (keel-client's `margin_metas`; a decoded `Series` account has both fields).
    */
-  marginMetas(accounts: MarginAccount[], extraMarkets: PublicKey[] = []): AccountMeta[] {
+  marginMetas(accounts: MarginAccount[], extraMarkets: PublicKey[] = [], extraSeries: SeriesPage[] = []): AccountMeta[] {
     const markets = this.marketsOf(accounts);
-    for (const m of extraMarkets) if (!markets.some((k) => k.equals(m))) markets.push(m);
+    for (const m of [...extraMarkets, ...extraSeries.map((s) => s.market)]) if (!markets.some((k) => k.equals(m))) markets.push(m);
     const pairs: [PublicKey, PublicKey][] = markets.map((m) => {
       const mv = this.market(m);
       if (!mv) throw new Error(`market ${m.toBase58()} missing`);
@@ -168,7 +181,7 @@ export class Snapshot {
     const corr = this.correlations
       .filter((c) => has(c.account.marketA) && has(c.account.marketB))
       .map((c) => c.address);
-    return marginMetas(pairs, this.pagesFor(accounts), corr);
+    return marginMetas(pairs, this.pagesFor(accounts, extraSeries), corr);
   }
 
   /**

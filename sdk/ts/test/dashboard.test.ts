@@ -99,9 +99,11 @@ describe("dashboard in headless Chromium", { skip }, () => {
     for (const [series, qty, price] of [[net.future, CAROL_QTY, FUTURE_PRICE], [put, CAROL_QTY, PUT_PRICE]] as const) {
       const s0 = await net.snapshot();
       const [c0, b0] = [s0.account(net.carol.account)!, s0.account(net.bob.account)!];
+      // The put's risk-array page goes with the trade (neither account holds the series yet).
+      const traded = (await keel.fetchOne(net.connection, "series", series))!;
       await net.send(
         [keel.trade(net.ex, series, net.carol.account, net.carol.kp.publicKey, net.bob.account, net.bob.kp.publicKey,
-          { qtyContracts: qty, priceNative: new BN(price.toString()) }, s0.marginMetas([c0, b0], [net.market]))],
+          { qtyContracts: qty, priceNative: new BN(price.toString()) }, s0.marginMetas([c0, b0], [net.market], [traded]))],
         [net.carol.kp, net.bob.kp],
       );
     }
