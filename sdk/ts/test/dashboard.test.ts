@@ -18,6 +18,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import BN from "bn.js";
 import puppeteer, { Browser, Page } from "puppeteer-core";
+import { Keypair, SystemProgram } from "@solana/web3.js";
+import { AnchorProvider, Wallet } from "@anchor-lang/core";
 import * as keel from "../src";
 import { ROOT } from "./helpers";
 import { FUTURE_PRICE, Localnet, ORACLE_PATH, advance, localnetSkip, startLocalnet } from "./localnet";
@@ -94,7 +96,27 @@ describe("dashboard in headless Chromium", { skip }, () => {
     // Carol buys futures and puts from Bob too: she keeps them through the fall (the account
     // the detail test opens), while Alice's futures are taken over below.
     const fut = (await keel.fetchOne(net.connection, "series", net.future))!;
-    await net.send([keel.listSeries(net.ex, net.admin.publicKey, net.market, 1, { kind: 1, strikeNative: new BN(PUT_STRIKE.toString()), expiryTs: fut.expiryTs })]);
+    // An option is listed into a risk-array page (allocated here at its full size, owned by
+    // Keel, initialised by create_array_page) and priced there by the permissionless crank.
+    const arrays = Keypair.generate();
+    const program = keel.keelProgram(new AnchorProvider(net.connection, new Wallet(net.admin), { commitment: "confirmed" }));
+    const space = program.account.arrayPage.size;
+    await net.send(
+      [
+        SystemProgram.createAccount({
+          fromPubkey: net.admin.publicKey,
+          newAccountPubkey: arrays.publicKey,
+          lamports: await net.connection.getMinimumBalanceForRentExemption(space),
+          space,
+          programId: keel.PROGRAM_ID,
+        }),
+        keel.createArrayPage(net.ex, net.admin.publicKey, net.market, arrays.publicKey),
+      ],
+      [arrays],
+    );
+    await net.send([keel.listSeries(net.ex, net.admin.publicKey, net.market, 1, { kind: 1, strikeNative: new BN(PUT_STRIKE.toString()), expiryTs: fut.expiryTs }, arrays.publicKey)]);
+    const crankPage = () => net.send([keel.crankArrays(net.ex, net.market, net.oracles[net.oracleIndex], arrays.publicKey)]);
+    await crankPage();
     const put = keel.seriesPda(net.market, 1);
     for (const [series, qty, price] of [[net.future, CAROL_QTY, FUTURE_PRICE], [put, CAROL_QTY, PUT_PRICE]] as const) {
       const s0 = await net.snapshot();
@@ -111,6 +133,9 @@ describe("dashboard in headless Chromium", { skip }, () => {
     // below maintenance margin and Bob liquidates her (events for the vol chart and the
     // liquidations panel).
     await advance(net, ORACLE_PATH.length - 1);
+    // The fall re-anchored the market's arrays: the page is repriced before Bob's (short put)
+    // margin is checked in the liquidation.
+    await crankPage();
     const snap = await net.snapshot();
     const [a, b] = [snap.account(net.alice.account)!, snap.account(net.bob.account)!];
     await net.send(
