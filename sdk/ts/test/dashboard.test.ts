@@ -12,22 +12,19 @@
 
 import { after, before, describe, it } from "node:test";
 import { strict as assert } from "node:assert";
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import BN from "bn.js";
-import puppeteer, { Browser, Page } from "puppeteer-core";
+import { Browser, Page } from "puppeteer-core";
 import { Keypair, SystemProgram } from "@solana/web3.js";
 import { AnchorProvider, Wallet } from "@anchor-lang/core";
 import * as keel from "../src";
 import { ROOT } from "./helpers";
+import { SHOTS, browserSkip, keelCli, keelMonitor, openPage, serveDashboard, spawnAndRead } from "./browser";
 import { FUTURE_PRICE, Localnet, ORACLE_PATH, advance, localnetSkip, startLocalnet } from "./localnet";
 
-const REPO = path.resolve(ROOT, "../..");
-const CHROMIUM = process.env.KEEL_CHROMIUM ?? "/usr/bin/chromium";
-const WASM = path.join(ROOT, "wasm/keel_wasm.wasm");
-const SHOTS = path.join(REPO, "docs/img");
 /** Futures Carol buys from Bob (600 USDC each at the first price, on her 1 000 USDC)... */
 const CAROL_QTY = 2;
 /**
@@ -38,36 +35,9 @@ const CAROL_QTY = 2;
 const PUT_STRIKE = 420n * 1_000_000n;
 const PUT_PRICE = 10_000n;
 
-function binary(env: string | undefined, name: string): string | null {
-  const c = [
-    env,
-    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, "debug", name),
-    path.join(REPO, "target/debug", name),
-  ].filter((x): x is string => !!x);
-  return c.find((p) => fs.existsSync(p)) ?? null;
-}
-const keelCli = () => binary(process.env.KEEL_CLI, "keel");
-const keelMonitor = () => binary(process.env.KEEL_MONITOR, "keel-monitor");
-
-/** Spawns `bin` and resolves with the first match of `re` in its stderr. */
-function spawnAndRead(bin: string, args: string[], re: RegExp): Promise<[ChildProcess, string]> {
-  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, HOME: os.tmpdir() } });
-  return new Promise((resolve, reject) => {
-    let err = "";
-    child.stderr!.on("data", (d) => {
-      err += d;
-      const m = re.exec(err);
-      if (m) resolve([child, m[1]]);
-    });
-    child.once("exit", () => reject(new Error(`${bin} exited: ${err}`)));
-  });
-}
-
 const skip =
   localnetSkip() ||
-  (fs.existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set KEEL_CHROMIUM)`) ||
-  (fs.existsSync(WASM) ? false : `${WASM} missing: run scripts/build-wasm.sh`) ||
-  (keelCli() ? false : "the keel CLI binary is missing (cargo build -p keel-cli, or set KEEL_CLI)") ||
+  browserSkip() ||
   (keelMonitor() ? false : "the keel-monitor binary is missing (cargo build -p keel-monitor, or set KEEL_MONITOR)");
 
 /**
@@ -150,28 +120,14 @@ describe("dashboard in headless Chromium", { skip }, () => {
       ["--url", net.rpc, "--listen", "127.0.0.1:0", "--records", records, "--interval", "1"],
       /and (http:\/\/[^ ]+\/monitor\.json)/,
     );
-    [server, url] = await spawnAndRead(
-      keelCli()!,
-      ["--url", net.rpc, "--oracle", `${net.market.toBase58()}=${net.oracles[net.oracleIndex].toBase58()}`, "dashboard",
-        "--listen", "127.0.0.1:0", "--dir", path.join(ROOT, "dashboard/dist"), "--refresh", "0", "--monitor", monitorUrl],
-      /keel dashboard: (http:\/\/[^ ]+\/)/,
+    [server, url] = await serveDashboard(
+      net.rpc,
+      ["--oracle", `${net.market.toBase58()}=${net.oracles[net.oracleIndex].toBase58()}`],
+      ["--monitor", monitorUrl],
     );
     // The monitor has read the market once (a book struck, no horizon yet).
     await new Promise((r) => setTimeout(r, 2500));
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), "keel-chromium-"));
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`],
-      // A laptop screen.
-      defaultViewport: { width: 1366, height: 768 },
-    });
-    page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(url);
-    await page.waitForSelector("body[data-loaded]", { timeout: 60_000 });
-    assert.deepEqual(errors, []);
+    [browser, page] = await openPage(url);
     fs.mkdirSync(SHOTS, { recursive: true });
   });
 

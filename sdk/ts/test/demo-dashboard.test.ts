@@ -10,36 +10,22 @@
 
 import { after, before, describe, it } from "node:test";
 import { strict as assert } from "node:assert";
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Connection } from "@solana/web3.js";
-import puppeteer, { Browser, Page } from "puppeteer-core";
+import { Browser, Page } from "puppeteer-core";
 import * as keel from "../src";
 import { ROOT } from "./helpers";
+import { REPO, SHOTS, browserSkip, keelCli, openPage, serveDashboard } from "./browser";
 import { keelSo, localnetSkip, validatorBinary } from "./localnet";
 
-const REPO = path.resolve(ROOT, "../..");
-const CHROMIUM = process.env.KEEL_CHROMIUM ?? "/usr/bin/chromium";
-const WASM = path.join(ROOT, "wasm/keel_wasm.wasm");
-const SHOTS = path.join(REPO, "docs/img");
 const HISTORY = path.join(process.env.KEEL_SHARED_DATA ?? path.join(REPO, "../shared/data"), "btc_usdt_2h.csv");
-
-function keelCli(): string | null {
-  const c = [
-    process.env.KEEL_CLI,
-    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, "debug/keel"),
-    path.join(REPO, "target/debug/keel"),
-  ].filter((x): x is string => !!x);
-  return c.find((p) => fs.existsSync(p)) ?? null;
-}
 
 const skip =
   localnetSkip() ||
-  (fs.existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set KEEL_CHROMIUM)`) ||
-  (fs.existsSync(WASM) ? false : `${WASM} missing: run scripts/build-wasm.sh`) ||
-  (keelCli() ? false : "the keel CLI binary is missing (cargo build -p keel-cli, or set KEEL_CLI)") ||
+  browserSkip() ||
   (fs.existsSync(HISTORY) ? false : `${HISTORY} not present (set KEEL_SHARED_DATA to the market history's folder)`);
 
 /** The demo's JSON summary (the fields this test reads). */
@@ -81,33 +67,8 @@ describe("dashboard on the chain of `keel demo --validator`", { skip }, () => {
       ),
     );
     let url: string;
-    [server, url] = await new Promise<[ChildProcess, string]>((resolve, reject) => {
-      const child = spawn(
-        keelCli()!,
-        ["--url", rpc, "dashboard", "--listen", "127.0.0.1:0", "--dir", path.join(ROOT, "dashboard/dist"), "--refresh", "0"],
-        { stdio: ["ignore", "ignore", "pipe"], env },
-      );
-      let err = "";
-      child.stderr!.on("data", (d) => {
-        err += d;
-        const m = /keel dashboard: (http:\/\/[^ ]+\/)/.exec(err);
-        if (m) resolve([child, m[1]]);
-      });
-      child.once("exit", () => reject(new Error(`keel dashboard exited: ${err}`)));
-    });
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), "keel-chromium-"));
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`],
-      defaultViewport: { width: 1366, height: 768 },
-    });
-    page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(url);
-    await page.waitForSelector("body[data-loaded]", { timeout: 60_000 });
-    assert.deepEqual(errors, []);
+    [server, url] = await serveDashboard(rpc);
+    [browser, page] = await openPage(url);
   });
 
   after(async () => {
