@@ -132,8 +132,13 @@ pub struct RiskParams {
     /// How far the margin and mark vols may drift from the anchor's (relative) before the
     /// arrays are stale: arrays bound every value over σ·(1 ± this).
     pub array_vol_tol: Fx,
+    // ---- a market without an implied-vol feed (§3.3) ----
+    /// Premium on the historical vol for the part of `iv_weight` no fresh implied vol supplies:
+    /// σ_hist·(1 + this·missing share) stands in for the variance risk premium a missing
+    /// implied vol would carry (0 = none).
+    pub hist_vol_premium: Fx,
     /// Room to grow without a migration.
-    pub reserved: [u64; 14],
+    pub reserved: [u64; 13],
 }
 
 /// AVSL liquidation parameters (docs/liquidation.md). One per exchange.
@@ -245,11 +250,12 @@ impl RiskParams {
         corr_tau_secs: 1_396_314,
         array_max_age_secs: 600,
         array_vol_tol: lit("0.005"),
-        reserved: [0; 14],
+        hist_vol_premium: lit("0"),
+        reserved: [0; 13],
     };
 
     /// Hard bounds of every `Fx` field.
-    pub const FX_BOUNDS: [FxBound; 34] = [
+    pub const FX_BOUNDS: [FxBound; 35] = [
         ("im_range_sigmas", lit("1"), lit("10")),
         ("range_floor", lit("0.005"), lit("0.5")),
         ("range_cap", lit("0.01"), lit("1.5")),
@@ -284,6 +290,7 @@ impl RiskParams {
         ("apc_max_fall_per_day", lit("0.001"), lit("1")),
         ("stable_growth_per_sec", lit("0.0000001"), lit("0.01")),
         ("array_vol_tol", lit("0"), lit("0.2")),
+        ("hist_vol_premium", lit("0"), lit("2")),
     ];
 
     /// Hard bounds of every integer field.
@@ -302,7 +309,7 @@ impl RiskParams {
     ];
 
     /// Every bounded `Fx` field, in `FX_BOUNDS` order (the one place that order is written).
-    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 34] {
+    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 35] {
         let n = &mut self.named_shocks;
         let (n0, n1) = n.split_at_mut(1);
         let (n0, n1) = (&mut n0[0], &mut n1[0]);
@@ -341,10 +348,11 @@ impl RiskParams {
             &mut self.apc_max_fall_per_day,
             &mut self.stable_growth_per_sec,
             &mut self.array_vol_tol,
+            &mut self.hist_vol_premium,
         ]
     }
 
-    fn fx_fields(&self) -> [Fx; 34] {
+    fn fx_fields(&self) -> [Fx; 35] {
         let mut copy = *self;
         copy.fx_fields_mut().map(|v| *v)
     }
@@ -413,7 +421,7 @@ impl RiskParams {
                 "corr_tau_secs in [1h, 365d]",
             ),
             (
-                self.padding0 == 0 && self.reserved == [0; 14],
+                self.padding0 == 0 && self.reserved == [0; 13],
                 "reserved bytes are zero",
             ),
         ];

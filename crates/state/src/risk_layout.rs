@@ -89,7 +89,8 @@ risk_layout!(RiskParams {
     corr_tau_secs: i64,
     array_max_age_secs: i64,
     array_vol_tol: Fx,
-    reserved: [u64; 14],
+    hist_vol_premium: Fx,
+    reserved: [u64; 13],
 });
 
 risk_layout!(LiquidationParams {

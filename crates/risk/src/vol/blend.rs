@@ -44,17 +44,33 @@ pub fn implied_weight(age_secs: i64, p: &RiskParams) -> RiskResult<i64> {
     mul(full, left)
 }
 
-/// σ_hist + w·(σ_iv − σ_hist) at time `now`.
+/// σ_h + w·(σ_iv − σ_h) at time `now`, where σ_h = σ_hist·(1 + π·m): w the implied vol's
+/// weight at its age, m = (iv_weight − w)/iv_weight the share of the implied weight no fresh
+/// implied vol supplies (1 when iv_weight is 0) and π = `hist_vol_premium`. With π = 0 this is
+/// the plain blend; with a fresh feed (w = iv_weight) the premium does not apply.
 pub fn with_implied(
     hist: i64,
     iv: Option<ImpliedVol>,
     now: i64,
     p: &RiskParams,
 ) -> RiskResult<i64> {
-    let Some(iv) = iv else { return Ok(hist) };
-    if iv.vol <= Fx::ZERO {
-        return Ok(hist);
-    }
-    let w = implied_weight(now.saturating_sub(iv.ts), p)?;
-    add(hist, mul_ceil(sub(iv.vol.to_bits(), hist)?, w)?)
+    let iv = iv.filter(|iv| iv.vol > Fx::ZERO);
+    let w = match iv {
+        Some(iv) => implied_weight(now.saturating_sub(iv.ts), p)?,
+        None => 0,
+    };
+    let full = p.iv_weight.to_bits();
+    let premium = p.hist_vol_premium.to_bits().max(0);
+    let h = if premium == 0 || (full > 0 && w >= full) {
+        hist
+    } else {
+        let missing = if full > 0 {
+            div(sub(full, w)?, full)?
+        } else {
+            ONE
+        };
+        add(hist, mul_ceil(mul_ceil(hist, premium)?, missing)?)?
+    };
+    let Some(iv) = iv else { return Ok(h) };
+    add(h, mul_ceil(sub(iv.vol.to_bits(), h)?, w)?)
 }

@@ -139,6 +139,57 @@ fn implied_weight_decays_linearly() {
 }
 
 #[test]
+fn the_premium_applies_only_to_the_implied_weight_no_feed_supplies() {
+    let hist = Fx::lit("0.5").to_bits();
+    let iv = |age: i64, p: &RiskParams| {
+        Some(ImpliedVol {
+            vol: Fx::lit("0.8"),
+            ts: 1_000_000 - age,
+        })
+        .filter(|_| age <= p.iv_max_age_secs * 2)
+    };
+    let blend = |p: &RiskParams, age: Option<i64>| {
+        blend::with_implied(hist, age.and_then(|a| iv(a, p)), 1_000_000, p).unwrap()
+    };
+    let plain = RiskParams::DEFAULT;
+    let with = RiskParams {
+        hist_vol_premium: Fx::lit("0.2"),
+        ..plain
+    };
+    // A fresh feed: the premium changes nothing.
+    assert_eq!(blend(&with, Some(0)), blend(&plain, Some(0)));
+    // No feed, or one past its maximum age: σ_hist·(1 + π), rounded up.
+    let expected = Fx::lit("0.6").to_bits();
+    for age in [None, Some(plain.iv_max_age_secs)] {
+        let got = blend(&with, age);
+        assert!(
+            (expected..=expected + 2).contains(&got),
+            "{got} vs {expected}"
+        );
+        assert_eq!(blend(&plain, age), hist);
+    }
+    // Half-way through the fade: half the premium on the historical part, then the blend.
+    let mid = (plain.iv_fresh_secs + plain.iv_max_age_secs) / 2;
+    let w = blend::implied_weight(mid, &plain).unwrap();
+    let m = Fx::from_bits(plain.iv_weight.to_bits() - w) / plain.iv_weight;
+    let h = Fx::lit("0.5") * (Fx::ONE + Fx::lit("0.2") * m);
+    let want = h + (Fx::lit("0.8") - h) * Fx::from_bits(w);
+    let got = Fx::from_bits(blend(&with, Some(mid)));
+    assert!((got - want).abs() <= Fx::DELTA * 4, "{got} vs {want}");
+    assert!(got > Fx::from_bits(blend(&plain, Some(mid))));
+    // With no implied weight at all (iv_weight 0) the premium always applies.
+    let no_iv = RiskParams {
+        iv_weight: Fx::ZERO,
+        ..with
+    };
+    let got = blend(&no_iv, Some(0));
+    assert!(
+        (expected..=expected + 2).contains(&got),
+        "{got} vs {expected}"
+    );
+}
+
+#[test]
 fn apc_band_buffer_and_release() {
     // The mechanism at a buffer of 25%, a floor of 30% and a 5%/day fall cap (not the
     // calibrated defaults, which docs/validation.md chose with the backtest).

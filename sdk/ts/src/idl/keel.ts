@@ -5861,13 +5861,21 @@ export type Keel = {
           },
           {
             "docs": [
-              "byte offset 384 (after the discriminator in accounts: +8)"
+              "byte offset 384 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "histVolPremium",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 392 (after the discriminator in accounts: +8)"
             ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                14
+                13
               ]
             }
           }
