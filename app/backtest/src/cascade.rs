@@ -21,6 +21,7 @@
 
 use crate::backtest::Asset;
 use crate::calibrate::Rng;
+use crate::chain::{Chain, Layout};
 use crate::data::DAY;
 use crate::engine::{self, Leg, MarketAt};
 use crate::metrics::Window;
@@ -76,6 +77,27 @@ pub struct CascadeConfig {
     pub seed: u64,
     /// Average daily volume (quote units) when the file has no volume column.
     pub adv_fallback: f64,
+    /// Regimes simulated (all three by default).
+    pub regimes: Vec<Regime>,
+    /// The chain's throughput limits (`crate::chain`; issue 15 §2). `None` (the default): the
+    /// study as it was, every liquidatable account called in every pass. `Some`: the calls a
+    /// round can land are the chain's capacity over the round; liquidatable accounts queue in the
+    /// order they became liquidatable (first come, first served; an account served goes to the
+    /// back) and the rest wait for the next round while the price moves on along the bar's path.
+    pub chain: Option<Chain>,
+    /// Real accounts each simulated account stands for (used with `chain` only): the population
+    /// is `accounts · scale` accounts holding the same open interest, each a 1/scale copy of
+    /// its simulated account, so a simulated call is `scale` real calls (the impact, the margin
+    /// and the results as fractions of notional do not depend on the scale; only the queue does).
+    pub scale: f64,
+    /// Finer keeper rounds in the crash bars (0: off, the default): a bar whose intrabar path
+    /// spans at least `fine_range` in log price is split into rounds of at most this many
+    /// seconds (the rounds along the same open/high/low/close path). Chosen from history only,
+    /// so every run of a throughput comparison uses the same rounds.
+    pub fine_round_secs: i64,
+    /// The log-price span of the intrabar path (previous close, high, low) from which a bar is
+    /// split into fine rounds.
+    pub fine_range: f64,
 }
 
 impl Default for CascadeConfig {
@@ -91,6 +113,11 @@ impl Default for CascadeConfig {
             insurance_frac: 0.01,
             seed: 2026,
             adv_fallback: 1e9,
+            regimes: vec![Regime::Avsl, Regime::KeelFull, Regime::Static],
+            chain: None,
+            scale: 1.0,
+            fine_round_secs: 0,
+            fine_range: 0.03,
         }
     }
 }
@@ -129,6 +156,29 @@ pub struct RegimeResult {
     /// Mark-to-market of what the liquidators took over plus their delta hedge, at the window's
     /// end (quote units).
     pub liquidator_mtm: f64,
+    /// The liquidation queue under the chain's limits (only with `CascadeConfig::chain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueStats>,
+}
+
+/// The liquidation queue under the chain's limits, in real accounts and calls (simulated ×
+/// `CascadeConfig::scale`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct QueueStats {
+    /// Liquidation calls per second the chain lands (`Chain::per_second`).
+    pub capacity_per_sec: f64,
+    /// Real accounts each simulated one stands for.
+    pub scale: f64,
+    /// Real accounts in the population.
+    pub population: f64,
+    /// Real liquidation calls landed.
+    pub calls: f64,
+    /// Most real accounts left liquidatable and unserved at the end of a round.
+    pub max_waiting: f64,
+    /// Longest time an account waited in the queue for a call (seconds).
+    pub longest_wait_secs: i64,
+    /// Rounds that ended with accounts waiting.
+    pub rounds_short: usize,
 }
 
 /// The liquidators' combined book: positions taken over (aggregated by series), what was paid
@@ -212,6 +262,8 @@ struct Account {
     collateral: f64,
     legs: Vec<Leg>,
     since: Option<i64>,
+    /// When it joined the liquidation queue (only with the chain's limits).
+    queued: Option<i64>,
     liquidated: bool,
     bankrupt: bool,
 }
@@ -277,6 +329,7 @@ fn population(
             collateral: k.im as f64 * u - k.value as f64,
             legs,
             since: None,
+            queued: None,
             liquidated: false,
             bankrupt: false,
         });
@@ -316,6 +369,22 @@ fn path_at(path: &[(f64, f64)], f: f64) -> f64 {
         }
     }
     path[path.len() - 1].1
+}
+
+/// Keeper rounds in a bar: `rounds`, or with fine rounds on and a path spanning at least
+/// `fine_range` in log price (previous close, high and low), enough rounds of at most
+/// `fine_round_secs`.
+fn bar_rounds(rounds: usize, dt: f64, path: &[(f64, f64)], cfg: &CascadeConfig) -> usize {
+    if cfg.fine_round_secs <= 0 {
+        return rounds;
+    }
+    let (lo, hi) = path
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, p)| (lo.min(p), hi.max(p)));
+    if (hi / lo).ln() < cfg.fine_range {
+        return rounds;
+    }
+    rounds.max((dt / cfg.fine_round_secs as f64).ceil() as usize)
 }
 
 /// Deribit-style standard MM above the marks: 7.5% of spot per short option, 1% per future.
@@ -411,7 +480,7 @@ pub fn simulate(
             .collect(),
     };
     let mut b = MarginBreakdown::default();
-    for regime in [Regime::Avsl, Regime::KeelFull, Regime::Static] {
+    for &regime in &cfg.regimes {
         let mut accts = pop.clone();
         let mut vol = vol0;
         let mut impact = 0.0f64; // ln price offset
@@ -433,14 +502,25 @@ pub fn simulate(
             bonuses: 0.0,
             liquidator_bonus: 0.0,
             liquidator_mtm: 0.0,
+            queue: None,
         };
         let mut book = LiquidatorBook::default();
         let mut low = f64::INFINITY;
+        let mut queue = cfg.chain.map(|c| QueueStats {
+            capacity_per_sec: c.per_second(),
+            scale: cfg.scale,
+            population: cfg.scale * accts.len() as f64,
+            ..Default::default()
+        });
+        // Real calls the chain can still land this round (with the chain's limits).
+        let mut credit = 0.0f64;
+        let mut order: Vec<usize> = (0..accts.len()).collect();
         for (k, i) in (i0 + 1..=i1).enumerate() {
             let bar = s.bars[i];
             let dt = (bar.ts - s.bars[i - 1].ts) as f64;
-            let round_dt = dt / rounds as f64;
             let path = intrabar_path(s.bars[i - 1].close, &bar);
+            let rounds = bar_rounds(rounds, dt, &path, cfg);
+            let round_dt = dt / rounds as f64;
             // The implied vol known at the bar's open, treated as a live feed (republished each
             // round: the data is daily, a production feed is not).
             let iv_now = feed.as_ref().and_then(|f| f[i - 1]);
@@ -466,6 +546,12 @@ pub fn simulate(
                 )
                 .map_err(|e| engine::EngineError(format!("crank: {e:?}")))?;
                 low = low.min(px);
+                if let Some(ch) = &cfg.chain {
+                    // Less than one simulated call's worth carries over (granularity), the rest
+                    // of an unused round's capacity is lost.
+                    credit = credit.min(cfg.scale) + ch.calls_in(round_dt);
+                }
+                let mut starved = false;
                 // Keepers call repeatedly within the round (each call capped by the regime), the
                 // price moving with the impact of what was liquidated so far.
                 for _pass in 0..cfg.calls_per_round.max(1) {
@@ -474,7 +560,20 @@ pub fn simulate(
                     let spot = engine::native(px, asset.contract);
                     let mut sold = 0.0f64; // delta notional liquidators hedge by selling (quote)
                     let mut any = false;
-                    for a in accts.iter_mut().filter(|a| !a.legs.is_empty()) {
+                    let mut unserved = 0usize;
+                    if cfg.chain.is_some() {
+                        // First come, first served; not yet queued: in population order.
+                        order.sort_by_key(|&j| (accts[j].queued.unwrap_or(i64::MAX), j));
+                    }
+                    for &j in &order {
+                        let a = &mut accts[j];
+                        if a.legs.is_empty() {
+                            continue;
+                        }
+                        if starved && a.queued.is_some() {
+                            unserved += 1;
+                            continue;
+                        }
                         let mk = [MarketAt {
                             spot,
                             vol,
@@ -492,8 +591,24 @@ pub fn simulate(
                         };
                         if equity >= mm {
                             a.since = None;
+                            a.queued = None;
                             continue;
                         }
+                        if let Some(q) = queue.as_mut() {
+                            // It joins the queue; the chain lands its call only if the round's
+                            // capacity has room for the `scale` real calls it stands for.
+                            let queued = *a.queued.get_or_insert(now);
+                            if starved || credit < cfg.scale {
+                                starved = true;
+                                unserved += 1;
+                                continue;
+                            }
+                            credit -= cfg.scale;
+                            q.calls += cfg.scale;
+                            q.longest_wait_secs = q.longest_wait_secs.max(now - queued);
+                            a.queued = Some(now);
+                        }
+                        // The Dutch-auction clock opens with the first call that lands.
                         let since = *a.since.get_or_insert(now);
                         any = true;
                         let deltas: Vec<f64> = b.positions[..a.legs.len()]
@@ -587,7 +702,13 @@ pub fn simulate(
                     flow += sold;
                     impact = -flow.signum() * cfg.impact_y * sigma_day * (flow.abs() / adv).sqrt();
                     r.max_impact = r.max_impact.max(1.0 - impact.exp());
-                    if !any {
+                    if starved {
+                        if let Some(q) = queue.as_mut() {
+                            q.rounds_short += 1;
+                            q.max_waiting = q.max_waiting.max(unserved as f64 * cfg.scale);
+                        }
+                    }
+                    if !any || starved {
                         break;
                     }
                 }
@@ -611,9 +732,220 @@ pub fn simulate(
         r.trough_vs_history = low / hist_min - 1.0;
         r.insurance_end = insurance;
         r.liquidator_mtm = book.value - book.paid + book.hedge_pnl;
+        r.queue = queue;
         result.regimes.push(r);
     }
     Ok(Some(result))
+}
+
+/// The throughput study (issue 15 §2): the cascade replayed with the chain's limits on
+/// liquidation calls, for populations of growing size holding the same open interest, in
+/// today's layout and the hypothetical sharded one, against the same cascade without limits.
+#[derive(Clone, Debug)]
+pub struct ThroughputConfig {
+    /// The chain (its layout is set per run).
+    pub chain: Chain,
+    /// Population sizes (real accounts).
+    pub populations: Vec<f64>,
+    /// Fine rounds in the crash bars (`CascadeConfig::fine_round_secs`), in every run of the
+    /// study including the unconstrained reference.
+    pub fine_round_secs: i64,
+    /// `CascadeConfig::fine_range`.
+    pub fine_range: f64,
+}
+
+impl Default for ThroughputConfig {
+    fn default() -> Self {
+        ThroughputConfig {
+            chain: Chain::new(Layout::Today),
+            populations: vec![1e2, 1e3, 1e4, 1e5, 1e6],
+            fine_round_secs: 300,
+            fine_range: 0.03,
+        }
+    }
+}
+
+/// One run of the throughput study: the cascade settings and what they stand for.
+#[derive(Clone, Debug)]
+pub struct ThroughputJob {
+    /// Layout.
+    pub layout: Layout,
+    /// Real accounts.
+    pub population: f64,
+    /// The cascade settings of the run.
+    pub cfg: CascadeConfig,
+}
+
+/// The runs of the throughput study: the unconstrained reference (its results do not depend on
+/// the population: the same open interest in more, smaller accounts), then every population in
+/// today's layout and in the sharded one.
+pub fn throughput_jobs(base: &CascadeConfig, t: &ThroughputConfig) -> Vec<ThroughputJob> {
+    let cfg = |layout, population: f64| CascadeConfig {
+        chain: Some(Chain { layout, ..t.chain }),
+        scale: population / base.accounts.max(1) as f64,
+        fine_round_secs: t.fine_round_secs,
+        fine_range: t.fine_range,
+        ..base.clone()
+    };
+    let mut jobs = vec![ThroughputJob {
+        layout: Layout::Unconstrained,
+        population: base.accounts as f64,
+        cfg: cfg(Layout::Unconstrained, base.accounts as f64),
+    }];
+    for layout in [Layout::Today, Layout::Sharded] {
+        for &population in &t.populations {
+            jobs.push(ThroughputJob {
+                layout,
+                population,
+                cfg: cfg(layout, population),
+            });
+        }
+    }
+    jobs
+}
+
+/// One regime of one run of the throughput study (real accounts and calls).
+#[derive(Clone, Debug, Serialize)]
+pub struct ThroughputPoint {
+    /// Real accounts.
+    pub population: f64,
+    /// Layout.
+    pub layout: String,
+    /// Regime.
+    pub regime: String,
+    /// Real accounts that went bankrupt.
+    pub bankruptcies: f64,
+    /// As a fraction of the population.
+    pub bankrupt_frac: f64,
+    /// Bad debt as a fraction of the population's starting notional.
+    pub bad_debt_frac: f64,
+    /// Socialised loss, same unit.
+    pub socialised_frac: f64,
+    /// Real liquidation calls landed.
+    pub calls: f64,
+    /// Most real accounts left waiting at a round's end.
+    pub max_waiting: f64,
+    /// Longest wait for a call (seconds).
+    pub longest_wait_secs: i64,
+    /// Rounds that ended with accounts waiting.
+    pub rounds_short: usize,
+}
+
+/// Where a layout breaks for a regime: the smallest population of the grid whose bad debt is
+/// above the unconstrained run's.
+#[derive(Clone, Debug, Serialize)]
+pub struct Break {
+    /// Layout.
+    pub layout: String,
+    /// Regime.
+    pub regime: String,
+    /// The smallest population of the grid with more bad debt than the unconstrained run
+    /// (`None`: none of the grid's).
+    pub population: Option<f64>,
+    /// The grid point below it (`None`: it broke at the grid's smallest).
+    pub last_unbroken: Option<f64>,
+}
+
+/// The throughput study of one window.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThroughputResult {
+    /// Window.
+    pub window: String,
+    /// Asset.
+    pub asset: String,
+    /// The chain (layout of the base: see the points for each run's).
+    pub chain: Chain,
+    /// Liquidation calls per second, today's layout.
+    pub today_per_sec: f64,
+    /// Per second, sharded.
+    pub sharded_per_sec: f64,
+    /// Fine rounds in the crash bars (seconds; 0: none).
+    pub fine_round_secs: i64,
+    /// Their threshold (log-price span of the bar's path).
+    pub fine_range: f64,
+    /// The unconstrained reference, per regime.
+    pub reference: Vec<ThroughputPoint>,
+    /// Per layout, population and regime.
+    pub points: Vec<ThroughputPoint>,
+    /// Per layout and regime.
+    pub breaks: Vec<Break>,
+}
+
+/// Bad debt (fraction of notional) above which a run counts as worse than the unconstrained
+/// one: 10⁻⁶, a hundred-thousandth of a percent (the reference runs the same code with unlimited
+/// capacity, so below the breaking population the results are equal up to rounding).
+pub const BREAK_TOLERANCE: f64 = 1e-6;
+
+/// Assembles the throughput study of one window from its jobs' results (in `throughput_jobs`
+/// order); `None` when the window could not be simulated.
+pub fn throughput_result(
+    t: &ThroughputConfig,
+    jobs: &[ThroughputJob],
+    results: &[Option<WindowResult>],
+) -> Option<ThroughputResult> {
+    let first = results.first()?.as_ref()?;
+    let point = |job: &ThroughputJob, r: &RegimeResult| {
+        let q = r.queue.clone().unwrap_or_default();
+        let scale = job.cfg.scale;
+        ThroughputPoint {
+            population: job.population,
+            layout: job.layout.name().to_string(),
+            regime: r.regime.clone(),
+            bankruptcies: r.bankruptcies as f64 * scale,
+            bankrupt_frac: r.bankruptcies as f64 / first.accounts.max(1) as f64,
+            bad_debt_frac: r.bad_debt / first.notional.max(1.0),
+            socialised_frac: r.socialised / first.notional.max(1.0),
+            calls: q.calls,
+            max_waiting: q.max_waiting,
+            longest_wait_secs: q.longest_wait_secs,
+            rounds_short: q.rounds_short,
+        }
+    };
+    let reference: Vec<ThroughputPoint> = first
+        .regimes
+        .iter()
+        .map(|r| point(&jobs[0], r))
+        .collect();
+    let mut points = Vec::new();
+    for (job, res) in jobs.iter().zip(results).skip(1) {
+        points.extend(res.as_ref()?.regimes.iter().map(|r| point(job, r)));
+    }
+    let mut breaks = Vec::new();
+    for layout in [Layout::Today, Layout::Sharded] {
+        for rf in &reference {
+            let mut last_unbroken = None;
+            let mut population = None;
+            for p in points
+                .iter()
+                .filter(|p| p.layout == layout.name() && p.regime == rf.regime)
+            {
+                if p.bad_debt_frac > rf.bad_debt_frac + BREAK_TOLERANCE {
+                    population = Some(p.population);
+                    break;
+                }
+                last_unbroken = Some(p.population);
+            }
+            breaks.push(Break {
+                layout: layout.name().to_string(),
+                regime: rf.regime.clone(),
+                population,
+                last_unbroken,
+            });
+        }
+    }
+    let c = |layout| Chain { layout, ..t.chain };
+    Some(ThroughputResult {
+        window: first.window.clone(),
+        asset: first.asset.clone(),
+        chain: t.chain,
+        today_per_sec: c(Layout::Today).per_second(),
+        sharded_per_sec: c(Layout::Sharded).per_second(),
+        fine_round_secs: t.fine_round_secs,
+        fine_range: t.fine_range,
+        reference,
+        points,
+        breaks,
+    })
 }
 
 #[cfg(test)]
