@@ -179,6 +179,10 @@ pub struct QueueStats {
     pub longest_wait_secs: i64,
     /// Rounds that ended with accounts waiting.
     pub rounds_short: usize,
+    /// Peak demand: the most simulated calls landed in a round per second of the round's landing
+    /// time (its length less the keeper latency). A population of `accounts · capacity / peak`
+    /// or fewer never waits (see `critical_population`).
+    pub peak_sim_calls_per_sec: f64,
 }
 
 /// The liquidators' combined book: positions taken over (aggregated by series), what was paid
@@ -552,6 +556,7 @@ pub fn simulate(
                     credit = credit.min(cfg.scale) + ch.calls_in(round_dt);
                 }
                 let mut starved = false;
+                let landed_before = queue.as_ref().map_or(0.0, |q| q.calls);
                 // Keepers call repeatedly within the round (each call capped by the regime), the
                 // price moving with the impact of what was liquidated so far.
                 for _pass in 0..cfg.calls_per_round.max(1) {
@@ -712,6 +717,14 @@ pub fn simulate(
                         break;
                     }
                 }
+                if let (Some(q), Some(ch)) = (queue.as_mut(), &cfg.chain) {
+                    let landed = (q.calls - landed_before) / cfg.scale;
+                    if landed > 0.0 {
+                        let secs = round_dt - ch.keeper_latency_secs;
+                        let rate = if secs > 0.0 { landed / secs } else { f64::INFINITY };
+                        q.peak_sim_calls_per_sec = q.peak_sim_calls_per_sec.max(rate);
+                    }
+                }
                 let spot = engine::native(hist * impact.exp(), asset.contract);
                 book.mark(
                     spot as f64,
@@ -758,7 +771,7 @@ impl Default for ThroughputConfig {
     fn default() -> Self {
         ThroughputConfig {
             chain: Chain::new(Layout::Today),
-            populations: vec![1e2, 1e3, 1e4, 1e5, 1e6],
+            populations: vec![1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6],
             fine_round_secs: 300,
             fine_range: 0.03,
         }
@@ -772,33 +785,79 @@ pub struct ThroughputJob {
     pub layout: Layout,
     /// Real accounts.
     pub population: f64,
-    /// The cascade settings of the run.
+    /// The cascade settings of the run (its regimes: those the population may change).
     pub cfg: CascadeConfig,
 }
 
-/// The runs of the throughput study: the unconstrained reference (its results do not depend on
-/// the population: the same open interest in more, smaller accounts), then every population in
-/// today's layout and in the sharded one.
-pub fn throughput_jobs(base: &CascadeConfig, t: &ThroughputConfig) -> Vec<ThroughputJob> {
-    let cfg = |layout, population: f64| CascadeConfig {
+fn throughput_cfg(
+    base: &CascadeConfig,
+    t: &ThroughputConfig,
+    layout: Layout,
+    population: f64,
+) -> CascadeConfig {
+    CascadeConfig {
         chain: Some(Chain { layout, ..t.chain }),
         scale: population / base.accounts.max(1) as f64,
         fine_round_secs: t.fine_round_secs,
         fine_range: t.fine_range,
         ..base.clone()
-    };
-    let mut jobs = vec![ThroughputJob {
+    }
+}
+
+/// The unconstrained reference run of the throughput study: the same code with unlimited
+/// capacity. Its results do not depend on the population (the same open interest in more,
+/// smaller accounts).
+pub fn reference_job(base: &CascadeConfig, t: &ThroughputConfig) -> ThroughputJob {
+    ThroughputJob {
         layout: Layout::Unconstrained,
         population: base.accounts as f64,
-        cfg: cfg(Layout::Unconstrained, base.accounts as f64),
-    }];
+        cfg: throughput_cfg(base, t, Layout::Unconstrained, base.accounts as f64),
+    }
+}
+
+/// The largest population the chain serves without any account ever waiting, from the
+/// reference run's peak demand: `accounts · capacity per second / peak simulated calls per
+/// second` (infinite when nothing was liquidated). Up to it the constrained run *is* the
+/// reference (the queue never binds, so nothing else differs); a unit test checks that.
+pub fn critical_population(chain: &Chain, accounts: usize, reference: &RegimeResult) -> f64 {
+    let peak = reference
+        .queue
+        .as_ref()
+        .map_or(0.0, |q| q.peak_sim_calls_per_sec);
+    if peak <= 0.0 {
+        return f64::INFINITY;
+    }
+    accounts as f64 * chain.per_second() / peak
+}
+
+/// The constrained runs of the throughput study: each layout and population of the grid, with
+/// only the regimes whose critical population it exceeds (below it the run is the reference).
+pub fn grid_jobs(
+    base: &CascadeConfig,
+    t: &ThroughputConfig,
+    reference: &WindowResult,
+) -> Vec<ThroughputJob> {
+    let mut jobs = Vec::new();
     for layout in [Layout::Today, Layout::Sharded] {
+        let chain = Chain { layout, ..t.chain };
         for &population in &t.populations {
-            jobs.push(ThroughputJob {
-                layout,
-                population,
-                cfg: cfg(layout, population),
-            });
+            let regimes: Vec<Regime> = base
+                .regimes
+                .iter()
+                .zip(&reference.regimes)
+                .filter(|(_, r)| population > critical_population(&chain, reference.accounts, r))
+                .map(|(g, _)| *g)
+                .collect();
+            if !regimes.is_empty() {
+                jobs.push(ThroughputJob {
+                    layout,
+                    population,
+                    cfg: CascadeConfig {
+                        regimes,
+                        ..throughput_cfg(base, t, layout, population)
+                    },
+                });
+            }
         }
     }
     jobs
@@ -829,6 +888,22 @@ pub struct ThroughputPoint {
     pub longest_wait_secs: i64,
     /// Rounds that ended with accounts waiting.
     pub rounds_short: usize,
+    /// Simulated (false: at or below the critical population, so the reference's results).
+    pub simulated: bool,
+}
+
+/// The population from which the queue exceeds the chain's capacity, per layout and regime.
+#[derive(Clone, Debug, Serialize)]
+pub struct Critical {
+    /// Layout.
+    pub layout: String,
+    /// Regime.
+    pub regime: String,
+    /// Peak liquidation demand of the unconstrained cascade, real calls per second per 1000
+    /// accounts.
+    pub peak_calls_per_sec_per_1000: f64,
+    /// The largest population served without waiting (`critical_population`).
+    pub population: f64,
 }
 
 /// Where a layout breaks for a regime: the smallest population of the grid whose bad debt is
@@ -869,6 +944,8 @@ pub struct ThroughputResult {
     pub points: Vec<ThroughputPoint>,
     /// Per layout and regime.
     pub breaks: Vec<Break>,
+    /// Per layout and regime.
+    pub critical: Vec<Critical>,
 }
 
 /// Bad debt (fraction of notional) above which a run counts as worse than the unconstrained
@@ -876,76 +953,97 @@ pub struct ThroughputResult {
 /// capacity, so below the breaking population the results are equal up to rounding).
 pub const BREAK_TOLERANCE: f64 = 1e-6;
 
-/// Assembles the throughput study of one window from its jobs' results (in `throughput_jobs`
-/// order); `None` when the window could not be simulated.
+/// Assembles the throughput study of one window from its reference run and its grid jobs'
+/// results.
 pub fn throughput_result(
     t: &ThroughputConfig,
+    reference: &WindowResult,
     jobs: &[ThroughputJob],
-    results: &[Option<WindowResult>],
-) -> Option<ThroughputResult> {
-    let first = results.first()?.as_ref()?;
-    let point = |job: &ThroughputJob, r: &RegimeResult| {
+    results: &[WindowResult],
+) -> ThroughputResult {
+    let accounts = reference.accounts.max(1) as f64;
+    let notional = reference.notional.max(1.0);
+    let point = |layout: Layout, population: f64, r: &RegimeResult, simulated: bool| {
         let q = r.queue.clone().unwrap_or_default();
-        let scale = job.cfg.scale;
+        let scale = population / accounts;
         ThroughputPoint {
-            population: job.population,
-            layout: job.layout.name().to_string(),
+            population,
+            layout: layout.name().to_string(),
             regime: r.regime.clone(),
             bankruptcies: r.bankruptcies as f64 * scale,
-            bankrupt_frac: r.bankruptcies as f64 / first.accounts.max(1) as f64,
-            bad_debt_frac: r.bad_debt / first.notional.max(1.0),
-            socialised_frac: r.socialised / first.notional.max(1.0),
-            calls: q.calls,
+            bankrupt_frac: r.bankruptcies as f64 / accounts,
+            bad_debt_frac: r.bad_debt / notional,
+            socialised_frac: r.socialised / notional,
+            calls: if simulated { q.calls } else { q.calls * scale },
             max_waiting: q.max_waiting,
             longest_wait_secs: q.longest_wait_secs,
             rounds_short: q.rounds_short,
+            simulated,
         }
     };
-    let reference: Vec<ThroughputPoint> = first
+    let refs: Vec<ThroughputPoint> = reference
         .regimes
         .iter()
-        .map(|r| point(&jobs[0], r))
+        .map(|r| point(Layout::Unconstrained, accounts, r, true))
         .collect();
     let mut points = Vec::new();
-    for (job, res) in jobs.iter().zip(results).skip(1) {
-        points.extend(res.as_ref()?.regimes.iter().map(|r| point(job, r)));
-    }
     let mut breaks = Vec::new();
+    let mut critical = Vec::new();
     for layout in [Layout::Today, Layout::Sharded] {
-        for rf in &reference {
+        let chain = Chain { layout, ..t.chain };
+        for (rr, rf) in reference.regimes.iter().zip(&refs) {
+            let n_star = critical_population(&chain, reference.accounts, rr);
+            critical.push(Critical {
+                layout: layout.name().to_string(),
+                regime: rr.regime.clone(),
+                peak_calls_per_sec_per_1000: 1000.0
+                    * rr.queue.as_ref().map_or(0.0, |q| q.peak_sim_calls_per_sec)
+                    / accounts,
+                population: n_star,
+            });
             let mut last_unbroken = None;
-            let mut population = None;
-            for p in points
-                .iter()
-                .filter(|p| p.layout == layout.name() && p.regime == rf.regime)
-            {
-                if p.bad_debt_frac > rf.bad_debt_frac + BREAK_TOLERANCE {
-                    population = Some(p.population);
-                    break;
+            let mut broke = None;
+            for &population in &t.populations {
+                let run = jobs
+                    .iter()
+                    .zip(results)
+                    .filter(|(j, _)| j.layout == layout && j.population == population)
+                    .find_map(|(_, res)| res.regimes.iter().find(|g| g.regime == rr.regime));
+                let p = match run {
+                    Some(g) => point(layout, population, g, true),
+                    None => point(layout, population, rr, false),
+                };
+                if broke.is_none() {
+                    if p.bad_debt_frac > rf.bad_debt_frac + BREAK_TOLERANCE {
+                        broke = Some(population);
+                    } else {
+                        last_unbroken = Some(population);
+                    }
                 }
-                last_unbroken = Some(p.population);
+                points.push(p);
             }
             breaks.push(Break {
                 layout: layout.name().to_string(),
-                regime: rf.regime.clone(),
-                population,
+                regime: rr.regime.clone(),
+                population: broke,
                 last_unbroken,
             });
         }
     }
     let c = |layout| Chain { layout, ..t.chain };
-    Some(ThroughputResult {
-        window: first.window.clone(),
-        asset: first.asset.clone(),
+    ThroughputResult {
+        window: reference.window.clone(),
+        asset: reference.asset.clone(),
         chain: t.chain,
         today_per_sec: c(Layout::Today).per_second(),
         sharded_per_sec: c(Layout::Sharded).per_second(),
         fine_round_secs: t.fine_round_secs,
         fine_range: t.fine_range,
-        reference,
+        reference: refs,
         points,
         breaks,
-    })
+        critical,
+    }
 }
 
 #[cfg(test)]

@@ -551,25 +551,46 @@ pub fn run_all(
     if let Some(tc) = &opt.throughput {
         let t = Instant::now();
         throughput_capacity = chain::capacities(&tc.chain, chain::CAPACITY_SHAPES, &[0, 4]);
-        let runs = cascade::throughput_jobs(&opt.cascade_cfg, tc);
-        let jobs: Vec<(usize, &Asset, &Window, &CascadeConfig)> = assets
+        let windows: Vec<(&Asset, &Window)> = assets
             .iter()
             .flat_map(|a| opt.windows.iter().map(move |w| (a, w)))
-            .enumerate()
-            .flat_map(|(k, (a, w))| runs.iter().map(move |r| (k, a, w, &r.cfg)))
+            .collect();
+        pb.set_message("throughput study");
+        // The unconstrained reference of every window, then the grid runs it calls for.
+        let reference = cascade::reference_job(&opt.cascade_cfg, tc);
+        let refs = par_map(&windows, |(a, w)| {
+            cascade::simulate(a, &opt.params, &opt.liq, w, &reference.cfg)
+                .map_err(|e| e.to_string())
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, String>>()?;
+        let grids: Vec<Vec<cascade::ThroughputJob>> = refs
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map_or_else(Vec::new, |r| cascade::grid_jobs(&opt.cascade_cfg, tc, r))
+            })
+            .collect();
+        let jobs: Vec<(&Asset, &Window, &CascadeConfig)> = windows
+            .iter()
+            .zip(&grids)
+            .flat_map(|(&(a, w), g)| g.iter().map(move |j| (a, w, &j.cfg)))
             .collect();
         pb.set_length(jobs.len() as u64);
         pb.set_position(0);
-        pb.set_message("throughput study");
-        let results = par_map(&jobs, |(_, a, w, cfg)| {
+        let mut results = par_map(&jobs, |(a, w, cfg)| {
             let r = cascade::simulate(a, &opt.params, &opt.liq, w, cfg).map_err(|e| e.to_string());
             pb.inc(1);
             r
         })
         .into_iter()
-        .collect::<Result<Vec<_>, String>>()?;
-        for chunk in results.chunks(runs.len()) {
-            throughput.extend(cascade::throughput_result(tc, &runs, chunk));
+        .collect::<Result<Vec<_>, String>>()?
+        .into_iter();
+        for (r, g) in refs.iter().zip(&grids) {
+            let res: Vec<WindowResult> = results.by_ref().take(g.len()).flatten().collect();
+            if let Some(r) = r {
+                throughput.push(cascade::throughput_result(tc, r, g, &res));
+            }
         }
         timings.throughput = Some(t.elapsed().as_secs_f64());
     }
