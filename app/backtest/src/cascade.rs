@@ -81,9 +81,11 @@ pub struct CascadeConfig {
     pub regimes: Vec<Regime>,
     /// The chain's throughput limits (`crate::chain`; issue 15 §2). `None` (the default): the
     /// study as it was, every liquidatable account called in every pass. `Some`: the calls a
-    /// round can land are the chain's capacity over the round; liquidatable accounts queue in the
-    /// order they became liquidatable (first come, first served; an account served goes to the
-    /// back) and the rest wait for the next round while the price moves on along the bar's path.
+    /// round can land are the chain's capacity over the round (less the keeper latency); the
+    /// liquidatable accounts beyond it wait for the next round while the price moves on along
+    /// the bar's path, and are served first then, the longest-waiting first (the others in
+    /// population order, as without limits). With unlimited capacity (`Layout::Unconstrained`)
+    /// the run is the same as without, bit for bit (a test checks it).
     pub chain: Option<Chain>,
     /// Real accounts each simulated account stands for (used with `chain` only): the population
     /// is `accounts · scale` accounts holding the same open interest, each a 1/scale copy of
@@ -266,8 +268,9 @@ struct Account {
     collateral: f64,
     legs: Vec<Leg>,
     since: Option<i64>,
-    /// When it joined the liquidation queue (only with the chain's limits).
-    queued: Option<i64>,
+    /// Since when it has been left waiting, liquidatable, for lack of chain capacity (only with
+    /// the chain's limits).
+    waiting: Option<i64>,
     liquidated: bool,
     bankrupt: bool,
 }
@@ -333,7 +336,7 @@ fn population(
             collateral: k.im as f64 * u - k.value as f64,
             legs,
             since: None,
-            queued: None,
+            waiting: None,
             liquidated: false,
             bankrupt: false,
         });
@@ -567,15 +570,16 @@ pub fn simulate(
                     let mut any = false;
                     let mut unserved = 0usize;
                     if cfg.chain.is_some() {
-                        // First come, first served; not yet queued: in population order.
-                        order.sort_by_key(|&j| (accts[j].queued.unwrap_or(i64::MAX), j));
+                        // Accounts left waiting first, the longest-waiting first; then the rest in
+                        // population order (the order without limits).
+                        order.sort_by_key(|&j| (accts[j].waiting.unwrap_or(i64::MAX), j));
                     }
                     for &j in &order {
                         let a = &mut accts[j];
                         if a.legs.is_empty() {
                             continue;
                         }
-                        if starved && a.queued.is_some() {
+                        if starved && a.waiting.is_some() {
                             unserved += 1;
                             continue;
                         }
@@ -596,22 +600,23 @@ pub fn simulate(
                         };
                         if equity >= mm {
                             a.since = None;
-                            a.queued = None;
+                            a.waiting = None;
                             continue;
                         }
                         if let Some(q) = queue.as_mut() {
-                            // It joins the queue; the chain lands its call only if the round's
-                            // capacity has room for the `scale` real calls it stands for.
-                            let queued = *a.queued.get_or_insert(now);
+                            // The chain lands its call only if the round's capacity has room
+                            // for the `scale` real calls it stands for; if not, it waits.
                             if starved || credit < cfg.scale {
                                 starved = true;
+                                a.waiting.get_or_insert(now);
                                 unserved += 1;
                                 continue;
                             }
                             credit -= cfg.scale;
                             q.calls += cfg.scale;
-                            q.longest_wait_secs = q.longest_wait_secs.max(now - queued);
-                            a.queued = Some(now);
+                            if let Some(t) = a.waiting.take() {
+                                q.longest_wait_secs = q.longest_wait_secs.max(now - t);
+                            }
                         }
                         // The Dutch-auction clock opens with the first call that lands.
                         let since = *a.since.get_or_insert(now);
@@ -771,8 +776,8 @@ impl Default for ThroughputConfig {
     fn default() -> Self {
         ThroughputConfig {
             chain: Chain::new(Layout::Today),
-            populations: vec![1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6],
-            fine_round_secs: 300,
+            populations: vec![1e2, 1e3, 1e4, 3e4, 1e5, 3e5, 1e6],
+            fine_round_secs: 600,
             fine_range: 0.03,
         }
     }
@@ -1091,6 +1096,33 @@ mod tests {
         book.take(&leg, 5, 0.0);
         assert_eq!(book.legs.len(), 1);
         assert_eq!(book.legs[0].qty, 15);
+    }
+
+    /// Fine rounds split only the bars whose path spans the threshold, into rounds of at most
+    /// `fine_round_secs`; off by default.
+    #[test]
+    fn fine_rounds_split_only_the_crash_bars() {
+        let bar = |low: f64| Bar {
+            ts: 0,
+            open: 100.0,
+            high: 101.0,
+            low,
+            close: 100.0,
+            volume: 0.0,
+        };
+        let calm = intrabar_path(100.0, &bar(99.0));
+        let crash = intrabar_path(100.0, &bar(90.0));
+        let off = CascadeConfig::default();
+        assert_eq!(bar_rounds(1, 7200.0, &crash, &off), 1);
+        let on = CascadeConfig {
+            fine_round_secs: 600,
+            ..Default::default()
+        };
+        assert_eq!(bar_rounds(1, 7200.0, &calm, &on), 1);
+        assert_eq!(bar_rounds(1, 7200.0, &crash, &on), 12);
+        assert_eq!(bar_rounds(1, 7000.0, &crash, &on), 12);
+        assert_eq!(bar_rounds(12, 86_400.0, &crash, &on), 144);
+        assert_eq!(bar_rounds(16, 7200.0, &crash, &on), 16);
     }
 
     #[test]

@@ -264,9 +264,14 @@ pub struct Capacity {
 }
 
 /// Liquidation capacity at the keeper's request and at the measured budgets of `shapes`, with
-/// `trades_per_slot` competing trades (each requesting the same as the keeper's, or the shape's
-/// measured `trade`).
-pub fn capacities(base: &Chain, shapes: &[&str], trade_loads: &[u64]) -> Vec<Capacity> {
+/// each of `trade_loads` competing trades per slot (each requesting the same as the keeper's, or
+/// the shape's measured `trade`) and each of `keepers` liquidator accounts.
+pub fn capacities(
+    base: &Chain,
+    shapes: &[&str],
+    trade_loads: &[u64],
+    keepers: &[u64],
+) -> Vec<Capacity> {
     let mut out = Vec::new();
     let mut requests: Vec<(String, u64, u64, u64)> = vec![(
         "keeper default request".to_string(),
@@ -281,25 +286,28 @@ pub fn capacities(base: &Chain, shapes: &[&str], trade_loads: &[u64]) -> Vec<Cap
     }
     for (name, l, t, series) in requests {
         for &trades in trade_loads {
-            let c = |layout| Chain {
-                liquidate: Tx::liquidate(l, series),
-                trade: Tx::trade(t),
-                trades_per_slot: trades,
-                layout,
-                ..*base
-            };
-            let (today, sharded) = (c(Layout::Today), c(Layout::Sharded));
-            out.push(Capacity {
-                request: name.clone(),
-                liquidate_cu: l,
-                liquidate_cost: today.liquidate.cost(),
-                trades_per_slot: trades,
-                keepers: base.keepers,
-                today_per_slot: today.liquidations_per_slot(),
-                today_per_sec: today.per_second(),
-                sharded_per_slot: sharded.liquidations_per_slot(),
-                sharded_per_sec: sharded.per_second(),
-            });
+            for &k in keepers {
+                let c = |layout| Chain {
+                    liquidate: Tx::liquidate(l, series),
+                    trade: Tx::trade(t),
+                    trades_per_slot: trades,
+                    keepers: k,
+                    layout,
+                    ..*base
+                };
+                let (today, sharded) = (c(Layout::Today), c(Layout::Sharded));
+                out.push(Capacity {
+                    request: name.clone(),
+                    liquidate_cu: l,
+                    liquidate_cost: today.liquidate.cost(),
+                    trades_per_slot: trades,
+                    keepers: k,
+                    today_per_slot: today.liquidations_per_slot(),
+                    today_per_sec: today.per_second(),
+                    sharded_per_slot: sharded.liquidations_per_slot(),
+                    sharded_per_sec: sharded.per_second(),
+                });
+            }
         }
     }
     out

@@ -125,7 +125,7 @@ struct RunArgs {
     #[arg(long)]
     throughput: bool,
     /// Throughput study: real population sizes (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000,10000,30000,100000,300000,1000000")]
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000,30000,100000,300000,1000000")]
     throughput_populations: Vec<f64>,
     /// Throughput study: liquidator accounts (keepers); every liquidation writes one.
     #[arg(long, default_value_t = 4)]
@@ -148,7 +148,7 @@ struct RunArgs {
     throughput_block_share: f64,
     /// Throughput study: split bars whose path spans at least --throughput-fine-range in log
     /// price into keeper rounds of at most this many seconds (0: the cascade's rounds only).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 600)]
     throughput_fine_secs: i64,
     /// Throughput study: the span that makes a bar a crash bar (log price).
     #[arg(long, default_value_t = 0.03)]

@@ -550,7 +550,12 @@ pub fn run_all(
     let mut throughput_capacity = Vec::new();
     if let Some(tc) = &opt.throughput {
         let t = Instant::now();
-        throughput_capacity = chain::capacities(&tc.chain, chain::CAPACITY_SHAPES, &[0, 4]);
+        throughput_capacity = chain::capacities(
+            &tc.chain,
+            chain::CAPACITY_SHAPES,
+            &[0, 4],
+            &[1, tc.chain.keepers],
+        );
         let windows: Vec<(&Asset, &Window)> = assets
             .iter()
             .flat_map(|a| opt.windows.iter().map(move |w| (a, w)))
