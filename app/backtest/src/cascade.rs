@@ -387,7 +387,9 @@ fn bar_rounds(rounds: usize, dt: f64, path: &[(f64, f64)], cfg: &CascadeConfig) 
     }
     let (lo, hi) = path
         .iter()
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, p)| (lo.min(p), hi.max(p)));
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, p)| {
+            (lo.min(p), hi.max(p))
+        });
     if (hi / lo).ln() < cfg.fine_range {
         return rounds;
     }
@@ -726,7 +728,11 @@ pub fn simulate(
                     let landed = (q.calls - landed_before) / cfg.scale;
                     if landed > 0.0 {
                         let secs = round_dt - ch.keeper_latency_secs;
-                        let rate = if secs > 0.0 { landed / secs } else { f64::INFINITY };
+                        let rate = if secs > 0.0 {
+                            landed / secs
+                        } else {
+                            f64::INFINITY
+                        };
                         q.peak_sim_calls_per_sec = q.peak_sim_calls_per_sec.max(rate);
                     }
                 }
@@ -939,6 +945,8 @@ pub struct ThroughputResult {
     pub today_per_sec: f64,
     /// Per second, sharded.
     pub sharded_per_sec: f64,
+    /// The population's starting notional (quote units, e.g. USDT).
+    pub notional_quote: f64,
     /// Fine rounds in the crash bars (seconds; 0: none).
     pub fine_round_secs: i64,
     /// Their threshold (log-price span of the bar's path).
@@ -1042,6 +1050,7 @@ pub fn throughput_result(
         chain: t.chain,
         today_per_sec: c(Layout::Today).per_second(),
         sharded_per_sec: c(Layout::Sharded).per_second(),
+        notional_quote: reference.notional / engine::QUOTE,
         fine_round_secs: t.fine_round_secs,
         fine_range: t.fine_range,
         reference: refs,

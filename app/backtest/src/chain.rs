@@ -414,7 +414,9 @@ mod tests {
         assert_eq!(c.calls_in(1.0), 0.0);
         assert_eq!(c.calls_in(2.0), 0.0);
         assert!((c.calls_in(902.0) - 16.0 * 900.0 / 0.4).abs() < 1e-6);
-        assert!(Chain::new(Layout::Unconstrained).calls_in(1.0).is_infinite());
+        assert!(Chain::new(Layout::Unconstrained)
+            .calls_in(1.0)
+            .is_infinite());
     }
 
     /// The measured figures are tests/sbf/budgets.toml's.

@@ -125,7 +125,11 @@ struct RunArgs {
     #[arg(long)]
     throughput: bool,
     /// Throughput study: real population sizes (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000,30000,100000,300000,1000000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "100,1000,10000,30000,100000,300000,1000000"
+    )]
     throughput_populations: Vec<f64>,
     /// Throughput study: liquidator accounts (keepers); every liquidation writes one.
     #[arg(long, default_value_t = 4)]

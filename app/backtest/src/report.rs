@@ -395,7 +395,7 @@ fn throughput_section(s: &mut String, r: &Report) {
     }
     if let Some(t) = r.throughput.first() {
         let ch = &t.chain;
-        let _ = writeln!(s, "\nThe cascade under these limits: each simulated account stands for population/{} identical accounts holding the same open interest (so the unconstrained cascade does not depend on the population), liquidatable accounts queue first come first served, and a keeper round lands at most the chain's capacity over the round less the keeper latency; the rest wait while the price moves on along the bar's path. Settings: `liquidate` requests {} CU (cost {}), {} competing trades per slot at {} CU, {} keepers, keeper latency {} s, block share {}; bars whose path spans ≥ {:.0}% (log) are split into keeper rounds of {} s. Capacity: today {:.1} calls/s, sharded {:.1} calls/s. Bad debt is % of the population's starting notional; \"breaks at\" is the smallest population of the grid whose bad debt exceeds the unconstrained run's by more than {:.4}% of notional; \"waits above\" is the largest population the chain serves without any account waiting, from the unconstrained run's peak demand (populations up to it are the unconstrained run, not re-simulated).\n",
+        let _ = writeln!(s, "\nThe cascade under these limits: each simulated account stands for population/{} identical accounts holding the same open interest (so the unconstrained cascade does not depend on the population); a keeper round lands at most the chain's capacity over the round less the keeper latency, and the liquidatable accounts beyond it wait, served first in the next round (the longest-waiting first), while the price moves on along the bar's path. Settings: `liquidate` requests {} CU (cost {}), {} competing trades per slot at {} CU, {} keepers, keeper latency {} s, block share {}; bars whose path spans ≥ {:.0}% (log) are split into keeper rounds of {} s. Capacity: today {:.1} calls/s, sharded {:.1} calls/s. Bad debt is % of the population's starting notional; \"breaks at\" is the smallest population of the grid whose bad debt exceeds the unconstrained run's by more than {:.4}% of notional; \"waits above\" is the largest population the chain serves without any account waiting, from the unconstrained run's peak demand (populations up to it are the unconstrained run, not re-simulated).\n",
             r.cascade.first().map_or(200, |w| w.accounts),
             ch.liquidate.requested_cu,
             ch.liquidate.cost(),
@@ -412,12 +412,20 @@ fn throughput_section(s: &mut String, r: &Report) {
         );
     }
     for t in &r.throughput {
-        let _ = writeln!(s, "### {} on {}\n", t.window, t.asset);
+        let _ = writeln!(
+            s,
+            "### {} on {}\n\nPopulation notional {:.0} (quote units): {:.0} per account at 1k accounts, {:.0} at 100k.\n",
+            t.window,
+            t.asset,
+            t.notional_quote,
+            t.notional_quote / 1e3,
+            t.notional_quote / 1e5
+        );
         let _ = writeln!(s, "| regime | layout | peak demand (calls/s per 1000 accounts) | waits above | bad debt breaks at | population: bad debt (bankrupt accounts) |\n|---|---|---:|---:|---|---|");
         for rf in &t.reference {
             let _ = writeln!(
                 s,
-                "| {} | unconstrained | | | — | any: {:.3}% ({:.1}% of accounts) |",
+                "| {} | unconstrained | | | — | any: {:.4}% ({:.1}% of accounts) |",
                 rf.regime,
                 100.0 * rf.bad_debt_frac,
                 100.0 * rf.bankrupt_frac
@@ -434,7 +442,7 @@ fn throughput_section(s: &mut String, r: &Report) {
                     .filter(|p| p.layout == b.layout && p.regime == rf.regime)
                     .map(|p| {
                         format!(
-                            "{}: {:.3}% ({:.1}%)",
+                            "{}: {:.4}% ({:.1}%)",
                             population(p.population),
                             100.0 * p.bad_debt_frac,
                             100.0 * p.bankrupt_frac
@@ -445,14 +453,20 @@ fn throughput_section(s: &mut String, r: &Report) {
                     .critical
                     .iter()
                     .find(|c| c.layout == b.layout && c.regime == rf.regime)
-                    .map_or((0.0, f64::INFINITY), |c| (c.peak_calls_per_sec_per_1000, c.population));
+                    .map_or((0.0, f64::INFINITY), |c| {
+                        (c.peak_calls_per_sec_per_1000, c.population)
+                    });
                 let _ = writeln!(
                     s,
                     "| {} | {} | {:.2} | {} | {} | {} |",
                     rf.regime,
                     b.layout,
                     peak,
-                    if n_star.is_finite() { format!("{n_star:.0}") } else { "never".into() },
+                    if n_star.is_finite() {
+                        format!("{n_star:.0}")
+                    } else {
+                        "never".into()
+                    },
                     at,
                     cells.join("; ")
                 );

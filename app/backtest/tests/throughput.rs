@@ -121,8 +121,8 @@ fn below_the_critical_population_nothing_waits_and_above_it_accounts_do() {
 }
 
 #[test]
-fn when_the_queue_exceeds_capacity_todays_layout_has_more_bad_debt_than_sharded_and_unconstrained(
-) {
+fn when_the_queue_exceeds_capacity_todays_layout_has_more_bad_debt_than_sharded_and_unconstrained()
+{
     let a = asset();
     // Ten million accounts holding the population's open interest: the queue binds in both
     // layouts, for hours today.
@@ -135,7 +135,11 @@ fn when_the_queue_exceeds_capacity_todays_layout_has_more_bad_debt_than_sharded_
     assert_eq!(Chain::new(Layout::Today).liquidations_per_slot(), 16);
     assert_eq!(Chain::new(Layout::Sharded).liquidations_per_slot(), 42);
     for k in 0..today.regimes.len() {
-        let (t, s, u) = (&today.regimes[k], &sharded.regimes[k], &unconstrained.regimes[k]);
+        let (t, s, u) = (
+            &today.regimes[k],
+            &sharded.regimes[k],
+            &unconstrained.regimes[k],
+        );
         eprintln!(
             "{}: bad debt today {:.4}% sharded {:.4}% unconstrained {:.4}% of notional; bankruptcies {} {} {}; waits {} {}",
             t.regime,
