@@ -21,6 +21,7 @@
 
 use crate::backtest::Asset;
 use crate::calibrate::Rng;
+use crate::chain::{Chain, Layout};
 use crate::data::DAY;
 use crate::engine::{self, Leg, MarketAt};
 use crate::metrics::Window;
@@ -76,6 +77,29 @@ pub struct CascadeConfig {
     pub seed: u64,
     /// Average daily volume (quote units) when the file has no volume column.
     pub adv_fallback: f64,
+    /// Regimes simulated (all three by default).
+    pub regimes: Vec<Regime>,
+    /// The chain's throughput limits (`crate::chain`; issue 15 §2). `None` (the default): the
+    /// study as it was, every liquidatable account called in every pass. `Some`: the calls a
+    /// round can land are the chain's capacity over the round (less the keeper latency); the
+    /// liquidatable accounts beyond it wait for the next round while the price moves on along
+    /// the bar's path, and are served first then, the longest-waiting first (the others in
+    /// population order, as without limits). With unlimited capacity (`Layout::Unconstrained`)
+    /// the run is the same as without, bit for bit (a test checks it).
+    pub chain: Option<Chain>,
+    /// Real accounts each simulated account stands for (used with `chain` only): the population
+    /// is `accounts · scale` accounts holding the same open interest, each a 1/scale copy of
+    /// its simulated account, so a simulated call is `scale` real calls (the impact, the margin
+    /// and the results as fractions of notional do not depend on the scale; only the queue does).
+    pub scale: f64,
+    /// Finer keeper rounds in the crash bars (0: off, the default): a bar whose intrabar path
+    /// spans at least `fine_range` in log price is split into rounds of at most this many
+    /// seconds (the rounds along the same open/high/low/close path). Chosen from history only,
+    /// so every run of a throughput comparison uses the same rounds.
+    pub fine_round_secs: i64,
+    /// The log-price span of the intrabar path (previous close, high, low) from which a bar is
+    /// split into fine rounds.
+    pub fine_range: f64,
 }
 
 impl Default for CascadeConfig {
@@ -91,6 +115,11 @@ impl Default for CascadeConfig {
             insurance_frac: 0.01,
             seed: 2026,
             adv_fallback: 1e9,
+            regimes: vec![Regime::Avsl, Regime::KeelFull, Regime::Static],
+            chain: None,
+            scale: 1.0,
+            fine_round_secs: 0,
+            fine_range: 0.03,
         }
     }
 }
@@ -129,6 +158,33 @@ pub struct RegimeResult {
     /// Mark-to-market of what the liquidators took over plus their delta hedge, at the window's
     /// end (quote units).
     pub liquidator_mtm: f64,
+    /// The liquidation queue under the chain's limits (only with `CascadeConfig::chain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueStats>,
+}
+
+/// The liquidation queue under the chain's limits, in real accounts and calls (simulated ×
+/// `CascadeConfig::scale`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct QueueStats {
+    /// Liquidation calls per second the chain lands (`Chain::per_second`).
+    pub capacity_per_sec: f64,
+    /// Real accounts each simulated one stands for.
+    pub scale: f64,
+    /// Real accounts in the population.
+    pub population: f64,
+    /// Real liquidation calls landed.
+    pub calls: f64,
+    /// Most real accounts left liquidatable and unserved at the end of a round.
+    pub max_waiting: f64,
+    /// Longest time an account waited in the queue for a call (seconds).
+    pub longest_wait_secs: i64,
+    /// Rounds that ended with accounts waiting.
+    pub rounds_short: usize,
+    /// Peak demand: the most simulated calls landed in a round per second of the round's landing
+    /// time (its length less the keeper latency). A population of `accounts · capacity / peak`
+    /// or fewer never waits (see `critical_population`).
+    pub peak_sim_calls_per_sec: f64,
 }
 
 /// The liquidators' combined book: positions taken over (aggregated by series), what was paid
@@ -212,6 +268,9 @@ struct Account {
     collateral: f64,
     legs: Vec<Leg>,
     since: Option<i64>,
+    /// Since when it has been left waiting, liquidatable, for lack of chain capacity (only with
+    /// the chain's limits).
+    waiting: Option<i64>,
     liquidated: bool,
     bankrupt: bool,
 }
@@ -277,6 +336,7 @@ fn population(
             collateral: k.im as f64 * u - k.value as f64,
             legs,
             since: None,
+            waiting: None,
             liquidated: false,
             bankrupt: false,
         });
@@ -316,6 +376,24 @@ fn path_at(path: &[(f64, f64)], f: f64) -> f64 {
         }
     }
     path[path.len() - 1].1
+}
+
+/// Keeper rounds in a bar: `rounds`, or with fine rounds on and a path spanning at least
+/// `fine_range` in log price (previous close, high and low), enough rounds of at most
+/// `fine_round_secs`.
+fn bar_rounds(rounds: usize, dt: f64, path: &[(f64, f64)], cfg: &CascadeConfig) -> usize {
+    if cfg.fine_round_secs <= 0 {
+        return rounds;
+    }
+    let (lo, hi) = path
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, p)| {
+            (lo.min(p), hi.max(p))
+        });
+    if (hi / lo).ln() < cfg.fine_range {
+        return rounds;
+    }
+    rounds.max((dt / cfg.fine_round_secs as f64).ceil() as usize)
 }
 
 /// Deribit-style standard MM above the marks: 7.5% of spot per short option, 1% per future.
@@ -411,7 +489,7 @@ pub fn simulate(
             .collect(),
     };
     let mut b = MarginBreakdown::default();
-    for regime in [Regime::Avsl, Regime::KeelFull, Regime::Static] {
+    for &regime in &cfg.regimes {
         let mut accts = pop.clone();
         let mut vol = vol0;
         let mut impact = 0.0f64; // ln price offset
@@ -433,14 +511,25 @@ pub fn simulate(
             bonuses: 0.0,
             liquidator_bonus: 0.0,
             liquidator_mtm: 0.0,
+            queue: None,
         };
         let mut book = LiquidatorBook::default();
         let mut low = f64::INFINITY;
+        let mut queue = cfg.chain.map(|c| QueueStats {
+            capacity_per_sec: c.per_second(),
+            scale: cfg.scale,
+            population: cfg.scale * accts.len() as f64,
+            ..Default::default()
+        });
+        // Real calls the chain can still land this round (with the chain's limits).
+        let mut credit = 0.0f64;
+        let mut order: Vec<usize> = (0..accts.len()).collect();
         for (k, i) in (i0 + 1..=i1).enumerate() {
             let bar = s.bars[i];
             let dt = (bar.ts - s.bars[i - 1].ts) as f64;
-            let round_dt = dt / rounds as f64;
             let path = intrabar_path(s.bars[i - 1].close, &bar);
+            let rounds = bar_rounds(rounds, dt, &path, cfg);
+            let round_dt = dt / rounds as f64;
             // The implied vol known at the bar's open, treated as a live feed (republished each
             // round: the data is daily, a production feed is not).
             let iv_now = feed.as_ref().and_then(|f| f[i - 1]);
@@ -466,6 +555,13 @@ pub fn simulate(
                 )
                 .map_err(|e| engine::EngineError(format!("crank: {e:?}")))?;
                 low = low.min(px);
+                if let Some(ch) = &cfg.chain {
+                    // Less than one simulated call's worth carries over (granularity), the rest
+                    // of an unused round's capacity is lost.
+                    credit = credit.min(cfg.scale) + ch.calls_in(round_dt);
+                }
+                let mut starved = false;
+                let landed_before = queue.as_ref().map_or(0.0, |q| q.calls);
                 // Keepers call repeatedly within the round (each call capped by the regime), the
                 // price moving with the impact of what was liquidated so far.
                 for _pass in 0..cfg.calls_per_round.max(1) {
@@ -474,7 +570,21 @@ pub fn simulate(
                     let spot = engine::native(px, asset.contract);
                     let mut sold = 0.0f64; // delta notional liquidators hedge by selling (quote)
                     let mut any = false;
-                    for a in accts.iter_mut().filter(|a| !a.legs.is_empty()) {
+                    let mut unserved = 0usize;
+                    if cfg.chain.is_some() {
+                        // Accounts left waiting first, the longest-waiting first; then the rest in
+                        // population order (the order without limits).
+                        order.sort_by_key(|&j| (accts[j].waiting.unwrap_or(i64::MAX), j));
+                    }
+                    for &j in &order {
+                        let a = &mut accts[j];
+                        if a.legs.is_empty() {
+                            continue;
+                        }
+                        if starved && a.waiting.is_some() {
+                            unserved += 1;
+                            continue;
+                        }
                         let mk = [MarketAt {
                             spot,
                             vol,
@@ -492,8 +602,25 @@ pub fn simulate(
                         };
                         if equity >= mm {
                             a.since = None;
+                            a.waiting = None;
                             continue;
                         }
+                        if let Some(q) = queue.as_mut() {
+                            // The chain lands its call only if the round's capacity has room
+                            // for the `scale` real calls it stands for; if not, it waits.
+                            if starved || credit < cfg.scale {
+                                starved = true;
+                                a.waiting.get_or_insert(now);
+                                unserved += 1;
+                                continue;
+                            }
+                            credit -= cfg.scale;
+                            q.calls += cfg.scale;
+                            if let Some(t) = a.waiting.take() {
+                                q.longest_wait_secs = q.longest_wait_secs.max(now - t);
+                            }
+                        }
+                        // The Dutch-auction clock opens with the first call that lands.
                         let since = *a.since.get_or_insert(now);
                         any = true;
                         let deltas: Vec<f64> = b.positions[..a.legs.len()]
@@ -587,8 +714,26 @@ pub fn simulate(
                     flow += sold;
                     impact = -flow.signum() * cfg.impact_y * sigma_day * (flow.abs() / adv).sqrt();
                     r.max_impact = r.max_impact.max(1.0 - impact.exp());
-                    if !any {
+                    if starved {
+                        if let Some(q) = queue.as_mut() {
+                            q.rounds_short += 1;
+                            q.max_waiting = q.max_waiting.max(unserved as f64 * cfg.scale);
+                        }
+                    }
+                    if !any || starved {
                         break;
+                    }
+                }
+                if let (Some(q), Some(ch)) = (queue.as_mut(), &cfg.chain) {
+                    let landed = (q.calls - landed_before) / cfg.scale;
+                    if landed > 0.0 {
+                        let secs = round_dt - ch.keeper_latency_secs;
+                        let rate = if secs > 0.0 {
+                            landed / secs
+                        } else {
+                            f64::INFINITY
+                        };
+                        q.peak_sim_calls_per_sec = q.peak_sim_calls_per_sec.max(rate);
                     }
                 }
                 let spot = engine::native(hist * impact.exp(), asset.contract);
@@ -611,9 +756,308 @@ pub fn simulate(
         r.trough_vs_history = low / hist_min - 1.0;
         r.insurance_end = insurance;
         r.liquidator_mtm = book.value - book.paid + book.hedge_pnl;
+        r.queue = queue;
         result.regimes.push(r);
     }
     Ok(Some(result))
+}
+
+/// The throughput study (issue 15 §2): the cascade replayed with the chain's limits on
+/// liquidation calls, for populations of growing size holding the same open interest, in
+/// today's layout and the hypothetical sharded one, against the same cascade without limits.
+#[derive(Clone, Debug)]
+pub struct ThroughputConfig {
+    /// The chain (its layout is set per run).
+    pub chain: Chain,
+    /// Population sizes (real accounts).
+    pub populations: Vec<f64>,
+    /// Fine rounds in the crash bars (`CascadeConfig::fine_round_secs`), in every run of the
+    /// study including the unconstrained reference.
+    pub fine_round_secs: i64,
+    /// `CascadeConfig::fine_range`.
+    pub fine_range: f64,
+}
+
+impl Default for ThroughputConfig {
+    fn default() -> Self {
+        ThroughputConfig {
+            chain: Chain::new(Layout::Today),
+            populations: vec![1e2, 1e3, 1e4, 3e4, 1e5, 3e5, 1e6],
+            fine_round_secs: 600,
+            fine_range: 0.03,
+        }
+    }
+}
+
+/// One run of the throughput study: the cascade settings and what they stand for.
+#[derive(Clone, Debug)]
+pub struct ThroughputJob {
+    /// Layout.
+    pub layout: Layout,
+    /// Real accounts.
+    pub population: f64,
+    /// The cascade settings of the run (its regimes: those the population may change).
+    pub cfg: CascadeConfig,
+}
+
+fn throughput_cfg(
+    base: &CascadeConfig,
+    t: &ThroughputConfig,
+    layout: Layout,
+    population: f64,
+) -> CascadeConfig {
+    CascadeConfig {
+        chain: Some(Chain { layout, ..t.chain }),
+        scale: population / base.accounts.max(1) as f64,
+        fine_round_secs: t.fine_round_secs,
+        fine_range: t.fine_range,
+        ..base.clone()
+    }
+}
+
+/// The unconstrained reference run of the throughput study: the same code with unlimited
+/// capacity. Its results do not depend on the population (the same open interest in more,
+/// smaller accounts).
+pub fn reference_job(base: &CascadeConfig, t: &ThroughputConfig) -> ThroughputJob {
+    ThroughputJob {
+        layout: Layout::Unconstrained,
+        population: base.accounts as f64,
+        cfg: throughput_cfg(base, t, Layout::Unconstrained, base.accounts as f64),
+    }
+}
+
+/// The largest population the chain serves without any account ever waiting, from the
+/// reference run's peak demand: `accounts · capacity per second / peak simulated calls per
+/// second` (infinite when nothing was liquidated). Up to it the constrained run *is* the
+/// reference (the queue never binds, so nothing else differs); a unit test checks that.
+pub fn critical_population(chain: &Chain, accounts: usize, reference: &RegimeResult) -> f64 {
+    let peak = reference
+        .queue
+        .as_ref()
+        .map_or(0.0, |q| q.peak_sim_calls_per_sec);
+    if peak <= 0.0 {
+        return f64::INFINITY;
+    }
+    accounts as f64 * chain.per_second() / peak
+}
+
+/// The constrained runs of the throughput study: each layout and population of the grid, with
+/// only the regimes whose critical population it exceeds (below it the run is the reference).
+pub fn grid_jobs(
+    base: &CascadeConfig,
+    t: &ThroughputConfig,
+    reference: &WindowResult,
+) -> Vec<ThroughputJob> {
+    let mut jobs = Vec::new();
+    for layout in [Layout::Today, Layout::Sharded] {
+        let chain = Chain { layout, ..t.chain };
+        for &population in &t.populations {
+            let regimes: Vec<Regime> = base
+                .regimes
+                .iter()
+                .zip(&reference.regimes)
+                .filter(|(_, r)| population > critical_population(&chain, reference.accounts, r))
+                .map(|(g, _)| *g)
+                .collect();
+            if !regimes.is_empty() {
+                jobs.push(ThroughputJob {
+                    layout,
+                    population,
+                    cfg: CascadeConfig {
+                        regimes,
+                        ..throughput_cfg(base, t, layout, population)
+                    },
+                });
+            }
+        }
+    }
+    jobs
+}
+
+/// One regime of one run of the throughput study (real accounts and calls).
+#[derive(Clone, Debug, Serialize)]
+pub struct ThroughputPoint {
+    /// Real accounts.
+    pub population: f64,
+    /// Layout.
+    pub layout: String,
+    /// Regime.
+    pub regime: String,
+    /// Real accounts that went bankrupt.
+    pub bankruptcies: f64,
+    /// As a fraction of the population.
+    pub bankrupt_frac: f64,
+    /// Bad debt as a fraction of the population's starting notional.
+    pub bad_debt_frac: f64,
+    /// Socialised loss, same unit.
+    pub socialised_frac: f64,
+    /// Real liquidation calls landed.
+    pub calls: f64,
+    /// Most real accounts left waiting at a round's end.
+    pub max_waiting: f64,
+    /// Longest wait for a call (seconds).
+    pub longest_wait_secs: i64,
+    /// Rounds that ended with accounts waiting.
+    pub rounds_short: usize,
+    /// Simulated (false: at or below the critical population, so the reference's results).
+    pub simulated: bool,
+}
+
+/// The population from which the queue exceeds the chain's capacity, per layout and regime.
+#[derive(Clone, Debug, Serialize)]
+pub struct Critical {
+    /// Layout.
+    pub layout: String,
+    /// Regime.
+    pub regime: String,
+    /// Peak liquidation demand of the unconstrained cascade, real calls per second per 1000
+    /// accounts.
+    pub peak_calls_per_sec_per_1000: f64,
+    /// The largest population served without waiting (`critical_population`).
+    pub population: f64,
+}
+
+/// Where a layout breaks for a regime: the smallest population of the grid whose bad debt is
+/// above the unconstrained run's.
+#[derive(Clone, Debug, Serialize)]
+pub struct Break {
+    /// Layout.
+    pub layout: String,
+    /// Regime.
+    pub regime: String,
+    /// The smallest population of the grid with more bad debt than the unconstrained run
+    /// (`None`: none of the grid's).
+    pub population: Option<f64>,
+    /// The grid point below it (`None`: it broke at the grid's smallest).
+    pub last_unbroken: Option<f64>,
+}
+
+/// The throughput study of one window.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThroughputResult {
+    /// Window.
+    pub window: String,
+    /// Asset.
+    pub asset: String,
+    /// The chain (layout of the base: see the points for each run's).
+    pub chain: Chain,
+    /// Liquidation calls per second, today's layout.
+    pub today_per_sec: f64,
+    /// Per second, sharded.
+    pub sharded_per_sec: f64,
+    /// The population's starting notional (quote units, e.g. USDT).
+    pub notional_quote: f64,
+    /// Fine rounds in the crash bars (seconds; 0: none).
+    pub fine_round_secs: i64,
+    /// Their threshold (log-price span of the bar's path).
+    pub fine_range: f64,
+    /// The unconstrained reference, per regime.
+    pub reference: Vec<ThroughputPoint>,
+    /// Per layout, population and regime.
+    pub points: Vec<ThroughputPoint>,
+    /// Per layout and regime.
+    pub breaks: Vec<Break>,
+    /// Per layout and regime.
+    pub critical: Vec<Critical>,
+}
+
+/// Bad debt (fraction of notional) above which a run counts as worse than the unconstrained
+/// one: 10⁻⁶, a hundred-thousandth of a percent (the reference runs the same code with unlimited
+/// capacity, so below the breaking population the results are equal up to rounding).
+pub const BREAK_TOLERANCE: f64 = 1e-6;
+
+/// Assembles the throughput study of one window from its reference run and its grid jobs'
+/// results.
+pub fn throughput_result(
+    t: &ThroughputConfig,
+    reference: &WindowResult,
+    jobs: &[ThroughputJob],
+    results: &[WindowResult],
+) -> ThroughputResult {
+    let accounts = reference.accounts.max(1) as f64;
+    let notional = reference.notional.max(1.0);
+    let point = |layout: Layout, population: f64, r: &RegimeResult, simulated: bool| {
+        let q = r.queue.clone().unwrap_or_default();
+        let scale = population / accounts;
+        ThroughputPoint {
+            population,
+            layout: layout.name().to_string(),
+            regime: r.regime.clone(),
+            bankruptcies: r.bankruptcies as f64 * scale,
+            bankrupt_frac: r.bankruptcies as f64 / accounts,
+            bad_debt_frac: r.bad_debt / notional,
+            socialised_frac: r.socialised / notional,
+            calls: if simulated { q.calls } else { q.calls * scale },
+            max_waiting: q.max_waiting,
+            longest_wait_secs: q.longest_wait_secs,
+            rounds_short: q.rounds_short,
+            simulated,
+        }
+    };
+    let refs: Vec<ThroughputPoint> = reference
+        .regimes
+        .iter()
+        .map(|r| point(Layout::Unconstrained, accounts, r, true))
+        .collect();
+    let mut points = Vec::new();
+    let mut breaks = Vec::new();
+    let mut critical = Vec::new();
+    for layout in [Layout::Today, Layout::Sharded] {
+        let chain = Chain { layout, ..t.chain };
+        for (rr, rf) in reference.regimes.iter().zip(&refs) {
+            let n_star = critical_population(&chain, reference.accounts, rr);
+            critical.push(Critical {
+                layout: layout.name().to_string(),
+                regime: rr.regime.clone(),
+                peak_calls_per_sec_per_1000: 1000.0
+                    * rr.queue.as_ref().map_or(0.0, |q| q.peak_sim_calls_per_sec)
+                    / accounts,
+                population: n_star,
+            });
+            let mut last_unbroken = None;
+            let mut broke = None;
+            for &population in &t.populations {
+                let run = jobs
+                    .iter()
+                    .zip(results)
+                    .filter(|(j, _)| j.layout == layout && j.population == population)
+                    .find_map(|(_, res)| res.regimes.iter().find(|g| g.regime == rr.regime));
+                let p = match run {
+                    Some(g) => point(layout, population, g, true),
+                    None => point(layout, population, rr, false),
+                };
+                if broke.is_none() {
+                    if p.bad_debt_frac > rf.bad_debt_frac + BREAK_TOLERANCE {
+                        broke = Some(population);
+                    } else {
+                        last_unbroken = Some(population);
+                    }
+                }
+                points.push(p);
+            }
+            breaks.push(Break {
+                layout: layout.name().to_string(),
+                regime: rr.regime.clone(),
+                population: broke,
+                last_unbroken,
+            });
+        }
+    }
+    let c = |layout| Chain { layout, ..t.chain };
+    ThroughputResult {
+        window: reference.window.clone(),
+        asset: reference.asset.clone(),
+        chain: t.chain,
+        today_per_sec: c(Layout::Today).per_second(),
+        sharded_per_sec: c(Layout::Sharded).per_second(),
+        notional_quote: reference.notional / engine::QUOTE,
+        fine_round_secs: t.fine_round_secs,
+        fine_range: t.fine_range,
+        reference: refs,
+        points,
+        breaks,
+        critical,
+    }
 }
 
 #[cfg(test)]
@@ -661,6 +1105,33 @@ mod tests {
         book.take(&leg, 5, 0.0);
         assert_eq!(book.legs.len(), 1);
         assert_eq!(book.legs[0].qty, 15);
+    }
+
+    /// Fine rounds split only the bars whose path spans the threshold, into rounds of at most
+    /// `fine_round_secs`; off by default.
+    #[test]
+    fn fine_rounds_split_only_the_crash_bars() {
+        let bar = |low: f64| Bar {
+            ts: 0,
+            open: 100.0,
+            high: 101.0,
+            low,
+            close: 100.0,
+            volume: 0.0,
+        };
+        let calm = intrabar_path(100.0, &bar(99.0));
+        let crash = intrabar_path(100.0, &bar(90.0));
+        let off = CascadeConfig::default();
+        assert_eq!(bar_rounds(1, 7200.0, &crash, &off), 1);
+        let on = CascadeConfig {
+            fine_round_secs: 600,
+            ..Default::default()
+        };
+        assert_eq!(bar_rounds(1, 7200.0, &calm, &on), 1);
+        assert_eq!(bar_rounds(1, 7200.0, &crash, &on), 12);
+        assert_eq!(bar_rounds(1, 7000.0, &crash, &on), 12);
+        assert_eq!(bar_rounds(12, 86_400.0, &crash, &on), 144);
+        assert_eq!(bar_rounds(16, 7200.0, &crash, &on), 16);
     }
 
     #[test]

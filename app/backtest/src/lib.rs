@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod bs;
 pub mod calibrate;
 pub mod cascade;
+pub mod chain;
 pub mod charts;
 pub mod cli;
 pub mod data;

@@ -119,6 +119,44 @@ struct RunArgs {
     /// keeper every 30 minutes).
     #[arg(long, default_value_t = 0)]
     cascade_rounds: usize,
+    /// Run the throughput study (issue 15 §2): the cascade under Solana's limits on the
+    /// liquidation calls a slot can hold, today's layout vs a hypothetical sharded one, for
+    /// growing populations holding the same open interest (docs/liquidation.md, "Throughput").
+    #[arg(long)]
+    throughput: bool,
+    /// Throughput study: real population sizes (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "100,1000,10000,30000,100000,300000,1000000"
+    )]
+    throughput_populations: Vec<f64>,
+    /// Throughput study: liquidator accounts (keepers); every liquidation writes one.
+    #[arg(long, default_value_t = 4)]
+    throughput_keepers: u64,
+    /// Throughput study: compute-unit limit requested per `liquidate` (the keeper's default is
+    /// 1,400,000; the measured budget of the population's shape, 1x1, is 78,400).
+    #[arg(long, default_value_t = 1_400_000)]
+    throughput_cu: u64,
+    /// Throughput study: compute-unit limit requested per competing trade.
+    #[arg(long, default_value_t = 1_400_000)]
+    throughput_trade_cu: u64,
+    /// Throughput study: competing trades per slot (each writing the Exchange today).
+    #[arg(long, default_value_t = 0)]
+    throughput_trades: u64,
+    /// Throughput study: keeper latency (seconds from reading a state to its first call landing).
+    #[arg(long, default_value_t = 2.0)]
+    throughput_latency: f64,
+    /// Throughput study: share of each block Keel's transactions may use (1: all of it).
+    #[arg(long, default_value_t = 1.0)]
+    throughput_block_share: f64,
+    /// Throughput study: split bars whose path spans at least --throughput-fine-range in log
+    /// price into keeper rounds of at most this many seconds (0: the cascade's rounds only).
+    #[arg(long, default_value_t = 600)]
+    throughput_fine_secs: i64,
+    /// Throughput study: the span that makes a bar a crash bar (log price).
+    #[arg(long, default_value_t = 0.03)]
+    throughput_fine_range: f64,
     /// Override a liquidation parameter: name=value (repeatable; names as in LiquidationParams).
     #[arg(long = "liq-set", value_name = "NAME=VALUE")]
     liq_set: Vec<String>,
@@ -311,6 +349,23 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
             rounds_per_bar: a.cascade_rounds,
             ..Default::default()
         },
+        throughput: a.throughput.then(|| {
+            use keel_backtest::chain::{Chain, Layout, Tx};
+            keel_backtest::cascade::ThroughputConfig {
+                chain: Chain {
+                    liquidate: Tx::liquidate(a.throughput_cu, 1),
+                    trade: Tx::trade(a.throughput_trade_cu),
+                    trades_per_slot: a.throughput_trades,
+                    keepers: a.throughput_keepers,
+                    keeper_latency_secs: a.throughput_latency,
+                    block_share: a.throughput_block_share,
+                    ..Chain::new(Layout::Today)
+                },
+                populations: a.throughput_populations.clone(),
+                fine_round_secs: a.throughput_fine_secs,
+                fine_range: a.throughput_fine_range,
+            }
+        }),
         ..Default::default()
     };
     let load_secs = t0.elapsed().as_secs_f64();
@@ -342,7 +397,7 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
         eprintln!("bar on {} ({}): {}/{} exceedances, Kupiec p {:.3}, Christoffersen p {:.3}, margin/ES {:.2}, max 5-day rise {:+.0}% per notional ({:+.0}% in quote units) → {}", c.asset, c.model, c.exceedances, c.n, c.kupiec_p, c.christoffersen_p, c.ratio, c.max_rise_5d_per_notional * 100.0, c.max_rise_5d_quote * 100.0, if c.pass { "PASS".to_string() } else { format!("FAIL: {}", c.reason) });
     }
     let tm = &report_data.timings;
-    eprintln!("times: load {load_secs:.2} s, forecasting {:.2} s, coverage {:.2} s, cascades {:.2} s, report {t_report:.2} s; total {:.2} s", tm.forecasting, tm.coverage, tm.cascade, t0.elapsed().as_secs_f64());
+    eprintln!("times: load {load_secs:.2} s, forecasting {:.2} s, coverage {:.2} s, cascades {:.2} s, throughput {:.2} s, report {t_report:.2} s; total {:.2} s", tm.forecasting, tm.coverage, tm.cascade, tm.throughput.unwrap_or(0.0), t0.elapsed().as_secs_f64());
     eprintln!("wrote {}", out.join("report.md").display());
     Ok(())
 }

@@ -343,6 +343,10 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
         );
     }
 
+    if !r.throughput.is_empty() || !r.throughput_capacity.is_empty() {
+        throughput_section(&mut s, r);
+    }
+
     if !charts.is_empty() {
         let _ = writeln!(s, "## Charts\n");
         for c in charts {
@@ -352,7 +356,138 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
     }
     let t = &r.timings;
     let _ = writeln!(s, "## Run time\n\nForecasting {:.2} s, coverage replay {:.2} s, cascades {:.2} s (wall clock, this run).", t.forecasting, t.coverage, t.cascade);
+    if let Some(tt) = t.throughput {
+        let _ = writeln!(s, "Throughput study {tt:.2} s.");
+    }
     s
+}
+
+/// Population size, short (1e5 → "100k").
+fn population(p: f64) -> String {
+    if p >= 1e6 {
+        format!("{}M", p / 1e6)
+    } else if p >= 1e3 {
+        format!("{}k", p / 1e3)
+    } else {
+        format!("{p}")
+    }
+}
+
+/// "## Throughput: the chain's limits": capacity per layout, then per window the cascade's bad
+/// debt and bankruptcies against the population size.
+fn throughput_section(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "## Throughput: the chain's limits\n\nAgave 4.2.2's cost model: a block holds 60M CU of transaction cost, the transactions writing one account 24M; a transaction costs its *requested* CU limit + 720 per signature + 300 per writable account + 16,384 (64 MiB loaded-data default) + data bytes/4. Today every `liquidate` and `trade` writes the one Exchange account; **sharded** is a hypothetical layout (not built) in which liquidations of different accounts share no writable account. In both, a keeper's calls all write its own margin account. Liquidation calls the chain can land:\n");
+    let _ = writeln!(s, "| liquidate request | CU requested | cost in block | competing trades / slot | keepers | today / slot | today / s | sharded / slot | sharded / s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for c in &r.throughput_capacity {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.1} |",
+            c.request,
+            c.liquidate_cu,
+            c.liquidate_cost,
+            c.trades_per_slot,
+            c.keepers,
+            c.today_per_slot,
+            c.today_per_sec,
+            c.sharded_per_slot,
+            c.sharded_per_sec
+        );
+    }
+    if let Some(t) = r.throughput.first() {
+        let ch = &t.chain;
+        let _ = writeln!(s, "\nThe cascade under these limits: each simulated account stands for population/{} identical accounts holding the same open interest (so the unconstrained cascade does not depend on the population); a keeper round lands at most the chain's capacity over the round less the keeper latency, and the liquidatable accounts beyond it wait, served first in the next round (the longest-waiting first), while the price moves on along the bar's path. Settings: `liquidate` requests {} CU (cost {}), {} competing trades per slot at {} CU, {} keepers, keeper latency {} s, block share {}; bars whose path spans ≥ {:.0}% (log) are split into keeper rounds of {} s. Capacity: today {:.1} calls/s, sharded {:.1} calls/s. Bad debt is % of the population's starting notional; \"breaks at\" is the smallest population of the grid whose bad debt exceeds the unconstrained run's by more than {:.4}% of notional; \"waits above\" is the largest population the chain serves without any account waiting, from the unconstrained run's peak demand (populations up to it are the unconstrained run, not re-simulated).\n",
+            r.cascade.first().map_or(200, |w| w.accounts),
+            ch.liquidate.requested_cu,
+            ch.liquidate.cost(),
+            ch.trades_per_slot,
+            ch.trade.requested_cu,
+            ch.keepers,
+            ch.keeper_latency_secs,
+            ch.block_share,
+            100.0 * t.fine_range,
+            t.fine_round_secs,
+            t.today_per_sec,
+            t.sharded_per_sec,
+            100.0 * crate::cascade::BREAK_TOLERANCE,
+        );
+    }
+    for t in &r.throughput {
+        let _ = writeln!(
+            s,
+            "### {} on {}\n\nPopulation notional {:.0} (quote units): {:.0} per account at 1k accounts, {:.0} at 100k.\n",
+            t.window,
+            t.asset,
+            t.notional_quote,
+            t.notional_quote / 1e3,
+            t.notional_quote / 1e5
+        );
+        let _ = writeln!(s, "| regime | layout | peak demand (calls/s per 1000 accounts) | waits above | bad debt breaks at | population: bad debt (bankrupt accounts) |\n|---|---|---:|---:|---|---|");
+        for rf in &t.reference {
+            let _ = writeln!(
+                s,
+                "| {} | unconstrained | | | — | any: {:.4}% ({:.1}% of accounts) |",
+                rf.regime,
+                100.0 * rf.bad_debt_frac,
+                100.0 * rf.bankrupt_frac
+            );
+            for b in t.breaks.iter().filter(|b| b.regime == rf.regime) {
+                let at = match (b.population, b.last_unbroken) {
+                    (Some(p), Some(q)) => format!("{} (not at {})", population(p), population(q)),
+                    (Some(p), None) => format!("≤ {}", population(p)),
+                    (None, _) => "not in the grid".to_string(),
+                };
+                let cells: Vec<String> = t
+                    .points
+                    .iter()
+                    .filter(|p| p.layout == b.layout && p.regime == rf.regime)
+                    .map(|p| {
+                        format!(
+                            "{}: {:.4}% ({:.1}%)",
+                            population(p.population),
+                            100.0 * p.bad_debt_frac,
+                            100.0 * p.bankrupt_frac
+                        )
+                    })
+                    .collect();
+                let (peak, n_star) = t
+                    .critical
+                    .iter()
+                    .find(|c| c.layout == b.layout && c.regime == rf.regime)
+                    .map_or((0.0, f64::INFINITY), |c| {
+                        (c.peak_calls_per_sec_per_1000, c.population)
+                    });
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.2} | {} | {} | {} |",
+                    rf.regime,
+                    b.layout,
+                    peak,
+                    if n_star.is_finite() {
+                        format!("{n_star:.0}")
+                    } else {
+                        "never".into()
+                    },
+                    at,
+                    cells.join("; ")
+                );
+            }
+        }
+        let worst = t
+            .points
+            .iter()
+            .max_by(|a, b| a.longest_wait_secs.cmp(&b.longest_wait_secs));
+        if let Some(w) = worst {
+            let _ = writeln!(
+                s,
+                "\nLongest wait for a call: {} s ({}, {}, population {}; at most {:.0} accounts waiting at a round's end).\n",
+                w.longest_wait_secs,
+                w.regime,
+                w.layout,
+                population(w.population),
+                w.max_waiting
+            );
+        }
+    }
 }
 
 fn model_row(s: &mut String, m: &ModelStats) {

@@ -4,7 +4,8 @@
 
 use crate::backtest::{self, Asset, BookRun, Config, Model, Variant};
 use crate::calibrate::{self, Bar, Check};
-use crate::cascade::{self, CascadeConfig, WindowResult};
+use crate::cascade::{self, CascadeConfig, ThroughputConfig, ThroughputResult, WindowResult};
+use crate::chain::{self, Capacity};
 use crate::data::{format_ts, DAY};
 use crate::engine::{self, Feed};
 use crate::forecast::{self, Period, Study, StudyConfig};
@@ -34,6 +35,8 @@ pub struct Options {
     pub cascade: bool,
     /// Its settings.
     pub cascade_cfg: CascadeConfig,
+    /// The throughput study (the cascade under the chain's limits; `None`: not run).
+    pub throughput: Option<ThroughputConfig>,
     /// The bar.
     pub bar: Bar,
     /// Evaluation mode without a vol feed: the engine is also run with no vol feed on every
@@ -53,6 +56,7 @@ impl Default for Options {
             study: StudyConfig::default(),
             cascade: true,
             cascade_cfg: CascadeConfig::default(),
+            throughput: None,
             bar: Bar::default(),
             no_vol_feed: false,
         }
@@ -118,6 +122,9 @@ pub struct Timings {
     pub coverage: f64,
     /// Cascade simulation.
     pub cascade: f64,
+    /// Throughput study (when run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<f64>,
 }
 
 /// The machine-readable report (report.json).
@@ -151,6 +158,13 @@ pub struct Report {
     pub forecasting: Vec<Study>,
     /// Cascade simulation per window.
     pub cascade: Vec<WindowResult>,
+    /// Liquidation calls the chain can land, per layout, request and trade load (when the
+    /// throughput study ran).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub throughput_capacity: Vec<Capacity>,
+    /// The throughput study per window.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub throughput: Vec<ThroughputResult>,
     /// Run times.
     pub timings: Timings,
 }
@@ -185,6 +199,32 @@ fn feed_from_forecasts(asset: &Asset, periods: &[Period], fc: &[Option<f64>]) ->
         out[i] = last.map(|v| ImpliedVol { ts: b.ts, ..v });
     }
     out
+}
+
+/// `f` over `jobs` on 2 threads (the machine this targets has 2 cores), results in order.
+fn par_map<T: Sync, R: Send>(jobs: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(job) = jobs.get(k) else { break };
+                        out.push((k, f(job)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread"))
+            .collect()
+    });
+    out.sort_by_key(|(k, _)| *k);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Summarises the inputs.
@@ -505,6 +545,61 @@ pub fn run_all(
     }
     timings.cascade = t.elapsed().as_secs_f64();
 
+    // 4. Throughput: the cascade under the chain's limits.
+    let mut throughput = Vec::new();
+    let mut throughput_capacity = Vec::new();
+    if let Some(tc) = &opt.throughput {
+        let t = Instant::now();
+        throughput_capacity = chain::capacities(
+            &tc.chain,
+            chain::CAPACITY_SHAPES,
+            &[0, 4],
+            &[1, tc.chain.keepers],
+        );
+        let windows: Vec<(&Asset, &Window)> = assets
+            .iter()
+            .flat_map(|a| opt.windows.iter().map(move |w| (a, w)))
+            .collect();
+        pb.set_message("throughput study");
+        // The unconstrained reference of every window, then the grid runs it calls for.
+        let reference = cascade::reference_job(&opt.cascade_cfg, tc);
+        let refs = par_map(&windows, |(a, w)| {
+            cascade::simulate(a, &opt.params, &opt.liq, w, &reference.cfg)
+                .map_err(|e| e.to_string())
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, String>>()?;
+        let grids: Vec<Vec<cascade::ThroughputJob>> = refs
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map_or_else(Vec::new, |r| cascade::grid_jobs(&opt.cascade_cfg, tc, r))
+            })
+            .collect();
+        let jobs: Vec<(&Asset, &Window, &CascadeConfig)> = windows
+            .iter()
+            .zip(&grids)
+            .flat_map(|(&(a, w), g)| g.iter().map(move |j| (a, w, &j.cfg)))
+            .collect();
+        pb.set_length(jobs.len() as u64);
+        pb.set_position(0);
+        let mut results = par_map(&jobs, |(a, w, cfg)| {
+            let r = cascade::simulate(a, &opt.params, &opt.liq, w, cfg).map_err(|e| e.to_string());
+            pb.inc(1);
+            r
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, String>>()?
+        .into_iter();
+        for (r, g) in refs.iter().zip(&grids) {
+            let res: Vec<WindowResult> = results.by_ref().take(g.len()).flatten().collect();
+            if let Some(r) = r {
+                throughput.push(cascade::throughput_result(tc, r, g, &res));
+            }
+        }
+        timings.throughput = Some(t.elapsed().as_secs_f64());
+    }
+
     let asset_infos: Vec<AssetInfo> = assets.iter().map(asset_info).collect();
     let bar_checks = bar_checks(&books, &opt.bar, &asset_infos, opt.no_vol_feed);
     let report = Report {
@@ -526,6 +621,8 @@ pub fn run_all(
         bar_checks,
         forecasting: studies,
         cascade: cascades,
+        throughput_capacity,
+        throughput,
         timings,
     };
     let states = prep
