@@ -119,6 +119,22 @@ async fn the_keeper_cranks_and_liquidates_through_a_crash_and_a_bankruptcy() {
         "{m}"
     );
     assert!(m.contains("keel_keeper_accounts_watched 4"));
+    // Every liquidation asked for what its simulation used (plus headroom), not the 1.4M
+    // maximum: the scheduler charges the request against the slot's caps (liquidation.md §6).
+    assert!(
+        m.contains(&format!("keel_keeper_liquidate_cu_requested_count {liqs}")),
+        "{m}"
+    );
+    let requested: f64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("keel_keeper_liquidate_cu_requested_sum "))
+        .expect("the sum")
+        .parse()
+        .expect("a number");
+    assert!(
+        requested < liqs as f64 * keel_client::Budget::MAX_CU_LIMIT as f64,
+        "{requested}"
+    );
 
     // Crash 2: −35% with the implied vol at 150%: Wendy is bankrupt. The keeper takes her book
     // apart; the insurance fund (seeded with 300 USDC plus the bonus shares) pays what it can,

@@ -46,10 +46,10 @@ pub const INSTRUCTION_DATA_BYTES_PER_CU: u64 = 4;
 /// The loaded-accounts-data cost of a transaction that sets no limit: the 64 MiB default in
 /// 32 KiB pages at `DEFAULT_HEAP_COST` = 8 CU a page.
 pub const DEFAULT_LOADED_ACCOUNTS_DATA_COST: u64 = (64 * 1024 * 1024 / (32 * 1024)) * 8;
-/// The compute-unit limit keel-keeper requests for `liquidate` (and every transaction but the
-/// array crank) unless configured: `Budget::default()` in crates/client/src/chain.rs,
-/// `--cu-limit` in app/keeper/src/config.rs. The CLI and the TypeScript SDK's
-/// `withComputeBudget` request the same for `trade`.
+/// Solana's maximum compute-unit limit, `Budget::default()` in crates/client/src/chain.rs: what
+/// keel-keeper requested for `liquidate` before it fitted the request to a simulation
+/// (`Budget::fitted`; still its limit for other transactions), and what the CLI and the
+/// TypeScript SDK's `withComputeBudget` request for `trade`.
 pub const KEEPER_CU_REQUEST: u64 = 1_400_000;
 /// The keeper's default poll interval (app/keeper/src/config.rs): its latency from a price
 /// move to a transaction in flight.
@@ -181,7 +181,7 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Agave 4.2.2 limits, the keeper's default request for `liquidate` on a one-series account
+    /// Agave 4.2.2 limits, a 1.4M request (the keeper's former default) for `liquidate` on a one-series account
     /// and for `trade`, no competing trades, 4 keepers, Keel alone in the block.
     pub fn new(layout: Layout) -> Chain {
         Chain {
@@ -243,7 +243,7 @@ impl Chain {
 /// The capacity of one configuration, for the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Capacity {
-    /// What the request is ("keeper default 1.4M" or a measured shape).
+    /// What the request is ("1.4M", the keeper's former default, or a measured shape).
     pub request: String,
     /// Requested CU of `liquidate`.
     pub liquidate_cu: u64,
@@ -274,7 +274,7 @@ pub fn capacities(
 ) -> Vec<Capacity> {
     let mut out = Vec::new();
     let mut requests: Vec<(String, u64, u64, u64)> = vec![(
-        "keeper default request".to_string(),
+        "the study's request (--throughput-cu)".to_string(),
         base.liquidate.requested_cu,
         base.trade.requested_cu,
         base.liquidate.write_locks.saturating_sub(4),

@@ -134,8 +134,9 @@ struct RunArgs {
     /// Throughput study: liquidator accounts (keepers); every liquidation writes one.
     #[arg(long, default_value_t = 4)]
     throughput_keepers: u64,
-    /// Throughput study: compute-unit limit requested per `liquidate` (the keeper's default is
-    /// 1,400,000; the measured budget of the population's shape, 1x1, is 78,400).
+    /// Throughput study: compute-unit limit requested per `liquidate` (1,400,000: the keeper's
+    /// former default; it now fits the request to a simulation, at most 104,080 for the
+    /// population's shape, 1x1, whose measured budget is 78,400).
     #[arg(long, default_value_t = 1_400_000)]
     throughput_cu: u64,
     /// Throughput study: compute-unit limit requested per competing trade.

@@ -39,7 +39,8 @@ pub struct Args {
     /// Seconds between passes.
     #[arg(long, env = "KEEL_POLL_INTERVAL_SECS")]
     pub poll_interval_secs: Option<f64>,
-    /// Compute-unit limit of each transaction.
+    /// Compute-unit limit of each transaction (default: 1,400,000, and `liquidate` asks for what
+    /// its simulation used plus 20% and 10,000; a limit given here is used as given).
     #[arg(long, env = "KEEL_CU_LIMIT")]
     pub cu_limit: Option<u32>,
     /// Priority fee, micro-lamports per compute unit.
@@ -246,7 +247,8 @@ pub fn resolve(a: Args, file: File, cli: SolanaCliConfig) -> Result<Settings, Co
             "max fraction must be 1..=10000 basis points".into(),
         ));
     }
-    let cu_limit = a.cu_limit.or(file.cu_limit).unwrap_or(1_400_000);
+    let fixed_cu_limit = a.cu_limit.or(file.cu_limit);
+    let cu_limit = fixed_cu_limit.unwrap_or(Budget::MAX_CU_LIMIT);
     if !(1_000..=1_400_000).contains(&cu_limit) {
         return Err(ConfigError(
             "compute-unit limit must be 1000..=1400000".into(),
@@ -309,6 +311,9 @@ pub fn resolve(a: Args, file: File, cli: SolanaCliConfig) -> Result<Settings, Co
                 cu_limit,
                 cu_price_micro_lamports: a.priority_fee.or(file.priority_fee).unwrap_or(0),
             },
+            // A limit the operator sets is used as given; without one, liquidations ask for
+            // what their simulation used.
+            fit_liquidation_budget: fixed_cu_limit.is_none(),
             max_fraction_bps,
             backoff: Backoff::default(),
             oracles,

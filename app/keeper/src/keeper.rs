@@ -29,6 +29,11 @@ pub struct KeeperConfig {
     pub policy: Policy,
     /// Compute budget and priority fee of every transaction.
     pub budget: Budget,
+    /// Whether `liquidate` asks for the compute units a simulation saw it use (plus headroom,
+    /// [`Budget::fitted`]) instead of `budget`'s limit: the scheduler charges the requested limit
+    /// against the per-slot caps, so a fitted request lets many more liquidations into a slot.
+    /// A fitted transaction that runs out of units is sent again at `budget`'s limit.
+    pub fit_liquidation_budget: bool,
     /// The most of a book the keeper takes over per call (basis points; 10 000: as planned).
     pub max_fraction_bps: u16,
     /// Retry schedule.
@@ -42,6 +47,7 @@ impl Default for KeeperConfig {
         KeeperConfig {
             policy: Policy::default(),
             budget: Budget::default(),
+            fit_liquidation_budget: true,
             max_fraction_bps: 10_000,
             backoff: Backoff::default(),
             oracles: OracleDirectory::default(),
@@ -169,6 +175,38 @@ impl Keeper {
                     .await
                     .map_err(|e| SendError::Transport(e.0))?;
                 chain.send(std::slice::from_ref(ix), signers, budget).await
+            }
+            r => r,
+        }
+    }
+
+    /// Sends `ix` with the compute-unit limit fitted to a simulation of it ([`Budget::fitted`]);
+    /// without a usable simulation, or when the fitted limit runs out, at `budget`'s limit.
+    async fn send_fitted(
+        &self,
+        chain: &impl Chain,
+        ix: &anchor_lang::solana_program::instruction::Instruction,
+        signers: &[&Keypair],
+        budget: Budget,
+    ) -> Result<Sent, SendError> {
+        let simulated = chain
+            .simulate(std::slice::from_ref(ix), signers, budget)
+            .await;
+        let Ok(Sent {
+            compute_units: Some(consumed),
+            ..
+        }) = simulated
+        else {
+            return self.send(chain, ix, signers, budget).await;
+        };
+        let fitted = budget.fitted(consumed);
+        self.metrics
+            .liquidate_cu_requested
+            .observe(fitted.cu_limit as f64);
+        match self.send(chain, ix, signers, fitted).await {
+            Err(e) if fitted.cu_limit < budget.cu_limit && ran_out_of_compute(&e) => {
+                tracing::warn!(limit = fitted.cu_limit, "fitted limit ran out: resending");
+                self.send(chain, ix, signers, budget).await
             }
             r => r,
         }
@@ -358,7 +396,12 @@ impl Keeper {
             let sent_at = Instant::now();
             m.update_to_send_secs
                 .observe(sent_at.saturating_duration_since(observed).as_secs_f64());
-            let result = self.send(chain, &ix, &signers, budget).await;
+            let result = match action {
+                Action::Liquidate { .. } if self.config.fit_liquidation_budget => {
+                    self.send_fitted(chain, &ix, &signers, budget).await
+                }
+                _ => self.send(chain, &ix, &signers, budget).await,
+            };
             let answered_at = Instant::now();
             m.send_to_answer_secs
                 .observe(answered_at.saturating_duration_since(sent_at).as_secs_f64());
@@ -421,6 +464,17 @@ impl Keeper {
         m.tick_secs.observe(started.elapsed().as_secs_f64());
         report.plan = plan;
         report
+    }
+}
+
+/// Whether a send failed because the transaction exhausted its compute-unit limit.
+fn ran_out_of_compute(e: &SendError) -> bool {
+    match e {
+        SendError::Rejected { error, logs, .. } => {
+            error.contains("ComputationalBudgetExceeded")
+                || logs.iter().any(|l| l.contains("exceeded CUs meter"))
+        }
+        _ => false,
     }
 }
 

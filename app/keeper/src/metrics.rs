@@ -34,6 +34,8 @@ pub struct Metrics {
     pub crank_lag_secs: IntGauge,
     /// Oracle publish time to send (seconds) of liquidations and cranks.
     pub oracle_to_send_secs: Histogram,
+    /// Compute-unit limit requested for `liquidate` when fitted to a simulation.
+    pub liquidate_cu_requested: Histogram,
     /// Duration of one keeper pass (seconds).
     pub tick_secs: Histogram,
     /// Actions of the current pass not yet sent (0 between passes).
@@ -115,6 +117,11 @@ impl Metrics {
                 "keel_keeper_oracle_to_send_seconds",
                 "Time from the oracle publish time to sending a liquidation or crank",
                 vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0],
+            ),
+            liquidate_cu_requested: histogram(
+                "keel_keeper_liquidate_cu_requested",
+                "Compute-unit limit a liquidation asked for, fitted to its simulation",
+                vec![50e3, 100e3, 200e3, 400e3, 800e3, 1.4e6],
             ),
             tick_secs: histogram(
                 "keel_keeper_tick_seconds",

@@ -27,8 +27,36 @@ pub struct Budget {
 impl Default for Budget {
     fn default() -> Self {
         Budget {
-            cu_limit: 1_400_000,
+            cu_limit: Budget::MAX_CU_LIMIT,
             cu_price_micro_lamports: 0,
+        }
+    }
+}
+
+impl Budget {
+    /// Solana's largest compute-unit limit per transaction.
+    pub const MAX_CU_LIMIT: u32 = 1_400_000;
+    /// Headroom over a simulation's consumption, per mille (state may change before landing).
+    pub const FIT_HEADROOM_PER_MILLE: u64 = 200;
+    /// … plus this many units.
+    pub const FIT_HEADROOM_UNITS: u64 = 10_000;
+
+    /// This budget with the limit fitted to a transaction a simulation saw consume `consumed`
+    /// units: consumed + 20% + 10,000, at most [`Budget::MAX_CU_LIMIT`]. The block scheduler
+    /// charges the *requested* limit against the block's and each written account's CU caps
+    /// until the transaction has run, so asking for 1.4M for an 80k liquidation takes 17 times
+    /// its share of a slot (docs/liquidation.md, "Throughput").
+    pub fn fitted(self, consumed: u64) -> Budget {
+        let with_headroom = consumed
+            .saturating_add(
+                consumed
+                    .saturating_mul(Self::FIT_HEADROOM_PER_MILLE)
+                    .div_ceil(1000),
+            )
+            .saturating_add(Self::FIT_HEADROOM_UNITS);
+        Budget {
+            cu_limit: with_headroom.min(Self::MAX_CU_LIMIT as u64) as u32,
+            ..self
         }
     }
 }
@@ -394,6 +422,23 @@ mod tests {
             data: vec![1; 10],
         };
         (ix, keys)
+    }
+
+    #[test]
+    fn a_fitted_budget_is_the_consumption_plus_headroom_capped_at_the_maximum() {
+        let b = Budget {
+            cu_limit: 123,
+            cu_price_micro_lamports: 7,
+        };
+        assert_eq!(b.fitted(0).cu_limit, 10_000);
+        assert_eq!(b.fitted(80_000).cu_limit, 106_000);
+        // Rounded up: 20% of 80,001 is 16,000.2.
+        assert_eq!(b.fitted(80_001).cu_limit, 106_002);
+        assert_eq!(b.fitted(80_000).cu_price_micro_lamports, 7);
+        // 1,158,333 + 231,667 + 10,000 = 1,400,000 exactly; one more unit is capped.
+        assert_eq!(b.fitted(1_158_333).cu_limit, 1_400_000);
+        assert_eq!(b.fitted(1_158_334).cu_limit, Budget::MAX_CU_LIMIT);
+        assert_eq!(b.fitted(u64::MAX).cu_limit, Budget::MAX_CU_LIMIT);
     }
 
     #[test]
