@@ -81,9 +81,12 @@ impl<C: Chain> Env<C> {
         keel_client::pda::margin_account(&keel_client::pda::exchange(), &self.me(), id)
     }
 
-    /// Sends `ixs` signed by the keypair (payer) and `signers`. When they are too many
-    /// accounts for a legacy transaction, puts the shared ones in the signer's address lookup
-    /// tables ([`Env::cover`]) and sends a v0 transaction instead.
+    /// Sends `ixs` signed by the keypair (payer) and `signers`, asking for the compute units a
+    /// simulation saw them use plus headroom (`Budget::fitted`: every Keel instruction that
+    /// changes balances writes the one Exchange account, whose per-slot compute cap is charged
+    /// at the *requested* limit — docs/liquidation.md §6), and again at the full limit if that
+    /// runs out. When they are too many accounts for a legacy transaction, puts the shared ones
+    /// in the signer's address lookup tables ([`Env::cover`]) and sends a v0 transaction instead.
     pub async fn send(
         &self,
         what: &str,
@@ -92,15 +95,33 @@ impl<C: Chain> Env<C> {
     ) -> CliResult<Sent> {
         let mut all: Vec<&Keypair> = vec![&self.keypair];
         all.extend_from_slice(signers);
-        match self.chain.send(ixs, &all, self.budget).await {
-            Err(SendError::TooLarge { .. }) if self.chain.lookup_tables().is_some() => {
-                self.cover(ixs).await?;
-                self.chain
-                    .send(ixs, &all, self.budget)
-                    .await
-                    .map_err(|e| CliError::send(what, e))
+        let fitted = keel_client::chain::fitted_budget(&self.chain, ixs, &all, self.budget).await;
+        match self.send_at(ixs, &all, fitted).await {
+            Err(e)
+                if fitted.cu_limit < self.budget.cu_limit
+                    && keel_client::chain::ran_out_of_compute(&e) =>
+            {
+                self.send_at(ixs, &all, self.budget).await
             }
-            r => r.map_err(|e| CliError::send(what, e)),
+            r => r,
+        }
+        .map_err(|e| CliError::send(what, e))
+    }
+
+    async fn send_at(
+        &self,
+        ixs: &[Instruction],
+        all: &[&Keypair],
+        budget: Budget,
+    ) -> Result<Sent, SendError> {
+        match self.chain.send(ixs, all, budget).await {
+            Err(SendError::TooLarge { .. }) if self.chain.lookup_tables().is_some() => {
+                self.cover(ixs)
+                    .await
+                    .map_err(|e| SendError::Transport(e.to_string()))?;
+                self.chain.send(ixs, all, budget).await
+            }
+            r => r,
         }
     }
 

@@ -189,22 +189,17 @@ impl Keeper {
         signers: &[&Keypair],
         budget: Budget,
     ) -> Result<Sent, SendError> {
-        let simulated = chain
-            .simulate(std::slice::from_ref(ix), signers, budget)
-            .await;
-        let Ok(Sent {
-            compute_units: Some(consumed),
-            ..
-        }) = simulated
-        else {
+        let fitted =
+            keel_client::chain::fitted_budget(chain, std::slice::from_ref(ix), signers, budget)
+                .await;
+        if fitted.cu_limit >= budget.cu_limit {
             return self.send(chain, ix, signers, budget).await;
-        };
-        let fitted = budget.fitted(consumed);
+        }
         self.metrics
             .liquidate_cu_requested
             .observe(fitted.cu_limit as f64);
         match self.send(chain, ix, signers, fitted).await {
-            Err(e) if fitted.cu_limit < budget.cu_limit && ran_out_of_compute(&e) => {
+            Err(e) if keel_client::chain::ran_out_of_compute(&e) => {
                 tracing::warn!(limit = fitted.cu_limit, "fitted limit ran out: resending");
                 self.send(chain, ix, signers, budget).await
             }
@@ -464,17 +459,6 @@ impl Keeper {
         m.tick_secs.observe(started.elapsed().as_secs_f64());
         report.plan = plan;
         report
-    }
-}
-
-/// Whether a send failed because the transaction exhausted its compute-unit limit.
-fn ran_out_of_compute(e: &SendError) -> bool {
-    match e {
-        SendError::Rejected { error, logs, .. } => {
-            error.contains("ComputationalBudgetExceeded")
-                || logs.iter().any(|l| l.contains("exceeded CUs meter"))
-        }
-        _ => false,
     }
 }
 

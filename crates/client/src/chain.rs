@@ -380,6 +380,37 @@ pub fn account_keys(tx: &VersionedTransaction, tables: Option<&LookupTables>) ->
     v
 }
 
+/// `budget` with its limit fitted to a simulation of `ixs` ([`Budget::fitted`]); `budget` itself
+/// when the simulation fails or reports no consumption (the send then says why, at the limit
+/// asked for).
+pub async fn fitted_budget(
+    chain: &impl Chain,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    budget: Budget,
+) -> Budget {
+    match chain.simulate(ixs, signers, budget).await {
+        Ok(Sent {
+            compute_units: Some(consumed),
+            ..
+        }) => budget.fitted(consumed),
+        _ => budget,
+    }
+}
+
+/// Whether a send failed because the transaction exhausted its compute-unit limit (a fitted
+/// limit that the state, changed since the simulation, no longer covers: send it again at the
+/// full limit).
+pub fn ran_out_of_compute(e: &SendError) -> bool {
+    match e {
+        SendError::Rejected { error, logs, .. } => {
+            error.contains("ComputationalBudgetExceeded")
+                || logs.iter().any(|l| l.contains("exceeded CUs meter"))
+        }
+        _ => false,
+    }
+}
+
 /// The compute-budget instructions for `budget`.
 pub fn budget_instructions(budget: Budget) -> Vec<Instruction> {
     use solana_compute_budget_interface::ComputeBudgetInstruction as Cb;
