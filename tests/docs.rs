@@ -20,6 +20,11 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "an Agave feature gate (agave-feature-set 4.2.2), not Keel code",
     ),
     (
+        "docs/liquidation.md",
+        "update_execution_cost",
+        "Agave's cost tracker (solana-cost-model 4.2.2), not Keel code",
+    ),
+    (
         "docs/performance.md",
         "VOL_RUNS",
         "the pointwise engine's record (before the risk arrays)",
