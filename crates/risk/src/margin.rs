@@ -256,7 +256,7 @@ fn mac<const EXACT: bool>(acc: i64, qty: i64, x: i64) -> RiskResult<i64> {
 /// Points summed per step of the exact loop: `POINTS` is a multiple of it, so the loop has no
 /// tail and its overhead (counter, compare, branch) is paid once per `MAC_RUN` points.
 const MAC_RUN: usize = 5;
-const _: () = assert!(POINTS % MAC_RUN == 0);
+const _: () = assert!(POINTS.is_multiple_of(MAC_RUN));
 
 /// acc[p] += qty·x[p] for every point. The exact path is the margin check's innermost loop
 /// (docs/performance.md, "Where a check's compute goes"): indexed over the fixed-size arrays in
