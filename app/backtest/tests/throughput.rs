@@ -6,35 +6,18 @@
 //! cascade.
 
 use keel_backtest::backtest::Asset;
-use keel_backtest::calibrate::Rng;
 use keel_backtest::cascade::{self, CascadeConfig, Regime, WindowResult};
 use keel_backtest::chain::{Chain, Layout};
 use keel_backtest::data::{self, Kind};
 use keel_backtest::metrics::Window;
 use keel_risk::{LiquidationParams, RiskParams};
 
-/// A daily market, calm then a high-vol regime with a 30% one-day crash (day 260), and its
-/// implied vol (the pipeline test's market).
+mod support;
+use support::market;
+
+/// The shared crash market (day 260: −30%) over 300 days, and its implied vol.
 fn asset() -> Asset {
-    let mut rng = Rng(7);
-    let mut px: f64 = 20_000.0;
-    let mut prices = String::from("date,open,high,low,close,volume\n");
-    let mut iv = String::from("date,open,high,low,close\n");
-    let d0 = data::days_from_civil(2021, 1, 1);
-    for i in 0..300 {
-        let vol: f64 = if (250..280).contains(&i) { 1.4 } else { 0.5 };
-        let r = vol / (365.0f64).sqrt() * rng.normal() - if i == 260 { 0.3 } else { 0.0 };
-        let open = px;
-        px *= r.exp();
-        let hi = open.max(px) * (1.0 + 0.01 * rng.uniform());
-        let lo = open.min(px) * (1.0 - 0.01 * rng.uniform());
-        let (y, m, d) = data::civil_from_days(d0 + i as i64);
-        prices.push_str(&format!(
-            "{y:04}-{m:02}-{d:02},{open},{hi},{lo},{px},1000\n"
-        ));
-        let v = 100.0 * vol * (1.0 + 0.1 * rng.normal()).max(0.5);
-        iv.push_str(&format!("{y:04}-{m:02}-{d:02},{v},{v},{v},{v}\n"));
-    }
+    let (prices, iv) = market(300, 7);
     Asset::new(
         data::parse("crash.csv", &prices, Kind::Prices).unwrap(),
         Some(data::parse("crash_iv.csv", &iv, Kind::ImpliedVol).unwrap()),
