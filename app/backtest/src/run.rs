@@ -507,41 +507,15 @@ pub fn run_all(
             .iter()
             .flat_map(|a| opt.windows.iter().map(move |w| (a, w)))
             .collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<Vec<(usize, Option<WindowResult>)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..2)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut out = Vec::new();
-                        loop {
-                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((a, w)) = jobs.get(k) else { break };
-                            out.push((
-                                k,
-                                cascade::simulate(a, &opt.params, &opt.liq, w, &opt.cascade_cfg)
-                                    .map_err(|e| e.to_string()),
-                            ));
-                            pb.inc(1);
-                        }
-                        out
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("cascade thread"))
-                .collect::<Vec<_>>()
-        })
-        .into_iter()
-        .map(|v| {
-            v.into_iter()
-                .map(|(k, r)| r.map(|r| (k, r)))
-                .collect::<Result<Vec<_>, String>>()
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-        let mut flat: Vec<(usize, Option<WindowResult>)> = results.into_iter().flatten().collect();
-        flat.sort_by_key(|(k, _)| *k);
-        cascades.extend(flat.into_iter().filter_map(|(_, r)| r));
+        let results = par_map(&jobs, |(a, w)| {
+            let r = cascade::simulate(a, &opt.params, &opt.liq, w, &opt.cascade_cfg)
+                .map_err(|e| e.to_string());
+            pb.inc(1);
+            r
+        });
+        for r in results {
+            cascades.extend(r?);
+        }
     }
     timings.cascade = t.elapsed().as_secs_f64();
 
