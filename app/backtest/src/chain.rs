@@ -349,6 +349,12 @@ mod tests {
         assert_eq!(c.per_second(), 40.0);
         c.liquidate = Tx::liquidate(78_400, 1);
         assert_eq!(c.liquidations_per_slot(), 247);
+        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 78,400 +
+        // 20% + 10,000), docs/liquidation.md §6: cost 122,687, 195 a slot, 487.5 a second.
+        c.liquidate = Tx::liquidate(104_080, 1);
+        assert_eq!(c.liquidate.cost(), 122_687);
+        assert_eq!(c.liquidations_per_slot(), 195);
+        assert_eq!(c.per_second(), 487.5);
         // The limits are Agave 4.2.2's.
         assert_eq!(MAX_WRITABLE_ACCOUNT_UNITS, 24_000_000);
         assert_eq!(MAX_BLOCK_UNITS, 60_000_000);

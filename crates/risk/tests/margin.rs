@@ -900,4 +900,7 @@ fn ten_one_hour_calls_are_not_liquidatable_at_purchase() {
 #[test]
 fn breakdown_size_is_documented() {
     assert_eq!(core::mem::size_of::<MarginBreakdown>(), 8_416);
+    // Per position and per market (docs/performance.md, "128 positions: what limits it").
+    assert_eq!(core::mem::size_of::<keel_risk::PositionRisk>(), 72);
+    assert_eq!(core::mem::size_of::<keel_risk::MarketRisk>(), 1_496);
 }
