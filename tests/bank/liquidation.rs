@@ -9,6 +9,7 @@ use keel_risk::{Fx, LiquidationParams};
 use keel_state::account::{FLAG_BANKRUPT, FLAG_BEING_LIQUIDATED};
 use keel_state::exchange::PAUSE_LIQUIDATE;
 use keel_tests::book::{crash, refresh, Book};
+use keel_tests::helpers::liquidate_ix;
 use keel_tests::scenario::USDC;
 use keel_tests::{ix, TestContext, User};
 use solana_signer::Signer;
@@ -265,11 +266,28 @@ async fn bankruptcy_uses_the_insurance_fund_then_socialises_to_the_unit() {
         check_event(&ev, &t.exchange().await.liquidation_params);
         assert_eq!(ev.fraction_q32, 1 << 32, "the whole account");
         shares += ev.insurance_share_native;
+        assert!(
+            ok.events::<Bankrupt>().is_empty(),
+            "liquidate never resolves"
+        );
         if ev.liquidatee_positions_after == 0 {
+            // Left without positions and below zero: anyone may now resolve the bankruptcy.
+            assert!(ev.liquidatee_collateral_native < 0);
+            // Nothing is left to take over: a further liquidation is refused by name.
+            let again = liquidate_ix(&t, &k.larry, &k.l, &k.w, &[&k.btc], &series, 10_000);
+            let mut watch = vec![k.w, k.l, t.ex.exchange];
+            watch.extend(t.ex.ledgers);
+            let larry = k.larry.kp.insecure_clone();
+            t.expect_error(&[again], &[&larry], E::NoPositionsToLiquidate, &watch)
+                .await;
+            let ok = t
+                .resolve_bankruptcy(&k.w)
+                .await
+                .unwrap_or_else(|e| panic!("resolve_bankruptcy: {e:?}"));
+            t.assert_conservation(&accounts, &series).await;
             bankrupt = Some(ok.event::<Bankrupt>());
             break;
         }
-        assert!(ok.events::<Bankrupt>().is_empty());
         t.advance(20).await;
         refresh(&mut t, &k.btc, 39_000).await;
     }

@@ -10,6 +10,7 @@ mod cranks;
 mod errors;
 mod keeper;
 mod keeper_rpc;
+mod ledgers;
 mod lifecycle;
 mod liquidation;
 mod pump;

@@ -95,7 +95,7 @@ async fn trade_validation() {
         .await;
     // The margin check needs the series' market.
     let mut no_market = ok_ix(&t, 1, USDC);
-    no_market.accounts.truncate(6);
+    no_market.accounts.truncate(7);
     t.expect_error(&[no_market], &[&alice, &bob], E::MarketMissing, &watch)
         .await;
     // Paused.

@@ -353,6 +353,12 @@ impl TestContext {
         let kp = liquidator.kp.insecure_clone();
         self.send(&[ix], &[&kp]).await
     }
+
+    /// `resolve_bankruptcy` of `account` (permissionless: the test's payer alone signs).
+    pub async fn resolve_bankruptcy(&mut self, account: &Pubkey) -> Result<TxOk, TxErr> {
+        let ix = ix::resolve_bankruptcy(&self.ex, account);
+        self.send(&[ix], &[]).await
+    }
 }
 
 /// The `liquidate` instruction of [`TestContext::liquidate`].

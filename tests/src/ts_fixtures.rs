@@ -179,7 +179,6 @@ impl ToJson for Traded {
                 maker_equity_im,
                 maker_im,
                 open_interest_contracts,
-                fees_native,
                 ts,
             }
         )
@@ -359,11 +358,13 @@ fn int(v: &Value) -> i64 {
 
 /// The exchange keys recorded in the fixtures.
 pub fn exchange_keys(v: &Value) -> ExchangeKeys {
+    let exchange = key(&v["exchange"]);
     ExchangeKeys {
-        exchange: key(&v["exchange"]),
+        exchange,
         vault: key(&v["vault"]),
         quote_mint: key(&v["quoteMint"]),
         token_program: key(&v["tokenProgram"]),
+        ledgers: keel_client::pda::ledgers(&exchange),
     }
 }
 

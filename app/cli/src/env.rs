@@ -58,7 +58,19 @@ impl<C: Chain> Env<C> {
             .ok_or(keel_client::view::ViewError::NoExchange)?;
         let ex = read_account::<Exchange>(&a.data, &discriminator::EXCHANGE)
             .map_err(|e| CliError::Chain(format!("exchange {key}: {e:?}")))?;
-        Ok((keel_client::ix::exchange_keys(&ex), ex))
+        let keys = keel_client::ix::exchange_keys(&ex);
+        let shards = self.chain.accounts(&keys.ledgers).await?;
+        let datas = shards
+            .iter()
+            .zip(&keys.ledgers)
+            .map(|(a, k)| {
+                a.as_ref()
+                    .map(|a| a.data.as_slice())
+                    .ok_or_else(|| CliError::Chain(format!("ledger shard {k} is missing")))
+            })
+            .collect::<CliResult<Vec<_>>>()?;
+        let ex = keel_client::view::with_ledgers(&ex, datas)?;
+        Ok((keys, ex))
     }
 
     /// A margin account, decoded.

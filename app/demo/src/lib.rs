@@ -287,7 +287,7 @@ async fn replay(
                 let mut liquidated = false;
                 for o in &r.outcomes {
                     match (&o.action, &o.result) {
-                        (Action::Liquidate { account, .. }, Ok(sent)) => {
+                        (Action::Liquidate { account, .. }, Ok(_)) => {
                             liquidated = true;
                             if let Some(ev) = &o.liquidated {
                                 keeper_bonus_kept += ev.bonus_native - ev.insurance_share_native;
@@ -305,6 +305,8 @@ async fn replay(
                                     price,
                                 });
                             }
+                        }
+                        (Action::ResolveBankruptcy { .. }, Ok(sent)) => {
                             for b in keel_client::events::decode::<Bankrupt>(&sent.logs)
                                 .unwrap_or_default()
                             {

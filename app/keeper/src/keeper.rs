@@ -313,6 +313,7 @@ impl Keeper {
             Action::SettlePositions {
                 account, series, ..
             } => ix::settle_positions(&ex, account, series),
+            Action::ResolveBankruptcy { account, .. } => ix::resolve_bankruptcy(&ex, account),
         })
     }
 
@@ -435,6 +436,11 @@ impl Keeper {
                 (Action::CrankArrays { market, page }, Ok(_)) => {
                     m.array_cranks_confirmed.inc();
                     tracing::info!(%market, ?page, "risk arrays cranked");
+                    self.tracker.succeeded(key);
+                }
+                (Action::ResolveBankruptcy { account, shortfall }, Ok(_)) => {
+                    m.bankruptcies_resolved.inc();
+                    tracing::info!(%account, shortfall, "bankruptcy resolved");
                     self.tracker.succeeded(key);
                 }
                 (Action::SettleSeries { .. } | Action::SettlePositions { .. }, Ok(_)) => {

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub array_cranks_confirmed: IntCounter,
     /// Settlement transactions confirmed.
     pub settlements_confirmed: IntCounter,
+    /// Bankruptcies resolved (`resolve_bankruptcy` confirmed).
+    pub bankruptcies_resolved: IntCounter,
     /// Largest time since a market's last volatility crank (seconds).
     pub crank_lag_secs: IntGauge,
     /// Oracle publish time to send (seconds) of liquidations and cranks.
@@ -108,6 +110,10 @@ impl Metrics {
             settlements_confirmed: counter(
                 "keel_keeper_settlements_confirmed_total",
                 "Series and position settlements confirmed",
+            ),
+            bankruptcies_resolved: counter(
+                "keel_keeper_bankruptcies_resolved_total",
+                "Bankrupt accounts resolved (insurance, then socialisation)",
             ),
             crank_lag_secs: gauge(
                 "keel_keeper_crank_lag_seconds",

@@ -92,6 +92,14 @@ pub enum Action {
         /// Its market.
         market: Pubkey,
     },
+    /// Settle the negative balance of `account`, which holds no positions (`liquidate` took
+    /// them all): insurance, then socialisation.
+    ResolveBankruptcy {
+        /// The account.
+        account: Pubkey,
+        /// −collateral (quote native units).
+        shortfall: i64,
+    },
     /// Realise `account`'s positions in settled `series`.
     SettlePositions {
         /// The account.
@@ -116,6 +124,8 @@ pub enum ActionKey {
     SettleSeries(Pubkey),
     /// Settling this account's positions.
     SettlePositions(Pubkey),
+    /// Resolving this account's bankruptcy.
+    ResolveBankruptcy(Pubkey),
 }
 
 impl Action {
@@ -127,6 +137,7 @@ impl Action {
             Action::Liquidate { account, .. } => ActionKey::Liquidate(*account),
             Action::SettleSeries { series, .. } => ActionKey::SettleSeries(*series),
             Action::SettlePositions { account, .. } => ActionKey::SettlePositions(*account),
+            Action::ResolveBankruptcy { account, .. } => ActionKey::ResolveBankruptcy(*account),
         }
     }
 }
@@ -245,13 +256,16 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
             }));
     }
 
-    // 3. Liquidations, largest shortfall first, on the arrays as the cranks will leave them.
+    // 3. Liquidations, largest shortfall first, on the arrays as the cranks will leave them;
+    //    then the bankruptcies (accounts without positions and with negative collateral).
     let mut liquidations = Vec::new();
+    let mut bankruptcies = Vec::new();
     for (key, a) in &cranked.accounts {
-        if Some(*key) == policy.liquidator_account
-            || (a.n_positions == 0 && a.collateral_native >= 0)
-            || has_expired(a, now)
-        {
+        if a.n_positions == 0 && a.collateral_native < 0 {
+            bankruptcies.push((*key, -a.collateral_native));
+            continue;
+        }
+        if Some(*key) == policy.liquidator_account || a.n_positions == 0 || has_expired(a, now) {
             continue;
         }
         // The program's test: below MM, or below the level raised toward IM while vol is
@@ -300,6 +314,11 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
         });
     }
     p.liquidatable = liquidations.into_iter().map(|(c, _)| c).collect();
+    p.actions.extend(
+        bankruptcies
+            .into_iter()
+            .map(|(account, shortfall)| Action::ResolveBankruptcy { account, shortfall }),
+    );
 
     // 4. Settlement.
     if policy.settle {

@@ -16,6 +16,8 @@ pub struct ExchangeKeys {
     pub vault: Pubkey,
     pub quote_mint: Pubkey,
     pub token_program: Pubkey,
+    /// The ledger shards (`pda::ledgers`), index 0 first.
+    pub ledgers: [Pubkey; keel_state::LEDGER_SHARDS as usize],
 }
 
 impl ExchangeKeys {
@@ -28,7 +30,23 @@ impl ExchangeKeys {
             vault: pda::vault(&exchange),
             quote_mint,
             token_program,
+            ledgers: pda::ledgers(&exchange),
         }
+    }
+
+    /// The ledger shard instructions about `account` book their money movements in
+    /// (`keel_state::ledger::shard_for`): accounts spread evenly over the shards.
+    pub fn ledger_for(&self, account: &Pubkey) -> Pubkey {
+        self.ledgers[keel_state::ledger::shard_for(&account.to_bytes()) as usize]
+    }
+
+    /// Every ledger shard, read-only, index 0 first: the head of the remaining accounts of the
+    /// instructions that move tokens (they check conservation on the exchange's totals).
+    pub fn ledger_metas(&self) -> Vec<AccountMeta> {
+        self.ledgers
+            .iter()
+            .map(|l| AccountMeta::new_readonly(*l, false))
+            .collect()
     }
 }
 
@@ -80,7 +98,10 @@ pub fn init_exchange(ex: &ExchangeKeys, admin: &Pubkey, args: InitExchangeArgs) 
             system_program: anchor_lang::system_program::ID,
         },
         keel::instruction::InitExchange { args },
-        &[],
+        &ex.ledgers
+            .iter()
+            .map(|l| AccountMeta::new(*l, false))
+            .collect::<Vec<_>>(),
     )
 }
 
@@ -234,6 +255,13 @@ pub fn deposit(
     deposit_checking_margin(ex, depositor, account, source, amount_native, &[])
 }
 
+/// The ledger shards, then `margin`.
+fn ledgers_then(ex: &ExchangeKeys, margin: &[AccountMeta]) -> Vec<AccountMeta> {
+    let mut v = ex.ledger_metas();
+    v.extend_from_slice(margin);
+    v
+}
+
 /// `deposit` with the account's markets (`margin_metas`): if the account is in a liquidation
 /// episode, the program computes its margin after the deposit and ends the episode when it is
 /// at or above MM (`view::Snapshot::deposit_metas` gives them exactly when needed). Without an
@@ -259,7 +287,7 @@ pub fn deposit_checking_margin(
         keel::instruction::Deposit {
             args: DepositArgs { amount_native },
         },
-        margin,
+        &ledgers_then(ex, margin),
     )
 }
 
@@ -284,7 +312,7 @@ pub fn withdraw(
         keel::instruction::Withdraw {
             args: WithdrawArgs { amount_native },
         },
-        margin,
+        &ledgers_then(ex, margin),
     )
 }
 
@@ -302,6 +330,7 @@ pub fn trade(
     ix(
         keel::accounts::Trade {
             exchange: ex.exchange,
+            ledger: ex.ledger_for(taker_account),
             series: *series,
             taker_account: *taker_account,
             taker: *taker,
@@ -438,6 +467,7 @@ pub fn settle_positions(ex: &ExchangeKeys, account: &Pubkey, series: &[Pubkey]) 
     ix(
         keel::accounts::SettlePositions {
             exchange: ex.exchange,
+            ledger: ex.ledger_for(account),
             margin_account: *account,
         },
         keel::instruction::SettlePositions {},
@@ -463,11 +493,13 @@ pub fn series_metas(series: &[Pubkey]) -> Vec<AccountMeta> {
 
 /// The keys of an exchange read from its account.
 pub fn exchange_keys(ex: &keel_state::Exchange) -> ExchangeKeys {
+    let exchange = pda::exchange();
     ExchangeKeys {
-        exchange: pda::exchange(),
+        exchange,
         vault: Pubkey::new_from_array(ex.quote_vault),
         quote_mint: Pubkey::new_from_array(ex.quote_mint),
         token_program: Pubkey::new_from_array(ex.quote_token_program),
+        ledgers: pda::ledgers(&exchange),
     }
 }
 
@@ -484,6 +516,7 @@ pub fn liquidate(
     ix(
         keel::accounts::Liquidate {
             exchange: ex.exchange,
+            ledger: ex.ledger_for(liquidatee),
             liquidatee: *liquidatee,
             liquidator_account: *liquidator_account,
             liquidator: *liquidator,
@@ -492,6 +525,19 @@ pub fn liquidate(
             args: LiquidateArgs { max_fraction_bps },
         },
         remaining,
+    )
+}
+
+/// `resolve_bankruptcy` (permissionless): settles the negative balance of an account that
+/// `liquidate` left without positions (insurance, then socialisation).
+pub fn resolve_bankruptcy(ex: &ExchangeKeys, account: &Pubkey) -> Instruction {
+    ix(
+        keel::accounts::ResolveBankruptcy {
+            exchange: ex.exchange,
+            margin_account: *account,
+        },
+        keel::instruction::ResolveBankruptcy {},
+        &ex.ledger_metas(),
     )
 }
 
@@ -513,7 +559,7 @@ pub fn fund_insurance(
         keel::instruction::FundInsurance {
             args: FundInsuranceArgs { amount_native },
         },
-        &[],
+        &ex.ledger_metas(),
     )
 }
 
@@ -535,7 +581,7 @@ pub fn withdraw_fees(
         keel::instruction::WithdrawFees {
             args: WithdrawFeesArgs { amount_native },
         },
-        &[],
+        &ex.ledger_metas(),
     )
 }
 

@@ -23,6 +23,16 @@ pub fn vault(exchange: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[seeds::VAULT, exchange.as_ref()], &keel::ID).0
 }
 
+/// `["ledger", exchange, index]`: ledger shard `index` (`keel_state::ledger`).
+pub fn ledger(exchange: &Pubkey, index: u8) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::LEDGER, exchange.as_ref(), &[index]], &keel::ID).0
+}
+
+/// Every ledger shard of `exchange`, index 0 first.
+pub fn ledgers(exchange: &Pubkey) -> [Pubkey; keel_state::LEDGER_SHARDS as usize] {
+    core::array::from_fn(|i| ledger(exchange, i as u8))
+}
+
 /// `["market", exchange, index u16 LE]`.
 pub fn market(exchange: &Pubkey, index: u16) -> Pubkey {
     Pubkey::find_program_address(

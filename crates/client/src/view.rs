@@ -59,6 +59,8 @@ pub enum ViewError {
     MissingMarket(Pubkey),
     /// No margin account at this address.
     MissingAccount(Pubkey),
+    /// The exchange's fields plus its ledger shards' overflow 64 bits.
+    LedgerTotals,
 }
 
 impl std::fmt::Display for ViewError {
@@ -69,6 +71,7 @@ impl std::fmt::Display for ViewError {
             ViewError::State(k, e) => write!(f, "{k}: {e:?}"),
             ViewError::MissingMarket(k) => write!(f, "market {k} or its oracle is missing"),
             ViewError::MissingAccount(k) => write!(f, "no Keel margin account at {k}"),
+            ViewError::LedgerTotals => write!(f, "exchange totals overflow 64 bits"),
         }
     }
 }
@@ -182,6 +185,24 @@ fn decode_page(key: &Pubkey, data: &[u8]) -> Result<Box<ArrayPage>, ViewError> {
     Ok(page)
 }
 
+/// The exchange as its readers see it: `ex` (the account's own fields) with the ledger shards'
+/// parts added to its aggregates (`keel_state::Totals`). `ledgers`: the shard accounts' data.
+pub fn with_ledgers<'a>(
+    ex: &Exchange,
+    ledgers: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Exchange, ViewError> {
+    let mut shards = Vec::new();
+    for (i, d) in ledgers.into_iter().enumerate() {
+        let l = read_account::<keel_state::Ledger>(d, &discriminator::LEDGER).map_err(|e| {
+            ViewError::State(crate::pda::ledger(&crate::pda::exchange(), i as u8), e)
+        })?;
+        shards.push(l);
+    }
+    Ok(keel_state::Totals::sum(ex, shards.iter())
+        .ok_or(ViewError::LedgerTotals)?
+        .folded_into(ex))
+}
+
 fn decode_all<T: Layout>(
     raw: Vec<(Pubkey, Account)>,
     disc: &[u8; 8],
@@ -281,6 +302,12 @@ impl Snapshot {
             .ok_or(ViewError::NoExchange)?;
         let exchange = read_account::<Exchange>(&ex_acc.data, &discriminator::EXCHANGE)
             .map_err(|e| ViewError::State(exchange_key, e))?;
+        // The exchange's aggregates are its own fields plus its ledger shards'.
+        let ledgers: BTreeMap<Pubkey, keel_state::Ledger> =
+            decode_all(of(&discriminator::LEDGER), &discriminator::LEDGER)?;
+        let exchange = keel_state::Totals::sum(&exchange, ledgers.values())
+            .ok_or(ViewError::LedgerTotals)?
+            .folded_into(&exchange);
         let markets_raw: BTreeMap<Pubkey, Market> =
             decode_all(of(&discriminator::MARKET), &discriminator::MARKET)?;
         let series = decode_all(of(&discriminator::SERIES), &discriminator::SERIES)?;

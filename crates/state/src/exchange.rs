@@ -28,7 +28,10 @@ layout! {
     /// Conservation, checked by the program after every token movement and by the tests after
     /// every operation: `vault balance == total_collateral_native + insurance_fund_native +
     /// fees_native + settlement_pools_native − social_loss_pending_native` (the last term: losses
-    /// socialised but not yet charged to the accounts that bear them, see [`crate::social`]).
+    /// socialised but not yet charged to the accounts that bear them, see [`crate::social`]),
+    /// each term being this account's field plus the same field of every ledger shard
+    /// ([`crate::ledger`]; `Totals::liabilities_native`). `trade`, `liquidate` and
+    /// `settle_positions` write only a shard.
     pub struct Exchange [size = 864] {
         /// @0 Layout version (`LAYOUT_VERSION`).
         pub version: u8,
@@ -86,8 +89,10 @@ layout! {
         pub liquidation_bonus_native: i64,
         /// @392 Liquidation calls (ever).
         pub liquidation_count: u64,
-        /// @400 Room to grow without a migration.
-        pub reserved: [u8; 464],
+        /// @400 Losses socialised (bankruptcies the insurance fund could not cover in full).
+        pub socialisation_count: u64,
+        /// @408 Room to grow without a migration.
+        pub reserved: [u8; 456],
     }
 }
 
@@ -97,8 +102,9 @@ impl Exchange {
         self.pause_flags & flags == 0
     }
 
-    /// What the vault must hold: Σ collateral + insurance + fees + settlement pools − socialised
-    /// losses not yet charged (`None` on overflow).
+    /// What the vault must hold if no ledger shard held anything: Σ collateral + insurance +
+    /// fees + settlement pools − socialised losses not yet charged (`None` on overflow). With
+    /// shards, use `Totals::sum(..).liabilities_native()` (or read an Exchange folded with them).
     pub fn liabilities_native(&self) -> Option<i64> {
         self.total_collateral_native
             .checked_add(self.insurance_fund_native)?

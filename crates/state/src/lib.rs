@@ -26,6 +26,7 @@ pub mod correlation;
 pub mod crank;
 pub mod error;
 pub mod exchange;
+pub mod ledger;
 pub mod margin;
 pub mod market;
 pub mod oracle;
@@ -39,6 +40,7 @@ pub use array_page::{ArrayPage, ArraySlot};
 pub use correlation::Correlation;
 pub use error::StateError;
 pub use exchange::Exchange;
+pub use ledger::{Ledger, Totals, LEDGER_SHARDS};
 pub use margin::{compute_margin, margin_inputs, MarginInputs, MarketReading};
 pub use market::{ListedOption, Market, OracleConfig, OracleSnapshot, TradeBand};
 pub use oracle::OracleReading;
@@ -71,6 +73,8 @@ pub mod discriminator {
     pub const CORRELATION: [u8; 8] = [169, 156, 6, 82, 98, 71, 92, 46];
     /// `ArrayPage`.
     pub const ARRAY_PAGE: [u8; 8] = [38, 33, 220, 120, 254, 133, 164, 246];
+    /// `Ledger`.
+    pub const LEDGER: [u8; 8] = [43, 41, 21, 213, 180, 176, 95, 32];
 }
 
 /// PDA seed prefixes (the program derives every account from these).
@@ -87,6 +91,8 @@ pub mod seeds {
     pub const MARGIN_ACCOUNT: &[u8] = b"margin";
     /// `["correlation", market_a, market_b]` with `market_a`'s index < `market_b`'s.
     pub const CORRELATION: &[u8] = b"correlation";
+    /// `["ledger", exchange, index as u8]`: a ledger shard (`crate::ledger`).
+    pub const LEDGER: &[u8] = b"ledger";
 }
 
 /// One field of a layout: what clients need to filter on it or decode it without this crate.
@@ -174,6 +180,7 @@ pub fn layout_by_name(name: &str) -> Option<(&'static [Field], usize)> {
     }
     match name {
         "Exchange" => of::<Exchange>(),
+        "Ledger" => of::<Ledger>(),
         "Market" => of::<Market>(),
         "Series" => of::<Series>(),
         "MarginAccount" => of::<MarginAccount>(),

@@ -44,6 +44,7 @@ fn check_doc_offsets<T: Layout>(source: &str, name: &str) {
 #[test]
 fn layouts_are_contiguous_and_documented() {
     check_contiguous::<Exchange>();
+    check_contiguous::<Ledger>();
     check_contiguous::<Market>();
     check_contiguous::<OracleConfig>();
     check_contiguous::<OracleSnapshot>();
@@ -58,6 +59,7 @@ fn layouts_are_contiguous_and_documented() {
     check_contiguous::<ArraySlot>();
 
     check_doc_offsets::<Exchange>(include_str!("exchange.rs"), "Exchange");
+    check_doc_offsets::<Ledger>(include_str!("ledger.rs"), "Ledger");
     check_doc_offsets::<Market>(include_str!("market.rs"), "Market");
     check_doc_offsets::<OracleConfig>(include_str!("market.rs"), "OracleConfig");
     check_doc_offsets::<OracleSnapshot>(include_str!("market.rs"), "OracleSnapshot");

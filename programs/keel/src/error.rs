@@ -230,6 +230,14 @@ pub enum KeelError {
     RiskMissingArray,
     #[msg("The market has created the most risk-array pages it can")]
     TooManyArrayPages,
+    #[msg("Not a ledger shard of this exchange, or not at its index")]
+    WrongLedger,
+    #[msg("Every ledger shard must be passed, index 0 first")]
+    LedgersMissing,
+    #[msg("Account is not bankrupt: it holds positions or its collateral is not negative")]
+    NotBankrupt,
+    #[msg("The account holds no positions: a negative balance is settled by resolve_bankruptcy")]
+    NoPositionsToLiquidate,
 }
 
 impl From<RiskError> for KeelError {

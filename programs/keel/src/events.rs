@@ -347,7 +347,6 @@ pub struct Traded {
     pub maker_equity_im: i64,
     pub maker_im: i64,
     pub open_interest_contracts: i64,
-    pub fees_native: i64,
     pub ts: i64,
 }
 
@@ -515,8 +514,6 @@ pub struct SocialLossCharged {
     pub collateral_native: i64,
     /// Σ socialised losses this account has borne.
     pub socialised_loss_native: i64,
-    /// Socialised losses still to be charged to accounts.
-    pub pending_native: i64,
 }
 
 /// One position slice a liquidation moved.
@@ -566,7 +563,6 @@ pub struct Liquidated {
     pub healthy_after: bool,
     pub liquidator_equity_im: i64,
     pub liquidator_im: i64,
-    pub insurance_fund_native: i64,
     pub ts: i64,
 }
 

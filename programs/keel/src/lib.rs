@@ -28,8 +28,11 @@ pub mod keel {
 
     // ---- admin ----
 
-    /// Creates the exchange and its quote vault.
-    pub fn init_exchange(ctx: Context<InitExchange>, args: InitExchangeArgs) -> Result<()> {
+    /// Creates the exchange, its quote vault and its ledger shards.
+    pub fn init_exchange<'info>(
+        ctx: Context<'info, InitExchange<'info>>,
+        args: InitExchangeArgs,
+    ) -> Result<()> {
         exchange_init::handler(ctx, args)
     }
 
@@ -47,7 +50,10 @@ pub mod keel {
     }
 
     /// Moves collected trading fees out of the vault.
-    pub fn withdraw_fees(ctx: Context<WithdrawFees>, args: WithdrawFeesArgs) -> Result<()> {
+    pub fn withdraw_fees<'info>(
+        ctx: Context<'info, WithdrawFees<'info>>,
+        args: WithdrawFeesArgs,
+    ) -> Result<()> {
         exchange_withdraw_fees::handler(ctx, args)
     }
 
@@ -128,16 +134,25 @@ pub mod keel {
     // ---- permissionless ----
 
     /// Adds quote tokens to the insurance fund.
-    pub fn fund_insurance(ctx: Context<FundInsurance>, args: FundInsuranceArgs) -> Result<()> {
+    pub fn fund_insurance<'info>(
+        ctx: Context<'info, FundInsurance<'info>>,
+        args: FundInsuranceArgs,
+    ) -> Result<()> {
         exchange_fund_insurance::handler(ctx, args)
     }
 
-    /// Liquidates part of an account below maintenance margin (AVSL); resolves a bankruptcy.
+    /// Liquidates part of an account below maintenance margin (AVSL).
     pub fn liquidate<'info>(
         ctx: Context<'info, Liquidate<'info>>,
         args: LiquidateArgs,
     ) -> Result<()> {
         account_liquidate::handler(ctx, args)
+    }
+
+    /// Resolves a bankrupt account (no positions, negative collateral): insurance, then
+    /// socialisation.
+    pub fn resolve_bankruptcy<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<()> {
+        account_resolve_bankruptcy::handler(ctx)
     }
 
     /// The volatility crank.

@@ -105,6 +105,12 @@ keel_account!(
     keel_state::ArrayPage,
     discriminator::ARRAY_PAGE
 );
+keel_account!(
+    /// A ledger shard (see `keel_state::Ledger`).
+    Ledger,
+    keel_state::Ledger,
+    discriminator::LEDGER
+);
 
 /// `Pubkey` from a stored `[u8; 32]`.
 pub fn key(bytes: &[u8; 32]) -> Pubkey {
@@ -130,6 +136,8 @@ mod tests {
         pub struct Correlation {}
         #[account]
         pub struct ArrayPage {}
+        #[account]
+        pub struct Ledger {}
     }
 
     #[test]
@@ -149,6 +157,7 @@ mod tests {
             ArrayPage::DISCRIMINATOR,
             anchor_ref::ArrayPage::DISCRIMINATOR
         );
+        assert_eq!(Ledger::DISCRIMINATOR, anchor_ref::Ledger::DISCRIMINATOR);
     }
 
     #[test]
@@ -161,6 +170,7 @@ mod tests {
         assert_eq!(Correlation::SPACE, 8 + 344);
         // Over the 10 KiB a program may allocate by CPI: the client allocates it.
         assert_eq!(ArrayPage::SPACE, 8 + 35464);
+        assert_eq!(Ledger::SPACE, 8 + 128);
     }
 
     #[test]

@@ -60,10 +60,21 @@ pub async fn run<B: Backend>(b: B) -> World<B> {
         w.assert_conservation(&format!("liquidation {calls}")).await;
         let ev: Liquidated = one_event(&ok);
         shares += ev.insurance_share_native;
+        assert!(
+            events::<Bankrupt>(&ok).is_empty(),
+            "liquidate never resolves"
+        );
         if ev.liquidatee_positions_after == 0 {
+            // Left without positions and below zero: anyone may now resolve the bankruptcy
+            // (insurance, then socialisation), which writes the Exchange and reads every shard.
+            assert!(ev.liquidatee_collateral_native < 0);
+            let ok = w
+                .resolve_bankruptcy(&wd)
+                .await
+                .unwrap_or_else(|e| panic!("resolve_bankruptcy: {e:?}"));
+            w.assert_conservation("bankruptcy resolved").await;
             bankrupt = Some(one_event::<Bankrupt>(&ok));
         } else {
-            assert!(events::<Bankrupt>(&ok).is_empty());
             w.advance(20).await;
             w.set_usd(&btc, 39_000).await;
         }

@@ -350,9 +350,20 @@ impl<B: Backend> World<B> {
         keel_state::read_account(&a.data, disc).expect("layout")
     }
 
+    /// The exchange as its readers see it: its aggregates include every ledger shard's part.
     pub async fn exchange(&mut self) -> keel_state::Exchange {
         let k = self.ex.exchange;
-        self.read(&k, &keel_state::discriminator::EXCHANGE).await
+        let ex: keel_state::Exchange = self.read(&k, &keel_state::discriminator::EXCHANGE).await;
+        let mut shards = Vec::new();
+        for k in self.ex.ledgers {
+            shards.push(
+                self.read::<keel_state::Ledger>(&k, &keel_state::discriminator::LEDGER)
+                    .await,
+            );
+        }
+        keel_state::Totals::sum(&ex, shards.iter())
+            .expect("totals fit")
+            .folded_into(&ex)
     }
 
     pub async fn market(&mut self, key: &Pubkey) -> keel_state::Market {
@@ -690,6 +701,12 @@ impl<B: Backend> World<B> {
             max_fraction_bps,
         );
         self.call("liquidate", &[ix], &[&liquidator.kp]).await
+    }
+
+    /// `resolve_bankruptcy` of `account` (permissionless: the payer alone signs).
+    pub async fn resolve_bankruptcy(&mut self, account: &Pubkey) -> Result<Sent, Failed> {
+        let ix = keel_client::ix::resolve_bankruptcy(&self.ex, account);
+        self.call("resolve_bankruptcy", &[ix], &[]).await
     }
 
     pub async fn settle_series(

@@ -2,78 +2,108 @@
 //!
 //! Every movement updates both sides of the conservation identity
 //! `vault == Σ collateral + insurance + fees + settlement pools − pending social loss`: a change
-//! of one account's collateral is mirrored in `Exchange::total_collateral_native` (and its
-//! positive part in `positive_collateral_native`), a fee moves collateral into `fees_native`, a
-//! realised loss moves collateral into its series' pool and a realised gain moves it back out, a
-//! socialised loss is recorded as pending and later charged to accounts. Nothing here touches
-//! tokens.
+//! of one account's collateral is mirrored in the books' total collateral (and its positive part
+//! in the positive-collateral base), a fee moves collateral into fees, a realised loss moves
+//! collateral into its series' pool and a realised gain moves it back out, a socialised loss is
+//! recorded as pending and later charged to accounts. The books (`keel_state::ledger::Books`)
+//! are the Exchange's own fields where an instruction writes the Exchange, a ledger shard where
+//! it does not (`trade`, `liquidate`, `settle_positions`): every aggregate is the sum of both,
+//! so the identity holds for the sums. Nothing here touches tokens.
 
 use crate::error::{Checked, KeelError};
 use anchor_lang::prelude::*;
 use keel_risk::SeriesKind;
+use keel_state::ledger::Books;
 use keel_state::series::SERIES_ACTIVE;
 use keel_state::{Exchange, MarginAccount, Series};
 
-/// Adds `amount` (may be negative) to an account's collateral and the exchange's totals.
-pub fn credit(acc: &mut MarginAccount, ex: &mut Exchange, amount: i64) -> Result<()> {
+/// Adds `amount` (may be negative) to an account's collateral and the books' totals.
+pub fn credit(acc: &mut MarginAccount, ex: &mut impl Books, amount: i64) -> Result<()> {
     let before = acc.collateral_native;
     acc.collateral_native = before.add_or(amount)?;
-    ex.total_collateral_native = ex.total_collateral_native.add_or(amount)?;
-    ex.positive_collateral_native = ex
-        .positive_collateral_native
+    *ex.total_collateral() = ex.total_collateral().add_or(amount)?;
+    *ex.positive_collateral() = ex
+        .positive_collateral()
         .add_or(acc.collateral_native.max(0))?
         .sub_or(before.max(0))?;
     Ok(())
 }
 
 /// Charges the account its share of the losses socialised since it was last touched
-/// (`keel_state::social`), and returns it. Every instruction that reads or changes an account's
-/// collateral calls this first, so margin and balances always include it.
-pub fn charge_social_loss(key: &Pubkey, acc: &mut MarginAccount, ex: &mut Exchange) -> Result<i64> {
-    let c = keel_state::social::pending_charge(acc, ex);
+/// (`keel_state::social`; `index`: the Exchange's current social-loss index), and returns it.
+/// Every instruction that reads or changes an account's collateral calls this first, so margin
+/// and balances always include it. The whole charge leaves the pending loss. Each charge is
+/// rounded up, so all of them together may collect a few units more than was socialised (at
+/// most one per account and loss): the pending total then dips below zero by that much until an
+/// instruction that writes the Exchange and reads every shard moves it to the insurance fund
+/// (`sweep_overcharge`) — a shard cannot see the total to stop at zero itself.
+pub fn charge_social_loss(
+    key: &Pubkey,
+    acc: &mut MarginAccount,
+    index: u64,
+    ex: &mut impl Books,
+) -> Result<i64> {
+    let c = keel_state::social::charge(acc.collateral_native, acc.social_loss_index_q60, index);
     let since = acc.social_loss_index_q60;
-    acc.social_loss_index_q60 = ex.social_loss_index_q60;
+    acc.social_loss_index_q60 = index;
     if c == 0 {
         return Ok(0);
     }
     credit(acc, ex, -c)?;
     acc.socialised_loss_native = acc.socialised_loss_native.add_or(c)?;
-    // Rounding up can collect a few units more than is pending: those go to the insurance fund.
-    let from_pending = c.min(ex.social_loss_pending_native.max(0));
-    ex.social_loss_pending_native = ex.social_loss_pending_native.sub_or(from_pending)?;
-    ex.insurance_fund_native = ex.insurance_fund_native.add_or(c - from_pending)?;
+    *ex.social_loss_pending() = ex.social_loss_pending().sub_or(c)?;
     crate::events::emit(crate::events::SocialLossCharged {
         account: *key,
         amount_native: c,
         index_from_q60: since,
-        index_to_q60: ex.social_loss_index_q60,
+        index_to_q60: index,
         collateral_native: acc.collateral_native,
         socialised_loss_native: acc.socialised_loss_native,
-        pending_native: ex.social_loss_pending_native,
     });
     Ok(c)
 }
 
-/// Spreads `loss` over every account's positive collateral: records it as pending (each account
-/// is charged its share when next touched) and raises the index. Returns the index increase
-/// (0 if no account has positive collateral: the loss then stays pending, unallocated).
-pub fn socialise(ex: &mut Exchange, loss: i64) -> Result<u64> {
+/// Moves what social-loss charges collected beyond the losses (a negative pending total,
+/// `totals` being the Exchange's fields plus every shard's) into the insurance fund, as a charge
+/// booked where the total is visible would have. Called by every instruction that writes the
+/// Exchange with every shard read; `totals` follow. Returns the amount moved.
+pub fn sweep_overcharge(ex: &mut Exchange, totals: &mut keel_state::Totals) -> Result<i64> {
+    let over = totals
+        .social_loss_pending_native
+        .min(0)
+        .checked_neg()
+        .ok_or(KeelError::MathOverflow)?;
+    if over > 0 {
+        ex.social_loss_pending_native = ex.social_loss_pending_native.add_or(over)?;
+        ex.insurance_fund_native = ex.insurance_fund_native.add_or(over)?;
+        totals.social_loss_pending_native = totals.social_loss_pending_native.add_or(over)?;
+        totals.insurance_fund_native = totals.insurance_fund_native.add_or(over)?;
+    }
+    Ok(over)
+}
+
+/// Spreads `loss` over every account's positive collateral (`base`: its total over the Exchange
+/// and every shard): records it as pending (each account is charged its share when next
+/// touched) and raises the index. Returns the index increase (0 if no account has positive
+/// collateral: the loss then stays pending, unallocated).
+pub fn socialise(ex: &mut Exchange, base: i64, loss: i64) -> Result<u64> {
     require!(loss >= 0, KeelError::MathOverflow);
-    let inc = keel_state::social::index_increase(loss, ex.positive_collateral_native);
+    let inc = keel_state::social::index_increase(loss, base);
     ex.social_loss_index_q60 = ex
         .social_loss_index_q60
         .checked_add(inc)
         .ok_or(KeelError::MathOverflow)?;
     ex.social_loss_pending_native = ex.social_loss_pending_native.add_or(loss)?;
     ex.socialised_loss_native = ex.socialised_loss_native.add_or(loss)?;
+    ex.socialisation_count = ex.socialisation_count.saturating_add(1);
     Ok(inc)
 }
 
 /// Moves a fee from an account's collateral to the exchange's fee balance.
-pub fn pay_fee(acc: &mut MarginAccount, ex: &mut Exchange, fee: i64) -> Result<()> {
+pub fn pay_fee(acc: &mut MarginAccount, ex: &mut impl Books, fee: i64) -> Result<()> {
     require!(fee >= 0, KeelError::MathOverflow);
     credit(acc, ex, -fee)?;
-    ex.fees_native = ex.fees_native.add_or(fee)?;
+    *ex.fees() = ex.fees().add_or(fee)?;
     acc.fees_paid_native = acc.fees_paid_native.add_or(fee)?;
     Ok(())
 }
@@ -82,7 +112,7 @@ pub fn pay_fee(acc: &mut MarginAccount, ex: &mut Exchange, fee: i64) -> Result<(
 /// into the series' settlement pool, a gain (> 0) is paid out of it and must be covered by it.
 pub fn realise(
     acc: &mut MarginAccount,
-    ex: &mut Exchange,
+    ex: &mut impl Books,
     series: &mut Series,
     amount: i64,
 ) -> Result<()> {
@@ -94,7 +124,7 @@ pub fn realise(
     }
     credit(acc, ex, amount)?;
     series.settlement_pool_native = series.settlement_pool_native.sub_or(amount)?;
-    ex.settlement_pools_native = ex.settlement_pools_native.sub_or(amount)?;
+    *ex.settlement_pools() = ex.settlement_pools().sub_or(amount)?;
     acc.realised_pnl_native = acc.realised_pnl_native.add_or(amount)?;
     Ok(())
 }
@@ -144,7 +174,7 @@ pub struct Fill {
 #[allow(clippy::too_many_arguments)]
 pub fn apply_fill(
     acc: &mut MarginAccount,
-    ex: &mut Exchange,
+    ex: &mut impl Books,
     series_key: &[u8; 32],
     series: &mut Series,
     qty: i64,
@@ -236,7 +266,7 @@ pub struct Settlement {
 /// Realises the position of `acc` in settled `series` at its settlement price and frees it.
 pub fn settle_position(
     acc: &mut MarginAccount,
-    ex: &mut Exchange,
+    ex: &mut impl Books,
     series_key: &[u8; 32],
     series: &mut Series,
 ) -> Result<Settlement> {

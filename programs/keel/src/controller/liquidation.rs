@@ -5,7 +5,8 @@
 //! mark — a fee-free fill at the mark price, so each side's equity is unchanged by the transfer
 //! itself — and the liquidatee pays the bonus ⌈rate·f·MM⌉, of which the insurance share goes to
 //! the fund. A liquidatee left with no positions and negative collateral is bankrupt: the
-//! insurance fund covers what it can, the rest is socialised (`ledger::socialise`). An account
+//! insurance fund covers what it can, the rest is socialised (`ledger::socialise`), in its own
+//! instruction (`resolve_bankruptcy`: it needs every ledger shard's totals). An account
 //! is liquidatable below its trigger level: MM, raised toward IM while vol is above the
 //! reference (`keel_risk::liquidation::is_liquidatable`).
 
@@ -16,7 +17,8 @@ use anchor_lang::prelude::*;
 use keel_risk::liquidation::{self, LiquidationPlan};
 use keel_risk::{Fx, MarginBreakdown};
 use keel_state::account::{EPISODE_MAX_GAP_SECS, FLAG_BANKRUPT, FLAG_BEING_LIQUIDATED};
-use keel_state::{Exchange, MarginAccount};
+use keel_state::ledger::Books;
+use keel_state::{Exchange, MarginAccount, Totals};
 
 /// Whether the account of breakdown `b` is at or above its liquidation trigger level (MM, raised
 /// while vol is above the reference: `keel_risk::liquidation::trigger_level`) — the level a
@@ -107,7 +109,7 @@ pub fn slices(
 pub fn transfer<'info>(
     from: &mut MarginAccount,
     to: &mut MarginAccount,
-    ex: &mut Exchange,
+    ex: &mut impl Books,
     series_info: &'info AccountInfo<'info>,
     slice: &Slice,
 ) -> Result<(Fill, Fill)> {
@@ -132,20 +134,21 @@ pub fn transfer<'info>(
 pub fn pay_bonus(
     liquidatee: &mut MarginAccount,
     liquidator: &mut MarginAccount,
-    ex: &mut Exchange,
+    books: &mut impl Books,
+    ex: &Exchange,
     plan: &LiquidationPlan,
     mm: i64,
 ) -> Result<(i64, i64)> {
     let (bonus, share) =
         liquidation::bonus(plan.bonus_rate, plan.fraction, mm, &ex.liquidation_params).or_keel()?;
-    ledger::credit(liquidatee, ex, -bonus)?;
-    ledger::credit(liquidator, ex, bonus - share)?;
-    ex.insurance_fund_native = ex
-        .insurance_fund_native
+    ledger::credit(liquidatee, books, -bonus)?;
+    ledger::credit(liquidator, books, bonus - share)?;
+    *books.insurance_fund() = books
+        .insurance_fund()
         .checked_add(share)
         .ok_or(KeelError::MathOverflow)?;
-    ex.liquidation_bonus_native = ex
-        .liquidation_bonus_native
+    *books.liquidation_bonus() = books
+        .liquidation_bonus()
         .checked_add(bonus)
         .ok_or(KeelError::MathOverflow)?;
     Ok((bonus, share))
@@ -166,9 +169,12 @@ pub struct Bankruptcy {
 
 /// Resolves a bankrupt account — no positions left, negative collateral: the insurance fund pays
 /// what it can, the rest is socialised; the account ends at zero. `None` if not bankrupt.
+/// `totals`: the Exchange's fields plus every shard's (the fund and the positive-collateral base
+/// are totals); everything is booked in the Exchange's own fields.
 pub fn resolve_bankruptcy(
     acc: &mut MarginAccount,
     ex: &mut Exchange,
+    totals: &Totals,
 ) -> Result<Option<Bankruptcy>> {
     if acc.n_positions != 0 || acc.collateral_native >= 0 {
         return Ok(None);
@@ -177,8 +183,11 @@ pub fn resolve_bankruptcy(
         .collateral_native
         .checked_neg()
         .ok_or(KeelError::MathOverflow)?;
-    let insurance_paid = shortfall.min(ex.insurance_fund_native.max(0));
-    ex.insurance_fund_native -= insurance_paid;
+    let insurance_paid = shortfall.min(totals.insurance_fund_native.max(0));
+    ex.insurance_fund_native = ex
+        .insurance_fund_native
+        .checked_sub(insurance_paid)
+        .ok_or(KeelError::MathOverflow)?;
     ledger::credit(acc, ex, insurance_paid)?;
     acc.insurance_received_native = acc
         .insurance_received_native
@@ -192,7 +201,9 @@ pub fn resolve_bankruptcy(
     let mut index_increase = 0;
     if socialised > 0 {
         ledger::credit(acc, ex, socialised)?;
-        index_increase = ledger::socialise(ex, socialised)?;
+        // The account was negative, so crediting it up to zero left the positive base as it
+        // was: the base the loss is spread over is the totals' (this account counts 0 in it).
+        index_increase = ledger::socialise(ex, totals.positive_collateral_native, socialised)?;
     }
     acc.flags |= FLAG_BANKRUPT;
     Ok(Some(Bankruptcy {

@@ -5,4 +5,5 @@
 pub mod ledger;
 pub mod liquidation;
 pub mod margin;
+pub mod shards;
 pub mod token;

@@ -1,7 +1,8 @@
 //! `deposit`: quote tokens from the signer's token account into the vault, credited to a margin
 //! account of the exchange (anyone may fund any account; only the owner withdraws).
 //!
-//! Remaining accounts (optional): the margin protocol's (market, oracle) pairs and
+//! Remaining accounts: every ledger shard, index 0 first (read: the conservation identity is
+//! checked on the exchange's totals), then optionally the (market, oracle) pairs and
 //! correlations for the account's markets. Used only when the account is in a liquidation
 //! episode: its margin is then computed after the deposit, and the episode ends if the account
 //! is at or above MM — a deposit that restores the account closes the Dutch-auction clock, one
@@ -9,7 +10,7 @@
 //! computed (deposits stay cheap) and the remaining accounts are ignored.
 
 use crate::controller::margin::{has_expired_positions, Margin, MarketSet};
-use crate::controller::{ledger, liquidation, token};
+use crate::controller::{ledger, liquidation, shards, token};
 use crate::error::KeelError;
 use crate::events::Deposited;
 use crate::state::{Exchange, MarginAccount};
@@ -50,9 +51,14 @@ pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs
         ctx.accounts.exchange.load()?.allows(PAUSE_DEPOSIT),
         KeelError::ExchangePaused
     );
+    let remaining = ctx.remaining_accounts;
+    let exchange_key = ctx.accounts.exchange.key();
+    let (mut totals, margin_accounts) =
+        shards::totals(remaining, &exchange_key, &ctx.accounts.exchange.load()?.0)?;
     let a = &mut ctx.accounts;
     let received_i = token::receive(
         &a.exchange,
+        &mut totals,
         &mut a.vault,
         &a.token_program.to_account_info(),
         &a.source.to_account_info(),
@@ -63,18 +69,19 @@ pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs
     let received = received_i as u64;
     let mut ex = a.exchange.load_mut()?;
     let mut acc = a.margin_account.load_mut()?;
-    ledger::charge_social_loss(&a.margin_account.key(), &mut acc, &mut ex)?;
-    ledger::credit(&mut acc, &mut ex, received_i)?;
+    let index = ex.social_loss_index_q60;
+    ledger::charge_social_loss(&a.margin_account.key(), &mut acc, index, &mut ex.0)?;
+    ledger::credit(&mut acc, &mut ex.0, received_i)?;
     acc.deposited_native = acc
         .deposited_native
         .checked_add(received_i)
         .ok_or(KeelError::MathOverflow)?;
-    if acc.in_liquidation_episode() && !ctx.remaining_accounts.is_empty() {
+    if acc.in_liquidation_episode() && !margin_accounts.is_empty() {
         let now = Clock::get()?.unix_timestamp;
         // An account holding expired positions is settled before it can be margined (or
         // liquidated): its episode waits for that.
         if !has_expired_positions(&acc, now) {
-            let set = MarketSet::load(ctx.remaining_accounts, &a.exchange.key(), now)?;
+            let set = MarketSet::load(margin_accounts, &exchange_key, now)?;
             let mut margin = Margin::new(&set, now);
             let snapshot = margin.compute(&acc, None)?;
             let healthy = liquidation::at_or_above_trigger(&margin.breakdown, &ex)?;
@@ -82,14 +89,17 @@ pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs
             liquidation::end_episode_if_healthy(&mut acc, healthy);
         }
     }
-    token::check_conservation(&ex, a.vault.amount)?;
+    // After this account's charge: what the charges over-collected goes to the fund.
+    let (mut totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
+    ledger::sweep_overcharge(&mut ex, &mut totals)?;
+    token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(Deposited {
         account: a.margin_account.key(),
         depositor: a.depositor.key(),
         amount_native: received,
         collateral_native: acc.collateral_native,
         vault_native: a.vault.amount,
-        total_collateral_native: ex.total_collateral_native,
+        total_collateral_native: totals.total_collateral_native,
     });
     Ok(())
 }

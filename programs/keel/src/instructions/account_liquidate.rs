@@ -5,8 +5,14 @@
 //! liquidatee back to its target between MM and IM (capped per call, the cap shrinking as vol
 //! rises) at mark, and is paid a vol-scaled bonus that grows with the time since the account
 //! became liquidatable. The liquidator must satisfy IM afterwards. A liquidatee left without
-//! positions and with negative collateral is bankrupt: the insurance fund covers it, and what the
-//! fund cannot cover is socialised.
+//! positions and with negative collateral is bankrupt: `resolve_bankruptcy` (anyone may call it)
+//! then has the insurance fund cover it and socialises what the fund cannot.
+//!
+//! The Exchange is read, not written: collateral totals, the insurance share and the counters
+//! are booked in the ledger shard the caller passes (any shard of the exchange;
+//! `keel_state::ledger`), so liquidations of different accounts do not queue on one writable
+//! account. A bankruptcy needs the totals of every shard and writes the Exchange: that is why
+//! it is its own instruction.
 //!
 //! Remaining accounts: (market, oracle) for every market either account holds positions in
 //! after the call, optional correlation accounts, and every series the liquidatee holds
@@ -16,8 +22,8 @@ use crate::controller::ledger;
 use crate::controller::liquidation::{self as avsl, Slice};
 use crate::controller::margin::{has_expired_positions, health_im, Margin, MarketSet};
 use crate::error::{KeelError, OrKeel};
-use crate::events::{Bankrupt, Liquidated, LiquidationTransfer};
-use crate::state::{Exchange, MarginAccount};
+use crate::events::{Liquidated, LiquidationTransfer};
+use crate::state::{Exchange, Ledger, MarginAccount};
 use anchor_lang::prelude::*;
 use keel_risk::{liquidation, Fx};
 use keel_state::exchange::PAUSE_LIQUIDATE;
@@ -32,8 +38,10 @@ pub struct LiquidateArgs {
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
-    #[account(mut)]
     pub exchange: AccountLoader<'info, Exchange>,
+    /// The ledger shard this call's money movements are booked in.
+    #[account(mut)]
+    pub ledger: AccountLoader<'info, Ledger>,
     #[account(mut, constraint = liquidatee.load()?.exchange == exchange.key().to_bytes() @ KeelError::WrongExchange)]
     pub liquidatee: AccountLoader<'info, MarginAccount>,
     /// `dup` so that passing the liquidatee twice fails with `SelfLiquidation`, not a generic
@@ -61,9 +69,17 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
     let exchange_key = a.exchange.key();
-    let mut ex = a.exchange.load_mut()?;
+    let ex = a.exchange.load()?;
     require!(ex.allows(PAUSE_LIQUIDATE), KeelError::ExchangePaused);
+    let mut books = a.ledger.load_mut()?;
+    crate::controller::shards::check_shard(&books, &exchange_key)?;
+    let index = ex.social_loss_index_q60;
     let mut victim = a.liquidatee.load_mut()?;
+    // Nothing to take over, only a negative balance: that is `resolve_bankruptcy`'s.
+    require!(
+        victim.n_positions != 0 || victim.collateral_native >= 0,
+        KeelError::NoPositionsToLiquidate
+    );
     let mut liq = a.liquidator_account.load_mut()?;
     require!(
         liq.is_trader(&a.liquidator.key().to_bytes()),
@@ -81,8 +97,8 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
             KeelError::ExpiredPositionsUnsettled
         );
     }
-    ledger::charge_social_loss(&a.liquidatee.key(), &mut victim, &mut ex)?;
-    ledger::charge_social_loss(&a.liquidator_account.key(), &mut liq, &mut ex)?;
+    ledger::charge_social_loss(&a.liquidatee.key(), &mut victim, index, &mut books.0)?;
+    ledger::charge_social_loss(&a.liquidator_account.key(), &mut liq, index, &mut books.0)?;
 
     let set = MarketSet::load_with_series(ctx.remaining_accounts, &exchange_key, now)?;
     let mut margin = Margin::new(&set, now);
@@ -127,7 +143,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
             .iter()
             .find(|i| i.key.to_bytes() == s.series)
             .ok_or(KeelError::SeriesMissing)?;
-        avsl::transfer(&mut victim, &mut liq, &mut ex, info, s)?;
+        avsl::transfer(&mut victim, &mut liq, &mut books.0, info, s)?;
         value = value
             .checked_add(s.qty.checked_mul(s.mark).ok_or(KeelError::MathOverflow)?)
             .ok_or(KeelError::MathOverflow)?;
@@ -140,10 +156,9 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     let (bonus, share) = if slices.is_empty() {
         (0, 0)
     } else {
-        avsl::pay_bonus(&mut victim, &mut liq, &mut ex, &plan, before.mm)?
+        avsl::pay_bonus(&mut victim, &mut liq, &mut books.0, &ex, &plan, before.mm)?
     };
 
-    let bankruptcy = avsl::resolve_bankruptcy(&mut victim, &mut ex)?;
     let after = margin.compute(&victim, None)?;
     let victim_healthy = avsl::at_or_above_trigger(&margin.breakdown, &ex)?;
     if !slices.is_empty()
@@ -178,21 +193,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     victim.last_margin = after;
     liq.last_margin = liq_snap;
     victim.liquidations = victim.liquidations.saturating_add(1);
-    ex.liquidation_count = ex.liquidation_count.saturating_add(1);
-
-    if let Some(b) = bankruptcy {
-        crate::events::emit(Bankrupt {
-            account: a.liquidatee.key(),
-            shortfall_native: b.shortfall,
-            insurance_paid_native: b.insurance_paid,
-            socialised_native: b.socialised,
-            social_loss_index_q60: ex.social_loss_index_q60,
-            social_loss_index_increase_q60: b.index_increase,
-            insurance_fund_native: ex.insurance_fund_native,
-            social_loss_pending_native: ex.social_loss_pending_native,
-            ts: now,
-        });
-    }
+    books.liquidation_count = books.liquidation_count.saturating_add(1);
     crate::events::emit(Liquidated {
         liquidatee: a.liquidatee.key(),
         liquidator: a.liquidator_account.key(),
@@ -220,7 +221,6 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         healthy_after: victim_healthy,
         liquidator_equity_im: liq_snap.equity_im,
         liquidator_im: liq_snap.im,
-        insurance_fund_native: ex.insurance_fund_native,
         ts: now,
     });
     Ok(())

@@ -2,11 +2,12 @@
 //! initial-margin valuation (stable price, haircut gains) stays ≥ IM after it. (An account in a
 //! liquidation episode can withdraw only once it is back above IM, which ends the episode.)
 //!
-//! Remaining accounts: (market, oracle) for every market the account holds positions in, then
-//! optional correlation accounts.
+//! Remaining accounts: every ledger shard, index 0 first (read: the conservation identity is
+//! checked on the exchange's totals), then (market, oracle) for every market the account holds
+//! positions in, then optional correlation accounts.
 
 use crate::controller::margin::{has_expired_positions, health_im, Margin, MarketSet};
-use crate::controller::{ledger, token};
+use crate::controller::{ledger, shards, token};
 use crate::error::KeelError;
 use crate::events::Withdrawn;
 use crate::state::{Exchange, MarginAccount};
@@ -48,13 +49,21 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
     let amount_i = i64::try_from(amount).map_err(|_| error!(KeelError::AmountTooLarge))?;
     let now = Clock::get()?.unix_timestamp;
     let exchange_key = ctx.accounts.exchange.key();
-    let (bump, decimals) = {
+    let remaining = ctx.remaining_accounts;
+    let (bump, decimals, margin_accounts) = {
         let mut ex = ctx.accounts.exchange.load_mut()?;
         require!(ex.allows(PAUSE_WITHDRAW), KeelError::ExchangePaused);
-        token::absorb_surplus(&mut ex, ctx.accounts.vault.amount)?;
+        let (mut totals, margin_accounts) = shards::totals(remaining, &exchange_key, &ex)?;
+        token::absorb_surplus(&mut ex, &mut totals, ctx.accounts.vault.amount)?;
         let mut acc = ctx.accounts.margin_account.load_mut()?;
-        ledger::charge_social_loss(&ctx.accounts.margin_account.key(), &mut acc, &mut ex)?;
-        (ex.bump, ctx.accounts.quote_mint.decimals)
+        let index = ex.social_loss_index_q60;
+        ledger::charge_social_loss(
+            &ctx.accounts.margin_account.key(),
+            &mut acc,
+            index,
+            &mut ex.0,
+        )?;
+        (ex.bump, ctx.accounts.quote_mint.decimals, margin_accounts)
     };
     let (snapshot, healthy) = {
         let acc = ctx.accounts.margin_account.load()?;
@@ -66,7 +75,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
             !has_expired_positions(&acc, now),
             KeelError::ExpiredPositionsUnsettled
         );
-        let set = MarketSet::load(ctx.remaining_accounts, &exchange_key, now)?;
+        let set = MarketSet::load(margin_accounts, &exchange_key, now)?;
         let mut margin = Margin::new(&set, now);
         let after = margin.compute(&acc, Some(acc.collateral_native - amount_i))?;
         if health_im(&after) < 0 {
@@ -103,21 +112,24 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
     a.vault.reload()?;
     let mut ex = a.exchange.load_mut()?;
     let mut acc = a.margin_account.load_mut()?;
-    ledger::credit(&mut acc, &mut ex, -amount_i)?;
+    ledger::credit(&mut acc, &mut ex.0, -amount_i)?;
     acc.withdrawn_native = acc
         .withdrawn_native
         .checked_add(amount_i)
         .ok_or(KeelError::MathOverflow)?;
     acc.last_margin = snapshot;
     crate::controller::liquidation::end_episode_if_healthy(&mut acc, healthy);
-    token::check_conservation(&ex, a.vault.amount)?;
+    // After this account's charge: what the charges over-collected goes to the fund.
+    let (mut totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
+    ledger::sweep_overcharge(&mut ex, &mut totals)?;
+    token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(Withdrawn {
         account: a.margin_account.key(),
         owner: a.owner.key(),
         amount_native: amount,
         collateral_native: acc.collateral_native,
         vault_native: a.vault.amount,
-        total_collateral_native: ex.total_collateral_native,
+        total_collateral_native: totals.total_collateral_native,
         equity_im: snapshot.equity_im,
         im: snapshot.im,
     });

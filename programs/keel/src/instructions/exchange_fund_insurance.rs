@@ -2,7 +2,7 @@
 //! protocol treasury or a backstop provider tops it up). The fund pays bankrupt accounts'
 //! shortfalls before anything is socialised, and receives a share of every liquidation bonus.
 
-use crate::controller::token;
+use crate::controller::{ledger, shards, token};
 use crate::error::KeelError;
 use crate::events::InsuranceFunded;
 use crate::state::Exchange;
@@ -36,14 +36,25 @@ pub struct FundInsurance<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn handler(mut ctx: Context<FundInsurance>, args: FundInsuranceArgs) -> Result<()> {
+/// Remaining accounts: every ledger shard, index 0 first (the conservation identity is checked
+/// on the exchange's totals).
+pub fn handler<'info>(
+    mut ctx: Context<'info, FundInsurance<'info>>,
+    args: FundInsuranceArgs,
+) -> Result<()> {
     require!(
         ctx.accounts.exchange.load()?.allows(PAUSE_DEPOSIT),
         KeelError::ExchangePaused
     );
+    let remaining = ctx.remaining_accounts;
+    let exchange_key = ctx.accounts.exchange.key();
+    let (mut totals, rest) =
+        shards::totals(remaining, &exchange_key, &ctx.accounts.exchange.load()?.0)?;
+    require!(rest.is_empty(), KeelError::UnexpectedAccount);
     let a = &mut ctx.accounts;
     let received_i = token::receive(
         &a.exchange,
+        &mut totals,
         &mut a.vault,
         &a.token_program.to_account_info(),
         &a.source.to_account_info(),
@@ -53,16 +64,18 @@ pub fn handler(mut ctx: Context<FundInsurance>, args: FundInsuranceArgs) -> Resu
     )?;
     let received = received_i as u64;
     let mut ex = a.exchange.load_mut()?;
+    ledger::sweep_overcharge(&mut ex, &mut totals)?;
     ex.insurance_fund_native = ex
         .insurance_fund_native
         .checked_add(received_i)
         .ok_or(KeelError::MathOverflow)?;
-    token::check_conservation(&ex, a.vault.amount)?;
+    let (totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
+    token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(InsuranceFunded {
         exchange: a.exchange.key(),
         funder: a.funder.key(),
         amount_native: received,
-        insurance_fund_native: ex.insurance_fund_native,
+        insurance_fund_native: totals.insurance_fund_native,
         vault_native: a.vault.amount,
     });
     Ok(())

@@ -1,6 +1,10 @@
-//! `withdraw_fees`: the admin moves collected trading fees out of the vault.
+//! `withdraw_fees`: the admin moves collected trading fees out of the vault. The fee balance is
+//! a total over the Exchange and every ledger shard (fees are booked in the shards by `trade`);
+//! the withdrawal is booked in the Exchange's own field.
+//!
+//! Remaining accounts: every ledger shard, index 0 first.
 
-use crate::controller::token;
+use crate::controller::{ledger, shards, token};
 use crate::error::KeelError;
 use crate::events::FeesWithdrawn;
 use crate::state::Exchange;
@@ -29,14 +33,22 @@ pub struct WithdrawFees<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn handler(mut ctx: Context<WithdrawFees>, args: WithdrawFeesArgs) -> Result<()> {
+pub fn handler<'info>(
+    mut ctx: Context<'info, WithdrawFees<'info>>,
+    args: WithdrawFeesArgs,
+) -> Result<()> {
     let amount = args.amount_native;
     require!(amount > 0, KeelError::ZeroAmount);
     let amount_i = i64::try_from(amount).map_err(|_| error!(KeelError::AmountTooLarge))?;
+    let remaining = ctx.remaining_accounts;
+    let exchange_key = ctx.accounts.exchange.key();
     let bump = {
         let mut ex = ctx.accounts.exchange.load_mut()?;
-        token::absorb_surplus(&mut ex, ctx.accounts.vault.amount)?;
-        require!(ex.fees_native >= amount_i, KeelError::InsufficientFees);
+        let (mut totals, rest) = shards::totals(remaining, &exchange_key, &ex)?;
+        require!(rest.is_empty(), KeelError::UnexpectedAccount);
+        token::absorb_surplus(&mut ex, &mut totals, ctx.accounts.vault.amount)?;
+        ledger::sweep_overcharge(&mut ex, &mut totals)?;
+        require!(totals.fees_native >= amount_i, KeelError::InsufficientFees);
         ex.bump
     };
     let a = &ctx.accounts;
@@ -53,13 +65,17 @@ pub fn handler(mut ctx: Context<WithdrawFees>, args: WithdrawFeesArgs) -> Result
     let a = &mut ctx.accounts;
     a.vault.reload()?;
     let mut ex = a.exchange.load_mut()?;
-    ex.fees_native -= amount_i;
-    token::check_conservation(&ex, a.vault.amount)?;
+    ex.fees_native = ex
+        .fees_native
+        .checked_sub(amount_i)
+        .ok_or(KeelError::MathOverflow)?;
+    let (totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
+    token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(FeesWithdrawn {
         exchange: a.exchange.key(),
         destination: a.destination.key(),
         amount_native: amount,
-        fees_native: ex.fees_native,
+        fees_native: totals.fees_native,
         vault_native: a.vault.amount,
     });
     Ok(())

@@ -6,6 +6,10 @@
 //! strictly lower, IM health no worse, at a price no worse for it than the mark. The same rule
 //! lets an account in a liquidation episode de-risk itself while liquidators work.
 //!
+//! The Exchange is read, not written: fees, collateral totals and settlement pools are booked
+//! in the ledger shard the caller passes (any shard of the exchange; `keel_state::ledger`), so
+//! trades of different accounts do not queue on one writable account.
+//!
 //! Remaining accounts: (market, oracle) for every market either account holds positions in
 //! after the trade (including the series' market), then optional correlation accounts.
 
@@ -14,7 +18,7 @@ use crate::controller::ledger::{self, Fill};
 use crate::controller::margin::{has_expired_positions, health_im, Margin, MarketSet};
 use crate::error::{KeelError, OrKeel};
 use crate::events::{FuturesRealised, Traded};
-use crate::state::{Exchange, MarginAccount, Series};
+use crate::state::{Exchange, Ledger, MarginAccount, Series};
 use anchor_lang::prelude::*;
 use keel_risk::SeriesKind;
 use keel_state::exchange::PAUSE_TRADE;
@@ -33,8 +37,10 @@ pub struct TradeArgs {
 
 #[derive(Accounts)]
 pub struct Trade<'info> {
-    #[account(mut)]
     pub exchange: AccountLoader<'info, Exchange>,
+    /// The ledger shard this trade's money movements are booked in.
+    #[account(mut)]
+    pub ledger: AccountLoader<'info, Ledger>,
     #[account(mut, constraint = series.load()?.exchange == exchange.key().to_bytes() @ KeelError::WrongExchange)]
     pub series: AccountLoader<'info, Series>,
     #[account(mut, constraint = taker_account.key() != maker_account.key() @ KeelError::SelfTrade)]
@@ -121,8 +127,11 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     let a = &ctx.accounts;
     let exchange_key = a.exchange.key();
     let series_key = a.series.key().to_bytes();
-    let mut ex = a.exchange.load_mut()?;
+    let ex = a.exchange.load()?;
     require!(ex.allows(PAUSE_TRADE), KeelError::ExchangePaused);
+    let mut books = a.ledger.load_mut()?;
+    crate::controller::shards::check_shard(&books, &exchange_key)?;
+    let index = ex.social_loss_index_q60;
     let mut series = a.series.load_mut()?;
     require!(
         series.status == SERIES_ACTIVE,
@@ -158,8 +167,8 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     // set any price between them: a delegate would drain its principal.
     require_keys_neq!(a.taker.key(), a.maker.key(), KeelError::SameSignerBothSides);
 
-    ledger::charge_social_loss(&a.taker_account.key(), &mut taker, &mut ex)?;
-    ledger::charge_social_loss(&a.maker_account.key(), &mut maker, &mut ex)?;
+    ledger::charge_social_loss(&a.taker_account.key(), &mut taker, index, &mut books.0)?;
+    ledger::charge_social_loss(&a.maker_account.key(), &mut maker, index, &mut books.0)?;
 
     let taker_fee = ledger::fee(qty, price, ex.taker_fee_bps)?;
     let maker_fee = ledger::fee(qty, price, ex.maker_fee_bps)?;
@@ -172,7 +181,7 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
 
     let t = ledger::apply_fill(
         &mut taker,
-        &mut ex,
+        &mut books.0,
         &series_key,
         &mut series,
         qty,
@@ -181,7 +190,7 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     )?;
     let m = ledger::apply_fill(
         &mut maker,
-        &mut ex,
+        &mut books.0,
         &series_key,
         &mut series,
         -qty,
@@ -267,7 +276,6 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
         maker_equity_im: ms.equity_im,
         maker_im: ms.im,
         open_interest_contracts: series.open_interest_contracts,
-        fees_native: ex.fees_native,
         ts: now,
     });
     Ok(())

@@ -612,7 +612,21 @@ impl<B: Backend> Harness<B> {
                     (bps % 10_000) + 1,
                     &remaining,
                 );
-                let r = self.send("liquidate", &[l], &[&kp], must_fail).await;
+                let mut r = self.send("liquidate", &[l], &[&kp], must_fail).await;
+                // A liquidatee left without positions and below zero is bankrupt: resolve it
+                // (permissionless) and account for both calls as one step.
+                if let Ok(sent) = &mut r {
+                    let victim = self.accounts[vi];
+                    let v = self.w.margin_account(&victim).await;
+                    if v.n_positions == 0 && v.collateral_native < 0 {
+                        let rb = ix::resolve_bankruptcy(&ex, &victim);
+                        let resolved = self
+                            .send("resolve_bankruptcy", &[rb], &[], false)
+                            .await
+                            .unwrap_or_else(|e| panic!("resolve_bankruptcy: {e:?}"));
+                        sent.logs.extend(resolved.logs);
+                    }
+                }
                 // Explained: the bonus paid to the liquidator, and — for an attacker liquidatee
                 // that goes bankrupt — the shortfall the insurance fund and the other accounts
                 // absorb (the documented bankruptcy path: its negative equity is written off).
