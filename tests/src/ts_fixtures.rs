@@ -438,6 +438,7 @@ pub fn build_instruction(ex: &ExchangeKeys, name: &str, i: &Value) -> Instructio
             &metas("remaining"),
         ),
         "marginReport" => ix::margin_report(ex, &k("account"), &metas("margin")),
+        "resolveBankruptcy" => ix::resolve_bankruptcy(ex, &k("account")),
         "listSeries" => ix::list_series(
             ex,
             &k("admin"),
@@ -523,6 +524,7 @@ fn instruction_inputs(
             "marginReport",
             json!({"account": s.a.to_string(), "margin": margin}),
         ),
+        ("resolveBankruptcy", json!({"account": s.b.to_string()})),
         (
             "listSeries",
             json!({"admin": t.admin.pubkey().to_string(), "market": s.btc.key.to_string(), "seriesIndex": 3, "arrayPage": page_of(&s.call), "kind": 1, "strikeNative": "55000000", "expiryTs": (s.expiry + DAY).to_string()}),

@@ -276,6 +276,13 @@ struct Account {
 }
 
 /// The population at the window start.
+/// A series of the cascade (market, kind, strike, expiry): what a liquidation writes.
+type SeriesKey = (u8, SeriesKind, i64, i64);
+
+fn series_key(l: &Leg) -> SeriesKey {
+    (l.market, l.kind, l.strike, l.expiry)
+}
+
 fn population(
     spot: i64,
     vol: &VolState,
@@ -521,8 +528,17 @@ pub fn simulate(
             population: cfg.scale * accts.len() as f64,
             ..Default::default()
         });
-        // Real calls the chain can still land this round (with the chain's limits).
+        // Real calls the chain can still land this round (with the chain's limits), and per
+        // series (the sharded layout: liquidations writing one series share its 24M a slot).
         let mut credit = 0.0f64;
+        let mut series_credit: Vec<(SeriesKey, f64)> = Vec::new();
+        for a in accts.iter() {
+            for l in &a.legs {
+                if !series_credit.iter().any(|(k, _)| *k == series_key(l)) {
+                    series_credit.push((series_key(l), 0.0));
+                }
+            }
+        }
         let mut order: Vec<usize> = (0..accts.len()).collect();
         for (k, i) in (i0 + 1..=i1).enumerate() {
             let bar = s.bars[i];
@@ -559,6 +575,10 @@ pub fn simulate(
                     // Less than one simulated call's worth carries over (granularity), the rest
                     // of an unused round's capacity is lost.
                     credit = credit.min(cfg.scale) + ch.calls_in(round_dt);
+                    let per_series = ch.series_calls_in(round_dt);
+                    for (_, c) in series_credit.iter_mut() {
+                        *c = c.min(cfg.scale) + per_series;
+                    }
                 }
                 let mut starved = false;
                 let landed_before = queue.as_ref().map_or(0.0, |q| q.calls);
@@ -613,6 +633,24 @@ pub fn simulate(
                                 a.waiting.get_or_insert(now);
                                 unserved += 1;
                                 continue;
+                            }
+                            // A series out of room holds its accounts back, not the others.
+                            let full = a.legs.iter().any(|l| {
+                                series_credit
+                                    .iter()
+                                    .any(|(k, c)| *k == series_key(l) && *c < cfg.scale)
+                            });
+                            if full {
+                                a.waiting.get_or_insert(now);
+                                unserved += 1;
+                                continue;
+                            }
+                            for l in &a.legs {
+                                if let Some((_, c)) =
+                                    series_credit.iter_mut().find(|(k, _)| *k == series_key(l))
+                                {
+                                    *c -= cfg.scale;
+                                }
                             }
                             credit -= cfg.scale;
                             q.calls += cfg.scale;
@@ -764,7 +802,8 @@ pub fn simulate(
 
 /// The throughput study (issue 15 §2): the cascade replayed with the chain's limits on
 /// liquidation calls, for populations of growing size holding the same open interest, in
-/// today's layout and the hypothetical sharded one, against the same cascade without limits.
+/// the former one-Exchange layout and the program's ledger shards, against the same cascade
+/// without limits.
 #[derive(Clone, Debug)]
 pub struct ThroughputConfig {
     /// The chain (its layout is set per run).
@@ -829,7 +868,9 @@ pub fn reference_job(base: &CascadeConfig, t: &ThroughputConfig) -> ThroughputJo
 /// The largest population the chain serves without any account ever waiting, from the
 /// reference run's peak demand: `accounts · capacity per second / peak simulated calls per
 /// second` (infinite when nothing was liquidated). Up to it the constrained run *is* the
-/// reference (the queue never binds, so nothing else differs); a unit test checks that.
+/// reference (the queue never binds, so nothing else differs); a unit test checks that. In the
+/// sharded layout the capacity is one series' (`Chain::guaranteed_per_second`): a lower bound,
+/// so no population that could wait is skipped.
 pub fn critical_population(chain: &Chain, accounts: usize, reference: &RegimeResult) -> f64 {
     let peak = reference
         .queue
@@ -838,7 +879,7 @@ pub fn critical_population(chain: &Chain, accounts: usize, reference: &RegimeRes
     if peak <= 0.0 {
         return f64::INFINITY;
     }
-    accounts as f64 * chain.per_second() / peak
+    accounts as f64 * chain.guaranteed_per_second() / peak
 }
 
 /// The constrained runs of the throughput study: each layout and population of the grid, with

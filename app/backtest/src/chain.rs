@@ -1,6 +1,6 @@
 //! Solana's throughput limits on liquidation (issue 15 §2): how many `liquidate` calls the
-//! chain can land in a time interval, for today's account layout and for a hypothetical sharded
-//! one. The cascade study (`cascade.rs`) uses it to make liquidatable accounts wait when the
+//! chain can land in a time interval, for the former one-Exchange layout and for the program's
+//! ledger-shard layout. The cascade study (`cascade.rs`) uses it to make liquidatable accounts wait when the
 //! queue exceeds what the chain can land.
 //!
 //! The block producer's cost model (Agave 4.2.2, crate `solana-cost-model` 4.2.2,
@@ -13,13 +13,18 @@
 //! `MAX_WRITABLE_ACCOUNT_UNITS` = 24M. A slot is 400 ms.
 //!
 //! Layouts:
-//! - **today** — `deposit`, `withdraw`, `trade`, `liquidate` and `settle_positions` all write
+//! - **today** (the program before its ledger shards; the name stays for the report's
+//!   continuity) — `deposit`, `withdraw`, `trade`, `liquidate` and `settle_positions` all write
 //!   the one Exchange account, so every liquidation and every trade of the protocol shares one
 //!   24M budget per slot;
-//! - **sharded** (hypothetical: *not* built in the program) — the Exchange's aggregates (and
-//!   the series accounts `liquidate` writes today) sharded per writer, so that liquidations of
-//!   different accounts share no writable account; only the block limit and the liquidators'
-//!   own accounts bind.
+//! - **sharded** (the program now: `keel_state::ledger`) — `trade`, `liquidate` and
+//!   `settle_positions` take the Exchange read-only and write one of `LEDGER_SHARDS` ledger
+//!   shards, so the shards together bound a slot at `shards · floor(24M / cost)`; each
+//!   liquidation still writes the series its liquidatee holds (open interest, holders, the
+//!   futures settlement pool), so liquidations touching one series share that series' 24M:
+//!   at most `floor(24M / cost)` a slot per series ([`Chain::series_calls_in`], applied by the
+//!   cascade to each series of the queue). Liquidations of accounts in different series share
+//!   only the block and the liquidators' own accounts.
 //!
 //! In both layouts every `liquidate` writes the liquidator's margin account (it takes the
 //! positions over) and its fee payer, so one keeper's liquidations serialise on its own account:
@@ -100,8 +105,9 @@ pub struct Tx {
 impl Tx {
     /// `liquidate` of an account holding `series` series, requesting `requested_cu`: one
     /// signature (the keeper pays and signs as the liquidator's authority); writes the fee payer,
-    /// the Exchange, the liquidatee, the liquidator's account and every series the liquidatee
-    /// holds; 10 bytes of instruction data + 5 of `set_compute_unit_limit`.
+    /// the Exchange (today) or a ledger shard (sharded), the liquidatee, the liquidator's account
+    /// and every series the liquidatee holds; 10 bytes of instruction data + 5 of
+    /// `set_compute_unit_limit`.
     pub fn liquidate(requested_cu: u64, series: u64) -> Tx {
         Tx {
             requested_cu,
@@ -138,7 +144,8 @@ impl Tx {
 pub enum Layout {
     /// Today's program: every liquidation and trade writes the Exchange account.
     Today,
-    /// Hypothetical: no account shared between liquidations of different accounts.
+    /// The program's ledger shards: liquidations share a shard (of four), the series they
+    /// touch, and the block.
     Sharded,
     /// No chain limit at all (the cascade study as it was).
     Unconstrained,
@@ -149,7 +156,7 @@ impl Layout {
     pub fn name(self) -> &'static str {
         match self {
             Layout::Today => "today (one Exchange account)",
-            Layout::Sharded => "sharded (hypothetical)",
+            Layout::Sharded => "ledger shards (the program)",
             Layout::Unconstrained => "unconstrained",
         }
     }
@@ -174,6 +181,8 @@ pub struct Chain {
     pub trades_per_slot: u64,
     /// Liquidator accounts (keepers), each liquidation writing one of them.
     pub keepers: u64,
+    /// Ledger shards (the sharded layout: each liquidation writes one of them).
+    pub ledger_shards: u64,
     /// From the keeper reading a state to its first transaction landing (seconds).
     pub keeper_latency_secs: f64,
     /// Layout.
@@ -193,6 +202,7 @@ impl Chain {
             trade: Tx::trade(KEEPER_CU_REQUEST),
             trades_per_slot: 0,
             keepers: 4,
+            ledger_shards: keel_state::LEDGER_SHARDS as u64,
             keeper_latency_secs: KEEPER_LATENCY_SECS,
             layout,
         }
@@ -214,7 +224,36 @@ impl Chain {
         match self.layout {
             // Liquidations and trades all write the Exchange.
             Layout::Today => n.min(self.account_units.saturating_sub(trades) / l),
-            _ => n,
+            // Each liquidation writes one ledger shard (the trades, in their series' shards,
+            // are not charged to them: an upper bound on the shards' room).
+            Layout::Sharded => n.min(self.ledger_shards.saturating_mul(self.account_units / l)),
+            Layout::Unconstrained => n,
+        }
+    }
+
+    /// Liquidation calls per second the queue is sure to get, whatever series it holds: the
+    /// per-second capacity, and in the sharded layout at most one series' (every call could be
+    /// in the same series). Its critical population is therefore a lower bound there.
+    pub fn guaranteed_per_second(&self) -> f64 {
+        match self.layout {
+            Layout::Sharded => self
+                .per_second()
+                .min((self.account_units / self.liquidate.cost().max(1)) as f64 / self.slot_secs),
+            _ => self.per_second(),
+        }
+    }
+
+    /// Liquidation calls writing one series that can land in an interval of `secs` seconds
+    /// (sharded layout: that series' 24M a slot; infinite otherwise, where the Exchange or
+    /// nothing binds first).
+    pub fn series_calls_in(&self, secs: f64) -> f64 {
+        match self.layout {
+            Layout::Sharded => {
+                (self.account_units / self.liquidate.cost().max(1)) as f64
+                    * (secs - self.keeper_latency_secs).max(0.0)
+                    / self.slot_secs
+            }
+            _ => f64::INFINITY,
         }
     }
 
@@ -382,6 +421,35 @@ mod tests {
             c.liquidations_per_slot(),
             (60_000_000 - 17 * Tx::trade(1_400_000).cost()) / c.liquidate.cost()
         );
+    }
+
+    /// Sharded: the ledger shards bound the slot at shards · floor(24M / cost), one series at
+    /// floor(24M / cost) — today's whole-protocol bound, per series.
+    #[test]
+    fn the_sharded_layout_is_bound_by_its_shards_and_per_series() {
+        let mut c = Chain::new(Layout::Sharded);
+        c.liquidate = Tx::liquidate(104_080, 1);
+        c.keepers = 1_000;
+        // Block: 60M / 122,687 = 489 < 4 shards · 195 = 780.
+        assert_eq!(c.liquidations_per_slot(), 489);
+        c.block_units = u64::MAX / 2;
+        assert_eq!(c.liquidations_per_slot(), 4 * 195);
+        c.ledger_shards = 1;
+        assert_eq!(
+            c.liquidations_per_slot(),
+            Chain {
+                layout: Layout::Today,
+                ..c
+            }
+            .liquidations_per_slot()
+        );
+        // One series: 195 a slot whatever the shards, after the keeper latency.
+        c.ledger_shards = 4;
+        assert_eq!(c.series_calls_in(2.0), 0.0);
+        assert!((c.series_calls_in(2.4) - 195.0).abs() < 1e-9);
+        assert!(Chain::new(Layout::Today)
+            .series_calls_in(10.0)
+            .is_infinite());
     }
 
     /// Sharded: the block limit floor(60M / cost), or the keepers' own accounts

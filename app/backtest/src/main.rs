@@ -120,7 +120,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 0)]
     cascade_rounds: usize,
     /// Run the throughput study (issue 15 §2): the cascade under Solana's limits on the
-    /// liquidation calls a slot can hold, today's layout vs a hypothetical sharded one, for
+    /// liquidation calls a slot can hold, the former one-Exchange layout vs the program's ledger shards, for
     /// growing populations holding the same open interest (docs/liquidation.md, "Throughput").
     #[arg(long)]
     throughput: bool,

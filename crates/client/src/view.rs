@@ -59,7 +59,8 @@ pub enum ViewError {
     MissingMarket(Pubkey),
     /// No margin account at this address.
     MissingAccount(Pubkey),
-    /// The exchange's fields plus its ledger shards' overflow 64 bits.
+    /// The exchange's ledger shards are not all there, or its fields plus theirs overflow 64
+    /// bits.
     LedgerTotals,
 }
 
@@ -71,7 +72,12 @@ impl std::fmt::Display for ViewError {
             ViewError::State(k, e) => write!(f, "{k}: {e:?}"),
             ViewError::MissingMarket(k) => write!(f, "market {k} or its oracle is missing"),
             ViewError::MissingAccount(k) => write!(f, "no Keel margin account at {k}"),
-            ViewError::LedgerTotals => write!(f, "exchange totals overflow 64 bits"),
+            ViewError::LedgerTotals => {
+                write!(
+                    f,
+                    "exchange totals: a ledger shard is missing or they overflow"
+                )
+            }
         }
     }
 }
@@ -237,6 +243,15 @@ impl Raw {
             .await?
             .ok_or(ViewError::NoExchange)?;
         let mut keel = vec![(exchange_key, ex_acc)];
+        // The ledger shards, by address (the exchange's aggregates are folded from them).
+        let ledgers = crate::pda::ledgers(&exchange_key);
+        keel.extend(
+            ledgers
+                .iter()
+                .copied()
+                .zip(chain.accounts(&ledgers).await?)
+                .filter_map(|(k, a)| a.map(|a| (k, a))),
+        );
         for disc in [
             discriminator::MARKET,
             discriminator::SERIES,
@@ -302,9 +317,13 @@ impl Snapshot {
             .ok_or(ViewError::NoExchange)?;
         let exchange = read_account::<Exchange>(&ex_acc.data, &discriminator::EXCHANGE)
             .map_err(|e| ViewError::State(exchange_key, e))?;
-        // The exchange's aggregates are its own fields plus its ledger shards'.
+        // The exchange's aggregates are its own fields plus its ledger shards': all of them,
+        // or the totals would be wrong.
         let ledgers: BTreeMap<Pubkey, keel_state::Ledger> =
             decode_all(of(&discriminator::LEDGER), &discriminator::LEDGER)?;
+        if ledgers.len() != keel_state::LEDGER_SHARDS as usize {
+            return Err(ViewError::LedgerTotals);
+        }
         let exchange = keel_state::Totals::sum(&exchange, ledgers.values())
             .ok_or(ViewError::LedgerTotals)?
             .folded_into(&exchange);

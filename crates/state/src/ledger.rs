@@ -156,7 +156,7 @@ impl Totals {
     }
 
     /// Adds one shard (`None` on overflow).
-    pub fn add(mut self, l: &Ledger) -> Option<Self> {
+    pub fn with_shard(mut self, l: &Ledger) -> Option<Self> {
         self.total_collateral_native = self
             .total_collateral_native
             .checked_add(l.total_collateral_native)?;
@@ -182,7 +182,9 @@ impl Totals {
 
     /// The Exchange's fields plus every shard of `ledgers` (`None` on overflow).
     pub fn sum<'a>(ex: &Exchange, ledgers: impl IntoIterator<Item = &'a Ledger>) -> Option<Self> {
-        ledgers.into_iter().try_fold(Self::of(ex), |t, l| t.add(l))
+        ledgers
+            .into_iter()
+            .try_fold(Self::of(ex), |t, l| t.with_shard(l))
     }
 
     /// What the vault must hold: Σ collateral + insurance + fees + settlement pools − socialised

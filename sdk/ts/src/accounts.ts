@@ -2,6 +2,7 @@
 // layouts byte for byte) and fetching them over RPC.
 
 import { Buffer } from "buffer";
+import BN from "bn.js";
 import { utils } from "@anchor-lang/core";
 import type { IdlAccounts, IdlTypes } from "@anchor-lang/core";
 import { Connection, PublicKey } from "@solana/web3.js";
@@ -15,6 +16,7 @@ export type Series = IdlAccounts<Keel>["series"];
 export type MarginAccount = IdlAccounts<Keel>["marginAccount"];
 export type Correlation = IdlAccounts<Keel>["correlation"];
 export type ArrayPage = IdlAccounts<Keel>["arrayPage"];
+export type Ledger = IdlAccounts<Keel>["ledger"];
 export type RiskParams = IdlTypes<Keel>["riskParams"];
 export type LiquidationParams = IdlTypes<Keel>["liquidationParams"];
 export type VolState = IdlTypes<Keel>["volState"];
@@ -28,6 +30,7 @@ export interface KeelAccounts {
   marginAccount: MarginAccount;
   correlation: Correlation;
   arrayPage: ArrayPage;
+  ledger: Ledger;
 }
 export type AccountName = keyof KeelAccounts;
 
@@ -162,4 +165,30 @@ export function encodeLiquidationParams(p: LiquidationParams): Buffer {
 /** Decodes risk parameters from those bytes. */
 export function decodeRiskParams(b: Buffer): RiskParams {
   return coder.types.decode("riskParams", b);
+}
+
+/** The aggregates of the exchange that ledger shards hold parts of (keel_state::Totals). */
+const LEDGER_FIELDS = [
+  "totalCollateralNative",
+  "insuranceFundNative",
+  "feesNative",
+  "settlementPoolsNative",
+  "socialLossPendingNative",
+  "positiveCollateralNative",
+  "liquidationBonusNative",
+  "liquidationCount",
+] as const;
+
+/**
+ * The exchange as its readers see it: `ex` (the account's own fields) with every ledger shard's
+ * part added to its aggregates (keel_state::Totals::folded_into).
+ */
+export function withLedgers(ex: Exchange, ledgers: Ledger[]): Exchange {
+  const out = { ...ex } as Record<string, unknown>;
+  for (const f of LEDGER_FIELDS) {
+    let v = (ex as Record<string, unknown>)[f] as BN;
+    for (const l of ledgers) v = v.add((l as Record<string, unknown>)[f] as BN);
+    out[f] = v;
+  }
+  return out as Exchange;
 }

@@ -18,7 +18,9 @@ import type { Keel } from "./idl/keel";
 import { PROGRAM_ID, camelIdl, coder } from "./program";
 import {
   correlationPda,
+  LEDGER_SHARDS,
   exchangePda,
+  ledgerPdas,
   marginAccountPda,
   marketPda,
   programDataPda,
@@ -37,22 +39,39 @@ export interface ExchangeKeys {
   vault: PublicKey;
   quoteMint: PublicKey;
   tokenProgram: PublicKey;
+  /** The ledger shards (`ledgerPdas`), index 0 first. */
+  ledgers: PublicKey[];
 }
 
 /** The keys of the (single) exchange of `quoteMint` under `tokenProgram`. */
 export function newExchangeKeys(quoteMint: PublicKey, tokenProgram: PublicKey): ExchangeKeys {
   const exchange = exchangePda();
-  return { exchange, vault: vaultPda(exchange), quoteMint, tokenProgram };
+  return { exchange, vault: vaultPda(exchange), quoteMint, tokenProgram, ledgers: ledgerPdas(exchange) };
 }
 
 /** The keys of an exchange read from its account. */
 export function exchangeKeys(ex: Exchange): ExchangeKeys {
+  const exchange = exchangePda();
   return {
-    exchange: exchangePda(),
+    exchange,
     vault: ex.quoteVault,
     quoteMint: ex.quoteMint,
     tokenProgram: ex.quoteTokenProgram,
+    ledgers: ledgerPdas(exchange),
   };
+}
+
+/**
+ * The ledger shard instructions about `account` book their money movements in
+ * (keel_state::ledger::shard_for): the first byte of its address modulo the shard count.
+ */
+export function ledgerFor(ex: ExchangeKeys, account: PublicKey): PublicKey {
+  return ex.ledgers[account.toBytes()[0] % LEDGER_SHARDS];
+}
+
+/** Every ledger shard, read-only, index 0 first: the head of the remaining accounts of the instructions that move tokens. */
+export function ledgerMetas(ex: ExchangeKeys): AccountMeta[] {
+  return ex.ledgers.map((l) => ({ pubkey: l, isSigner: false, isWritable: false }));
 }
 
 /**
@@ -136,6 +155,7 @@ export function deposit(
     "deposit",
     { depositor, ...tokenAccounts(ex), marginAccount: account, source },
     { args: { amountNative: bn(amountNative) } },
+    ledgerMetas(ex),
   );
 }
 
@@ -151,7 +171,7 @@ export function withdraw(
     "withdraw",
     { owner, ...tokenAccounts(ex), marginAccount: account, destination },
     { args: { amountNative: bn(amountNative) } },
-    margin,
+    [...ledgerMetas(ex), ...margin],
   );
 }
 
@@ -174,7 +194,7 @@ export function trade(
 ): TransactionInstruction {
   return buildInstruction(
     "trade",
-    { exchange: ex.exchange, series, takerAccount, taker, makerAccount, maker },
+    { exchange: ex.exchange, ledger: ledgerFor(ex, takerAccount), series, takerAccount, taker, makerAccount, maker },
     { args: { qtyContracts: bn(terms.qtyContracts), priceNative: bn(terms.priceNative) } },
     margin,
   );
@@ -191,6 +211,7 @@ export function fundInsurance(ex: ExchangeKeys, funder: PublicKey, source: Publi
     "fundInsurance",
     { funder, ...tokenAccounts(ex), source },
     { args: { amountNative: bn(amountNative) } },
+    ledgerMetas(ex),
   );
 }
 
@@ -247,7 +268,12 @@ export function crankArrays(
 }
 
 export function settlePositions(ex: ExchangeKeys, account: PublicKey, series: PublicKey[]): TransactionInstruction {
-  return buildInstruction("settlePositions", { exchange: ex.exchange, marginAccount: account }, {}, seriesMetas(series));
+  return buildInstruction(
+    "settlePositions",
+    { exchange: ex.exchange, ledger: ledgerFor(ex, account), marginAccount: account },
+    {},
+    seriesMetas(series),
+  );
 }
 
 /** `liquidate`: `remaining` = markets/oracles of both accounts, correlations, then the liquidatee's series. */
@@ -261,10 +287,15 @@ export function liquidate(
 ): TransactionInstruction {
   return buildInstruction(
     "liquidate",
-    { exchange: ex.exchange, liquidatee, liquidatorAccount, liquidator },
+    { exchange: ex.exchange, ledger: ledgerFor(ex, liquidatee), liquidatee, liquidatorAccount, liquidator },
     { args: { maxFractionBps } },
     remaining,
   );
+}
+
+/** `resolve_bankruptcy` (permissionless): settles the negative balance of an account `liquidate` left without positions. */
+export function resolveBankruptcy(ex: ExchangeKeys, account: PublicKey): TransactionInstruction {
+  return buildInstruction("resolveBankruptcy", { exchange: ex.exchange, marginAccount: account }, {}, ledgerMetas(ex));
 }
 
 /** Emits the account's margin breakdown as a `MarginReport` event: simulate it. */
@@ -285,6 +316,7 @@ export function initExchange(ex: ExchangeKeys, admin: PublicKey, args: InitExcha
     "initExchange",
     { admin, programData: programDataPda(), ...tokenAccounts(ex) },
     { args },
+    ex.ledgers.map((l) => ({ pubkey: l, isSigner: false, isWritable: true })),
   );
 }
 
@@ -362,6 +394,7 @@ export function withdrawFees(
     "withdrawFees",
     { admin, ...tokenAccounts(ex), destination },
     { args: { amountNative: bn(amountNative) } },
+    ledgerMetas(ex),
   );
 }
 

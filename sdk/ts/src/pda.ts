@@ -40,6 +40,19 @@ export function vaultPda(exchange: PublicKey): PublicKey {
   return find([utf8("vault"), exchange.toBuffer()]);
 }
 
+/** Ledger shards per exchange (keel_state::LEDGER_SHARDS). */
+export const LEDGER_SHARDS = 4;
+
+/** `["ledger", exchange, index u8]`: ledger shard `index` (keel_state::ledger). */
+export function ledgerPda(exchange: PublicKey, index: number): PublicKey {
+  return find([utf8("ledger"), exchange.toBuffer(), Buffer.from([index])]);
+}
+
+/** Every ledger shard of `exchange`, index 0 first. */
+export function ledgerPdas(exchange: PublicKey): PublicKey[] {
+  return Array.from({ length: LEDGER_SHARDS }, (_, i) => ledgerPda(exchange, i));
+}
+
 /** `["market", exchange, index u16 LE]`. */
 export function marketPda(exchange: PublicKey, index: number): PublicKey {
   return find([utf8("market"), exchange.toBuffer(), le(index, 2)]);

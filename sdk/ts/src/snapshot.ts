@@ -15,6 +15,7 @@ import {
   Market,
   Series,
   activePositions,
+  decodeAccount,
   fetchArrayPages,
   fetchCorrelations,
   fetchKeyed,
@@ -22,8 +23,9 @@ import {
   fetchMarkets,
   fetchSeries,
   usedMarkets,
+  withLedgers,
 } from "./accounts";
-import { exchangePda, pythFeedAccount } from "./pda";
+import { exchangePda, ledgerPdas, pythFeedAccount } from "./pda";
 import { marginMetas, seriesMetas } from "./instructions";
 import { buildFrame } from "./engine";
 
@@ -88,10 +90,17 @@ export class Snapshot {
       fetchArrayPages(connection),
     ]);
     if (!exchange) throw new Error(`no Keel exchange at ${exchangePda().toBase58()}`);
+    // The exchange's aggregates are its own fields plus its ledger shards'.
+    const shards = await connection.getMultipleAccountsInfo(ledgerPdas(exchangePda()));
+    const ledgers = shards.map((a, i) => {
+      if (!a) throw new Error(`ledger shard ${i} of the exchange is missing`);
+      return decodeAccount("ledger", a.data);
+    });
     const oracleKeys = markets.map((m) => oracleOf(m.address, m.account, overrides));
     const oracles = oracleKeys.length ? await connection.getMultipleAccountsInfo(oracleKeys) : [];
     const views = markets.map((m, i) => ({ ...m, oracleKey: oracleKeys[i], oracle: oracles[i] }));
-    return new Snapshot(now, exchangePda(), exchange.account, views, series, accounts, correlations, exchange.data, pages);
+    const folded = withLedgers(exchange.account, ledgers);
+    return new Snapshot(now, exchangePda(), folded, views, series, accounts, correlations, exchange.data, pages);
   }
 
   /**

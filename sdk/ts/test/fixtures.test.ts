@@ -21,6 +21,7 @@ const ex: keel.ExchangeKeys = {
   vault: pk(F.exchangeKeys.vault),
   quoteMint: pk(F.exchangeKeys.quoteMint),
   tokenProgram: pk(F.exchangeKeys.tokenProgram),
+  ledgers: keel.ledgerPdas(pk(F.exchangeKeys.exchange)),
 };
 const accountName = (t: string) => camel(t.replace(/^[A-Z]/, (c) => c.toLowerCase())) as keel.AccountName;
 
@@ -158,6 +159,7 @@ function build(name: string, i: Json) {
     case "settlePositions": return keel.settlePositions(ex, k("account"), i.series.map(pk));
     case "liquidate": return keel.liquidate(ex, k("liquidatee"), k("liquidatorAccount"), k("liquidator"), i.maxFractionBps, metas(i.remaining));
     case "marginReport": return keel.marginReport(ex, k("account"), metas(i.margin));
+    case "resolveBankruptcy": return keel.resolveBankruptcy(ex, k("account"));
     case "listSeries":
       return keel.listSeries(ex, k("admin"), k("market"), i.seriesIndex,
         { kind: i.kind, strikeNative: new BN(i.strikeNative), expiryTs: new BN(i.expiryTs) },
@@ -178,9 +180,10 @@ describe("instructions", () => {
       assert.equal(ix.data.toString("base64"), i.expected.data, `${i.name} data`);
       names.push(i.name);
     }
-    assert.equal(names.length, 16);
+    assert.equal(names.length, 17);
     for (const flow of ["openAccount", "deposit", "withdraw", "trade", "closeAccount", "updateVolatility",
-      "updateCorrelation", "settleSeries", "settlePositions", "liquidate", "marginReport", "fundInsurance"]) {
+      "updateCorrelation", "settleSeries", "settlePositions", "liquidate", "resolveBankruptcy", "marginReport",
+      "fundInsurance"]) {
       assert.ok(names.includes(flow), flow);
     }
   });
@@ -191,7 +194,8 @@ describe("instructions", () => {
     const viaAnchor = await program.methods
       .trade({ qtyContracts: new BN(i.qtyContracts), priceNative: new BN(i.priceNative) })
       .accountsStrict({
-        exchange: ex.exchange, series: pk(i.series), takerAccount: pk(i.takerAccount), taker: pk(i.taker),
+        exchange: ex.exchange, ledger: keel.ledgerFor(ex, pk(i.takerAccount)), series: pk(i.series),
+        takerAccount: pk(i.takerAccount), taker: pk(i.taker),
         makerAccount: pk(i.makerAccount), maker: pk(i.maker),
       })
       .remainingAccounts(metas(i.margin))

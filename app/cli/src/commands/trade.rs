@@ -310,15 +310,21 @@ fn summarise(
     }
     let (args, accs, idx) =
         trade.ok_or_else(|| refuse("it has no Keel `trade` instruction".into()))?;
-    if accs.len() < 6 {
+    if accs.len() < 7 {
         return Err(refuse("its trade instruction has too few accounts".into()));
     }
-    let (exchange, series, taker_account, taker, maker_account, maker) =
-        (accs[0], accs[1], accs[2], accs[3], accs[4], accs[5]);
+    let (exchange, ledger, series, taker_account, taker, maker_account, maker) = (
+        accs[0], accs[1], accs[2], accs[3], accs[4], accs[5], accs[6],
+    );
     if exchange != snap.exchange_key {
         return Err(refuse(format!(
             "it names exchange {exchange}, not {}",
             snap.exchange_key
+        )));
+    }
+    if !keel_client::pda::ledgers(&exchange).contains(&ledger) {
+        return Err(refuse(format!(
+            "{ledger} is not a ledger shard of the exchange"
         )));
     }
     if taker != fee_payer {
@@ -334,7 +340,7 @@ fn summarise(
     }
     // Remaining accounts: Keel markets are writable (each records the newest oracle update it
     // accepted); everything else is read-only, and nothing else signs.
-    for (n, i) in idx.iter().enumerate().skip(6) {
+    for (n, i) in idx.iter().enumerate().skip(7) {
         let writable_ok = snap.markets.contains_key(&accs[n]);
         if (msg.is_maybe_writable(*i as usize, None) && !writable_ok) || msg.is_signer(*i as usize)
         {

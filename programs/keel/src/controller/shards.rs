@@ -36,7 +36,7 @@ pub fn totals<'info>(
         let l = load_ref::<Ledger>(info).map_err(|_| error!(KeelError::WrongLedger))?;
         check_shard(&l, exchange_key)?;
         require!(l.index as usize == i, KeelError::WrongLedger);
-        t = t.add(&l).ok_or(KeelError::MathOverflow)?;
+        t = t.with_shard(&l).ok_or(KeelError::MathOverflow)?;
     }
     Ok((t, &remaining[n..]))
 }

@@ -48,6 +48,19 @@ export type Keel = {
     },
     {
       "discriminator": [
+        43,
+        41,
+        21,
+        213,
+        180,
+        176,
+        95,
+        32
+      ],
+      "name": "ledger"
+    },
+    {
+      "discriminator": [
         133,
         220,
         173,
@@ -602,6 +615,26 @@ export type Keel = {
       "code": 6102,
       "msg": "The market has created the most risk-array pages it can",
       "name": "tooManyArrayPages"
+    },
+    {
+      "code": 6103,
+      "msg": "Not a ledger shard of this exchange, or not at its index",
+      "name": "wrongLedger"
+    },
+    {
+      "code": 6104,
+      "msg": "Every ledger shard must be passed, index 0 first",
+      "name": "ledgersMissing"
+    },
+    {
+      "code": 6105,
+      "msg": "Account is not bankrupt: it holds positions or its collateral is not negative",
+      "name": "notBankrupt"
+    },
+    {
+      "code": 6106,
+      "msg": "The account holds no positions: a negative balance is settled by resolve_bankruptcy",
+      "name": "noPositionsToLiquidate"
     }
   ],
   "events": [
@@ -1491,14 +1524,20 @@ export type Keel = {
         56
       ],
       "docs": [
-        "Creates the exchange and its quote vault."
+        "Creates the exchange, its quote vault and its ledger shards."
       ],
       "name": "initExchange"
     },
     {
       "accounts": [
         {
-          "name": "exchange",
+          "name": "exchange"
+        },
+        {
+          "docs": [
+            "The ledger shard this call's money movements are booked in."
+          ],
+          "name": "ledger",
           "writable": true
         },
         {
@@ -1539,7 +1578,7 @@ export type Keel = {
         74
       ],
       "docs": [
-        "Liquidates part of an account below maintenance margin (AVSL); resolves a bankruptcy."
+        "Liquidates part of an account below maintenance margin (AVSL)."
       ],
       "name": "liquidate"
     },
@@ -1759,6 +1798,34 @@ export type Keel = {
     {
       "accounts": [
         {
+          "name": "exchange",
+          "writable": true
+        },
+        {
+          "name": "marginAccount",
+          "writable": true
+        }
+      ],
+      "args": [],
+      "discriminator": [
+        82,
+        253,
+        187,
+        29,
+        102,
+        19,
+        35,
+        248
+      ],
+      "docs": [
+        "Resolves a bankrupt account (no positions, negative collateral): insurance, then",
+        "socialisation."
+      ],
+      "name": "resolveBankruptcy"
+    },
+    {
+      "accounts": [
+        {
           "name": "owner",
           "signer": true
         },
@@ -1831,7 +1898,13 @@ export type Keel = {
     {
       "accounts": [
         {
-          "name": "exchange",
+          "name": "exchange"
+        },
+        {
+          "docs": [
+            "The ledger shard the payouts are booked in."
+          ],
+          "name": "ledger",
           "writable": true
         },
         {
@@ -1903,7 +1976,13 @@ export type Keel = {
     {
       "accounts": [
         {
-          "name": "exchange",
+          "name": "exchange"
+        },
+        {
+          "docs": [
+            "The ledger shard this trade's money movements are booked in."
+          ],
+          "name": "ledger",
           "writable": true
         },
         {
@@ -3430,11 +3509,18 @@ export type Keel = {
             "docs": [
               "byte offset 400 (after the discriminator in accounts: +8)"
             ],
+            "name": "socialisationCount",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "byte offset 408 (after the discriminator in accounts: +8)"
+            ],
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                464
+                456
               ]
             }
           }
@@ -3638,6 +3724,129 @@ export type Keel = {
     },
     {
       "docs": [
+        "Layout keel_state::Ledger (repr(C), bytemuck Pod)"
+      ],
+      "name": "ledger",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "version",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 1 (after the discriminator in accounts: +8)"
+            ],
+            "name": "bump",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 2 (after the discriminator in accounts: +8)"
+            ],
+            "name": "index",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "byte offset 3 (after the discriminator in accounts: +8)"
+            ],
+            "name": "padding0",
+            "type": {
+              "array": [
+                "u8",
+                5
+              ]
+            }
+          },
+          {
+            "docs": [
+              "byte offset 8 (after the discriminator in accounts: +8)"
+            ],
+            "name": "exchange",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "byte offset 40 (after the discriminator in accounts: +8)"
+            ],
+            "name": "totalCollateralNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 48 (after the discriminator in accounts: +8)"
+            ],
+            "name": "insuranceFundNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 56 (after the discriminator in accounts: +8)"
+            ],
+            "name": "feesNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 64 (after the discriminator in accounts: +8)"
+            ],
+            "name": "settlementPoolsNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 72 (after the discriminator in accounts: +8)"
+            ],
+            "name": "socialLossPendingNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 80 (after the discriminator in accounts: +8)"
+            ],
+            "name": "positiveCollateralNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 88 (after the discriminator in accounts: +8)"
+            ],
+            "name": "liquidationBonusNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 96 (after the discriminator in accounts: +8)"
+            ],
+            "name": "liquidationCount",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "byte offset 104 (after the discriminator in accounts: +8)"
+            ],
+            "name": "reserved",
+            "type": {
+              "array": [
+                "u8",
+                24
+              ]
+            }
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
         "Arguments of `liquidate`."
       ],
       "name": "liquidateArgs",
@@ -3787,10 +3996,6 @@ export type Keel = {
           },
           {
             "name": "liquidatorIm",
-            "type": "i64"
-          },
-          {
-            "name": "insuranceFundNative",
             "type": "i64"
           },
           {
@@ -6317,13 +6522,6 @@ export type Keel = {
             ],
             "name": "socialisedLossNative",
             "type": "i64"
-          },
-          {
-            "docs": [
-              "Socialised losses still to be charged to accounts."
-            ],
-            "name": "pendingNative",
-            "type": "i64"
           }
         ],
         "kind": "struct"
@@ -6465,10 +6663,6 @@ export type Keel = {
           },
           {
             "name": "openInterestContracts",
-            "type": "i64"
-          },
-          {
-            "name": "feesNative",
             "type": "i64"
           },
           {
