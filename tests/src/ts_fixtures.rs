@@ -681,6 +681,7 @@ pub async fn export() -> Value {
                 {"owner": s.bob.key().to_string(), "accountId": 0, "address": s.b.to_string()},
             ],
             "correlation": keel_client::pda::correlation(&s.btc.key, &eth.key).to_string(),
+            "ledgers": ex.ledgers.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
             "pythFeedAccount": {
                 "feedId": vec![1u8; 32],
                 "address": keel_client::view::pyth_feed_account(&[1; 32], 0).to_string(),
@@ -693,7 +694,19 @@ pub async fn export() -> Value {
         "transactions": transactions,
         "marginReports": margin,
         "errors": errors_json(),
+        "fittedBudgets": fitted_budgets(),
     })
+}
+
+/// keel-client's `Budget::fitted` around its bounds (1,158,333 used asks for exactly the cap): what
+/// the SDK's `fittedUnits` must give.
+fn fitted_budgets() -> Vec<Value> {
+    [
+        0u64, 1, 4, 5, 6, 78_400, 104_080, 1_158_332, 1_158_333, 1_158_334, 1_400_000, 5_000_000,
+    ]
+    .iter()
+    .map(|&c| json!({"consumed": c, "limit": keel_client::Budget::default().fitted(c).cu_limit}))
+    .collect()
 }
 
 /// The events keel-client decodes from `logs`: every event's name (by discriminator, from the

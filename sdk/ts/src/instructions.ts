@@ -2,16 +2,20 @@
 // order with its signer/writable flags, the arguments encoded by Anchor's instruction coder, and
 // the remaining accounts (markets and oracles, correlations, series) a margin check needs.
 // Builders are synchronous and need no RPC; `withComputeBudget` adds the compute-unit request
-// that margin-checking instructions need (they use more than the default 200,000 CU).
+// that margin-checking instructions need (they use more than the default 200,000 CU), and
+// `fittedComputeBudget` fits that request to a simulation.
 
 import { Buffer } from "buffer";
 import BN from "bn.js";
 import {
   AccountMeta,
   ComputeBudgetProgram,
+  Connection,
   PublicKey,
   SystemProgram,
   TransactionInstruction,
+  TransactionMessage,
+  VersionedTransaction,
 } from "@solana/web3.js";
 import type { IdlTypes } from "@anchor-lang/core";
 import type { Keel } from "./idl/keel";
@@ -125,9 +129,48 @@ export function seriesMetas(series: PublicKey[]): AccountMeta[] {
   return series.map((s) => ({ pubkey: s, isSigner: false, isWritable: true }));
 }
 
+/** Solana's largest compute-unit limit per transaction (keel-client's `Budget::MAX_CU_LIMIT`). */
+export const MAX_CU_LIMIT = 1_400_000;
+
 /** `ixs` preceded by a compute-unit limit request (at most 1,400,000 per transaction). */
-export function withComputeBudget(ixs: TransactionInstruction[], units = 1_400_000): TransactionInstruction[] {
+export function withComputeBudget(ixs: TransactionInstruction[], units = MAX_CU_LIMIT): TransactionInstruction[] {
   return [ComputeBudgetProgram.setComputeUnitLimit({ units }), ...ixs];
+}
+
+/**
+ * The limit to request for a transaction whose simulation consumed `consumed` units: that + 20% +
+ * 10,000, at most 1,400,000 (keel-client's `Budget::fitted`). The block scheduler charges the
+ * *requested* limit against a block's and each written account's caps until the transaction has
+ * run, so asking for 1.4M makes every transaction as expensive as the largest possible one
+ * (docs/liquidation.md §6).
+ */
+export function fittedUnits(consumed: number): number {
+  return Math.min(consumed + Math.ceil((consumed * 200) / 1000) + 10_000, MAX_CU_LIMIT);
+}
+
+/**
+ * `ixs` with a compute-unit limit fitted to a simulation (`fittedUnits`): simulates them from
+ * `payer` at the full limit without signatures (signatures are not verified, the blockhash is
+ * replaced), then asks for what they used plus headroom. A simulation that fails or reports no
+ * consumption keeps the full limit; a state that moved before the send may still need more — a
+ * send that runs out of compute (`exceeded CUs meter`) should be retried at `withComputeBudget`.
+ */
+export async function fittedComputeBudget(
+  connection: Connection,
+  payer: PublicKey,
+  ixs: TransactionInstruction[],
+): Promise<TransactionInstruction[]> {
+  const full = withComputeBudget(ixs);
+  const { blockhash } = await connection.getLatestBlockhash();
+  const message = new TransactionMessage({ payerKey: payer, recentBlockhash: blockhash, instructions: full })
+    .compileToV0Message();
+  const sim = await connection.simulateTransaction(new VersionedTransaction(message), {
+    sigVerify: false,
+    replaceRecentBlockhash: true,
+  });
+  const used = sim.value.unitsConsumed;
+  if (sim.value.err || used === undefined) return full;
+  return withComputeBudget(ixs, fittedUnits(used));
 }
 
 // ---- wallet ----

@@ -211,6 +211,15 @@ describe("instructions", () => {
     assert.equal(ixs[0].programId.toBase58(), "ComputeBudget111111111111111111111111111111");
     assert.equal(ixs[0].data.readUInt32LE(1), 1_400_000);
   });
+
+  it("fit the compute request as keel-client's Budget::fitted does, at its bounds", () => {
+    assert.ok(F.fittedBudgets.length >= 8);
+    for (const { consumed, limit } of F.fittedBudgets) assert.equal(keel.fittedUnits(consumed), limit, `${consumed}`);
+  });
+
+  it("derive the ledger shards as keel-client does", () => {
+    assert.deepEqual(keel.ledgerPdas(ex.exchange).map((k) => k.toBase58()), F.pdas.ledgers);
+  });
 });
 
 describe("remaining accounts", () => {
