@@ -149,6 +149,35 @@ async fn the_keeper_cranks_and_liquidates_through_a_crash_and_a_bankruptcy() {
         .flat_map(|s| keel_client::events::decode::<Bankrupt>(&s.logs).unwrap())
         .collect();
     assert_eq!(bankrupt.len(), 1, "exactly one bankruptcy");
+    // Resolved in the pass of the liquidation that left Wendy bankrupt, right after it.
+    let pass = bust
+        .iter()
+        .find(|r| {
+            r.outcomes
+                .iter()
+                .any(|o| matches!(o.action, Action::ResolveBankruptcy { .. }))
+        })
+        .expect("a pass resolved it");
+    let i = pass
+        .outcomes
+        .iter()
+        .position(|o| matches!(o.action, Action::ResolveBankruptcy { .. }))
+        .unwrap();
+    assert!(i > 0);
+    let before = &pass.outcomes[i - 1];
+    assert!(
+        matches!(before.action, Action::Liquidate { account, .. } if account == k.w),
+        "{:?}",
+        before.action
+    );
+    assert!(
+        before
+            .liquidated
+            .as_ref()
+            .unwrap()
+            .liquidatee_collateral_native
+            < 0
+    );
     let b = &bankrupt[0];
     assert!(b.insurance_paid_native > 300 * USDC && b.socialised_native > 0);
     assert_eq!(

@@ -348,7 +348,8 @@ impl Keeper {
         }
         let mut report = TickReport::default();
         let payer = chain.payer();
-        for action in plan.actions.clone() {
+        let mut queue: std::collections::VecDeque<Action> = plan.actions.clone().into();
+        while let Some(action) = queue.pop_front() {
             m.queue_length.dec();
             let key = action.key();
             if !self.tracker.begin(key, now) {
@@ -451,6 +452,22 @@ impl Keeper {
                 (_, Err(e)) => {
                     tracing::warn!(?action, error = %e, "failed");
                     self.tracker.failed(key, now);
+                }
+            }
+            // A liquidation that left its account without positions and below zero: resolve the
+            // bankruptcy next, in this pass (insurance and socialisation should not wait a poll).
+            if let Some(ev) = liquidated
+                .as_ref()
+                .filter(|ev| ev.liquidatee_positions_after == 0)
+                .filter(|ev| ev.liquidatee_collateral_native < 0)
+            {
+                let resolve = Action::ResolveBankruptcy {
+                    account: ev.liquidatee,
+                    shortfall: -ev.liquidatee_collateral_native,
+                };
+                if !queue.iter().any(|a| a.key() == resolve.key()) {
+                    queue.push_front(resolve);
+                    m.queue_length.inc();
                 }
             }
             report.outcomes.push(Outcome {

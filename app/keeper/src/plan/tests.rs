@@ -47,6 +47,30 @@ fn liquidates_accounts_below_mm_largest_shortfall_first() {
 }
 
 #[test]
+fn an_empty_account_below_zero_is_resolved_not_liquidated() {
+    let (btc, put, expiry) = (key(10), key(11), NOW + 7 * DAY);
+    let mut bust = short_puts(btc, put, 1_000, 0, expiry);
+    bust.collateral_native = -1_234;
+    let mut flat = short_puts(btc, put, 1_000, 0, expiry);
+    flat.collateral_native = 0;
+    let s = snapshot(
+        vec![market(btc, 50_000, NOW - 5, 50_000, NOW - 10)],
+        vec![(key(40), bust), (key(41), flat)],
+    );
+    let p = plan(&s, NOW, &Policy::default());
+    assert!(liquidations(&p).is_empty());
+    let resolves: Vec<(Pubkey, i64)> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::ResolveBankruptcy { account, shortfall } => Some((*account, *shortfall)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resolves, vec![(key(40), 1_234)]);
+}
+
+#[test]
 fn equal_shortfalls_are_ordered_by_address() {
     let (btc, put, expiry) = (key(10), key(11), NOW + 7 * DAY);
     let s = snapshot(
