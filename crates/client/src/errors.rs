@@ -170,6 +170,13 @@ pub fn hint(name: &str) -> Option<&'static str> {
             "a parameter is outside its hard bounds; the transaction log names it"
         }
         "ConservationViolated" => "the vault does not match the books: stop and report this (it is a bug)",
+        "LedgersMissing" | "WrongLedger" => {
+            "pass the exchange's four ledger shards in index order (keel-client and the SDK do): rebuild the transaction"
+        }
+        "NoPositionsToLiquidate" => {
+            "the account holds nothing left to take over: send resolve_bankruptcy for it instead (the keeper does)"
+        }
+        "NotBankrupt" => "only an account with no positions and negative collateral can be resolved",
         _ => return None,
     })
 }
@@ -212,7 +219,7 @@ mod tests {
         assert_eq!(d.message, KeelError::BelowInitialMargin.to_string());
         assert!(d.hint.unwrap().contains("keel margin"));
         // Every error of the program is in the table, in order.
-        let last = KeelError::TooManyArrayPages as u32;
+        let last = KeelError::NoPositionsToLiquidate as u32;
         for i in 0..=last {
             assert!(describe(6000 + i).is_some(), "code {}", 6000 + i);
         }
