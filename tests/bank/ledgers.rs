@@ -59,8 +59,11 @@ async fn trades_leave_the_exchange_untouched_and_any_shard_will_do() {
             .unwrap_or_else(|e| panic!("shard {n}: {e:?}"));
         let after = t.ledger(&ledger).await;
         // Both fees landed in this shard, nothing else moved in the others.
-        assert!(after.fees_native > before.fees_native, "shard {n}");
-        fees += after.fees_native - before.fees_native;
+        assert!(
+            after.totals.fees_native > before.totals.fees_native,
+            "shard {n}"
+        );
+        fees += after.totals.fees_native - before.totals.fees_native;
     }
     assert_eq!(t.exchange_account().await, exchange_before);
     let totals = t.exchange().await;

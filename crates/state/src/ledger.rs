@@ -27,8 +27,33 @@ use crate::{layout, Exchange, PubkeyBytes};
 pub const LEDGER_SHARDS: u8 = 4;
 
 layout! {
-    /// A ledger shard (PDA `["ledger", exchange, index as u8]`): additive parts of the exchange's
-    /// aggregates, each meaning "add this to the Exchange's field of the same name".
+    /// The exchange's additive aggregates: in a ledger shard its part of them, each meaning "add
+    /// this to the Exchange's field of the same name"; summed ([`Totals::sum`]) the exchange's
+    /// own figures.
+    pub struct Totals [size = 64] {
+        /// @0 Σ collateral over all accounts (`Exchange::total_collateral_native`).
+        pub total_collateral_native: i64,
+        /// @8 Insurance fund (`Exchange::insurance_fund_native`; in a shard: liquidation
+        /// insurance shares).
+        pub insurance_fund_native: i64,
+        /// @16 Fees not yet withdrawn (`Exchange::fees_native`).
+        pub fees_native: i64,
+        /// @24 Σ settlement pools (`Exchange::settlement_pools_native`).
+        pub settlement_pools_native: i64,
+        /// @32 Socialised losses not yet charged (`Exchange::social_loss_pending_native`; in a
+        /// shard the charges collected there: ≤ 0).
+        pub social_loss_pending_native: i64,
+        /// @40 Σ max(collateral, 0) (`Exchange::positive_collateral_native`).
+        pub positive_collateral_native: i64,
+        /// @48 Σ liquidation bonuses (`Exchange::liquidation_bonus_native`).
+        pub liquidation_bonus_native: i64,
+        /// @56 Liquidation calls (`Exchange::liquidation_count`).
+        pub liquidation_count: u64,
+    }
+}
+
+layout! {
+    /// A ledger shard (PDA `["ledger", exchange, index as u8]`).
     pub struct Ledger [size = 128] {
         /// @0 Layout version (`LAYOUT_VERSION`).
         pub version: u8,
@@ -40,23 +65,8 @@ layout! {
         pub padding0: [u8; 5],
         /// @8 The exchange this shard belongs to.
         pub exchange: PubkeyBytes,
-        /// @40 Part of `Exchange::total_collateral_native`.
-        pub total_collateral_native: i64,
-        /// @48 Part of `Exchange::insurance_fund_native` (liquidation insurance shares,
-        /// rounding of social-loss charges).
-        pub insurance_fund_native: i64,
-        /// @56 Part of `Exchange::fees_native`.
-        pub fees_native: i64,
-        /// @64 Part of `Exchange::settlement_pools_native`.
-        pub settlement_pools_native: i64,
-        /// @72 Part of `Exchange::social_loss_pending_native` (charges collected here: ≤ 0).
-        pub social_loss_pending_native: i64,
-        /// @80 Part of `Exchange::positive_collateral_native`.
-        pub positive_collateral_native: i64,
-        /// @88 Part of `Exchange::liquidation_bonus_native`.
-        pub liquidation_bonus_native: i64,
-        /// @96 Part of `Exchange::liquidation_count`.
-        pub liquidation_count: u64,
+        /// @40 Its part of the exchange's aggregates.
+        pub totals: Totals,
         /// @104 Room to grow without a migration.
         pub reserved: [u8; 24],
     }
@@ -115,29 +125,6 @@ macro_rules! books {
     };
 }
 books!(Exchange);
-books!(Ledger);
-
-/// The exchange's aggregates: its own fields plus every shard's (`None` on overflow).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Σ collateral over all accounts.
-    pub total_collateral_native: i64,
-    /// Insurance fund.
-    pub insurance_fund_native: i64,
-    /// Fees not yet withdrawn.
-    pub fees_native: i64,
-    /// Σ settlement pools.
-    pub settlement_pools_native: i64,
-    /// Socialised losses not yet charged.
-    pub social_loss_pending_native: i64,
-    /// Σ max(collateral, 0).
-    pub positive_collateral_native: i64,
-    /// Σ liquidation bonuses.
-    pub liquidation_bonus_native: i64,
-    /// Liquidation calls.
-    pub liquidation_count: u64,
-}
-
 books!(Totals);
 
 impl Totals {
@@ -156,28 +143,30 @@ impl Totals {
     }
 
     /// Adds one shard (`None` on overflow).
-    pub fn with_shard(mut self, l: &Ledger) -> Option<Self> {
-        self.total_collateral_native = self
-            .total_collateral_native
-            .checked_add(l.total_collateral_native)?;
-        self.insurance_fund_native = self
-            .insurance_fund_native
-            .checked_add(l.insurance_fund_native)?;
-        self.fees_native = self.fees_native.checked_add(l.fees_native)?;
-        self.settlement_pools_native = self
-            .settlement_pools_native
-            .checked_add(l.settlement_pools_native)?;
-        self.social_loss_pending_native = self
-            .social_loss_pending_native
-            .checked_add(l.social_loss_pending_native)?;
-        self.positive_collateral_native = self
-            .positive_collateral_native
-            .checked_add(l.positive_collateral_native)?;
-        self.liquidation_bonus_native = self
-            .liquidation_bonus_native
-            .checked_add(l.liquidation_bonus_native)?;
-        self.liquidation_count = self.liquidation_count.checked_add(l.liquidation_count)?;
-        Some(self)
+    pub fn with_shard(self, l: &Ledger) -> Option<Self> {
+        let t = &l.totals;
+        Some(Totals {
+            total_collateral_native: self
+                .total_collateral_native
+                .checked_add(t.total_collateral_native)?,
+            insurance_fund_native: self
+                .insurance_fund_native
+                .checked_add(t.insurance_fund_native)?,
+            fees_native: self.fees_native.checked_add(t.fees_native)?,
+            settlement_pools_native: self
+                .settlement_pools_native
+                .checked_add(t.settlement_pools_native)?,
+            social_loss_pending_native: self
+                .social_loss_pending_native
+                .checked_add(t.social_loss_pending_native)?,
+            positive_collateral_native: self
+                .positive_collateral_native
+                .checked_add(t.positive_collateral_native)?,
+            liquidation_bonus_native: self
+                .liquidation_bonus_native
+                .checked_add(t.liquidation_bonus_native)?,
+            liquidation_count: self.liquidation_count.checked_add(t.liquidation_count)?,
+        })
     }
 
     /// The Exchange's fields plus every shard of `ledgers` (`None` on overflow).
@@ -233,17 +222,19 @@ mod tests {
         ex.fees_native = 3;
         ex.liquidation_count = 1;
         let mut a = Ledger::zeroed();
-        a.total_collateral_native = -40;
-        a.insurance_fund_native = 9;
-        a.fees_native = 2;
-        a.settlement_pools_native = 40;
-        a.social_loss_pending_native = -1;
-        a.positive_collateral_native = 5;
-        a.liquidation_bonus_native = 11;
-        a.liquidation_count = 2;
+        a.totals = Totals {
+            total_collateral_native: -40,
+            insurance_fund_native: 9,
+            fees_native: 2,
+            settlement_pools_native: 40,
+            social_loss_pending_native: -1,
+            positive_collateral_native: 5,
+            liquidation_bonus_native: 11,
+            liquidation_count: 2,
+        };
         let mut b = Ledger::zeroed();
-        b.total_collateral_native = 1;
-        b.liquidation_count = 3;
+        b.totals.total_collateral_native = 1;
+        b.totals.liquidation_count = 3;
         let t = Totals::sum(&ex, [&a, &b]).unwrap();
         assert_eq!(t.total_collateral_native, 61);
         assert_eq!(t.insurance_fund_native, 2);
@@ -259,24 +250,25 @@ mod tests {
         assert_eq!(folded.liabilities_native(), Some(109));
         assert_eq!(Totals::of(&folded), t);
         // Overflow is refused, not wrapped.
-        b.fees_native = i64::MAX;
+        b.totals.fees_native = i64::MAX;
         assert_eq!(Totals::sum(&ex, [&a, &b]), None);
     }
 
     #[test]
     fn books_write_the_field_of_the_same_name() {
         let mut l = Ledger::zeroed();
-        *l.total_collateral() += 1;
-        *l.insurance_fund() += 2;
-        *l.fees() += 3;
-        *l.settlement_pools() += 4;
-        *l.social_loss_pending() += 5;
-        *l.positive_collateral() += 6;
-        *l.liquidation_bonus() += 7;
-        *l.liquidation_count() += 8;
+        let b = &mut l.totals;
+        *b.total_collateral() += 1;
+        *b.insurance_fund() += 2;
+        *b.fees() += 3;
+        *b.settlement_pools() += 4;
+        *b.social_loss_pending() += 5;
+        *b.positive_collateral() += 6;
+        *b.liquidation_bonus() += 7;
+        *b.liquidation_count() += 8;
         let mut ex = Exchange::zeroed();
         let t = Totals::sum(&ex, [&l]).unwrap();
-        let mut expected = Totals::default();
+        let mut expected = Totals::zeroed();
         *expected.total_collateral() = 1;
         *expected.insurance_fund() = 2;
         *expected.fees() = 3;

@@ -181,6 +181,7 @@ pub fn layout_by_name(name: &str) -> Option<(&'static [Field], usize)> {
     match name {
         "Exchange" => of::<Exchange>(),
         "Ledger" => of::<Ledger>(),
+        "Totals" => of::<Totals>(),
         "Market" => of::<Market>(),
         "Series" => of::<Series>(),
         "MarginAccount" => of::<MarginAccount>(),

@@ -45,6 +45,7 @@ fn check_doc_offsets<T: Layout>(source: &str, name: &str) {
 fn layouts_are_contiguous_and_documented() {
     check_contiguous::<Exchange>();
     check_contiguous::<Ledger>();
+    check_contiguous::<Totals>();
     check_contiguous::<Market>();
     check_contiguous::<OracleConfig>();
     check_contiguous::<OracleSnapshot>();
@@ -60,6 +61,7 @@ fn layouts_are_contiguous_and_documented() {
 
     check_doc_offsets::<Exchange>(include_str!("exchange.rs"), "Exchange");
     check_doc_offsets::<Ledger>(include_str!("ledger.rs"), "Ledger");
+    check_doc_offsets::<Totals>(include_str!("ledger.rs"), "Totals");
     check_doc_offsets::<Market>(include_str!("market.rs"), "Market");
     check_doc_offsets::<OracleConfig>(include_str!("market.rs"), "OracleConfig");
     check_doc_offsets::<OracleSnapshot>(include_str!("market.rs"), "OracleSnapshot");

@@ -36,6 +36,7 @@ fn nested(name: &str) -> Option<(&'static [Field], usize, &'static str)> {
             of::<keel_state::market::ListedOption>("keel_state::market::ListedOption")
         }
         "ArraySlot" => of::<ArraySlot>("keel_state::ArraySlot"),
+        "Totals" => of::<Totals>("keel_state::Totals"),
         "Anchor" => of::<keel_risk::array::Anchor>("keel_risk::array::Anchor"),
         "Bound" => of::<keel_risk::array::Bound>("keel_risk::array::Bound"),
         "SeriesArray" => of::<keel_risk::SeriesArray>("keel_risk::SeriesArray"),

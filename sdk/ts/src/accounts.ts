@@ -187,7 +187,7 @@ export function withLedgers(ex: Exchange, ledgers: Ledger[]): Exchange {
   const out = { ...ex } as Record<string, unknown>;
   for (const f of LEDGER_FIELDS) {
     let v = (ex as Record<string, unknown>)[f] as BN;
-    for (const l of ledgers) v = v.add((l as Record<string, unknown>)[f] as BN);
+    for (const l of ledgers) v = v.add((l.totals as Record<string, unknown>)[f] as BN);
     out[f] = v;
   }
   return out as Exchange;

@@ -117,9 +117,9 @@ fn idl_layouts_are_the_zero_copy_layouts() {
         assert_eq!(offset, size, "{name}: size");
         checked += 1;
     }
-    // Seven accounts (ArrayPage and Ledger among them), ten nested layouts, and the risk
-    // arrays' Anchor, Bound, SeriesArray, ArraySlot and ListedOption.
-    assert_eq!(checked, 22, "every layout described");
+    // Seven accounts (ArrayPage and Ledger among them), eleven nested layouts (Totals among
+    // them), and the risk arrays' Anchor, Bound, SeriesArray, ArraySlot and ListedOption.
+    assert_eq!(checked, 23, "every layout described");
     // The risk-engine structs are typed, not bytes.
     let market = fields(&types["Market"]);
     let rp = market.iter().find(|f| f["name"] == "risk_params").unwrap();

@@ -97,8 +97,13 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
             KeelError::ExpiredPositionsUnsettled
         );
     }
-    ledger::charge_social_loss(&a.liquidatee.key(), &mut victim, index, &mut books.0)?;
-    ledger::charge_social_loss(&a.liquidator_account.key(), &mut liq, index, &mut books.0)?;
+    ledger::charge_social_loss(&a.liquidatee.key(), &mut victim, index, &mut books.totals)?;
+    ledger::charge_social_loss(
+        &a.liquidator_account.key(),
+        &mut liq,
+        index,
+        &mut books.totals,
+    )?;
 
     let set = MarketSet::load_with_series(ctx.remaining_accounts, &exchange_key, now)?;
     let mut margin = Margin::new(&set, now);
@@ -143,7 +148,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
             .iter()
             .find(|i| i.key.to_bytes() == s.series)
             .ok_or(KeelError::SeriesMissing)?;
-        avsl::transfer(&mut victim, &mut liq, &mut books.0, info, s)?;
+        avsl::transfer(&mut victim, &mut liq, &mut books.totals, info, s)?;
         value = value
             .checked_add(s.qty.checked_mul(s.mark).ok_or(KeelError::MathOverflow)?)
             .ok_or(KeelError::MathOverflow)?;
@@ -156,7 +161,14 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     let (bonus, share) = if slices.is_empty() {
         (0, 0)
     } else {
-        avsl::pay_bonus(&mut victim, &mut liq, &mut books.0, &ex, &plan, before.mm)?
+        avsl::pay_bonus(
+            &mut victim,
+            &mut liq,
+            &mut books.totals,
+            &ex,
+            &plan,
+            before.mm,
+        )?
     };
 
     let after = margin.compute(&victim, None)?;
@@ -193,7 +205,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     victim.last_margin = after;
     liq.last_margin = liq_snap;
     victim.liquidations = victim.liquidations.saturating_add(1);
-    books.liquidation_count = books.liquidation_count.saturating_add(1);
+    books.totals.liquidation_count = books.totals.liquidation_count.saturating_add(1);
     crate::events::emit(Liquidated {
         liquidatee: a.liquidatee.key(),
         liquidator: a.liquidator_account.key(),

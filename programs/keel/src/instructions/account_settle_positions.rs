@@ -34,7 +34,7 @@ pub fn handler<'info>(ctx: Context<'info, SettlePositions<'info>>) -> Result<()>
         &ctx.accounts.margin_account.key(),
         &mut acc,
         ex.social_loss_index_q60,
-        &mut books.0,
+        &mut books.totals,
     )?;
     require!(
         !ctx.remaining_accounts.is_empty(),
@@ -47,7 +47,7 @@ pub fn handler<'info>(ctx: Context<'info, SettlePositions<'info>>) -> Result<()>
         require!(s.exchange == exchange_key, KeelError::WrongExchange);
         require!(s.status == SERIES_SETTLED, KeelError::SeriesNotSettled);
         let key = info.key().to_bytes();
-        let r = ledger::settle_position(&mut acc, &mut books.0, &key, &mut s)?;
+        let r = ledger::settle_position(&mut acc, &mut books.totals, &key, &mut s)?;
         crate::events::emit(PositionSettled {
             account: ctx.accounts.margin_account.key(),
             series: info.key(),

@@ -167,8 +167,8 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     // set any price between them: a delegate would drain its principal.
     require_keys_neq!(a.taker.key(), a.maker.key(), KeelError::SameSignerBothSides);
 
-    ledger::charge_social_loss(&a.taker_account.key(), &mut taker, index, &mut books.0)?;
-    ledger::charge_social_loss(&a.maker_account.key(), &mut maker, index, &mut books.0)?;
+    ledger::charge_social_loss(&a.taker_account.key(), &mut taker, index, &mut books.totals)?;
+    ledger::charge_social_loss(&a.maker_account.key(), &mut maker, index, &mut books.totals)?;
 
     let taker_fee = ledger::fee(qty, price, ex.taker_fee_bps)?;
     let maker_fee = ledger::fee(qty, price, ex.maker_fee_bps)?;
@@ -181,7 +181,7 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
 
     let t = ledger::apply_fill(
         &mut taker,
-        &mut books.0,
+        &mut books.totals,
         &series_key,
         &mut series,
         qty,
@@ -190,7 +190,7 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     )?;
     let m = ledger::apply_fill(
         &mut maker,
-        &mut books.0,
+        &mut books.totals,
         &series_key,
         &mut series,
         -qty,

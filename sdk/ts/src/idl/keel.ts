@@ -3777,57 +3777,12 @@ export type Keel = {
             "docs": [
               "byte offset 40 (after the discriminator in accounts: +8)"
             ],
-            "name": "totalCollateralNative",
-            "type": "i64"
-          },
-          {
-            "docs": [
-              "byte offset 48 (after the discriminator in accounts: +8)"
-            ],
-            "name": "insuranceFundNative",
-            "type": "i64"
-          },
-          {
-            "docs": [
-              "byte offset 56 (after the discriminator in accounts: +8)"
-            ],
-            "name": "feesNative",
-            "type": "i64"
-          },
-          {
-            "docs": [
-              "byte offset 64 (after the discriminator in accounts: +8)"
-            ],
-            "name": "settlementPoolsNative",
-            "type": "i64"
-          },
-          {
-            "docs": [
-              "byte offset 72 (after the discriminator in accounts: +8)"
-            ],
-            "name": "socialLossPendingNative",
-            "type": "i64"
-          },
-          {
-            "docs": [
-              "byte offset 80 (after the discriminator in accounts: +8)"
-            ],
-            "name": "positiveCollateralNative",
-            "type": "i64"
-          },
-          {
-            "docs": [
-              "byte offset 88 (after the discriminator in accounts: +8)"
-            ],
-            "name": "liquidationBonusNative",
-            "type": "i64"
-          },
-          {
-            "docs": [
-              "byte offset 96 (after the discriminator in accounts: +8)"
-            ],
-            "name": "liquidationCount",
-            "type": "u64"
+            "name": "totals",
+            "type": {
+              "defined": {
+                "name": "totals"
+              }
+            }
           },
           {
             "docs": [
@@ -6522,6 +6477,77 @@ export type Keel = {
             ],
             "name": "socialisedLossNative",
             "type": "i64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Layout keel_state::Totals (repr(C), bytemuck Pod)"
+      ],
+      "name": "totals",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)"
+            ],
+            "name": "totalCollateralNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 8 (after the discriminator in accounts: +8)"
+            ],
+            "name": "insuranceFundNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 16 (after the discriminator in accounts: +8)"
+            ],
+            "name": "feesNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 24 (after the discriminator in accounts: +8)"
+            ],
+            "name": "settlementPoolsNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 32 (after the discriminator in accounts: +8)"
+            ],
+            "name": "socialLossPendingNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 40 (after the discriminator in accounts: +8)"
+            ],
+            "name": "positiveCollateralNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 48 (after the discriminator in accounts: +8)"
+            ],
+            "name": "liquidationBonusNative",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 56 (after the discriminator in accounts: +8)"
+            ],
+            "name": "liquidationCount",
+            "type": "u64"
           }
         ],
         "kind": "struct"
