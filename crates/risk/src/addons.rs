@@ -1,7 +1,7 @@
 //! Margin add-ons on top of the scenario loss (docs/risk-model.md §4.3). All round up.
 
 use crate::error::RiskResult;
-use crate::fx::{div_shift, imul, mul, mul_ceil, sub, Round, ONE};
+use crate::fx::{div_shift, imul, mul_ceil, mul_frac, mul_frac_ceil, sub, Round, ONE};
 use crate::math::sqrt;
 use crate::params::RiskParams;
 use crate::pricing::{sqrt_secs, TotalVol};
@@ -9,7 +9,7 @@ use crate::pricing::{sqrt_secs, TotalVol};
 /// Short option minimum charge of `contracts` short contracts: contracts·⌈spot·frac⌉. SPAN-style:
 /// deep out-of-the-money shorts are never free.
 pub fn short_minimum(contracts: u64, spot: i64, frac: i64) -> RiskResult<i64> {
-    imul(contracts.min(i64::MAX as u64) as i64, mul_ceil(spot, frac)?)
+    imul(contracts.min(i64::MAX as u64) as i64, mul_frac_ceil(spot, frac)?)
 }
 
 /// Oracle-confidence add-on: k × conf × |net delta| (conf is money per contract, net delta in
@@ -38,5 +38,5 @@ pub fn haircut(v: i64, p: &RiskParams) -> RiskResult<i64> {
     if v <= 0 {
         return Ok(v);
     }
-    mul(v, sub(ONE, p.long_haircut.to_bits())?)
+    mul_frac(v, sub(ONE, p.long_haircut.to_bits())?)
 }

@@ -22,7 +22,9 @@ use crate::array::{
 };
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, div_shift, imul, mul, mul_ceil, mul_wide, sub, Fx, Round, ONE};
+use crate::fx::{
+    add, div_shift, imul, mul, mul_ceil, mul_frac, mul_frac_ceil, mul_wide, sub, Fx, Round, ONE,
+};
 use crate::params::RiskParams;
 use crate::pricing::{Greeks, SeriesKind};
 use bytemuck::Zeroable;
@@ -293,8 +295,11 @@ fn chord(values: &[i64], (k, lambda): (u8, i64), gap: Option<&[i64]>) -> RiskRes
     let (a, b) = (values[k], values[k + 1]);
     let rise = sub(b, a)?;
     match gap {
-        None => add(a, mul_ceil(rise, lambda)?),
-        Some(g) => sub(add(a, mul(rise, lambda)?)?, mul_ceil(g[k], shape(lambda)?)?),
+        None => add(a, mul_frac_ceil(rise, lambda)?),
+        Some(g) => sub(
+            add(a, mul_frac(rise, lambda)?)?,
+            mul_frac_ceil(g[k], shape(lambda)?)?,
+        ),
     }
 }
 
@@ -370,7 +375,7 @@ fn add_position(
         }
     };
     let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
-    let per_contract = add(mul_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?, 1)?;
+    let per_contract = add(mul_frac_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?, 1)?;
     let rounding = imul(qty.unsigned_abs().min(i64::MAX as u64) as i64, per_contract)?;
     let at_oracle = imul(qty, mark)?;
     let at_stable = imul(qty, mark_stable)?;
@@ -514,7 +519,7 @@ fn is_long_only(positions: &[PositionInput]) -> bool {
 /// 4λ(1 − λ) (Q32.32, rounded up, at most 1): how far below its chord a convex value can lie
 /// at position λ of an interval, as a share of the interval's gap.
 fn shape(lambda: i64) -> RiskResult<i64> {
-    Ok((mul_ceil(lambda, ONE - lambda)? << 2).min(ONE))
+    Ok((mul_frac_ceil(lambda, ONE - lambda)? << 2).min(ONE))
 }
 
 /// The most the account can lose between positions `start` ≤ `stop` (Q32.32) of interval `p`
@@ -526,12 +531,12 @@ pub fn interval_loss(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskRe
         a.min(b)
     } else {
         let rise = sub(b, a)?;
-        add(a, mul(rise, start)?)?.min(add(a, mul(rise, stop)?)?)
+        add(a, mul_frac(rise, start)?)?.min(add(a, mul_frac(rise, stop)?)?)
     };
     let g = if start <= ONE / 2 && stop >= ONE / 2 {
         mr.gap[p]
     } else {
-        mul_ceil(mr.gap[p], shape(start)?.max(shape(stop)?))?
+        mul_frac_ceil(mr.gap[p], shape(start)?.max(shape(stop)?))?
     };
     sub(g, low)
 }
