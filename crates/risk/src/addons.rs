@@ -9,7 +9,10 @@ use crate::pricing::{sqrt_secs, TotalVol};
 /// Short option minimum charge of `contracts` short contracts: contracts·⌈spot·frac⌉. SPAN-style:
 /// deep out-of-the-money shorts are never free.
 pub fn short_minimum(contracts: u64, spot: i64, frac: i64) -> RiskResult<i64> {
-    imul(contracts.min(i64::MAX as u64) as i64, mul_frac_ceil(spot, frac)?)
+    imul(
+        contracts.min(i64::MAX as u64) as i64,
+        mul_frac_ceil(spot, frac)?,
+    )
 }
 
 /// Oracle-confidence add-on: k × conf × |net delta| (conf is money per contract, net delta in

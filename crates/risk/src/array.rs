@@ -604,9 +604,19 @@ fn position(fwd: &[i64], k: usize, f: i64) -> RiskResult<i64> {
         return Ok(0);
     }
     let into = sub(f, fwd[k])?.clamp(0, width);
-    Ok(div_shift(into, width, 32, Round::Floor)
-        .ok_or(RiskError::Overflow)?
-        .min(ONE))
+    Ok(fraction(into, width)?.min(ONE))
+}
+
+/// `⌊into·2^32 / width⌋` for `0 ≤ into ≤ width`, `width > 0`: `div_shift`'s result. Below 2^32
+/// the width takes one native 64-bit division (`into·2^32 ≤ width·2^32 < 2^64`, so the quotient
+/// is exact) instead of the 128/64 long division (each call placing a market's ranges ran ≈ 160
+/// instructions in the SBF VM).
+#[inline(always)]
+fn fraction(into: i64, width: i64) -> RiskResult<i64> {
+    if (width as u64) < 1 << 32 && (into as u64) <= width as u64 {
+        return Ok((((into as u64) << 32) / width as u64) as i64);
+    }
+    div_shift(into, width, 32, Round::Floor).ok_or(RiskError::Overflow)
 }
 
 /// The most a convex value with deltas `da` (right of a) and `db` (left of b) can fall below its

@@ -18,7 +18,7 @@
 use crate::addons;
 use crate::aggregate::{combine, Correlations, MAX_MARKETS};
 use crate::array::{
-    price_series, Anchor, Ladder, SeriesArray, StrikeCandidate, Window, LADDERS, POINTS,
+    price_series, Anchor, Ladder, SeriesArray, Span, StrikeCandidate, Window, LADDERS, POINTS,
 };
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
@@ -117,7 +117,7 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
         };
         add_position(p, a, i, arr, exact, out)?;
     }
-    finish(p, &refs[..p.markets.len()], out)
+    finish(p, &refs[..p.markets.len()], exact, out)
 }
 
 /// The anchor [`compute`] gives market `m` of `p`: at `p.now`, its prices and vols, the
@@ -166,7 +166,7 @@ pub fn compute_with_arrays(
             .ok_or(RiskError::BadMarketIndex)?;
         add_position(p, a, i, arrays[i], exact, out)?;
     }
-    finish(p, anchors, out)
+    finish(p, anchors, exact, out)
 }
 
 /// Validates sizes, places every market relative to its anchor and clears the accumulators;
@@ -375,7 +375,10 @@ fn add_position(
         }
     };
     let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
-    let per_contract = add(mul_frac_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?, 1)?;
+    let per_contract = add(
+        mul_frac_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?,
+        1,
+    )?;
     let rounding = imul(qty.unsigned_abs().min(i64::MAX as u64) as i64, per_contract)?;
     let at_oracle = imul(qty, mark)?;
     let at_stable = imul(qty, mark_stable)?;
@@ -430,14 +433,31 @@ fn add_future(mr: &mut MarketRisk, a: &Anchor, qty: i64, spot: i64, exact: bool)
 
 /// Per market: P&L, worst losses, net delta and add-ons; then the combination, the short
 /// minimums, the long-only cap and the equities.
-fn finish(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskResult<()> {
+fn finish(
+    p: &Portfolio,
+    anchors: &[&Anchor],
+    exact: bool,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
     let mut worst_im = [0i64; MAX_MARKETS];
     let mut worst_mm = [0i64; MAX_MARKETS];
     let (mut addons, mut short_im, mut short_mm) = (0i64, 0i64, 0i64);
     for (m, (mk, a)) in p.markets.iter().zip(anchors).enumerate() {
         let mr = &mut out.markets[m];
-        for v in mr.pnl.iter_mut() {
-            *v = sub(*v, mr.mark_total)?;
+        // Exact (`sums_are_exact`): each P&L sum and the mark total are below 2^62 in
+        // magnitude, so their difference is below 2^63.
+        if exact {
+            let mark_total = mr.mark_total;
+            for run in 0..POINTS / MAC_RUN {
+                let q = run * MAC_RUN;
+                for v in &mut mr.pnl[q..q + MAC_RUN] {
+                    *v = v.wrapping_sub(mark_total);
+                }
+            }
+        } else {
+            for v in mr.pnl.iter_mut() {
+                *v = sub(*v, mr.mark_total)?;
+            }
         }
         worst_losses(mr, mk.params)?;
         let k = mr.window.mark.0 as usize;
@@ -526,13 +546,19 @@ fn shape(lambda: i64) -> RiskResult<i64> {
 /// (points p, p + 1): the gap's share there minus the lower of the chord's two ends (the P&L is
 /// at least chord − shape·gap, the chord is linear, the shape peaks at ½).
 pub fn interval_loss(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskResult<i64> {
+    loss_between(mr, p, start, stop)
+}
+
+/// [`interval_loss`], inlined into the scan (a whole interval, the usual case, is a min and a
+/// difference).
+#[inline(always)]
+fn loss_between(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskResult<i64> {
     let (a, b) = (mr.pnl[p], mr.pnl[p + 1]);
-    let low = if start == 0 && stop == ONE {
-        a.min(b)
-    } else {
-        let rise = sub(b, a)?;
-        add(a, mul_frac(rise, start)?)?.min(add(a, mul_frac(rise, stop)?)?)
-    };
+    if start == 0 && stop == ONE {
+        return sub(mr.gap[p], a.min(b));
+    }
+    let rise = sub(b, a)?;
+    let low = add(a, mul_frac(rise, start)?)?.min(add(a, mul_frac(rise, stop)?)?);
     let g = if start <= ONE / 2 && stop >= ONE / 2 {
         mr.gap[p]
     } else {
@@ -541,28 +567,56 @@ pub fn interval_loss(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskRe
     sub(g, low)
 }
 
+/// Interval `i` of `span` as (start, stop) positions: the span's own ends in its first and last
+/// interval, whole intervals between.
+#[inline(always)]
+fn span_part(span: Span, i: usize) -> (i64, i64) {
+    let start = if i == span.first as usize {
+        span.start
+    } else {
+        0
+    };
+    let stop = if i + 1 == span.end as usize {
+        span.stop
+    } else {
+        ONE
+    };
+    (start.min(stop), stop)
+}
+
 /// Worst weighted loss over the IM range and worst loss over the MM range of one market: the
 /// intervals of both main ladders that the range around the oracle price covers (in part at its
 /// ends), then the extremes and named shocks (IM only, weighted) at their move from the oracle
-/// price.
+/// price. An interval both ranges cover in the same part (the MM range lies inside the IM range)
+/// is evaluated once for both: the same function of the same arguments.
 fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
     let w = mr.window;
-    for (span, im) in [(w.im, true), (w.mm, false)] {
-        for l in [Ladder::Up, Ladder::Down] {
-            for i in span.first as usize..span.end as usize {
-                let start = if i == span.first as usize {
-                    span.start
-                } else {
-                    0
+    let inside = |span: Span, i: usize| i >= span.first as usize && i < span.end as usize;
+    let (first, end) = (w.im.first.min(w.mm.first), w.im.end.max(w.mm.end));
+    for l in [Ladder::Up, Ladder::Down] {
+        for i in first as usize..end as usize {
+            let p = l.start() + i;
+            let mut done = None;
+            if inside(w.im, i) {
+                let part = span_part(w.im, i);
+                let loss = loss_between(mr, p, part.0, part.1)?;
+                // Weight 1: ⌈loss·1⌉ = loss (and worst_im ≥ 0, so only a loss > 0 counts).
+                if loss > mr.worst_im {
+                    mr.worst_im = loss;
+                    mr.worst_im_interval = p as u8;
+                }
+                done = Some((part, loss));
+            }
+            if inside(w.mm, i) {
+                let part = span_part(w.mm, i);
+                let loss = match done {
+                    Some((d, loss)) if d == part => loss,
+                    _ => loss_between(mr, p, part.0, part.1)?,
                 };
-                let stop = if i + 1 == span.end as usize {
-                    span.stop
-                } else {
-                    ONE
-                };
-                let p = l.start() + i;
-                let loss = interval_loss(mr, p, start.min(stop), stop)?;
-                take_loss(mr, p, loss, ONE, im, !im)?;
+                if loss > mr.worst_mm {
+                    mr.worst_mm = loss;
+                    mr.worst_mm_interval = p as u8;
+                }
             }
         }
     }
@@ -573,7 +627,7 @@ fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
             _ => params.extreme_weight,
         };
         let p = l.start() + k as usize;
-        let loss = interval_loss(mr, p, lambda, lambda)?;
+        let loss = loss_between(mr, p, lambda, lambda)?;
         take_loss(mr, p, loss, weight.to_bits(), true, false)?;
     }
     Ok(())

@@ -186,5 +186,8 @@ fn mul_unit_refuses_outside_the_unit_interval() {
     assert_eq!(mul_unit::<true>(i64::MAX, ONE), Some(i64::MAX));
     assert_eq!(mul_unit::<false>(5, ONE + 1), None);
     assert_eq!(mul_unit::<true>(5, -1), None);
-    assert_eq!(mul_frac(i64::MAX, ONE + 1), Err(crate::error::RiskError::Overflow));
+    assert_eq!(
+        mul_frac(i64::MAX, ONE + 1),
+        Err(crate::error::RiskError::Overflow)
+    );
 }

@@ -27,7 +27,7 @@ fn both_paths(
         let mut out = MarginBreakdown::default();
         begin(p, &[anchor], &mut out)?;
         add_position(p, anchor, 0, arr, exact, &mut out)?;
-        finish(p, &[anchor], &mut out)?;
+        finish(p, &[anchor], exact, &mut out)?;
         Ok(out)
     };
     (run(true), run(false))
