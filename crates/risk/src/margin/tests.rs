@@ -26,7 +26,7 @@ fn both_paths(
     let run = |exact: bool| -> RiskResult<MarginBreakdown> {
         let mut out = MarginBreakdown::default();
         begin(p, &[anchor], &mut out)?;
-        add_position(p, anchor, 0, arr, exact, &mut out)?;
+        add_position(p, anchor, 0, arr, exact, None, &mut out)?;
         finish(p, &[anchor], exact, &mut out)?;
         Ok(out)
     };
@@ -145,4 +145,66 @@ fn interval_loss_takes_the_lower_end_and_the_gap_share() {
     // 1,000 at the right... as P&L against a mark of 500: ends −500 and +500.
     let mr = interval(-500, 500, 250);
     assert_eq!(interval_loss(&mr, 0, 0, ONE).unwrap(), 750);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `compute_with_arrays` sums stored arrays two positions at a time on the exact path
+    /// (`Pending`); `compute` sums one at a time as it prices. At the same anchors both give the
+    /// same bits, for odd and even numbers of options, longs and shorts, on one or two markets.
+    #[test]
+    fn paired_sums_equal_sequential_sums(
+        n in 1usize..12, seed in any::<u64>(), two_markets in any::<bool>(),
+    ) {
+        let params = RiskParams::DEFAULT;
+        let mk = [market(600_000_000, 0.8, &params), market(3_000_000_000, 0.6, &params)];
+        let mk = if two_markets { &mk[..] } else { &mk[..1] };
+        let mut s = seed | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut pos = [PositionInput { market: 0, kind: SeriesKind::Future, strike: 0, expiry: 0, qty: 0, cash: 0 }; 12];
+        for (i, q) in pos.iter_mut().enumerate().take(n) {
+            let m = (next() % mk.len() as u64) as u8;
+            let spot = mk[m as usize].spot;
+            let kind = [SeriesKind::Call, SeriesKind::Put, SeriesKind::Future][(next() % 3) as usize];
+            let qty = (next() % 50) as i64 + 1;
+            *q = PositionInput {
+                market: m,
+                kind,
+                strike: if kind.is_option() { spot / 2 + (next() % spot as u64) as i64 } else { 0 },
+                expiry: NOW + 3_600 * (i as i64 + 1),
+                qty: if next() % 2 == 0 { qty } else { -qty },
+                cash: if kind.is_option() { 0 } else { -qty * spot },
+            };
+        }
+        let pos = &pos[..n];
+        let p = Portfolio { collateral: 1 << 40, positions: pos, markets: mk, correlations: &Correlations::NONE, now: NOW };
+        let mut anchors = [Anchor::zeroed(); 2];
+        for (m, a) in anchors.iter_mut().enumerate().take(mk.len()) {
+            *a = fresh_anchor(&p, m).unwrap();
+        }
+        let mut arrays = [SeriesArray::zeroed(); 12];
+        for (q, arr) in pos.iter().zip(arrays.iter_mut()) {
+            if q.kind.is_option() {
+                price_series(&anchors[q.market as usize], &params, q.kind, q.strike, q.expiry, arr).unwrap();
+            }
+        }
+        let refs = [&anchors[0], &anchors[1]];
+        let refs = &refs[..mk.len()];
+        let mut arrs = [None; 12];
+        for (i, q) in pos.iter().enumerate() {
+            arrs[i] = q.kind.is_option().then_some(&arrays[i]);
+        }
+        let arrs = &arrs[..n];
+        prop_assume!(sums_are_exact(&p, refs));
+        let (mut seq, mut paired) = (MarginBreakdown::default(), MarginBreakdown::default());
+        compute(&p, &mut seq).unwrap();
+        compute_with_arrays(&p, refs, arrs, &mut paired).unwrap();
+        prop_assert_eq!(seq, paired);
+    }
 }
