@@ -670,41 +670,60 @@ fn span_part(span: Span, i: usize) -> (i64, i64) {
     (start.min(stop), stop)
 }
 
+/// The worst of `worst` (a loss and its interval) and the losses over `span` on ladder `l`, in
+/// ascending order (a tie keeps the earlier interval). The intervals strictly inside the span are
+/// whole ([`span_part`]): there the loss is gap − min(ends), in a loop of its own; the two end
+/// intervals take [`loss_between`] with their positions.
+#[inline(always)]
+fn worst_in_span(
+    mr: &MarketRisk,
+    l: Ladder,
+    span: Span,
+    worst: (i64, u8),
+) -> RiskResult<(i64, u8)> {
+    let (first, end) = (span.first as usize, span.end as usize);
+    let (mut best, mut at) = worst;
+    if first >= end {
+        return Ok(worst);
+    }
+    let mut take = |p: usize, loss: i64| {
+        if loss > best {
+            best = loss;
+            at = p as u8;
+        }
+    };
+    let base = l.start();
+    let part = span_part(span, first);
+    take(
+        base + first,
+        loss_between(mr, base + first, part.0, part.1)?,
+    );
+    for i in first + 1..end.saturating_sub(1) {
+        let p = base + i;
+        take(p, sub(mr.gap[p], mr.pnl[p].min(mr.pnl[p + 1]))?);
+    }
+    if end - 1 > first {
+        let part = span_part(span, end - 1);
+        take(
+            base + end - 1,
+            loss_between(mr, base + end - 1, part.0, part.1)?,
+        );
+    }
+    Ok((best, at))
+}
+
 /// Worst weighted loss over the IM range and worst loss over the MM range of one market: the
 /// intervals of both main ladders that the range around the oracle price covers (in part at its
 /// ends), then the extremes and named shocks (IM only, weighted) at their move from the oracle
-/// price. An interval both ranges cover in the same part (the MM range lies inside the IM range)
-/// is evaluated once for both: the same function of the same arguments.
+/// price.
 fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
     let w = mr.window;
-    let inside = |span: Span, i: usize| i >= span.first as usize && i < span.end as usize;
-    let (first, end) = (w.im.first.min(w.mm.first), w.im.end.max(w.mm.end));
     for l in [Ladder::Up, Ladder::Down] {
-        for i in first as usize..end as usize {
-            let p = l.start() + i;
-            let mut done = None;
-            if inside(w.im, i) {
-                let part = span_part(w.im, i);
-                let loss = loss_between(mr, p, part.0, part.1)?;
-                // Weight 1: ⌈loss·1⌉ = loss (and worst_im ≥ 0, so only a loss > 0 counts).
-                if loss > mr.worst_im {
-                    mr.worst_im = loss;
-                    mr.worst_im_interval = p as u8;
-                }
-                done = Some((part, loss));
-            }
-            if inside(w.mm, i) {
-                let part = span_part(w.mm, i);
-                let loss = match done {
-                    Some((d, loss)) if d == part => loss,
-                    _ => loss_between(mr, p, part.0, part.1)?,
-                };
-                if loss > mr.worst_mm {
-                    mr.worst_mm = loss;
-                    mr.worst_mm_interval = p as u8;
-                }
-            }
-        }
+        // Weight 1: ⌈loss·1⌉ = loss (and the worst starts at 0, so only a loss > 0 counts).
+        let (worst, at) = worst_in_span(mr, l, w.im, (mr.worst_im, mr.worst_im_interval))?;
+        (mr.worst_im, mr.worst_im_interval) = (worst, at);
+        let (worst, at) = worst_in_span(mr, l, w.mm, (mr.worst_mm, mr.worst_mm_interval))?;
+        (mr.worst_mm, mr.worst_mm_interval) = (worst, at);
     }
     for (l, &(k, lambda)) in LADDERS[2..].iter().zip(&w.mini) {
         let weight = match l {
