@@ -18,7 +18,7 @@ pub fn short_minimum(contracts: u64, spot: i64, frac: i64) -> RiskResult<i64> {
 /// Oracle-confidence add-on: k × conf × |net delta| (conf is money per contract, net delta in
 /// contracts as Q32.32). An uncertain oracle price is an uncertain mark.
 pub fn confidence(net_delta_abs: i64, conf: i64, p: &RiskParams) -> RiskResult<i64> {
-    mul_ceil(mul_ceil(net_delta_abs, conf)?, p.conf_multiple.to_bits())
+    mul_frac_ceil(mul_ceil(net_delta_abs, conf)?, p.conf_multiple.to_bits())
 }
 
 /// Square-root market-impact add-on: c · σ√h · N · √(N / L) for the net delta notional N, the
@@ -32,7 +32,10 @@ pub fn impact(notional: i64, sigma: i64, p: &RiskParams) -> RiskResult<i64> {
     let sigma_sqrt_h = TotalVol::new(sigma, sqrt_secs(p.im_horizon_secs)?)?
         .w
         .saturating_add(1);
-    let n = mul_ceil(mul_ceil(notional, p.impact_coef.to_bits())?, sigma_sqrt_h)?;
+    let n = mul_frac_ceil(
+        mul_frac_ceil(notional, p.impact_coef.to_bits())?,
+        sigma_sqrt_h,
+    )?;
     mul_ceil(n, sqrt(ratio)? + 1)
 }
 
