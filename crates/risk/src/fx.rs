@@ -245,7 +245,13 @@ pub const fn div_shift(a: i64, b: i64, shift: u32, round: Round) -> Option<i64> 
     if hi >= ub {
         return None;
     }
-    let (q, r) = div_wide(hi, lo, ub);
+    // A dividend that fits in 64 bits takes the native division (one instruction in the SBF
+    // VM, against ≈ 130 for the 128/64 long division): the same quotient and remainder.
+    let (q, r) = if hi == 0 {
+        (lo / ub, lo % ub)
+    } else {
+        div_wide(hi, lo, ub)
+    };
     signed_round(q, negative, r != 0, round)
 }
 

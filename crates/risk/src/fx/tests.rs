@@ -191,3 +191,19 @@ fn mul_unit_refuses_outside_the_unit_interval() {
         Err(crate::error::RiskError::Overflow)
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `div_shift` by 2^32 around its native-division bound (|a| < 2^32: the shifted dividend
+    /// fits in 64 bits) against `i128`, both signs and roundings.
+    #[test]
+    fn div_shift_native_bound(
+        a in prop_oneof![-(1i64 << 33)..(1i64 << 33), Just((1i64 << 32) - 1), Just(1i64 << 32), Just(-(1i64 << 32))],
+        b in prop_oneof![1i64..(1 << 40), -(1i64 << 40)..0, Just(i64::MAX), Just(i64::MIN)],
+    ) {
+        let n = (a as i128) << 32;
+        prop_assert_eq!(div_shift(a, b, 32, Round::Floor), fits(floor_div_i128(n, b as i128)));
+        prop_assert_eq!(div_shift(a, b, 32, Round::Ceil), fits(ceil_div_i128(n, b as i128)));
+    }
+}
