@@ -102,7 +102,7 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
         *a = fresh_anchor(p, m)?;
     }
     let refs = anchors.each_ref();
-    let exact = begin(p, &refs[..p.markets.len()], out)?;
+    let exact = begin(p, &refs[..p.markets.len()], None, out)?;
     let mut scratch = SeriesArray::zeroed();
     for (i, pos) in p.positions.iter().enumerate() {
         let m = pos.market as usize;
@@ -156,10 +156,92 @@ pub fn compute_with_arrays(
     arrays: &[Option<&SeriesArray>],
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
+    with_arrays(p, anchors, arrays, None, out)
+}
+
+/// [`compute_with_arrays`], placing each market's window through `memo`: a check that follows
+/// another at the same anchor, time, prices, vols and tolerances (the next account of the same
+/// instruction) reuses its windows instead of placing them again. Same results, bit for bit.
+pub fn compute_with_arrays_memo<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
+    arrays: &[Option<&SeriesArray>],
+    memo: &mut WindowMemo<'a>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
+    with_arrays(p, anchors, arrays, Some(memo), out)
+}
+
+/// Windows a check has placed, for the checks that follow it ([`compute_with_arrays_memo`]).
+///
+/// [`Anchor::window`] is a function of the anchor, the valuation time, the oracle and stable
+/// prices, the two vols and two parameters (`array_max_age_secs`, `array_vol_tol`) only
+/// (`tests::window_reads_only_the_memo_key`). An entry keeps all of them, the anchor as a
+/// reference: while the memo lives (`'a`) the anchor is borrowed and cannot change, so an entry
+/// whose key matches holds exactly the window `Anchor::window` would return.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WindowMemo<'a> {
+    entries: [Option<(WindowKey<'a>, Window)>; MAX_MARKETS],
+    next: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WindowKey<'a> {
+    anchor: &'a Anchor,
+    /// now, spot, stable price, sigma, mark sigma, array_max_age_secs, array_vol_tol.
+    inputs: [i64; 7],
+}
+
+impl<'a> WindowMemo<'a> {
+    /// `anchor.window(now, mk's prices and vols, mk.params)`, from the memo when it has it.
+    fn window(&mut self, anchor: &'a Anchor, now: i64, mk: &MarketInput) -> RiskResult<Window> {
+        let key = WindowKey {
+            anchor,
+            inputs: [
+                now,
+                mk.spot,
+                mk.stable_spot,
+                mk.sigma.to_bits(),
+                mk.mark_sigma.to_bits(),
+                mk.params.array_max_age_secs,
+                mk.params.array_vol_tol.to_bits(),
+            ],
+        };
+        for (k, w) in self.entries.iter().flatten() {
+            if core::ptr::eq(k.anchor, key.anchor) && k.inputs == key.inputs {
+                return Ok(*w);
+            }
+        }
+        let w = place(anchor, now, mk)?;
+        self.entries[self.next % MAX_MARKETS] = Some((key, w));
+        self.next = self.next.wrapping_add(1);
+        Ok(w)
+    }
+}
+
+/// Market `mk`'s window on `anchor` at `now`.
+fn place(anchor: &Anchor, now: i64, mk: &MarketInput) -> RiskResult<Window> {
+    anchor.window(
+        now,
+        mk.spot,
+        mk.stable_spot,
+        mk.sigma,
+        mk.mark_sigma,
+        mk.params,
+    )
+}
+
+fn with_arrays<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
+    arrays: &[Option<&SeriesArray>],
+    memo: Option<&mut WindowMemo<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
     if anchors.len() != p.markets.len() || arrays.len() != p.positions.len() {
         return Err(RiskError::BadMarketIndex);
     }
-    let exact = begin(p, anchors, out)?;
+    let exact = begin(p, anchors, memo, out)?;
     let mut pending = Pending::default();
     for (i, pos) in p.positions.iter().enumerate() {
         let a = anchors
@@ -173,7 +255,12 @@ pub fn compute_with_arrays(
 
 /// Validates sizes, places every market relative to its anchor and clears the accumulators;
 /// returns whether the sums may run unchecked ([`sums_are_exact`]).
-fn begin(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskResult<bool> {
+fn begin<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
+    mut memo: Option<&mut WindowMemo<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<bool> {
     if p.positions.len() > MAX_POSITIONS {
         return Err(RiskError::TooManyPositions);
     }
@@ -190,14 +277,10 @@ fn begin(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskR
             continue;
         };
         crate::scenario::check_prices(mk.spot, mk.stable_spot, mk.conf)?;
-        let window = a.window(
-            p.now,
-            mk.spot,
-            mk.stable_spot,
-            mk.sigma,
-            mk.mark_sigma,
-            mk.params,
-        )?;
+        let window = match memo.as_deref_mut() {
+            Some(memo) => memo.window(a, p.now, mk)?,
+            None => place(a, p.now, mk)?,
+        };
         mr.spot = mk.spot;
         mr.stable_spot = mk.stable_spot;
         mr.conf = mk.conf;

@@ -13,7 +13,7 @@ use crate::StateError;
 use keel_risk::vol::correlation::effective;
 use keel_risk::{
     Anchor, Correlations, Fx, MarketInput, Portfolio, PositionInput, RiskParams, SeriesArray,
-    SeriesKind, MAX_MARKETS, MAX_POSITIONS,
+    SeriesKind, WindowMemo, MAX_MARKETS, MAX_POSITIONS,
 };
 
 /// One market as a margin check sees it.
@@ -273,6 +273,59 @@ pub fn compute_margin<'a>(
     inputs: &mut MarginInputs<'a>,
     out: &mut keel_risk::MarginBreakdown,
 ) -> Result<(), StateError> {
+    compute(
+        account,
+        collateral,
+        markets,
+        pages,
+        correlations,
+        now,
+        inputs,
+        None,
+        out,
+    )
+}
+
+/// [`compute_margin`] for an instruction that checks several accounts (or one account twice)
+/// against the same markets: each market's window is placed once and reused through `memo`
+/// (`keel_risk::WindowMemo`, keyed by everything the window depends on). Same results.
+#[allow(clippy::too_many_arguments)]
+pub fn compute_margin_memo<'a>(
+    account: &MarginAccount,
+    collateral: Option<i64>,
+    markets: &[MarketReading<'a>],
+    pages: &[&'a ArrayPage],
+    correlations: &[&Correlation],
+    now: i64,
+    inputs: &mut MarginInputs<'a>,
+    memo: &mut WindowMemo<'a>,
+    out: &mut keel_risk::MarginBreakdown,
+) -> Result<(), StateError> {
+    compute(
+        account,
+        collateral,
+        markets,
+        pages,
+        correlations,
+        now,
+        inputs,
+        Some(memo),
+        out,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compute<'a>(
+    account: &MarginAccount,
+    collateral: Option<i64>,
+    markets: &[MarketReading<'a>],
+    pages: &[&'a ArrayPage],
+    correlations: &[&Correlation],
+    now: i64,
+    inputs: &mut MarginInputs<'a>,
+    memo: Option<&mut WindowMemo<'a>>,
+    out: &mut keel_risk::MarginBreakdown,
+) -> Result<(), StateError> {
     let collateral = collateral.unwrap_or(account.collateral_native);
     if account.n_positions == 0 {
         out.now = now;
@@ -296,12 +349,22 @@ pub fn compute_margin<'a>(
     margin_inputs(account, markets, pages, correlations, now, inputs)?;
     inputs.collateral = collateral;
     let (np, nm) = (inputs.n_positions, inputs.n_markets);
-    keel_risk::compute_with_arrays(
-        &inputs.portfolio(),
-        &inputs.anchors[..nm],
-        &inputs.arrays[..np],
-        out,
-    )?;
+    let anchors = inputs.anchors;
+    match memo {
+        Some(memo) => keel_risk::compute_with_arrays_memo(
+            &inputs.portfolio(),
+            &anchors[..nm],
+            &inputs.arrays[..np],
+            memo,
+            out,
+        )?,
+        None => keel_risk::compute_with_arrays(
+            &inputs.portfolio(),
+            &anchors[..nm],
+            &inputs.arrays[..np],
+            out,
+        )?,
+    }
     Ok(())
 }
 

@@ -25,7 +25,7 @@ fn both_paths(
 ) -> (RiskResult<MarginBreakdown>, RiskResult<MarginBreakdown>) {
     let run = |exact: bool| -> RiskResult<MarginBreakdown> {
         let mut out = MarginBreakdown::default();
-        begin(p, &[anchor], &mut out)?;
+        begin(p, &[anchor], None, &mut out)?;
         add_position(p, anchor, 0, arr, exact, None, &mut out)?;
         finish(p, &[anchor], exact, &mut out)?;
         Ok(out)
@@ -206,5 +206,108 @@ proptest! {
         compute(&p, &mut seq).unwrap();
         compute_with_arrays(&p, refs, arrs, &mut paired).unwrap();
         prop_assert_eq!(seq, paired);
+    }
+}
+
+/// The memo's soundness rests on `Anchor::window` reading no parameter but the two its key
+/// holds: changing any other byte of the parameters leaves the window as it was.
+#[test]
+fn window_reads_only_the_memo_key() {
+    let params = RiskParams::DEFAULT;
+    let spot = 600_000_000;
+    let mk = market(spot, 0.8, &params);
+    let a = Anchor::new(NOW, spot, spot, mk.sigma, mk.mark_sigma, &params, []).unwrap();
+    let (now, moved) = (NOW + 100, spot + spot / 200);
+    let want = a.window(now, moved, spot, mk.sigma, mk.mark_sigma, &params);
+    assert!(want.is_ok());
+    let keyed = [
+        core::mem::offset_of!(RiskParams, array_max_age_secs)
+            ..core::mem::offset_of!(RiskParams, array_max_age_secs) + 8,
+        core::mem::offset_of!(RiskParams, array_vol_tol)
+            ..core::mem::offset_of!(RiskParams, array_vol_tol) + 8,
+    ];
+    for i in 0..core::mem::size_of::<RiskParams>() {
+        let mut other = params;
+        bytemuck::bytes_of_mut(&mut other)[i] ^= 0x5a;
+        let got = a.window(now, moved, spot, mk.sigma, mk.mark_sigma, &other);
+        if keyed.iter().any(|r| r.contains(&i)) {
+            continue;
+        }
+        assert_eq!(got, want, "byte {i} of RiskParams changed the window");
+    }
+    // And the two keyed ones do matter.
+    let mut other = params;
+    other.array_max_age_secs = 50;
+    assert_ne!(
+        a.window(now, moved, spot, mk.sigma, mk.mark_sigma, &other),
+        want
+    );
+}
+
+/// A memo hit gives the fresh computation's bits; a check at another time, price or vol misses
+/// and gives that check's own bits (not the remembered window).
+#[test]
+fn memo_reuses_only_what_matches() {
+    let params = RiskParams::DEFAULT;
+    let spot = 600_000_000;
+    let pos = [
+        PositionInput {
+            market: 0,
+            kind: SeriesKind::Put,
+            strike: spot * 9 / 10,
+            expiry: NOW + 7 * 86_400,
+            qty: -10,
+            cash: 0,
+        },
+        PositionInput {
+            market: 0,
+            kind: SeriesKind::Call,
+            strike: spot,
+            expiry: NOW + 7 * 86_400,
+            qty: 3,
+            cash: 0,
+        },
+    ];
+    let mk0 = market(spot, 0.8, &params);
+    let held = pos.map(|q| StrikeCandidate {
+        strike: q.strike,
+        expiry: q.expiry,
+    });
+    let a = Anchor::new(NOW, spot, spot, mk0.sigma, mk0.mark_sigma, &params, held).unwrap();
+    let mut arrays = [SeriesArray::zeroed(); 2];
+    for (q, arr) in pos.iter().zip(arrays.iter_mut()) {
+        price_series(&a, &params, q.kind, q.strike, q.expiry, arr).unwrap();
+    }
+    let arrs = [Some(&arrays[0]), Some(&arrays[1])];
+    let mut memo = WindowMemo::default();
+    let moved = spot + spot / 300;
+    // Each step changes one input of the key: time, oracle price, stable price, vol.
+    for (now, s, stable, sigma) in [
+        (NOW + 10, spot, spot, 0.8),
+        (NOW + 10, spot, spot, 0.8),
+        (NOW + 10, moved, spot, 0.8),
+        (NOW + 10, moved, moved, 0.8),
+        (NOW + 20, moved, moved, 0.8),
+        (NOW + 20, moved, moved, 0.803),
+        (NOW + 10, spot, spot, 0.8),
+    ] {
+        let mk = [MarketInput {
+            stable_spot: stable,
+            ..market(s, sigma, &params)
+        }];
+        let p = Portfolio {
+            collateral: 1 << 36,
+            positions: &pos,
+            markets: &mk,
+            correlations: &Correlations::NONE,
+            now,
+        };
+        let (mut fresh, mut memoed) = (MarginBreakdown::default(), MarginBreakdown::default());
+        compute_with_arrays(&p, &[&a], &arrs, &mut fresh).unwrap();
+        compute_with_arrays_memo(&p, &[&a], &arrs, &mut memo, &mut memoed).unwrap();
+        assert_eq!(
+            fresh, memoed,
+            "now {now} spot {s} stable {stable} sigma {sigma}"
+        );
     }
 }

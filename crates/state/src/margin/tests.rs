@@ -117,6 +117,37 @@ fn builds_inputs_that_the_engine_accepts() {
         (b.im, b.mm, b.equity_mm),
         (fresh.im, fresh.mm, fresh.equity_mm)
     );
+    // Through a window memo (as the program checks several accounts): the same bits, for the
+    // first check and for the ones that reuse its windows, whatever the collateral.
+    let mut memo = WindowMemo::default();
+    for collateral in [None, Some(1), None] {
+        let mut plain = MarginBreakdown::default();
+        compute_margin(
+            &a,
+            collateral,
+            &readings,
+            &[&page],
+            &[],
+            NOW,
+            &mut inp,
+            &mut plain,
+        )
+        .unwrap();
+        let mut memoed = MarginBreakdown::default();
+        compute_margin_memo(
+            &a,
+            collateral,
+            &readings,
+            &[&page],
+            &[],
+            NOW,
+            &mut inp,
+            &mut memo,
+            &mut memoed,
+        )
+        .unwrap();
+        assert_eq!(plain, memoed);
+    }
 }
 
 /// Which arrays a check may use: those priced at the market's current anchor or, all of them,
