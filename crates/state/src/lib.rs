@@ -39,12 +39,14 @@ pub use array_page::{ArrayPage, ArraySlot};
 pub use correlation::Correlation;
 pub use error::StateError;
 pub use exchange::Exchange;
-pub use margin::{compute_margin, compute_margin_memo, margin_inputs, MarginInputs, MarketReading};
+pub use margin::{
+    compute_margin, compute_margin_memo, margin_inputs, MarginInputs, MarginMemo, MarketReading,
+};
 pub use market::{ListedOption, Market, OracleConfig, OracleSnapshot, TradeBand};
 pub use oracle::OracleReading;
 pub use series::Series;
 
-pub use keel_risk::{WindowMemo, MAX_MARKETS, MAX_POSITIONS};
+pub use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
 
 /// A public key as stored in an account (32 bytes); the IDL describes fields of this type as
 /// `pubkey`.

@@ -119,7 +119,7 @@ fn builds_inputs_that_the_engine_accepts() {
     );
     // Through a window memo (as the program checks several accounts): the same bits, for the
     // first check and for the ones that reuse its windows, whatever the collateral.
-    let mut memo = WindowMemo::default();
+    let mut memo = MarginMemo::default();
     for collateral in [None, Some(1), None] {
         let mut plain = MarginBreakdown::default();
         compute_margin(
@@ -147,6 +147,57 @@ fn builds_inputs_that_the_engine_accepts() {
         )
         .unwrap();
         assert_eq!(plain, memoed);
+    }
+    // Another reading of the same market, or another time, is not served from the memo.
+    let moved = [MarketReading {
+        oracle: reading(60_100),
+        ..readings[0]
+    }];
+    for (r, now) in [(&moved, NOW), (&moved, NOW + 1), (&readings, NOW + 1)] {
+        let mut plain = MarginBreakdown::default();
+        compute_margin(&a, None, r, &[&page], &[], now, &mut inp, &mut plain).unwrap();
+        let mut memoed = MarginBreakdown::default();
+        compute_margin_memo(
+            &a,
+            None,
+            r,
+            &[&page],
+            &[],
+            now,
+            &mut inp,
+            &mut memo,
+            &mut memoed,
+        )
+        .unwrap();
+        assert_eq!(plain, memoed, "now {now}");
+    }
+    // A reading that goes stale between two checks is refused by the second, memo or not.
+    for now in [NOW + 55, NOW + 56] {
+        let mut plain = MarginBreakdown::default();
+        let want = compute_margin(
+            &a,
+            None,
+            &readings,
+            &[&page],
+            &[],
+            now,
+            &mut inp,
+            &mut plain,
+        );
+        let mut memoed = MarginBreakdown::default();
+        let got = compute_margin_memo(
+            &a,
+            None,
+            &readings,
+            &[&page],
+            &[],
+            now,
+            &mut inp,
+            &mut memo,
+            &mut memoed,
+        );
+        assert_eq!(want, got, "now {now}");
+        assert_eq!(want.is_ok(), now == NOW + 55);
     }
 }
 

@@ -196,9 +196,9 @@ pub struct Margin<'a> {
     correlations: Vec<&'a keel_state::Correlation>,
     pages: Vec<&'a keel_state::ArrayPage>,
     inputs: Box<MarginInputs<'a>>,
-    /// Market windows placed by earlier checks of this instruction (same markets, time and
-    /// readings: a later check reuses them, bit for bit).
-    windows: Box<keel_state::WindowMemo<'a>>,
+    /// Per market, the checked readings and windows of earlier checks of this instruction (same
+    /// markets, time and readings: a later check reuses them, bit for bit).
+    memo: Box<keel_state::MarginMemo<'a>>,
     /// The last computed breakdown.
     pub breakdown: Box<MarginBreakdown>,
     now: i64,
@@ -223,7 +223,7 @@ impl<'a> Margin<'a> {
             correlations,
             pages,
             inputs: Box::new(MarginInputs::new()),
-            windows: Box::default(),
+            memo: Box::default(),
             breakdown: zeroed_breakdown(),
             now,
         }
@@ -244,7 +244,7 @@ impl<'a> Margin<'a> {
             &self.correlations,
             self.now,
             &mut self.inputs,
-            &mut self.windows,
+            &mut self.memo,
             &mut self.breakdown,
         )
         .or_keel()?;
