@@ -8,6 +8,7 @@ use crate::pricing::{sqrt_secs, TotalVol};
 
 /// Short option minimum charge of `contracts` short contracts: contracts·⌈spot·frac⌉. SPAN-style:
 /// deep out-of-the-money shorts are never free.
+#[inline(always)]
 pub fn short_minimum(contracts: u64, spot: i64, frac: i64) -> RiskResult<i64> {
     imul(
         contracts.min(i64::MAX as u64) as i64,
