@@ -189,8 +189,14 @@ pub const fn mul_unit<const CEIL: bool>(a: i64, u: i64) -> Option<i64> {
         return None;
     }
     let (ah, al) = (a >> 32, (a as u64) & LO32);
-    let low = al * (u as u64); // ≤ (2^32 − 1)·2^32: exact
-    let low = if CEIL { (low + LO32) >> 32 } else { low >> 32 };
+    // ≤ (2^32 − 1)·2^32, and + (2^32 − 1) < 2^64: exact (wrapping ops: a checked 64-bit
+    // multiply would lower to a 128-bit libcall in the SBF build).
+    let low = al.wrapping_mul(u as u64);
+    let low = if CEIL {
+        low.wrapping_add(LO32) >> 32
+    } else {
+        low >> 32
+    };
     Some(ah.wrapping_mul(u).wrapping_add(low as i64))
 }
 

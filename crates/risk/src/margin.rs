@@ -717,6 +717,14 @@ fn is_long_only(positions: &[PositionInput]) -> bool {
 /// 4λ(1 − λ) (Q32.32, rounded up, at most 1): how far below its chord a convex value can lie
 /// at position λ of an interval, as a share of the interval's gap.
 fn shape(lambda: i64) -> RiskResult<i64> {
+    if (lambda as u64) <= ONE as u64 {
+        // 0 ≤ λ ≤ 1: λ·(1 − λ) ≤ 2^62 as integers, so ⌈λ(1 − λ)/2^32⌉ (`mul_ceil`) is one
+        // unsigned multiply and a rounded shift.
+        // Wrapping ops, exact by that bound: a checked 64-bit multiply would lower to a
+        // 128-bit libcall in the SBF build.
+        let p = (lambda as u64).wrapping_mul((ONE - lambda) as u64);
+        return Ok(((((p + (ONE as u64 - 1)) >> 32) as i64) << 2).min(ONE));
+    }
     Ok((mul_frac_ceil(lambda, ONE - lambda)? << 2).min(ONE))
 }
 

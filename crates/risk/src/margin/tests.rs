@@ -126,6 +126,25 @@ fn shape_is_four_lambda_one_minus_lambda() {
     assert_eq!(shape(ONE).unwrap(), 0);
     assert_eq!(shape(ONE / 2).unwrap(), ONE);
     assert_eq!(shape(ONE / 4).unwrap(), 3 * ONE / 4);
+    // The unit-interval path against the general product, at and next to its bounds.
+    let general = |l: i64| (mul_ceil(l, ONE - l).unwrap() << 2).min(ONE);
+    for l in [
+        0,
+        1,
+        2,
+        ONE / 3,
+        ONE / 2 - 1,
+        ONE / 2,
+        ONE / 2 + 1,
+        ONE - 2,
+        ONE - 1,
+        ONE,
+    ] {
+        assert_eq!(shape(l).unwrap(), general(l), "λ = {l}");
+    }
+    for l in [-1, ONE + 1] {
+        assert_eq!(shape(l).unwrap(), general(l), "λ = {l}");
+    }
 }
 
 #[test]
