@@ -59,16 +59,16 @@ pub const KEEPER_LATENCY_SECS: f64 = 2.0;
 /// budgets of tests/sbf/budgets.toml (largest measured in LiteSVM + 5%). A unit test checks
 /// them against the file.
 pub const MEASURED: [(&str, u64, u64); 10] = [
-    ("1x1", 78_400, 61_100),
-    ("8x1", 144_000, 94_800),
-    ("16x1", 216_200, 128_900),
-    ("28x1", 333_100, 180_600),
-    ("32x1", 374_000, 197_700),
-    ("8x4", 262_000, 177_700),
-    ("16x4", 341_500, 216_600),
-    ("20x4", 382_900, 236_100),
-    ("24x4", 425_100, 255_500),
-    ("32x4", 512_700, 294_400),
+    ("1x1", 60_000, 49_600),
+    ("8x1", 109_400, 68_200),
+    ("16x1", 165_700, 87_000),
+    ("28x1", 261_100, 117_400),
+    ("32x1", 294_900, 127_400),
+    ("8x4", 176_700, 119_900),
+    ("16x4", 238_600, 141_800),
+    ("20x4", 272_400, 154_300),
+    ("24x4", 303_700, 163_600),
+    ("32x4", 372_700, 185_400),
 ];
 
 /// The shapes of the report's capacity table: the cascade population's (one series on one
@@ -326,17 +326,17 @@ mod tests {
             Tx::liquidate(1_400_000, 1).cost(),
             1_400_000 + 720 + 1_500 + 3 + 16_384
         );
-        assert_eq!(Tx::liquidate(78_400, 1).cost(), 97_007);
+        assert_eq!(Tx::liquidate(60_000, 1).cost(), 78_607);
     }
 
     /// Today's layout at request R admits exactly floor(24M / cost) Exchange-writing
     /// transactions per slot: 16 at the keeper's 1.4M (not 17: the fixed charges push the cost
-    /// to 1 418 607), 247 at the measured one-series budget.
+    /// to 1 418 607), 305 at the measured one-series budget.
     #[test]
     fn todays_layout_admits_floor_of_the_account_limit_over_the_cost() {
         let mut c = Chain::new(Layout::Today);
         c.keepers = 1_000;
-        for r in [1_400_000u64, 1_000_000, 374_000, 78_400, 1] {
+        for r in [1_400_000u64, 1_000_000, 294_900, 78_400, 60_000, 1] {
             c.liquidate = Tx::liquidate(r, 1);
             let cost = c.liquidate.cost();
             assert_eq!(c.liquidations_per_slot(), 24_000_000 / cost, "request {r}");
@@ -347,10 +347,20 @@ mod tests {
         c.liquidate = Tx::liquidate(1_400_000, 1);
         assert_eq!(c.liquidations_per_slot(), 16);
         assert_eq!(c.per_second(), 40.0);
+        c.liquidate = Tx::liquidate(60_000, 1);
+        assert_eq!(c.liquidations_per_slot(), 305);
+        assert_eq!(c.per_second(), 762.5);
+        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 60,000 +
+        // 20% + 10,000), docs/liquidation.md §6: cost 100,607, 238 a slot, 595 a second.
+        c.liquidate = Tx::liquidate(82_000, 1);
+        assert_eq!(c.liquidate.cost(), 100_607);
+        assert_eq!(c.liquidations_per_slot(), 238);
+        assert_eq!(c.per_second(), 595.0);
+        // The budgets before the engine's compute cuts (78,400 and its fitted 104,080), which
+        // the throughput study's populations were run at (docs/liquidation.md §6).
         c.liquidate = Tx::liquidate(78_400, 1);
+        assert_eq!(c.liquidate.cost(), 97_007);
         assert_eq!(c.liquidations_per_slot(), 247);
-        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 78,400 +
-        // 20% + 10,000), docs/liquidation.md §6: cost 122,687, 195 a slot, 487.5 a second.
         c.liquidate = Tx::liquidate(104_080, 1);
         assert_eq!(c.liquidate.cost(), 122_687);
         assert_eq!(c.liquidations_per_slot(), 195);
