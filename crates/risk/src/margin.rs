@@ -502,6 +502,9 @@ fn add_option_marks(mr: &mut MarketRisk, arr: &SeriesArray, qty: i64, mark: i64,
     mr.mark_edges[1] = mr.mark_edges[1].wrapping_add(qty.wrapping_mul(arr.hi.mark[k + 1]));
 }
 
+/// qty and the per-point values it multiplies.
+type Term<'a> = (i64, &'a [i64; POINTS]);
+
 /// Per-point sums waiting for a partner: on the exact path (`sums_are_exact`) the sums are plain
 /// wrapping additions, exact in any order, so two positions' qty × values go into the
 /// accumulators in one pass ([`mac_pair`]): one load and one store of each accumulator for two
@@ -509,7 +512,7 @@ fn add_option_marks(mr: &mut MarketRisk, arr: &SeriesArray, qty: i64, mark: i64,
 #[derive(Default)]
 struct Pending<'a> {
     /// Per market: a P&L term and a gap term waiting for a partner.
-    waiting: [[Option<(i64, &'a [i64; POINTS])>; 2]; MAX_MARKETS],
+    waiting: [[Option<Term<'a>>; 2]; MAX_MARKETS],
 }
 
 impl<'a> Pending<'a> {
