@@ -479,3 +479,10 @@ fn contract_spec_of_market() {
         }
     );
 }
+
+/// The memo's size, which docs/performance.md states (the program keeps one on the heap per
+/// instruction that checks margin).
+#[test]
+fn memo_size_is_documented() {
+    assert_eq!(core::mem::size_of::<MarginMemo>(), 1_200);
+}
