@@ -59,16 +59,16 @@ pub const KEEPER_LATENCY_SECS: f64 = 2.0;
 /// budgets of tests/sbf/budgets.toml (largest measured in LiteSVM + 5%). A unit test checks
 /// them against the file.
 pub const MEASURED: [(&str, u64, u64); 10] = [
-    ("1x1", 60_000, 49_600),
-    ("8x1", 109_400, 68_200),
-    ("16x1", 165_700, 87_000),
-    ("28x1", 261_100, 117_400),
-    ("32x1", 294_900, 127_400),
-    ("8x4", 176_700, 119_900),
-    ("16x4", 238_600, 141_800),
-    ("20x4", 272_400, 154_300),
-    ("24x4", 303_700, 163_600),
-    ("32x4", 372_700, 185_400),
+    ("1x1", 57_900, 48_200),
+    ("8x1", 107_000, 66_600),
+    ("16x1", 163_100, 85_300),
+    ("28x1", 258_000, 115_400),
+    ("32x1", 291_700, 125_300),
+    ("8x4", 168_200, 114_200),
+    ("16x4", 229_700, 135_900),
+    ("20x4", 263_300, 148_400),
+    ("24x4", 294_500, 157_500),
+    ("32x4", 363_100, 179_100),
 ];
 
 /// The shapes of the report's capacity table: the cascade population's (one series on one
@@ -326,17 +326,17 @@ mod tests {
             Tx::liquidate(1_400_000, 1).cost(),
             1_400_000 + 720 + 1_500 + 3 + 16_384
         );
-        assert_eq!(Tx::liquidate(60_000, 1).cost(), 78_607);
+        assert_eq!(Tx::liquidate(57_900, 1).cost(), 76_507);
     }
 
     /// Today's layout at request R admits exactly floor(24M / cost) Exchange-writing
     /// transactions per slot: 16 at the keeper's 1.4M (not 17: the fixed charges push the cost
-    /// to 1 418 607), 305 at the measured one-series budget.
+    /// to 1 418 607), 313 at the measured one-series budget.
     #[test]
     fn todays_layout_admits_floor_of_the_account_limit_over_the_cost() {
         let mut c = Chain::new(Layout::Today);
         c.keepers = 1_000;
-        for r in [1_400_000u64, 1_000_000, 294_900, 78_400, 60_000, 1] {
+        for r in [1_400_000u64, 1_000_000, 291_700, 78_400, 57_900, 1] {
             c.liquidate = Tx::liquidate(r, 1);
             let cost = c.liquidate.cost();
             assert_eq!(c.liquidations_per_slot(), 24_000_000 / cost, "request {r}");
@@ -347,15 +347,15 @@ mod tests {
         c.liquidate = Tx::liquidate(1_400_000, 1);
         assert_eq!(c.liquidations_per_slot(), 16);
         assert_eq!(c.per_second(), 40.0);
-        c.liquidate = Tx::liquidate(60_000, 1);
-        assert_eq!(c.liquidations_per_slot(), 305);
-        assert_eq!(c.per_second(), 762.5);
-        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 60,000 +
-        // 20% + 10,000), docs/liquidation.md §6: cost 100,607, 238 a slot, 595 a second.
-        c.liquidate = Tx::liquidate(82_000, 1);
-        assert_eq!(c.liquidate.cost(), 100_607);
-        assert_eq!(c.liquidations_per_slot(), 238);
-        assert_eq!(c.per_second(), 595.0);
+        c.liquidate = Tx::liquidate(57_900, 1);
+        assert_eq!(c.liquidations_per_slot(), 313);
+        assert_eq!(c.per_second(), 782.5);
+        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 57,900 +
+        // 20% + 10,000), docs/liquidation.md §6: cost 98,087, 244 a slot, 610 a second.
+        c.liquidate = Tx::liquidate(79_480, 1);
+        assert_eq!(c.liquidate.cost(), 98_087);
+        assert_eq!(c.liquidations_per_slot(), 244);
+        assert_eq!(c.per_second(), 610.0);
         // The budgets before the engine's compute cuts (78,400 and its fitted 104,080), which
         // the throughput study's populations were run at (docs/liquidation.md §6).
         c.liquidate = Tx::liquidate(78_400, 1);
