@@ -1,21 +1,25 @@
 //! Margin add-ons on top of the scenario loss (docs/risk-model.md §4.3). All round up.
 
 use crate::error::RiskResult;
-use crate::fx::{div_shift, imul, mul, mul_ceil, sub, Round, ONE};
+use crate::fx::{div_shift, imul, mul_ceil, mul_frac, mul_frac_ceil, sub, Round, ONE};
 use crate::math::sqrt;
 use crate::params::RiskParams;
 use crate::pricing::{sqrt_secs, TotalVol};
 
 /// Short option minimum charge of `contracts` short contracts: contracts·⌈spot·frac⌉. SPAN-style:
 /// deep out-of-the-money shorts are never free.
+#[inline(always)]
 pub fn short_minimum(contracts: u64, spot: i64, frac: i64) -> RiskResult<i64> {
-    imul(contracts.min(i64::MAX as u64) as i64, mul_ceil(spot, frac)?)
+    imul(
+        contracts.min(i64::MAX as u64) as i64,
+        mul_frac_ceil(spot, frac)?,
+    )
 }
 
 /// Oracle-confidence add-on: k × conf × |net delta| (conf is money per contract, net delta in
 /// contracts as Q32.32). An uncertain oracle price is an uncertain mark.
 pub fn confidence(net_delta_abs: i64, conf: i64, p: &RiskParams) -> RiskResult<i64> {
-    mul_ceil(mul_ceil(net_delta_abs, conf)?, p.conf_multiple.to_bits())
+    mul_frac_ceil(mul_ceil(net_delta_abs, conf)?, p.conf_multiple.to_bits())
 }
 
 /// Square-root market-impact add-on: c · σ√h · N · √(N / L) for the net delta notional N, the
@@ -29,7 +33,10 @@ pub fn impact(notional: i64, sigma: i64, p: &RiskParams) -> RiskResult<i64> {
     let sigma_sqrt_h = TotalVol::new(sigma, sqrt_secs(p.im_horizon_secs)?)?
         .w
         .saturating_add(1);
-    let n = mul_ceil(mul_ceil(notional, p.impact_coef.to_bits())?, sigma_sqrt_h)?;
+    let n = mul_frac_ceil(
+        mul_frac_ceil(notional, p.impact_coef.to_bits())?,
+        sigma_sqrt_h,
+    )?;
     mul_ceil(n, sqrt(ratio)? + 1)
 }
 
@@ -38,5 +45,5 @@ pub fn haircut(v: i64, p: &RiskParams) -> RiskResult<i64> {
     if v <= 0 {
         return Ok(v);
     }
-    mul(v, sub(ONE, p.long_haircut.to_bits())?)
+    mul_frac(v, sub(ONE, p.long_haircut.to_bits())?)
 }

@@ -175,6 +175,49 @@ pub const fn mul_ceil(a: i64, b: i64) -> RiskResult<i64> {
     }
 }
 
+/// `⌊a·u / 2^32⌋` (`CEIL`: `⌈a·u / 2^32⌉`) for a fraction `0 ≤ u ≤ 1` (Q32.32) and any `a`:
+/// bit-identical to [`mul`] / [`mul_ceil`] there, which never fail on it (the result lies between
+/// 0 and `a`), in two multiplies instead of [`mul_wide`]'s four plus the sign handling. With
+/// `a = ah·2^32 + al` (`ah = a >> 32` signed, `0 ≤ al < 2^32`): `a·u/2^32 = ah·u + al·u/2^32`;
+/// `|ah·u| ≤ 2^31·2^32 = 2^63` (exactly −2^63 only for `ah = −2^31`, `u = 1`, which `i64`
+/// holds), `al·u ≤ (2^32 − 1)·2^32` and `+ (2^32 − 1)` still fits in `u64`; the rounding only
+/// concerns the non-negative `al·u` term, and the true result fits in `i64`, so the wrapping sum
+/// is exact. `None` when `u` is outside [0, 1] (the caller then takes the general path).
+#[inline(always)]
+pub const fn mul_unit<const CEIL: bool>(a: i64, u: i64) -> Option<i64> {
+    if (u as u64) > ONE as u64 {
+        return None;
+    }
+    let (ah, al) = (a >> 32, (a as u64) & LO32);
+    // ≤ (2^32 − 1)·2^32, and + (2^32 − 1) < 2^64: exact (wrapping ops: a checked 64-bit
+    // multiply would lower to a 128-bit libcall in the SBF build).
+    let low = al.wrapping_mul(u as u64);
+    let low = if CEIL {
+        low.wrapping_add(LO32) >> 32
+    } else {
+        low >> 32
+    };
+    Some(ah.wrapping_mul(u).wrapping_add(low as i64))
+}
+
+/// [`mul`] for a fraction `u`: [`mul_unit`] when `0 ≤ u ≤ 1`, the general product otherwise.
+#[inline(always)]
+pub const fn mul_frac(a: i64, u: i64) -> RiskResult<i64> {
+    match mul_unit::<false>(a, u) {
+        Some(v) => Ok(v),
+        None => mul(a, u),
+    }
+}
+
+/// [`mul_ceil`] for a fraction `u`: [`mul_unit`] when `0 ≤ u ≤ 1`, the general product otherwise.
+#[inline(always)]
+pub const fn mul_frac_ceil(a: i64, u: i64) -> RiskResult<i64> {
+    match mul_unit::<true>(a, u) {
+        Some(v) => Ok(v),
+        None => mul_ceil(a, u),
+    }
+}
+
 /// Q32.32 product that saturates at `i64::MIN`/`i64::MAX` instead of failing. Used where the
 /// magnitude only feeds a bounded function (the normal cdf), so saturation is exact there.
 #[inline(always)]
@@ -208,7 +251,13 @@ pub const fn div_shift(a: i64, b: i64, shift: u32, round: Round) -> Option<i64> 
     if hi >= ub {
         return None;
     }
-    let (q, r) = div_wide(hi, lo, ub);
+    // A dividend that fits in 64 bits takes the native division (one instruction in the SBF
+    // VM, against ≈ 130 for the 128/64 long division): the same quotient and remainder.
+    let (q, r) = if hi == 0 {
+        (lo / ub, lo % ub)
+    } else {
+        div_wide(hi, lo, ub)
+    };
     signed_round(q, negative, r != 0, round)
 }
 

@@ -37,7 +37,10 @@ pub use breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 pub use error::{RiskError, RiskResult};
 pub use fx::Fx;
 pub use liquidation::LiquidationPlan;
-pub use margin::{compute, compute_with_arrays, MarketInput, Portfolio, PositionInput};
+pub use margin::{
+    compute, compute_with_arrays, compute_with_arrays_memo, MarketInput, Portfolio, PositionInput,
+    WindowMemo,
+};
 pub use params::{LiquidationParams, NamedShock, RiskParams};
 pub use pricing::SeriesKind;
 pub use vol::{ImpliedVol, VolState};

@@ -18,11 +18,13 @@
 use crate::addons;
 use crate::aggregate::{combine, Correlations, MAX_MARKETS};
 use crate::array::{
-    price_series, Anchor, Ladder, SeriesArray, StrikeCandidate, Window, LADDERS, POINTS,
+    price_series, Anchor, Ladder, SeriesArray, Span, StrikeCandidate, Window, LADDERS, POINTS,
 };
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
-use crate::fx::{add, div_shift, imul, mul, mul_ceil, mul_wide, sub, Fx, Round, ONE};
+use crate::fx::{
+    add, div_shift, imul, mul, mul_ceil, mul_frac, mul_frac_ceil, mul_wide, sub, Fx, Round, ONE,
+};
 use crate::params::RiskParams;
 use crate::pricing::{Greeks, SeriesKind};
 use bytemuck::Zeroable;
@@ -100,7 +102,7 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
         *a = fresh_anchor(p, m)?;
     }
     let refs = anchors.each_ref();
-    let exact = begin(p, &refs[..p.markets.len()], out)?;
+    let exact = begin(p, &refs[..p.markets.len()], None, out)?;
     let mut scratch = SeriesArray::zeroed();
     for (i, pos) in p.positions.iter().enumerate() {
         let m = pos.market as usize;
@@ -113,9 +115,9 @@ pub fn compute(p: &Portfolio, out: &mut MarginBreakdown) -> RiskResult<()> {
         } else {
             None
         };
-        add_position(p, a, i, arr, exact, out)?;
+        add_position(p, a, i, arr, exact, None, out)?;
     }
-    finish(p, &refs[..p.markets.len()], out)
+    finish(p, &refs[..p.markets.len()], exact, out)
 }
 
 /// The anchor [`compute`] gives market `m` of `p`: at `p.now`, its prices and vols, the
@@ -154,22 +156,120 @@ pub fn compute_with_arrays(
     arrays: &[Option<&SeriesArray>],
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
+    with_arrays(p, anchors, arrays, None, out)
+}
+
+/// [`compute_with_arrays`], placing each market's window through `memo`: a check that follows
+/// another at the same anchor, time, prices, vols and tolerances (the next account of the same
+/// instruction) reuses its windows instead of placing them again. Same results, bit for bit.
+pub fn compute_with_arrays_memo<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
+    arrays: &[Option<&SeriesArray>],
+    memo: &mut WindowMemo<'a>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
+    with_arrays(p, anchors, arrays, Some(memo), out)
+}
+
+/// Windows a check has placed, for the checks that follow it ([`compute_with_arrays_memo`]).
+///
+/// [`Anchor::window`] is a function of the anchor, the valuation time, the oracle and stable
+/// prices, the two vols and two parameters (`array_max_age_secs`, `array_vol_tol`) only
+/// (`tests::window_reads_only_the_memo_key`). An entry keeps all of them, the anchor as a
+/// reference: while the memo lives (`'a`) the anchor is borrowed and cannot change, so an entry
+/// whose key matches holds exactly the window `Anchor::window` would return.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WindowMemo<'a> {
+    entries: [Option<(WindowKey<'a>, Window)>; MAX_MARKETS],
+    next: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WindowKey<'a> {
+    anchor: &'a Anchor,
+    /// now, spot, stable price, sigma, mark sigma, array_max_age_secs, array_vol_tol.
+    inputs: [i64; 7],
+}
+
+impl<'a> WindowMemo<'a> {
+    /// `anchor.window(now, mk's prices and vols, mk.params)` into `out`, from the memo when it
+    /// has it (written in place: a `Window` returned by value through `Result` was copied four
+    /// times, ≈ 300 instructions a market in the SBF VM).
+    fn window_into(
+        &mut self,
+        anchor: &'a Anchor,
+        now: i64,
+        mk: &MarketInput,
+        out: &mut Window,
+    ) -> RiskResult<()> {
+        let key = WindowKey {
+            anchor,
+            inputs: [
+                now,
+                mk.spot,
+                mk.stable_spot,
+                mk.sigma.to_bits(),
+                mk.mark_sigma.to_bits(),
+                mk.params.array_max_age_secs,
+                mk.params.array_vol_tol.to_bits(),
+            ],
+        };
+        for (k, w) in self.entries.iter().flatten() {
+            if core::ptr::eq(k.anchor, key.anchor) && k.inputs == key.inputs {
+                *out = *w;
+                return Ok(());
+            }
+        }
+        *out = place(anchor, now, mk)?;
+        self.entries[self.next % MAX_MARKETS] = Some((key, *out));
+        self.next = self.next.wrapping_add(1);
+        Ok(())
+    }
+}
+
+/// Market `mk`'s window on `anchor` at `now`.
+fn place(anchor: &Anchor, now: i64, mk: &MarketInput) -> RiskResult<Window> {
+    anchor.window(
+        now,
+        mk.spot,
+        mk.stable_spot,
+        mk.sigma,
+        mk.mark_sigma,
+        mk.params,
+    )
+}
+
+fn with_arrays<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
+    arrays: &[Option<&SeriesArray>],
+    memo: Option<&mut WindowMemo<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
     if anchors.len() != p.markets.len() || arrays.len() != p.positions.len() {
         return Err(RiskError::BadMarketIndex);
     }
-    let exact = begin(p, anchors, out)?;
+    let exact = begin(p, anchors, memo, out)?;
+    let mut pending = Pending::default();
     for (i, pos) in p.positions.iter().enumerate() {
         let a = anchors
             .get(pos.market as usize)
             .ok_or(RiskError::BadMarketIndex)?;
-        add_position(p, a, i, arrays[i], exact, out)?;
+        add_position(p, a, i, arrays[i], exact, Some(&mut pending), out)?;
     }
-    finish(p, anchors, out)
+    pending.flush(out);
+    finish(p, anchors, exact, out)
 }
 
 /// Validates sizes, places every market relative to its anchor and clears the accumulators;
 /// returns whether the sums may run unchecked ([`sums_are_exact`]).
-fn begin(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskResult<bool> {
+fn begin<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
+    mut memo: Option<&mut WindowMemo<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<bool> {
     if p.positions.len() > MAX_POSITIONS {
         return Err(RiskError::TooManyPositions);
     }
@@ -186,14 +286,13 @@ fn begin(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskR
             continue;
         };
         crate::scenario::check_prices(mk.spot, mk.stable_spot, mk.conf)?;
-        let window = a.window(
-            p.now,
-            mk.spot,
-            mk.stable_spot,
-            mk.sigma,
-            mk.mark_sigma,
-            mk.params,
-        )?;
+        let window = match memo.as_deref_mut() {
+            Some(memo) => {
+                memo.window_into(a, p.now, mk, &mut mr.window)?;
+                None
+            }
+            None => Some(place(a, p.now, mk)?),
+        };
         mr.spot = mk.spot;
         mr.stable_spot = mk.stable_spot;
         mr.conf = mk.conf;
@@ -204,7 +303,9 @@ fn begin(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskR
         mr.range = a.range;
         mr.step = a.step;
         mr.strikes = a.strikes;
-        mr.window = window;
+        if let Some(w) = window {
+            mr.window = w;
+        }
     }
     for slot in out.positions.iter_mut().skip(p.positions.len()) {
         *slot = PositionRisk::default();
@@ -253,16 +354,20 @@ fn mac<const EXACT: bool>(acc: i64, qty: i64, x: i64) -> RiskResult<i64> {
     }
 }
 
-/// Points summed per step of the exact loop: `POINTS` is a multiple of it, so the loop has no
-/// tail and its overhead (counter, compare, branch) is paid once per `MAC_RUN` points.
-const MAC_RUN: usize = 5;
-const _: () = assert!(POINTS.is_multiple_of(MAC_RUN));
+/// Points summed per step of the exact loops: `POINTS` is a multiple of both, so the loops have
+/// no tail and their overhead (pointers, compare, branch) is paid once per run. Measured in the
+/// SBF VM (32 series on one market, whole check): pairs of positions ([`mac_pair`]) in runs of 5,
+/// 7, 10 and 14 points cost 51,071, 50,293, 49,366 and 48,931 CU, in runs of 35 or 70 (not
+/// unrolled) over 60,000; one position ([`mac_all_exact`]) in runs of 14 or 10 ≈ 1,250 CU more
+/// than in runs of 5.
+const RUN: usize = 14;
+const RUN_ONE: usize = 5;
+const _: () = assert!(POINTS.is_multiple_of(RUN) && POINTS.is_multiple_of(RUN_ONE));
 
 /// acc[p] += qty·x[p] for every point. The exact path is the margin check's innermost loop
-/// (docs/performance.md, "Where a check's compute goes"): indexed over the fixed-size arrays in
-/// runs of `MAC_RUN`, which the compiler unrolls without bounds checks — 15,730 CU less than the
-/// iterator at 32 series in the VM, bit for bit the same sums (runs of 7 or more are not
-/// unrolled and cost more than the iterator).
+/// (docs/performance.md, "Where a check's compute goes"): fixed-size runs of `RUN_ONE` points
+/// ([`mac_all_exact`]), which the compiler unrolls without bounds checks; bit for bit the
+/// checked path's sums where `sums_are_exact` holds.
 #[inline(always)]
 fn mac_all<const EXACT: bool>(
     acc: &mut [i64; POINTS],
@@ -270,12 +375,7 @@ fn mac_all<const EXACT: bool>(
     x: &[i64; POINTS],
 ) -> RiskResult<()> {
     if EXACT {
-        for run in 0..POINTS / MAC_RUN {
-            let p = run * MAC_RUN;
-            for j in p..p + MAC_RUN {
-                acc[j] = acc[j].wrapping_add(qty.wrapping_mul(x[j]));
-            }
-        }
+        mac_all_exact(acc, qty, x);
         return Ok(());
     }
     for (a, &v) in acc.iter_mut().zip(x.iter()) {
@@ -288,30 +388,37 @@ fn mac_all<const EXACT: bool>(
 /// rounded up for an upper bound (`gap` = None), or the chord rounded down minus
 /// 4λ(1 − λ)·gap[k] for a lower bound — the most a convex function can fall below its chord at
 /// λ given the end deltas (0 at the points themselves).
+#[inline(always)]
 fn chord(values: &[i64], (k, lambda): (u8, i64), gap: Option<&[i64]>) -> RiskResult<i64> {
     let k = k as usize;
     let (a, b) = (values[k], values[k + 1]);
     let rise = sub(b, a)?;
     match gap {
-        None => add(a, mul_ceil(rise, lambda)?),
-        Some(g) => sub(add(a, mul(rise, lambda)?)?, mul_ceil(g[k], shape(lambda)?)?),
+        None => add(a, mul_frac_ceil(rise, lambda)?),
+        Some(g) => sub(
+            add(a, mul_frac(rise, lambda)?)?,
+            mul_frac_ceil(g[k], shape(lambda)?)?,
+        ),
     }
 }
 
 /// Adds position `i` into its market's sums and writes its `PositionRisk`.
-fn add_position(
+fn add_position<'a>(
     p: &Portfolio,
     a: &Anchor,
     i: usize,
-    arr: Option<&SeriesArray>,
+    arr: Option<&'a SeriesArray>,
     exact: bool,
+    pending: Option<&mut Pending<'a>>,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
     let pos = &p.positions[i];
     let m = pos.market as usize;
     let mk = p.markets.get(m).ok_or(RiskError::BadMarketIndex)?;
     let mr = &mut out.markets[m];
-    let w = mr.window;
+    // Only the two mark-ladder positions (copying the whole window cost ≈ 20 instructions a
+    // position in the SBF VM).
+    let (w_mark, w_stable) = (mr.window.mark, mr.window.stable);
     let qty = pos.qty;
     let option = pos.kind.is_option();
     if option && pos.strike <= 0 {
@@ -338,13 +445,25 @@ fn add_position(
             } else {
                 (&arr.hi, None)
             };
-            let mark = chord(&b.mark, w.mark, gaps.map(|g| &g.0[..]))?;
-            let mark_stable = chord(&b.stable, w.stable, gaps.map(|g| &g.1[..]))?;
+            let mark = chord(&b.mark, w_mark, gaps.map(|g| &g.0[..]))?;
+            let mark_stable = chord(&b.stable, w_stable, gaps.map(|g| &g.1[..]))?;
             if qty != 0 {
-                if exact {
-                    add_option::<true>(mr, arr, long, qty, mark, w)?;
+                if let (true, Some(pending)) = (exact, pending) {
+                    add_option_marks(mr, arr, qty, mark, w_mark.0);
+                    pending.add(
+                        mr,
+                        m,
+                        qty,
+                        if long { &arr.lo.value } else { &arr.hi.value },
+                        false,
+                    );
+                    if long {
+                        pending.add(mr, m, qty, &arr.gap, true);
+                    }
+                } else if exact {
+                    add_option::<true>(mr, arr, long, qty, mark, w_mark.0)?;
                 } else {
-                    add_option::<false>(mr, arr, long, qty, mark, w)?;
+                    add_option::<false>(mr, arr, long, qty, mark, w_mark.0)?;
                 }
                 if qty < 0 {
                     let n = qty.unsigned_abs();
@@ -370,7 +489,10 @@ fn add_position(
         }
     };
     let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
-    let per_contract = add(mul_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?, 1)?;
+    let per_contract = add(
+        mul_frac_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?,
+        1,
+    )?;
     let rounding = imul(qty.unsigned_abs().min(i64::MAX as u64) as i64, per_contract)?;
     let at_oracle = imul(qty, mark)?;
     let at_stable = imul(qty, mark_stable)?;
@@ -385,6 +507,88 @@ fn add_position(
     Ok(())
 }
 
+/// [`add_option`]'s sums other than the per-point ones, on the exact path (wrapping: exact).
+#[inline(always)]
+fn add_option_marks(mr: &mut MarketRisk, arr: &SeriesArray, qty: i64, mark: i64, k: u8) {
+    mr.mark_total = mr.mark_total.wrapping_add(qty.wrapping_mul(mark));
+    let k = k as usize;
+    mr.mark_edges[0] = mr.mark_edges[0].wrapping_add(qty.wrapping_mul(arr.hi.mark[k]));
+    mr.mark_edges[1] = mr.mark_edges[1].wrapping_add(qty.wrapping_mul(arr.hi.mark[k + 1]));
+}
+
+/// qty and the per-point values it multiplies.
+type Term<'a> = (i64, &'a [i64; POINTS]);
+
+/// Per-point sums waiting for a partner: on the exact path (`sums_are_exact`) the sums are plain
+/// wrapping additions, exact in any order, so two positions' qty × values go into the
+/// accumulators in one pass ([`mac_pair`]): one load and one store of each accumulator for two
+/// products (the single-position loop was ≈ 6 instructions a point in the SBF VM).
+#[derive(Default)]
+struct Pending<'a> {
+    /// Per market: a P&L term and a gap term waiting for a partner.
+    waiting: [[Option<Term<'a>>; 2]; MAX_MARKETS],
+}
+
+impl<'a> Pending<'a> {
+    /// Adds qty × `x` into market `m`'s P&L (`gap` false) or gap sums, paired with the one
+    /// waiting, or waits.
+    #[inline(always)]
+    fn add(&mut self, mr: &mut MarketRisk, m: usize, qty: i64, x: &'a [i64; POINTS], gap: bool) {
+        let slot = &mut self.waiting[m][gap as usize];
+        match slot.take() {
+            Some((q0, x0)) => {
+                let acc = if gap { &mut mr.gap } else { &mut mr.pnl };
+                mac_pair(acc, q0, x0, qty, x);
+            }
+            None => *slot = Some((qty, x)),
+        }
+    }
+
+    /// Adds every term still waiting.
+    fn flush(self, out: &mut MarginBreakdown) {
+        for (mr, w) in out.markets.iter_mut().zip(self.waiting) {
+            if let Some((q, x)) = w[0] {
+                mac_all_exact(&mut mr.pnl, q, x);
+            }
+            if let Some((q, x)) = w[1] {
+                mac_all_exact(&mut mr.gap, q, x);
+            }
+        }
+    }
+}
+
+/// acc[p] += qa·xa[p] + qb·xb[p], wrapping (exact on the exact path), in runs of `RUN`.
+#[inline(always)]
+fn mac_pair(acc: &mut [i64; POINTS], qa: i64, xa: &[i64; POINTS], qb: i64, xb: &[i64; POINTS]) {
+    // Fixed-size runs through three advancing pointers: no index arithmetic, no bounds checks.
+    let runs = acc.as_chunks_mut::<RUN>().0.iter_mut();
+    for ((a, x), y) in runs
+        .zip(xa.as_chunks::<RUN>().0)
+        .zip(xb.as_chunks::<RUN>().0)
+    {
+        for j in 0..RUN {
+            a[j] = a[j]
+                .wrapping_add(qa.wrapping_mul(x[j]))
+                .wrapping_add(qb.wrapping_mul(y[j]));
+        }
+    }
+}
+
+/// `mac_all::<true>` (never fails).
+#[inline(always)]
+fn mac_all_exact(acc: &mut [i64; POINTS], qty: i64, x: &[i64; POINTS]) {
+    for (a, x) in acc
+        .as_chunks_mut::<RUN_ONE>()
+        .0
+        .iter_mut()
+        .zip(x.as_chunks::<RUN_ONE>().0)
+    {
+        for j in 0..RUN_ONE {
+            a[j] = a[j].wrapping_add(qty.wrapping_mul(x[j]));
+        }
+    }
+}
+
 /// An option position's sums: qty × its side's values at every point, qty × the gaps for a
 /// long, qty × its mark, and qty × the hi mark ladder at the oracle's interval (net delta).
 #[inline(always)]
@@ -394,7 +598,7 @@ fn add_option<const EXACT: bool>(
     long: bool,
     qty: i64,
     mark: i64,
-    w: Window,
+    k: u8,
 ) -> RiskResult<()> {
     let b = if long { &arr.lo } else { &arr.hi };
     mac_all::<EXACT>(&mut mr.pnl, qty, &b.value)?;
@@ -402,7 +606,7 @@ fn add_option<const EXACT: bool>(
         mac_all::<EXACT>(&mut mr.gap, qty, &arr.gap)?;
     }
     mr.mark_total = mac::<EXACT>(mr.mark_total, qty, mark)?;
-    let k = w.mark.0 as usize;
+    let k = k as usize;
     mr.mark_edges[0] = mac::<EXACT>(mr.mark_edges[0], qty, arr.hi.mark[k])?;
     mr.mark_edges[1] = mac::<EXACT>(mr.mark_edges[1], qty, arr.hi.mark[k + 1])?;
     Ok(())
@@ -425,14 +629,30 @@ fn add_future(mr: &mut MarketRisk, a: &Anchor, qty: i64, spot: i64, exact: bool)
 
 /// Per market: P&L, worst losses, net delta and add-ons; then the combination, the short
 /// minimums, the long-only cap and the equities.
-fn finish(p: &Portfolio, anchors: &[&Anchor], out: &mut MarginBreakdown) -> RiskResult<()> {
+fn finish(
+    p: &Portfolio,
+    anchors: &[&Anchor],
+    exact: bool,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
     let mut worst_im = [0i64; MAX_MARKETS];
     let mut worst_mm = [0i64; MAX_MARKETS];
     let (mut addons, mut short_im, mut short_mm) = (0i64, 0i64, 0i64);
     for (m, (mk, a)) in p.markets.iter().zip(anchors).enumerate() {
         let mr = &mut out.markets[m];
-        for v in mr.pnl.iter_mut() {
-            *v = sub(*v, mr.mark_total)?;
+        // Exact (`sums_are_exact`): each P&L sum and the mark total are below 2^62 in
+        // magnitude, so their difference is below 2^63.
+        if exact {
+            let mark_total = mr.mark_total;
+            for run in mr.pnl.as_chunks_mut::<RUN>().0 {
+                for v in run {
+                    *v = v.wrapping_sub(mark_total);
+                }
+            }
+        } else {
+            for v in mr.pnl.iter_mut() {
+                *v = sub(*v, mr.mark_total)?;
+            }
         }
         worst_losses(mr, mk.params)?;
         let k = mr.window.mark.0 as usize;
@@ -514,26 +734,99 @@ fn is_long_only(positions: &[PositionInput]) -> bool {
 /// 4λ(1 − λ) (Q32.32, rounded up, at most 1): how far below its chord a convex value can lie
 /// at position λ of an interval, as a share of the interval's gap.
 fn shape(lambda: i64) -> RiskResult<i64> {
-    Ok((mul_ceil(lambda, ONE - lambda)? << 2).min(ONE))
+    if (lambda as u64) <= ONE as u64 {
+        // 0 ≤ λ ≤ 1: λ·(1 − λ) ≤ 2^62 as integers, so ⌈λ(1 − λ)/2^32⌉ (`mul_ceil`) is one
+        // unsigned multiply and a rounded shift.
+        // Wrapping ops, exact by that bound: a checked 64-bit multiply would lower to a
+        // 128-bit libcall in the SBF build.
+        let p = (lambda as u64).wrapping_mul((ONE - lambda) as u64);
+        return Ok(((((p + (ONE as u64 - 1)) >> 32) as i64) << 2).min(ONE));
+    }
+    Ok((mul_frac_ceil(lambda, ONE - lambda)? << 2).min(ONE))
 }
 
 /// The most the account can lose between positions `start` ≤ `stop` (Q32.32) of interval `p`
 /// (points p, p + 1): the gap's share there minus the lower of the chord's two ends (the P&L is
 /// at least chord − shape·gap, the chord is linear, the shape peaks at ½).
 pub fn interval_loss(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskResult<i64> {
+    loss_between(mr, p, start, stop)
+}
+
+/// [`interval_loss`], inlined into the scan (a whole interval, the usual case, is a min and a
+/// difference).
+#[inline(always)]
+fn loss_between(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskResult<i64> {
     let (a, b) = (mr.pnl[p], mr.pnl[p + 1]);
-    let low = if start == 0 && stop == ONE {
-        a.min(b)
-    } else {
-        let rise = sub(b, a)?;
-        add(a, mul(rise, start)?)?.min(add(a, mul(rise, stop)?)?)
-    };
+    if start == 0 && stop == ONE {
+        return sub(mr.gap[p], a.min(b));
+    }
+    let rise = sub(b, a)?;
+    let low = add(a, mul_frac(rise, start)?)?.min(add(a, mul_frac(rise, stop)?)?);
     let g = if start <= ONE / 2 && stop >= ONE / 2 {
         mr.gap[p]
     } else {
-        mul_ceil(mr.gap[p], shape(start)?.max(shape(stop)?))?
+        mul_frac_ceil(mr.gap[p], shape(start)?.max(shape(stop)?))?
     };
     sub(g, low)
+}
+
+/// Interval `i` of `span` as (start, stop) positions: the span's own ends in its first and last
+/// interval, whole intervals between.
+#[inline(always)]
+fn span_part(span: Span, i: usize) -> (i64, i64) {
+    let start = if i == span.first as usize {
+        span.start
+    } else {
+        0
+    };
+    let stop = if i + 1 == span.end as usize {
+        span.stop
+    } else {
+        ONE
+    };
+    (start.min(stop), stop)
+}
+
+/// The worst of `worst` (a loss and its interval) and the losses over `span` on ladder `l`, in
+/// ascending order (a tie keeps the earlier interval). The intervals strictly inside the span are
+/// whole ([`span_part`]): there the loss is gap − min(ends), in a loop of its own; the two end
+/// intervals take [`loss_between`] with their positions.
+#[inline(always)]
+fn worst_in_span(
+    mr: &MarketRisk,
+    l: Ladder,
+    span: Span,
+    worst: (i64, u8),
+) -> RiskResult<(i64, u8)> {
+    let (first, end) = (span.first as usize, span.end as usize);
+    let (mut best, mut at) = worst;
+    if first >= end {
+        return Ok(worst);
+    }
+    let mut take = |p: usize, loss: i64| {
+        if loss > best {
+            best = loss;
+            at = p as u8;
+        }
+    };
+    let base = l.start();
+    let part = span_part(span, first);
+    take(
+        base + first,
+        loss_between(mr, base + first, part.0, part.1)?,
+    );
+    for i in first + 1..end.saturating_sub(1) {
+        let p = base + i;
+        take(p, sub(mr.gap[p], mr.pnl[p].min(mr.pnl[p + 1]))?);
+    }
+    if end - 1 > first {
+        let part = span_part(span, end - 1);
+        take(
+            base + end - 1,
+            loss_between(mr, base + end - 1, part.0, part.1)?,
+        );
+    }
+    Ok((best, at))
 }
 
 /// Worst weighted loss over the IM range and worst loss over the MM range of one market: the
@@ -542,24 +835,12 @@ pub fn interval_loss(mr: &MarketRisk, p: usize, start: i64, stop: i64) -> RiskRe
 /// price.
 fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
     let w = mr.window;
-    for (span, im) in [(w.im, true), (w.mm, false)] {
-        for l in [Ladder::Up, Ladder::Down] {
-            for i in span.first as usize..span.end as usize {
-                let start = if i == span.first as usize {
-                    span.start
-                } else {
-                    0
-                };
-                let stop = if i + 1 == span.end as usize {
-                    span.stop
-                } else {
-                    ONE
-                };
-                let p = l.start() + i;
-                let loss = interval_loss(mr, p, start.min(stop), stop)?;
-                take_loss(mr, p, loss, ONE, im, !im)?;
-            }
-        }
+    for l in [Ladder::Up, Ladder::Down] {
+        // Weight 1: ⌈loss·1⌉ = loss (and the worst starts at 0, so only a loss > 0 counts).
+        let (worst, at) = worst_in_span(mr, l, w.im, (mr.worst_im, mr.worst_im_interval))?;
+        (mr.worst_im, mr.worst_im_interval) = (worst, at);
+        let (worst, at) = worst_in_span(mr, l, w.mm, (mr.worst_mm, mr.worst_mm_interval))?;
+        (mr.worst_mm, mr.worst_mm_interval) = (worst, at);
     }
     for (l, &(k, lambda)) in LADDERS[2..].iter().zip(&w.mini) {
         let weight = match l {
@@ -568,7 +849,7 @@ fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
             _ => params.extreme_weight,
         };
         let p = l.start() + k as usize;
-        let loss = interval_loss(mr, p, lambda, lambda)?;
+        let loss = loss_between(mr, p, lambda, lambda)?;
         take_loss(mr, p, loss, weight.to_bits(), true, false)?;
     }
     Ok(())

@@ -41,7 +41,9 @@ pub use correlation::Correlation;
 pub use error::StateError;
 pub use exchange::Exchange;
 pub use ledger::{Ledger, Totals, LEDGER_SHARDS};
-pub use margin::{compute_margin, margin_inputs, MarginInputs, MarketReading};
+pub use margin::{
+    compute_margin, compute_margin_memo, margin_inputs, MarginInputs, MarginMemo, MarketReading,
+};
 pub use market::{ListedOption, Market, OracleConfig, OracleSnapshot, TradeBand};
 pub use oracle::OracleReading;
 pub use series::Series;

@@ -13,7 +13,7 @@ use crate::StateError;
 use keel_risk::vol::correlation::effective;
 use keel_risk::{
     Anchor, Correlations, Fx, MarketInput, Portfolio, PositionInput, RiskParams, SeriesArray,
-    SeriesKind, MAX_MARKETS, MAX_POSITIONS,
+    SeriesKind, WindowMemo, MAX_MARKETS, MAX_POSITIONS,
 };
 
 /// One market as a margin check sees it.
@@ -132,6 +132,78 @@ pub fn margin_inputs<'a>(
     now: i64,
     out: &mut MarginInputs<'a>,
 ) -> Result<(), StateError> {
+    build_inputs(account, markets, pages, correlations, now, out, None)
+}
+
+/// What a check reads from each market and its oracle (the checks, then the prices), through
+/// `memo` when given.
+fn market_prices<'a>(
+    r: &MarketReading<'a>,
+    now: i64,
+    memo: Option<&mut MarginMemo<'a>>,
+) -> Result<[i64; 3], StateError> {
+    let m = r.market;
+    let fresh = || -> Result<[i64; 3], StateError> {
+        m.check_reading(&r.oracle, now)?;
+        m.check_vol_age(now)?;
+        let spec = m.contract_spec();
+        let spot = spec.price_native(&r.oracle)?;
+        let conf = spec.conf_native(&r.oracle)?;
+        let stable_spot = m.stable_price_at(now)?;
+        Ok([spot, conf, stable_spot])
+    };
+    let Some(memo) = memo else {
+        return fresh();
+    };
+    for e in memo.prices.iter().flatten() {
+        if core::ptr::eq(e.market, m) && e.oracle == r.oracle && e.now == now {
+            return Ok(e.prices);
+        }
+    }
+    let prices = fresh()?;
+    memo.prices[memo.next % MAX_MARKETS] = Some(PricesKey {
+        market: m,
+        oracle: r.oracle,
+        now,
+        prices,
+    });
+    memo.next = memo.next.wrapping_add(1);
+    Ok(prices)
+}
+
+/// One market's checked reading: what `market_prices` computed from the market, the reading and
+/// the time.
+#[derive(Clone, Copy, Debug)]
+struct PricesKey<'a> {
+    market: &'a Market,
+    oracle: OracleReading,
+    now: i64,
+    /// Oracle price, confidence and stable price per contract.
+    prices: [i64; 3],
+}
+
+/// What the checks of one instruction share ([`compute_margin_memo`]): per market, the checked
+/// oracle reading and its prices, and the window on the anchor (`keel_risk::WindowMemo`). Both
+/// are pure functions of what their keys hold — the market (borrowed for `'a`, so unchanged
+/// while the memo lives), the oracle reading and the time; the window's key in keel-risk — so a
+/// hit gives the bits a fresh computation would. Errors are not remembered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MarginMemo<'a> {
+    windows: WindowMemo<'a>,
+    prices: [Option<PricesKey<'a>>; MAX_MARKETS],
+    next: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_inputs<'a>(
+    account: &MarginAccount,
+    markets: &[MarketReading<'a>],
+    pages: &[&'a ArrayPage],
+    correlations: &[&Correlation],
+    now: i64,
+    out: &mut MarginInputs<'a>,
+    mut memo: Option<&mut MarginMemo<'a>>,
+) -> Result<(), StateError> {
     out.collateral = account.collateral_native;
     out.now = now;
     out.n_markets = 0;
@@ -147,12 +219,7 @@ pub fn margin_inputs<'a>(
             .find(|r| r.key == *key)
             .ok_or(StateError::MarketMissing)?;
         let m = r.market;
-        m.check_reading(&r.oracle, now)?;
-        m.check_vol_age(now)?;
-        let spec = m.contract_spec();
-        let spot = spec.price_native(&r.oracle)?;
-        let conf = spec.conf_native(&r.oracle)?;
-        let stable_spot = m.stable_price_at(now)?;
+        let [spot, conf, stable_spot] = market_prices(r, now, memo.as_deref_mut())?;
         let i = out.n_markets;
         out.markets[i] = MarketInput {
             spot,
@@ -273,6 +340,59 @@ pub fn compute_margin<'a>(
     inputs: &mut MarginInputs<'a>,
     out: &mut keel_risk::MarginBreakdown,
 ) -> Result<(), StateError> {
+    compute(
+        account,
+        collateral,
+        markets,
+        pages,
+        correlations,
+        now,
+        inputs,
+        None,
+        out,
+    )
+}
+
+/// [`compute_margin`] for an instruction that checks several accounts (or one account twice)
+/// against the same markets: each market's oracle checks and prices and its window are
+/// computed once and reused through `memo` ([`MarginMemo`]). Same results.
+#[allow(clippy::too_many_arguments)]
+pub fn compute_margin_memo<'a>(
+    account: &MarginAccount,
+    collateral: Option<i64>,
+    markets: &[MarketReading<'a>],
+    pages: &[&'a ArrayPage],
+    correlations: &[&Correlation],
+    now: i64,
+    inputs: &mut MarginInputs<'a>,
+    memo: &mut MarginMemo<'a>,
+    out: &mut keel_risk::MarginBreakdown,
+) -> Result<(), StateError> {
+    compute(
+        account,
+        collateral,
+        markets,
+        pages,
+        correlations,
+        now,
+        inputs,
+        Some(memo),
+        out,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compute<'a>(
+    account: &MarginAccount,
+    collateral: Option<i64>,
+    markets: &[MarketReading<'a>],
+    pages: &[&'a ArrayPage],
+    correlations: &[&Correlation],
+    now: i64,
+    inputs: &mut MarginInputs<'a>,
+    mut memo: Option<&mut MarginMemo<'a>>,
+    out: &mut keel_risk::MarginBreakdown,
+) -> Result<(), StateError> {
     let collateral = collateral.unwrap_or(account.collateral_native);
     if account.n_positions == 0 {
         out.now = now;
@@ -293,15 +413,33 @@ pub fn compute_margin<'a>(
         out.n_positions = 0;
         return Ok(());
     }
-    margin_inputs(account, markets, pages, correlations, now, inputs)?;
+    build_inputs(
+        account,
+        markets,
+        pages,
+        correlations,
+        now,
+        inputs,
+        memo.as_deref_mut(),
+    )?;
     inputs.collateral = collateral;
     let (np, nm) = (inputs.n_positions, inputs.n_markets);
-    keel_risk::compute_with_arrays(
-        &inputs.portfolio(),
-        &inputs.anchors[..nm],
-        &inputs.arrays[..np],
-        out,
-    )?;
+    let anchors = inputs.anchors;
+    match memo {
+        Some(memo) => keel_risk::compute_with_arrays_memo(
+            &inputs.portfolio(),
+            &anchors[..nm],
+            &inputs.arrays[..np],
+            &mut memo.windows,
+            out,
+        )?,
+        None => keel_risk::compute_with_arrays(
+            &inputs.portfolio(),
+            &anchors[..nm],
+            &inputs.arrays[..np],
+            out,
+        )?,
+    }
     Ok(())
 }
 

@@ -238,3 +238,29 @@ fn lo_is_below_hi_and_futures_are_their_forwards() {
     assert_eq!(arr.gap, [0; POINTS]);
     assert_eq!(arr.lo.mark, a.mark_fwd);
 }
+
+#[test]
+fn fraction_matches_div_shift_at_its_bound() {
+    // The native division serves widths below 2^32; at and above it the long division does.
+    for width in [1i64, 3, 7, (1 << 32) - 1, 1 << 32, (1 << 32) + 1, i64::MAX] {
+        for into in [0, 1, width / 3, width / 2, width - 1, width] {
+            let into = into.max(0);
+            assert_eq!(
+                fraction(into, width).ok(),
+                div_shift(into, width, 32, Round::Floor),
+                "{into}/{width}"
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn fraction_matches_div_shift(width in 1i64..(1 << 34), share in 0u64..=1 << 20) {
+        let into = ((width as u128 * share as u128) >> 20) as i64;
+        proptest::prop_assert_eq!(
+            fraction(into, width).ok(),
+            div_shift(into, width, 32, Round::Floor)
+        );
+    }
+}

@@ -156,3 +156,54 @@ fn recip_edges() {
     assert_eq!(recip(3), Ok(6148914691236517205));
     assert_eq!(recip(0), Err(RiskError::DivisionByZero));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `mul_unit` is `mul`'s floor and `mul_ceil`'s ceiling for any `a` and any fraction in
+    /// [0, 1], both ends and `i64`'s extremes included; `mul_frac`/`mul_frac_ceil` equal them
+    /// everywhere (outside [0, 1] through the general path).
+    #[test]
+    fn mul_unit_matches_i128(
+        a in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), Just(-(1i64 << 32)), Just(-1i64)],
+        u in prop_oneof![0..=ONE, Just(ONE), Just(0i64), Just(ONE - 1), Just(1i64)],
+        v in any::<i64>(),
+    ) {
+        let p = a as i128 * u as i128;
+        prop_assert_eq!(mul_unit::<false>(a, u).map(i128::from), Some(floor_div_i128(p, 1 << 32)));
+        prop_assert_eq!(mul_unit::<true>(a, u).map(i128::from), Some(ceil_div_i128(p, 1 << 32)));
+        prop_assert_eq!(mul_frac(a, u), mul(a, u));
+        prop_assert_eq!(mul_frac_ceil(a, u), mul_ceil(a, u));
+        prop_assert_eq!(mul_frac(a, v), mul(a, v));
+        prop_assert_eq!(mul_frac_ceil(a, v), mul_ceil(a, v));
+    }
+}
+
+#[test]
+fn mul_unit_refuses_outside_the_unit_interval() {
+    // The bound is 1 inclusive: one ulp above (or any negative) takes the general path.
+    assert_eq!(mul_unit::<false>(i64::MIN, ONE), Some(i64::MIN));
+    assert_eq!(mul_unit::<true>(i64::MAX, ONE), Some(i64::MAX));
+    assert_eq!(mul_unit::<false>(5, ONE + 1), None);
+    assert_eq!(mul_unit::<true>(5, -1), None);
+    assert_eq!(
+        mul_frac(i64::MAX, ONE + 1),
+        Err(crate::error::RiskError::Overflow)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `div_shift` by 2^32 around its native-division bound (|a| < 2^32: the shifted dividend
+    /// fits in 64 bits) against `i128`, both signs and roundings.
+    #[test]
+    fn div_shift_native_bound(
+        a in prop_oneof![-(1i64 << 33)..(1i64 << 33), Just((1i64 << 32) - 1), Just(1i64 << 32), Just(-(1i64 << 32))],
+        b in prop_oneof![1i64..(1 << 40), -(1i64 << 40)..0, Just(i64::MAX), Just(i64::MIN)],
+    ) {
+        let n = (a as i128) << 32;
+        prop_assert_eq!(div_shift(a, b, 32, Round::Floor), fits(floor_div_i128(n, b as i128)));
+        prop_assert_eq!(div_shift(a, b, 32, Round::Ceil), fits(ceil_div_i128(n, b as i128)));
+    }
+}

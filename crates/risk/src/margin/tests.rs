@@ -25,9 +25,9 @@ fn both_paths(
 ) -> (RiskResult<MarginBreakdown>, RiskResult<MarginBreakdown>) {
     let run = |exact: bool| -> RiskResult<MarginBreakdown> {
         let mut out = MarginBreakdown::default();
-        begin(p, &[anchor], &mut out)?;
-        add_position(p, anchor, 0, arr, exact, &mut out)?;
-        finish(p, &[anchor], &mut out)?;
+        begin(p, &[anchor], None, &mut out)?;
+        add_position(p, anchor, 0, arr, exact, None, &mut out)?;
+        finish(p, &[anchor], exact, &mut out)?;
         Ok(out)
     };
     (run(true), run(false))
@@ -126,6 +126,25 @@ fn shape_is_four_lambda_one_minus_lambda() {
     assert_eq!(shape(ONE).unwrap(), 0);
     assert_eq!(shape(ONE / 2).unwrap(), ONE);
     assert_eq!(shape(ONE / 4).unwrap(), 3 * ONE / 4);
+    // The unit-interval path against the general product, at and next to its bounds.
+    let general = |l: i64| (mul_ceil(l, ONE - l).unwrap() << 2).min(ONE);
+    for l in [
+        0,
+        1,
+        2,
+        ONE / 3,
+        ONE / 2 - 1,
+        ONE / 2,
+        ONE / 2 + 1,
+        ONE - 2,
+        ONE - 1,
+        ONE,
+    ] {
+        assert_eq!(shape(l).unwrap(), general(l), "λ = {l}");
+    }
+    for l in [-1, ONE + 1] {
+        assert_eq!(shape(l).unwrap(), general(l), "λ = {l}");
+    }
 }
 
 #[test]
@@ -145,4 +164,169 @@ fn interval_loss_takes_the_lower_end_and_the_gap_share() {
     // 1,000 at the right... as P&L against a mark of 500: ends −500 and +500.
     let mr = interval(-500, 500, 250);
     assert_eq!(interval_loss(&mr, 0, 0, ONE).unwrap(), 750);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `compute_with_arrays` sums stored arrays two positions at a time on the exact path
+    /// (`Pending`); `compute` sums one at a time as it prices. At the same anchors both give the
+    /// same bits, for odd and even numbers of options, longs and shorts, on one or two markets.
+    #[test]
+    fn paired_sums_equal_sequential_sums(
+        n in 1usize..12, seed in any::<u64>(), two_markets in any::<bool>(),
+    ) {
+        let params = RiskParams::DEFAULT;
+        let mk = [market(600_000_000, 0.8, &params), market(3_000_000_000, 0.6, &params)];
+        let mk = if two_markets { &mk[..] } else { &mk[..1] };
+        let mut s = seed | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut pos = [PositionInput { market: 0, kind: SeriesKind::Future, strike: 0, expiry: 0, qty: 0, cash: 0 }; 12];
+        for (i, q) in pos.iter_mut().enumerate().take(n) {
+            let m = (next() % mk.len() as u64) as u8;
+            let spot = mk[m as usize].spot;
+            let kind = [SeriesKind::Call, SeriesKind::Put, SeriesKind::Future][(next() % 3) as usize];
+            let qty = (next() % 50) as i64 + 1;
+            *q = PositionInput {
+                market: m,
+                kind,
+                strike: if kind.is_option() { spot / 2 + (next() % spot as u64) as i64 } else { 0 },
+                expiry: NOW + 3_600 * (i as i64 + 1),
+                qty: if next() % 2 == 0 { qty } else { -qty },
+                cash: if kind.is_option() { 0 } else { -qty * spot },
+            };
+        }
+        let pos = &pos[..n];
+        let p = Portfolio { collateral: 1 << 40, positions: pos, markets: mk, correlations: &Correlations::NONE, now: NOW };
+        let mut anchors = [Anchor::zeroed(); 2];
+        for (m, a) in anchors.iter_mut().enumerate().take(mk.len()) {
+            *a = fresh_anchor(&p, m).unwrap();
+        }
+        let mut arrays = [SeriesArray::zeroed(); 12];
+        for (q, arr) in pos.iter().zip(arrays.iter_mut()) {
+            if q.kind.is_option() {
+                price_series(&anchors[q.market as usize], &params, q.kind, q.strike, q.expiry, arr).unwrap();
+            }
+        }
+        let refs = [&anchors[0], &anchors[1]];
+        let refs = &refs[..mk.len()];
+        let mut arrs = [None; 12];
+        for (i, q) in pos.iter().enumerate() {
+            arrs[i] = q.kind.is_option().then_some(&arrays[i]);
+        }
+        let arrs = &arrs[..n];
+        prop_assume!(sums_are_exact(&p, refs));
+        let (mut seq, mut paired) = (MarginBreakdown::default(), MarginBreakdown::default());
+        compute(&p, &mut seq).unwrap();
+        compute_with_arrays(&p, refs, arrs, &mut paired).unwrap();
+        prop_assert_eq!(seq, paired);
+    }
+}
+
+/// The memo's soundness rests on `Anchor::window` reading no parameter but the two its key
+/// holds: changing any other byte of the parameters leaves the window as it was.
+#[test]
+fn window_reads_only_the_memo_key() {
+    let params = RiskParams::DEFAULT;
+    let spot = 600_000_000;
+    let mk = market(spot, 0.8, &params);
+    let a = Anchor::new(NOW, spot, spot, mk.sigma, mk.mark_sigma, &params, []).unwrap();
+    let (now, moved) = (NOW + 100, spot + spot / 200);
+    let want = a.window(now, moved, spot, mk.sigma, mk.mark_sigma, &params);
+    assert!(want.is_ok());
+    let keyed = [
+        core::mem::offset_of!(RiskParams, array_max_age_secs)
+            ..core::mem::offset_of!(RiskParams, array_max_age_secs) + 8,
+        core::mem::offset_of!(RiskParams, array_vol_tol)
+            ..core::mem::offset_of!(RiskParams, array_vol_tol) + 8,
+    ];
+    for i in 0..core::mem::size_of::<RiskParams>() {
+        let mut other = params;
+        bytemuck::bytes_of_mut(&mut other)[i] ^= 0x5a;
+        let got = a.window(now, moved, spot, mk.sigma, mk.mark_sigma, &other);
+        if keyed.iter().any(|r| r.contains(&i)) {
+            continue;
+        }
+        assert_eq!(got, want, "byte {i} of RiskParams changed the window");
+    }
+    // And the two keyed ones do matter.
+    let mut other = params;
+    other.array_max_age_secs = 50;
+    assert_ne!(
+        a.window(now, moved, spot, mk.sigma, mk.mark_sigma, &other),
+        want
+    );
+}
+
+/// A memo hit gives the fresh computation's bits; a check at another time, price or vol misses
+/// and gives that check's own bits (not the remembered window).
+#[test]
+fn memo_reuses_only_what_matches() {
+    let params = RiskParams::DEFAULT;
+    let spot = 600_000_000;
+    let pos = [
+        PositionInput {
+            market: 0,
+            kind: SeriesKind::Put,
+            strike: spot * 9 / 10,
+            expiry: NOW + 7 * 86_400,
+            qty: -10,
+            cash: 0,
+        },
+        PositionInput {
+            market: 0,
+            kind: SeriesKind::Call,
+            strike: spot,
+            expiry: NOW + 7 * 86_400,
+            qty: 3,
+            cash: 0,
+        },
+    ];
+    let mk0 = market(spot, 0.8, &params);
+    let held = pos.map(|q| StrikeCandidate {
+        strike: q.strike,
+        expiry: q.expiry,
+    });
+    let a = Anchor::new(NOW, spot, spot, mk0.sigma, mk0.mark_sigma, &params, held).unwrap();
+    let mut arrays = [SeriesArray::zeroed(); 2];
+    for (q, arr) in pos.iter().zip(arrays.iter_mut()) {
+        price_series(&a, &params, q.kind, q.strike, q.expiry, arr).unwrap();
+    }
+    let arrs = [Some(&arrays[0]), Some(&arrays[1])];
+    let mut memo = WindowMemo::default();
+    let moved = spot + spot / 300;
+    // Each step changes one input of the key: time, oracle price, stable price, vol.
+    for (now, s, stable, sigma) in [
+        (NOW + 10, spot, spot, 0.8),
+        (NOW + 10, spot, spot, 0.8),
+        (NOW + 10, moved, spot, 0.8),
+        (NOW + 10, moved, moved, 0.8),
+        (NOW + 20, moved, moved, 0.8),
+        (NOW + 20, moved, moved, 0.803),
+        (NOW + 10, spot, spot, 0.8),
+    ] {
+        let mk = [MarketInput {
+            stable_spot: stable,
+            ..market(s, sigma, &params)
+        }];
+        let p = Portfolio {
+            collateral: 1 << 36,
+            positions: &pos,
+            markets: &mk,
+            correlations: &Correlations::NONE,
+            now,
+        };
+        let (mut fresh, mut memoed) = (MarginBreakdown::default(), MarginBreakdown::default());
+        compute_with_arrays(&p, &[&a], &arrs, &mut fresh).unwrap();
+        compute_with_arrays_memo(&p, &[&a], &arrs, &mut memo, &mut memoed).unwrap();
+        assert_eq!(
+            fresh, memoed,
+            "now {now} spot {s} stable {stable} sigma {sigma}"
+        );
+    }
 }

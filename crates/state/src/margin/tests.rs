@@ -117,6 +117,88 @@ fn builds_inputs_that_the_engine_accepts() {
         (b.im, b.mm, b.equity_mm),
         (fresh.im, fresh.mm, fresh.equity_mm)
     );
+    // Through a window memo (as the program checks several accounts): the same bits, for the
+    // first check and for the ones that reuse its windows, whatever the collateral.
+    let mut memo = MarginMemo::default();
+    for collateral in [None, Some(1), None] {
+        let mut plain = MarginBreakdown::default();
+        compute_margin(
+            &a,
+            collateral,
+            &readings,
+            &[&page],
+            &[],
+            NOW,
+            &mut inp,
+            &mut plain,
+        )
+        .unwrap();
+        let mut memoed = MarginBreakdown::default();
+        compute_margin_memo(
+            &a,
+            collateral,
+            &readings,
+            &[&page],
+            &[],
+            NOW,
+            &mut inp,
+            &mut memo,
+            &mut memoed,
+        )
+        .unwrap();
+        assert_eq!(plain, memoed);
+    }
+    // Another reading of the same market, or another time, is not served from the memo.
+    let moved = [MarketReading {
+        oracle: reading(60_100),
+        ..readings[0]
+    }];
+    for (r, now) in [(&moved, NOW), (&moved, NOW + 1), (&readings, NOW + 1)] {
+        let mut plain = MarginBreakdown::default();
+        compute_margin(&a, None, r, &[&page], &[], now, &mut inp, &mut plain).unwrap();
+        let mut memoed = MarginBreakdown::default();
+        compute_margin_memo(
+            &a,
+            None,
+            r,
+            &[&page],
+            &[],
+            now,
+            &mut inp,
+            &mut memo,
+            &mut memoed,
+        )
+        .unwrap();
+        assert_eq!(plain, memoed, "now {now}");
+    }
+    // A reading that goes stale between two checks is refused by the second, memo or not.
+    for now in [NOW + 55, NOW + 56] {
+        let mut plain = MarginBreakdown::default();
+        let want = compute_margin(
+            &a,
+            None,
+            &readings,
+            &[&page],
+            &[],
+            now,
+            &mut inp,
+            &mut plain,
+        );
+        let mut memoed = MarginBreakdown::default();
+        let got = compute_margin_memo(
+            &a,
+            None,
+            &readings,
+            &[&page],
+            &[],
+            now,
+            &mut inp,
+            &mut memo,
+            &mut memoed,
+        );
+        assert_eq!(want, got, "now {now}");
+        assert_eq!(want.is_ok(), now == NOW + 55);
+    }
 }
 
 /// Which arrays a check may use: those priced at the market's current anchor or, all of them,
@@ -396,4 +478,11 @@ fn contract_spec_of_market() {
             quote_decimals: 6
         }
     );
+}
+
+/// The memo's size, which docs/performance.md states (the program keeps one on the heap per
+/// instruction that checks margin).
+#[test]
+fn memo_size_is_documented() {
+    assert_eq!(core::mem::size_of::<MarginMemo>(), 1_200);
 }

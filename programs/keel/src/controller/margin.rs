@@ -196,6 +196,9 @@ pub struct Margin<'a> {
     correlations: Vec<&'a keel_state::Correlation>,
     pages: Vec<&'a keel_state::ArrayPage>,
     inputs: Box<MarginInputs<'a>>,
+    /// Per market, the checked readings and windows of earlier checks of this instruction (same
+    /// markets, time and readings: a later check reuses them, bit for bit).
+    memo: Box<keel_state::MarginMemo<'a>>,
     /// The last computed breakdown.
     pub breakdown: Box<MarginBreakdown>,
     now: i64,
@@ -220,6 +223,7 @@ impl<'a> Margin<'a> {
             correlations,
             pages,
             inputs: Box::new(MarginInputs::new()),
+            memo: Box::default(),
             breakdown: zeroed_breakdown(),
             now,
         }
@@ -232,7 +236,7 @@ impl<'a> Margin<'a> {
         account: &keel_state::MarginAccount,
         collateral: Option<i64>,
     ) -> Result<MarginSnapshot> {
-        keel_state::compute_margin(
+        keel_state::compute_margin_memo(
             account,
             collateral,
             &self.readings,
@@ -240,6 +244,7 @@ impl<'a> Margin<'a> {
             &self.correlations,
             self.now,
             &mut self.inputs,
+            &mut self.memo,
             &mut self.breakdown,
         )
         .or_keel()?;
