@@ -64,16 +64,16 @@ pub const KEEPER_LATENCY_SECS: f64 = 2.0;
 /// budgets of tests/sbf/budgets.toml (largest measured in LiteSVM + 5%). A unit test checks
 /// them against the file.
 pub const MEASURED: [(&str, u64, u64); 10] = [
-    ("1x1", 57_900, 48_200),
-    ("8x1", 107_000, 66_600),
-    ("16x1", 163_100, 85_300),
-    ("28x1", 258_000, 115_400),
-    ("32x1", 291_700, 125_300),
-    ("8x4", 168_200, 114_200),
-    ("16x4", 229_700, 135_900),
-    ("20x4", 263_300, 148_400),
-    ("24x4", 294_500, 157_500),
-    ("32x4", 363_100, 179_100),
+    ("1x1", 58_400, 48_600),
+    ("8x1", 107_700, 67_000),
+    ("16x1", 164_000, 85_700),
+    ("28x1", 259_500, 115_800),
+    ("32x1", 293_400, 125_700),
+    ("8x4", 168_900, 114_700),
+    ("16x4", 230_700, 136_300),
+    ("20x4", 264_500, 148_800),
+    ("24x4", 295_800, 158_000),
+    ("32x4", 364_900, 179_600),
 ];
 
 /// The shapes of the report's capacity table: the cascade population's (one series on one
@@ -365,17 +365,17 @@ mod tests {
             Tx::liquidate(1_400_000, 1).cost(),
             1_400_000 + 720 + 1_500 + 3 + 16_384
         );
-        assert_eq!(Tx::liquidate(57_900, 1).cost(), 76_507);
+        assert_eq!(Tx::liquidate(58_400, 1).cost(), 77_007);
     }
 
     /// Today's layout at request R admits exactly floor(24M / cost) Exchange-writing
     /// transactions per slot: 16 at the keeper's 1.4M (not 17: the fixed charges push the cost
-    /// to 1 418 607), 313 at the measured one-series budget.
+    /// to 1 418 607), 311 at the measured one-series budget.
     #[test]
     fn todays_layout_admits_floor_of_the_account_limit_over_the_cost() {
         let mut c = Chain::new(Layout::Today);
         c.keepers = 1_000;
-        for r in [1_400_000u64, 1_000_000, 291_700, 78_400, 57_900, 1] {
+        for r in [1_400_000u64, 1_000_000, 293_400, 78_400, 58_400, 1] {
             c.liquidate = Tx::liquidate(r, 1);
             let cost = c.liquidate.cost();
             assert_eq!(c.liquidations_per_slot(), 24_000_000 / cost, "request {r}");
@@ -386,15 +386,15 @@ mod tests {
         c.liquidate = Tx::liquidate(1_400_000, 1);
         assert_eq!(c.liquidations_per_slot(), 16);
         assert_eq!(c.per_second(), 40.0);
-        c.liquidate = Tx::liquidate(57_900, 1);
-        assert_eq!(c.liquidations_per_slot(), 313);
-        assert_eq!(c.per_second(), 782.5);
-        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 57,900 +
-        // 20% + 10,000), docs/liquidation.md §6: cost 98,087, 244 a slot, 610 a second.
-        c.liquidate = Tx::liquidate(79_480, 1);
-        assert_eq!(c.liquidate.cost(), 98_087);
-        assert_eq!(c.liquidations_per_slot(), 244);
-        assert_eq!(c.per_second(), 610.0);
+        c.liquidate = Tx::liquidate(58_400, 1);
+        assert_eq!(c.liquidations_per_slot(), 311);
+        assert_eq!(c.per_second(), 777.5);
+        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 58,400 +
+        // 20% + 10,000), docs/liquidation.md §6: cost 98,687, 243 a slot, 607.5 a second.
+        c.liquidate = Tx::liquidate(80_080, 1);
+        assert_eq!(c.liquidate.cost(), 98_687);
+        assert_eq!(c.liquidations_per_slot(), 243);
+        assert_eq!(c.per_second(), 607.5);
         // The budgets before the engine's compute cuts (78,400 and its fitted 104,080), which
         // the throughput study's populations were run at (docs/liquidation.md §6).
         c.liquidate = Tx::liquidate(78_400, 1);

@@ -469,7 +469,7 @@ mod tests {
         // The one-series liquidate budget (tests/sbf/budgets.toml) fits to what
         // docs/liquidation.md §6 and the backtest's chain model use (and the budget before the
         // engine's compute cuts, at which the throughput study ran).
-        assert_eq!(b.fitted(57_900).cu_limit, 79_480);
+        assert_eq!(b.fitted(58_400).cu_limit, 80_080);
         assert_eq!(b.fitted(78_400).cu_limit, 104_080);
         // 1,158,333 + 231,667 + 10,000 = 1,400,000 exactly; one more unit is capped.
         assert_eq!(b.fitted(1_158_333).cu_limit, 1_400_000);
