@@ -94,9 +94,10 @@ impl<C: Chain> Env<C> {
     }
 
     /// Sends `ixs` signed by the keypair (payer) and `signers`, asking for the compute units a
-    /// simulation saw them use plus headroom (`Budget::fitted`: every Keel instruction that
-    /// changes balances writes the one Exchange account, whose per-slot compute cap is charged
-    /// at the *requested* limit — docs/liquidation.md §6), and again at the full limit if that
+    /// simulation saw them use plus headroom (`Budget::fitted`: the scheduler charges the
+    /// *requested* limit against the per-slot compute cap of every account a transaction writes
+    /// — the Exchange for token movements, a ledger shard or a series for the rest;
+    /// docs/liquidation.md §6), and again at the full limit if that
     /// runs out. When they are too many accounts for a legacy transaction, puts the shared ones
     /// in the signer's address lookup tables ([`Env::cover`]) and sends a v0 transaction instead.
     pub async fn send(
