@@ -119,6 +119,11 @@ async fn the_keeper_cranks_and_liquidates_through_a_crash_and_a_bankruptcy() {
         "{m}"
     );
     assert!(m.contains("keel_keeper_accounts_watched 4"));
+    // The keeper held none of Wendy's puts: its call wrote the series.
+    assert_eq!(
+        counter(&m, "keel_keeper_liquidations_series_read_only_total"),
+        0
+    );
     // Every liquidation asked for what its simulation used (plus headroom), not the 1.4M
     // maximum: the scheduler charges the request against the slot's caps (liquidation.md §6).
     assert!(
@@ -149,6 +154,14 @@ async fn the_keeper_cranks_and_liquidates_through_a_crash_and_a_bankruptcy() {
         .flat_map(|s| keel_client::events::decode::<Bankrupt>(&s.logs).unwrap())
         .collect();
     assert_eq!(bankrupt.len(), 1, "exactly one bankruptcy");
+    // Now the keeper held Wendy's side, so it passed her series read-only
+    // (liquidate_metas_reading_held); the whole book going at once closes her position, the
+    // program refused with SeriesNotWritable, and the keeper sent it again writable.
+    let m = keeper.metrics.render();
+    assert!(
+        counter(&m, "keel_keeper_liquidations_series_retried_total") >= 1,
+        "{m}"
+    );
     // Resolved in the pass of the liquidation that left Wendy bankrupt, right after it.
     let pass = bust
         .iter()
@@ -205,4 +218,14 @@ async fn the_keeper_cranks_and_liquidates_through_a_crash_and_a_bankruptcy() {
     };
     assert!(borne >= b.socialised_native && borne <= b.socialised_native + 3);
     t.assert_conservation(&accounts, &series).await;
+}
+
+/// A counter's value in the keeper's Prometheus text.
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {metrics}"))
+        .parse()
+        .expect("a number")
 }

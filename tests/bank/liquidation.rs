@@ -188,6 +188,81 @@ async fn partial_liquidation_in_vol_scaled_steps_restores_the_target() {
         .await;
 }
 
+/// `liquidate` writes a series only when a transfer changes what the series counts: a partial
+/// slice to a liquidator already short the same puts passes the series read-only and leaves its
+/// bytes unchanged (liquidations in one series need not queue on it), while one that nets
+/// against the liquidator's opposite position (Bob is long the puts) changes open interest and
+/// is refused with the series read-only, changing nothing.
+#[tokio::test]
+async fn a_partial_slice_to_a_holder_of_the_same_side_only_reads_the_series() {
+    let mut t = TestContext::builder().start().await;
+    let k = Book::new(&mut t, 5_500 * USDC, 100).await;
+    let (accounts, series) = (k.accounts(), k.series());
+    k.publish_iv(&mut t, 10_000).await;
+    crash(&mut t, &k.btc, 60_000, 57_000, 2).await;
+    // Larry's first call makes him a holder of the short puts (the series is written).
+    let first = t
+        .liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &series, 1_000)
+        .await
+        .expect("first call");
+    assert!(first.event::<Liquidated>().liquidatee_positions_after > 0);
+    t.advance(30).await;
+    refresh(&mut t, &k.btc, 57_000).await;
+    let read_only = |mut i: anchor_lang::solana_program::instruction::Instruction| {
+        for m in i.accounts.iter_mut().filter(|m| series.contains(&m.pubkey)) {
+            m.is_writable = false;
+        }
+        i
+    };
+    // Bob is long the puts: taking Wendy's shorts nets his position, open interest falls.
+    let bob = k.bob.kp.insecure_clone();
+    let nets = read_only(keel_tests::helpers::liquidate_ix(
+        &t,
+        &k.bob,
+        &k.b,
+        &k.w,
+        &[&k.btc],
+        &series,
+        1_000,
+    ));
+    let mut watch = vec![k.w, k.b, k.l, k.put, t.ex.exchange];
+    watch.extend(t.ex.ledgers);
+    t.expect_error(&[nets], &[&bob], E::SeriesNotWritable, &watch)
+        .await;
+    // Larry again, a tenth of the book: the series is read-only and unchanged.
+    let before = t.series(&k.put).await;
+    let w0 = t.margin_account(&k.w).await;
+    let larry = k.larry.kp.insecure_clone();
+    let ok = t
+        .send(
+            &[read_only(keel_tests::helpers::liquidate_ix(
+                &t,
+                &k.larry,
+                &k.l,
+                &k.w,
+                &[&k.btc],
+                &series,
+                1_000,
+            ))],
+            &[&larry],
+        )
+        .await
+        .expect("a partial slice to a holder of the same side");
+    let ev = ok.event::<Liquidated>();
+    assert!(ev.liquidatee_positions_after > 0 && !ev.transfers.is_empty());
+    assert_eq!(t.series(&k.put).await, before, "the series is untouched");
+    let w1 = t.margin_account(&k.w).await;
+    let qty = |a: &keel_state::MarginAccount| {
+        a.positions[a.position_index(&k.put.to_bytes()).unwrap()].qty_contracts
+    };
+    let moved: i64 = ev.transfers.iter().map(|x| x.qty_contracts).sum();
+    assert_eq!(qty(&w1), qty(&w0) - moved);
+    // Open interest is still exact: Bob's long is all of it.
+    let b = t.margin_account(&k.b).await;
+    assert_eq!(before.open_interest_contracts, qty(&b));
+    t.assert_conservation(&accounts, &series).await;
+}
+
 /// `margin_report`'s `liquidatable` is the test `liquidate` applies: an account between MM and
 /// the trigger level raised by high vol is reported liquidatable and is liquidated; once above
 /// the trigger it is reported healthy and a call is refused. (Before, the report said `equity <

@@ -182,6 +182,21 @@ impl Keeper {
 
     /// Sends `ix` with the compute-unit limit fitted to a simulation of it ([`Budget::fitted`]);
     /// without a usable simulation, or when the fitted limit runs out, at `budget`'s limit.
+    /// A `liquidate`: at a limit fitted to its simulation, or at `budget` when fitting is off.
+    async fn send_liquidation(
+        &self,
+        chain: &impl Chain,
+        ix: &anchor_lang::solana_program::instruction::Instruction,
+        signers: &[&Keypair],
+        budget: Budget,
+    ) -> Result<Sent, SendError> {
+        if self.config.fit_liquidation_budget {
+            self.send_fitted(chain, ix, signers, budget).await
+        } else {
+            self.send(chain, ix, signers, budget).await
+        }
+    }
+
     async fn send_fitted(
         &self,
         chain: &impl Chain,
@@ -280,7 +295,9 @@ impl Keeper {
                         self.liquidator_account
                     )
                 })?;
-                let remaining = s.liquidate_metas(victim, me).map_err(|e| e.to_string())?;
+                let remaining = s
+                    .liquidate_metas_reading_held(victim, me)
+                    .map_err(|e| e.to_string())?;
                 ix::liquidate(
                     &ex,
                     account,
@@ -394,8 +411,37 @@ impl Keeper {
             m.update_to_send_secs
                 .observe(sent_at.saturating_duration_since(observed).as_secs_f64());
             let result = match action {
-                Action::Liquidate { .. } if self.config.fit_liquidation_budget => {
-                    self.send_fitted(chain, &ix, &signers, budget).await
+                Action::Liquidate { .. } => {
+                    let read_only = ix
+                        .accounts
+                        .iter()
+                        .any(|m| !m.is_writable && s.series.contains_key(&m.pubkey));
+                    let r = self.send_liquidation(chain, &ix, &signers, budget).await;
+                    match r {
+                        // A slice the program found whole (or netting): every series writable.
+                        Err(e)
+                            if read_only
+                                && e.code() == Some(code_of(KeelError::SeriesNotWritable)) =>
+                        {
+                            let mut all = ix.clone();
+                            for m in all
+                                .accounts
+                                .iter_mut()
+                                .filter(|m| s.series.contains_key(&m.pubkey))
+                            {
+                                m.is_writable = true;
+                            }
+                            m.liquidations_series_retried.inc();
+                            self.send_liquidation(chain, &all, &signers, budget).await
+                        }
+                        Ok(sent) => {
+                            if read_only {
+                                m.liquidations_series_read.inc();
+                            }
+                            Ok(sent)
+                        }
+                        r => r,
+                    }
                 }
                 _ => self.send(chain, &ix, &signers, budget).await,
             };

@@ -32,6 +32,11 @@ pub struct Metrics {
     pub settlements_confirmed: IntCounter,
     /// Bankruptcies resolved (`resolve_bankruptcy` confirmed).
     pub bankruptcies_resolved: IntCounter,
+    /// Liquidations that landed with a series passed read-only (the keeper held its side).
+    pub liquidations_series_read: IntCounter,
+    /// Liquidations sent again with every series writable after `SeriesNotWritable` (the slice
+    /// closed a position).
+    pub liquidations_series_retried: IntCounter,
     /// Largest time since a market's last volatility crank (seconds).
     pub crank_lag_secs: IntGauge,
     /// Oracle publish time to send (seconds) of liquidations and cranks.
@@ -114,6 +119,14 @@ impl Metrics {
             bankruptcies_resolved: counter(
                 "keel_keeper_bankruptcies_resolved_total",
                 "Bankrupt accounts resolved (insurance, then socialisation)",
+            ),
+            liquidations_series_read: counter(
+                "keel_keeper_liquidations_series_read_only_total",
+                "Liquidations landed with a series only read (the keeper held its side)",
+            ),
+            liquidations_series_retried: counter(
+                "keel_keeper_liquidations_series_retried_total",
+                "Liquidations sent again with every series writable (the slice closed a position)",
             ),
             crank_lag_secs: gauge(
                 "keel_keeper_crank_lag_seconds",

@@ -177,6 +177,9 @@ pub fn hint(name: &str) -> Option<&'static str> {
             "the account holds nothing left to take over: send resolve_bankruptcy for it instead (the keeper does)"
         }
         "NotBankrupt" => "only an account with no positions and negative collateral can be resolved",
+        "SeriesNotWritable" => {
+            "this liquidation changes a series' counters (a new holder, netting, a position closed): pass its series writable (keel-client does)"
+        }
         _ => return None,
     })
 }
@@ -219,7 +222,7 @@ mod tests {
         assert_eq!(d.message, KeelError::BelowInitialMargin.to_string());
         assert!(d.hint.unwrap().contains("keel margin"));
         // Every error of the program is in the table, in order.
-        let last = KeelError::NoPositionsToLiquidate as u32;
+        let last = KeelError::SeriesNotWritable as u32;
         for i in 0..=last {
             assert!(describe(6000 + i).is_some(), "code {}", 6000 + i);
         }

@@ -632,4 +632,31 @@ impl Snapshot {
         v.extend(series_metas(&series));
         Ok(v)
     }
+
+    /// [`Snapshot::liquidate_metas`] with the series the liquidator already holds on the
+    /// liquidatee's side passed read-only: a partial slice of them changes nothing the series
+    /// counts, so the program only reads them and liquidations in one series need not queue on
+    /// it. Where the slice turns out whole (the position closes) the program refuses with
+    /// `SeriesNotWritable`: send again with [`Snapshot::liquidate_metas`] (keel-keeper does).
+    pub fn liquidate_metas_reading_held(
+        &self,
+        liquidatee: &MarginAccount,
+        liquidator: &MarginAccount,
+    ) -> Result<Vec<AccountMeta>, ViewError> {
+        let mut v = self.liquidate_metas(liquidatee, liquidator)?;
+        let same_side = |a: i64, b: i64| (a > 0 && b > 0) || (a < 0 && b < 0);
+        for p in liquidatee.active_positions() {
+            let held = liquidator
+                .position_index(&p.series)
+                .map(|j| liquidator.positions[j].qty_contracts)
+                .is_some_and(|l| same_side(l, p.qty_contracts));
+            if held {
+                let key = Pubkey::new_from_array(p.series);
+                for m in v.iter_mut().filter(|m| m.pubkey == key) {
+                    m.is_writable = false;
+                }
+            }
+        }
+        Ok(v)
+    }
 }

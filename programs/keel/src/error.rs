@@ -238,6 +238,8 @@ pub enum KeelError {
     NotBankrupt,
     #[msg("The account holds no positions: a negative balance is settled by resolve_bankruptcy")]
     NoPositionsToLiquidate,
+    #[msg("This transfer changes the series' counters: pass the series writable")]
+    SeriesNotWritable,
 }
 
 impl From<RiskError> for KeelError {

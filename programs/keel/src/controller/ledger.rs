@@ -252,6 +252,35 @@ pub fn apply_fill(
     })
 }
 
+/// Moves `qty` contracts (this account's side) at `price` into the position in slot `i`, which
+/// stays open on the side it had: `apply_fill`'s movements of money and contracts without a
+/// fee and without the series (no holder, open-interest or settlement-pool change happens in
+/// that case; `liquidation::transfer` decides when it is).
+pub fn shift_position(
+    acc: &mut MarginAccount,
+    ex: &mut impl Books,
+    i: usize,
+    qty: i64,
+    price: i64,
+) -> Result<Fill> {
+    let p = acc.positions[i];
+    let kind = SeriesKind::from_u8(p.kind).ok_or(KeelError::InvalidSeriesKind)?;
+    let cost = qty.mul_or(price)?;
+    match kind {
+        SeriesKind::Call | SeriesKind::Put => credit(acc, ex, -cost)?,
+        SeriesKind::Future => {
+            acc.positions[i].cash_native = p.cash_native.sub_or(cost)?;
+        }
+    }
+    let qty_after = p.qty_contracts.add_or(qty)?;
+    acc.positions[i].qty_contracts = qty_after;
+    Ok(Fill {
+        qty_before: p.qty_contracts,
+        qty_after,
+        realised_native: 0,
+    })
+}
+
 /// What settling one position paid.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Settlement {

@@ -105,7 +105,27 @@ pub fn slices(
     Ok(out)
 }
 
+/// The slots of `slice`'s series in `from` and `to` when moving it changes nothing the series
+/// counts: the liquidatee keeps a position on the same side (a partial slice) and the
+/// liquidator already holds that side, so no position opens, closes or flips, no holder comes
+/// or goes, open interest only passes from one to the other, and no futures cash is realised.
+/// `None` otherwise.
+fn keeps_series(from: &MarginAccount, to: &MarginAccount, slice: &Slice) -> Option<(usize, usize)> {
+    let same_side = |a: i64, b: i64| (a > 0 && b > 0) || (a < 0 && b < 0);
+    let i = from.position_index(&slice.series)?;
+    let j = to.position_index(&slice.series)?;
+    let (v, l) = (
+        from.positions[i].qty_contracts,
+        to.positions[j].qty_contracts,
+    );
+    let left = v.checked_sub(slice.qty)?;
+    (same_side(v, slice.qty) && same_side(left, v) && same_side(l, slice.qty)).then_some((i, j))
+}
+
 /// Moves `slice` from `from` to `to`: a fee-free fill of the series at the mark on both sides.
+/// When that changes nothing the series counts (`keeps_series`) the series is only read, so a
+/// caller may pass it read-only and liquidations in one series need not queue on it; otherwise
+/// it must be writable (`SeriesNotWritable`).
 pub fn transfer<'info>(
     from: &mut MarginAccount,
     to: &mut MarginAccount,
@@ -114,8 +134,21 @@ pub fn transfer<'info>(
     slice: &Slice,
 ) -> Result<(Fill, Fill)> {
     let loader = AccountLoader::<Series>::try_from(series_info)?;
+    {
+        let series = loader.load()?;
+        require!(series.exchange == from.exchange, KeelError::WrongExchange);
+        require!(
+            series.status == keel_state::series::SERIES_ACTIVE,
+            KeelError::SeriesAlreadySettled
+        );
+    }
+    if let Some((i, j)) = keeps_series(from, to, slice) {
+        let give = ledger::shift_position(from, ex, i, -slice.qty, slice.mark)?;
+        let take = ledger::shift_position(to, ex, j, slice.qty, slice.mark)?;
+        return Ok((give, take));
+    }
+    require!(series_info.is_writable, KeelError::SeriesNotWritable);
     let mut series = loader.load_mut()?;
-    require!(series.exchange == from.exchange, KeelError::WrongExchange);
     let give = ledger::apply_fill(
         from,
         ex,

@@ -15,8 +15,10 @@
 //! it is its own instruction.
 //!
 //! Remaining accounts: (market, oracle) for every market either account holds positions in
-//! after the call, optional correlation accounts, and every series the liquidatee holds
-//! (writable).
+//! after the call, optional correlation accounts, and every series the liquidatee holds:
+//! writable, or read-only where the transfer changes none of the series' counters (a partial
+//! slice to a liquidator that already holds the same side; `SeriesNotWritable` otherwise), so
+//! such liquidations in one series do not queue on it.
 
 use crate::controller::ledger;
 use crate::controller::liquidation::{self as avsl, Slice};

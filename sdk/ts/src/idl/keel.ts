@@ -635,6 +635,11 @@ export type Keel = {
       "code": 6106,
       "msg": "The account holds no positions: a negative balance is settled by resolve_bankruptcy",
       "name": "noPositionsToLiquidate"
+    },
+    {
+      "code": 6107,
+      "msg": "This transfer changes the series' counters: pass the series writable",
+      "name": "seriesNotWritable"
     }
   ],
   "events": [
