@@ -180,8 +180,6 @@ impl Keeper {
         }
     }
 
-    /// Sends `ix` with the compute-unit limit fitted to a simulation of it ([`Budget::fitted`]);
-    /// without a usable simulation, or when the fitted limit runs out, at `budget`'s limit.
     /// A `liquidate`: at a limit fitted to its simulation, or at `budget` when fitting is off.
     async fn send_liquidation(
         &self,
@@ -197,6 +195,8 @@ impl Keeper {
         }
     }
 
+    /// Sends `ix` with the compute-unit limit fitted to a simulation of it ([`Budget::fitted`]);
+    /// without a usable simulation, or when the fitted limit runs out, at `budget`'s limit.
     async fn send_fitted(
         &self,
         chain: &impl Chain,
