@@ -142,30 +142,31 @@ impl Totals {
         }
     }
 
-    /// Adds one shard (`None` on overflow).
-    pub fn with_shard(self, l: &Ledger) -> Option<Self> {
-        let t = &l.totals;
+    /// These totals plus `other`'s, field by field (`None` on overflow).
+    pub fn plus(self, other: &Totals) -> Option<Self> {
         Some(Totals {
             total_collateral_native: self
                 .total_collateral_native
-                .checked_add(t.total_collateral_native)?,
+                .checked_add(other.total_collateral_native)?,
             insurance_fund_native: self
                 .insurance_fund_native
-                .checked_add(t.insurance_fund_native)?,
-            fees_native: self.fees_native.checked_add(t.fees_native)?,
+                .checked_add(other.insurance_fund_native)?,
+            fees_native: self.fees_native.checked_add(other.fees_native)?,
             settlement_pools_native: self
                 .settlement_pools_native
-                .checked_add(t.settlement_pools_native)?,
+                .checked_add(other.settlement_pools_native)?,
             social_loss_pending_native: self
                 .social_loss_pending_native
-                .checked_add(t.social_loss_pending_native)?,
+                .checked_add(other.social_loss_pending_native)?,
             positive_collateral_native: self
                 .positive_collateral_native
-                .checked_add(t.positive_collateral_native)?,
+                .checked_add(other.positive_collateral_native)?,
             liquidation_bonus_native: self
                 .liquidation_bonus_native
-                .checked_add(t.liquidation_bonus_native)?,
-            liquidation_count: self.liquidation_count.checked_add(t.liquidation_count)?,
+                .checked_add(other.liquidation_bonus_native)?,
+            liquidation_count: self
+                .liquidation_count
+                .checked_add(other.liquidation_count)?,
         })
     }
 
@@ -173,7 +174,7 @@ impl Totals {
     pub fn sum<'a>(ex: &Exchange, ledgers: impl IntoIterator<Item = &'a Ledger>) -> Option<Self> {
         ledgers
             .into_iter()
-            .try_fold(Self::of(ex), |t, l| t.with_shard(l))
+            .try_fold(Self::of(ex), |t, l| t.plus(&l.totals))
     }
 
     /// What the vault must hold: Σ collateral + insurance + fees + settlement pools − socialised

@@ -63,21 +63,20 @@ pub fn charge_social_loss(
     Ok(c)
 }
 
-/// Moves what social-loss charges collected beyond the losses (a negative pending total,
-/// `totals` being the Exchange's fields plus every shard's) into the insurance fund, as a charge
+/// Moves what social-loss charges collected beyond the losses (a negative pending total over
+/// the Exchange and every shard) into the insurance fund, as a charge
 /// booked where the total is visible would have. Called by every instruction that writes the
-/// Exchange with every shard read; `totals` follow. Returns the amount moved.
-pub fn sweep_overcharge(ex: &mut Exchange, totals: &mut keel_state::Totals) -> Result<i64> {
-    let over = totals
+/// Exchange with every shard read (`shards`: what they hold). Returns the amount moved.
+pub fn sweep_overcharge(ex: &mut Exchange, shards: &keel_state::Totals) -> Result<i64> {
+    let over = ex
         .social_loss_pending_native
+        .add_or(shards.social_loss_pending_native)?
         .min(0)
         .checked_neg()
         .ok_or(KeelError::MathOverflow)?;
     if over > 0 {
         ex.social_loss_pending_native = ex.social_loss_pending_native.add_or(over)?;
         ex.insurance_fund_native = ex.insurance_fund_native.add_or(over)?;
-        totals.social_loss_pending_native = totals.social_loss_pending_native.add_or(over)?;
-        totals.insurance_fund_native = totals.insurance_fund_native.add_or(over)?;
     }
     Ok(over)
 }

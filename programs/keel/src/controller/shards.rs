@@ -23,20 +23,26 @@ pub fn check_shard(ledger: &Ledger, exchange: &Pubkey) -> Result<()> {
 }
 
 /// Reads every shard from the front of `remaining` — `LEDGER_SHARDS` accounts, index 0 first —
-/// and returns the exchange's totals (its own fields plus theirs) and the accounts after them.
-pub fn totals<'info>(
+/// and returns what they hold together and the accounts after them. The shards are read-only
+/// where this is called, so one read serves the whole instruction: the exchange's totals at any
+/// point are [`exchange_totals`] of the Exchange then and this.
+pub fn read<'info>(
     remaining: &'info [AccountInfo<'info>],
     exchange_key: &Pubkey,
-    ex: &keel_state::Exchange,
 ) -> Result<(Totals, &'info [AccountInfo<'info>])> {
     let n = LEDGER_SHARDS as usize;
     require!(remaining.len() >= n, KeelError::LedgersMissing);
-    let mut t = Totals::of(ex);
+    let mut t: Totals = bytemuck::Zeroable::zeroed();
     for (i, info) in remaining[..n].iter().enumerate() {
         let l = load_ref::<Ledger>(info).map_err(|_| error!(KeelError::WrongLedger))?;
         check_shard(&l, exchange_key)?;
         require!(l.index as usize == i, KeelError::WrongLedger);
-        t = t.with_shard(&l).ok_or(KeelError::MathOverflow)?;
+        t = t.plus(&l.totals).ok_or(KeelError::MathOverflow)?;
     }
     Ok((t, &remaining[n..]))
+}
+
+/// The exchange's totals: its own fields plus what its shards hold (`shards`, from [`read`]).
+pub fn exchange_totals(ex: &keel_state::Exchange, shards: &Totals) -> Result<Totals> {
+    Ok(Totals::of(ex).plus(shards).ok_or(KeelError::MathOverflow)?)
 }

@@ -66,13 +66,13 @@ pub fn transfer_in<'info>(
 }
 
 /// Moves `amount` from `source` (its owner `authority` signs) into the vault, after crediting
-/// any earlier surplus of the vault to the insurance fund (`totals`: the exchange's, with every
-/// ledger shard), and returns what arrived (what the caller credits; equal to `amount` for the
+/// any earlier surplus of the vault to the insurance fund (`shards`: what the ledger shards hold),
+/// and returns what arrived (what the caller credits; equal to `amount` for the
 /// mints `init_exchange` accepts).
 #[allow(clippy::too_many_arguments)]
 pub fn receive<'info>(
     exchange: &AccountLoader<'info, crate::state::Exchange>,
-    totals: &mut keel_state::Totals,
+    shards: &keel_state::Totals,
     vault: &mut InterfaceAccount<'info, TokenAccount>,
     token_program: &AccountInfo<'info>,
     source: &AccountInfo<'info>,
@@ -82,7 +82,7 @@ pub fn receive<'info>(
 ) -> Result<i64> {
     require!(amount > 0, KeelError::ZeroAmount);
     require!(amount <= i64::MAX as u64, KeelError::AmountTooLarge);
-    absorb_surplus(&mut exchange.load_mut()?.0, totals, vault.amount)?;
+    absorb_surplus(&mut exchange.load_mut()?.0, shards, vault.amount)?;
     let before = vault.amount;
     transfer_in(
         token_program,
@@ -133,22 +133,20 @@ pub fn transfer_out<'info>(
 /// Tokens anyone sent straight to the vault (outside `deposit`) are owed to no one: they are
 /// credited to the insurance fund, so a donation cannot break the identity below (and with it
 /// every deposit and withdrawal). A vault holding *less* than owed is a bug and refused.
-/// `totals` (the Exchange's fields plus every ledger shard's) follow the Exchange.
+/// `shards`: what the ledger shards hold (the surplus is booked on the Exchange).
 pub fn absorb_surplus(
     ex: &mut keel_state::Exchange,
-    totals: &mut keel_state::Totals,
+    shards: &keel_state::Totals,
     vault_amount: u64,
 ) -> Result<u64> {
-    let owed = totals.liabilities_native().ok_or(KeelError::MathOverflow)?;
+    let owed = crate::controller::shards::exchange_totals(ex, shards)?
+        .liabilities_native()
+        .ok_or(KeelError::MathOverflow)?;
     let vault = i64::try_from(vault_amount).map_err(|_| error!(KeelError::AmountTooLarge))?;
     require!(vault >= owed, KeelError::ConservationViolated);
     let surplus = vault - owed;
     if surplus > 0 {
         ex.insurance_fund_native = ex
-            .insurance_fund_native
-            .checked_add(surplus)
-            .ok_or(KeelError::MathOverflow)?;
-        totals.insurance_fund_native = totals
             .insurance_fund_native
             .checked_add(surplus)
             .ok_or(KeelError::MathOverflow)?;

@@ -53,12 +53,11 @@ pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs
     );
     let remaining = ctx.remaining_accounts;
     let exchange_key = ctx.accounts.exchange.key();
-    let (mut totals, margin_accounts) =
-        shards::totals(remaining, &exchange_key, &ctx.accounts.exchange.load()?.0)?;
+    let (held, margin_accounts) = shards::read(remaining, &exchange_key)?;
     let a = &mut ctx.accounts;
     let received_i = token::receive(
         &a.exchange,
-        &mut totals,
+        &held,
         &mut a.vault,
         &a.token_program.to_account_info(),
         &a.source.to_account_info(),
@@ -90,8 +89,8 @@ pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs
         }
     }
     // After this account's charge: what the charges over-collected goes to the fund.
-    let (mut totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
-    ledger::sweep_overcharge(&mut ex, &mut totals)?;
+    ledger::sweep_overcharge(&mut ex, &held)?;
+    let totals = shards::exchange_totals(&ex, &held)?;
     token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(Deposited {
         account: a.margin_account.key(),

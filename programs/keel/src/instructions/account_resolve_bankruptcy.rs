@@ -34,19 +34,15 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
         acc.n_positions == 0 && acc.collateral_native < 0,
         KeelError::NotBankrupt
     );
-    let (mut totals, rest) = shards::totals(ctx.remaining_accounts, &a.exchange.key(), &ex)?;
+    let (held, rest) = shards::read(ctx.remaining_accounts, &a.exchange.key())?;
     require!(rest.is_empty(), KeelError::UnexpectedAccount);
-    ledger::sweep_overcharge(&mut ex, &mut totals)?;
+    ledger::sweep_overcharge(&mut ex, &held)?;
     // Negative collateral owes no share of earlier losses: this only moves its index forward.
     let index = ex.social_loss_index_q60;
     ledger::charge_social_loss(&a.margin_account.key(), &mut acc, index, &mut ex.0)?;
-    let before = keel_state::Totals::of(&ex);
+    let totals = shards::exchange_totals(&ex, &held)?;
     let b = avsl::resolve_bankruptcy(&mut acc, &mut ex, &totals)?.ok_or(KeelError::NotBankrupt)?;
-    // The totals after: the totals before plus what the Exchange's own fields changed by.
-    let insurance =
-        totals.insurance_fund_native - before.insurance_fund_native + ex.insurance_fund_native;
-    let pending = totals.social_loss_pending_native - before.social_loss_pending_native
-        + ex.social_loss_pending_native;
+    let after = shards::exchange_totals(&ex, &held)?;
     // At zero collateral and no positions the account is no longer liquidatable.
     avsl::end_episode_if_healthy(&mut acc, true);
     acc.last_margin = bytemuck::Zeroable::zeroed();
@@ -58,8 +54,8 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
         socialised_native: b.socialised,
         social_loss_index_q60: ex.social_loss_index_q60,
         social_loss_index_increase_q60: b.index_increase,
-        insurance_fund_native: insurance,
-        social_loss_pending_native: pending,
+        insurance_fund_native: after.insurance_fund_native,
+        social_loss_pending_native: after.social_loss_pending_native,
         ts: now,
     });
     Ok(())

@@ -50,11 +50,11 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
     let now = Clock::get()?.unix_timestamp;
     let exchange_key = ctx.accounts.exchange.key();
     let remaining = ctx.remaining_accounts;
-    let (bump, decimals, margin_accounts) = {
+    let (held, margin_accounts) = shards::read(remaining, &exchange_key)?;
+    let (bump, decimals) = {
         let mut ex = ctx.accounts.exchange.load_mut()?;
         require!(ex.allows(PAUSE_WITHDRAW), KeelError::ExchangePaused);
-        let (mut totals, margin_accounts) = shards::totals(remaining, &exchange_key, &ex)?;
-        token::absorb_surplus(&mut ex, &mut totals, ctx.accounts.vault.amount)?;
+        token::absorb_surplus(&mut ex, &held, ctx.accounts.vault.amount)?;
         let mut acc = ctx.accounts.margin_account.load_mut()?;
         let index = ex.social_loss_index_q60;
         ledger::charge_social_loss(
@@ -63,7 +63,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
             index,
             &mut ex.0,
         )?;
-        (ex.bump, ctx.accounts.quote_mint.decimals, margin_accounts)
+        (ex.bump, ctx.accounts.quote_mint.decimals)
     };
     let (snapshot, healthy) = {
         let acc = ctx.accounts.margin_account.load()?;
@@ -120,8 +120,8 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
     acc.last_margin = snapshot;
     crate::controller::liquidation::end_episode_if_healthy(&mut acc, healthy);
     // After this account's charge: what the charges over-collected goes to the fund.
-    let (mut totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
-    ledger::sweep_overcharge(&mut ex, &mut totals)?;
+    ledger::sweep_overcharge(&mut ex, &held)?;
+    let totals = shards::exchange_totals(&ex, &held)?;
     token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(Withdrawn {
         account: a.margin_account.key(),

@@ -48,13 +48,12 @@ pub fn handler<'info>(
     );
     let remaining = ctx.remaining_accounts;
     let exchange_key = ctx.accounts.exchange.key();
-    let (mut totals, rest) =
-        shards::totals(remaining, &exchange_key, &ctx.accounts.exchange.load()?.0)?;
+    let (held, rest) = shards::read(remaining, &exchange_key)?;
     require!(rest.is_empty(), KeelError::UnexpectedAccount);
     let a = &mut ctx.accounts;
     let received_i = token::receive(
         &a.exchange,
-        &mut totals,
+        &held,
         &mut a.vault,
         &a.token_program.to_account_info(),
         &a.source.to_account_info(),
@@ -64,12 +63,12 @@ pub fn handler<'info>(
     )?;
     let received = received_i as u64;
     let mut ex = a.exchange.load_mut()?;
-    ledger::sweep_overcharge(&mut ex, &mut totals)?;
+    ledger::sweep_overcharge(&mut ex, &held)?;
     ex.insurance_fund_native = ex
         .insurance_fund_native
         .checked_add(received_i)
         .ok_or(KeelError::MathOverflow)?;
-    let (totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
+    let totals = shards::exchange_totals(&ex, &held)?;
     token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(InsuranceFunded {
         exchange: a.exchange.key(),

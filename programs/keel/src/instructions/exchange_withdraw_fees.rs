@@ -42,12 +42,13 @@ pub fn handler<'info>(
     let amount_i = i64::try_from(amount).map_err(|_| error!(KeelError::AmountTooLarge))?;
     let remaining = ctx.remaining_accounts;
     let exchange_key = ctx.accounts.exchange.key();
+    let (held, rest) = shards::read(remaining, &exchange_key)?;
+    require!(rest.is_empty(), KeelError::UnexpectedAccount);
     let bump = {
         let mut ex = ctx.accounts.exchange.load_mut()?;
-        let (mut totals, rest) = shards::totals(remaining, &exchange_key, &ex)?;
-        require!(rest.is_empty(), KeelError::UnexpectedAccount);
-        token::absorb_surplus(&mut ex, &mut totals, ctx.accounts.vault.amount)?;
-        ledger::sweep_overcharge(&mut ex, &mut totals)?;
+        token::absorb_surplus(&mut ex, &held, ctx.accounts.vault.amount)?;
+        ledger::sweep_overcharge(&mut ex, &held)?;
+        let totals = shards::exchange_totals(&ex, &held)?;
         require!(totals.fees_native >= amount_i, KeelError::InsufficientFees);
         ex.bump
     };
@@ -69,7 +70,7 @@ pub fn handler<'info>(
         .fees_native
         .checked_sub(amount_i)
         .ok_or(KeelError::MathOverflow)?;
-    let (totals, _) = shards::totals(remaining, &exchange_key, &ex)?;
+    let totals = shards::exchange_totals(&ex, &held)?;
     token::check_conservation(&totals, a.vault.amount)?;
     crate::events::emit(FeesWithdrawn {
         exchange: a.exchange.key(),
