@@ -644,13 +644,11 @@ impl Snapshot {
         liquidator: &MarginAccount,
     ) -> Result<Vec<AccountMeta>, ViewError> {
         let mut v = self.liquidate_metas(liquidatee, liquidator)?;
-        let same_side = |a: i64, b: i64| (a > 0 && b > 0) || (a < 0 && b < 0);
         for p in liquidatee.active_positions() {
-            let held = liquidator
-                .position_index(&p.series)
-                .map(|j| liquidator.positions[j].qty_contracts)
-                .is_some_and(|l| same_side(l, p.qty_contracts));
-            if held {
+            if liquidator
+                .position_on_side(&p.series, p.qty_contracts)
+                .is_some()
+            {
                 let key = Pubkey::new_from_array(p.series);
                 for m in v.iter_mut().filter(|m| m.pubkey == key) {
                     m.is_writable = false;

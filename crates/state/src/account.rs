@@ -153,6 +153,13 @@ impl MarginAccount {
         self.positions.iter().position(|p| p.series == *series)
     }
 
+    /// Index of the slot holding `series` on the side of `side` (long if > 0, short if < 0).
+    pub fn position_on_side(&self, series: &[u8; 32], side: i64) -> Option<usize> {
+        let i = self.position_index(series)?;
+        let q = self.positions[i].qty_contracts;
+        ((q > 0 && side > 0) || (q < 0 && side < 0)).then_some(i)
+    }
+
     /// Occupied slots.
     pub fn active_positions(&self) -> impl Iterator<Item = &Position> {
         self.positions.iter().filter(|p| !p.is_free())

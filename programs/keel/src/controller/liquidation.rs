@@ -111,15 +111,10 @@ pub fn slices(
 /// or goes, open interest only passes from one to the other, and no futures cash is realised.
 /// `None` otherwise.
 fn keeps_series(from: &MarginAccount, to: &MarginAccount, slice: &Slice) -> Option<(usize, usize)> {
-    let same_side = |a: i64, b: i64| (a > 0 && b > 0) || (a < 0 && b < 0);
-    let i = from.position_index(&slice.series)?;
-    let j = to.position_index(&slice.series)?;
-    let (v, l) = (
-        from.positions[i].qty_contracts,
-        to.positions[j].qty_contracts,
-    );
-    let left = v.checked_sub(slice.qty)?;
-    (same_side(v, slice.qty) && same_side(left, v) && same_side(l, slice.qty)).then_some((i, j))
+    let i = from.position_on_side(&slice.series, slice.qty)?;
+    let j = to.position_on_side(&slice.series, slice.qty)?;
+    let left = from.positions[i].qty_contracts.checked_sub(slice.qty)?;
+    ((left > 0) == (slice.qty > 0) && left != 0).then_some((i, j))
 }
 
 /// Moves `slice` from `from` to `to`: a fee-free fill of the series at the mark on both sides.
