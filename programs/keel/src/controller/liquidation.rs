@@ -118,9 +118,9 @@ fn keeps_series(from: &MarginAccount, to: &MarginAccount, slice: &Slice) -> Opti
 }
 
 /// Moves `slice` from `from` to `to`: a fee-free fill of the series at the mark on both sides.
-/// When that changes nothing the series counts (`keeps_series`) the series is only read, so a
-/// caller may pass it read-only and liquidations in one series need not queue on it; otherwise
-/// it must be writable (`SeriesNotWritable`).
+/// A series passed read-only is only read, which the program accepts where the move changes
+/// nothing the series counts (`keeps_series`; `SeriesNotWritable` otherwise), so liquidations
+/// in one series need not queue on it. A writable one takes the fill's usual path.
 pub fn transfer<'info>(
     from: &mut MarginAccount,
     to: &mut MarginAccount,
@@ -129,21 +129,20 @@ pub fn transfer<'info>(
     slice: &Slice,
 ) -> Result<(Fill, Fill)> {
     let loader = AccountLoader::<Series>::try_from(series_info)?;
-    {
+    if !series_info.is_writable {
+        let (i, j) = keeps_series(from, to, slice).ok_or(KeelError::SeriesNotWritable)?;
         let series = loader.load()?;
         require!(series.exchange == from.exchange, KeelError::WrongExchange);
         require!(
             series.status == keel_state::series::SERIES_ACTIVE,
             KeelError::SeriesAlreadySettled
         );
-    }
-    if let Some((i, j)) = keeps_series(from, to, slice) {
         let give = ledger::shift_position(from, ex, i, -slice.qty, slice.mark)?;
         let take = ledger::shift_position(to, ex, j, slice.qty, slice.mark)?;
         return Ok((give, take));
     }
-    require!(series_info.is_writable, KeelError::SeriesNotWritable);
     let mut series = loader.load_mut()?;
+    require!(series.exchange == from.exchange, KeelError::WrongExchange);
     let give = ledger::apply_fill(
         from,
         ex,
