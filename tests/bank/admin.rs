@@ -35,6 +35,28 @@ async fn init_exchange_bounds_and_mint_extensions() {
         "nothing created"
     );
 
+    // The ledger shards are created at their PDAs, index 0 first: swapped, or one short, the
+    // whole initialisation is refused and nothing exists.
+    let ok_args = || InitExchangeArgs {
+        taker_fee_bps: 5,
+        maker_fee_bps: 2,
+    };
+    let mut swapped = ix::init_exchange(&t.ex, &admin.pubkey(), ok_args());
+    let n = swapped.accounts.len();
+    swapped.accounts.swap(n - 4, n - 3);
+    let mut watch = vec![t.ex.exchange, t.ex.vault];
+    watch.extend(t.ex.ledgers);
+    t.expect_error(&[swapped], &[&admin], E::WrongLedger, &watch)
+        .await;
+    let mut short = ix::init_exchange(&t.ex, &admin.pubkey(), ok_args());
+    short.accounts.pop();
+    t.expect_error(&[short], &[&admin], E::LedgersMissing, &watch)
+        .await;
+    assert!(
+        t.snapshot(&watch).await.iter().all(Option::is_none),
+        "nothing created"
+    );
+
     // A Token-2022 quote mint with a transfer fee (it would short the vault) is refused.
     let mut t = TestContext::builder()
         .quote(QuoteToken::Token2022)
