@@ -470,6 +470,10 @@ fn instruction_inputs(
     let b = snap.accounts[&s.b];
     let margin = metas_json(&snap.margin_metas(&[&a], &[]).unwrap());
     let liq = metas_json(&snap.liquidate_metas(&b, &a).unwrap());
+    // Alice trades against Bob, so she holds his series on the other side (all writable); Bob
+    // as his own liquidator holds every one on his side (all read-only).
+    let held = metas_json(&snap.liquidate_metas_reading_held(&b, &a).unwrap());
+    let held_self = metas_json(&snap.liquidate_metas_reading_held(&b, &b).unwrap());
     let (alice, bob) = (s.alice.key().to_string(), s.bob.key().to_string());
     // The page holding an option's array (list_series takes a page with room: the market's
     // first page holds the scenario's two options of its 16 slots).
@@ -518,7 +522,7 @@ fn instruction_inputs(
         ),
         (
             "liquidate",
-            json!({"liquidatee": s.b.to_string(), "liquidatorAccount": s.a.to_string(), "liquidator": alice, "maxFractionBps": 2500, "remaining": liq}),
+            json!({"liquidatee": s.b.to_string(), "liquidatorAccount": s.a.to_string(), "liquidator": alice, "maxFractionBps": 2500, "remaining": liq, "remainingReadingHeld": held, "remainingReadingHeldBySelf": held_self}),
         ),
         (
             "marginReport",

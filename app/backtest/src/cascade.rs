@@ -185,6 +185,11 @@ pub struct QueueStats {
     /// time (its length less the keeper latency). A population of `accounts · capacity / peak`
     /// or fewer never waits (see `critical_population`).
     pub peak_sim_calls_per_sec: f64,
+    /// Real series transfers that only read their series (the sharded layout: a partial slice
+    /// to keepers already holding that side; `SeriesRoom::writes`).
+    pub series_read_only: f64,
+    /// Real series transfers (one per series an account's landed call moves a slice of).
+    pub series_transfers: f64,
 }
 
 /// The liquidators' combined book: positions taken over (aggregated by series), what was paid
@@ -200,6 +205,15 @@ struct LiquidatorBook {
 }
 
 impl LiquidatorBook {
+    /// Contracts the liquidators hold in `series` (> 0 long).
+    fn net(&self, series: SeriesKey) -> i64 {
+        self.legs
+            .iter()
+            .filter(|l| series_key(l) == series)
+            .map(|l| l.qty)
+            .sum()
+    }
+
     fn take(&mut self, leg: &Leg, q: i64, value: f64) {
         self.paid += value;
         match self.legs.iter_mut().find(|l| {
@@ -278,6 +292,71 @@ struct Account {
 /// The population at the window start.
 /// A series of the cascade (market, kind, strike, expiry): what a liquidation writes.
 type SeriesKey = (u8, SeriesKind, i64, i64);
+
+/// One series in the sharded layout: the real calls writing it the chain can still land this
+/// round, and, per side (long, short), how many of the keepers have yet to take their first
+/// position there.
+///
+/// `liquidate` writes a series only when the transfer changes what the series counts
+/// (`programs/keel` `controller::liquidation::keeps_series`): the liquidator is new to it or
+/// holds the opposite side, or the slice closes the liquidatee's position. A partial slice to a
+/// keeper already holding that side only reads it (keel-keeper passes such series read-only and
+/// resends writable when the simulation refuses, so a refusal costs no block space). The keepers
+/// hold what they take over (the study hedges its delta off Keel), so after each keeper's first
+/// call on a side only closing slices write.
+#[derive(Clone, Debug)]
+struct SeriesRoom {
+    key: SeriesKey,
+    credit: f64,
+    newcomers: [f64; 2],
+}
+
+impl SeriesRoom {
+    fn new(key: SeriesKey, keepers: f64) -> SeriesRoom {
+        SeriesRoom {
+            key,
+            credit: 0.0,
+            newcomers: [keepers; 2],
+        }
+    }
+
+    /// Of `scale` real calls each moving `q` of a position of `qty` contracts to keepers who
+    /// hold `net` contracts of the series together: how many write the series, and what the
+    /// series' newcomers on that side are once they land.
+    fn writes(&self, qty: i64, q: i64, net: i64, keepers: f64, scale: f64) -> SeriesWrites {
+        let side = usize::from(q < 0);
+        if net.signum() != q.signum() {
+            // New to the series or netting: every call writes, and the keepers among these
+            // calls hold the side afterwards.
+            return SeriesWrites {
+                calls: scale,
+                side,
+                newcomers: (keepers - scale).max(0.0),
+            };
+        }
+        let first = self.newcomers[side].min(scale);
+        SeriesWrites {
+            // A slice that closes the liquidatee's position changes the holder count.
+            calls: if q == qty { scale } else { first },
+            side,
+            newcomers: self.newcomers[side] - first,
+        }
+    }
+
+    /// Books a landed call's writes.
+    fn land(&mut self, w: &SeriesWrites) {
+        self.credit -= w.calls;
+        self.newcomers[w.side] = w.newcomers;
+    }
+}
+
+/// What one call's transfer in a series writes ([`SeriesRoom::writes`]).
+#[derive(Clone, Copy, Debug)]
+struct SeriesWrites {
+    calls: f64,
+    side: usize,
+    newcomers: f64,
+}
 
 fn series_key(l: &Leg) -> SeriesKey {
     (l.market, l.kind, l.strike, l.expiry)
@@ -531,11 +610,12 @@ pub fn simulate(
         // Real calls the chain can still land this round (with the chain's limits), and per
         // series (the sharded layout: liquidations writing one series share its 24M a slot).
         let mut credit = 0.0f64;
-        let mut series_credit: Vec<(SeriesKey, f64)> = Vec::new();
+        let keepers = cfg.chain.map_or(1, |c| c.keepers) as f64;
+        let mut rooms: Vec<SeriesRoom> = Vec::new();
         for a in accts.iter() {
             for l in &a.legs {
-                if !series_credit.iter().any(|(k, _)| *k == series_key(l)) {
-                    series_credit.push((series_key(l), 0.0));
+                if !rooms.iter().any(|r| r.key == series_key(l)) {
+                    rooms.push(SeriesRoom::new(series_key(l), keepers));
                 }
             }
         }
@@ -576,8 +656,8 @@ pub fn simulate(
                     // of an unused round's capacity is lost.
                     credit = credit.min(cfg.scale) + ch.calls_in(round_dt);
                     let per_series = ch.series_calls_in(round_dt);
-                    for (_, c) in series_credit.iter_mut() {
-                        *c = c.min(cfg.scale) + per_series;
+                    for r in rooms.iter_mut() {
+                        r.credit = r.credit.min(cfg.scale) + per_series;
                     }
                 }
                 let mut starved = false;
@@ -625,50 +705,9 @@ pub fn simulate(
                             a.waiting = None;
                             continue;
                         }
-                        if let Some(q) = queue.as_mut() {
-                            // The chain lands its call only if the round's capacity has room
-                            // for the `scale` real calls it stands for; if not, it waits.
-                            if starved || credit < cfg.scale {
-                                starved = true;
-                                a.waiting.get_or_insert(now);
-                                unserved += 1;
-                                continue;
-                            }
-                            // A series out of room holds its accounts back, not the others.
-                            let full = a.legs.iter().any(|l| {
-                                series_credit
-                                    .iter()
-                                    .any(|(k, c)| *k == series_key(l) && *c < cfg.scale)
-                            });
-                            if full {
-                                a.waiting.get_or_insert(now);
-                                unserved += 1;
-                                continue;
-                            }
-                            for l in &a.legs {
-                                if let Some((_, c)) =
-                                    series_credit.iter_mut().find(|(k, _)| *k == series_key(l))
-                                {
-                                    *c -= cfg.scale;
-                                }
-                            }
-                            credit -= cfg.scale;
-                            q.calls += cfg.scale;
-                            if let Some(t) = a.waiting.take() {
-                                q.longest_wait_secs = q.longest_wait_secs.max(now - t);
-                            }
-                        }
-                        // The Dutch-auction clock opens with the first call that lands.
-                        let since = *a.since.get_or_insert(now);
-                        any = true;
-                        let deltas: Vec<f64> = b.positions[..a.legs.len()]
-                            .iter()
-                            .map(|q| q.greeks.delta.to_num::<f64>())
-                            .collect();
-                        let marks: Vec<f64> = b.positions[..a.legs.len()]
-                            .iter()
-                            .map(|q| q.value as f64)
-                            .collect();
+                        // The Dutch-auction clock opens with the first call that lands; the plan
+                        // sizes the call as of now either way.
+                        let since = a.since.unwrap_or(now);
                         // Keel's regimes size (AVSL) and price (both) the call with the plan.
                         let plan = if equity > 0.0 && regime != Regime::Static {
                             b.collateral = a.collateral.round() as i64;
@@ -684,13 +723,73 @@ pub fn simulate(
                             (Regime::Avsl, Some(plan)) => plan.fraction.to_num::<f64>(),
                             _ => 1.0,
                         };
-                        // Transfer the slice at the engine's marks.
                         let fx = Fx::from_num(fraction);
+                        let slices = a
+                            .legs
+                            .iter()
+                            .map(|leg| liquidation::slice(leg.qty, fx))
+                            .collect::<Result<Vec<i64>, _>>()
+                            .map_err(|e| engine::EngineError(format!("slice: {e:?}")))?;
+                        if let Some(q) = queue.as_mut() {
+                            // The chain lands its call only if the round's capacity has room
+                            // for the `scale` real calls it stands for; if not, it waits.
+                            if starved || credit < cfg.scale {
+                                starved = true;
+                                a.waiting.get_or_insert(now);
+                                unserved += 1;
+                                continue;
+                            }
+                            // A series out of room holds back the accounts whose calls write
+                            // it, not the others: a partial slice to keepers already holding
+                            // its side only reads it.
+                            let writes: Vec<(usize, SeriesWrites)> = a
+                                .legs
+                                .iter()
+                                .zip(&slices)
+                                .filter(|(_, q)| **q != 0)
+                                .filter_map(|(l, &q)| {
+                                    let i = rooms.iter().position(|r| r.key == series_key(l))?;
+                                    let w = rooms[i].writes(
+                                        l.qty,
+                                        q,
+                                        book.net(series_key(l)),
+                                        keepers,
+                                        cfg.scale,
+                                    );
+                                    Some((i, w))
+                                })
+                                .collect();
+                            if writes.iter().any(|(i, w)| rooms[*i].credit < w.calls) {
+                                a.waiting.get_or_insert(now);
+                                unserved += 1;
+                                continue;
+                            }
+                            q.series_transfers += cfg.scale * writes.len() as f64;
+                            for (i, w) in &writes {
+                                rooms[*i].land(w);
+                                q.series_read_only += cfg.scale - w.calls;
+                            }
+                            credit -= cfg.scale;
+                            q.calls += cfg.scale;
+                            if let Some(t) = a.waiting.take() {
+                                q.longest_wait_secs = q.longest_wait_secs.max(now - t);
+                            }
+                        }
+                        a.since.get_or_insert(now);
+                        any = true;
+                        let deltas: Vec<f64> = b.positions[..a.legs.len()]
+                            .iter()
+                            .map(|q| q.greeks.delta.to_num::<f64>())
+                            .collect();
+                        let marks: Vec<f64> = b.positions[..a.legs.len()]
+                            .iter()
+                            .map(|q| q.value as f64)
+                            .collect();
+                        // Transfer the slice at the engine's marks.
                         let mut transferred_value = 0.0;
                         let mut call_notional = 0.0;
                         for (j, leg) in a.legs.iter_mut().enumerate() {
-                            let q = liquidation::slice(leg.qty, fx)
-                                .map_err(|e| engine::EngineError(format!("slice: {e:?}")))?;
+                            let q = slices[j];
                             if q == 0 {
                                 continue;
                             }
@@ -940,6 +1039,8 @@ pub struct ThroughputPoint {
     pub longest_wait_secs: i64,
     /// Rounds that ended with accounts waiting.
     pub rounds_short: usize,
+    /// Share of the series transfers that only read their series (`QueueStats::series_read_only`).
+    pub series_read_only_frac: f64,
     /// Simulated (false: at or below the critical population, so the reference's results).
     pub simulated: bool,
 }
@@ -1032,6 +1133,7 @@ pub fn throughput_result(
             max_waiting: q.max_waiting,
             longest_wait_secs: q.longest_wait_secs,
             rounds_short: q.rounds_short,
+            series_read_only_frac: q.series_read_only / q.series_transfers.max(f64::MIN_POSITIVE),
             simulated,
         }
     };
@@ -1146,6 +1248,40 @@ mod tests {
         book.take(&leg, 5, 0.0);
         assert_eq!(book.legs.len(), 1);
         assert_eq!(book.legs[0].qty, 15);
+    }
+
+    /// A series is written by the calls that change what it counts: every call while the keepers
+    /// do not hold the slice's side (new, or netting), each keeper's first call on a side, and
+    /// every slice that closes the liquidatee's position; a partial slice to holders only reads.
+    #[test]
+    fn only_first_netting_and_closing_calls_write_a_series() {
+        let key = (0, SeriesKind::Future, 0, 90 * DAY);
+        let mut r = SeriesRoom::new(key, 4.0);
+        // Keepers hold nothing: 10 real calls of short slices all write; all four keepers then
+        // hold the short side.
+        let w = r.writes(-10, -3, 0, 4.0, 10.0);
+        assert_eq!((w.calls, w.side, w.newcomers), (10.0, 1, 0.0));
+        r.land(&w);
+        assert_eq!(r.newcomers, [4.0, 0.0]);
+        // Holding the short side: a partial slice only reads, a closing one writes.
+        assert_eq!(r.writes(-7, -2, -30, 4.0, 10.0).calls, 0.0);
+        assert_eq!(r.writes(-2, -2, -30, 4.0, 10.0).calls, 10.0);
+        // A long slice nets against the keepers' short: every call writes.
+        assert_eq!(r.writes(5, 2, -30, 4.0, 10.0).calls, 10.0);
+        // Fewer real calls than keepers (a small population): the first calls on a side write
+        // until every keeper holds it, whatever the book already holds.
+        let mut small = SeriesRoom::new(key, 4.0);
+        let w = small.writes(-10, -3, 0, 4.0, 0.5);
+        assert_eq!((w.calls, w.newcomers), (0.5, 3.5));
+        small.land(&w);
+        for left in [3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.0] {
+            let w = small.writes(-10, -3, -3, 4.0, 0.5);
+            assert_eq!(w.calls, 0.5);
+            small.land(&w);
+            assert_eq!(small.newcomers[1], left);
+        }
+        assert_eq!(small.writes(-10, -3, -3, 4.0, 0.5).calls, 0.0);
+        assert_eq!(small.credit, -4.0);
     }
 
     /// Fine rounds split only the bars whose path spans the threshold, into rounds of at most

@@ -19,12 +19,15 @@
 //!   24M budget per slot;
 //! - **sharded** (the program now: `keel_state::ledger`) — `trade`, `liquidate` and
 //!   `settle_positions` take the Exchange read-only and write one of `LEDGER_SHARDS` ledger
-//!   shards, so the shards together bound a slot at `shards · floor(24M / cost)`; each
-//!   liquidation still writes the series its liquidatee holds (open interest, holders, the
-//!   futures settlement pool), so liquidations touching one series share that series' 24M:
-//!   at most `floor(24M / cost)` a slot per series ([`Chain::series_calls_in`], applied by the
-//!   cascade to each series of the queue). Liquidations of accounts in different series share
-//!   only the block and the liquidators' own accounts.
+//!   shards, so the shards together bound a slot at `shards · floor(24M / cost)`; a
+//!   liquidation writes a series its liquidatee holds when the transfer changes what the series
+//!   counts (open interest, holders, the futures settlement pool: the liquidator new to it or
+//!   netting, or the slice closing the position), so those calls share that series' 24M: at
+//!   most `floor(24M / cost)` a slot per series ([`Chain::series_calls_in`], applied by the
+//!   cascade to each series of the queue, charging only the calls that write it:
+//!   `cascade::SeriesRoom`). A partial slice to a keeper already holding that side only reads
+//!   the series. Liquidations of accounts in different series share only the block and the
+//!   liquidators' own accounts.
 //!
 //! In both layouts every `liquidate` writes the liquidator's margin account (it takes the
 //! positions over) and its fee payer, so one keeper's liquidations serialise on its own account:

@@ -135,8 +135,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 4)]
     throughput_keepers: u64,
     /// Throughput study: compute-unit limit requested per `liquidate` (1,400,000: the keeper's
-    /// former default; it now fits the request to a simulation, at most 104,080 for the
-    /// population's shape, 1x1, whose measured budget is 78,400).
+    /// former default; it now fits the request to a simulation: for the population's shape,
+    /// 1x1, `Budget::fitted` of its measured budget in `chain::MEASURED`).
     #[arg(long, default_value_t = 1_400_000)]
     throughput_cu: u64,
     /// Throughput study: compute-unit limit requested per competing trade.

@@ -472,6 +472,37 @@ fn throughput_section(s: &mut String, r: &Report) {
                 );
             }
         }
+        // What the read-only series path buys: the share of series transfers that only read
+        // their series, at the largest population simulated in the program's layout.
+        let read_only: Vec<String> = t
+            .reference
+            .iter()
+            .filter_map(|rf| {
+                t.points
+                    .iter()
+                    .filter(|p| {
+                        p.simulated
+                            && p.regime == rf.regime
+                            && p.layout == crate::chain::Layout::Sharded.name()
+                    })
+                    .max_by(|a, b| a.population.total_cmp(&b.population))
+                    .map(|p| {
+                        format!(
+                            "{} {:.1}% (at {})",
+                            rf.regime,
+                            100.0 * p.series_read_only_frac,
+                            population(p.population)
+                        )
+                    })
+            })
+            .collect();
+        if !read_only.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nSeries transfers that only read their series (ledger shards): {}.",
+                read_only.join("; ")
+            );
+        }
         let worst = t
             .points
             .iter()

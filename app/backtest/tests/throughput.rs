@@ -141,5 +141,12 @@ fn when_the_queue_exceeds_capacity_todays_layout_has_more_bad_debt_than_sharded_
         assert!(t.bad_debt > s.bad_debt, "{}", t.regime);
         assert!(t.bad_debt > u.bad_debt, "{}", t.regime);
         assert!(t.bankruptcies >= u.bankruptcies, "{}", t.regime);
+        // Only AVSL's partial slices, to keepers already holding that side, leave a series
+        // read-only; whole-account calls close positions and write every series they touch.
+        if t.regime.contains("partial") {
+            assert!(sq.series_read_only > 0.0, "{}", t.regime);
+        } else {
+            assert_eq!(sq.series_read_only, 0.0, "{}", t.regime);
+        }
     }
 }

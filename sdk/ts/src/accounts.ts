@@ -147,6 +147,18 @@ export function activePositions(a: MarginAccount): Position[] {
   return a.positions.filter((p) => !p.series.equals(ZERO));
 }
 
+/**
+ * Index of the slot of `a` holding `series` on the side of `side` (long if > 0, short if < 0),
+ * or undefined (keel-state's `MarginAccount::position_on_side`).
+ */
+export function positionOnSide(a: MarginAccount, series: PublicKey, side: BN): number | undefined {
+  if (series.equals(ZERO)) return undefined;
+  const i = a.positions.findIndex((p) => p.series.equals(series));
+  if (i < 0) return undefined;
+  const q = a.positions[i].qtyContracts;
+  return (q.isNeg() && side.isNeg()) || (q.gtn(0) && side.gtn(0)) ? i : undefined;
+}
+
 /** The markets an account's positions refer to (non-zero entries of `markets`). */
 export function usedMarkets(a: MarginAccount): PublicKey[] {
   return a.markets.filter((m) => !m.equals(ZERO));

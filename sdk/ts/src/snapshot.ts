@@ -22,6 +22,7 @@ import {
   fetchMarginAccounts,
   fetchMarkets,
   fetchSeries,
+  positionOnSide,
   usedMarkets,
   withLedgers,
 } from "./accounts";
@@ -219,6 +220,22 @@ export class Snapshot {
       ...marginMetas(pairs, pages, corr),
       ...seriesMetas(activePositions(liquidatee).map((p) => p.series)),
     ];
+  }
+
+  /**
+   * `liquidateMetas` with the series the liquidator already holds on the liquidatee's side
+   * passed read-only (keel-client's `liquidate_metas_reading_held`): a partial slice of them
+   * changes nothing the series counts, so the program only reads them and liquidations in one
+   * series need not queue on it. Where the slice turns out whole (the position closes) the
+   * program refuses with `SeriesNotWritable`: send again with `liquidateMetas` (keel-keeper does).
+   */
+  liquidateMetasReadingHeld(liquidatee: MarginAccount, liquidator: MarginAccount): AccountMeta[] {
+    const metas = this.liquidateMetas(liquidatee, liquidator);
+    for (const p of activePositions(liquidatee)) {
+      if (positionOnSide(liquidator, p.series, p.qtyContracts) === undefined) continue;
+      for (const m of metas) if (m.pubkey.equals(p.series)) m.isWritable = false;
+    }
+    return metas;
   }
 
   /**

@@ -239,6 +239,26 @@ describe("remaining accounts", () => {
     assert.deepEqual(metasJson(snap.marginMetas([a])), input("withdraw").margin);
     assert.deepEqual(metasJson(snap.marginMetas([a, b])), input("trade").margin);
     assert.deepEqual(metasJson(snap.liquidateMetas(b, a)), input("liquidate").remaining);
+    // Read-only series: none where the liquidator holds the other side, all where it holds
+    // the same one, as keel-client passes them.
+    assert.deepEqual(metasJson(snap.liquidateMetasReadingHeld(b, a)), input("liquidate").remainingReadingHeld);
+    assert.deepEqual(metasJson(snap.liquidateMetasReadingHeld(b, b)), input("liquidate").remainingReadingHeldBySelf);
+    const held = keel.activePositions(b).map((p) => p.series.toBase58());
+    const readOnly = (ms: { pubkey: { toBase58(): string }; isWritable: boolean }[]) =>
+      ms.filter((m) => !m.isWritable && held.includes(m.pubkey.toBase58())).length;
+    assert.equal(readOnly(snap.liquidateMetasReadingHeld(b, a)), 0);
+    assert.equal(readOnly(snap.liquidateMetasReadingHeld(b, b)), held.length);
+    // Alice with her positions turned round and all but the first emptied: on Bob's side in one
+    // series only, which alone is read-only.
+    const one = { ...a, positions: a.positions.map((p) => ({ ...p, qtyContracts: p.qtyContracts.neg() })) };
+    const first = keel.activePositions(one)[0];
+    one.positions = one.positions.map((p) => (p.series.equals(first.series) ? p : { ...p, qtyContracts: p.qtyContracts.muln(0) }));
+    const metas = snap.liquidateMetasReadingHeld(b, one);
+    assert.ok(keel.positionOnSide(b, first.series, first.qtyContracts) !== undefined);
+    assert.deepEqual(
+      metas.filter((m) => !m.isWritable && held.includes(m.pubkey.toBase58())).map((m) => m.pubkey.toBase58()),
+      [first.series.toBase58()],
+    );
     assert.ok(keel.activePositions(a).length >= 3);
   });
 });
