@@ -12,6 +12,7 @@ use crate::data::{Series, DAY};
 use crate::engine::{self, Feed, KeelMargin, Leg, MarketAt};
 use crate::portfolio::PortfolioSpec;
 use keel_risk::breakdown::MarginBreakdown;
+use keel_risk::vol::fills::FillVolParams;
 use keel_risk::{RiskParams, SeriesKind, VolState};
 
 /// One asset: prices, optional implied vol, and its contract size.
@@ -132,6 +133,9 @@ pub struct Variant {
     pub feeds: Vec<Option<Feed>>,
     /// Run on every book (true) or only on the books in `focus`.
     pub all_books: bool,
+    /// The implied vol from the market's own fills at its marks instead of `feeds`
+    /// (`engine::Fills`), with these limits.
+    pub fills: Option<FillVolParams>,
 }
 
 /// A margin rule compared on the same data.
@@ -244,19 +248,27 @@ pub fn prepare(
         .iter()
         .enumerate()
         .map(|(a, asset)| {
+            let marks = asset.mark_vols();
             let states = variants
                 .iter()
                 .map(|v| {
-                    engine::crank(
+                    engine::crank_with(
                         &asset.prices,
                         asset.contract,
                         &v.params,
                         v.feeds.get(a).and_then(|f| f.as_ref()),
+                        v.fills
+                            .filter(|_| asset.marks_are_market())
+                            .map(|params| engine::Fills {
+                                marks: &marks,
+                                params,
+                            })
+                            .as_ref(),
                     )
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Prepared {
-                marks: asset.mark_vols(),
+                marks,
                 ewma: asset.ewma_vols(),
                 states,
             })

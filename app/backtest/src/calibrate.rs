@@ -218,6 +218,7 @@ pub fn check(
         params: *params,
         feeds: assets.iter().map(|a| a.iv_feed()).collect(),
         all_books: true,
+        fills: None,
     }];
     let prep = backtest::prepare(assets, &variants)?;
     let mc = MeasureConfig {

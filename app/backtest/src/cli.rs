@@ -133,6 +133,43 @@ pub fn apply_liq_overrides(p: &mut LiquidationParams, sets: &[String]) -> Result
     }
 }
 
+/// Applies `--fill-set name=value` overrides to the fill-implied vol's limits (`rate`,
+/// `band_low`, `band_high` as numbers; `rate_secs`, `full_notional`, `min_secs_to_expiry` as
+/// integers).
+pub fn apply_fill_overrides(
+    p: &mut keel_risk::vol::fills::FillVolParams,
+    sets: &[String],
+) -> Result<(), String> {
+    for s in sets {
+        let (name, value) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--fill-set {s}: want name=value"))?;
+        let (name, value) = (name.trim(), value.trim());
+        let num = || -> Result<Fx, String> {
+            let v: f64 = value
+                .parse()
+                .map_err(|_| format!("--fill-set {s}: not a number"))?;
+            Fx::checked_from_num(v).ok_or_else(|| format!("--fill-set {s}: out of range"))
+        };
+        let int = || -> Result<i64, String> {
+            value
+                .parse()
+                .map_err(|_| format!("--fill-set {s}: not an integer"))
+        };
+        match name {
+            "rate" => p.rate = num()?,
+            "band_low" => p.band_low = num()?,
+            "band_high" => p.band_high = num()?,
+            "max_log_moneyness" => p.max_log_moneyness = num()?,
+            "rate_secs" => p.rate_secs = int()?.max(1),
+            "full_notional" => p.full_notional = int()?,
+            "min_secs_to_expiry" => p.min_secs_to_expiry = int()?,
+            _ => return Err(format!("--fill-set {s}: no parameter '{name}'")),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +211,21 @@ mod tests {
         assert_eq!(parse_duration("0.5d"), Ok(43_200));
         assert!(parse_duration("3w").is_err());
         assert!(parse_duration("-1d").is_err());
+    }
+
+    #[test]
+    fn fill_overrides_by_name() {
+        use keel_risk::vol::fills::FillVolParams;
+        let mut p = FillVolParams::DEFAULT;
+        let sets = ["rate=0.05", "band_low=0.7", "rate_secs=60"].map(String::from);
+        apply_fill_overrides(&mut p, &sets).unwrap();
+        assert_eq!(
+            (p.rate, p.band_low, p.rate_secs),
+            (Fx::from_num(0.05), Fx::from_num(0.7), 60)
+        );
+        assert_eq!(p.band_high, FillVolParams::DEFAULT.band_high);
+        assert!(apply_fill_overrides(&mut p, &["speed=1".into()]).is_err());
+        assert!(apply_fill_overrides(&mut p, &["rate=fast".into()]).is_err());
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! close, as the on-chain crank does) and the margin of a book at one time through
 //! `keel_risk::compute`. Every Keel margin figure of the backtest comes from here.
 
-use crate::data::Series;
+use crate::data::{Series, DAY};
 use keel_risk::breakdown::MarginBreakdown;
+use keel_risk::pricing::black76;
+use keel_risk::vol::fills::{implied_vol, FillVol, FillVolParams};
 use keel_risk::{
     compute, Correlations, Fx, ImpliedVol, MarketInput, Portfolio, PositionInput, RiskParams,
     SeriesKind, VolState,
@@ -63,6 +65,23 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// Days to expiry of the option each bar's fill trades (`Fills`).
+pub const FILL_DAYS: i64 = 30;
+
+/// The market's own option fills as the engine's only source of implied vol (issue 16 §2): at
+/// each bar, just before the crank, one fill of a `FILL_DAYS` at-the-money call at the market's
+/// mark vol (the market price), of `full_notional`; keel-risk's `vol::fills` turns its price
+/// back into a vol and folds it into the market's `FillVol`, whose level the crank reads as its
+/// implied vol. An active market, where something trades within `iv_fresh_secs` of every crank,
+/// is the assumption (the bar's mark is the price it trades at).
+#[derive(Clone, Copy, Debug)]
+pub struct Fills<'a> {
+    /// The market's mark vol at each bar (`Asset::mark_vols`); no fill where `None`.
+    pub marks: &'a [Option<f64>],
+    /// The fill-implied vol's limits.
+    pub params: FillVolParams,
+}
+
 /// Cranks a fresh `VolState` through every close of `s`: element i is the state after bar i.
 /// `feed[i]` (if any) is the vol-feed value visible at bar i.
 pub fn crank(
@@ -71,13 +90,51 @@ pub fn crank(
     p: &RiskParams,
     feed: Option<&Feed>,
 ) -> Result<Vec<VolState>, EngineError> {
+    crank_with(s, contract, p, feed, None)
+}
+
+/// [`crank`], with the implied vol taken from the market's fills instead of the feed when
+/// `fills` is given.
+pub fn crank_with(
+    s: &Series,
+    contract: f64,
+    p: &RiskParams,
+    feed: Option<&Feed>,
+    fills: Option<&Fills>,
+) -> Result<Vec<VolState>, EngineError> {
     let first = &s.bars[0];
     let mut st = VolState::new(native(first.close, contract), first.ts, p)
         .map_err(|e| EngineError(format!("{}: VolState::new: {e:?}", s.name)))?;
     let mut out = Vec::with_capacity(s.bars.len());
     out.push(st);
+    let mut fill_vol = FillVol::default();
     for (i, b) in s.bars.iter().enumerate().skip(1) {
-        let iv = feed.and_then(|f| f[i]);
+        let iv = match fills {
+            Some(f) => {
+                if let Some(mark) = f.marks.get(i).copied().flatten() {
+                    let fwd = native(b.close, contract);
+                    let t = FILL_DAYS * DAY;
+                    let fill = black76(SeriesKind::Call, fwd, fwd, Fx::from_num(mark), t)
+                        .and_then(|price| {
+                            implied_vol(SeriesKind::Call, fwd, fwd, t, price, &f.params)
+                        })
+                        .map_err(|e| EngineError(format!("{}: fill: {e:?}", s.name)))?;
+                    if let Some(sigma) = fill {
+                        fill_vol
+                            .observe(
+                                sigma,
+                                f.params.full_notional,
+                                b.ts,
+                                st.hist_vol.to_bits(),
+                                &f.params,
+                            )
+                            .map_err(|e| EngineError(format!("{}: fill vol: {e:?}", s.name)))?;
+                    }
+                }
+                fill_vol.implied()
+            }
+            None => feed.and_then(|f| f[i]),
+        };
         st.observe(native(b.close, contract), b.ts, iv, p, PULL_SECS)
             .map_err(|e| {
                 EngineError(format!(

@@ -166,6 +166,10 @@ struct RunArgs {
     /// and checked against the bar beside the fed run. Needs an --iv for every --prices.
     #[arg(long)]
     no_vol_feed: bool,
+    /// Override a limit of the fill-implied vol (variant "Keel, fill-implied vol"): name=value
+    /// (repeatable; names as in keel_risk::vol::fills::FillVolParams).
+    #[arg(long = "fill-set", value_name = "NAME=VALUE")]
+    fill_set: Vec<String>,
 }
 
 #[derive(Args)]
@@ -332,8 +336,11 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
     }
     let mut liq = keel_risk::LiquidationParams::DEFAULT;
     apply_liq_overrides(&mut liq, &a.liq_set)?;
+    let mut fills = keel_risk::vol::fills::FillVolParams::DEFAULT;
+    keel_backtest::cli::apply_fill_overrides(&mut fills, &a.fill_set)?;
     let opt = Options {
         liq,
+        fills,
         cfg,
         windows,
         params,

@@ -172,9 +172,13 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
         let _ = writeln!(s, "\n{} ({}): the margin in market terms was ≤ 0 on {} of {} test days — the engine marked the book above the market by more than its MM — so its ratios there, the 5-day rise among them, are not meaningful.", c.asset, c.model, c.nonpositive, c.n);
     }
     if r.no_vol_feed {
-        let _ = writeln!(s, "\n### Every book with and without the vol feed\n\nBoth marked at the implied vol; \"fed\": the engine given the implied vol (\"Keel\"); \"no feed\": the engine given no vol feed (\"Keel, no vol feed\"). Margin ≤ 0: test days on which the margin in market terms was ≤ 0.\n\n| book | assets | run | x/n | rate | Kupiec p | Chr. p | margin / ES | max 5d rise per notional (quote) | margin ≤ 0 |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "\n### Every book with and without the vol feed\n\nAll marked at the implied vol; \"fed\": the engine given the implied vol (\"Keel\"); \"no feed\": the engine given no vol feed (\"Keel, no vol feed\"); \"fills\": no vol feed, the implied vol discovered from the market's own option fills at the marks (\"Keel, fill-implied vol\": one 30-day at-the-money fill before every crank, keel-risk `vol::fills` limits). Margin ≤ 0: test days on which the margin in market terms was ≤ 0.\n\n| book | assets | run | x/n | rate | Kupiec p | Chr. p | margin / ES | max 5d rise per notional (quote) | margin ≤ 0 |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
         for book in &r.books {
-            for (label, name) in [("fed", "Keel"), ("no feed", crate::run::NO_FEED)] {
+            for (label, name) in [
+                ("fed", "Keel"),
+                ("no feed", crate::run::NO_FEED),
+                ("fills", crate::run::FILLS),
+            ] {
                 let Some(m) = book.models.iter().find(|m| m.model == name) else {
                     continue;
                 };

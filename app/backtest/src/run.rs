@@ -12,6 +12,7 @@ use crate::forecast::{self, Period, Study, StudyConfig};
 use crate::metrics::{self, BookStats, MeasureConfig, Window};
 use crate::portfolio;
 use indicatif::ProgressBar;
+use keel_risk::vol::fills::FillVolParams;
 use keel_risk::{Fx, ImpliedVol, LiquidationParams, RiskParams};
 use serde::Serialize;
 use std::time::Instant;
@@ -43,6 +44,8 @@ pub struct Options {
     /// book (its margin vol only from its own historical estimate) while the market still marks
     /// at the implied vol, and the bar is checked on it beside the fed run.
     pub no_vol_feed: bool,
+    /// Limits of the fill-implied vol (variant `FILLS`).
+    pub fills: FillVolParams,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             throughput: None,
             bar: Bar::default(),
             no_vol_feed: false,
+            fills: FillVolParams::DEFAULT,
         }
     }
 }
@@ -335,7 +339,7 @@ pub fn bar_checks(
     no_vol_feed: bool,
 ) -> Vec<Check> {
     let judged: &[&str] = if no_vol_feed {
-        &["Keel", NO_FEED]
+        &["Keel", NO_FEED, FILLS]
     } else {
         &["Keel"]
     };
@@ -366,7 +370,7 @@ pub fn bar_checks(
             );
             let info = assets.iter().find(|a| a.name == b.assets[0]);
             c.marks_are_market = info.is_some_and(|a| a.marks_are_market);
-            c.vol_feed = model != NO_FEED && info.is_some_and(|a| a.vol_feed);
+            c.vol_feed = model == "Keel" && info.is_some_and(|a| a.vol_feed);
             c.judge(&Bar {
                 futures: false,
                 ..*bar
@@ -440,6 +444,9 @@ pub fn run_all(
     // 2. Coverage, procyclicality, efficiency.
     let t = Instant::now();
     let mut variants = standard_variants(assets, &opt.params);
+    for v in variants.iter_mut().filter(|v| v.fills.is_some()) {
+        v.fills = Some(opt.fills);
+    }
     if opt.no_vol_feed {
         if let Some(assets_without) = assets.iter().find(|a| a.iv.is_none()) {
             return Err(format!(
@@ -448,7 +455,10 @@ pub fn run_all(
             )
             .into());
         }
-        for v in variants.iter_mut().filter(|v| v.name == NO_FEED) {
+        for v in variants
+            .iter_mut()
+            .filter(|v| v.name == NO_FEED || v.name == FILLS)
+        {
             v.all_books = true;
         }
     }
@@ -475,6 +485,7 @@ pub fn run_all(
                     params: opt.params,
                     feeds,
                     all_books: false,
+                    fills: None,
                 });
             }
         }
@@ -620,6 +631,9 @@ pub fn run_all(
 pub const NO_APC: &str = "Keel without APC or floors";
 /// Name of the Keel variant given no vol feed (marks still at the implied vol).
 pub const NO_FEED: &str = "Keel, no vol feed";
+/// Name of the Keel variant whose implied vol comes from the market's own option fills at the
+/// market's marks (`engine::Fills`), with no vol feed.
+pub const FILLS: &str = "Keel, fill-implied vol";
 /// Name of the Keel variant with a 25% APC buffer.
 pub const APC_BUFFER: &str = "Keel with a 25% APC buffer";
 
@@ -635,18 +649,21 @@ pub fn standard_variants(assets: &[Asset], p: &RiskParams) -> Vec<Variant> {
             params: *p,
             feeds: iv.clone(),
             all_books: true,
+            fills: None,
         },
         Variant {
             name: NO_APC.into(),
             params: engine::without_apc_or_floors(p),
             feeds: iv.clone(),
             all_books: true,
+            fills: None,
         },
         Variant {
             name: APC_BUFFER.into(),
             params: engine::with_apc_buffer(p),
             feeds: iv.clone(),
             all_books: true,
+            fills: None,
         },
     ];
     if any_iv {
@@ -655,6 +672,14 @@ pub fn standard_variants(assets: &[Asset], p: &RiskParams) -> Vec<Variant> {
             params: *p,
             feeds: vec![None; assets.len()],
             all_books: false,
+            fills: None,
+        });
+        v.push(Variant {
+            name: FILLS.into(),
+            params: *p,
+            feeds: vec![None; assets.len()],
+            all_books: false,
+            fills: Some(FillVolParams::DEFAULT),
         });
     }
     v

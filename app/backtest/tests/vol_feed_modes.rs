@@ -5,7 +5,7 @@
 
 use keel_backtest::backtest::{Asset, BookRun};
 use keel_backtest::data::{self, Kind, DAY};
-use keel_backtest::run::{self, Options, NO_FEED};
+use keel_backtest::run::{self, Options, FILLS, NO_FEED};
 use keel_backtest::{backtest, report};
 
 mod support;
@@ -110,12 +110,15 @@ fn no_vol_feed_withholds_the_feed_from_the_engine_and_keeps_the_market_marks() {
     assert!(r.no_vol_feed && !r0.no_vol_feed);
     let nf = r.variants.iter().position(|v| v == NO_FEED).unwrap();
 
-    // The bar is checked on both, the unfed engine labelled as such, marks at market prices.
-    assert_eq!(r.bar_checks.len(), 2);
+    // The bar is checked on all three, the unfed engines labelled as such, marks at market
+    // prices.
+    assert_eq!(r.bar_checks.len(), 3);
     assert_eq!(r.bar_checks[0].model, "Keel");
     assert!(r.bar_checks[0].vol_feed);
     assert_eq!(r.bar_checks[1].model, NO_FEED);
     assert!(!r.bar_checks[1].vol_feed && r.bar_checks[1].marks_are_market);
+    assert_eq!(r.bar_checks[2].model, FILLS);
+    assert!(!r.bar_checks[2].vol_feed && r.bar_checks[2].marks_are_market);
     assert_eq!(r0.bar_checks.len(), 1);
     let straddle = r.books.iter().find(|b| b.book == "short_straddle").unwrap();
     for c in &r.bar_checks {
@@ -136,11 +139,26 @@ fn no_vol_feed_withholds_the_feed_from_the_engine_and_keeps_the_market_marks() {
     // Every book is run both ways.
     assert_eq!(x.runs.len(), 7);
     for (book, run) in r.books.iter().zip(&x.runs) {
-        for name in ["Keel", NO_FEED] {
+        for name in ["Keel", NO_FEED, FILLS] {
             let m = book.models.iter().find(|m| m.model == name).unwrap();
             assert!(m.coverage.n > 300, "{} {name}: {}", book.book, m.coverage.n);
         }
         let (k, u) = (model(run, "Keel"), model(run, NO_FEED));
+        // The fill-implied engine is given no feed either, but its own fills at the market's
+        // marks carry the implied vol back (the synthetic IV moves less than the rate allows):
+        // its margin is the fed engine's within 0.1% wherever the unfed one differs.
+        let f = model(run, FILLS);
+        let near = run
+            .points
+            .iter()
+            .filter(|p| (p.margin[f] - p.margin[k]).abs() <= 1e-3 * p.margin[k].abs())
+            .count();
+        assert!(
+            near > run.points.len() * 95 / 100,
+            "{}: fill-implied margin near the fed one on {near} of {} points",
+            run.spec.name,
+            run.points.len()
+        );
         let differ = run
             .points
             .iter()

@@ -5,6 +5,7 @@ pub mod apc;
 pub mod blend;
 pub mod correlation;
 pub mod ewma;
+pub mod fills;
 pub mod garch;
 
 pub use blend::ImpliedVol;
