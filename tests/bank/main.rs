@@ -8,6 +8,7 @@ mod arrays;
 mod attacks;
 mod cranks;
 mod errors;
+mod fills;
 mod keeper;
 mod keeper_rpc;
 mod ledgers;

@@ -411,7 +411,10 @@ pub fn build_instruction(ex: &ExchangeKeys, name: &str, i: &Value) -> Instructio
         "fundInsurance" => {
             ix::fund_insurance(ex, &k("funder"), &k("source"), n("amountNative") as u64)
         }
-        "updateVolatility" => ix::update_volatility(ex, &k("market"), &k("oracle")),
+        "updateVolatility" => {
+            let series: Vec<Pubkey> = i["series"].as_array().unwrap().iter().map(key).collect();
+            ix::update_volatility_with_fills(ex, &k("market"), &k("oracle"), &series)
+        }
         "updateCorrelation" => ix::update_correlation(
             ex,
             (&k("marketA"), &k("oracleA")),
@@ -474,6 +477,16 @@ fn instruction_inputs(
     // as his own liquidator holds every one on his side (all read-only).
     let held = metas_json(&snap.liquidate_metas_reading_held(&b, &a).unwrap());
     let held_self = metas_json(&snap.liquidate_metas_reading_held(&b, &b).unwrap());
+    // The series whose option fills a crank of the BTC market folds (no vol authority).
+    let fills: Vec<String> = snap
+        .fill_series(&s.btc.key, 16)
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert!(
+        !fills.is_empty(),
+        "the scenario's option trades record fills"
+    );
     let (alice, bob) = (s.alice.key().to_string(), s.bob.key().to_string());
     // The page holding an option's array (list_series takes a page with room: the market's
     // first page holds the scenario's two options of its 16 slots).
@@ -506,7 +519,7 @@ fn instruction_inputs(
         ),
         (
             "updateVolatility",
-            json!({"market": s.btc.key.to_string(), "oracle": s.btc.oracle.to_string()}),
+            json!({"market": s.btc.key.to_string(), "oracle": s.btc.oracle.to_string(), "series": fills}),
         ),
         (
             "updateCorrelation",

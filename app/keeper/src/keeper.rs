@@ -11,6 +11,10 @@ use keel_client::ix;
 use keel_client::lookup::{self, Ensured};
 use keel_client::view::{OracleDirectory, Snapshot, ViewError};
 use keel_client::{Budget, Chain, ChainError, Pubkey, SendError, Sent};
+
+/// Series whose new option fills a crank folds into a market's implied vol (the newest; a
+/// legacy transaction holds about 25 accounts beside the crank's three).
+const FILL_SERIES_PER_CRANK: usize = 16;
 use keel_state::array_page::{NO_PAGE, PAGE_SERIES};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -281,7 +285,10 @@ impl Keeper {
         Ok(match a {
             Action::Crank { market, .. } => {
                 let mv = &s.markets[market];
-                ix::update_volatility(&ex, market, &mv.oracle_key)
+                // A market without a vol authority folds its series' new option fills into
+                // its implied vol at the crank.
+                let fills = s.fill_series(market, FILL_SERIES_PER_CRANK);
+                ix::update_volatility_with_fills(&ex, market, &mv.oracle_key, &fills)
             }
             Action::CrankArrays { market, page } => {
                 let mv = &s.markets[market];

@@ -409,6 +409,22 @@ pub fn crank_arrays(
 }
 
 pub fn update_volatility(ex: &ExchangeKeys, market: &Pubkey, oracle: &Pubkey) -> Instruction {
+    update_volatility_with_fills(ex, market, oracle, &[])
+}
+
+/// `update_volatility` that first folds the option fills recorded in `series` (series of this
+/// market, read-only) into the market's implied vol: for a market without a vol authority
+/// (`Snapshot::fill_series` picks those with fills the market has not folded yet).
+pub fn update_volatility_with_fills(
+    ex: &ExchangeKeys,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    series: &[Pubkey],
+) -> Instruction {
+    let metas: Vec<AccountMeta> = series
+        .iter()
+        .map(|k| AccountMeta::new_readonly(*k, false))
+        .collect();
     ix(
         keel::accounts::UpdateVolatility {
             exchange: ex.exchange,
@@ -416,7 +432,7 @@ pub fn update_volatility(ex: &ExchangeKeys, market: &Pubkey, oracle: &Pubkey) ->
             oracle: *oracle,
         },
         keel::instruction::UpdateVolatility {},
-        &[],
+        &metas,
     )
 }
 

@@ -603,6 +603,28 @@ impl Snapshot {
         Ok(margin_metas(&pairs, &pages, &correlations))
     }
 
+    /// The series of `market` whose option fills the market has not folded into its implied
+    /// vol yet (newest first, at most `max`): what `ix::update_volatility_with_fills` passes.
+    /// Empty for a market with a vol authority (its implied vol is published).
+    pub fn fill_series(&self, market: &Pubkey, max: usize) -> Vec<Pubkey> {
+        let Some(mv) = self.markets.get(market) else {
+            return Vec::new();
+        };
+        if mv.market.has_vol_authority() {
+            return Vec::new();
+        }
+        let folded = mv.market.fill_vol;
+        let mut fresh: Vec<(i64, Pubkey)> = self
+            .series
+            .iter()
+            .filter(|(_, s)| s.market == market.to_bytes() && s.fill_vol.fills > 0)
+            .filter(|(_, s)| folded.fills == 0 || s.fill_vol.ts > folded.ts)
+            .map(|(k, s)| (s.fill_vol.ts, *k))
+            .collect();
+        fresh.sort_unstable_by(|a, b| b.cmp(a));
+        fresh.into_iter().take(max).map(|(_, k)| k).collect()
+    }
+
     /// Remaining accounts of a `deposit` into `account`: its markets while it is in a
     /// liquidation episode (so a deposit that restores it ends the episode), none otherwise
     /// (the program computes no margin then).

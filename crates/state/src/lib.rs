@@ -198,6 +198,7 @@ pub fn layout_by_name(name: &str) -> Option<(&'static [Field], usize)> {
         "LiquidationParams" => of::<LiquidationParams>(),
         "VolState" => of::<VolState>(),
         "CorrelationState" => of::<CorrelationState>(),
+        "FillVol" => of::<keel_risk::vol::fills::FillVol>(),
         "ArrayPage" => of::<ArrayPage>(),
         "ArraySlot" => of::<ArraySlot>(),
         "ListedOption" => of::<market::ListedOption>(),

@@ -3,6 +3,7 @@
 
 use crate::{layout, PubkeyBytes};
 use keel_risk::array::{Anchor, StrikeCandidate};
+use keel_risk::vol::fills::{FillVol, FillVolParams};
 use keel_risk::{RiskParams, VolState};
 
 /// Most option series of one market listed (active) at a time: the candidates for the risk
@@ -202,8 +203,12 @@ layout! {
         pub prev_anchor: Anchor,
         /// @3968 The listed option series (strike points are chosen among them; `MAX_LISTED`).
         pub listed: [ListedOption; 128],
-        /// @6016 Room to grow without a migration.
-        pub reserved: [u8; 256],
+        /// @6016 The implied vol of the market's option fills, folded from its series by the
+        /// vol crank (`keel_risk::vol::fills`): the implied vol of a market without a vol
+        /// authority.
+        pub fill_vol: FillVol,
+        /// @6048 Room to grow without a migration.
+        pub reserved: [u8; 224],
     }
 }
 
@@ -257,8 +262,38 @@ impl Market {
         self.anchor_epoch = self.anchor_epoch.saturating_add(2);
     }
 
-    /// The implied vol to blend in at the crank, if one was ever published.
+    /// Whether the market has a vol authority (its implied vol is published); without one its
+    /// implied vol is that of its own option fills (`fill_vol`).
+    pub fn has_vol_authority(&self) -> bool {
+        self.vol_authority != [0u8; 32]
+    }
+
+    /// Folds fills recorded in the market's series, `(time, level)` of each series' `fill_vol`,
+    /// into the market's `fill_vol`, oldest first; those not newer than the market's last fold
+    /// are skipped (the rate limit of `FillVol::observe` holds across folds, whichever series a
+    /// crank passes). Returns how many were folded.
+    pub fn fold_fills(&mut self, fills: &mut [(i64, keel_risk::Fx)]) -> keel_risk::RiskResult<u32> {
+        fills.sort_unstable_by_key(|f| f.0);
+        let p = FillVolParams::DEFAULT;
+        let hist = self.vol_state.hist_vol.to_bits();
+        let mut n = 0;
+        for &(ts, level) in fills.iter() {
+            if level <= keel_risk::Fx::ZERO || (self.fill_vol.fills > 0 && ts <= self.fill_vol.ts) {
+                continue;
+            }
+            self.fill_vol
+                .observe(level, p.full_notional, ts, hist, &p)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The implied vol to blend in at the crank: the published one where the market has a vol
+    /// authority, else the implied vol of its fills (`fill_vol`); none if there is none yet.
     pub fn implied(&self) -> Option<keel_risk::ImpliedVol> {
+        if !self.has_vol_authority() {
+            return self.fill_vol.implied();
+        }
         (self.implied_vol > keel_risk::Fx::ZERO).then_some(keel_risk::ImpliedVol {
             vol: self.implied_vol,
             ts: self.implied_vol_ts,

@@ -9,6 +9,7 @@
 
 use crate::{Field, Layout};
 use keel_risk::array::{Anchor, Bound};
+use keel_risk::vol::fills::FillVol;
 use keel_risk::vol::CorrelationState;
 use keel_risk::{Fx, LiquidationParams, NamedShock, RiskParams, SeriesArray, VolState};
 
@@ -122,6 +123,13 @@ risk_layout!(VolState {
     stable_price: i64,
     n_obs: u64,
     reserved: [u64; 7],
+});
+
+risk_layout!(FillVol {
+    level: Fx,
+    ts: i64,
+    fills: u64,
+    reserved: u64,
 });
 
 risk_layout!(CorrelationState {

@@ -1,6 +1,8 @@
 //! A series: one tradable contract of a market (a call, put or future with a strike and expiry).
 
 use crate::{layout, PubkeyBytes};
+use keel_risk::vol::fills::{implied_vol, FillVol, FillVolParams};
+use keel_risk::{Fx, RiskResult};
 
 /// Series status: trading until expiry.
 pub const SERIES_ACTIVE: u8 = 0;
@@ -61,8 +63,11 @@ layout! {
         pub array_slot: u8,
         /// @163 Explicit padding (zero).
         pub padding2: [u8; 5],
-        /// @168 Room to grow without a migration.
-        pub reserved: [u8; 120],
+        /// @168 The implied vol of this series' option fills, rate- and band-limited
+        /// (`keel_risk::vol::fills`; recorded by `trade` on markets without a vol authority).
+        pub fill_vol: FillVol,
+        /// @200 Room to grow without a migration.
+        pub reserved: [u8; 88],
     }
 }
 
@@ -70,6 +75,33 @@ impl Series {
     /// The series kind, if the stored byte is valid.
     pub fn series_kind(&self) -> Option<keel_risk::SeriesKind> {
         keel_risk::SeriesKind::from_u8(self.kind)
+    }
+
+    /// Records a fill of `qty` contracts at `price` per contract (an option's premium) when
+    /// the market's spot per contract is `spot` and its historical vol `hist`: its Black-76
+    /// implied vol, if the fill carries one ([`implied_vol`]), folded into `fill_vol` with
+    /// the notional |qty|·spot ([`FillVol::observe`]: rate- and band-limited). Futures record
+    /// nothing. Returns the fill's implied vol.
+    pub fn record_fill(
+        &mut self,
+        spot: i64,
+        price: i64,
+        qty: i64,
+        now: i64,
+        hist: Fx,
+    ) -> RiskResult<Option<Fx>> {
+        let Some(kind) = self.series_kind().filter(|k| k.is_option()) else {
+            return Ok(None);
+        };
+        let p = FillVolParams::DEFAULT;
+        let t = self.expiry_ts.saturating_sub(now);
+        let Some(sigma) = implied_vol(kind, spot, self.strike_native, t, price, &p)? else {
+            return Ok(None);
+        };
+        let notional = (qty.unsigned_abs() as i64).saturating_mul(spot);
+        self.fill_vol
+            .observe(sigma, notional, now, hist.to_bits(), &p)?;
+        Ok(Some(sigma))
     }
 
     /// Payoff per contract at settlement price `s`: max(s − K, 0), max(K − s, 0) or s.

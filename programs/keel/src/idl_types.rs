@@ -32,6 +32,7 @@ fn nested(name: &str) -> Option<(&'static [Field], usize, &'static str)> {
         "LiquidationParams" => of::<LiquidationParams>("keel_risk::LiquidationParams"),
         "VolState" => of::<VolState>("keel_risk::VolState"),
         "CorrelationState" => of::<CorrelationState>("keel_risk::vol::CorrelationState"),
+        "FillVol" => of::<keel_risk::vol::fills::FillVol>("keel_risk::vol::fills::FillVol"),
         "ListedOption" => {
             of::<keel_state::market::ListedOption>("keel_state::market::ListedOption")
         }

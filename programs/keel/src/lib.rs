@@ -156,7 +156,7 @@ pub mod keel {
     }
 
     /// The volatility crank.
-    pub fn update_volatility(ctx: Context<UpdateVolatility>) -> Result<()> {
+    pub fn update_volatility<'info>(ctx: Context<'info, UpdateVolatility<'info>>) -> Result<()> {
         market_update_volatility::handler(ctx)
     }
 

@@ -259,8 +259,19 @@ export function fundInsurance(ex: ExchangeKeys, funder: PublicKey, source: Publi
 }
 
 /** The volatility crank. */
-export function updateVolatility(ex: ExchangeKeys, market: PublicKey, oracle: PublicKey): TransactionInstruction {
-  return buildInstruction("updateVolatility", { exchange: ex.exchange, market, oracle });
+/**
+ * The vol crank. `series`: series of this market whose option fills to fold into its implied
+ * vol first (a market without a vol authority; keel-client's `update_volatility_with_fills`,
+ * `Snapshot.fillSeries` picks them), passed read-only.
+ */
+export function updateVolatility(
+  ex: ExchangeKeys,
+  market: PublicKey,
+  oracle: PublicKey,
+  series: PublicKey[] = [],
+): TransactionInstruction {
+  const remaining = series.map((pubkey) => ({ pubkey, isSigner: false, isWritable: false }));
+  return buildInstruction("updateVolatility", { exchange: ex.exchange, market, oracle }, {}, remaining);
 }
 
 /** The correlation crank: `[market, oracle]` of each side (a's index < b's). */

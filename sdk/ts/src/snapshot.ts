@@ -223,6 +223,22 @@ export class Snapshot {
   }
 
   /**
+   * The series of `market` whose option fills the market has not folded into its implied vol
+   * yet, newest first, at most `max` (keel-client's `fill_series`); none for a market with a
+   * vol authority.
+   */
+  fillSeries(market: PublicKey, max = 16): PublicKey[] {
+    const mv = this.market(market);
+    if (!mv || !mv.account.volAuthority.equals(PublicKey.default)) return [];
+    const folded = mv.account.fillVol;
+    const fresh = this.series
+      .filter((s) => s.account.market.equals(market) && s.account.fillVol.fills.gtn(0))
+      .filter((s) => folded.fills.isZero() || s.account.fillVol.ts.gt(folded.ts))
+      .sort((a, b) => b.account.fillVol.ts.cmp(a.account.fillVol.ts) || Buffer.compare(b.address.toBuffer(), a.address.toBuffer()));
+    return fresh.slice(0, max).map((s) => s.address);
+  }
+
+  /**
    * `liquidateMetas` with the series the liquidator already holds on the liquidatee's side
    * passed read-only (keel-client's `liquidate_metas_reading_held`): a partial slice of them
    * changes nothing the series counts, so the program only reads them and liquidations in one

@@ -153,7 +153,7 @@ function build(name: string, i: Json) {
         { qtyContracts: new BN(i.qtyContracts), priceNative: new BN(i.priceNative) }, metas(i.margin));
     case "closeAccount": return keel.closeAccount(k("owner"), k("account"));
     case "fundInsurance": return keel.fundInsurance(ex, k("funder"), k("source"), Number(i.amountNative));
-    case "updateVolatility": return keel.updateVolatility(ex, k("market"), k("oracle"));
+    case "updateVolatility": return keel.updateVolatility(ex, k("market"), k("oracle"), i.series.map(pk));
     case "updateCorrelation": return keel.updateCorrelation(ex, [k("marketA"), k("oracleA")], [k("marketB"), k("oracleB")]);
     case "settleSeries": return keel.settleSeries(ex, k("caller"), k("market"), k("series"), k("oracle"), i.arrayPage ? k("arrayPage") : null);
     case "settlePositions": return keel.settlePositions(ex, k("account"), i.series.map(pk));
@@ -260,6 +260,10 @@ describe("remaining accounts", () => {
       [first.series.toBase58()],
     );
     assert.ok(keel.activePositions(a).length >= 3);
+    // The series whose fills a crank folds, as keel-client picks them.
+    const upd = input("updateVolatility");
+    assert.deepEqual(snap.fillSeries(pk(upd.market)).map((x) => x.toBase58()), upd.series);
+    assert.ok(upd.series.length > 0);
   });
 });
 

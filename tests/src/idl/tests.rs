@@ -117,15 +117,18 @@ fn idl_layouts_are_the_zero_copy_layouts() {
         assert_eq!(offset, size, "{name}: size");
         checked += 1;
     }
-    // Seven accounts (ArrayPage and Ledger among them), eleven nested layouts (Totals among
-    // them), and the risk arrays' Anchor, Bound, SeriesArray, ArraySlot and ListedOption.
-    assert_eq!(checked, 23, "every layout described");
+    // Seven accounts (ArrayPage and Ledger among them), twelve nested layouts (Totals and
+    // FillVol among them), and the risk arrays' Anchor, Bound, SeriesArray, ArraySlot and
+    // ListedOption.
+    assert_eq!(checked, 24, "every layout described");
     // The risk-engine structs are typed, not bytes.
     let market = fields(&types["Market"]);
     let rp = market.iter().find(|f| f["name"] == "risk_params").unwrap();
     assert_eq!(rp["type"]["defined"]["name"], "RiskParams");
     let vs = market.iter().find(|f| f["name"] == "vol_state").unwrap();
     assert_eq!(vs["type"]["defined"]["name"], "VolState");
+    let fv = market.iter().find(|f| f["name"] == "fill_vol").unwrap();
+    assert_eq!(fv["type"]["defined"]["name"], "FillVol");
     let anchor = market.iter().find(|f| f["name"] == "anchor").unwrap();
     assert_eq!(anchor["type"]["defined"]["name"], "Anchor");
     // Account sizes as Anchor's client computes them (discriminator + layout).

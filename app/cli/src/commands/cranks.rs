@@ -15,6 +15,9 @@ use keel_migrations::units::fmt_time;
 use keel_state::array_page::NO_PAGE;
 use serde::Serialize;
 
+/// Series whose new option fills `keel crank` folds into a market's implied vol (the newest).
+const FILL_SERIES_PER_CRANK: usize = 16;
+
 /// Compute-unit limit of a `crank_arrays` transaction: pricing a full page takes ~40k CU per
 /// series, so ask for Solana's maximum.
 pub const ARRAY_CRANK_CU_LIMIT: u32 = 1_400_000;
@@ -188,7 +191,12 @@ pub async fn crank<C: Chain>(env: &Env<C>, market: &str) -> CliResult<Cranked> {
     let sent = env
         .send(
             "update_volatility",
-            &[ix::update_volatility(&ex, &key, &mv.oracle_key)],
+            &[ix::update_volatility_with_fills(
+                &ex,
+                &key,
+                &mv.oracle_key,
+                &snap.fill_series(&key, FILL_SERIES_PER_CRANK),
+            )],
             &[],
         )
         .await?;

@@ -2,11 +2,14 @@
 //! folds the price into the EWMA/GARCH state, moves the stable price, blends a fresh implied
 //! vol and applies the anti-procyclical floor. Callable at any interval above the market's
 //! minimum; stale, low-confidence and out-of-order prices are refused and change nothing.
+//!
+//! Remaining accounts (markets without a vol authority): series of this market whose option
+//! fills should be folded into the market's implied vol first (`Market::fold_fills`).
 
 use crate::error::{KeelError, OrKeel};
 use crate::events::VolatilityUpdated;
 use crate::oracle;
-use crate::state::{Exchange, Market};
+use crate::state::{Exchange, Market, Series};
 use anchor_lang::prelude::*;
 use keel_state::exchange::PAUSE_CRANK;
 
@@ -19,7 +22,23 @@ pub struct UpdateVolatility<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
+/// The fills the market's series passed in `remaining` have recorded, `(time, level)`: each
+/// must be a series of this market (`WrongMarket` otherwise).
+fn series_fills<'info>(
+    remaining: &'info [AccountInfo<'info>],
+    market: &Pubkey,
+) -> Result<Vec<(i64, keel_risk::Fx)>> {
+    let mut out = Vec::with_capacity(remaining.len());
+    for info in remaining {
+        let loader = AccountLoader::<Series>::try_from(info)?;
+        let s = loader.load()?;
+        require!(s.market == market.to_bytes(), KeelError::WrongMarket);
+        out.push((s.fill_vol.ts, s.fill_vol.level));
+    }
+    Ok(out)
+}
+
+pub fn handler<'info>(ctx: Context<'info, UpdateVolatility<'info>>) -> Result<()> {
     require!(
         ctx.accounts.exchange.load()?.allows(PAUSE_CRANK),
         KeelError::ExchangePaused
@@ -31,6 +50,13 @@ pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
     let spec = m.contract_spec();
     let price = spec.price_native(&reading).or_keel()?;
     let conf = spec.conf_native(&reading).or_keel()?;
+    // A market without a vol authority first folds the fills its series recorded (any of its
+    // series, passed read-only as remaining accounts; the fold is rate-limited whichever a
+    // caller picks).
+    if !m.has_vol_authority() && !ctx.remaining_accounts.is_empty() {
+        let mut fills = series_fills(ctx.remaining_accounts, &ctx.accounts.market.key())?;
+        m.fold_fills(&mut fills).or_keel()?;
+    }
     let iv = m.implied();
     // The market is modified only if the observation is accepted (`observe` changes nothing
     // on an error, and the error aborts the instruction).

@@ -10,6 +10,9 @@
 //! in the ledger shard the caller passes (any shard of the exchange; `keel_state::ledger`), so
 //! trades of different accounts do not queue on one writable account.
 //!
+//! On a market without a vol authority an option fill also records its implied vol in the
+//! series (`keel_state::Series::record_fill`), which `update_volatility` folds into the market's.
+//!
 //! Remaining accounts: (market, oracle) for every market either account holds positions in
 //! after the trade (including the series' market), then optional correlation accounts.
 
@@ -221,6 +224,19 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     if !band.contains(price) {
         crate::log!("price {} outside [{}, {}]", price, band.lo, band.hi);
         return err!(KeelError::PriceOutsideBand);
+    }
+    // A market without a vol authority takes its implied vol from its own option fills: each
+    // records its implied vol in the series (rate- and band-limited, `Series::record_fill`),
+    // which the vol crank folds into the market's (docs/risk-model.md §3.6).
+    if kind.is_option() && !market.market.0.has_vol_authority() {
+        let spot = market
+            .market
+            .0
+            .contract_spec()
+            .price_native(&market.reading)
+            .or_keel()?;
+        let hist = market.market.0.vol_state.hist_vol;
+        series.record_fill(spot, price, qty, now, hist).or_keel()?;
     }
     let mut margin = Margin::new(&set, now);
     let (ts, taker_healthy) = check_side(

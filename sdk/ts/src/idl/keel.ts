@@ -3603,6 +3603,50 @@ export type Keel = {
     },
     {
       "docs": [
+        "Layout keel_risk::vol::fills::FillVol (repr(C), bytemuck Pod)"
+      ],
+      "name": "fillVol",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "byte offset 0 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "level",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 8 (after the discriminator in accounts: +8)"
+            ],
+            "name": "ts",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 16 (after the discriminator in accounts: +8)"
+            ],
+            "name": "fills",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "byte offset 24 (after the discriminator in accounts: +8)"
+            ],
+            "name": "reserved",
+            "type": "u64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
         "Arguments of `fund_insurance`."
       ],
       "name": "fundInsuranceArgs",
@@ -4858,11 +4902,22 @@ export type Keel = {
             "docs": [
               "byte offset 6016 (after the discriminator in accounts: +8)"
             ],
+            "name": "fillVol",
+            "type": {
+              "defined": {
+                "name": "fillVol"
+              }
+            }
+          },
+          {
+            "docs": [
+              "byte offset 6048 (after the discriminator in accounts: +8)"
+            ],
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                256
+                224
               ]
             }
           }
@@ -6229,11 +6284,22 @@ export type Keel = {
             "docs": [
               "byte offset 168 (after the discriminator in accounts: +8)"
             ],
+            "name": "fillVol",
+            "type": {
+              "defined": {
+                "name": "fillVol"
+              }
+            }
+          },
+          {
+            "docs": [
+              "byte offset 200 (after the discriminator in accounts: +8)"
+            ],
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                120
+                88
               ]
             }
           }
