@@ -12,7 +12,6 @@ use crate::data::{Series, DAY};
 use crate::engine::{self, Feed, KeelMargin, Leg, MarketAt};
 use crate::portfolio::PortfolioSpec;
 use keel_risk::breakdown::MarginBreakdown;
-use keel_risk::vol::fills::FillVolParams;
 use keel_risk::{RiskParams, SeriesKind, VolState};
 
 /// One asset: prices, optional implied vol, and its contract size.
@@ -135,7 +134,7 @@ pub struct Variant {
     pub all_books: bool,
     /// The implied vol from the market's own fills at its marks instead of `feeds`
     /// (`engine::Fills`), with these limits.
-    pub fills: Option<FillVolParams>,
+    pub fills: Option<engine::FillConfig>,
 }
 
 /// A margin rule compared on the same data.
@@ -259,9 +258,10 @@ pub fn prepare(
                         v.feeds.get(a).and_then(|f| f.as_ref()),
                         v.fills
                             .filter(|_| asset.marks_are_market())
-                            .map(|params| engine::Fills {
+                            .map(|c| engine::Fills {
                                 marks: &marks,
-                                params,
+                                params: c.params,
+                                every: c.every,
                             })
                             .as_ref(),
                     )

@@ -80,6 +80,17 @@ pub struct Fills<'a> {
     pub marks: &'a [Option<f64>],
     /// The fill-implied vol's limits.
     pub params: FillVolParams,
+    /// A fill before every `every`-th crank only (1: every crank; a thinner market).
+    pub every: usize,
+}
+
+/// What a variant's fills are: the limits and how often a fill happens (`Fills`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FillConfig {
+    /// The fill-implied vol's limits.
+    pub params: FillVolParams,
+    /// A fill before every `every`-th crank (≥ 1).
+    pub every: usize,
 }
 
 /// Cranks a fresh `VolState` through every close of `s`: element i is the state after bar i.
@@ -111,7 +122,8 @@ pub fn crank_with(
     for (i, b) in s.bars.iter().enumerate().skip(1) {
         let iv = match fills {
             Some(f) => {
-                if let Some(mark) = f.marks.get(i).copied().flatten() {
+                let due = i % f.every.max(1) == 0;
+                if let Some(mark) = f.marks.get(i).copied().flatten().filter(|_| due) {
                     let fwd = native(b.close, contract);
                     let t = FILL_DAYS * DAY;
                     let fill = black76(SeriesKind::Call, fwd, fwd, Fx::from_num(mark), t)
@@ -323,6 +335,45 @@ pub fn with_apc_buffer(p: &RiskParams) -> RiskParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fill-implied vol reaches the crank only from fills: a fill before every crank keeps
+    /// it stamped at each bar, a fill before every 3rd leaves the bars between carrying the last
+    /// fill's time (so the blend sees it age), and no marks mean no implied vol at all.
+    #[test]
+    fn fills_stamp_the_implied_vol_at_the_bars_they_happen() {
+        let mut text = String::from("date,open,high,low,close\n");
+        for d in 0..10 {
+            let px = 60_000.0 * (1.0 + 0.01 * (d % 3) as f64);
+            text += &format!("2024-01-{:02},{px},{px},{px},{px}\n", d + 1);
+        }
+        let s = crate::data::parse("t.csv", &text, crate::data::Kind::Prices).unwrap();
+        let p = RiskParams::DEFAULT;
+        let marks = vec![Some(0.6); s.bars.len()];
+        let run = |every: usize, marks: &[Option<f64>]| {
+            let f = Fills {
+                marks,
+                params: FillVolParams::DEFAULT,
+                every,
+            };
+            crank_with(&s, 0.01, &p, None, Some(&f)).unwrap()
+        };
+        let plain = crank(&s, 0.01, &p, None).unwrap();
+        let each = run(1, &marks);
+        let third = run(3, &marks);
+        let none = run(1, &vec![None; s.bars.len()]);
+        // Without marks nothing trades: the plain crank, bit for bit.
+        assert_eq!(none, plain);
+        // Every bar: the blend pulls the raw vol toward the fills' 60%.
+        for i in 1..s.bars.len() {
+            assert_ne!(each[i].raw_vol, plain[i].raw_vol, "bar {i}");
+        }
+        // Every third bar: on the bars between, the last fill is a day or two old, past the
+        // 6-hour staleness: the crank is the plain one there.
+        assert_ne!(third[3].raw_vol, plain[3].raw_vol);
+        assert_eq!(third[4].raw_vol, plain[4].raw_vol);
+        assert_eq!(third[5].raw_vol, plain[5].raw_vol);
+        assert_ne!(third[6].raw_vol, plain[6].raw_vol);
+    }
 
     /// Where the scan sets MM, what an account must hold above its positions' value at *any*
     /// common mark — MM − Σ value — is the worst MM scenario's value at the margin vol: the mark

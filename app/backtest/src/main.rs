@@ -170,6 +170,10 @@ struct RunArgs {
     /// (repeatable; names as in keel_risk::vol::fills::FillVolParams).
     #[arg(long = "fill-set", value_name = "NAME=VALUE")]
     fill_set: Vec<String>,
+    /// Variant "Keel, fill-implied vol": a fill before every N-th crank only (a thinner
+    /// market; 1 = every crank).
+    #[arg(long, default_value_t = 1)]
+    fill_every: usize,
 }
 
 #[derive(Args)]
@@ -340,7 +344,10 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
     keel_backtest::cli::apply_fill_overrides(&mut fills, &a.fill_set)?;
     let opt = Options {
         liq,
-        fills,
+        fills: keel_backtest::engine::FillConfig {
+            params: fills,
+            every: a.fill_every.max(1),
+        },
         cfg,
         windows,
         params,

@@ -44,8 +44,9 @@ pub struct Options {
     /// book (its margin vol only from its own historical estimate) while the market still marks
     /// at the implied vol, and the bar is checked on it beside the fed run.
     pub no_vol_feed: bool,
-    /// Limits of the fill-implied vol (variant `FILLS`).
-    pub fills: FillVolParams,
+    /// The fills of variant `FILLS`: the fill-implied vol's limits, and a fill before every
+    /// how many cranks.
+    pub fills: engine::FillConfig,
 }
 
 impl Default for Options {
@@ -62,7 +63,10 @@ impl Default for Options {
             throughput: None,
             bar: Bar::default(),
             no_vol_feed: false,
-            fills: FillVolParams::DEFAULT,
+            fills: engine::FillConfig {
+                params: FillVolParams::DEFAULT,
+                every: 1,
+            },
         }
     }
 }
@@ -679,7 +683,10 @@ pub fn standard_variants(assets: &[Asset], p: &RiskParams) -> Vec<Variant> {
             params: *p,
             feeds: vec![None; assets.len()],
             all_books: false,
-            fills: Some(FillVolParams::DEFAULT),
+            fills: Some(engine::FillConfig {
+                params: FillVolParams::DEFAULT,
+                every: 1,
+            }),
         });
     }
     v
