@@ -158,6 +158,10 @@ pub struct RegimeResult {
     /// Mark-to-market of what the liquidators took over plus their delta hedge, at the window's
     /// end (quote units).
     pub liquidator_mtm: f64,
+    /// What a liquidator that closes each round's takeovers at the next round's price (at the
+    /// engine's marks), delta-hedged from each take, makes on them besides the bonus (quote
+    /// units; `Unwinder`).
+    pub liquidator_closing_pnl: f64,
     /// The liquidation queue under the chain's limits (only with `CascadeConfig::chain`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueStats>,
@@ -251,6 +255,61 @@ impl LiquidatorBook {
             .zip(&b.positions)
             .map(|(l, q)| l.qty as f64 * q.greeks.delta.to_num::<f64>() * spot)
             .sum::<f64>();
+        Ok(())
+    }
+}
+
+/// A liquidator that closes what it takes over at the next keeper round's price (one round
+/// later, at the engine's marks; the window's last marks for the last round), delta-hedged from
+/// each take (issue 15 §1: a keeper that hedges or closes
+/// what it takes over, as `keel demo`'s does). A shadow of the takeovers: it changes nothing in
+/// the simulation, whose price impact comes from the hedging flow either way.
+#[derive(Clone, Debug, Default)]
+struct Unwinder {
+    legs: Vec<Leg>,
+    paid: f64,
+    /// (hedge notional, the price it was put on at), one per slice taken.
+    hedges: Vec<(f64, f64)>,
+    pnl: f64,
+}
+
+impl Unwinder {
+    /// Takes `q` of `leg` at `value` (its mark), hedging its delta (per contract) at `spot`.
+    fn take(&mut self, leg: &Leg, q: i64, value: f64, delta: f64, spot: f64) {
+        self.paid += value;
+        match self.legs.iter_mut().find(|l| {
+            (l.kind, l.strike, l.expiry, l.entry) == (leg.kind, leg.strike, leg.expiry, leg.entry)
+        }) {
+            Some(l) => l.qty += q,
+            None => self.legs.push(Leg { qty: q, ..*leg }),
+        }
+        self.legs.retain(|l| l.qty != 0);
+        self.hedges.push((-(q as f64) * delta * spot, spot));
+    }
+
+    /// Closes everything at the marks of `mk` (spot `spot`), booking value − paid + hedge P&L.
+    fn close(
+        &mut self,
+        spot: f64,
+        mk: &[MarketAt],
+        p: &RiskParams,
+        now: i64,
+        b: &mut MarginBreakdown,
+    ) -> Result<(), engine::EngineError> {
+        let value = if self.legs.is_empty() {
+            0.0
+        } else {
+            engine::margin(&self.legs, mk, p, now, b)?.value as f64
+        };
+        let hedge: f64 = self
+            .hedges
+            .iter()
+            .map(|(h, s0)| h * (spot / s0 - 1.0))
+            .sum();
+        self.pnl += value - self.paid + hedge;
+        self.legs.clear();
+        self.hedges.clear();
+        self.paid = 0.0;
         Ok(())
     }
 }
@@ -597,9 +656,19 @@ pub fn simulate(
             bonuses: 0.0,
             liquidator_bonus: 0.0,
             liquidator_mtm: 0.0,
+            liquidator_closing_pnl: 0.0,
             queue: None,
         };
         let mut book = LiquidatorBook::default();
+        let mut closer = Unwinder::default();
+        let mut last = (
+            [MarketAt {
+                spot: engine::native(s.bars[i0].close, asset.contract),
+                vol: vol0,
+                conf_frac: 0.0,
+            }],
+            s.bars[i0].ts,
+        );
         let mut low = f64::INFINITY;
         let mut queue = cfg.chain.map(|c| QueueStats {
             capacity_per_sec: c.per_second(),
@@ -651,6 +720,14 @@ pub fn simulate(
                 )
                 .map_err(|e| engine::EngineError(format!("crank: {e:?}")))?;
                 low = low.min(px);
+                // The closing liquidator closes last round's takeovers at this round's price.
+                let open = engine::native(px, asset.contract);
+                let mk_open = [MarketAt {
+                    spot: open,
+                    vol,
+                    conf_frac: 0.0,
+                }];
+                closer.close(open as f64, &mk_open, p, now, &mut b)?;
                 if let Some(ch) = &cfg.chain {
                     // Less than one simulated call's worth carries over (granularity), the rest
                     // of an unused round's capacity is lost.
@@ -796,6 +873,7 @@ pub fn simulate(
                             let share = q as f64 / leg.qty as f64;
                             transferred_value += marks[j] * share;
                             book.take(leg, q, marks[j] * share);
+                            closer.take(leg, q, marks[j] * share, deltas[j], spot as f64);
                             sold += q as f64 * deltas[j] * spot as f64;
                             call_notional += q.unsigned_abs() as f64 * spot as f64;
                             leg.qty -= q;
@@ -874,25 +952,24 @@ pub fn simulate(
                     }
                 }
                 let spot = engine::native(hist * impact.exp(), asset.contract);
-                book.mark(
-                    spot as f64,
-                    &[MarketAt {
-                        spot,
-                        vol,
-                        conf_frac: 0.0,
-                    }],
-                    p,
-                    now,
-                    &mut b,
-                )?;
+                let mk = [MarketAt {
+                    spot,
+                    vol,
+                    conf_frac: 0.0,
+                }];
+                book.mark(spot as f64, &mk, p, now, &mut b)?;
+                last = (mk, now);
             }
             result.paths[k + 1].2.push(px);
         }
         result.paths[0].2.push(s.bars[i0].close);
+        // What is still held at the window's end is closed at its last marks.
+        closer.close(last.0[0].spot as f64, &last.0, p, last.1, &mut b)?;
         r.liquidated_frac = r.liquidated_notional / notional.max(1.0);
         r.trough_vs_history = low / hist_min - 1.0;
         r.insurance_end = insurance;
         r.liquidator_mtm = book.value - book.paid + book.hedge_pnl;
+        r.liquidator_closing_pnl = closer.pnl;
         r.queue = queue;
         result.regimes.push(r);
     }
@@ -1282,6 +1359,48 @@ mod tests {
         }
         assert_eq!(small.writes(-10, -3, -3, 4.0, 0.5).calls, 0.0);
         assert_eq!(small.credit, -4.0);
+    }
+
+    /// The closing liquidator: a future taken at its mark, hedged at the take, closed after a
+    /// 10% fall makes nothing (the position loses the move, the hedge gains it); closing empties
+    /// it, and a second close adds nothing.
+    #[test]
+    fn a_hedged_future_closed_at_the_round_end_makes_nothing() {
+        let p = RiskParams::DEFAULT;
+        let spot = 50_000_000_000i64;
+        let vol = VolState::new(spot, 0, &p).unwrap();
+        let leg = Leg {
+            market: 0,
+            kind: SeriesKind::Future,
+            strike: 0,
+            expiry: 90 * DAY,
+            qty: 10,
+            entry: spot,
+        };
+        let mut b = MarginBreakdown::default();
+        let mut c = Unwinder::default();
+        c.take(&leg, 10, 0.0, 1.0, spot as f64);
+        let down = spot / 10 * 9;
+        let mk = [MarketAt {
+            spot: down,
+            vol,
+            conf_frac: 0.0,
+        }];
+        c.close(down as f64, &mk, &p, 60, &mut b).unwrap();
+        assert!(c.pnl.abs() < 1e-6 * spot as f64, "{}", c.pnl);
+        assert!(c.legs.is_empty() && c.hedges.is_empty() && c.paid == 0.0);
+        // Unhedged (delta 0 given), the same take loses the move: 10 contracts × 10%.
+        let mut u = Unwinder::default();
+        u.take(&leg, 10, 0.0, 0.0, spot as f64);
+        u.close(down as f64, &mk, &p, 60, &mut b).unwrap();
+        assert!(
+            (u.pnl + (spot - down) as f64 * 10.0).abs() < 1.0,
+            "{}",
+            u.pnl
+        );
+        let before = u.pnl;
+        u.close(down as f64, &mk, &p, 120, &mut b).unwrap();
+        assert_eq!(u.pnl, before);
     }
 
     /// Fine rounds split only the bars whose path spans the threshold, into rounds of at most

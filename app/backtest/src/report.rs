@@ -345,6 +345,22 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
             s,
             "\nNotional-based figures are % of the population's starting notional. The liquidators' P&L: the bonuses they kept (after the insurance share) and the mark-to-market at the window's end of everything they took over, delta-hedged at the end of every keeper round.\n"
         );
+        let _ = writeln!(s, "### Liquidators who close each round\n\nThe same takeovers, each round's closed at the next round's price (at the engine's marks; the window's last marks for the last), delta-hedged from each take; % of notional.\n\n| window | asset | regime | bonus kept | closing P&L | bonus + closing |\n|---|---|---|---:|---:|---:|");
+        for w in &r.cascade {
+            for g in &w.regimes {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {:+.3}% | {:+.3}% | {:+.3}% |",
+                    w.window,
+                    w.asset,
+                    g.regime,
+                    100.0 * g.liquidator_bonus / w.notional,
+                    100.0 * g.liquidator_closing_pnl / w.notional,
+                    100.0 * (g.liquidator_bonus + g.liquidator_closing_pnl) / w.notional
+                );
+            }
+        }
+        let _ = writeln!(s);
     }
 
     if !r.throughput.is_empty() || !r.throughput_capacity.is_empty() {
