@@ -948,6 +948,14 @@ async fn crank_and_settle() {
         c["margin_vol_q32"],
         t.market(&s.btc.key).await.vol_state.margin_vol.to_bits()
     );
+    // The market has no vol authority: the crank folded the option fills of the trades above
+    // into its implied vol, which `keel markets` shows with its source.
+    let m = t.market(&s.btc.key).await;
+    assert!(m.fill_vol.fills > 0, "the crank passed the traded series");
+    let listed = json(&markets::markets(&e).await.unwrap());
+    let row = &listed["markets"][0];
+    assert_eq!(row["vol_source"], "fills");
+    assert_eq!(row["implied_vol_q32"], m.fill_vol.level.to_bits());
 
     // Too early: the program's error, named, with what to do.
     let m = err(cranks::settle(&e, s.call, &[]).await);

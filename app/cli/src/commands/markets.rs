@@ -34,6 +34,13 @@ pub struct MarketRow {
     pub price_error: Option<String>,
     /// Margin vol (annualised, Q32.32 bits).
     pub margin_vol_q32: i64,
+    /// Where the implied vol comes from: `authority` (published) or `fills` (the market's own
+    /// option fills, no vol authority).
+    pub vol_source: String,
+    /// The implied vol the next crank blends in (annualised, Q32.32 bits), if any.
+    pub implied_vol_q32: Option<i64>,
+    /// When it was published or last traded.
+    pub implied_vol_ts: Option<i64>,
     /// Stable price per contract (native).
     pub stable_price_native: i64,
     /// Last crank.
@@ -61,6 +68,7 @@ impl Render for Markets {
             "size",
             "price/contract",
             "margin vol",
+            "implied vol",
             "stable",
             "series",
             "cranked",
@@ -82,6 +90,15 @@ impl Render for Markets {
                         format!("n/a: {}", m.price_error.clone().unwrap_or_default())
                     }),
                 format!("{}%", q32(m.margin_vol_q32.saturating_mul(100), 2)),
+                match (m.implied_vol_q32, m.implied_vol_ts) {
+                    (Some(v), Some(ts)) => format!(
+                        "{}% ({}, {})",
+                        q32(v.saturating_mul(100), 2),
+                        m.vol_source,
+                        fmt_time(ts)
+                    ),
+                    _ => format!("none ({})", m.vol_source),
+                },
                 money(m.stable_price_native, m.decimals),
                 m.series_count.to_string(),
                 fmt_time(m.vol_updated_ts),
@@ -119,6 +136,14 @@ pub async fn markets<C: Chain>(env: &Env<C>) -> CliResult<Markets> {
                 price_native,
                 price_error,
                 margin_vol_q32: m.vol_state.margin_vol.to_bits(),
+                vol_source: if m.has_vol_authority() {
+                    "authority"
+                } else {
+                    "fills"
+                }
+                .into(),
+                implied_vol_q32: m.implied().map(|iv| iv.vol.to_bits()),
+                implied_vol_ts: m.implied().map(|iv| iv.ts),
                 stable_price_native: m.vol_state.stable_price,
                 vol_updated_ts: m.vol_state.last_ts,
                 series_count: m.series_count,
