@@ -22,8 +22,10 @@ use crate::array::{
 };
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
+#[cfg(test)]
+use crate::fx::mul_ceil;
 use crate::fx::{
-    add, div_shift, imul, mul, mul_ceil, mul_frac, mul_frac_ceil, mul_wide, sub, Fx, Round, ONE,
+    add, div_shift, imul, mul, mul_frac, mul_frac_ceil, mul_wide, sub, Fx, Round, ONE,
 };
 use crate::params::RiskParams;
 use crate::pricing::{Greeks, SeriesKind};
@@ -313,15 +315,18 @@ fn begin<'a>(
     Ok(sums_are_exact(p, anchors))
 }
 
-/// Bound on Σ |qty|·max(max forward, K) under which no sum can overflow.
-const EXACT_BOUND: u64 = 1 << 62;
+/// Bound on Σ |qty|·max(max forward, K) under which no sum, and no whole interval's loss, can
+/// overflow (2^61: the loss gap − P&L is at most 2.5 times the bound, [`whole`]).
+const EXACT_BOUND: u64 = 1 << 61;
 
 /// Whether every per-market sum of `p` is exact in plain 64-bit arithmetic, so the sums may skip
 /// their overflow checks. Every value in an array is clamped to [0, max(F, K)] (`value_at`),
 /// every gap is at most F/2 and every mark a chord of values, so each |qty·x| is at most one
 /// term of Σ_j |qty_j|·max(F_max,j, K_j), and every partial sum (P&L, gaps, marks, their
-/// differences) at most twice the sum: below 2^63 when the sum is below 2^62. Anything that
-/// fails the test takes the checked path, so the results are the same bits either way.
+/// differences) at most twice the sum: below 2^63 when the sum is below 2^62, and a whole
+/// interval's loss (a gap sum minus a P&L) at most 2.5 times it: below 2^63 when the sum is
+/// below [`EXACT_BOUND`] = 2^61. Anything that fails the test takes the checked path, so the
+/// results are the same bits either way.
 fn sums_are_exact(p: &Portfolio, anchors: &[&Anchor]) -> bool {
     let mut total = 0u64;
     for pos in p.positions {
@@ -654,7 +659,7 @@ fn finish(
                 *v = sub(*v, mr.mark_total)?;
             }
         }
-        worst_losses(mr, mk.params)?;
+        worst_losses(mr, mk.params, exact)?;
         let k = mr.window.mark.0 as usize;
         let width = sub(a.mark_fwd[k + 1], a.mark_fwd[k])?;
         let rise = sub(mr.mark_edges[1], mr.mark_edges[0])?;
@@ -787,61 +792,26 @@ fn span_part(span: Span, i: usize) -> (i64, i64) {
     (start.min(stop), stop)
 }
 
-/// The worst of `worst` (a loss and its interval) and the losses over `span` on ladder `l`, in
-/// ascending order (a tie keeps the earlier interval). The intervals strictly inside the span are
-/// whole ([`span_part`]): there the loss is gap − min(ends), in a loop of its own; the two end
-/// intervals take [`loss_between`] with their positions.
-#[inline(always)]
-fn worst_in_span(
-    mr: &MarketRisk,
-    l: Ladder,
-    span: Span,
-    worst: (i64, u8),
-) -> RiskResult<(i64, u8)> {
-    let (first, end) = (span.first as usize, span.end as usize);
-    let (mut best, mut at) = worst;
-    if first >= end {
-        return Ok(worst);
-    }
-    let mut take = |p: usize, loss: i64| {
-        if loss > best {
-            best = loss;
-            at = p as u8;
-        }
-    };
-    let base = l.start();
-    let part = span_part(span, first);
-    take(
-        base + first,
-        loss_between(mr, base + first, part.0, part.1)?,
-    );
-    for i in first + 1..end.saturating_sub(1) {
-        let p = base + i;
-        take(p, sub(mr.gap[p], mr.pnl[p].min(mr.pnl[p + 1]))?);
-    }
-    if end - 1 > first {
-        let part = span_part(span, end - 1);
-        take(
-            base + end - 1,
-            loss_between(mr, base + end - 1, part.0, part.1)?,
-        );
-    }
-    Ok((best, at))
-}
-
 /// Worst weighted loss over the IM range and worst loss over the MM range of one market: the
 /// intervals of both main ladders that the range around the oracle price covers (in part at its
 /// ends), then the extremes and named shocks (IM only, weighted) at their move from the oracle
-/// price.
-fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
+/// price. `exact`: the sums are exact ([`sums_are_exact`]), so a whole interval's loss cannot
+/// overflow ([`whole`]).
+fn worst_losses(mr: &mut MarketRisk, params: &RiskParams, exact: bool) -> RiskResult<()> {
     let w = mr.window;
+    let mut im = (mr.worst_im, mr.worst_im_interval);
+    let mut mm = (mr.worst_mm, mr.worst_mm_interval);
     for l in [Ladder::Up, Ladder::Down] {
-        // Weight 1: ⌈loss·1⌉ = loss (and the worst starts at 0, so only a loss > 0 counts).
-        let (worst, at) = worst_in_span(mr, l, w.im, (mr.worst_im, mr.worst_im_interval))?;
-        (mr.worst_im, mr.worst_im_interval) = (worst, at);
-        let (worst, at) = worst_in_span(mr, l, w.mm, (mr.worst_mm, mr.worst_mm_interval))?;
-        (mr.worst_mm, mr.worst_mm_interval) = (worst, at);
+        if exact {
+            scan_span::<true>(mr, l, w.im, &mut im)?;
+            scan_span::<true>(mr, l, w.mm, &mut mm)?;
+        } else {
+            scan_span::<false>(mr, l, w.im, &mut im)?;
+            scan_span::<false>(mr, l, w.mm, &mut mm)?;
+        }
     }
+    (mr.worst_im, mr.worst_im_interval) = im;
+    (mr.worst_mm, mr.worst_mm_interval) = mm;
     for (l, &(k, lambda)) in LADDERS[2..].iter().zip(&w.mini) {
         let weight = match l {
             Ladder::Named0 => params.named_shocks[0].weight,
@@ -849,10 +819,89 @@ fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
             _ => params.extreme_weight,
         };
         let p = l.start() + k as usize;
-        let loss = loss_between(mr, p, lambda, lambda)?;
+        let loss = loss_at(mr, p, lambda)?;
         take_loss(mr, p, loss, weight.to_bits(), true, false)?;
     }
     Ok(())
+}
+
+/// The worst of `worst` (a loss and its interval) and the losses over `span` on ladder `l`, in
+/// ascending order (a tie keeps the earlier interval). The intervals strictly inside the span are
+/// whole ([`span_part`]): there the loss is gap − min(ends), in a tight loop of their own
+/// ([`whole`]); the two end intervals take [`loss_between`] with their positions.
+#[inline(always)]
+fn scan_span<const EXACT: bool>(
+    mr: &MarketRisk,
+    l: Ladder,
+    span: Span,
+    worst: &mut (i64, u8),
+) -> RiskResult<()> {
+    let (first, end) = (span.first as usize, span.end as usize);
+    if first >= end {
+        return Ok(());
+    }
+    let base = l.start();
+    let part = span_part(span, first);
+    let loss = loss_between(mr, base + first, part.0, part.1)?;
+    if loss > worst.0 {
+        *worst = (loss, (base + first) as u8);
+    }
+    whole::<EXACT>(mr, base + first + 1, base + end - 1, worst)?;
+    if end - 1 > first {
+        let part = span_part(span, end - 1);
+        let loss = loss_between(mr, base + end - 1, part.0, part.1)?;
+        if loss > worst.0 {
+            *worst = (loss, (base + end - 1) as u8);
+        }
+    }
+    Ok(())
+}
+
+/// The whole intervals `from..to` (by their first point), in ascending order: each loss
+/// gap − min(ends) offered to `worst`, which a later interval replaces only when strictly
+/// larger. `EXACT`: the loss is a plain difference, exact on the exact path (each P&L is at most
+/// 2·S in magnitude and a gap sum at most S/2 for the bound S of [`sums_are_exact`], so the
+/// difference is below 2.5·2^61 < 2^63).
+#[inline(always)]
+fn whole<const EXACT: bool>(
+    mr: &MarketRisk,
+    from: usize,
+    to: usize,
+    worst: &mut (i64, u8),
+) -> RiskResult<()> {
+    // Interval k reads points k and k + 1: the bound lets the loop run without index checks.
+    let to = to.min(POINTS - 1);
+    let (mut best, mut at) = *worst;
+    let mut k = from;
+    while k < to {
+        let low = mr.pnl[k].min(mr.pnl[k + 1]);
+        let loss = if EXACT {
+            mr.gap[k].wrapping_sub(low)
+        } else {
+            sub(mr.gap[k], low)?
+        };
+        if loss > best {
+            best = loss;
+            at = k as u8;
+        }
+        k += 1;
+    }
+    *worst = (best, at);
+    Ok(())
+}
+
+/// [`loss_between`] at one position `lambda` of interval `p` (the mini ladders): the same bits
+/// with the chord and the shape evaluated once.
+#[inline(always)]
+fn loss_at(mr: &MarketRisk, p: usize, lambda: i64) -> RiskResult<i64> {
+    let (a, b) = (mr.pnl[p], mr.pnl[p + 1]);
+    let low = add(a, mul_frac(sub(b, a)?, lambda)?)?;
+    let g = if lambda == ONE / 2 {
+        mr.gap[p]
+    } else {
+        mul_frac_ceil(mr.gap[p], shape(lambda)?)?
+    };
+    sub(g, low)
 }
 
 /// Records interval `p`'s loss as a candidate for the worst IM (weighted by `w`) and/or MM.
@@ -868,7 +917,9 @@ fn take_loss(
         return Ok(());
     }
     if im {
-        let weighted = mul_ceil(loss, w)?;
+        // ⌈loss·w⌉: `mul_frac_ceil` is `mul_ceil`'s bits for any w (two multiplies for a
+        // weight in [0, 1], which every legal parameter is).
+        let weighted = mul_frac_ceil(loss, w)?;
         if weighted > mr.worst_im {
             mr.worst_im = weighted;
             mr.worst_im_interval = p as u8;
