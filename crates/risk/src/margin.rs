@@ -253,12 +253,21 @@ fn with_arrays<'a>(
         return Err(RiskError::BadMarketIndex);
     }
     let exact = begin(p, anchors, memo, out)?;
+    let shared = Shared::all(p, anchors, out);
     let mut pending = Pending::default();
     for (i, pos) in p.positions.iter().enumerate() {
-        let a = anchors
-            .get(pos.market as usize)
-            .ok_or(RiskError::BadMarketIndex)?;
-        add_position(p, a, i, arrays[i], exact, Some(&mut pending), out)?;
+        let m = pos.market as usize;
+        let a = anchors.get(m).ok_or(RiskError::BadMarketIndex)?;
+        add_position_with(
+            p,
+            a,
+            i,
+            arrays[i],
+            exact,
+            Some(&mut pending),
+            &shared[m],
+            out,
+        )?;
     }
     pending.flush(out);
     finish(p, anchors, exact, out)
@@ -328,23 +337,40 @@ const EXACT_BOUND: u64 = 1 << 61;
 /// below [`EXACT_BOUND`] = 2^61. Anything that fails the test takes the checked path, so the
 /// results are the same bits either way.
 fn sums_are_exact(p: &Portfolio, anchors: &[&Anchor]) -> bool {
+    // Per market, the largest forward of any of its values, marks and gaps.
+    let n = anchors.len().min(p.markets.len()).min(MAX_MARKETS);
+    let mut fwd = [0i64; MAX_MARKETS];
+    for (f, (a, mk)) in fwd.iter_mut().zip(anchors.iter().zip(p.markets)) {
+        *f = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+    }
     let mut total = 0u64;
     for pos in p.positions {
-        let (Some(a), Some(mk)) = (
-            anchors.get(pos.market as usize),
-            p.markets.get(pos.market as usize),
-        ) else {
+        let m = pos.market as usize;
+        if m >= n {
             return false;
-        };
-        let f = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+        }
+        let f = fwd[m];
         if f < 0 || pos.strike < 0 {
             return false;
         }
-        let (hi, lo) = mul_wide(pos.qty.unsigned_abs(), f.max(pos.strike) as u64);
-        total = match (hi, total.checked_add(lo)) {
-            (0, Some(t)) if t < EXACT_BOUND => t,
-            _ => return false,
+        let (q, x) = (pos.qty.unsigned_abs(), f.max(pos.strike) as u64);
+        // Both below 2^32: one native product (< 2^64, exact); else the wide one.
+        let term = if (q | x) >> 32 == 0 {
+            q.wrapping_mul(x)
+        } else {
+            match mul_wide(q, x) {
+                (0, lo) => lo,
+                _ => return false,
+            }
         };
+        // total < 2^61 before, so total + term < 2^62 + 2^61 cannot wrap once term < 2^61.
+        if term >= EXACT_BOUND {
+            return false;
+        }
+        total += term;
+        if total >= EXACT_BOUND {
+            return false;
+        }
     }
     true
 }
@@ -392,18 +418,68 @@ fn mac_all<const EXACT: bool>(
 /// Value at position `lambda` (Q32.32) of interval `k` of a ladder of `values`: the chord,
 /// rounded up for an upper bound (`gap` = None), or the chord rounded down minus
 /// 4λ(1 − λ)·gap[k] for a lower bound — the most a convex function can fall below its chord at
-/// λ given the end deltas (0 at the points themselves).
+/// λ given the end deltas (0 at the points themselves). `gap` comes with `shape(lambda)`,
+/// computed once per market ([`Shared`]).
 #[inline(always)]
-fn chord(values: &[i64], (k, lambda): (u8, i64), gap: Option<&[i64]>) -> RiskResult<i64> {
+fn chord(
+    values: &[i64],
+    (k, lambda): (u8, i64),
+    gap: Option<(&[i64], RiskResult<i64>)>,
+) -> RiskResult<i64> {
     let k = k as usize;
     let (a, b) = (values[k], values[k + 1]);
     let rise = sub(b, a)?;
     match gap {
         None => add(a, mul_frac_ceil(rise, lambda)?),
-        Some(g) => sub(
+        Some((g, shape)) => sub(
             add(a, mul_frac(rise, lambda)?)?,
-            mul_frac_ceil(g[k], shape(lambda)?)?,
+            mul_frac_ceil(g[k], shape?)?,
         ),
+    }
+}
+
+/// What every position of one market shares in [`add_position`], computed once per market
+/// (each as the expression the position would evaluate, errors included: a position takes
+/// them with `?` where it used to compute them, so the results and errors are the same).
+#[derive(Clone, Copy, Debug)]
+struct Shared {
+    /// The largest forward of the market (for the rounding allowance).
+    max_fwd: i64,
+    /// `shape` at the oracle's and at the stable price's mark-ladder positions (longs' marks).
+    shape_mark: RiskResult<i64>,
+    shape_stable: RiskResult<i64>,
+    /// ⌈spot·short_min_im⌉ and ⌈spot·short_min_mm⌉: the short minimum per contract.
+    short_im: RiskResult<i64>,
+    short_mm: RiskResult<i64>,
+}
+
+impl Shared {
+    const NONE: Shared = Shared {
+        max_fwd: 0,
+        shape_mark: Err(RiskError::BadMarketIndex),
+        shape_stable: Err(RiskError::BadMarketIndex),
+        short_im: Err(RiskError::BadMarketIndex),
+        short_mm: Err(RiskError::BadMarketIndex),
+    };
+
+    /// Market `mk`'s, on `a` where `mr` (placed by `begin`) is its risk.
+    fn of(a: &Anchor, mk: &MarketInput, mr: &MarketRisk) -> Shared {
+        Shared {
+            max_fwd: a.max_fwd.max(mk.spot).max(mk.stable_spot),
+            shape_mark: shape(mr.window.mark.1),
+            shape_stable: shape(mr.window.stable.1),
+            short_im: mul_frac_ceil(mk.spot, mk.params.short_min_im.to_bits()),
+            short_mm: mul_frac_ceil(mk.spot, mk.params.short_min_mm.to_bits()),
+        }
+    }
+
+    /// Every market's of `p` (unused slots `NONE`, never read).
+    fn all(p: &Portfolio, anchors: &[&Anchor], out: &MarginBreakdown) -> [Shared; MAX_MARKETS] {
+        let mut s = [Shared::NONE; MAX_MARKETS];
+        for (((s, a), mk), mr) in s.iter_mut().zip(anchors).zip(p.markets).zip(&out.markets) {
+            *s = Shared::of(a, mk, mr);
+        }
+        s
     }
 }
 
@@ -415,6 +491,25 @@ fn add_position<'a>(
     arr: Option<&'a SeriesArray>,
     exact: bool,
     pending: Option<&mut Pending<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
+    let m = p.positions[i].market as usize;
+    let mk = p.markets.get(m).ok_or(RiskError::BadMarketIndex)?;
+    let shared = Shared::of(a, mk, &out.markets[m]);
+    add_position_with(p, a, i, arr, exact, pending, &shared, out)
+}
+
+/// [`add_position`] with its market's [`Shared`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn add_position_with<'a>(
+    p: &Portfolio,
+    a: &Anchor,
+    i: usize,
+    arr: Option<&'a SeriesArray>,
+    exact: bool,
+    pending: Option<&mut Pending<'a>>,
+    shared: &Shared,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
     let pos = &p.positions[i];
@@ -445,13 +540,25 @@ fn add_position<'a>(
         (true, None) => (0, 0, Greeks::default()),
         (true, Some(arr)) => {
             let long = qty > 0;
-            let (b, gaps) = if long {
-                (&arr.lo, Some((&arr.mark_gap, &arr.stable_gap)))
+            let (mark, mark_stable) = if long {
+                (
+                    chord(
+                        &arr.lo.mark,
+                        w_mark,
+                        Some((&arr.mark_gap, shared.shape_mark)),
+                    )?,
+                    chord(
+                        &arr.lo.stable,
+                        w_stable,
+                        Some((&arr.stable_gap, shared.shape_stable)),
+                    )?,
+                )
             } else {
-                (&arr.hi, None)
+                (
+                    chord(&arr.hi.mark, w_mark, None)?,
+                    chord(&arr.hi.stable, w_stable, None)?,
+                )
             };
-            let mark = chord(&b.mark, w_mark, gaps.map(|g| &g.0[..]))?;
-            let mark_stable = chord(&b.stable, w_stable, gaps.map(|g| &g.1[..]))?;
             if qty != 0 {
                 if let (true, Some(pending)) = (exact, pending) {
                     add_option_marks(mr, arr, qty, mark, w_mark.0);
@@ -471,16 +578,10 @@ fn add_position<'a>(
                     add_option::<false>(mr, arr, long, qty, mark, w_mark.0)?;
                 }
                 if qty < 0 {
-                    let n = qty.unsigned_abs();
-                    let params = mk.params;
-                    mr.short_min_im = add(
-                        mr.short_min_im,
-                        addons::short_minimum(n, mk.spot, params.short_min_im.to_bits())?,
-                    )?;
-                    mr.short_min_mm = add(
-                        mr.short_min_mm,
-                        addons::short_minimum(n, mk.spot, params.short_min_mm.to_bits())?,
-                    )?;
+                    // `addons::short_minimum` with the per-contract charge from `shared`.
+                    let n = qty.unsigned_abs().min(i64::MAX as u64) as i64;
+                    mr.short_min_im = add(mr.short_min_im, imul(n, shared.short_im?)?)?;
+                    mr.short_min_mm = add(mr.short_min_mm, imul(n, shared.short_mm?)?)?;
                 }
             }
             let g = arr.greeks;
@@ -493,14 +594,28 @@ fn add_position<'a>(
             (mark, mark_stable, greeks)
         }
     };
-    let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
     let per_contract = add(
-        mul_frac_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?,
+        mul_frac_ceil(add(shared.max_fwd, strike)?, VALUATION_ERROR_Q32)?,
         1,
     )?;
-    let rounding = imul(qty.unsigned_abs().min(i64::MAX as u64) as i64, per_contract)?;
-    let at_oracle = imul(qty, mark)?;
-    let at_stable = imul(qty, mark_stable)?;
+    let n = qty.unsigned_abs().min(i64::MAX as u64) as i64;
+    // On the exact path each product is at most a small multiple of the position's term of
+    // `sums_are_exact`'s bound (a mark is a chord of values in [0, max(F, K)] less at most half
+    // a gap; the allowance per contract is below 2·max(F, K)/2^26 + 2): below 2^63, so the
+    // wrapping products are the checked ones' values.
+    let (rounding, at_oracle, at_stable) = if exact {
+        (
+            n.wrapping_mul(per_contract),
+            qty.wrapping_mul(mark),
+            qty.wrapping_mul(mark_stable),
+        )
+    } else {
+        (
+            imul(n, per_contract)?,
+            imul(qty, mark)?,
+            imul(qty, mark_stable)?,
+        )
+    };
     out.positions[i] = PositionRisk {
         mark,
         mark_stable,

@@ -508,3 +508,61 @@ proptest! {
         prop_assert_eq!(loss_at(&mr, 0, lambda), loss_between(&mr, 0, lambda, lambda));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, max_global_rejects: 200_000, ..ProptestConfig::default() })]
+
+    /// Books of several positions near `EXACT_BOUND` (log-uniform sizes): wherever
+    /// `sums_are_exact` admits one, the unchecked path (sums, whole-interval losses, the
+    /// products of `add_position`) gives the checked path's bits.
+    #[test]
+    fn unchecked_books_are_exact_where_admitted(
+        seed in any::<u64>(), n in 1usize..8, spot_log2 in 10.0f64..40.0,
+        qty_log2 in 0.0f64..44.0, sigma in 0.05f64..3.0,
+    ) {
+        let mut s = seed | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let spot = spot_log2.exp2() as i64;
+        let params = RiskParams::DEFAULT;
+        let mk = [market(spot, sigma, &params)];
+        let mut pos = [PositionInput { market: 0, kind: SeriesKind::Future, strike: 0, expiry: 0, qty: 0, cash: 0 }; 8];
+        for q in pos.iter_mut().take(n) {
+            let kind = [SeriesKind::Call, SeriesKind::Put, SeriesKind::Future][(next() % 3) as usize];
+            let size = (qty_log2 - (next() % 8) as f64).max(0.0).exp2() as i64;
+            let qty = if next() % 2 == 0 { size } else { -size };
+            *q = PositionInput {
+                market: 0,
+                kind,
+                strike: if kind.is_option() { ((spot as f64) * (0.5 + (next() % 1000) as f64 / 1000.0)) as i64 } else { 0 },
+                expiry: NOW + 3_600 * (1 + (next() % 2_000) as i64),
+                qty,
+                cash: if kind.is_option() { 0 } else { qty.saturating_mul(spot).saturating_neg() },
+            };
+        }
+        let pos = &pos[..n];
+        let p = Portfolio { collateral: 1 << 40, positions: pos, markets: &mk, correlations: &Correlations::NONE, now: NOW };
+        let a = fresh_anchor(&p, 0).unwrap();
+        prop_assume!(sums_are_exact(&p, &[&a]));
+        let mut arrays = [SeriesArray::zeroed(); 8];
+        for (q, arr) in pos.iter().zip(arrays.iter_mut()) {
+            if q.kind.is_option() {
+                price_series(&a, &params, q.kind, q.strike, q.expiry, arr).unwrap();
+            }
+        }
+        let run = |exact: bool| -> RiskResult<MarginBreakdown> {
+            let mut out = MarginBreakdown::default();
+            begin(&p, &[&a], None, &mut out)?;
+            for (i, q) in pos.iter().enumerate() {
+                add_position(&p, &a, i, q.kind.is_option().then_some(&arrays[i]), exact, None, &mut out)?;
+            }
+            finish(&p, &[&a], exact, &mut out)?;
+            Ok(out)
+        };
+        prop_assert_eq!(run(true), run(false));
+    }
+}
