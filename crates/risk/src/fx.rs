@@ -50,8 +50,14 @@ pub const fn mul_wide(a: u64, b: u64) -> (u64, u64) {
 
 /// `(hi:lo) / d` for `hi < d` (so the quotient fits in 64 bits): `(quotient, remainder)`.
 /// Hacker's Delight `divlu` (Knuth D with two 32-bit digits); each correction loop runs ≤ 2 times.
+/// A dividend that fits in 64 bits (`hi = 0`) takes the native division: the same quotient and
+/// remainder in one instruction each in the SBF VM, against ≈ 130 for the long division (the
+/// oracle's price and confidence conversions and `conf_bps` divide such dividends).
 #[inline]
 pub const fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
+    if hi == 0 {
+        return (lo / d, lo % d);
+    }
     const B: u64 = 1 << 32;
     let s = d.leading_zeros();
     let v = d << s;

@@ -38,6 +38,19 @@ proptest! {
         prop_assert_eq!(r as u128, n % d as u128);
     }
 
+    /// The 64-bit dividend (`hi = 0`, the native division) against `u128`.
+    #[test]
+    fn div_wide_of_a_64_bit_dividend_matches_u128(lo in any::<u64>(), d in 1u64..) {
+        let (q, r) = div_wide(0, lo, d);
+        prop_assert_eq!(q, lo / d);
+        prop_assert_eq!(r as u128, lo as u128 % d as u128);
+        // Small divisors too (the quotient then needs all 64 bits).
+        let d = d % 1_000 + 1;
+        let (q, r) = div_wide(0, lo, d);
+        prop_assert_eq!(q as u128, lo as u128 / d as u128);
+        prop_assert_eq!(r as u128, lo as u128 % d as u128);
+    }
+
     #[test]
     fn mul_shift_rounds_exactly(a in any::<i64>(), b in any::<i64>(), shift in 0u32..64) {
         let p = a as i128 * b as i128;
