@@ -192,6 +192,30 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `mul_factor` is `mul`'s floor for `0 ≤ a < 2^59` and factors below 16, at and next to
+    /// both bounds; outside them it refuses, and `mul_frac`, `mul_scale` equal `mul` everywhere.
+    #[test]
+    fn mul_factor_matches_i128(
+        a in prop_oneof![0..(1i64 << 59), Just((1i64 << 59) - 1), Just(1i64 << 59), Just(0i64), any::<i64>()],
+        m in prop_oneof![ONE..(1i64 << 36), Just((1i64 << 36) - 1), Just(1i64 << 36), Just(ONE + 1), 0..=ONE, any::<i64>()],
+    ) {
+        let inside = (0..1i64 << 59).contains(&a) && (0..1i64 << 36).contains(&m);
+        let want = floor_div_i128(a as i128 * m as i128, 1 << 32);
+        match mul_factor(a, m) {
+            Some(v) => {
+                prop_assert!(inside);
+                prop_assert_eq!(v as i128, want);
+            }
+            None => prop_assert!(!inside),
+        }
+        prop_assert_eq!(mul_frac(a, m), mul(a, m));
+        prop_assert_eq!(mul_scale(a, m), mul(a, m));
+    }
+}
+
 #[test]
 fn mul_unit_refuses_outside_the_unit_interval() {
     // The bound is 1 inclusive: one ulp above (or any negative) takes the general path.
