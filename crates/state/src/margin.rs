@@ -195,6 +195,7 @@ pub struct MarginMemo<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn build_inputs<'a>(
     account: &MarginAccount,
     markets: &[MarketReading<'a>],
@@ -214,9 +215,21 @@ fn build_inputs<'a>(
     let mut dense = [u8::MAX; MAX_MARKETS];
     let mut readings: [Option<&'a Market>; MAX_MARKETS] = [None; MAX_MARKETS];
     for (slot, key) in account.used_markets() {
+        // The reading's key compared as words when it is 8-aligned (as a `MarketReading` field
+        // it is, in practice); as bytes otherwise. Same result. (The words are read one by one:
+        // `*w == words` compiles to the same byte-wise comparison.)
+        let words = crate::key_words(
+            account,
+            core::mem::offset_of!(MarginAccount, markets) + 32 * slot,
+        );
         let r = markets
             .iter()
-            .find(|r| r.key == *key)
+            .find(
+                |r| match bytemuck::try_cast_ref::<[u8; 32], [u64; 4]>(&r.key) {
+                    Ok(w) => [w[0], w[1], w[2], w[3]] == words,
+                    Err(_) => r.key == *key,
+                },
+            )
             .ok_or(StateError::MarketMissing)?;
         let m = r.market;
         let [spot, conf, stable_spot] = market_prices(r, now, memo.as_deref_mut())?;
