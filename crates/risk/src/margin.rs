@@ -25,7 +25,7 @@ use crate::error::{RiskError, RiskResult};
 #[cfg(test)]
 use crate::fx::mul_ceil;
 use crate::fx::{
-    add, div_shift, imul, mul, mul_frac, mul_frac_ceil, mul_wide, sub, Fx, Round, ONE,
+    add, div_shift, imul, mul, mul_frac, mul_frac_ceil, mul_unit, mul_wide, sub, Fx, Round, ONE,
 };
 use crate::params::RiskParams;
 use crate::pricing::{Greeks, SeriesKind};
@@ -438,6 +438,25 @@ fn chord(
     }
 }
 
+/// [`chord`] on the exact path: the same value without the overflow checks, or `None` when
+/// `lambda` or the shape is outside [0, 1] (the caller then takes [`chord`]). An array's values
+/// lie in [0, max(F, K)] and its gaps in [0, F] (`price_series`), so the rise, the chord (between
+/// the two values) and the chord less a gap's share all fit; the products are `mul_unit`'s,
+/// which `mul_frac`/`mul_frac_ceil` take on [0, 1].
+#[inline(always)]
+fn chord_exact(values: &[i64], (k, lambda): (u8, i64), gap: Option<(&[i64], i64)>) -> Option<i64> {
+    let k = k as usize;
+    let (a, b) = (values[k], values[k + 1]);
+    let rise = b.wrapping_sub(a);
+    match gap {
+        None => Some(a.wrapping_add(mul_unit::<true>(rise, lambda)?)),
+        Some((g, shape)) => Some(
+            a.wrapping_add(mul_unit::<false>(rise, lambda)?)
+                .wrapping_sub(mul_unit::<true>(g[k], shape)?),
+        ),
+    }
+}
+
 /// What every position of one market shares in [`add_position`], computed once per market
 /// (each as the expression the position would evaluate, errors included: a position takes
 /// them with `?` where it used to compute them, so the results and errors are the same).
@@ -451,6 +470,11 @@ struct Shared {
     /// ⌈spot·short_min_im⌉ and ⌈spot·short_min_mm⌉: the short minimum per contract.
     short_im: RiskResult<i64>,
     short_mm: RiskResult<i64>,
+    /// Both in [0, max_fwd]: on the exact path a short's minimum is then at most its term of the
+    /// bound, and their sums cannot overflow.
+    short_exact: bool,
+    /// 1 − long_haircut (`addons::haircut`'s factor).
+    keep: RiskResult<i64>,
 }
 
 impl Shared {
@@ -460,16 +484,24 @@ impl Shared {
         shape_stable: Err(RiskError::BadMarketIndex),
         short_im: Err(RiskError::BadMarketIndex),
         short_mm: Err(RiskError::BadMarketIndex),
+        short_exact: false,
+        keep: Err(RiskError::BadMarketIndex),
     };
 
     /// Market `mk`'s, on `a` where `mr` (placed by `begin`) is its risk.
     fn of(a: &Anchor, mk: &MarketInput, mr: &MarketRisk) -> Shared {
+        let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+        let short_im = mul_frac_ceil(mk.spot, mk.params.short_min_im.to_bits());
+        let short_mm = mul_frac_ceil(mk.spot, mk.params.short_min_mm.to_bits());
+        let within = |c: RiskResult<i64>| matches!(c, Ok(c) if (0..=max_fwd).contains(&c));
         Shared {
-            max_fwd: a.max_fwd.max(mk.spot).max(mk.stable_spot),
+            max_fwd,
             shape_mark: shape(mr.window.mark.1),
             shape_stable: shape(mr.window.stable.1),
-            short_im: mul_frac_ceil(mk.spot, mk.params.short_min_im.to_bits()),
-            short_mm: mul_frac_ceil(mk.spot, mk.params.short_min_mm.to_bits()),
+            short_im,
+            short_mm,
+            short_exact: within(short_im) && within(short_mm),
+            keep: sub(ONE, mk.params.long_haircut.to_bits()),
         }
     }
 
@@ -540,8 +572,21 @@ fn add_position_with<'a>(
         (true, None) => (0, 0, Greeks::default()),
         (true, Some(arr)) => {
             let long = qty > 0;
-            let (mark, mark_stable) = if long {
-                (
+            let exact_marks =
+                match (exact, long, shared.shape_mark, shared.shape_stable) {
+                    (false, _, _, _) => None,
+                    (true, false, _, _) => chord_exact(&arr.hi.mark, w_mark, None)
+                        .zip(chord_exact(&arr.hi.stable, w_stable, None)),
+                    (true, true, Ok(sm), Ok(ss)) => {
+                        chord_exact(&arr.lo.mark, w_mark, Some((&arr.mark_gap, sm))).zip(
+                            chord_exact(&arr.lo.stable, w_stable, Some((&arr.stable_gap, ss))),
+                        )
+                    }
+                    (true, true, _, _) => None,
+                };
+            let (mark, mark_stable) = match exact_marks {
+                Some(marks) => marks,
+                None if long => (
                     chord(
                         &arr.lo.mark,
                         w_mark,
@@ -552,12 +597,11 @@ fn add_position_with<'a>(
                         w_stable,
                         Some((&arr.stable_gap, shared.shape_stable)),
                     )?,
-                )
-            } else {
-                (
+                ),
+                None => (
                     chord(&arr.hi.mark, w_mark, None)?,
                     chord(&arr.hi.stable, w_stable, None)?,
-                )
+                ),
             };
             if qty != 0 {
                 if let (true, Some(pending)) = (exact, pending) {
@@ -580,8 +624,22 @@ fn add_position_with<'a>(
                 if qty < 0 {
                     // `addons::short_minimum` with the per-contract charge from `shared`.
                     let n = qty.unsigned_abs().min(i64::MAX as u64) as i64;
-                    mr.short_min_im = add(mr.short_min_im, imul(n, shared.short_im?)?)?;
-                    mr.short_min_mm = add(mr.short_min_mm, imul(n, shared.short_mm?)?)?;
+                    match (
+                        exact && shared.short_exact,
+                        shared.short_im,
+                        shared.short_mm,
+                    ) {
+                        // n·c ≤ |qty|·max_fwd, the position's term of the bound (< 2^61), and
+                        // the sums of such terms are below the bound: exact.
+                        (true, Ok(im), Ok(mm)) => {
+                            mr.short_min_im = mr.short_min_im.wrapping_add(n.wrapping_mul(im));
+                            mr.short_min_mm = mr.short_min_mm.wrapping_add(n.wrapping_mul(mm));
+                        }
+                        _ => {
+                            mr.short_min_im = add(mr.short_min_im, imul(n, shared.short_im?)?)?;
+                            mr.short_min_mm = add(mr.short_min_mm, imul(n, shared.short_mm?)?)?;
+                        }
+                    }
                 }
             }
             let g = arr.greeks;
@@ -594,10 +652,19 @@ fn add_position_with<'a>(
             (mark, mark_stable, greeks)
         }
     };
-    let per_contract = add(
-        mul_frac_ceil(add(shared.max_fwd, strike)?, VALUATION_ERROR_Q32)?,
-        1,
-    )?;
+    let per_contract = if exact && qty != 0 {
+        // max_fwd + K ≤ 2·max(F, K), at most twice the position's term of the bound: exact, and
+        // `mul_frac_ceil` by 2^-26 ∈ [0, 1] is `mul_unit`'s.
+        match mul_unit::<true>(shared.max_fwd.wrapping_add(strike), VALUATION_ERROR_Q32) {
+            Some(c) => c.wrapping_add(1),
+            None => return Err(RiskError::Overflow), // 2^-26 is in [0, 1]: never
+        }
+    } else {
+        add(
+            mul_frac_ceil(add(shared.max_fwd, strike)?, VALUATION_ERROR_Q32)?,
+            1,
+        )?
+    };
     let n = qty.unsigned_abs().min(i64::MAX as u64) as i64;
     // On the exact path each product is at most a small multiple of the position's term of
     // `sums_are_exact`'s bound (a mark is a chord of values in [0, max(F, K)] less at most half
@@ -620,7 +687,11 @@ fn add_position_with<'a>(
         mark,
         mark_stable,
         value: add(at_oracle, pos.cash)?,
-        value_im: addons::haircut(add(at_oracle.min(at_stable), pos.cash)?, mk.params)?,
+        // `addons::haircut` with its factor from `shared`.
+        value_im: match add(at_oracle.min(at_stable), pos.cash)? {
+            v if v <= 0 => v,
+            v => mul_frac(v, shared.keep?)?,
+        },
         rounding,
         greeks,
     };

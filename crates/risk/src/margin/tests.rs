@@ -519,6 +519,8 @@ proptest! {
     fn unchecked_books_are_exact_where_admitted(
         seed in any::<u64>(), n in 1usize..8, spot_log2 in 10.0f64..40.0,
         qty_log2 in 0.0f64..44.0, sigma in 0.05f64..3.0,
+        short_min in (0.0f64..2.0, 0.0f64..2.0), haircut in 0.0f64..1.0,
+        moved in (-0.01f64..0.01, -0.01f64..0.01, 0u64..600),
     ) {
         let mut s = seed | 1;
         let mut next = move || {
@@ -528,7 +530,11 @@ proptest! {
             s
         };
         let spot = spot_log2.exp2() as i64;
-        let params = RiskParams::DEFAULT;
+        // Short minimums above 1 (outside the parameter bounds) take the checked sums.
+        let mut params = RiskParams::DEFAULT;
+        params.short_min_im = Fx::from_num(short_min.0);
+        params.short_min_mm = Fx::from_num(short_min.1);
+        params.long_haircut = Fx::from_num(haircut);
         let mk = [market(spot, sigma, &params)];
         let mut pos = [PositionInput { market: 0, kind: SeriesKind::Future, strike: 0, expiry: 0, qty: 0, cash: 0 }; 8];
         for q in pos.iter_mut().take(n) {
@@ -547,6 +553,15 @@ proptest! {
         let pos = &pos[..n];
         let p = Portfolio { collateral: 1 << 40, positions: pos, markets: &mk, correlations: &Correlations::NONE, now: NOW };
         let a = fresh_anchor(&p, 0).unwrap();
+        // The check up to ten minutes later at prices up to 1% from the anchor's (inside its
+        // window: positions strictly inside the mark-ladder intervals).
+        let (dx, ds, age) = moved;
+        let mk = [MarketInput {
+            spot: ((spot as f64) * (1.0 + dx)) as i64,
+            stable_spot: ((spot as f64) * (1.0 + ds)) as i64,
+            ..mk[0]
+        }];
+        let p = Portfolio { markets: &mk, now: NOW + age as i64, ..p };
         prop_assume!(sums_are_exact(&p, &[&a]));
         let mut arrays = [SeriesArray::zeroed(); 8];
         for (q, arr) in pos.iter().zip(arrays.iter_mut()) {
