@@ -1048,29 +1048,34 @@ fn scan_span<const EXACT: bool>(
 /// larger. `EXACT`: the loss is a plain difference, exact on the exact path (each P&L is at most
 /// 2·S in magnitude and a gap sum at most S/2 for the bound S of [`sums_are_exact`], so the
 /// difference is below 2.5·2^61 < 2^63).
-#[inline(always)]
+#[inline(never)]
 fn whole<const EXACT: bool>(
     mr: &MarketRisk,
     from: usize,
     to: usize,
     worst: &mut (i64, u8),
 ) -> RiskResult<()> {
-    // Interval k reads points k and k + 1: the bound lets the loop run without index checks.
-    let to = to.min(POINTS - 1);
+    if from >= to {
+        return Ok(());
+    }
+    // Interval k reads points k and k + 1 and the gap of k: slices of exactly those.
+    let (gaps, ends) = (&mr.gap[from..to], &mr.pnl[from + 1..to + 1]);
     let (mut best, mut at) = *worst;
-    let mut k = from;
-    while k < to {
-        let low = mr.pnl[k].min(mr.pnl[k + 1]);
+    let mut left = mr.pnl[from];
+    let mut k = from as u8;
+    for (&g, &right) in gaps.iter().zip(ends) {
+        let low = if right < left { right } else { left };
+        left = right;
         let loss = if EXACT {
-            mr.gap[k].wrapping_sub(low)
+            g.wrapping_sub(low)
         } else {
-            sub(mr.gap[k], low)?
+            sub(g, low)?
         };
         if loss > best {
             best = loss;
-            at = k as u8;
+            at = k;
         }
-        k += 1;
+        k = k.wrapping_add(1);
     }
     *worst = (best, at);
     Ok(())
