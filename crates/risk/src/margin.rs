@@ -390,10 +390,15 @@ fn mac<const EXACT: bool>(acc: i64, qty: i64, x: i64) -> RiskResult<i64> {
 /// SBF VM (32 series on one market, whole check): pairs of positions ([`mac_pair`]) in runs of 5,
 /// 7, 10 and 14 points cost 51,071, 50,293, 49,366 and 48,931 CU, in runs of 35 or 70 (not
 /// unrolled) over 60,000; one position ([`mac_all_exact`]) in runs of 14 or 10 ≈ 1,250 CU more
-/// than in runs of 5.
+/// than in runs of 5. Triples ([`mac_triple`], the usual pass since) in runs of 14, 10, 7 and 35:
+/// 37,162, 37,408, 37,260 and 45,659 CU (32 series on one market); passes of four positions ran
+/// out of registers (38,525).
 const RUN: usize = 14;
+const RUN3: usize = 14;
 const RUN_ONE: usize = 5;
-const _: () = assert!(POINTS.is_multiple_of(RUN) && POINTS.is_multiple_of(RUN_ONE));
+const _: () = assert!(
+    POINTS.is_multiple_of(RUN) && POINTS.is_multiple_of(RUN3) && POINTS.is_multiple_of(RUN_ONE)
+);
 
 /// acc[p] += qty·x[p] for every point. The exact path is the margin check's innermost loop
 /// (docs/performance.md, "Where a check's compute goes"): fixed-size runs of `RUN_ONE` points
@@ -710,40 +715,72 @@ fn add_option_marks(mr: &mut MarketRisk, arr: &SeriesArray, qty: i64, mark: i64,
 /// qty and the per-point values it multiplies.
 type Term<'a> = (i64, &'a [i64; POINTS]);
 
-/// Per-point sums waiting for a partner: on the exact path (`sums_are_exact`) the sums are plain
-/// wrapping additions, exact in any order, so two positions' qty × values go into the
-/// accumulators in one pass ([`mac_pair`]): one load and one store of each accumulator for two
-/// products (the single-position loop was ≈ 6 instructions a point in the SBF VM).
+/// Per-point sums waiting for partners: on the exact path (`sums_are_exact`) the sums are plain
+/// wrapping additions, exact in any order, so three positions' qty × values go into the
+/// accumulators in one pass ([`mac_triple`]): one load and one store of each accumulator for
+/// three products (the single-position loop was ≈ 6 instructions a point in the SBF VM, pairs
+/// ≈ 8.6 for two); what is left at the end goes in as a pair or alone ([`Pending::flush`]).
 #[derive(Default)]
 struct Pending<'a> {
-    /// Per market: a P&L term and a gap term waiting for a partner.
-    waiting: [[Option<Term<'a>>; 2]; MAX_MARKETS],
+    /// Per market: up to two P&L terms and two gap terms waiting for a third.
+    waiting: [[[Option<Term<'a>>; 2]; 2]; MAX_MARKETS],
 }
 
 impl<'a> Pending<'a> {
-    /// Adds qty × `x` into market `m`'s P&L (`gap` false) or gap sums, paired with the one
-    /// waiting, or waits.
+    /// Adds qty × `x` into market `m`'s P&L (`gap` false) or gap sums, with the two waiting, or
+    /// waits.
     #[inline(always)]
     fn add(&mut self, mr: &mut MarketRisk, m: usize, qty: i64, x: &'a [i64; POINTS], gap: bool) {
-        let slot = &mut self.waiting[m][gap as usize];
-        match slot.take() {
-            Some((q0, x0)) => {
+        let slots = &mut self.waiting[m][gap as usize];
+        match (slots[0], slots[1]) {
+            (Some((q0, x0)), Some((q1, x1))) => {
+                *slots = [None, None];
                 let acc = if gap { &mut mr.gap } else { &mut mr.pnl };
-                mac_pair(acc, q0, x0, qty, x);
+                mac_triple(acc, q0, x0, q1, x1, qty, x);
             }
-            None => *slot = Some((qty, x)),
+            (Some(_), None) => slots[1] = Some((qty, x)),
+            _ => slots[0] = Some((qty, x)),
         }
     }
 
     /// Adds every term still waiting.
     fn flush(self, out: &mut MarginBreakdown) {
         for (mr, w) in out.markets.iter_mut().zip(self.waiting) {
-            if let Some((q, x)) = w[0] {
-                mac_all_exact(&mut mr.pnl, q, x);
+            for (acc, w) in [&mut mr.pnl, &mut mr.gap].into_iter().zip(w) {
+                match (w[0], w[1]) {
+                    (Some((qa, xa)), Some((qb, xb))) => mac_pair(acc, qa, xa, qb, xb),
+                    (Some((q, x)), None) => mac_all_exact(acc, q, x),
+                    _ => {}
+                }
             }
-            if let Some((q, x)) = w[1] {
-                mac_all_exact(&mut mr.gap, q, x);
-            }
+        }
+    }
+}
+
+/// acc[p] += qa·xa[p] + qb·xb[p] + qc·xc[p], wrapping (exact on the exact path), in runs of
+/// `RUN3`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn mac_triple(
+    acc: &mut [i64; POINTS],
+    qa: i64,
+    xa: &[i64; POINTS],
+    qb: i64,
+    xb: &[i64; POINTS],
+    qc: i64,
+    xc: &[i64; POINTS],
+) {
+    let runs = acc.as_chunks_mut::<RUN3>().0.iter_mut();
+    for (((a, x), y), z) in runs
+        .zip(xa.as_chunks::<RUN3>().0)
+        .zip(xb.as_chunks::<RUN3>().0)
+        .zip(xc.as_chunks::<RUN3>().0)
+    {
+        for j in 0..RUN3 {
+            a[j] = a[j]
+                .wrapping_add(qa.wrapping_mul(x[j]))
+                .wrapping_add(qb.wrapping_mul(y[j]))
+                .wrapping_add(qc.wrapping_mul(z[j]));
         }
     }
 }
