@@ -269,8 +269,10 @@ fn with_arrays<'a>(
             out,
         )?;
     }
-    pending.flush(out);
-    finish(p, anchors, exact, out)
+    if exact {
+        pending.flush_less_marks(out, p.markets.len());
+    }
+    finish_with(p, anchors, exact, !exact, out)
 }
 
 /// Validates sizes, places every market relative to its anchor and clears the accumulators;
@@ -722,72 +724,122 @@ type Term<'a> = (i64, &'a [i64; POINTS]);
 /// ≈ 8.6 for two); what is left at the end goes in as a pair or alone ([`Pending::flush`]).
 #[derive(Default)]
 struct Pending<'a> {
-    /// Per market: up to two P&L terms and two gap terms waiting for a third.
-    waiting: [[[Option<Term<'a>>; 2]; 2]; MAX_MARKETS],
+    /// Per market: up to three P&L terms and three gap terms waiting for a fourth.
+    waiting: [[[Option<Term<'a>>; 3]; 2]; MAX_MARKETS],
 }
 
 impl<'a> Pending<'a> {
-    /// Adds qty × `x` into market `m`'s P&L (`gap` false) or gap sums, with the two waiting, or
-    /// waits.
+    /// Adds qty × `x` into market `m`'s P&L (`gap` false) or gap sums: with three terms waiting,
+    /// sums them and waits itself; otherwise waits.
     #[inline(always)]
     fn add(&mut self, mr: &mut MarketRisk, m: usize, qty: i64, x: &'a [i64; POINTS], gap: bool) {
         let slots = &mut self.waiting[m][gap as usize];
-        match (slots[0], slots[1]) {
-            (Some((q0, x0)), Some((q1, x1))) => {
-                *slots = [None, None];
+        match *slots {
+            [Some((q0, x0)), Some((q1, x1)), Some((q2, x2))] => {
+                *slots = [Some((qty, x)), None, None];
                 let acc = if gap { &mut mr.gap } else { &mut mr.pnl };
-                mac_triple(acc, q0, x0, q1, x1, qty, x);
+                mac_triple::<false>(acc, 0, [q0, q1, q2], [x0, x1, x2]);
             }
-            (Some(_), None) => slots[1] = Some((qty, x)),
+            [Some(_), Some(_), None] => slots[2] = Some((qty, x)),
+            [Some(_), None, _] => slots[1] = Some((qty, x)),
             _ => slots[0] = Some((qty, x)),
         }
     }
 
-    /// Adds every term still waiting.
-    fn flush(self, out: &mut MarginBreakdown) {
-        for (mr, w) in out.markets.iter_mut().zip(self.waiting) {
-            for (acc, w) in [&mut mr.pnl, &mut mr.gap].into_iter().zip(w) {
-                match (w[0], w[1]) {
-                    (Some((qa, xa)), Some((qb, xb))) => mac_pair(acc, qa, xa, qb, xb),
-                    (Some((q, x)), None) => mac_all_exact(acc, q, x),
-                    _ => {}
+    /// Adds every term still waiting and subtracts each market's mark total from its P&L in
+    /// the same pass (what `finish` does otherwise): one to three terms a market are always
+    /// left when it has any (the fourth term of a group sums the first three).
+    fn flush_less_marks(self, out: &mut MarginBreakdown, n_markets: usize) {
+        for (mr, w) in out.markets.iter_mut().zip(self.waiting).take(n_markets) {
+            let total = mr.mark_total;
+            match w[0] {
+                [Some((qa, xa)), Some((qb, xb)), Some((qc, xc))] => {
+                    mac_triple::<true>(&mut mr.pnl, total, [qa, qb, qc], [xa, xb, xc])
                 }
+                [Some((qa, xa)), Some((qb, xb)), None] => {
+                    mac_pair::<true>(&mut mr.pnl, total, qa, xa, qb, xb)
+                }
+                [Some((q, x)), None, _] => mac_one::<true>(&mut mr.pnl, total, q, x),
+                _ => less(&mut mr.pnl, total),
+            }
+            match w[1] {
+                [Some((qa, xa)), Some((qb, xb)), Some((qc, xc))] => {
+                    mac_triple::<false>(&mut mr.gap, 0, [qa, qb, qc], [xa, xb, xc])
+                }
+                [Some((qa, xa)), Some((qb, xb)), None] => {
+                    mac_pair::<false>(&mut mr.gap, 0, qa, xa, qb, xb)
+                }
+                [Some((q, x)), None, _] => mac_all_exact(&mut mr.gap, q, x),
+                _ => {}
             }
         }
     }
 }
 
-/// acc[p] += qa·xa[p] + qb·xb[p] + qc·xc[p], wrapping (exact on the exact path), in runs of
-/// `RUN3`.
+/// acc[p] −= total at every point, wrapping (the exact path: each P&L sum and the mark total
+/// are below 2^62 in magnitude, so their difference is below 2^63).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn mac_triple(
-    acc: &mut [i64; POINTS],
-    qa: i64,
-    xa: &[i64; POINTS],
-    qb: i64,
-    xb: &[i64; POINTS],
-    qc: i64,
-    xc: &[i64; POINTS],
-) {
-    let runs = acc.as_chunks_mut::<RUN3>().0.iter_mut();
-    for (((a, x), y), z) in runs
-        .zip(xa.as_chunks::<RUN3>().0)
-        .zip(xb.as_chunks::<RUN3>().0)
-        .zip(xc.as_chunks::<RUN3>().0)
-    {
-        for j in 0..RUN3 {
-            a[j] = a[j]
-                .wrapping_add(qa.wrapping_mul(x[j]))
-                .wrapping_add(qb.wrapping_mul(y[j]))
-                .wrapping_add(qc.wrapping_mul(z[j]));
+fn less(acc: &mut [i64; POINTS], total: i64) {
+    for run in acc.as_chunks_mut::<RUN>().0 {
+        for v in run {
+            *v = v.wrapping_sub(total);
         }
     }
 }
 
-/// acc[p] += qa·xa[p] + qb·xb[p], wrapping (exact on the exact path), in runs of `RUN`.
+/// acc[p] += q·x[p] (− `total` when `SUB`), wrapping, in runs of `RUN_ONE`.
 #[inline(always)]
-fn mac_pair(acc: &mut [i64; POINTS], qa: i64, xa: &[i64; POINTS], qb: i64, xb: &[i64; POINTS]) {
+fn mac_one<const SUB: bool>(acc: &mut [i64; POINTS], total: i64, q: i64, x: &[i64; POINTS]) {
+    for (a, x) in acc
+        .as_chunks_mut::<RUN_ONE>()
+        .0
+        .iter_mut()
+        .zip(x.as_chunks::<RUN_ONE>().0)
+    {
+        for j in 0..RUN_ONE {
+            let v = a[j].wrapping_add(q.wrapping_mul(x[j]));
+            a[j] = if SUB { v.wrapping_sub(total) } else { v };
+        }
+    }
+}
+
+/// acc[p] += Σ q[i]·x[i][p] (− `total` when `SUB`), wrapping (exact on the exact path), for
+/// three terms in runs of `RUN3`.
+#[inline(always)]
+fn mac_triple<const SUB: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    q: [i64; 3],
+    x: [&[i64; POINTS]; 3],
+) {
+    let [qa, qb, qc] = q;
+    let runs = acc.as_chunks_mut::<RUN3>().0.iter_mut();
+    for (((a, x0), x1), x2) in runs
+        .zip(x[0].as_chunks::<RUN3>().0)
+        .zip(x[1].as_chunks::<RUN3>().0)
+        .zip(x[2].as_chunks::<RUN3>().0)
+    {
+        for j in 0..RUN3 {
+            let v = a[j]
+                .wrapping_add(qa.wrapping_mul(x0[j]))
+                .wrapping_add(qb.wrapping_mul(x1[j]))
+                .wrapping_add(qc.wrapping_mul(x2[j]));
+            a[j] = if SUB { v.wrapping_sub(total) } else { v };
+        }
+    }
+}
+
+/// acc[p] += qa·xa[p] + qb·xb[p] (− `total` when `SUB`), wrapping (exact on the exact path),
+/// in runs of `RUN`.
+#[inline(always)]
+fn mac_pair<const SUB: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    qa: i64,
+    xa: &[i64; POINTS],
+    qb: i64,
+    xb: &[i64; POINTS],
+) {
     // Fixed-size runs through three advancing pointers: no index arithmetic, no bounds checks.
     let runs = acc.as_chunks_mut::<RUN>().0.iter_mut();
     for ((a, x), y) in runs
@@ -795,9 +847,10 @@ fn mac_pair(acc: &mut [i64; POINTS], qa: i64, xa: &[i64; POINTS], qb: i64, xb: &
         .zip(xb.as_chunks::<RUN>().0)
     {
         for j in 0..RUN {
-            a[j] = a[j]
+            let v = a[j]
                 .wrapping_add(qa.wrapping_mul(x[j]))
                 .wrapping_add(qb.wrapping_mul(y[j]));
+            a[j] = if SUB { v.wrapping_sub(total) } else { v };
         }
     }
 }
@@ -863,6 +916,18 @@ fn finish(
     exact: bool,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
+    finish_with(p, anchors, exact, true, out)
+}
+
+/// [`finish`], subtracting the mark totals from the P&L only when `less_marks` (with_arrays'
+/// exact path has done it in its last pass, `Pending::flush_less_marks`).
+fn finish_with(
+    p: &Portfolio,
+    anchors: &[&Anchor],
+    exact: bool,
+    less_marks: bool,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
     let mut worst_im = [0i64; MAX_MARKETS];
     let mut worst_mm = [0i64; MAX_MARKETS];
     let (mut addons, mut short_im, mut short_mm) = (0i64, 0i64, 0i64);
@@ -870,16 +935,13 @@ fn finish(
         let mr = &mut out.markets[m];
         // Exact (`sums_are_exact`): each P&L sum and the mark total are below 2^62 in
         // magnitude, so their difference is below 2^63.
-        if exact {
-            let mark_total = mr.mark_total;
-            for run in mr.pnl.as_chunks_mut::<RUN>().0 {
-                for v in run {
-                    *v = v.wrapping_sub(mark_total);
+        match (less_marks, exact) {
+            (false, _) => {}
+            (true, true) => less(&mut mr.pnl, mr.mark_total),
+            (true, false) => {
+                for v in mr.pnl.iter_mut() {
+                    *v = sub(*v, mr.mark_total)?;
                 }
-            }
-        } else {
-            for v in mr.pnl.iter_mut() {
-                *v = sub(*v, mr.mark_total)?;
             }
         }
         worst_losses(mr, mk.params, exact)?;
