@@ -19,6 +19,7 @@ use crate::addons;
 use crate::aggregate::{combine, Correlations, MAX_MARKETS};
 use crate::array::{
     price_series, Anchor, Ladder, SeriesArray, Span, StrikeCandidate, Window, LADDERS, POINTS,
+    STRIKE_POINTS,
 };
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
@@ -252,7 +253,7 @@ fn with_arrays<'a>(
     if anchors.len() != p.markets.len() || arrays.len() != p.positions.len() {
         return Err(RiskError::BadMarketIndex);
     }
-    let exact = begin(p, anchors, memo, out)?;
+    let exact = begin_with(p, anchors, memo, true, out)?;
     let shared = Shared::all(p, anchors, out);
     let mut pending = Pending::default();
     for (i, pos) in p.positions.iter().enumerate() {
@@ -280,7 +281,19 @@ fn with_arrays<'a>(
 fn begin<'a>(
     p: &Portfolio,
     anchors: &[&'a Anchor],
+    memo: Option<&mut WindowMemo<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<bool> {
+    begin_with(p, anchors, memo, false, out)
+}
+
+/// [`begin`]; with `pending` (the sums go through [`Pending`] on the exact path, which writes
+/// every point of the P&L and gaps of the markets in use) those are not cleared first.
+fn begin_with<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
     mut memo: Option<&mut WindowMemo<'a>>,
+    pending: bool,
     out: &mut MarginBreakdown,
 ) -> RiskResult<bool> {
     if p.positions.len() > MAX_POSITIONS {
@@ -293,11 +306,17 @@ fn begin<'a>(
     out.collateral = p.collateral;
     out.n_markets = p.markets.len() as u8;
     out.n_positions = p.positions.len() as u8;
+    let exact = sums_are_exact(p, anchors);
     for (m, mr) in out.markets.iter_mut().enumerate() {
-        *mr = MarketRisk::default();
         let (Some(mk), Some(a)) = (p.markets.get(m), anchors.get(m)) else {
+            *mr = MarketRisk::default();
             continue;
         };
+        if pending && exact {
+            clear_all_but_sums(mr);
+        } else {
+            *mr = MarketRisk::default();
+        }
         crate::scenario::check_prices(mk.spot, mk.stable_spot, mk.conf)?;
         let window = match memo.as_deref_mut() {
             Some(memo) => {
@@ -323,7 +342,47 @@ fn begin<'a>(
     for slot in out.positions.iter_mut().skip(p.positions.len()) {
         *slot = PositionRisk::default();
     }
-    Ok(sums_are_exact(p, anchors))
+    Ok(exact)
+}
+
+/// Every field of `mr` but the P&L and gap sums set to its default (what `begin` would write
+/// and the sums do not overwrite). The pattern lists every field: a new one fails to compile
+/// until it is cleared here.
+fn clear_all_but_sums(mr: &mut MarketRisk) {
+    let MarketRisk {
+        spot,
+        stable_spot,
+        conf,
+        sigma,
+        mark_sigma,
+        anchor_ts,
+        anchor_spot,
+        range,
+        step,
+        strikes,
+        window,
+        pnl: _,
+        gap: _,
+        mark_total,
+        mark_edges,
+        worst_im,
+        worst_im_interval,
+        worst_mm,
+        worst_mm_interval,
+        net_delta,
+        short_min_im,
+        short_min_mm,
+        conf_addon,
+        impact_addon,
+    } = mr;
+    (*spot, *stable_spot, *conf, *anchor_ts, *anchor_spot) = (0, 0, 0, 0, 0);
+    (*sigma, *mark_sigma, *range, *step, *net_delta) =
+        (Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO);
+    *strikes = [0; STRIKE_POINTS];
+    *window = Window::default();
+    (*mark_total, *mark_edges) = (0, [0; 2]);
+    (*worst_im, *worst_im_interval, *worst_mm, *worst_mm_interval) = (0, 0, 0, 0);
+    (*short_min_im, *short_min_mm, *conf_addon, *impact_addon) = (0, 0, 0, 0);
 }
 
 /// Bound on Σ |qty|·max(max forward, K) under which no sum, and no whole interval's loss, can
@@ -525,7 +584,7 @@ impl Shared {
 /// Adds position `i` into its market's sums and writes its `PositionRisk`.
 fn add_position<'a>(
     p: &Portfolio,
-    a: &Anchor,
+    a: &'a Anchor,
     i: usize,
     arr: Option<&'a SeriesArray>,
     exact: bool,
@@ -543,7 +602,7 @@ fn add_position<'a>(
 #[inline(always)]
 fn add_position_with<'a>(
     p: &Portfolio,
-    a: &Anchor,
+    a: &'a Anchor,
     i: usize,
     arr: Option<&'a SeriesArray>,
     exact: bool,
@@ -567,7 +626,14 @@ fn add_position_with<'a>(
     let (mark, mark_stable, greeks) = match (option, arr) {
         (false, _) => {
             if qty != 0 {
-                add_future(mr, a, qty, mk.spot, exact)?;
+                match (exact, pending) {
+                    // The forwards go through the pending sums with the options'.
+                    (true, Some(pending)) => {
+                        pending.add(mr, m, qty, &a.fwd, false);
+                        add_future_marks(mr, a, qty, mk.spot)?;
+                    }
+                    _ => add_future(mr, a, qty, mk.spot, exact)?,
+                }
             }
             let greeks = Greeks {
                 delta: Fx::ONE,
@@ -726,6 +792,9 @@ type Term<'a> = (i64, &'a [i64; POINTS]);
 struct Pending<'a> {
     /// Per market: up to three P&L terms and three gap terms waiting for a fourth.
     waiting: [[[Option<Term<'a>>; 3]; 2]; MAX_MARKETS],
+    /// Per market: whether its P&L and gap sums have been written (`begin_with` leaves them
+    /// as they were: the first pass stores instead of adding).
+    started: [[bool; 2]; MAX_MARKETS],
 }
 
 impl<'a> Pending<'a> {
@@ -738,7 +807,13 @@ impl<'a> Pending<'a> {
             [Some((q0, x0)), Some((q1, x1)), Some((q2, x2))] => {
                 *slots = [Some((qty, x)), None, None];
                 let acc = if gap { &mut mr.gap } else { &mut mr.pnl };
-                mac_triple::<false>(acc, 0, [q0, q1, q2], [x0, x1, x2]);
+                let started = &mut self.started[m][gap as usize];
+                if *started {
+                    mac_triple::<false, false>(acc, 0, [q0, q1, q2], [x0, x1, x2]);
+                } else {
+                    mac_triple::<false, true>(acc, 0, [q0, q1, q2], [x0, x1, x2]);
+                    *started = true;
+                }
             }
             [Some(_), Some(_), None] => slots[2] = Some((qty, x)),
             [Some(_), None, _] => slots[1] = Some((qty, x)),
@@ -750,29 +825,42 @@ impl<'a> Pending<'a> {
     /// the same pass (what `finish` does otherwise): one to three terms a market are always
     /// left when it has any (the fourth term of a group sums the first three).
     fn flush_less_marks(self, out: &mut MarginBreakdown, n_markets: usize) {
-        for (mr, w) in out.markets.iter_mut().zip(self.waiting).take(n_markets) {
+        let markets = out.markets.iter_mut().zip(self.waiting).zip(self.started);
+        for ((mr, w), started) in markets.take(n_markets) {
             let total = mr.mark_total;
-            match w[0] {
-                [Some((qa, xa)), Some((qb, xb)), Some((qc, xc))] => {
-                    mac_triple::<true>(&mut mr.pnl, total, [qa, qb, qc], [xa, xb, xc])
-                }
-                [Some((qa, xa)), Some((qb, xb)), None] => {
-                    mac_pair::<true>(&mut mr.pnl, total, qa, xa, qb, xb)
-                }
-                [Some((q, x)), None, _] => mac_one::<true>(&mut mr.pnl, total, q, x),
-                _ => less(&mut mr.pnl, total),
+            if started[0] {
+                flush_into::<true, false>(&mut mr.pnl, total, w[0]);
+            } else {
+                flush_into::<true, true>(&mut mr.pnl, total, w[0]);
             }
-            match w[1] {
-                [Some((qa, xa)), Some((qb, xb)), Some((qc, xc))] => {
-                    mac_triple::<false>(&mut mr.gap, 0, [qa, qb, qc], [xa, xb, xc])
-                }
-                [Some((qa, xa)), Some((qb, xb)), None] => {
-                    mac_pair::<false>(&mut mr.gap, 0, qa, xa, qb, xb)
-                }
-                [Some((q, x)), None, _] => mac_all_exact(&mut mr.gap, q, x),
-                _ => {}
+            if started[1] {
+                flush_into::<false, false>(&mut mr.gap, 0, w[1]);
+            } else {
+                flush_into::<false, true>(&mut mr.gap, 0, w[1]);
             }
         }
+    }
+}
+
+/// The last pass over `acc`: the terms in `w` added (stored when `STORE`), `total` subtracted
+/// when `SUB`.
+#[inline(always)]
+fn flush_into<const SUB: bool, const STORE: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    w: [Option<Term>; 3],
+) {
+    match w {
+        [Some((qa, xa)), Some((qb, xb)), Some((qc, xc))] => {
+            mac_triple::<SUB, STORE>(acc, total, [qa, qb, qc], [xa, xb, xc])
+        }
+        [Some((qa, xa)), Some((qb, xb)), None] => {
+            mac_pair::<SUB, STORE>(acc, total, qa, xa, qb, xb)
+        }
+        [Some((q, x)), None, _] => mac_one::<SUB, STORE>(acc, total, q, x),
+        _ if STORE => acc.fill(if SUB { total.wrapping_neg() } else { 0 }),
+        _ if SUB => less(acc, total),
+        _ => {}
     }
 }
 
@@ -787,9 +875,15 @@ fn less(acc: &mut [i64; POINTS], total: i64) {
     }
 }
 
-/// acc[p] += q·x[p] (− `total` when `SUB`), wrapping, in runs of `RUN_ONE`.
+/// acc[p] += q·x[p] (− `total` when `SUB`; `acc` not read when `STORE`), wrapping, in runs of
+/// `RUN_ONE`.
 #[inline(always)]
-fn mac_one<const SUB: bool>(acc: &mut [i64; POINTS], total: i64, q: i64, x: &[i64; POINTS]) {
+fn mac_one<const SUB: bool, const STORE: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    q: i64,
+    x: &[i64; POINTS],
+) {
     for (a, x) in acc
         .as_chunks_mut::<RUN_ONE>()
         .0
@@ -797,16 +891,16 @@ fn mac_one<const SUB: bool>(acc: &mut [i64; POINTS], total: i64, q: i64, x: &[i6
         .zip(x.as_chunks::<RUN_ONE>().0)
     {
         for j in 0..RUN_ONE {
-            let v = a[j].wrapping_add(q.wrapping_mul(x[j]));
+            let v = if STORE { 0 } else { a[j] }.wrapping_add(q.wrapping_mul(x[j]));
             a[j] = if SUB { v.wrapping_sub(total) } else { v };
         }
     }
 }
 
-/// acc[p] += Σ q[i]·x[i][p] (− `total` when `SUB`), wrapping (exact on the exact path), for
-/// three terms in runs of `RUN3`.
+/// acc[p] += Σ q[i]·x[i][p] (− `total` when `SUB`; `acc` not read when `STORE`), wrapping
+/// (exact on the exact path), for three terms in runs of `RUN3`.
 #[inline(always)]
-fn mac_triple<const SUB: bool>(
+fn mac_triple<const SUB: bool, const STORE: bool>(
     acc: &mut [i64; POINTS],
     total: i64,
     q: [i64; 3],
@@ -820,7 +914,7 @@ fn mac_triple<const SUB: bool>(
         .zip(x[2].as_chunks::<RUN3>().0)
     {
         for j in 0..RUN3 {
-            let v = a[j]
+            let v = if STORE { 0 } else { a[j] }
                 .wrapping_add(qa.wrapping_mul(x0[j]))
                 .wrapping_add(qb.wrapping_mul(x1[j]))
                 .wrapping_add(qc.wrapping_mul(x2[j]));
@@ -829,10 +923,10 @@ fn mac_triple<const SUB: bool>(
     }
 }
 
-/// acc[p] += qa·xa[p] + qb·xb[p] (− `total` when `SUB`), wrapping (exact on the exact path),
-/// in runs of `RUN`.
+/// acc[p] += qa·xa[p] + qb·xb[p] (− `total` when `SUB`; `acc` not read when `STORE`),
+/// wrapping (exact on the exact path), in runs of `RUN`.
 #[inline(always)]
-fn mac_pair<const SUB: bool>(
+fn mac_pair<const SUB: bool, const STORE: bool>(
     acc: &mut [i64; POINTS],
     total: i64,
     qa: i64,
@@ -847,7 +941,7 @@ fn mac_pair<const SUB: bool>(
         .zip(xb.as_chunks::<RUN>().0)
     {
         for j in 0..RUN {
-            let v = a[j]
+            let v = if STORE { 0 } else { a[j] }
                 .wrapping_add(qa.wrapping_mul(x[j]))
                 .wrapping_add(qb.wrapping_mul(y[j]));
             a[j] = if SUB { v.wrapping_sub(total) } else { v };
@@ -896,12 +990,17 @@ fn add_option<const EXACT: bool>(
 /// A future's sums: qty × the forward at every point, qty × the oracle price (its mark) and at
 /// the oracle's mark-ladder interval (a delta of 1). Linear: no gap.
 fn add_future(mr: &mut MarketRisk, a: &Anchor, qty: i64, spot: i64, exact: bool) -> RiskResult<()> {
-    let k = mr.window.mark.0 as usize;
     if exact {
         mac_all::<true>(&mut mr.pnl, qty, &a.fwd)?;
     } else {
         mac_all::<false>(&mut mr.pnl, qty, &a.fwd)?;
     }
+    add_future_marks(mr, a, qty, spot)
+}
+
+/// [`add_future`]'s sums other than the per-point ones.
+fn add_future_marks(mr: &mut MarketRisk, a: &Anchor, qty: i64, spot: i64) -> RiskResult<()> {
+    let k = mr.window.mark.0 as usize;
     mr.mark_total = add(mr.mark_total, imul(qty, spot)?)?;
     mr.mark_edges[0] = add(mr.mark_edges[0], imul(qty, a.mark_fwd[k])?)?;
     mr.mark_edges[1] = add(mr.mark_edges[1], imul(qty, a.mark_fwd[k + 1])?)?;
