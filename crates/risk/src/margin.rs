@@ -270,10 +270,11 @@ fn with_arrays<'a>(
             out,
         )?;
     }
+    let totals = pending.totals;
     if exact {
         pending.flush_less_marks(out, p.markets.len());
     }
-    finish_with(p, anchors, exact, !exact, out)
+    finish_with(p, anchors, exact, !exact, Some(totals), out)
 }
 
 /// Validates sizes, places every market relative to its anchor and clears the accumulators;
@@ -606,7 +607,7 @@ fn add_position_with<'a>(
     i: usize,
     arr: Option<&'a SeriesArray>,
     exact: bool,
-    pending: Option<&mut Pending<'a>>,
+    mut pending: Option<&mut Pending<'a>>,
     shared: &Shared,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
@@ -626,7 +627,7 @@ fn add_position_with<'a>(
     let (mark, mark_stable, greeks) = match (option, arr) {
         (false, _) => {
             if qty != 0 {
-                match (exact, pending) {
+                match (exact, pending.as_deref_mut()) {
                     // The forwards go through the pending sums with the options'.
                     (true, Some(pending)) => {
                         pending.add(mr, m, qty, &a.fwd, false);
@@ -677,7 +678,7 @@ fn add_position_with<'a>(
                 ),
             };
             if qty != 0 {
-                if let (true, Some(pending)) = (exact, pending) {
+                if let (true, Some(pending)) = (exact, pending.as_deref_mut()) {
                     add_option_marks(mr, arr, qty, mark, w_mark.0);
                     pending.add(
                         mr,
@@ -756,18 +757,27 @@ fn add_position_with<'a>(
             imul(qty, mark_stable)?,
         )
     };
+    let (value, held) = match pos.cash {
+        0 => (at_oracle, at_oracle.min(at_stable)),
+        cash => (add(at_oracle, cash)?, add(at_oracle.min(at_stable), cash)?),
+    };
+    // `addons::haircut` with its factor from `shared`.
+    let value_im = if held <= 0 {
+        held
+    } else {
+        mul_frac(held, shared.keep?)?
+    };
     out.positions[i] = PositionRisk {
         mark,
         mark_stable,
-        value: add(at_oracle, pos.cash)?,
-        // `addons::haircut` with its factor from `shared`.
-        value_im: match add(at_oracle.min(at_stable), pos.cash)? {
-            v if v <= 0 => v,
-            v => mul_frac(v, shared.keep?)?,
-        },
+        value,
+        value_im,
         rounding,
         greeks,
     };
+    if let Some(pending) = pending {
+        pending.totals.add([value, value_im, rounding]);
+    }
     Ok(())
 }
 
@@ -795,6 +805,29 @@ struct Pending<'a> {
     /// Per market: whether its P&L and gap sums have been written (`begin_with` leaves them
     /// as they were: the first pass stores instead of adding).
     started: [[bool; 2]; MAX_MARKETS],
+    /// Σ value, Σ value_im and Σ rounding of the positions so far (`finish`'s sums).
+    totals: Totals,
+}
+
+/// Σ value, Σ value_im, Σ rounding of the positions in order, as `finish` adds them: the
+/// wrapping sums and whether any step overflowed (then `finish` fails with `Overflow`, as its
+/// checked sums do at the first such step; otherwise the sums are theirs).
+#[derive(Clone, Copy, Default)]
+struct Totals {
+    sums: [i64; 3],
+    /// Negative once a step overflowed (`fx::add`'s sign test, accumulated).
+    overflow: i64,
+}
+
+impl Totals {
+    #[inline(always)]
+    fn add(&mut self, terms: [i64; 3]) {
+        for (a, b) in self.sums.iter_mut().zip(terms) {
+            let s = a.wrapping_add(b);
+            self.overflow |= (*a ^ s) & (b ^ s);
+            *a = s;
+        }
+    }
 }
 
 impl<'a> Pending<'a> {
@@ -1015,16 +1048,18 @@ fn finish(
     exact: bool,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
-    finish_with(p, anchors, exact, true, out)
+    finish_with(p, anchors, exact, true, None, out)
 }
 
 /// [`finish`], subtracting the mark totals from the P&L only when `less_marks` (with_arrays'
-/// exact path has done it in its last pass, `Pending::flush_less_marks`).
+/// exact path has done it in its last pass, `Pending::flush_less_marks`), with the positions'
+/// totals when `with_arrays` has summed them on the way ([`Totals`]).
 fn finish_with(
     p: &Portfolio,
     anchors: &[&Anchor],
     exact: bool,
     less_marks: bool,
+    totals: Option<Totals>,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
     let mut worst_im = [0i64; MAX_MARKETS];
@@ -1061,12 +1096,21 @@ fn finish_with(
         short_im = add(short_im, mr.short_min_im)?;
         short_mm = add(short_mm, mr.short_min_mm)?;
     }
-    let (mut value_mm, mut value_im, mut rounding) = (0i64, 0i64, 0i64);
-    for pr in &out.positions[..p.positions.len()] {
-        value_mm = add(value_mm, pr.value)?;
-        value_im = add(value_im, pr.value_im)?;
-        rounding = add(rounding, pr.rounding)?;
-    }
+    let (value_mm, value_im, rounding) = match totals {
+        Some(Totals { overflow, .. }) if overflow < 0 => return Err(RiskError::Overflow),
+        Some(Totals {
+            sums: [v, vi, r], ..
+        }) => (v, vi, r),
+        None => {
+            let (mut value_mm, mut value_im, mut rounding) = (0i64, 0i64, 0i64);
+            for pr in &out.positions[..p.positions.len()] {
+                value_mm = add(value_mm, pr.value)?;
+                value_im = add(value_im, pr.value_im)?;
+                rounding = add(rounding, pr.rounding)?;
+            }
+            (value_mm, value_im, rounding)
+        }
+    };
     let n = p.markets.len();
     let (scan_im, offset_im) = combine(&worst_im[..n], p.correlations)?;
     let (scan_mm, offset_mm) = combine(&worst_mm[..n], p.correlations)?;

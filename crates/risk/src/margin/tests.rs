@@ -581,3 +581,31 @@ proptest! {
         prop_assert_eq!(run(true), run(false));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `Totals` (wrapping sums and an overflow flag) gives `finish`'s checked sequential sums, or
+    /// fails exactly when one of their steps would.
+    #[test]
+    fn totals_match_checked_sums(
+        terms in prop::collection::vec(
+            prop::array::uniform3(prop_oneof![any::<i64>(), -(1i64 << 40)..(1i64 << 40), Just(i64::MAX), Just(i64::MIN)]),
+            0..32,
+        ),
+    ) {
+        let mut t = Totals::default();
+        let mut want = Ok([0i64; 3]);
+        for x in &terms {
+            t.add(*x);
+            want = want.and_then(|mut s: [i64; 3]| {
+                for (a, b) in s.iter_mut().zip(x) {
+                    *a = add(*a, *b)?;
+                }
+                Ok(s)
+            });
+        }
+        let got = if t.overflow < 0 { Err(RiskError::Overflow) } else { Ok(t.sums) };
+        prop_assert_eq!(got, want);
+    }
+}
