@@ -60,7 +60,7 @@ pub type PubkeyBytes = [u8; 32];
 /// layout's own alignment they take four loads. Equal words ⇔ equal bytes.
 #[inline(always)]
 pub(crate) fn key_words<T: bytemuck::Pod>(t: &T, offset: usize) -> [u64; 4] {
-    const { assert!(core::mem::align_of::<T>() == 8 && core::mem::size_of::<T>() % 8 == 0) };
+    const { assert!(core::mem::align_of::<T>() == 8 && core::mem::size_of::<T>().is_multiple_of(8)) };
     let w: &[u64] = bytemuck::cast_slice(core::slice::from_ref(t));
     let k = offset / 8;
     [w[k], w[k + 1], w[k + 2], w[k + 3]]
