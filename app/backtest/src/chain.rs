@@ -67,16 +67,16 @@ pub const KEEPER_LATENCY_SECS: f64 = 2.0;
 /// budgets of tests/sbf/budgets.toml (largest measured in LiteSVM + 5%). A unit test checks
 /// them against the file.
 pub const MEASURED: [(&str, u64, u64); 10] = [
-    ("1x1", 58_400, 48_500),
-    ("8x1", 107_400, 67_000),
-    ("16x1", 163_700, 85_600),
-    ("28x1", 259_300, 115_700),
-    ("32x1", 293_200, 125_700),
-    ("8x4", 168_600, 114_600),
-    ("16x4", 230_300, 136_200),
-    ("20x4", 264_100, 148_700),
-    ("24x4", 295_400, 157_900),
-    ("32x4", 364_600, 179_500),
+    ("1x1", 40_300, 33_500),
+    ("8x1", 82_500, 48_100),
+    ("16x1", 133_800, 63_900),
+    ("28x1", 219_800, 87_100),
+    ("32x1", 250_400, 94_300),
+    ("8x4", 130_500, 85_400),
+    ("16x4", 186_000, 103_900),
+    ("20x4", 212_900, 110_600),
+    ("24x4", 242_100, 118_600),
+    ("32x4", 305_500, 135_700),
 ];
 
 /// The shapes of the report's capacity table: the cascade population's (one series on one
@@ -368,17 +368,17 @@ mod tests {
             Tx::liquidate(1_400_000, 1).cost(),
             1_400_000 + 720 + 1_500 + 3 + 16_384
         );
-        assert_eq!(Tx::liquidate(58_400, 1).cost(), 77_007);
+        assert_eq!(Tx::liquidate(40_300, 1).cost(), 58_907);
     }
 
     /// Today's layout at request R admits exactly floor(24M / cost) Exchange-writing
     /// transactions per slot: 16 at the keeper's 1.4M (not 17: the fixed charges push the cost
-    /// to 1 418 607), 311 at the measured one-series budget.
+    /// to 1 418 607), 407 at the measured one-series budget.
     #[test]
     fn todays_layout_admits_floor_of_the_account_limit_over_the_cost() {
         let mut c = Chain::new(Layout::Today);
         c.keepers = 1_000;
-        for r in [1_400_000u64, 1_000_000, 293_200, 78_400, 58_400, 1] {
+        for r in [1_400_000u64, 1_000_000, 293_200, 78_400, 58_400, 40_300, 1] {
             c.liquidate = Tx::liquidate(r, 1);
             let cost = c.liquidate.cost();
             assert_eq!(c.liquidations_per_slot(), 24_000_000 / cost, "request {r}");
@@ -389,11 +389,18 @@ mod tests {
         c.liquidate = Tx::liquidate(1_400_000, 1);
         assert_eq!(c.liquidations_per_slot(), 16);
         assert_eq!(c.per_second(), 40.0);
-        c.liquidate = Tx::liquidate(58_400, 1);
+        c.liquidate = Tx::liquidate(40_300, 1);
+        assert_eq!(c.liquidations_per_slot(), 407);
+        assert_eq!(c.per_second(), 1_017.5);
+        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 40,300 +
+        // 20% + 10,000), docs/liquidation.md §6: cost 76,967, 311 a slot, 777.5 a second.
+        c.liquidate = Tx::liquidate(58_360, 1);
+        assert_eq!(c.liquidate.cost(), 76_967);
         assert_eq!(c.liquidations_per_slot(), 311);
         assert_eq!(c.per_second(), 777.5);
-        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 58,400 +
-        // 20% + 10,000), docs/liquidation.md §6: cost 98,687, 243 a slot, 607.5 a second.
+        // The budgets before the second round of compute cuts (58,400 and its fitted 80,080).
+        c.liquidate = Tx::liquidate(58_400, 1);
+        assert_eq!(c.liquidations_per_slot(), 311);
         c.liquidate = Tx::liquidate(80_080, 1);
         assert_eq!(c.liquidate.cost(), 98_687);
         assert_eq!(c.liquidations_per_slot(), 243);

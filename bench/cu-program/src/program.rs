@@ -14,11 +14,11 @@ use core::ptr::{read_volatile, write_volatile};
 use keel_risk::pricing::{black76, greeks, value_at, Greeks, TotalVol};
 use keel_risk::vol::VolStep;
 use keel_risk::{liquidation, math, Fx, MarginBreakdown, RiskResult, SeriesKind};
-use keel_state::oracle::{parse_price_update_v2, Verification};
+use keel_state::oracle::{read_price_update_v2, Verification};
 use keel_state::{
     compute_margin, discriminator, ArrayPage, ArraySlot, Exchange, Layout as StateLayout,
-    MarginAccount, MarginInputs, Market, MarketReading, StateError, DISCRIMINATOR_LEN,
-    LAYOUT_VERSION, MAX_MARKETS, MAX_POSITIONS,
+    MarginAccount, MarginInputs, Market, MarketReading, OracleReading, StateError,
+    DISCRIMINATOR_LEN, LAYOUT_VERSION, MAX_MARKETS, MAX_POSITIONS,
 };
 
 extern "C" {
@@ -144,6 +144,17 @@ fn load<'a, T: StateLayout>(data: &'a [u8], disc: &[u8; 8]) -> Result<&'a T, Sta
     check_header::<T>(data, disc)?;
     bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..DISCRIMINATOR_LEN + T::SIZE])
         .map_err(|_| StateError::AccountTooSmall)
+}
+
+/// The reading of `market`'s pull oracle from `data`, fully verified: the identity check of
+/// `keel_state::oracle::read_identity` for a market that requires `Full` (through the same
+/// `read_price_update_v2`).
+fn full_reading(data: &[u8], market: &Market) -> Result<OracleReading, Fail> {
+    match read_price_update_v2(data, &market.oracle.feed_id) {
+        Ok((Verification::Full, reading)) => Ok(reading),
+        Ok(_) | Err(StateError::OracleWrongFeed) => Err(Fail::Bench(bench_error::WRONG_ORACLE)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// [`load`], mutably (`load_mut` in the program).
@@ -349,14 +360,11 @@ fn with_ctx(
         let market_acc = &accs[accounts::FIRST_MARKET + 2 * i];
         let oracle_acc = &accs[accounts::FIRST_MARKET + 2 * i + 1];
         let market: &Market = load(market_acc.data(), &discriminator::MARKET)?;
-        let update = parse_price_update_v2(oracle_acc.data())?;
-        if update.feed_id != market.oracle.feed_id || update.verification != Verification::Full {
-            return Err(Fail::Bench(bench_error::WRONG_ORACLE));
-        }
+        let reading = full_reading(oracle_acc.data(), market)?;
         *slot = Some(MarketReading {
             key: market_acc.key,
             market,
-            oracle: update.reading,
+            oracle: reading,
         });
     }
     let first = loaded[0].ok_or(Fail::Bench(bench_error::MISSING_ACCOUNT))?;
@@ -543,16 +551,11 @@ fn margin_path(
             if market.exchange != *exchange {
                 return Err(Fail::Bench(bench_error::WRONG_EXCHANGE));
             }
-            let update = parse_price_update_v2(accs[accounts::FIRST_MARKET + 2 * i + 1].data())?;
-            if update.feed_id != market.oracle.feed_id
-                || update.verification != Verification::Full
-            {
-                return Err(Fail::Bench(bench_error::WRONG_ORACLE));
-            }
+            let reading = full_reading(accs[accounts::FIRST_MARKET + 2 * i + 1].data(), market)?;
             *slot = Some(MarketReading {
                 key: market_acc.key,
                 market,
-                oracle: update.reading,
+                oracle: reading,
             });
         }
         let first = readings[0].ok_or(Fail::Bench(bench_error::MISSING_ACCOUNT))?;
@@ -741,11 +744,8 @@ fn anchor_case(
         return Err(Fail::Bench(bench_error::NOT_WRITABLE));
     }
     let market: &mut Market = load_mut(market_acc.data_mut(), &discriminator::MARKET)?;
-    let update = parse_price_update_v2(accs[accounts::FIRST_MARKET + 1].data())?;
-    if update.feed_id != market.oracle.feed_id || update.verification != Verification::Full {
-        return Err(Fail::Bench(bench_error::WRONG_ORACLE));
-    }
-    let v = market.valuation(&update.reading, req.now)?;
+    let reading = full_reading(accs[accounts::FIRST_MARKET + 1].data(), market)?;
+    let v = market.valuation(&reading, req.now)?;
     let v = unsafe { read_volatile(&v) };
     let meter = Meter::start();
     let r = market.reanchor_if_due(&v, req.now);

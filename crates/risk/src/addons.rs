@@ -1,10 +1,10 @@
 //! Margin add-ons on top of the scenario loss (docs/risk-model.md §4.3). All round up.
 
 use crate::error::RiskResult;
-use crate::fx::{div_shift, imul, mul_ceil, mul_frac, mul_frac_ceil, sub, Round, ONE};
+use crate::fx::{div_shift, imul, mul, mul_ceil, mul_frac, mul_frac_ceil, sub, Round, ONE};
 use crate::math::sqrt;
 use crate::params::RiskParams;
-use crate::pricing::{sqrt_secs, TotalVol};
+use crate::pricing::{per_sqrt_year, sqrt_secs};
 
 /// Short option minimum charge of `contracts` short contracts: contracts·⌈spot·frac⌉. SPAN-style:
 /// deep out-of-the-money shorts are never free.
@@ -30,9 +30,10 @@ pub fn impact(notional: i64, sigma: i64, p: &RiskParams) -> RiskResult<i64> {
         return Ok(0);
     }
     let ratio = div_shift(notional, p.liquidity_notional, 32, Round::Ceil).unwrap_or(i64::MAX);
-    let sigma_sqrt_h = TotalVol::new(sigma, sqrt_secs(p.im_horizon_secs)?)?
-        .w
-        .saturating_add(1);
+    // `TotalVol::new(sigma, √h).w`, without the reciprocal it also computes (which never fails
+    // where it is taken: w > 2) and which is not used here.
+    let w = per_sqrt_year(mul(sigma.max(0), sqrt_secs(p.im_horizon_secs)?)?)?;
+    let sigma_sqrt_h = if w <= 2 { 0i64 } else { w }.saturating_add(1);
     let n = mul_frac_ceil(
         mul_frac_ceil(notional, p.impact_coef.to_bits())?,
         sigma_sqrt_h,

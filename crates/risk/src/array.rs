@@ -22,7 +22,7 @@
 
 use crate::error::{RiskError, RiskResult};
 use crate::fx::{
-    add, div_shift, mul, mul_ceil, mul_frac, mul_frac_ceil, mul_wide, sub, Fx, Round, ONE,
+    add, div_shift, mul, mul_ceil, mul_frac_ceil, mul_scale, mul_wide, sub, Fx, Round, ONE,
 };
 use crate::math::{exp, ln_scaled};
 use crate::params::RiskParams;
@@ -445,7 +445,7 @@ impl Anchor {
         }
         let main = &self.fwd[..MAIN];
         let span = |lo_mult: i64, hi_mult: i64| -> RiskResult<Span> {
-            let (lo, hi) = (mul_frac(spot, lo_mult)?, mul_frac(spot, hi_mult)?);
+            let (lo, hi) = (mul_scale(spot, lo_mult)?, mul_scale(spot, hi_mult)?);
             let (first, start) = locate(main, lo)?;
             let mut end = first as usize + 1;
             while end + 1 < MAIN && main[end] < hi {
@@ -464,7 +464,7 @@ impl Anchor {
         let mut mini = [(0u8, 0i64); 4];
         for ((slot, l), m) in mini.iter_mut().zip(&LADDERS[2..]).zip(&self.mults[4..]) {
             let f = &self.fwd[l.start()..l.start() + l.len()];
-            *slot = locate(f, mul_frac(spot, *m)?)?;
+            *slot = locate(f, mul_scale(spot, *m)?)?;
         }
         Ok(Window {
             age,
@@ -590,6 +590,7 @@ fn main_points(
 
 /// The interval of an ascending ladder `fwd` holding `f` (the first whose right end is above
 /// it, the last one past the top) and where in it `f` lies.
+#[inline(always)]
 fn locate(fwd: &[i64], f: i64) -> RiskResult<(u8, i64)> {
     let mut k = 0;
     while k + 2 < fwd.len() && fwd[k + 1] <= f {
@@ -600,6 +601,7 @@ fn locate(fwd: &[i64], f: i64) -> RiskResult<(u8, i64)> {
 
 /// Where `f` lies in interval `k` of `fwd`: (f − F_k)/(F_k+1 − F_k), Q32.32 clamped to [0, 1]
 /// (0 for a zero-width interval).
+#[inline(always)]
 fn position(fwd: &[i64], k: usize, f: i64) -> RiskResult<i64> {
     let width = sub(fwd[k + 1], fwd[k])?;
     if width <= 0 {

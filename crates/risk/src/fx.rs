@@ -50,8 +50,14 @@ pub const fn mul_wide(a: u64, b: u64) -> (u64, u64) {
 
 /// `(hi:lo) / d` for `hi < d` (so the quotient fits in 64 bits): `(quotient, remainder)`.
 /// Hacker's Delight `divlu` (Knuth D with two 32-bit digits); each correction loop runs ≤ 2 times.
+/// A dividend that fits in 64 bits (`hi = 0`) takes the native division: the same quotient and
+/// remainder in one instruction each in the SBF VM, against ≈ 130 for the long division (the
+/// oracle's price and confidence conversions and `conf_bps` divide such dividends).
 #[inline]
 pub const fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
+    if hi == 0 {
+        return (lo / d, lo % d);
+    }
     const B: u64 = 1 << 32;
     let s = d.leading_zeros();
     let v = d << s;
@@ -206,6 +212,37 @@ pub const fn mul_frac(a: i64, u: i64) -> RiskResult<i64> {
     match mul_unit::<false>(a, u) {
         Some(v) => Ok(v),
         None => mul(a, u),
+    }
+}
+
+/// [`mul`] of a price by a factor: [`mul_unit`] when `0 ≤ m ≤ 1`, [`mul_factor`] for a
+/// non-negative `a` and a factor below 16, the general product otherwise.
+#[inline(always)]
+pub const fn mul_scale(a: i64, m: i64) -> RiskResult<i64> {
+    match mul_unit::<false>(a, m) {
+        Some(v) => Ok(v),
+        None => match mul_factor(a, m) {
+            Some(v) => Ok(v),
+            None => mul(a, m),
+        },
+    }
+}
+
+/// `⌊a·m / 2^32⌋` for `0 ≤ a < 2^59` and a factor `0 ≤ m < 16` (Q32.32, `m < 2^36`):
+/// bit-identical to [`mul`] there, which never fails on it, in three multiplies. With
+/// `m = mh·2^32 + ml` (`mh < 16`, `ml < 2^32`): `a·m/2^32 = a·mh + a·ml/2^32`, the first term an
+/// integer (so the floor only concerns the second, [`mul_unit`]'s), `a·mh < 15·2^59 < 2^63` and
+/// the sum below `16·a ≤ 2^63`. `None` outside that domain (the caller takes the general path).
+/// The window's range edges (the oracle price times e^R) are such products ([`mul_scale`]).
+#[inline(always)]
+pub const fn mul_factor(a: i64, m: i64) -> Option<i64> {
+    if (a as u64) >= 1 << 59 || (m as u64) >= 1 << 36 {
+        return None;
+    }
+    let (mh, ml) = (m >> 32, m & LO32 as i64);
+    match mul_unit::<false>(a, ml) {
+        Some(low) => Some(a.wrapping_mul(mh).wrapping_add(low)),
+        None => None,
     }
 }
 

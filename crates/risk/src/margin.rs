@@ -19,11 +19,14 @@ use crate::addons;
 use crate::aggregate::{combine, Correlations, MAX_MARKETS};
 use crate::array::{
     price_series, Anchor, Ladder, SeriesArray, Span, StrikeCandidate, Window, LADDERS, POINTS,
+    STRIKE_POINTS,
 };
 use crate::breakdown::{MarginBreakdown, MarketRisk, PositionRisk, MAX_POSITIONS};
 use crate::error::{RiskError, RiskResult};
+#[cfg(test)]
+use crate::fx::mul_ceil;
 use crate::fx::{
-    add, div_shift, imul, mul, mul_ceil, mul_frac, mul_frac_ceil, mul_wide, sub, Fx, Round, ONE,
+    add, div_shift, imul, mul, mul_frac, mul_frac_ceil, mul_unit, mul_wide, sub, Fx, Round, ONE,
 };
 use crate::params::RiskParams;
 use crate::pricing::{Greeks, SeriesKind};
@@ -250,16 +253,28 @@ fn with_arrays<'a>(
     if anchors.len() != p.markets.len() || arrays.len() != p.positions.len() {
         return Err(RiskError::BadMarketIndex);
     }
-    let exact = begin(p, anchors, memo, out)?;
+    let exact = begin_with(p, anchors, memo, true, out)?;
+    let shared = Shared::all(p, anchors, out);
     let mut pending = Pending::default();
     for (i, pos) in p.positions.iter().enumerate() {
-        let a = anchors
-            .get(pos.market as usize)
-            .ok_or(RiskError::BadMarketIndex)?;
-        add_position(p, a, i, arrays[i], exact, Some(&mut pending), out)?;
+        let m = pos.market as usize;
+        let a = anchors.get(m).ok_or(RiskError::BadMarketIndex)?;
+        add_position_with(
+            p,
+            a,
+            i,
+            arrays[i],
+            exact,
+            Some(&mut pending),
+            &shared[m],
+            out,
+        )?;
     }
-    pending.flush(out);
-    finish(p, anchors, exact, out)
+    let totals = pending.totals;
+    if exact {
+        pending.flush_less_marks(out, p.markets.len());
+    }
+    finish_with(p, anchors, exact, !exact, Some(totals), out)
 }
 
 /// Validates sizes, places every market relative to its anchor and clears the accumulators;
@@ -267,7 +282,19 @@ fn with_arrays<'a>(
 fn begin<'a>(
     p: &Portfolio,
     anchors: &[&'a Anchor],
+    memo: Option<&mut WindowMemo<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<bool> {
+    begin_with(p, anchors, memo, false, out)
+}
+
+/// [`begin`]; with `pending` (the sums go through [`Pending`] on the exact path, which writes
+/// every point of the P&L and gaps of the markets in use) those are not cleared first.
+fn begin_with<'a>(
+    p: &Portfolio,
+    anchors: &[&'a Anchor],
     mut memo: Option<&mut WindowMemo<'a>>,
+    pending: bool,
     out: &mut MarginBreakdown,
 ) -> RiskResult<bool> {
     if p.positions.len() > MAX_POSITIONS {
@@ -280,11 +307,17 @@ fn begin<'a>(
     out.collateral = p.collateral;
     out.n_markets = p.markets.len() as u8;
     out.n_positions = p.positions.len() as u8;
+    let exact = sums_are_exact(p, anchors);
     for (m, mr) in out.markets.iter_mut().enumerate() {
-        *mr = MarketRisk::default();
         let (Some(mk), Some(a)) = (p.markets.get(m), anchors.get(m)) else {
+            *mr = MarketRisk::default();
             continue;
         };
+        if pending && exact {
+            clear_all_but_sums(mr);
+        } else {
+            *mr = MarketRisk::default();
+        }
         crate::scenario::check_prices(mk.spot, mk.stable_spot, mk.conf)?;
         let window = match memo.as_deref_mut() {
             Some(memo) => {
@@ -310,36 +343,96 @@ fn begin<'a>(
     for slot in out.positions.iter_mut().skip(p.positions.len()) {
         *slot = PositionRisk::default();
     }
-    Ok(sums_are_exact(p, anchors))
+    Ok(exact)
 }
 
-/// Bound on Σ |qty|·max(max forward, K) under which no sum can overflow.
-const EXACT_BOUND: u64 = 1 << 62;
+/// Every field of `mr` but the P&L and gap sums set to its default (what `begin` would write
+/// and the sums do not overwrite). The pattern lists every field: a new one fails to compile
+/// until it is cleared here.
+fn clear_all_but_sums(mr: &mut MarketRisk) {
+    let MarketRisk {
+        spot,
+        stable_spot,
+        conf,
+        sigma,
+        mark_sigma,
+        anchor_ts,
+        anchor_spot,
+        range,
+        step,
+        strikes,
+        window,
+        pnl: _,
+        gap: _,
+        mark_total,
+        mark_edges,
+        worst_im,
+        worst_im_interval,
+        worst_mm,
+        worst_mm_interval,
+        net_delta,
+        short_min_im,
+        short_min_mm,
+        conf_addon,
+        impact_addon,
+    } = mr;
+    (*spot, *stable_spot, *conf, *anchor_ts, *anchor_spot) = (0, 0, 0, 0, 0);
+    (*sigma, *mark_sigma, *range, *step, *net_delta) =
+        (Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO);
+    *strikes = [0; STRIKE_POINTS];
+    *window = Window::default();
+    (*mark_total, *mark_edges) = (0, [0; 2]);
+    (*worst_im, *worst_im_interval, *worst_mm, *worst_mm_interval) = (0, 0, 0, 0);
+    (*short_min_im, *short_min_mm, *conf_addon, *impact_addon) = (0, 0, 0, 0);
+}
+
+/// Bound on Σ |qty|·max(max forward, K) under which no sum, and no whole interval's loss, can
+/// overflow (2^61: the loss gap − P&L is at most 2.5 times the bound, [`whole`]).
+const EXACT_BOUND: u64 = 1 << 61;
 
 /// Whether every per-market sum of `p` is exact in plain 64-bit arithmetic, so the sums may skip
 /// their overflow checks. Every value in an array is clamped to [0, max(F, K)] (`value_at`),
 /// every gap is at most F/2 and every mark a chord of values, so each |qty·x| is at most one
 /// term of Σ_j |qty_j|·max(F_max,j, K_j), and every partial sum (P&L, gaps, marks, their
-/// differences) at most twice the sum: below 2^63 when the sum is below 2^62. Anything that
-/// fails the test takes the checked path, so the results are the same bits either way.
+/// differences) at most twice the sum: below 2^63 when the sum is below 2^62, and a whole
+/// interval's loss (a gap sum minus a P&L) at most 2.5 times it: below 2^63 when the sum is
+/// below [`EXACT_BOUND`] = 2^61. Anything that fails the test takes the checked path, so the
+/// results are the same bits either way.
 fn sums_are_exact(p: &Portfolio, anchors: &[&Anchor]) -> bool {
+    // Per market, the largest forward of any of its values, marks and gaps.
+    let n = anchors.len().min(p.markets.len()).min(MAX_MARKETS);
+    let mut fwd = [0i64; MAX_MARKETS];
+    for (f, (a, mk)) in fwd.iter_mut().zip(anchors.iter().zip(p.markets)) {
+        *f = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+    }
     let mut total = 0u64;
     for pos in p.positions {
-        let (Some(a), Some(mk)) = (
-            anchors.get(pos.market as usize),
-            p.markets.get(pos.market as usize),
-        ) else {
+        let m = pos.market as usize;
+        if m >= n {
             return false;
-        };
-        let f = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+        }
+        let f = fwd[m];
         if f < 0 || pos.strike < 0 {
             return false;
         }
-        let (hi, lo) = mul_wide(pos.qty.unsigned_abs(), f.max(pos.strike) as u64);
-        total = match (hi, total.checked_add(lo)) {
-            (0, Some(t)) if t < EXACT_BOUND => t,
-            _ => return false,
+        let (q, x) = (pos.qty.unsigned_abs(), f.max(pos.strike) as u64);
+        // Both below 2^32: one native product (< 2^64, exact); else the wide one.
+        let term = if (q | x) >> 32 == 0 {
+            q.wrapping_mul(x)
+        } else {
+            match mul_wide(q, x) {
+                (0, lo) => lo,
+                _ => return false,
+            }
         };
+        // total < 2^61 before, so total + term < 2^62 + 2^61 cannot wrap once term < 2^61.
+        if term >= EXACT_BOUND {
+            return false;
+        }
+        total += term;
+        if total >= EXACT_BOUND {
+            return false;
+        }
     }
     true
 }
@@ -359,10 +452,15 @@ fn mac<const EXACT: bool>(acc: i64, qty: i64, x: i64) -> RiskResult<i64> {
 /// SBF VM (32 series on one market, whole check): pairs of positions ([`mac_pair`]) in runs of 5,
 /// 7, 10 and 14 points cost 51,071, 50,293, 49,366 and 48,931 CU, in runs of 35 or 70 (not
 /// unrolled) over 60,000; one position ([`mac_all_exact`]) in runs of 14 or 10 ≈ 1,250 CU more
-/// than in runs of 5.
+/// than in runs of 5. Triples ([`mac_triple`], the usual pass since) in runs of 14, 10, 7 and 35:
+/// 37,162, 37,408, 37,260 and 45,659 CU (32 series on one market); passes of four positions ran
+/// out of registers (38,525).
 const RUN: usize = 14;
+const RUN3: usize = 14;
 const RUN_ONE: usize = 5;
-const _: () = assert!(POINTS.is_multiple_of(RUN) && POINTS.is_multiple_of(RUN_ONE));
+const _: () = assert!(
+    POINTS.is_multiple_of(RUN) && POINTS.is_multiple_of(RUN3) && POINTS.is_multiple_of(RUN_ONE)
+);
 
 /// acc[p] += qty·x[p] for every point. The exact path is the margin check's innermost loop
 /// (docs/performance.md, "Where a check's compute goes"): fixed-size runs of `RUN_ONE` points
@@ -387,29 +485,130 @@ fn mac_all<const EXACT: bool>(
 /// Value at position `lambda` (Q32.32) of interval `k` of a ladder of `values`: the chord,
 /// rounded up for an upper bound (`gap` = None), or the chord rounded down minus
 /// 4λ(1 − λ)·gap[k] for a lower bound — the most a convex function can fall below its chord at
-/// λ given the end deltas (0 at the points themselves).
+/// λ given the end deltas (0 at the points themselves). `gap` comes with `shape(lambda)`,
+/// computed once per market ([`Shared`]).
 #[inline(always)]
-fn chord(values: &[i64], (k, lambda): (u8, i64), gap: Option<&[i64]>) -> RiskResult<i64> {
+fn chord(
+    values: &[i64],
+    (k, lambda): (u8, i64),
+    gap: Option<(&[i64], RiskResult<i64>)>,
+) -> RiskResult<i64> {
     let k = k as usize;
     let (a, b) = (values[k], values[k + 1]);
     let rise = sub(b, a)?;
     match gap {
         None => add(a, mul_frac_ceil(rise, lambda)?),
-        Some(g) => sub(
+        Some((g, shape)) => sub(
             add(a, mul_frac(rise, lambda)?)?,
-            mul_frac_ceil(g[k], shape(lambda)?)?,
+            mul_frac_ceil(g[k], shape?)?,
         ),
+    }
+}
+
+/// [`chord`] on the exact path: the same value without the overflow checks, or `None` when
+/// `lambda` or the shape is outside [0, 1] (the caller then takes [`chord`]). An array's values
+/// lie in [0, max(F, K)] and its gaps in [0, F] (`price_series`), so the rise, the chord (between
+/// the two values) and the chord less a gap's share all fit; the products are `mul_unit`'s,
+/// which `mul_frac`/`mul_frac_ceil` take on [0, 1].
+#[inline(always)]
+fn chord_exact(values: &[i64], (k, lambda): (u8, i64), gap: Option<(&[i64], i64)>) -> Option<i64> {
+    let k = k as usize;
+    let (a, b) = (values[k], values[k + 1]);
+    let rise = b.wrapping_sub(a);
+    match gap {
+        None => Some(a.wrapping_add(mul_unit::<true>(rise, lambda)?)),
+        Some((g, shape)) => Some(
+            a.wrapping_add(mul_unit::<false>(rise, lambda)?)
+                .wrapping_sub(mul_unit::<true>(g[k], shape)?),
+        ),
+    }
+}
+
+/// What every position of one market shares in [`add_position`], computed once per market
+/// (each as the expression the position would evaluate, errors included: a position takes
+/// them with `?` where it used to compute them, so the results and errors are the same).
+#[derive(Clone, Copy, Debug)]
+struct Shared {
+    /// The largest forward of the market (for the rounding allowance).
+    max_fwd: i64,
+    /// `shape` at the oracle's and at the stable price's mark-ladder positions (longs' marks).
+    shape_mark: RiskResult<i64>,
+    shape_stable: RiskResult<i64>,
+    /// ⌈spot·short_min_im⌉ and ⌈spot·short_min_mm⌉: the short minimum per contract.
+    short_im: RiskResult<i64>,
+    short_mm: RiskResult<i64>,
+    /// Both in [0, max_fwd]: on the exact path a short's minimum is then at most its term of the
+    /// bound, and their sums cannot overflow.
+    short_exact: bool,
+    /// 1 − long_haircut (`addons::haircut`'s factor).
+    keep: RiskResult<i64>,
+}
+
+impl Shared {
+    const NONE: Shared = Shared {
+        max_fwd: 0,
+        shape_mark: Err(RiskError::BadMarketIndex),
+        shape_stable: Err(RiskError::BadMarketIndex),
+        short_im: Err(RiskError::BadMarketIndex),
+        short_mm: Err(RiskError::BadMarketIndex),
+        short_exact: false,
+        keep: Err(RiskError::BadMarketIndex),
+    };
+
+    /// Market `mk`'s, on `a` where `mr` (placed by `begin`) is its risk.
+    fn of(a: &Anchor, mk: &MarketInput, mr: &MarketRisk) -> Shared {
+        let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
+        let short_im = mul_frac_ceil(mk.spot, mk.params.short_min_im.to_bits());
+        let short_mm = mul_frac_ceil(mk.spot, mk.params.short_min_mm.to_bits());
+        let within = |c: RiskResult<i64>| matches!(c, Ok(c) if (0..=max_fwd).contains(&c));
+        Shared {
+            max_fwd,
+            shape_mark: shape(mr.window.mark.1),
+            shape_stable: shape(mr.window.stable.1),
+            short_im,
+            short_mm,
+            short_exact: within(short_im) && within(short_mm),
+            keep: sub(ONE, mk.params.long_haircut.to_bits()),
+        }
+    }
+
+    /// Every market's of `p` (unused slots `NONE`, never read).
+    fn all(p: &Portfolio, anchors: &[&Anchor], out: &MarginBreakdown) -> [Shared; MAX_MARKETS] {
+        let mut s = [Shared::NONE; MAX_MARKETS];
+        for (((s, a), mk), mr) in s.iter_mut().zip(anchors).zip(p.markets).zip(&out.markets) {
+            *s = Shared::of(a, mk, mr);
+        }
+        s
     }
 }
 
 /// Adds position `i` into its market's sums and writes its `PositionRisk`.
 fn add_position<'a>(
     p: &Portfolio,
-    a: &Anchor,
+    a: &'a Anchor,
     i: usize,
     arr: Option<&'a SeriesArray>,
     exact: bool,
     pending: Option<&mut Pending<'a>>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
+    let m = p.positions[i].market as usize;
+    let mk = p.markets.get(m).ok_or(RiskError::BadMarketIndex)?;
+    let shared = Shared::of(a, mk, &out.markets[m]);
+    add_position_with(p, a, i, arr, exact, pending, &shared, out)
+}
+
+/// [`add_position`] with its market's [`Shared`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn add_position_with<'a>(
+    p: &Portfolio,
+    a: &'a Anchor,
+    i: usize,
+    arr: Option<&'a SeriesArray>,
+    exact: bool,
+    mut pending: Option<&mut Pending<'a>>,
+    shared: &Shared,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
     let pos = &p.positions[i];
@@ -428,7 +627,14 @@ fn add_position<'a>(
     let (mark, mark_stable, greeks) = match (option, arr) {
         (false, _) => {
             if qty != 0 {
-                add_future(mr, a, qty, mk.spot, exact)?;
+                match (exact, pending.as_deref_mut()) {
+                    // The forwards go through the pending sums with the options'.
+                    (true, Some(pending)) => {
+                        pending.add(mr, m, qty, &a.fwd, false);
+                        add_future_marks(mr, a, qty, mk.spot)?;
+                    }
+                    _ => add_future(mr, a, qty, mk.spot, exact)?,
+                }
             }
             let greeks = Greeks {
                 delta: Fx::ONE,
@@ -440,15 +646,39 @@ fn add_position<'a>(
         (true, None) => (0, 0, Greeks::default()),
         (true, Some(arr)) => {
             let long = qty > 0;
-            let (b, gaps) = if long {
-                (&arr.lo, Some((&arr.mark_gap, &arr.stable_gap)))
-            } else {
-                (&arr.hi, None)
+            let exact_marks =
+                match (exact, long, shared.shape_mark, shared.shape_stable) {
+                    (false, _, _, _) => None,
+                    (true, false, _, _) => chord_exact(&arr.hi.mark, w_mark, None)
+                        .zip(chord_exact(&arr.hi.stable, w_stable, None)),
+                    (true, true, Ok(sm), Ok(ss)) => {
+                        chord_exact(&arr.lo.mark, w_mark, Some((&arr.mark_gap, sm))).zip(
+                            chord_exact(&arr.lo.stable, w_stable, Some((&arr.stable_gap, ss))),
+                        )
+                    }
+                    (true, true, _, _) => None,
+                };
+            let (mark, mark_stable) = match exact_marks {
+                Some(marks) => marks,
+                None if long => (
+                    chord(
+                        &arr.lo.mark,
+                        w_mark,
+                        Some((&arr.mark_gap, shared.shape_mark)),
+                    )?,
+                    chord(
+                        &arr.lo.stable,
+                        w_stable,
+                        Some((&arr.stable_gap, shared.shape_stable)),
+                    )?,
+                ),
+                None => (
+                    chord(&arr.hi.mark, w_mark, None)?,
+                    chord(&arr.hi.stable, w_stable, None)?,
+                ),
             };
-            let mark = chord(&b.mark, w_mark, gaps.map(|g| &g.0[..]))?;
-            let mark_stable = chord(&b.stable, w_stable, gaps.map(|g| &g.1[..]))?;
             if qty != 0 {
-                if let (true, Some(pending)) = (exact, pending) {
+                if let (true, Some(pending)) = (exact, pending.as_deref_mut()) {
                     add_option_marks(mr, arr, qty, mark, w_mark.0);
                     pending.add(
                         mr,
@@ -466,16 +696,24 @@ fn add_position<'a>(
                     add_option::<false>(mr, arr, long, qty, mark, w_mark.0)?;
                 }
                 if qty < 0 {
-                    let n = qty.unsigned_abs();
-                    let params = mk.params;
-                    mr.short_min_im = add(
-                        mr.short_min_im,
-                        addons::short_minimum(n, mk.spot, params.short_min_im.to_bits())?,
-                    )?;
-                    mr.short_min_mm = add(
-                        mr.short_min_mm,
-                        addons::short_minimum(n, mk.spot, params.short_min_mm.to_bits())?,
-                    )?;
+                    // `addons::short_minimum` with the per-contract charge from `shared`.
+                    let n = qty.unsigned_abs().min(i64::MAX as u64) as i64;
+                    match (
+                        exact && shared.short_exact,
+                        shared.short_im,
+                        shared.short_mm,
+                    ) {
+                        // n·c ≤ |qty|·max_fwd, the position's term of the bound (< 2^61), and
+                        // the sums of such terms are below the bound: exact.
+                        (true, Ok(im), Ok(mm)) => {
+                            mr.short_min_im = mr.short_min_im.wrapping_add(n.wrapping_mul(im));
+                            mr.short_min_mm = mr.short_min_mm.wrapping_add(n.wrapping_mul(mm));
+                        }
+                        _ => {
+                            mr.short_min_im = add(mr.short_min_im, imul(n, shared.short_im?)?)?;
+                            mr.short_min_mm = add(mr.short_min_mm, imul(n, shared.short_mm?)?)?;
+                        }
+                    }
                 }
             }
             let g = arr.greeks;
@@ -488,22 +726,58 @@ fn add_position<'a>(
             (mark, mark_stable, greeks)
         }
     };
-    let max_fwd = a.max_fwd.max(mk.spot).max(mk.stable_spot);
-    let per_contract = add(
-        mul_frac_ceil(add(max_fwd, strike)?, VALUATION_ERROR_Q32)?,
-        1,
-    )?;
-    let rounding = imul(qty.unsigned_abs().min(i64::MAX as u64) as i64, per_contract)?;
-    let at_oracle = imul(qty, mark)?;
-    let at_stable = imul(qty, mark_stable)?;
+    let per_contract = if exact && qty != 0 {
+        // max_fwd + K ≤ 2·max(F, K), at most twice the position's term of the bound: exact, and
+        // `mul_frac_ceil` by 2^-26 ∈ [0, 1] is `mul_unit`'s.
+        match mul_unit::<true>(shared.max_fwd.wrapping_add(strike), VALUATION_ERROR_Q32) {
+            Some(c) => c.wrapping_add(1),
+            None => return Err(RiskError::Overflow), // 2^-26 is in [0, 1]: never
+        }
+    } else {
+        add(
+            mul_frac_ceil(add(shared.max_fwd, strike)?, VALUATION_ERROR_Q32)?,
+            1,
+        )?
+    };
+    let n = qty.unsigned_abs().min(i64::MAX as u64) as i64;
+    // On the exact path each product is at most a small multiple of the position's term of
+    // `sums_are_exact`'s bound (a mark is a chord of values in [0, max(F, K)] less at most half
+    // a gap; the allowance per contract is below 2·max(F, K)/2^26 + 2): below 2^63, so the
+    // wrapping products are the checked ones' values.
+    let (rounding, at_oracle, at_stable) = if exact {
+        (
+            n.wrapping_mul(per_contract),
+            qty.wrapping_mul(mark),
+            qty.wrapping_mul(mark_stable),
+        )
+    } else {
+        (
+            imul(n, per_contract)?,
+            imul(qty, mark)?,
+            imul(qty, mark_stable)?,
+        )
+    };
+    let (value, held) = match pos.cash {
+        0 => (at_oracle, at_oracle.min(at_stable)),
+        cash => (add(at_oracle, cash)?, add(at_oracle.min(at_stable), cash)?),
+    };
+    // `addons::haircut` with its factor from `shared`.
+    let value_im = if held <= 0 {
+        held
+    } else {
+        mul_frac(held, shared.keep?)?
+    };
     out.positions[i] = PositionRisk {
         mark,
         mark_stable,
-        value: add(at_oracle, pos.cash)?,
-        value_im: addons::haircut(add(at_oracle.min(at_stable), pos.cash)?, mk.params)?,
+        value,
+        value_im,
         rounding,
         greeks,
     };
+    if let Some(pending) = pending {
+        pending.totals.add([value, value_im, rounding]);
+    }
     Ok(())
 }
 
@@ -519,47 +793,180 @@ fn add_option_marks(mr: &mut MarketRisk, arr: &SeriesArray, qty: i64, mark: i64,
 /// qty and the per-point values it multiplies.
 type Term<'a> = (i64, &'a [i64; POINTS]);
 
-/// Per-point sums waiting for a partner: on the exact path (`sums_are_exact`) the sums are plain
-/// wrapping additions, exact in any order, so two positions' qty × values go into the
-/// accumulators in one pass ([`mac_pair`]): one load and one store of each accumulator for two
-/// products (the single-position loop was ≈ 6 instructions a point in the SBF VM).
+/// Per-point sums waiting for partners: on the exact path (`sums_are_exact`) the sums are plain
+/// wrapping additions, exact in any order, so three positions' qty × values go into the
+/// accumulators in one pass ([`mac_triple`]): one load and one store of each accumulator for
+/// three products (the single-position loop was ≈ 6 instructions a point in the SBF VM, pairs
+/// ≈ 8.6 for two); what is left at the end goes in as a pair or alone ([`Pending::flush`]).
 #[derive(Default)]
 struct Pending<'a> {
-    /// Per market: a P&L term and a gap term waiting for a partner.
-    waiting: [[Option<Term<'a>>; 2]; MAX_MARKETS],
+    /// Per market: up to three P&L terms and three gap terms waiting for a fourth.
+    waiting: [[[Option<Term<'a>>; 3]; 2]; MAX_MARKETS],
+    /// Per market: whether its P&L and gap sums have been written (`begin_with` leaves them
+    /// as they were: the first pass stores instead of adding).
+    started: [[bool; 2]; MAX_MARKETS],
+    /// Σ value, Σ value_im and Σ rounding of the positions so far (`finish`'s sums).
+    totals: Totals,
+}
+
+/// Σ value, Σ value_im, Σ rounding of the positions in order, as `finish` adds them: the
+/// wrapping sums and whether any step overflowed (then `finish` fails with `Overflow`, as its
+/// checked sums do at the first such step; otherwise the sums are theirs).
+#[derive(Clone, Copy, Default)]
+struct Totals {
+    sums: [i64; 3],
+    /// Negative once a step overflowed (`fx::add`'s sign test, accumulated).
+    overflow: i64,
+}
+
+impl Totals {
+    #[inline(always)]
+    fn add(&mut self, terms: [i64; 3]) {
+        for (a, b) in self.sums.iter_mut().zip(terms) {
+            let s = a.wrapping_add(b);
+            self.overflow |= (*a ^ s) & (b ^ s);
+            *a = s;
+        }
+    }
 }
 
 impl<'a> Pending<'a> {
-    /// Adds qty × `x` into market `m`'s P&L (`gap` false) or gap sums, paired with the one
-    /// waiting, or waits.
+    /// Adds qty × `x` into market `m`'s P&L (`gap` false) or gap sums: with three terms waiting,
+    /// sums them and waits itself; otherwise waits.
     #[inline(always)]
     fn add(&mut self, mr: &mut MarketRisk, m: usize, qty: i64, x: &'a [i64; POINTS], gap: bool) {
-        let slot = &mut self.waiting[m][gap as usize];
-        match slot.take() {
-            Some((q0, x0)) => {
+        let slots = &mut self.waiting[m][gap as usize];
+        match *slots {
+            [Some((q0, x0)), Some((q1, x1)), Some((q2, x2))] => {
+                *slots = [Some((qty, x)), None, None];
                 let acc = if gap { &mut mr.gap } else { &mut mr.pnl };
-                mac_pair(acc, q0, x0, qty, x);
+                let started = &mut self.started[m][gap as usize];
+                if *started {
+                    mac_triple::<false, false>(acc, 0, [q0, q1, q2], [x0, x1, x2]);
+                } else {
+                    mac_triple::<false, true>(acc, 0, [q0, q1, q2], [x0, x1, x2]);
+                    *started = true;
+                }
             }
-            None => *slot = Some((qty, x)),
+            [Some(_), Some(_), None] => slots[2] = Some((qty, x)),
+            [Some(_), None, _] => slots[1] = Some((qty, x)),
+            _ => slots[0] = Some((qty, x)),
         }
     }
 
-    /// Adds every term still waiting.
-    fn flush(self, out: &mut MarginBreakdown) {
-        for (mr, w) in out.markets.iter_mut().zip(self.waiting) {
-            if let Some((q, x)) = w[0] {
-                mac_all_exact(&mut mr.pnl, q, x);
+    /// Adds every term still waiting and subtracts each market's mark total from its P&L in
+    /// the same pass (what `finish` does otherwise): one to three terms a market are always
+    /// left when it has any (the fourth term of a group sums the first three).
+    fn flush_less_marks(self, out: &mut MarginBreakdown, n_markets: usize) {
+        let markets = out.markets.iter_mut().zip(self.waiting).zip(self.started);
+        for ((mr, w), started) in markets.take(n_markets) {
+            let total = mr.mark_total;
+            if started[0] {
+                flush_into::<true, false>(&mut mr.pnl, total, w[0]);
+            } else {
+                flush_into::<true, true>(&mut mr.pnl, total, w[0]);
             }
-            if let Some((q, x)) = w[1] {
-                mac_all_exact(&mut mr.gap, q, x);
+            if started[1] {
+                flush_into::<false, false>(&mut mr.gap, 0, w[1]);
+            } else {
+                flush_into::<false, true>(&mut mr.gap, 0, w[1]);
             }
         }
     }
 }
 
-/// acc[p] += qa·xa[p] + qb·xb[p], wrapping (exact on the exact path), in runs of `RUN`.
+/// The last pass over `acc`: the terms in `w` added (stored when `STORE`), `total` subtracted
+/// when `SUB`.
 #[inline(always)]
-fn mac_pair(acc: &mut [i64; POINTS], qa: i64, xa: &[i64; POINTS], qb: i64, xb: &[i64; POINTS]) {
+fn flush_into<const SUB: bool, const STORE: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    w: [Option<Term>; 3],
+) {
+    match w {
+        [Some((qa, xa)), Some((qb, xb)), Some((qc, xc))] => {
+            mac_triple::<SUB, STORE>(acc, total, [qa, qb, qc], [xa, xb, xc])
+        }
+        [Some((qa, xa)), Some((qb, xb)), None] => {
+            mac_pair::<SUB, STORE>(acc, total, qa, xa, qb, xb)
+        }
+        [Some((q, x)), None, _] => mac_one::<SUB, STORE>(acc, total, q, x),
+        _ if STORE => acc.fill(if SUB { total.wrapping_neg() } else { 0 }),
+        _ if SUB => less(acc, total),
+        _ => {}
+    }
+}
+
+/// acc[p] −= total at every point, wrapping (the exact path: each P&L sum and the mark total
+/// are below 2^62 in magnitude, so their difference is below 2^63).
+#[inline(always)]
+fn less(acc: &mut [i64; POINTS], total: i64) {
+    for run in acc.as_chunks_mut::<RUN>().0 {
+        for v in run {
+            *v = v.wrapping_sub(total);
+        }
+    }
+}
+
+/// acc[p] += q·x[p] (− `total` when `SUB`; `acc` not read when `STORE`), wrapping, in runs of
+/// `RUN_ONE`.
+#[inline(always)]
+fn mac_one<const SUB: bool, const STORE: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    q: i64,
+    x: &[i64; POINTS],
+) {
+    for (a, x) in acc
+        .as_chunks_mut::<RUN_ONE>()
+        .0
+        .iter_mut()
+        .zip(x.as_chunks::<RUN_ONE>().0)
+    {
+        for j in 0..RUN_ONE {
+            let v = if STORE { 0 } else { a[j] }.wrapping_add(q.wrapping_mul(x[j]));
+            a[j] = if SUB { v.wrapping_sub(total) } else { v };
+        }
+    }
+}
+
+/// acc[p] += Σ q[i]·x[i][p] (− `total` when `SUB`; `acc` not read when `STORE`), wrapping
+/// (exact on the exact path), for three terms in runs of `RUN3`.
+#[inline(always)]
+fn mac_triple<const SUB: bool, const STORE: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    q: [i64; 3],
+    x: [&[i64; POINTS]; 3],
+) {
+    let [qa, qb, qc] = q;
+    let runs = acc.as_chunks_mut::<RUN3>().0.iter_mut();
+    for (((a, x0), x1), x2) in runs
+        .zip(x[0].as_chunks::<RUN3>().0)
+        .zip(x[1].as_chunks::<RUN3>().0)
+        .zip(x[2].as_chunks::<RUN3>().0)
+    {
+        for j in 0..RUN3 {
+            let v = if STORE { 0 } else { a[j] }
+                .wrapping_add(qa.wrapping_mul(x0[j]))
+                .wrapping_add(qb.wrapping_mul(x1[j]))
+                .wrapping_add(qc.wrapping_mul(x2[j]));
+            a[j] = if SUB { v.wrapping_sub(total) } else { v };
+        }
+    }
+}
+
+/// acc[p] += qa·xa[p] + qb·xb[p] (− `total` when `SUB`; `acc` not read when `STORE`),
+/// wrapping (exact on the exact path), in runs of `RUN`.
+#[inline(always)]
+fn mac_pair<const SUB: bool, const STORE: bool>(
+    acc: &mut [i64; POINTS],
+    total: i64,
+    qa: i64,
+    xa: &[i64; POINTS],
+    qb: i64,
+    xb: &[i64; POINTS],
+) {
     // Fixed-size runs through three advancing pointers: no index arithmetic, no bounds checks.
     let runs = acc.as_chunks_mut::<RUN>().0.iter_mut();
     for ((a, x), y) in runs
@@ -567,9 +974,10 @@ fn mac_pair(acc: &mut [i64; POINTS], qa: i64, xa: &[i64; POINTS], qb: i64, xb: &
         .zip(xb.as_chunks::<RUN>().0)
     {
         for j in 0..RUN {
-            a[j] = a[j]
+            let v = if STORE { 0 } else { a[j] }
                 .wrapping_add(qa.wrapping_mul(x[j]))
                 .wrapping_add(qb.wrapping_mul(y[j]));
+            a[j] = if SUB { v.wrapping_sub(total) } else { v };
         }
     }
 }
@@ -615,12 +1023,17 @@ fn add_option<const EXACT: bool>(
 /// A future's sums: qty × the forward at every point, qty × the oracle price (its mark) and at
 /// the oracle's mark-ladder interval (a delta of 1). Linear: no gap.
 fn add_future(mr: &mut MarketRisk, a: &Anchor, qty: i64, spot: i64, exact: bool) -> RiskResult<()> {
-    let k = mr.window.mark.0 as usize;
     if exact {
         mac_all::<true>(&mut mr.pnl, qty, &a.fwd)?;
     } else {
         mac_all::<false>(&mut mr.pnl, qty, &a.fwd)?;
     }
+    add_future_marks(mr, a, qty, spot)
+}
+
+/// [`add_future`]'s sums other than the per-point ones.
+fn add_future_marks(mr: &mut MarketRisk, a: &Anchor, qty: i64, spot: i64) -> RiskResult<()> {
+    let k = mr.window.mark.0 as usize;
     mr.mark_total = add(mr.mark_total, imul(qty, spot)?)?;
     mr.mark_edges[0] = add(mr.mark_edges[0], imul(qty, a.mark_fwd[k])?)?;
     mr.mark_edges[1] = add(mr.mark_edges[1], imul(qty, a.mark_fwd[k + 1])?)?;
@@ -635,6 +1048,20 @@ fn finish(
     exact: bool,
     out: &mut MarginBreakdown,
 ) -> RiskResult<()> {
+    finish_with(p, anchors, exact, true, None, out)
+}
+
+/// [`finish`], subtracting the mark totals from the P&L only when `less_marks` (with_arrays'
+/// exact path has done it in its last pass, `Pending::flush_less_marks`), with the positions'
+/// totals when `with_arrays` has summed them on the way ([`Totals`]).
+fn finish_with(
+    p: &Portfolio,
+    anchors: &[&Anchor],
+    exact: bool,
+    less_marks: bool,
+    totals: Option<Totals>,
+    out: &mut MarginBreakdown,
+) -> RiskResult<()> {
     let mut worst_im = [0i64; MAX_MARKETS];
     let mut worst_mm = [0i64; MAX_MARKETS];
     let (mut addons, mut short_im, mut short_mm) = (0i64, 0i64, 0i64);
@@ -642,19 +1069,16 @@ fn finish(
         let mr = &mut out.markets[m];
         // Exact (`sums_are_exact`): each P&L sum and the mark total are below 2^62 in
         // magnitude, so their difference is below 2^63.
-        if exact {
-            let mark_total = mr.mark_total;
-            for run in mr.pnl.as_chunks_mut::<RUN>().0 {
-                for v in run {
-                    *v = v.wrapping_sub(mark_total);
+        match (less_marks, exact) {
+            (false, _) => {}
+            (true, true) => less(&mut mr.pnl, mr.mark_total),
+            (true, false) => {
+                for v in mr.pnl.iter_mut() {
+                    *v = sub(*v, mr.mark_total)?;
                 }
             }
-        } else {
-            for v in mr.pnl.iter_mut() {
-                *v = sub(*v, mr.mark_total)?;
-            }
         }
-        worst_losses(mr, mk.params)?;
+        worst_losses(mr, mk.params, exact)?;
         let k = mr.window.mark.0 as usize;
         let width = sub(a.mark_fwd[k + 1], a.mark_fwd[k])?;
         let rise = sub(mr.mark_edges[1], mr.mark_edges[0])?;
@@ -672,12 +1096,21 @@ fn finish(
         short_im = add(short_im, mr.short_min_im)?;
         short_mm = add(short_mm, mr.short_min_mm)?;
     }
-    let (mut value_mm, mut value_im, mut rounding) = (0i64, 0i64, 0i64);
-    for pr in &out.positions[..p.positions.len()] {
-        value_mm = add(value_mm, pr.value)?;
-        value_im = add(value_im, pr.value_im)?;
-        rounding = add(rounding, pr.rounding)?;
-    }
+    let (value_mm, value_im, rounding) = match totals {
+        Some(Totals { overflow, .. }) if overflow < 0 => return Err(RiskError::Overflow),
+        Some(Totals {
+            sums: [v, vi, r], ..
+        }) => (v, vi, r),
+        None => {
+            let (mut value_mm, mut value_im, mut rounding) = (0i64, 0i64, 0i64);
+            for pr in &out.positions[..p.positions.len()] {
+                value_mm = add(value_mm, pr.value)?;
+                value_im = add(value_im, pr.value_im)?;
+                rounding = add(rounding, pr.rounding)?;
+            }
+            (value_mm, value_im, rounding)
+        }
+    };
     let n = p.markets.len();
     let (scan_im, offset_im) = combine(&worst_im[..n], p.correlations)?;
     let (scan_mm, offset_mm) = combine(&worst_mm[..n], p.correlations)?;
@@ -787,61 +1220,26 @@ fn span_part(span: Span, i: usize) -> (i64, i64) {
     (start.min(stop), stop)
 }
 
-/// The worst of `worst` (a loss and its interval) and the losses over `span` on ladder `l`, in
-/// ascending order (a tie keeps the earlier interval). The intervals strictly inside the span are
-/// whole ([`span_part`]): there the loss is gap − min(ends), in a loop of its own; the two end
-/// intervals take [`loss_between`] with their positions.
-#[inline(always)]
-fn worst_in_span(
-    mr: &MarketRisk,
-    l: Ladder,
-    span: Span,
-    worst: (i64, u8),
-) -> RiskResult<(i64, u8)> {
-    let (first, end) = (span.first as usize, span.end as usize);
-    let (mut best, mut at) = worst;
-    if first >= end {
-        return Ok(worst);
-    }
-    let mut take = |p: usize, loss: i64| {
-        if loss > best {
-            best = loss;
-            at = p as u8;
-        }
-    };
-    let base = l.start();
-    let part = span_part(span, first);
-    take(
-        base + first,
-        loss_between(mr, base + first, part.0, part.1)?,
-    );
-    for i in first + 1..end.saturating_sub(1) {
-        let p = base + i;
-        take(p, sub(mr.gap[p], mr.pnl[p].min(mr.pnl[p + 1]))?);
-    }
-    if end - 1 > first {
-        let part = span_part(span, end - 1);
-        take(
-            base + end - 1,
-            loss_between(mr, base + end - 1, part.0, part.1)?,
-        );
-    }
-    Ok((best, at))
-}
-
 /// Worst weighted loss over the IM range and worst loss over the MM range of one market: the
 /// intervals of both main ladders that the range around the oracle price covers (in part at its
 /// ends), then the extremes and named shocks (IM only, weighted) at their move from the oracle
-/// price.
-fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
+/// price. `exact`: the sums are exact ([`sums_are_exact`]), so a whole interval's loss cannot
+/// overflow ([`whole`]).
+fn worst_losses(mr: &mut MarketRisk, params: &RiskParams, exact: bool) -> RiskResult<()> {
     let w = mr.window;
+    let mut im = (mr.worst_im, mr.worst_im_interval);
+    let mut mm = (mr.worst_mm, mr.worst_mm_interval);
     for l in [Ladder::Up, Ladder::Down] {
-        // Weight 1: ⌈loss·1⌉ = loss (and the worst starts at 0, so only a loss > 0 counts).
-        let (worst, at) = worst_in_span(mr, l, w.im, (mr.worst_im, mr.worst_im_interval))?;
-        (mr.worst_im, mr.worst_im_interval) = (worst, at);
-        let (worst, at) = worst_in_span(mr, l, w.mm, (mr.worst_mm, mr.worst_mm_interval))?;
-        (mr.worst_mm, mr.worst_mm_interval) = (worst, at);
+        if exact {
+            scan_span::<true>(mr, l, w.im, &mut im)?;
+            scan_span::<true>(mr, l, w.mm, &mut mm)?;
+        } else {
+            scan_span::<false>(mr, l, w.im, &mut im)?;
+            scan_span::<false>(mr, l, w.mm, &mut mm)?;
+        }
     }
+    (mr.worst_im, mr.worst_im_interval) = im;
+    (mr.worst_mm, mr.worst_mm_interval) = mm;
     for (l, &(k, lambda)) in LADDERS[2..].iter().zip(&w.mini) {
         let weight = match l {
             Ladder::Named0 => params.named_shocks[0].weight,
@@ -849,10 +1247,94 @@ fn worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
             _ => params.extreme_weight,
         };
         let p = l.start() + k as usize;
-        let loss = loss_between(mr, p, lambda, lambda)?;
+        let loss = loss_at(mr, p, lambda)?;
         take_loss(mr, p, loss, weight.to_bits(), true, false)?;
     }
     Ok(())
+}
+
+/// The worst of `worst` (a loss and its interval) and the losses over `span` on ladder `l`, in
+/// ascending order (a tie keeps the earlier interval). The intervals strictly inside the span are
+/// whole ([`span_part`]): there the loss is gap − min(ends), in a tight loop of their own
+/// ([`whole`]); the two end intervals take [`loss_between`] with their positions.
+#[inline(always)]
+fn scan_span<const EXACT: bool>(
+    mr: &MarketRisk,
+    l: Ladder,
+    span: Span,
+    worst: &mut (i64, u8),
+) -> RiskResult<()> {
+    let (first, end) = (span.first as usize, span.end as usize);
+    if first >= end {
+        return Ok(());
+    }
+    let base = l.start();
+    let part = span_part(span, first);
+    let loss = loss_between(mr, base + first, part.0, part.1)?;
+    if loss > worst.0 {
+        *worst = (loss, (base + first) as u8);
+    }
+    whole::<EXACT>(mr, base + first + 1, base + end - 1, worst)?;
+    if end - 1 > first {
+        let part = span_part(span, end - 1);
+        let loss = loss_between(mr, base + end - 1, part.0, part.1)?;
+        if loss > worst.0 {
+            *worst = (loss, (base + end - 1) as u8);
+        }
+    }
+    Ok(())
+}
+
+/// The whole intervals `from..to` (by their first point), in ascending order: each loss
+/// gap − min(ends) offered to `worst`, which a later interval replaces only when strictly
+/// larger. `EXACT`: the loss is a plain difference, exact on the exact path (each P&L is at most
+/// 2·S in magnitude and a gap sum at most S/2 for the bound S of [`sums_are_exact`], so the
+/// difference is below 2.5·2^61 < 2^63).
+#[inline(never)]
+fn whole<const EXACT: bool>(
+    mr: &MarketRisk,
+    from: usize,
+    to: usize,
+    worst: &mut (i64, u8),
+) -> RiskResult<()> {
+    if from >= to {
+        return Ok(());
+    }
+    // Interval k reads points k and k + 1 and the gap of k: slices of exactly those.
+    let (gaps, ends) = (&mr.gap[from..to], &mr.pnl[from + 1..to + 1]);
+    let (mut best, mut at) = *worst;
+    let mut left = mr.pnl[from];
+    let mut k = from as u8;
+    for (&g, &right) in gaps.iter().zip(ends) {
+        let low = if right < left { right } else { left };
+        left = right;
+        let loss = if EXACT {
+            g.wrapping_sub(low)
+        } else {
+            sub(g, low)?
+        };
+        if loss > best {
+            best = loss;
+            at = k;
+        }
+        k = k.wrapping_add(1);
+    }
+    *worst = (best, at);
+    Ok(())
+}
+
+/// [`loss_between`] at one position `lambda` of interval `p` (the mini ladders): the same bits
+/// with the chord and the shape evaluated once.
+#[inline(always)]
+fn loss_at(mr: &MarketRisk, p: usize, lambda: i64) -> RiskResult<i64> {
+    let (a, b) = (mr.pnl[p], mr.pnl[p + 1]);
+    let low = add(a, mul_frac(sub(b, a)?, lambda)?)?;
+    let g = if lambda == ONE / 2 {
+        mr.gap[p]
+    } else {
+        mul_frac_ceil(mr.gap[p], shape(lambda)?)?
+    };
+    sub(g, low)
 }
 
 /// Records interval `p`'s loss as a candidate for the worst IM (weighted by `w`) and/or MM.
@@ -868,7 +1350,9 @@ fn take_loss(
         return Ok(());
     }
     if im {
-        let weighted = mul_ceil(loss, w)?;
+        // ⌈loss·w⌉: `mul_frac_ceil` is `mul_ceil`'s bits for any w (two multiplies for a
+        // weight in [0, 1], which every legal parameter is).
+        let weighted = mul_frac_ceil(loss, w)?;
         if weighted > mr.worst_im {
             mr.worst_im = weighted;
             mr.worst_im_interval = p as u8;

@@ -130,7 +130,7 @@ const ZERO_KEY: [u8; 32] = [0; 32];
 impl Position {
     /// Whether the slot is free.
     pub fn is_free(&self) -> bool {
-        self.series == ZERO_KEY
+        crate::key_words(self, core::mem::offset_of!(Position, series)) == [0; 4]
     }
 }
 

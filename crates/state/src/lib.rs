@@ -54,6 +54,18 @@ pub use keel_risk::{MAX_MARKETS, MAX_POSITIONS};
 /// `pubkey`.
 pub type PubkeyBytes = [u8; 32];
 
+/// The 32-byte key at byte `offset` (a multiple of 8) of the 8-aligned layout `t`, as four
+/// 64-bit words. Keys compared as `[u8; 32]` are compared a byte at a time by the BPF backend
+/// where it cannot prove them aligned (≈ 120 SBF instructions for 32 bytes); read through the
+/// layout's own alignment they take four loads. Equal words ⇔ equal bytes.
+#[inline(always)]
+pub(crate) fn key_words<T: bytemuck::Pod>(t: &T, offset: usize) -> [u64; 4] {
+    const { assert!(core::mem::align_of::<T>() == 8 && core::mem::size_of::<T>().is_multiple_of(8)) };
+    let w: &[u64] = bytemuck::cast_slice(core::slice::from_ref(t));
+    let k = offset / 8;
+    [w[k], w[k + 1], w[k + 2], w[k + 3]]
+}
+
 /// Bytes of Anchor's account discriminator in front of every account's data.
 pub const DISCRIMINATOR_LEN: usize = 8;
 

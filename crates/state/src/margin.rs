@@ -195,6 +195,7 @@ pub struct MarginMemo<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn build_inputs<'a>(
     account: &MarginAccount,
     markets: &[MarketReading<'a>],
@@ -214,9 +215,21 @@ fn build_inputs<'a>(
     let mut dense = [u8::MAX; MAX_MARKETS];
     let mut readings: [Option<&'a Market>; MAX_MARKETS] = [None; MAX_MARKETS];
     for (slot, key) in account.used_markets() {
+        // The reading's key compared as words when it is 8-aligned (as a `MarketReading` field
+        // it is, in practice); as bytes otherwise. Same result. (The words are read one by one:
+        // `*w == words` compiles to the same byte-wise comparison.)
+        let words = crate::key_words(
+            account,
+            core::mem::offset_of!(MarginAccount, markets) + 32 * slot,
+        );
         let r = markets
             .iter()
-            .find(|r| r.key == *key)
+            .find(
+                |r| match bytemuck::try_cast_ref::<[u8; 32], [u64; 4]>(&r.key) {
+                    Ok(w) => [w[0], w[1], w[2], w[3]] == words,
+                    Err(_) => r.key == *key,
+                },
+            )
             .ok_or(StateError::MarketMissing)?;
         let m = r.market;
         let [spot, conf, stable_spot] = market_prices(r, now, memo.as_deref_mut())?;
@@ -237,6 +250,10 @@ fn build_inputs<'a>(
 
     // The anchor generation each market's arrays were priced at (0: no option position yet).
     let mut epochs = [0u64; MAX_MARKETS];
+    // Per market, the last page found and its index: the positions of a market mostly share a
+    // page, and the search below returns the first page matching (market, index), so a page
+    // found for the same market and index is the one the search would find again.
+    let mut last_page: [Option<&'a ArrayPage>; MAX_MARKETS] = [None; MAX_MARKETS];
     for (slot, p) in account.positions.iter().enumerate() {
         if p.is_free() {
             continue;
@@ -259,15 +276,29 @@ fn build_inputs<'a>(
         };
         out.arrays[i] = if kind.is_option() {
             let m = market as usize;
-            let key = &out.market_keys[m];
-            let page = pages
-                .iter()
-                .find(|pg| pg.market == *key && pg.page_index == p.array_page)
-                .ok_or(StateError::ArrayPageMissing)?;
+            let page = match last_page[m] {
+                Some(pg) if pg.page_index == p.array_page => pg,
+                _ => {
+                    // `out.market_keys[m]` is the account's key of this market slot.
+                    let key = crate::key_words(
+                        account,
+                        core::mem::offset_of!(MarginAccount, markets) + 32 * p.market_slot as usize,
+                    );
+                    let pg = *pages
+                        .iter()
+                        .find(|pg| {
+                            crate::key_words(**pg, core::mem::offset_of!(ArrayPage, market)) == key
+                                && pg.page_index == p.array_page
+                        })
+                        .ok_or(StateError::ArrayPageMissing)?;
+                    last_page[m] = Some(pg);
+                    pg
+                }
+            };
             let s = page
                 .slots
                 .get(p.array_slot as usize)
-                .filter(|s| s.series == p.series)
+                .filter(|s| crate::key_words(*s, 0) == crate::key_words(p, 0))
                 .ok_or(StateError::ArraySlotMismatch)?;
             if s.epoch == 0 || (epochs[m] != 0 && epochs[m] != s.epoch) {
                 return Err(StateError::ArraysNotCranked);

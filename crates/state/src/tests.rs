@@ -160,3 +160,46 @@ fn series_payoffs() {
     s.kind = 3;
     assert_eq!(s.payoff_per_contract(130), None);
 }
+
+/// `key_words` reads the key at its offset: equal words exactly when the bytes are equal, for
+/// the keys margin compares (a position's series, a slot's series, a page's market, an
+/// account's market slots), and a position is free exactly when its series is all zero.
+#[test]
+fn key_words_compare_as_the_bytes() {
+    use crate::account::Position;
+    use crate::array_page::ArraySlot;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..2_000 {
+        let mut key = [0u8; 32];
+        for b in key.iter_mut() {
+            // Mostly zero bytes: keys that differ in one byte, or are all zero, are common.
+            *b = if next() % 4 == 0 { next() as u8 } else { 0 };
+        }
+        let mut other = key;
+        if next() % 2 == 0 {
+            other[(next() % 32) as usize] ^= 1 << (next() % 8);
+        }
+        let mut p: Position = bytemuck::Zeroable::zeroed();
+        p.series = key;
+        let mut s: ArraySlot = bytemuck::Zeroable::zeroed();
+        s.series = other;
+        assert_eq!(key_words(&p, 0) == key_words(&s, 0), key == other);
+        assert_eq!(p.is_free(), key == [0; 32]);
+        let mut page: ArrayPage = bytemuck::Zeroable::zeroed();
+        page.market = other;
+        let mut a: MarginAccount = bytemuck::Zeroable::zeroed();
+        let slot = (next() % MAX_MARKETS as u64) as usize;
+        a.markets[slot] = key;
+        let at = core::mem::offset_of!(MarginAccount, markets) + 32 * slot;
+        assert_eq!(
+            key_words(&a, at) == key_words(&page, core::mem::offset_of!(ArrayPage, market)),
+            key == other
+        );
+    }
+}

@@ -38,6 +38,19 @@ proptest! {
         prop_assert_eq!(r as u128, n % d as u128);
     }
 
+    /// The 64-bit dividend (`hi = 0`, the native division) against `u128`.
+    #[test]
+    fn div_wide_of_a_64_bit_dividend_matches_u128(lo in any::<u64>(), d in 1u64..) {
+        let (q, r) = div_wide(0, lo, d);
+        prop_assert_eq!(q, lo / d);
+        prop_assert_eq!(r as u128, lo as u128 % d as u128);
+        // Small divisors too (the quotient then needs all 64 bits).
+        let d = d % 1_000 + 1;
+        let (q, r) = div_wide(0, lo, d);
+        prop_assert_eq!(q as u128, lo as u128 / d as u128);
+        prop_assert_eq!(r as u128, lo as u128 % d as u128);
+    }
+
     #[test]
     fn mul_shift_rounds_exactly(a in any::<i64>(), b in any::<i64>(), shift in 0u32..64) {
         let p = a as i128 * b as i128;
@@ -176,6 +189,30 @@ proptest! {
         prop_assert_eq!(mul_frac_ceil(a, u), mul_ceil(a, u));
         prop_assert_eq!(mul_frac(a, v), mul(a, v));
         prop_assert_eq!(mul_frac_ceil(a, v), mul_ceil(a, v));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `mul_factor` is `mul`'s floor for `0 ≤ a < 2^59` and factors below 16, at and next to
+    /// both bounds; outside them it refuses, and `mul_frac`, `mul_scale` equal `mul` everywhere.
+    #[test]
+    fn mul_factor_matches_i128(
+        a in prop_oneof![0..(1i64 << 59), Just((1i64 << 59) - 1), Just(1i64 << 59), Just(0i64), any::<i64>()],
+        m in prop_oneof![ONE..(1i64 << 36), Just((1i64 << 36) - 1), Just(1i64 << 36), Just(ONE + 1), 0..=ONE, any::<i64>()],
+    ) {
+        let inside = (0..1i64 << 59).contains(&a) && (0..1i64 << 36).contains(&m);
+        let want = floor_div_i128(a as i128 * m as i128, 1 << 32);
+        match mul_factor(a, m) {
+            Some(v) => {
+                prop_assert!(inside);
+                prop_assert_eq!(v as i128, want);
+            }
+            None => prop_assert!(!inside),
+        }
+        prop_assert_eq!(mul_frac(a, m), mul(a, m));
+        prop_assert_eq!(mul_scale(a, m), mul(a, m));
     }
 }
 

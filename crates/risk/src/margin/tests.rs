@@ -330,3 +330,282 @@ fn memo_reuses_only_what_matches() {
         );
     }
 }
+
+use crate::array::{MAIN, MINI};
+
+/// The scan before the loss loops were split out (`worst_in_span` at 1e52a4a): the reference
+/// for [`worst_losses`].
+fn reference_span(
+    mr: &MarketRisk,
+    l: Ladder,
+    span: Span,
+    worst: (i64, u8),
+) -> RiskResult<(i64, u8)> {
+    let (first, end) = (span.first as usize, span.end as usize);
+    let (mut best, mut at) = worst;
+    if first >= end {
+        return Ok(worst);
+    }
+    let mut take = |p: usize, loss: i64| {
+        if loss > best {
+            best = loss;
+            at = p as u8;
+        }
+    };
+    let base = l.start();
+    let part = span_part(span, first);
+    take(
+        base + first,
+        loss_between(mr, base + first, part.0, part.1)?,
+    );
+    for i in first + 1..end.saturating_sub(1) {
+        let p = base + i;
+        take(p, sub(mr.gap[p], mr.pnl[p].min(mr.pnl[p + 1]))?);
+    }
+    if end - 1 > first {
+        let part = span_part(span, end - 1);
+        take(
+            base + end - 1,
+            loss_between(mr, base + end - 1, part.0, part.1)?,
+        );
+    }
+    Ok((best, at))
+}
+
+/// `worst_losses` at 1e52a4a, on [`reference_span`], `loss_between` and `mul_ceil`.
+fn reference_worst_losses(mr: &mut MarketRisk, params: &RiskParams) -> RiskResult<()> {
+    let w = mr.window;
+    for l in [Ladder::Up, Ladder::Down] {
+        (mr.worst_im, mr.worst_im_interval) =
+            reference_span(mr, l, w.im, (mr.worst_im, mr.worst_im_interval))?;
+        (mr.worst_mm, mr.worst_mm_interval) =
+            reference_span(mr, l, w.mm, (mr.worst_mm, mr.worst_mm_interval))?;
+    }
+    for (l, &(k, lambda)) in LADDERS[2..].iter().zip(&w.mini) {
+        let weight = match l {
+            Ladder::Named0 => params.named_shocks[0].weight,
+            Ladder::Named1 => params.named_shocks[1].weight,
+            _ => params.extreme_weight,
+        };
+        let p = l.start() + k as usize;
+        let loss = loss_between(mr, p, lambda, lambda)?;
+        if loss > 0 {
+            let weighted = mul_ceil(loss, weight.to_bits())?;
+            if weighted > mr.worst_im {
+                mr.worst_im = weighted;
+                mr.worst_im_interval = p as u8;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A random span on a main ladder: intervals `first..end` with `end ≤ MAIN − 1` (what
+/// `Anchor::window` places), any positions in [0, 1] at its ends (the ends exactly 0, ½ and 1
+/// often).
+fn span() -> impl Strategy<Value = Span> {
+    let pos = prop_oneof![Just(0), Just(ONE / 2), Just(ONE), 0..=ONE];
+    (0u8..(MAIN as u8 - 1), 1u8..(MAIN as u8), pos.clone(), pos).prop_map(
+        |(first, len, start, stop)| {
+            let end = (first + len).min(MAIN as u8 - 1).max(first + 1);
+            Span {
+                first,
+                end,
+                start,
+                stop,
+            }
+        },
+    )
+}
+
+/// A random window: IM and MM spans (nested or not: the scan must not rely on it), mini-ladder
+/// positions.
+fn window() -> impl Strategy<Value = Window> {
+    let pos = prop_oneof![Just(0), Just(ONE / 2), Just(ONE), 0..=ONE];
+    (
+        span(),
+        span(),
+        prop::array::uniform4((0u8..(MINI as u8 - 1), pos)),
+        any::<bool>(),
+    )
+        .prop_map(|(im, mm, mini, empty_mm)| Window {
+            im,
+            // An empty span (first = end) as the MM range.
+            mm: if empty_mm {
+                Span {
+                    end: mm.first,
+                    ..mm
+                }
+            } else {
+                mm
+            },
+            mini,
+            ..Window::default()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// The scan with its whole intervals in their own loops (unchecked on the exact path) gives
+    /// the reference's worst IM and MM losses and intervals, bit for bit: on any values through
+    /// the checked path (overflows included: the same `Err`), and on the exact path's domain
+    /// (|P&L| ≤ 2^62, gaps in [0, 2^60]: twice and half the bound 2^61) through the unchecked
+    /// one.
+    #[test]
+    fn the_scan_matches_the_reference(
+        w in window(),
+        seed in any::<u64>(),
+        small in any::<bool>(),
+        weights in prop::array::uniform3(0..=ONE),
+        prior in (0i64..1000, 0u8..70),
+    ) {
+        let mut s = seed | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut mr = MarketRisk { window: w, ..MarketRisk::default() };
+        (mr.worst_im, mr.worst_im_interval) = prior;
+        (mr.worst_mm, mr.worst_mm_interval) = prior;
+        // Values from a tiny set in a third of the cases: equal losses (ties) are common there.
+        let tiny = next() % 3 == 0;
+        for p in 0..POINTS {
+            let (v, g) = (next() as i64, next() as i64);
+            let (v, g) = match (tiny, small) {
+                (true, _) => ((v % 3) * 500, (g & 1) * 250),
+                (false, true) => (v >> 1, (g as u64 >> 4) as i64),
+                (false, false) => (v, g),
+            };
+            mr.pnl[p] = v;
+            mr.gap[p] = g;
+        }
+        let mut params = RiskParams::DEFAULT;
+        params.extreme_weight = Fx::from_bits(weights[0]);
+        params.named_shocks[0].weight = Fx::from_bits(weights[1]);
+        params.named_shocks[1].weight = Fx::from_bits(weights[2]);
+        let mut want = mr;
+        let want = reference_worst_losses(&mut want, &params).map(|_| want);
+        let mut checked = mr;
+        let checked = worst_losses(&mut checked, &params, false).map(|_| checked);
+        prop_assert_eq!(checked, want);
+        if small {
+            let mut exact = mr;
+            let exact = worst_losses(&mut exact, &params, true).map(|_| exact);
+            prop_assert_eq!(exact, want);
+        }
+    }
+
+    /// `loss_at` is `loss_between` at a single position.
+    #[test]
+    fn loss_at_is_loss_between_a_point(
+        a in any::<i64>(), b in any::<i64>(), g in any::<i64>(),
+        lambda in prop_oneof![Just(0), Just(ONE / 2), Just(ONE), 0..=ONE, any::<i64>()],
+    ) {
+        let mr = interval(a, b, g);
+        prop_assert_eq!(loss_at(&mr, 0, lambda), loss_between(&mr, 0, lambda, lambda));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, max_global_rejects: 200_000, ..ProptestConfig::default() })]
+
+    /// Books of several positions near `EXACT_BOUND` (log-uniform sizes): wherever
+    /// `sums_are_exact` admits one, the unchecked path (sums, whole-interval losses, the
+    /// products of `add_position`) gives the checked path's bits.
+    #[test]
+    fn unchecked_books_are_exact_where_admitted(
+        seed in any::<u64>(), n in 1usize..8, spot_log2 in 10.0f64..40.0,
+        qty_log2 in 0.0f64..44.0, sigma in 0.05f64..3.0,
+        short_min in (0.0f64..2.0, 0.0f64..2.0), haircut in 0.0f64..1.0,
+        moved in (-0.01f64..0.01, -0.01f64..0.01, 0u64..600),
+    ) {
+        let mut s = seed | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let spot = spot_log2.exp2() as i64;
+        // Short minimums above 1 (outside the parameter bounds) take the checked sums.
+        let mut params = RiskParams::DEFAULT;
+        params.short_min_im = Fx::from_num(short_min.0);
+        params.short_min_mm = Fx::from_num(short_min.1);
+        params.long_haircut = Fx::from_num(haircut);
+        let mk = [market(spot, sigma, &params)];
+        let mut pos = [PositionInput { market: 0, kind: SeriesKind::Future, strike: 0, expiry: 0, qty: 0, cash: 0 }; 8];
+        for q in pos.iter_mut().take(n) {
+            let kind = [SeriesKind::Call, SeriesKind::Put, SeriesKind::Future][(next() % 3) as usize];
+            let size = (qty_log2 - (next() % 8) as f64).max(0.0).exp2() as i64;
+            let qty = if next() % 2 == 0 { size } else { -size };
+            *q = PositionInput {
+                market: 0,
+                kind,
+                strike: if kind.is_option() { ((spot as f64) * (0.5 + (next() % 1000) as f64 / 1000.0)) as i64 } else { 0 },
+                expiry: NOW + 3_600 * (1 + (next() % 2_000) as i64),
+                qty,
+                cash: if kind.is_option() { 0 } else { qty.saturating_mul(spot).saturating_neg() },
+            };
+        }
+        let pos = &pos[..n];
+        let p = Portfolio { collateral: 1 << 40, positions: pos, markets: &mk, correlations: &Correlations::NONE, now: NOW };
+        let a = fresh_anchor(&p, 0).unwrap();
+        // The check up to ten minutes later at prices up to 1% from the anchor's (inside its
+        // window: positions strictly inside the mark-ladder intervals).
+        let (dx, ds, age) = moved;
+        let mk = [MarketInput {
+            spot: ((spot as f64) * (1.0 + dx)) as i64,
+            stable_spot: ((spot as f64) * (1.0 + ds)) as i64,
+            ..mk[0]
+        }];
+        let p = Portfolio { markets: &mk, now: NOW + age as i64, ..p };
+        prop_assume!(sums_are_exact(&p, &[&a]));
+        let mut arrays = [SeriesArray::zeroed(); 8];
+        for (q, arr) in pos.iter().zip(arrays.iter_mut()) {
+            if q.kind.is_option() {
+                price_series(&a, &params, q.kind, q.strike, q.expiry, arr).unwrap();
+            }
+        }
+        let run = |exact: bool| -> RiskResult<MarginBreakdown> {
+            let mut out = MarginBreakdown::default();
+            begin(&p, &[&a], None, &mut out)?;
+            for (i, q) in pos.iter().enumerate() {
+                add_position(&p, &a, i, q.kind.is_option().then_some(&arrays[i]), exact, None, &mut out)?;
+            }
+            finish(&p, &[&a], exact, &mut out)?;
+            Ok(out)
+        };
+        prop_assert_eq!(run(true), run(false));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `Totals` (wrapping sums and an overflow flag) gives `finish`'s checked sequential sums, or
+    /// fails exactly when one of their steps would.
+    #[test]
+    fn totals_match_checked_sums(
+        terms in prop::collection::vec(
+            prop::array::uniform3(prop_oneof![any::<i64>(), -(1i64 << 40)..(1i64 << 40), Just(i64::MAX), Just(i64::MIN)]),
+            0..32,
+        ),
+    ) {
+        let mut t = Totals::default();
+        let mut want = Ok([0i64; 3]);
+        for x in &terms {
+            t.add(*x);
+            want = want.and_then(|mut s: [i64; 3]| {
+                for (a, b) in s.iter_mut().zip(x) {
+                    *a = add(*a, *b)?;
+                }
+                Ok(s)
+            });
+        }
+        let got = if t.overflow < 0 { Err(RiskError::Overflow) } else { Ok(t.sums) };
+        prop_assert_eq!(got, want);
+    }
+}

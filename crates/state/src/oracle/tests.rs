@@ -187,3 +187,71 @@ fn a_reading_covers_the_moments_since_the_previous_update() {
     assert!(r.covers(100));
     assert!(!r.covers(101));
 }
+
+/// `read_price_update_v2` gives what `parse_price_update_v2` and a feed comparison give, on
+/// aligned data (the word path) and unaligned data (the decoder), for every length around the
+/// layout's, both verification tags and invalid ones, the right and a wrong discriminator, the
+/// right feed and feeds differing in one bit, an aligned and an unaligned expected feed id.
+#[test]
+fn reading_a_price_update_matches_decoding_it() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    // u64 backing: byte 0 is 8-aligned; byte 1 is not.
+    let mut words = [0u64; 20];
+    let mut feeds = [0u64; 5];
+    let (mut word_path, mut decoder) = (0, 0);
+    for case in 0..20_000 {
+        for w in words.iter_mut() {
+            *w = next();
+        }
+        let shift = (case % 3 == 0) as usize;
+        let len = 120 + (next() % 40) as usize;
+        {
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words[..]);
+            let d = &mut bytes[shift..shift + len];
+            if next() % 8 != 0 {
+                d[..8].copy_from_slice(&PRICE_UPDATE_V2_DISCRIMINATOR);
+            }
+            d[40] = match next() % 8 {
+                0 => 2 + (next() % 250) as u8,
+                1..=3 => 0,
+                _ => 1,
+            };
+        }
+        let bytes: &[u8] = bytemuck::cast_slice(&words[..]);
+        let d = &bytes[shift..shift + len];
+        let b = if d[40] == 0 { 42 } else { 41 };
+        let mut feed = [0u8; 32];
+        if d.len() >= b + 32 {
+            feed.copy_from_slice(&d[b..b + 32]);
+        }
+        if next() % 3 == 0 {
+            feed[(next() % 32) as usize] ^= 1 << (next() % 8);
+        }
+        // The expected feed id at an aligned and at an unaligned address.
+        let fb: &mut [u8] = bytemuck::cast_slice_mut(&mut feeds[..]);
+        let at = (case % 2) * 3;
+        fb[at..at + 32].copy_from_slice(&feed);
+        let fb: &[u8] = bytemuck::cast_slice(&feeds[..]);
+        let feed_ref: &[u8; 32] = fb[at..at + 32].try_into().unwrap();
+        let want = parse_price_update_v2(d).and_then(|u| {
+            if u.feed_id != *feed_ref {
+                Err(StateError::OracleWrongFeed)
+            } else {
+                Ok((u.verification, u.reading))
+            }
+        });
+        assert_eq!(read_price_update_v2(d, feed_ref), want, "case {case}");
+        if shift == 0 && len >= 128 {
+            word_path += 1;
+        } else {
+            decoder += 1;
+        }
+    }
+    assert!(word_path > 5_000 && decoder > 5_000);
+}
