@@ -67,16 +67,16 @@ pub const KEEPER_LATENCY_SECS: f64 = 2.0;
 /// budgets of tests/sbf/budgets.toml (largest measured in LiteSVM + 5%). A unit test checks
 /// them against the file.
 pub const MEASURED: [(&str, u64, u64); 10] = [
-    ("1x1", 40_300, 33_500),
-    ("8x1", 82_500, 48_100),
-    ("16x1", 133_800, 63_900),
-    ("28x1", 219_800, 87_100),
-    ("32x1", 250_400, 94_300),
-    ("8x4", 130_500, 85_400),
-    ("16x4", 186_000, 103_900),
-    ("20x4", 212_900, 110_600),
-    ("24x4", 242_100, 118_600),
-    ("32x4", 305_500, 135_700),
+    ("1x1", 40_400, 33_600),
+    ("8x1", 82_600, 48_200),
+    ("16x1", 133_900, 64_000),
+    ("28x1", 219_900, 87_200),
+    ("32x1", 250_600, 94_400),
+    ("8x4", 130_800, 85_700),
+    ("16x4", 186_400, 104_100),
+    ("20x4", 213_300, 110_900),
+    ("24x4", 242_500, 118_800),
+    ("32x4", 305_800, 136_000),
 ];
 
 /// The shapes of the report's capacity table: the cascade population's (one series on one
@@ -368,17 +368,17 @@ mod tests {
             Tx::liquidate(1_400_000, 1).cost(),
             1_400_000 + 720 + 1_500 + 3 + 16_384
         );
-        assert_eq!(Tx::liquidate(40_300, 1).cost(), 58_907);
+        assert_eq!(Tx::liquidate(40_400, 1).cost(), 59_007);
     }
 
     /// Today's layout at request R admits exactly floor(24M / cost) Exchange-writing
     /// transactions per slot: 16 at the keeper's 1.4M (not 17: the fixed charges push the cost
-    /// to 1 418 607), 407 at the measured one-series budget.
+    /// to 1 418 607), 406 at the measured one-series budget.
     #[test]
     fn todays_layout_admits_floor_of_the_account_limit_over_the_cost() {
         let mut c = Chain::new(Layout::Today);
         c.keepers = 1_000;
-        for r in [1_400_000u64, 1_000_000, 293_200, 78_400, 58_400, 40_300, 1] {
+        for r in [1_400_000u64, 1_000_000, 293_200, 78_400, 58_400, 40_400, 1] {
             c.liquidate = Tx::liquidate(r, 1);
             let cost = c.liquidate.cost();
             assert_eq!(c.liquidations_per_slot(), 24_000_000 / cost, "request {r}");
@@ -389,13 +389,13 @@ mod tests {
         c.liquidate = Tx::liquidate(1_400_000, 1);
         assert_eq!(c.liquidations_per_slot(), 16);
         assert_eq!(c.per_second(), 40.0);
-        c.liquidate = Tx::liquidate(40_300, 1);
-        assert_eq!(c.liquidations_per_slot(), 407);
-        assert_eq!(c.per_second(), 1_017.5);
-        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 40,300 +
-        // 20% + 10,000), docs/liquidation.md §6: cost 76,967, 311 a slot, 777.5 a second.
-        c.liquidate = Tx::liquidate(58_360, 1);
-        assert_eq!(c.liquidate.cost(), 76_967);
+        c.liquidate = Tx::liquidate(40_400, 1);
+        assert_eq!(c.liquidations_per_slot(), 406);
+        assert_eq!(c.per_second(), 1_015.0);
+        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 40,400 +
+        // 20% + 10,000), docs/liquidation.md §6: cost 77,087, 311 a slot, 777.5 a second.
+        c.liquidate = Tx::liquidate(58_480, 1);
+        assert_eq!(c.liquidate.cost(), 77_087);
         assert_eq!(c.liquidations_per_slot(), 311);
         assert_eq!(c.per_second(), 777.5);
         // The budgets before the second round of compute cuts (58,400 and its fitted 80,080).

@@ -469,7 +469,7 @@ mod tests {
         // The one-series liquidate budget (tests/sbf/budgets.toml) fits to what
         // docs/liquidation.md §6 and the backtest's chain model use (and the budgets before the
         // two rounds of the engine's compute cuts; the throughput study ran at the first).
-        assert_eq!(b.fitted(40_300).cu_limit, 58_360);
+        assert_eq!(b.fitted(40_400).cu_limit, 58_480);
         assert_eq!(b.fitted(58_400).cu_limit, 80_080);
         assert_eq!(b.fitted(78_400).cu_limit, 104_080);
         // 1,158,333 + 231,667 + 10,000 = 1,400,000 exactly; one more unit is capped.
