@@ -23,6 +23,8 @@ pub struct Band {
     /// The series' mark per contract: Black-76 at the oracle price and the market's mark vol
     /// (`VolState::mark_vol`), as the margin engine marks it; spot for a future.
     pub mark: i64,
+    /// The oracle price per contract the band was computed at.
+    pub spot: i64,
 }
 
 impl Band {
@@ -55,6 +57,7 @@ pub fn band(
             lo: spot.saturating_sub(w).max(1),
             hi: spot.saturating_add(w),
             mark: spot,
+            spot,
         });
     }
     let t = expiry.saturating_sub(now).max(0);
@@ -71,6 +74,7 @@ pub fn band(
         lo: v_lo.min(mark).saturating_sub(floor).max(0),
         hi: v_hi.max(mark).saturating_add(floor),
         mark,
+        spot,
     })
 }
 

@@ -65,6 +65,8 @@ fn option_band_spans_the_values_at_the_scaled_vols_plus_the_spot_floor() {
     assert!(b.lo < b.mark && b.mark < b.hi);
     assert!(b.contains(b.lo) && b.contains(b.hi));
     assert!(!b.contains(b.lo - 1) && !b.contains(b.hi + 1));
+    // The spot it was computed at (what `trade` records an option fill against).
+    assert_eq!(b.spot, 600_000_000);
 }
 
 #[test]
@@ -90,7 +92,7 @@ fn a_worthless_option_may_trade_only_up_to_the_spot_floor() {
 fn future_band_is_spot_plus_minus_its_bps() {
     let m = market(TradeBand::DEFAULT);
     let b = band(&m, &reading(60_000), SeriesKind::Future, 0, NOW + DAY, NOW).unwrap();
-    assert_eq!(b.mark, 600_000_000);
+    assert_eq!((b.mark, b.spot), (600_000_000, 600_000_000));
     assert_eq!(b.lo, 588_000_000);
     assert_eq!(b.hi, 612_000_000);
 }

@@ -229,14 +229,10 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     // records its implied vol in the series (rate- and band-limited, `Series::record_fill`),
     // which the vol crank folds into the market's (docs/risk-model.md §3.6).
     if kind.is_option() && !market.market.0.has_vol_authority() {
-        let spot = market
-            .market
-            .0
-            .contract_spec()
-            .price_native(&market.reading)
-            .or_keel()?;
         let hist = market.market.0.vol_state.hist_vol;
-        series.record_fill(spot, price, qty, now, hist).or_keel()?;
+        series
+            .record_fill(band.spot, price, qty, now, hist)
+            .or_keel()?;
     }
     let mut margin = Margin::new(&set, now);
     let (ts, taker_healthy) = check_side(
