@@ -196,6 +196,18 @@ pub struct QueueStats {
     pub series_transfers: f64,
 }
 
+/// Adds `q` contracts of `leg` to `legs`, merged with a leg of the same series and entry; a leg
+/// that nets to zero goes.
+fn add_leg(legs: &mut Vec<Leg>, leg: &Leg, q: i64) {
+    match legs.iter_mut().find(|l| {
+        (l.kind, l.strike, l.expiry, l.entry) == (leg.kind, leg.strike, leg.expiry, leg.entry)
+    }) {
+        Some(l) => l.qty += q,
+        None => legs.push(Leg { qty: q, ..*leg }),
+    }
+    legs.retain(|l| l.qty != 0);
+}
+
 /// The liquidators' combined book: positions taken over (aggregated by series), what was paid
 /// for them (their marks at transfer), and a delta hedge rebalanced every round.
 #[derive(Clone, Debug, Default)]
@@ -220,13 +232,7 @@ impl LiquidatorBook {
 
     fn take(&mut self, leg: &Leg, q: i64, value: f64) {
         self.paid += value;
-        match self.legs.iter_mut().find(|l| {
-            (l.kind, l.strike, l.expiry, l.entry) == (leg.kind, leg.strike, leg.expiry, leg.entry)
-        }) {
-            Some(l) => l.qty += q,
-            None => self.legs.push(Leg { qty: q, ..*leg }),
-        }
-        self.legs.retain(|l| l.qty != 0);
+        add_leg(&mut self.legs, leg, q);
     }
 
     /// Accrues the hedge to `px`, then marks the book and re-hedges its delta at `px`.
@@ -277,13 +283,7 @@ impl Unwinder {
     /// Takes `q` of `leg` at `value` (its mark), hedging its delta (per contract) at `spot`.
     fn take(&mut self, leg: &Leg, q: i64, value: f64, delta: f64, spot: f64) {
         self.paid += value;
-        match self.legs.iter_mut().find(|l| {
-            (l.kind, l.strike, l.expiry, l.entry) == (leg.kind, leg.strike, leg.expiry, leg.entry)
-        }) {
-            Some(l) => l.qty += q,
-            None => self.legs.push(Leg { qty: q, ..*leg }),
-        }
-        self.legs.retain(|l| l.qty != 0);
+        add_leg(&mut self.legs, leg, q);
         self.hedges.push((-(q as f64) * delta * spot, spot));
     }
 
@@ -1285,6 +1285,18 @@ mod tests {
     use super::*;
     use crate::data::Bar;
 
+    /// Ten contracts of a 90-day future entered at `spot`.
+    fn long_future(spot: i64) -> Leg {
+        Leg {
+            market: 0,
+            kind: SeriesKind::Future,
+            strike: 0,
+            expiry: 90 * DAY,
+            qty: 10,
+            entry: spot,
+        }
+    }
+
     /// The liquidator P&L split: a future taken over at its mark and delta-hedged has no
     /// mark-to-market P&L when the price falls 10%: the book loses the move, the hedge gains it.
     #[test]
@@ -1299,14 +1311,7 @@ mod tests {
                 conf_frac: 0.0,
             }]
         };
-        let leg = Leg {
-            market: 0,
-            kind: SeriesKind::Future,
-            strike: 0,
-            expiry: 90 * DAY,
-            qty: 10,
-            entry: spot,
-        };
+        let leg = long_future(spot);
         let mut b = MarginBreakdown::default();
         let mut book = LiquidatorBook::default();
         book.take(&leg, 10, 0.0); // at entry = spot: mark value 0
@@ -1369,14 +1374,7 @@ mod tests {
         let p = RiskParams::DEFAULT;
         let spot = 50_000_000_000i64;
         let vol = VolState::new(spot, 0, &p).unwrap();
-        let leg = Leg {
-            market: 0,
-            kind: SeriesKind::Future,
-            strike: 0,
-            expiry: 90 * DAY,
-            qty: 10,
-            entry: spot,
-        };
+        let leg = long_future(spot);
         let mut b = MarginBreakdown::default();
         let mut c = Unwinder::default();
         c.take(&leg, 10, 0.0, 1.0, spot as f64);
