@@ -495,11 +495,9 @@ async fn list_series_checks() {
 async fn implied_vol_feed() {
     let mut t = TestContext::builder().start().await;
     let authority = Keypair::new();
-    let feed = [1u8; 32];
-    let mut args = btc_market_args(feed, None);
-    args.vol_authority = authority.pubkey();
-    let oracle = Keypair::new().pubkey();
-    let btc = t.create_market_with(args, oracle, 60_000).await.unwrap();
+    let btc = t
+        .create_btc_market_with_vol_authority(&authority.pubkey(), 60_000)
+        .await;
     let intruder = Keypair::new();
     t.expect_error(
         &[ix::publish_implied_vol(&btc.key, &intruder.pubkey(), 5_000)],

@@ -138,10 +138,9 @@ async fn arrays_past_their_age_price_move_or_vol_are_refused() {
 async fn arrays_past_their_vol_tolerance_are_refused() {
     let mut t = TestContext::builder().start().await;
     let authority = Keypair::new();
-    let mut args = keel_tests::helpers::btc_market_args([1; 32], None);
-    args.vol_authority = authority.pubkey();
-    let oracle = Keypair::new().pubkey();
-    let btc = t.create_market_with(args, oracle, 60_000).await.unwrap();
+    let btc = t
+        .create_btc_market_with_vol_authority(&authority.pubkey(), 60_000)
+        .await;
     let expiry = t.now().await + 7 * DAY;
     let call = t.list_series(&btc, 0, 620 * USDC, expiry).await;
     let (alice, a) = t.trader(10_000 * USDC as u64, 5_000 * USDC as u64).await;

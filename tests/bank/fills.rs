@@ -34,6 +34,20 @@ async fn call_price_at(t: &mut TestContext, s: &Scenario, sigma: f64) -> i64 {
     .unwrap()
 }
 
+/// Bob buys `FULL` calls from Alice at `price`.
+async fn bob_buys_calls(t: &mut TestContext, s: &Scenario, price: i64) {
+    t.trade(
+        &s.call,
+        (&s.bob, &s.b),
+        (&s.alice, &s.a),
+        FULL,
+        price,
+        &[&s.btc],
+    )
+    .await
+    .expect("Bob buys the calls");
+}
+
 /// Runs `btc`'s vol crank with `series` passed to fold their fills, at a fresh price.
 async fn crank_with_fills(
     t: &mut TestContext,
@@ -55,16 +69,7 @@ async fn option_fills_record_their_implied_vol_and_the_crank_folds_it_into_the_m
     let sigma = m0.vol_state.mark_vol().to_num::<f64>() * 1.3;
     let price = call_price_at(&mut t, &s, sigma).await;
     assert!(t.band(&s.btc, &s.call).await.contains(price));
-    t.trade(
-        &s.call,
-        (&s.bob, &s.b),
-        (&s.alice, &s.a),
-        FULL,
-        price,
-        &[&s.btc],
-    )
-    .await
-    .expect("trade");
+    bob_buys_calls(&mut t, &s, price).await;
     // The series records the fill's vol: a full-size first fill sets the level.
     let fv = t.series(&s.call).await.fill_vol;
     assert_eq!(fv.fills, 1);
@@ -143,16 +148,7 @@ async fn colluding_traders_move_the_fill_vol_no_faster_than_its_rate_nor_out_of_
         .mark_vol()
         .to_num::<f64>();
     let fair = call_price_at(&mut t, &s, mark_vol).await;
-    t.trade(
-        &s.call,
-        (&s.bob, &s.b),
-        (&s.alice, &s.a),
-        FULL,
-        fair,
-        &[&s.btc],
-    )
-    .await
-    .unwrap();
+    bob_buys_calls(&mut t, &s, fair).await;
     t.advance(60).await;
     crank_with_fills(&mut t, &s.btc, &[s.call]).await.unwrap();
     let start = t.market(&s.btc.key).await.fill_vol;
@@ -243,10 +239,9 @@ async fn a_crank_refuses_a_series_of_another_market_and_changes_nothing() {
 async fn a_market_with_a_vol_authority_records_no_fills() {
     let mut t = TestContext::builder().start().await;
     let authority = Keypair::new();
-    let mut args = keel_tests::helpers::btc_market_args([1; 32], None);
-    args.vol_authority = authority.pubkey();
-    let oracle = Keypair::new().pubkey();
-    let btc = t.create_market_with(args, oracle, 60_000).await.unwrap();
+    let btc = t
+        .create_btc_market_with_vol_authority(&authority.pubkey(), 60_000)
+        .await;
     let expiry = t.now().await + 7 * DAY;
     let call = t.list_series(&btc, 0, 620 * USDC, expiry).await;
     let (alice, a) = t.trader(10_000 * USDC as u64, 5_000 * USDC as u64).await;
@@ -279,16 +274,7 @@ async fn the_keepers_crank_folds_the_new_fills() {
         .to_num::<f64>()
         * 1.2;
     let price = call_price_at(&mut t, &s, sigma).await;
-    t.trade(
-        &s.call,
-        (&s.bob, &s.b),
-        (&s.alice, &s.a),
-        FULL,
-        price,
-        &[&s.btc],
-    )
-    .await
-    .unwrap();
+    bob_buys_calls(&mut t, &s, price).await;
     let (larry, l) = t.trader(10_000 * USDC as u64, 5_000 * USDC as u64).await;
     let mut config = keel_keeper::KeeperConfig::default();
     config.oracles.overrides.insert(s.btc.key, s.btc.oracle);

@@ -2,7 +2,6 @@
 //! implied-vol feed: what liquidation tests (and the keeper's) start from.
 
 use crate::context::{MarketHandle, TestContext, User};
-use crate::helpers::btc_market_args;
 use crate::ix;
 use crate::scenario::{DAY, USDC};
 use anchor_lang::prelude::Pubkey;
@@ -28,10 +27,9 @@ impl Book {
     /// Wendy deposits `collateral` USDC and sells `qty` 580 puts (7 days) to Bob at 9 USDC.
     pub async fn new(t: &mut TestContext, collateral: i64, qty: i64) -> Book {
         let vol_authority = Keypair::new();
-        let mut args = btc_market_args([1; 32], None);
-        args.vol_authority = vol_authority.pubkey();
-        let oracle = Keypair::new().pubkey();
-        let btc = t.create_market_with(args, oracle, 60_000).await.unwrap();
+        let btc = t
+            .create_btc_market_with_vol_authority(&vol_authority.pubkey(), 60_000)
+            .await;
         let expiry = t.now().await + 7 * DAY;
         let put = t.list_series(&btc, 1, 580 * USDC, expiry).await;
         let put_lo = t.list_series(&btc, 1, 500 * USDC, expiry).await;

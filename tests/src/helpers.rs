@@ -160,6 +160,22 @@ impl TestContext {
             .expect("create_market")
     }
 
+    /// [`Self::create_btc_market`] with `authority` as its vol authority (its implied vol is
+    /// published, not taken from its fills).
+    pub async fn create_btc_market_with_vol_authority(
+        &mut self,
+        authority: &Pubkey,
+        usd: i64,
+    ) -> MarketHandle {
+        let index = self.exchange().await.market_count;
+        let mut args = btc_market_args([index as u8 + 1; 32], None);
+        args.vol_authority = *authority;
+        let oracle = Keypair::new().pubkey();
+        self.create_market_with(args, oracle, usd)
+            .await
+            .expect("create_market")
+    }
+
     /// A BTC market on a legacy Pyth push account at `usd`.
     pub async fn create_legacy_market(&mut self, usd: i64) -> MarketHandle {
         let oracle = Keypair::new().pubkey();
