@@ -241,6 +241,7 @@ fn margin_marked(
         stable_spot: 1,
         conf: 0,
         sigma: Fx::ZERO,
+        range_sigma: Fx::ZERO,
         mark_sigma: Fx::ZERO,
         params: p,
     }; keel_risk::MAX_MARKETS];
@@ -253,6 +254,7 @@ fn margin_marked(
                 .map_err(|e| EngineError(format!("stable price: {e:?}")))?,
             conf: (m.spot as f64 * m.conf_frac).round() as i64,
             sigma: m.vol.margin_vol,
+            range_sigma: m.vol.range_sigma(),
             mark_sigma: if at_margin_vol {
                 m.vol.margin_vol
             } else {

@@ -62,6 +62,7 @@ impl Book {
                 .map_err(|e| format!("stable price: {e:?}"))?,
             conf: 0,
             sigma: vol.margin_vol,
+            range_sigma: vol.range_sigma(),
             mark_sigma: vol.mark_vol(),
             params: p,
         };

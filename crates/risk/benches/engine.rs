@@ -81,6 +81,7 @@ fn margin(c: &mut Criterion) {
                 stable_spot: SPOT,
                 conf: SPOT / 2_000,
                 sigma: Fx::lit("0.8"),
+                range_sigma: Fx::lit("0.8"),
                 mark_sigma: Fx::lit("0.8"),
                 params: &params,
             })

@@ -121,6 +121,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         stable_spot: vol.stable_price_at(now, &params, pull)?,
         conf: spot / 2_000, // a typical Pyth confidence: 5 bp
         sigma: vol.margin_vol,
+        range_sigma: vol.range_sigma(),
         mark_sigma: vol.mark_vol(),
         params: &params,
     };

@@ -279,8 +279,9 @@ fn centre(l: Ladder, range: i64, params: &RiskParams) -> RiskResult<i64> {
 
 impl Anchor {
     /// The anchor of a market at `ts` with oracle price `spot`, stable price `stable_spot` (both
-    /// per contract), margin vol `sigma` and mark vol `mark_sigma`; `listed` are the market's
-    /// listed option series, from which the strike points are chosen ([`StrikeSelector`]).
+    /// per contract), margin vol `sigma` (its range too) and mark vol `mark_sigma`; `listed` are
+    /// the market's listed option series, from which the strike points are chosen
+    /// ([`StrikeSelector`]).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         ts: i64,
@@ -291,12 +292,69 @@ impl Anchor {
         params: &RiskParams,
         listed: impl IntoIterator<Item = StrikeCandidate>,
     ) -> RiskResult<Anchor> {
+        Anchor::new_ranged(
+            ts,
+            spot,
+            stable_spot,
+            sigma,
+            sigma,
+            mark_sigma,
+            params,
+            listed,
+        )
+    }
+
+    /// [`Anchor::new`] with the price range set from its own vol `range_sigma`
+    /// (`VolState::range_sigma`, the margin vol with a speed limit on rises).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new_ranged(
+        ts: i64,
+        spot: i64,
+        stable_spot: i64,
+        sigma: Fx,
+        range_sigma: Fx,
+        mark_sigma: Fx,
+        params: &RiskParams,
+        listed: impl IntoIterator<Item = StrikeCandidate>,
+    ) -> RiskResult<Anchor> {
         let mut a = Anchor::zeroed();
-        a.build(ts, spot, stable_spot, sigma, mark_sigma, params, listed)?;
+        a.build(
+            ts,
+            spot,
+            stable_spot,
+            sigma,
+            range_sigma,
+            mark_sigma,
+            params,
+            listed,
+        )?;
         Ok(a)
     }
 
-    /// [`Anchor::new`] in place (the program builds an anchor straight into its market account:
+    /// The main ladders' step h for a range vol: R / `RANGE_STEPS`, R = `scenario::im_range`.
+    fn step_for(range_sigma: Fx, params: &RiskParams) -> RiskResult<i64> {
+        let r = scenario::im_range(range_sigma, params)?;
+        if r <= 0 {
+            return Err(RiskError::Domain);
+        }
+        Ok((r as u64 / RANGE_STEPS as u64) as i64)
+    }
+
+    /// Whether this anchor's price range is still the one `range_sigma` sets, within the arrays'
+    /// vol tolerance (`array_vol_tol`, relative, as for the margin and mark vols): the range
+    /// vol moves only when the vol crank steps it, so the crank asks this and forgets the
+    /// anchors when it is not (an anchor never built, `ts` 0, has no range to keep).
+    pub fn range_holds(&self, range_sigma: Fx, params: &RiskParams) -> RiskResult<bool> {
+        if self.ts == 0 {
+            return Ok(true);
+        }
+        let range = steps(Anchor::step_for(range_sigma, params)?, RANGE_STEPS as i64)?;
+        let built = self.range.to_bits();
+        let tol = mul_frac_ceil(built.max(0), params.array_vol_tol.to_bits())?;
+        Ok(sub(range, built)?.unsigned_abs() <= tol as u64)
+    }
+
+    /// [`Anchor::new_ranged`] in place (the program builds an anchor straight into its market account:
     /// a 1.5 KB value would crowd the 4 KiB SBF stack frame). On error `self` is unspecified.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
@@ -306,16 +364,13 @@ impl Anchor {
         spot: i64,
         stable_spot: i64,
         sigma: Fx,
+        range_sigma: Fx,
         mark_sigma: Fx,
         params: &RiskParams,
         listed: impl IntoIterator<Item = StrikeCandidate>,
     ) -> RiskResult<()> {
         scenario::check_prices(spot, stable_spot, 0)?;
-        let r = scenario::im_range(sigma, params)?;
-        if r <= 0 {
-            return Err(RiskError::Domain);
-        }
-        let step = (r as u64 / RANGE_STEPS as u64) as i64;
+        let step = Anchor::step_for(range_sigma, params)?;
         let range = steps(step, RANGE_STEPS as i64)?;
         let mark_step = (steps(step, MOVE_STEPS as i64)? as u64 / MARK_STEPS as u64) as i64;
         let ln_spot = ln_scaled(spot, 0)?;

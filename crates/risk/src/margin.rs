@@ -44,6 +44,9 @@ pub struct MarketInput<'a> {
     /// Vol in force for margin (`VolState::margin_vol`: after anti-procyclicality): drives the
     /// scenario grid's range and vol levels.
     pub sigma: Fx,
+    /// Vol the price range R is set from (`VolState::range_sigma`: the margin vol with a speed
+    /// limit on rises, ≤ `sigma`; equal to it where no limit is set).
+    pub range_sigma: Fx,
     /// Vol the positions are marked at (`VolState::raw_vol`: the market's best estimate,
     /// before anti-procyclicality): marks, equity, greeks and the prices liquidations move
     /// positions at. A buffered or floored margin vol raises margin — scenario values against
@@ -138,11 +141,12 @@ pub fn fresh_anchor(p: &Portfolio, m: usize) -> RiskResult<Anchor> {
             n += 1;
         }
     }
-    Anchor::new(
+    Anchor::new_ranged(
         p.now,
         mk.spot,
         mk.stable_spot,
         mk.sigma,
+        mk.range_sigma,
         mk.mark_sigma,
         mk.params,
         held[..n].iter().copied(),

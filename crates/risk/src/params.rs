@@ -137,8 +137,12 @@ pub struct RiskParams {
     /// σ_hist·(1 + this·missing share) stands in for the variance risk premium a missing
     /// implied vol would carry (0 = none).
     pub hist_vol_premium: Fx,
+    // ---- anti-procyclicality, continued (§3.5) ----
+    /// Largest relative rise of margin vol per day, compounded over the time between steps (a
+    /// speed limit on margin calls; 0 = none: a rise is taken at once).
+    pub apc_max_rise_per_day: Fx,
     /// Room to grow without a migration.
-    pub reserved: [u64; 13],
+    pub reserved: [u64; 12],
 }
 
 /// AVSL liquidation parameters (docs/liquidation.md). One per exchange.
@@ -251,11 +255,12 @@ impl RiskParams {
         array_max_age_secs: 600,
         array_vol_tol: lit("0.005"),
         hist_vol_premium: lit("0"),
-        reserved: [0; 13],
+        apc_max_rise_per_day: lit("0"),
+        reserved: [0; 12],
     };
 
     /// Hard bounds of every `Fx` field.
-    pub const FX_BOUNDS: [FxBound; 35] = [
+    pub const FX_BOUNDS: [FxBound; 36] = [
         ("im_range_sigmas", lit("1"), lit("10")),
         ("range_floor", lit("0.005"), lit("0.5")),
         ("range_cap", lit("0.01"), lit("1.5")),
@@ -291,6 +296,7 @@ impl RiskParams {
         ("stable_growth_per_sec", lit("0.0000001"), lit("0.01")),
         ("array_vol_tol", lit("0"), lit("0.2")),
         ("hist_vol_premium", lit("0"), lit("2")),
+        ("apc_max_rise_per_day", lit("0"), lit("10")),
     ];
 
     /// Hard bounds of every integer field.
@@ -309,7 +315,7 @@ impl RiskParams {
     ];
 
     /// Every bounded `Fx` field, in `FX_BOUNDS` order (the one place that order is written).
-    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 35] {
+    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 36] {
         let n = &mut self.named_shocks;
         let (n0, n1) = n.split_at_mut(1);
         let (n0, n1) = (&mut n0[0], &mut n1[0]);
@@ -349,10 +355,11 @@ impl RiskParams {
             &mut self.stable_growth_per_sec,
             &mut self.array_vol_tol,
             &mut self.hist_vol_premium,
+            &mut self.apc_max_rise_per_day,
         ]
     }
 
-    fn fx_fields(&self) -> [Fx; 35] {
+    fn fx_fields(&self) -> [Fx; 36] {
         let mut copy = *self;
         copy.fx_fields_mut().map(|v| *v)
     }
@@ -421,7 +428,7 @@ impl RiskParams {
                 "corr_tau_secs in [1h, 365d]",
             ),
             (
-                self.padding0 == 0 && self.reserved == [0; 13],
+                self.padding0 == 0 && self.reserved == [0; 12],
                 "reserved bytes are zero",
             ),
         ];

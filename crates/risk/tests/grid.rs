@@ -22,6 +22,7 @@ fn margin(positions: &[PositionInput], sigma: f64, params: &RiskParams) -> Margi
         stable_spot: SPOT,
         conf: 0,
         sigma: Fx::from_num(sigma),
+        range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
         params,
     }];

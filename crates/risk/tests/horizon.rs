@@ -26,6 +26,7 @@ fn margin_with(legs: &[Leg], sigma: f64, t: i64, params: &RiskParams) -> MarginB
         stable_spot: SPOT as i64,
         conf: 0,
         sigma: Fx::from_num(sigma),
+        range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
         params,
     }];

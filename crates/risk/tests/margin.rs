@@ -104,6 +104,7 @@ fn run(
             stable_spot: stable,
             conf,
             sigma: Fx::from_num(v),
+            range_sigma: Fx::from_num(v),
             mark_sigma: Fx::from_num(mv),
             params,
         })
@@ -242,7 +243,7 @@ proptest! {
         let params = RiskParams::DEFAULT;
         let first = run(&c, &params, &Correlations::NONE).unwrap();
         let mut dirty = run(&d, &params, &Correlations::NONE).unwrap();
-        let markets: Vec<MarketInput> = c.markets.iter().map(|&(spot, stable, conf, v, mv)| MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_num(v), mark_sigma: Fx::from_num(mv), params: &params }).collect();
+        let markets: Vec<MarketInput> = c.markets.iter().map(|&(spot, stable, conf, v, mv)| MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_num(v), range_sigma: Fx::from_num(v), mark_sigma: Fx::from_num(mv), params: &params }).collect();
         let p = Portfolio { collateral: c.collateral, positions: &c.positions, markets: &markets, correlations: &Correlations::NONE, now: NOW };
         compute(&p, &mut dirty).unwrap();
         prop_assert_eq!(first, dirty);
@@ -277,7 +278,7 @@ proptest! {
             Some(raw) => bytemuck::pod_read_unaligned::<RiskParams>(&raw),
             None => RiskParams::DEFAULT,
         };
-        let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), mark_sigma: Fx::from_bits(sigma / 2), params: &params }];
+        let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), range_sigma: Fx::from_bits(sigma), mark_sigma: Fx::from_bits(sigma / 2), params: &params }];
         let positions: Vec<PositionInput> = pos.iter().map(|&(m, k, strike, expiry, qty, cash)| PositionInput {
             market: m % 2, kind: SeriesKind::from_u8(k).unwrap(), strike, expiry, qty, cash,
         }).collect();
@@ -318,6 +319,7 @@ fn worst_im_forward(positions: &[PositionInput], sigma: f64, b: &MarginBreakdown
         stable_spot: 10_000_000_000,
         conf: 1_000_000,
         sigma: Fx::from_num(sigma),
+        range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
         params: &params,
     }];
@@ -456,6 +458,7 @@ fn inverted_parameter_bounds_do_not_panic() {
         stable_spot: 1_000_000,
         conf: 0,
         sigma: Fx::ONE,
+        range_sigma: Fx::ONE,
         mark_sigma: Fx::ONE,
         params: &params,
     }];
@@ -504,6 +507,7 @@ fn saturated_d_is_not_an_overflow() {
         stable_spot: 71_896_444_434_251_840,
         conf: 1_297_036_692_682_702_848,
         sigma: Fx::from_bits(1),
+        range_sigma: Fx::from_bits(1),
         mark_sigma: Fx::from_bits(1),
         params: &params,
     }];
@@ -622,6 +626,7 @@ fn allowance_is_about_3_6e_8_of_spot() {
         stable_spot: 10_000_000_000,
         conf: 1_000_000,
         sigma: Fx::from_num(0.5),
+        range_sigma: Fx::from_num(0.5),
         mark_sigma: Fx::from_num(0.5),
         params: &params,
     }];

@@ -33,6 +33,7 @@ fn margin(positions: &[PositionInput], sigma: f64) -> MarginBreakdown {
         stable_spot: SPOT,
         conf: SPOT / 10_000,
         sigma: Fx::from_num(sigma),
+        range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
         params: &params,
     }];

@@ -102,6 +102,7 @@ fn defaults_are_the_documented_ones() {
     );
     assert_eq!(p.stable_growth_per_sec, lit("0.0001"));
     assert_eq!(p.hist_vol_premium, Fx::ZERO);
+    assert_eq!(p.apc_max_rise_per_day, Fx::ZERO, "no range speed limit");
     assert_eq!((p.corr_floor, p.corr_max_offset), (lit("0.5"), Fx::ZERO));
     // 16.2 days (RiskMetrics' daily λ = 0.94 as a time constant, 1 day / (−ln 0.94)).
     assert!((p.corr_tau_secs as f64 / DAY as f64 - 16.2).abs() < 0.05);
@@ -164,6 +165,7 @@ fn bounds_are_the_documented_ones() {
     assert_eq!(fx_bound("apc_stressed_vol"), (lit("0"), lit("10")));
     assert_eq!(fx_bound("apc_buffer"), (lit("0"), lit("2")));
     assert_eq!(fx_bound("hist_vol_premium"), (lit("0"), lit("2")));
+    assert_eq!(fx_bound("apc_max_rise_per_day"), (lit("0"), lit("10")));
     assert_eq!(fx_bound("apc_max_fall_per_day"), (lit("0.001"), lit("1")));
     assert_eq!(
         fx_bound("stable_growth_per_sec"),

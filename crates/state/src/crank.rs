@@ -16,6 +16,8 @@ pub struct Valuation {
     pub stable_spot: i64,
     /// Margin vol in force.
     pub sigma: Fx,
+    /// The vol the price range is set from (`VolState::range_sigma`).
+    pub range_sigma: Fx,
     /// Mark vol.
     pub mark_sigma: Fx,
 }
@@ -31,6 +33,7 @@ impl Market {
             spot: spec.price_native(r)?,
             stable_spot: self.stable_price_at(now)?,
             sigma: self.vol_state.margin_vol,
+            range_sigma: self.vol_state.range_sigma(),
             mark_sigma: self.vol_state.mark_vol(),
         })
     }
@@ -63,6 +66,7 @@ impl Market {
             v.spot,
             v.stable_spot,
             v.sigma,
+            v.range_sigma,
             v.mark_sigma,
             risk_params,
             listed[..n].iter().map(|l| StrikeCandidate {

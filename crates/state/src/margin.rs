@@ -70,6 +70,7 @@ impl<'a> MarginInputs<'a> {
             stable_spot: 1,
             conf: 0,
             sigma: Fx::ZERO,
+            range_sigma: Fx::ZERO,
             mark_sigma: Fx::ZERO,
             params: &UNUSED_PARAMS,
         };
@@ -239,6 +240,7 @@ fn build_inputs<'a>(
             stable_spot,
             conf,
             sigma: m.vol_state.margin_vol,
+            range_sigma: m.vol_state.range_sigma(),
             mark_sigma: m.vol_state.mark_vol(),
             params: &m.risk_params,
         };

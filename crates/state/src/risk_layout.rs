@@ -91,7 +91,8 @@ risk_layout!(RiskParams {
     array_max_age_secs: i64,
     array_vol_tol: Fx,
     hist_vol_premium: Fx,
-    reserved: [u64; 13],
+    apc_max_rise_per_day: Fx,
+    reserved: [u64; 12],
 });
 
 risk_layout!(LiquidationParams {
@@ -122,7 +123,8 @@ risk_layout!(VolState {
     margin_vol: Fx,
     stable_price: i64,
     n_obs: u64,
-    reserved: [u64; 7],
+    range_vol: Fx,
+    reserved: [u64; 6],
 });
 
 risk_layout!(FillVol {

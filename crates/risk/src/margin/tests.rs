@@ -11,6 +11,7 @@ fn market(spot: i64, sigma: f64, params: &RiskParams) -> MarketInput<'_> {
         stable_spot: spot,
         conf: spot / 10_000,
         sigma: Fx::from_num(sigma),
+        range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
         params,
     }

@@ -6,6 +6,11 @@
 //! [σ_f, (1 + b)·σ_f]: in calm markets it sits at the top (the buffer is held); when vol rises, the
 //! buffer is consumed first, so margin does not move until vol has risen by more than b; when vol
 //! falls, σ_m falls toward (1 + b)·σ_f no faster than `apc_max_fall_per_day`.
+//!
+//! The price range has its own speed limit (`range_step`): the range vol σ_r follows σ_m down at
+//! once and up no faster than `apc_max_rise_per_day`. A delta book's margin is its range, so
+//! this is its anti-procyclicality; an option's scenario vols stay at σ_m (a short-vega book's
+//! liability rises with the implied vol at once, and so must its margin).
 
 use crate::error::RiskResult;
 use crate::fx::{add, div_shift, mul, mul_ceil, sub, Round, ONE};
@@ -54,4 +59,32 @@ pub fn step(prev: i64, raw: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i64
         None => 0,
     };
     Ok(mul(prev, factor)?.max(hi))
+}
+
+/// Next range vol from the previous one (`prev`, 0 when there is none), the margin vol just
+/// stepped and the seconds since the previous step: σ_m when it is not above `prev` or there is
+/// no speed limit, else min(σ_m, prev·(1 + `apc_max_rise_per_day`)^(dt/day)), the factor rounded
+/// down (a bound: σ_r(t₂) ≤ σ_r(t₁)·(1 + rise)^((t₂ − t₁)/day) across any number of steps).
+pub fn range_step(prev: i64, margin: i64, dt_secs: i64, p: &RiskParams) -> RiskResult<i64> {
+    let rise = p.apc_max_rise_per_day.to_bits();
+    if rise == 0 || prev <= 0 || margin <= prev {
+        return Ok(margin);
+    }
+    let days = div_shift(dt_secs.max(0), SECONDS_PER_DAY, 32, Round::Floor).unwrap_or(i64::MAX);
+    // A bound, so every error is taken downwards: ln is within 2e-9 (9 units of 2^-32) and is
+    // lowered by that, the product with days rounds down, and e^x (relative error ≤ 2e-9) is
+    // shaded down by 2^-24; the factor never exceeds the true (1 + rise)^days, and is never
+    // below 1 (the range vol does not fall here).
+    let ln_rise = (ln(add(ONE, rise)?)? - 9).max(0);
+    let factor = match crate::fx::mul_shift(days, ln_rise, 32, Round::Floor) {
+        Some(e) => match exp(e) {
+            Ok(f) => (f - (f >> 24) - 1).max(ONE),
+            Err(_) => return Ok(margin), // (1 + rise)^days ≥ 2^31: no limit left to apply
+        },
+        None => return Ok(margin),
+    };
+    Ok(match mul(prev, factor) {
+        Ok(v) => v.min(margin),
+        Err(_) => margin,
+    })
 }

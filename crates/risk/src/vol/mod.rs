@@ -40,8 +40,12 @@ pub struct VolState {
     pub stable_price: i64,
     /// Accepted observations.
     pub n_obs: u64,
+    /// The vol the price range is set from: `margin_vol` with a speed limit on rises
+    /// (`apc::range_step`; 0 in a state stepped before it existed: read it through
+    /// [`VolState::range_sigma`]).
+    pub range_vol: Fx,
     /// Room to grow.
-    pub reserved: [u64; 7],
+    pub reserved: [u64; 6],
 }
 
 /// What one observation did (for the crank's event).
@@ -64,6 +68,16 @@ impl VolState {
     pub fn mark_vol(&self) -> Fx {
         if self.raw_vol > Fx::ZERO {
             self.raw_vol
+        } else {
+            self.margin_vol
+        }
+    }
+
+    /// The vol the scenario grid's price range is set from: `range_vol`, or the margin vol in a
+    /// state that has none yet.
+    pub fn range_sigma(&self) -> Fx {
+        if self.range_vol > Fx::ZERO {
+            self.range_vol
         } else {
             self.margin_vol
         }
@@ -152,9 +166,11 @@ impl VolState {
         let hist = blend::historical(self.ewma_var.to_bits(), fc, p)?;
         let raw = blend::with_implied(hist, iv, self.last_ts, p)?;
         let margin = apc::step(self.margin_vol.to_bits(), raw, dt_secs, p)?;
+        let range = apc::range_step(self.range_vol.to_bits(), margin, dt_secs, p)?;
         self.hist_vol = Fx::from_bits(hist);
         self.raw_vol = Fx::from_bits(raw);
         self.margin_vol = Fx::from_bits(margin);
+        self.range_vol = Fx::from_bits(range);
         Ok(())
     }
 

@@ -365,3 +365,126 @@ fn apc_fall_rate_at_its_upper_bound_releases_at_once() {
     let hi = lo + crate::fx::mul_ceil(lo, p.apc_buffer.to_bits()).unwrap();
     assert_eq!(apc::step(3 * hi, Fx::lit("0.4").to_bits(), 60, &p), Ok(hi));
 }
+
+#[test]
+fn without_a_speed_limit_the_range_vol_is_the_margin_vol() {
+    // The default (no limit) sets the range from the margin vol bit for bit, through a crash.
+    let (mut s, p) = state();
+    assert_eq!(p.apc_max_rise_per_day, Fx::ZERO);
+    let mut px = 1_000_000_000i64;
+    for d in 1..40 {
+        px = if d == 20 {
+            px * 6 / 10
+        } else {
+            px + (d % 3 - 1) * 5_000_000
+        };
+        s.observe(px, d * DAY, None, &p, PULL).unwrap();
+        assert_eq!(s.range_vol, s.margin_vol, "day {d}");
+        assert_eq!(s.range_sigma(), s.margin_vol);
+    }
+    // A state stepped before the field existed reads the margin vol.
+    let old = VolState {
+        range_vol: Fx::ZERO,
+        ..s
+    };
+    assert_eq!(old.range_sigma(), s.margin_vol);
+}
+
+#[test]
+fn the_range_vol_rises_no_faster_than_its_limit_and_falls_with_the_margin_vol() {
+    let p = RiskParams {
+        apc_max_rise_per_day: Fx::lit("0.03"),
+        ..RiskParams::DEFAULT
+    };
+    assert_eq!(p.violation(), None);
+    let mut s = VolState::new(1_000_000_000, 0, &p).unwrap();
+    let mut px = 1_000_000_000i64;
+    for d in 1..60 {
+        px += if d % 2 == 0 { 10_000_000 } else { -10_000_000 };
+        s.observe(px, d * DAY, None, &p, PULL).unwrap();
+    }
+    assert_eq!(s.range_vol, s.margin_vol, "calm: no lag");
+    s.observe(px * 6 / 10, 60 * DAY, None, &p, PULL).unwrap(); // −40% in a day
+    assert!(s.margin_vol.to_num::<f64>() > s.range_vol.to_num::<f64>() * 1.2);
+    // Each day the range vol rises by at most 3% and never past the margin vol, until it
+    // reaches it.
+    let mut d = 61;
+    let mut prev = s.range_vol;
+    assert!(prev.to_num::<f64>() <= 1.03 * s.margin_vol.to_num::<f64>());
+    while s.range_vol < s.margin_vol {
+        s.observe(px * 6 / 10, d * DAY, None, &p, PULL).unwrap();
+        let (r, was) = (s.range_vol.to_num::<f64>(), prev.to_num::<f64>());
+        assert!(r <= was * 1.03, "day {d}: {was} → {r}");
+        assert!(s.range_vol <= s.margin_vol);
+        if s.range_vol < s.margin_vol {
+            assert!(r >= was * 1.0299, "day {d}: the limit binds: {was} → {r}");
+        }
+        prev = s.range_vol;
+        d += 1;
+        assert!(d < 200, "it catches up");
+    }
+    // A fall of the margin vol below it is followed at once.
+    for _ in 0..400 {
+        let before = s.margin_vol;
+        s.observe(px * 6 / 10, d * DAY, None, &p, PULL).unwrap();
+        d += 1;
+        if s.margin_vol < before {
+            break;
+        }
+    }
+    assert_eq!(s.range_vol, s.margin_vol);
+}
+
+#[test]
+fn a_range_limit_at_its_bound_and_after_a_long_gap_stays_total() {
+    let mut p = RiskParams::DEFAULT;
+    p.apc_max_rise_per_day = Fx::lit("10");
+    assert_eq!(p.violation(), None);
+    let (prev, margin) = (Fx::lit("0.2").to_bits(), Fx::lit("2").to_bits());
+    // 11^(1/24) ≈ 1.105 in an hour; 11^3650 overflows: the margin vol at once.
+    let hour = apc::range_step(prev, margin, 3_600, &p).unwrap();
+    assert!((hour as f64 / prev as f64 - 11f64.powf(1.0 / 24.0)).abs() < 1e-6);
+    assert_eq!(apc::range_step(prev, margin, 3_650 * DAY, &p), Ok(margin));
+    assert_eq!(apc::range_step(prev, margin, i64::MAX, &p), Ok(margin));
+    assert_eq!(
+        apc::range_step(prev, margin, 0, &p),
+        Ok(prev),
+        "no time, no rise"
+    );
+}
+
+proptest::proptest! {
+    /// Over any sequence of margin vols and step times, the range vol never exceeds the margin
+    /// vol, equals it whenever it is at or below the previous range vol, and between any two
+    /// steps rises by at most (1 + rate)^(Δt/day).
+    #[test]
+    fn the_range_vol_rise_is_bounded_between_any_two_steps(
+        rate in 0u32..2_000,
+        steps in proptest::collection::vec(
+            (proptest::prop_oneof![1i64..2 * DAY, 1i64..4_000 * DAY], 1i64..(8i64 << 32)),
+            1..40,
+        ),
+    ) {
+        let mut p = RiskParams::DEFAULT;
+        p.apc_max_rise_per_day = Fx::from_bits((((rate as i64) << 32) / 1_000).max(1));
+        let g = p.apc_max_rise_per_day.to_num::<f64>();
+        let mut r = 0i64;
+        let mut t = 0i64;
+        let mut seen = [(0i64, 0i64); 40];
+        for (n, (dt, margin)) in steps.into_iter().enumerate() {
+            let next = apc::range_step(r, margin, dt, &p).unwrap();
+            proptest::prop_assert!(next <= margin);
+            if r <= 0 || margin <= r {
+                proptest::prop_assert_eq!(next, margin);
+            }
+            t += dt;
+            r = next;
+            for &(t1, r1) in &seen[..n] {
+                let bound = r1 as f64 * (1.0 + g).powf((t - t1) as f64 / DAY as f64);
+                proptest::prop_assert!(r as f64 <= bound * (1.0 + 1e-12) + 1.0,
+                    "{} after {} s from {}: bound {}", r, t - t1, r1, bound);
+            }
+            seen[n] = (t, r);
+        }
+    }
+}
