@@ -15,6 +15,7 @@ mod ledgers;
 mod lifecycle;
 mod liquidation;
 mod pump;
+mod range_limit;
 mod refusals;
 mod shared_scenarios;
 mod trading;

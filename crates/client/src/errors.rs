@@ -180,6 +180,9 @@ pub fn hint(name: &str) -> Option<&'static str> {
         "SeriesNotWritable" => {
             "this liquidation changes a series' counters (a new holder, netting, a position closed): pass its series writable (keel-client does)"
         }
+        "RangeLimitWithOptions" => {
+            "the range speed limit is sound for futures only: list options on a market without it, or set apc_max_rise_per_day to 0 first"
+        }
         _ => return None,
     })
 }
@@ -222,7 +225,7 @@ mod tests {
         assert_eq!(d.message, KeelError::BelowInitialMargin.to_string());
         assert!(d.hint.unwrap().contains("keel margin"));
         // Every error of the program is in the table, in order.
-        let last = KeelError::SeriesNotWritable as u32;
+        let last = KeelError::RangeLimitWithOptions as u32;
         for i in 0..=last {
             assert!(describe(6000 + i).is_some(), "code {}", 6000 + i);
         }

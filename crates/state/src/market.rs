@@ -360,7 +360,10 @@ impl Market {
     }
 
     /// Folds the oracle observation `price` published at `ts` into the volatility state with
-    /// the market's parameters, implied vol and staleness window (`VolState::observe`).
+    /// the market's parameters, implied vol and staleness window (`VolState::observe`). The
+    /// range vol moves only here: when a speed limit is set and it has moved the price range of
+    /// either anchor beyond the arrays' tolerance, both anchors are forgotten (`invalidate_anchors`), so no check uses
+    /// arrays built on another range (a margin or mark vol move is caught by the check itself).
     pub fn observe(
         &mut self,
         price: i64,
@@ -371,7 +374,20 @@ impl Market {
             self.implied(),
             self.oracle.max_staleness_secs,
         );
-        self.vol_state.observe(price, ts, iv, &params, pull)
+        let mut vol = self.vol_state;
+        let step = vol.observe(price, ts, iv, &params, pull)?;
+        let range = vol.range_sigma();
+        // Without a speed limit the range vol is the margin vol, whose moves the check refuses
+        // (`ArraysVolChanged`): nothing to forget.
+        let holds = params.apc_max_rise_per_day == keel_risk::Fx::ZERO
+            || range == self.vol_state.range_sigma()
+            || (self.anchor.range_holds(range, &params)?
+                && self.prev_anchor.range_holds(range, &params)?);
+        self.vol_state = vol;
+        if !holds {
+            self.invalidate_anchors();
+        }
+        Ok(step)
     }
 
     /// The volatility state is recent enough for margin at `now`.

@@ -240,6 +240,8 @@ pub enum KeelError {
     NoPositionsToLiquidate,
     #[msg("This transfer changes the series' counters: pass the series writable")]
     SeriesNotWritable,
+    #[msg("A market whose price range has a speed limit (apc_max_rise_per_day) lists no options")]
+    RangeLimitWithOptions,
 }
 
 impl From<RiskError> for KeelError {

@@ -31,6 +31,12 @@ pub fn handler(ctx: Context<UpdateMarketParams>, args: UpdateMarketParamsArgs) -
     args.guards.validate()?;
     let now = Clock::get()?.unix_timestamp;
     let mut m = ctx.accounts.market.load_mut()?;
+    // The range speed limit lags a crash's gamma: measured sound for linear books only
+    // (docs/validation.md, "Delta books"), so not on a market with options listed.
+    require!(
+        params.apc_max_rise_per_day == keel_risk::Fx::ZERO || m.listed_count == 0,
+        KeelError::RangeLimitWithOptions
+    );
     m.risk_params = params;
     args.guards.apply(&mut m);
     // Derived vols follow the new parameters at once; with Δt = 0 the anti-procyclical floor

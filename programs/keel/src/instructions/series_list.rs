@@ -63,6 +63,11 @@ pub fn handler(ctx: Context<ListSeries>, args: ListSeriesArgs) -> Result<()> {
         KeelError::InvalidExpiry
     );
     let mut m = ctx.accounts.market.load_mut()?;
+    // See `update_market_params`: a range speed limit is for futures-only markets.
+    require!(
+        !kind.is_option() || m.risk_params.apc_max_rise_per_day == keel_risk::Fx::ZERO,
+        KeelError::RangeLimitWithOptions
+    );
     let mut s = ctx.accounts.series.load_init()?;
     s.version = keel_state::LAYOUT_VERSION;
     s.bump = ctx.bumps.series;

@@ -640,6 +640,11 @@ export type Keel = {
       "code": 6107,
       "msg": "This transfer changes the series' counters: pass the series writable",
       "name": "seriesNotWritable"
+    },
+    {
+      "code": 6108,
+      "msg": "A market whose price range has a speed limit (apc_max_rise_per_day) lists no options",
+      "name": "rangeLimitWithOptions"
     }
   ],
   "events": [
@@ -6089,13 +6094,21 @@ export type Keel = {
           },
           {
             "docs": [
-              "byte offset 392 (after the discriminator in accounts: +8)"
+              "byte offset 392 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "apcMaxRisePerDay",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 400 (after the discriminator in accounts: +8)"
             ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                13
+                12
               ]
             }
           }
@@ -6896,13 +6909,21 @@ export type Keel = {
           },
           {
             "docs": [
-              "byte offset 72 (after the discriminator in accounts: +8)"
+              "byte offset 72 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "rangeVol",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 80 (after the discriminator in accounts: +8)"
             ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                7
+                6
               ]
             }
           }
