@@ -130,6 +130,33 @@ async fn option_fills_record_their_implied_vol_and_the_crank_folds_it_into_the_m
     t.advance(120).await;
     crank_with_fills(&mut t, &s.btc, &[s.call]).await.unwrap();
     assert_eq!(t.market(&s.btc.key).await.fill_vol, m2.fill_vol);
+
+    // A small fill pulls in proportion to its notional in whole quote units (the market's quote
+    // decimals): one contract (600 USDC) an hour later, at the mark vol, moves the level 6% of
+    // the way (inside the rate's 3%-an-hour allowance).
+    t.advance(3_600).await;
+    t.price_and_crank(&s.btc, 60_000).await;
+    let mark_sigma = sigma / 1.3;
+    let price = call_price_at(&mut t, &s, mark_sigma).await;
+    t.trade(
+        &s.call,
+        (&s.bob, &s.b),
+        (&s.alice, &s.a),
+        1,
+        price,
+        &[&s.btc],
+    )
+    .await
+    .expect("one call");
+    let fill = t.series(&s.call).await.fill_vol;
+    assert_eq!(fill.fills, 2);
+    let pull = 600.0 / FillVolParams::FULL_NOTIONAL_UNITS as f64;
+    let want = fv.level.to_num::<f64>() + pull * (mark_sigma - fv.level.to_num::<f64>());
+    assert!(
+        (fill.level.to_num::<f64>() - want).abs() < 2e-4,
+        "{} vs {want}",
+        fill.level
+    );
 }
 
 /// The wash-trade attack: Alice and Bob, colluding, trade the call back and forth at the

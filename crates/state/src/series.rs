@@ -80,8 +80,9 @@ impl Series {
     /// Records a fill of `qty` contracts at `price` per contract (an option's premium) when
     /// the market's spot per contract is `spot` and its historical vol `hist`: its Black-76
     /// implied vol, if the fill carries one ([`implied_vol`]), folded into `fill_vol` with
-    /// the notional |qty|·spot ([`FillVol::observe`]: rate- and band-limited). Futures record
-    /// nothing. Returns the fill's implied vol.
+    /// the notional |qty|·spot ([`FillVol::observe`]: rate- and band-limited; a full pull at
+    /// 10,000 whole units of the quote token, `quote_decimals` its mint's decimals). Futures
+    /// record nothing. Returns the fill's implied vol.
     pub fn record_fill(
         &mut self,
         spot: i64,
@@ -89,11 +90,12 @@ impl Series {
         qty: i64,
         now: i64,
         hist: Fx,
+        quote_decimals: u8,
     ) -> RiskResult<Option<Fx>> {
         let Some(kind) = self.series_kind().filter(|k| k.is_option()) else {
             return Ok(None);
         };
-        let p = FillVolParams::DEFAULT;
+        let p = FillVolParams::for_quote_decimals(quote_decimals);
         let t = self.expiry_ts.saturating_sub(now);
         let Some(sigma) = implied_vol(kind, spot, self.strike_native, t, price, &p)? else {
             return Ok(None);

@@ -59,6 +59,26 @@ impl FillVolParams {
         min_secs_to_expiry: 86_400,
         max_log_moneyness: Fx::lit("0.2"),
     };
+
+    /// Quote units of a full-size fill (`DEFAULT.full_notional` is this many whole units of a
+    /// 6-decimal quote token).
+    pub const FULL_NOTIONAL_UNITS: i64 = 10_000;
+
+    /// [`FillVolParams::DEFAULT`] for a quote token with `decimals` decimals: the full pull at
+    /// 10,000 whole quote units, whatever the mint's decimals (a notional is in native units),
+    /// saturating at `i64::MAX` (a mint of more than 14 decimals: no fill is full-size).
+    pub const fn for_quote_decimals(decimals: u8) -> FillVolParams {
+        let mut full = FillVolParams::FULL_NOTIONAL_UNITS;
+        let mut d = 0;
+        while d < decimals {
+            full = full.saturating_mul(10);
+            d += 1;
+        }
+        FillVolParams {
+            full_notional: full,
+            ..FillVolParams::DEFAULT
+        }
+    }
 }
 
 /// Vols the solver searches (annualised): 1% to 1,000%.

@@ -229,9 +229,12 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, args: TradeArgs) -> Res
     // records its implied vol in the series (rate- and band-limited, `Series::record_fill`),
     // which the vol crank folds into the market's (docs/risk-model.md §3.6).
     if kind.is_option() && !market.market.0.has_vol_authority() {
-        let hist = market.market.0.vol_state.hist_vol;
+        let (hist, decimals) = (
+            market.market.0.vol_state.hist_vol,
+            market.market.0.quote_decimals,
+        );
         series
-            .record_fill(band.spot, price, qty, now, hist)
+            .record_fill(band.spot, price, qty, now, hist, decimals)
             .or_keel()?;
     }
     let mut margin = Margin::new(&set, now);

@@ -126,6 +126,41 @@ fn the_first_fill_sets_the_level_and_later_ones_follow_within_the_rate() {
 }
 
 #[test]
+fn a_full_size_fill_is_ten_thousand_quote_units_whatever_the_decimals() {
+    assert_eq!(FillVolParams::for_quote_decimals(6), P);
+    assert_eq!(FillVolParams::for_quote_decimals(0).full_notional, 10_000);
+    assert_eq!(
+        FillVolParams::for_quote_decimals(9).full_notional,
+        10_000_000_000_000
+    );
+    assert_eq!(
+        FillVolParams::for_quote_decimals(15).full_notional,
+        i64::MAX,
+        "saturates"
+    );
+    // On a 9-decimal quote, 10 whole units pull a thousandth of the way, not all of it.
+    let nine = FillVolParams::for_quote_decimals(9);
+    let hist = fx(0.5).to_bits();
+    let mut v = FillVol::default();
+    v.observe(fx(0.5), nine.full_notional, 0, hist, &nine)
+        .unwrap();
+    v.observe(fx(1.0), 10_000_000_000, DAY, hist, &nine)
+        .unwrap();
+    assert!(
+        (v.level.to_num::<f64>() - 0.5005).abs() < 1e-6,
+        "{}",
+        v.level
+    );
+    v.observe(fx(1.0), nine.full_notional, 2 * DAY, hist, &nine)
+        .unwrap();
+    assert!(
+        (v.level.to_num::<f64>() - 0.8603).abs() < 1e-3,
+        "{}",
+        v.level
+    );
+}
+
+#[test]
 fn the_band_holds_the_level_within_half_and_three_times_the_historical_vol() {
     let hist = fx(0.4).to_bits();
     let mut v = FillVol::default();
