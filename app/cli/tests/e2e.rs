@@ -770,6 +770,19 @@ async fn admin_commands_and_a_non_admin() {
         "3.4",
         "other parameters kept"
     );
+    // The range speed limit is for futures-only markets: refused on one with a call listed,
+    // by name and with what to do.
+    let m = err(admin::market_update_params(
+        &a,
+        "0",
+        &["apc_max_rise_per_day=0.03".into()],
+        admin::GuardOverrides::default(),
+    )
+    .await);
+    assert!(
+        m.contains("RangeLimitWithOptions") && m.contains("futures only"),
+        "{m}"
+    );
 
     json(
         &admin::exchange_pause(&a, &["trade".into(), "withdraw".into()])
@@ -956,6 +969,9 @@ async fn crank_and_settle() {
     let row = &listed["markets"][0];
     assert_eq!(row["vol_source"], "fills");
     assert_eq!(row["implied_vol_q32"], m.fill_vol.level.to_bits());
+    // No range speed limit: the range is set from the margin vol.
+    assert_eq!(row["range_vol_q32"], m.vol_state.margin_vol.to_bits());
+    assert_eq!(row["range_limit_per_day_q32"], 0);
 
     // Too early: the program's error, named, with what to do.
     let m = err(cranks::settle(&e, s.call, &[]).await);

@@ -34,6 +34,11 @@ pub struct MarketRow {
     pub price_error: Option<String>,
     /// Margin vol (annualised, Q32.32 bits).
     pub margin_vol_q32: i64,
+    /// The vol the price range is set from (Q32.32 bits): the margin vol unless the market has a
+    /// range speed limit, below it while the limit holds it back after a rise.
+    pub range_vol_q32: i64,
+    /// The range speed limit (largest rise per day, Q32.32 bits; 0: none).
+    pub range_limit_per_day_q32: i64,
     /// Where the implied vol comes from: `authority` (published) or `fills` (the market's own
     /// option fills, no vol authority).
     pub vol_source: String,
@@ -89,7 +94,16 @@ impl Render for Markets {
                     .unwrap_or_else(|| {
                         format!("n/a: {}", m.price_error.clone().unwrap_or_default())
                     }),
-                format!("{}%", q32(m.margin_vol_q32.saturating_mul(100), 2)),
+                if m.range_limit_per_day_q32 == 0 {
+                    format!("{}%", q32(m.margin_vol_q32.saturating_mul(100), 2))
+                } else {
+                    format!(
+                        "{}% (range {}%, up ≤ {}%/day)",
+                        q32(m.margin_vol_q32.saturating_mul(100), 2),
+                        q32(m.range_vol_q32.saturating_mul(100), 2),
+                        q32(m.range_limit_per_day_q32.saturating_mul(100), 2)
+                    )
+                },
                 match (m.implied_vol_q32, m.implied_vol_ts) {
                     (Some(v), Some(ts)) => format!(
                         "{}% ({}, {})",
@@ -136,6 +150,8 @@ pub async fn markets<C: Chain>(env: &Env<C>) -> CliResult<Markets> {
                 price_native,
                 price_error,
                 margin_vol_q32: m.vol_state.margin_vol.to_bits(),
+                range_vol_q32: m.vol_state.range_sigma().to_bits(),
+                range_limit_per_day_q32: m.risk_params.apc_max_rise_per_day.to_bits(),
                 vol_source: if m.has_vol_authority() {
                     "authority"
                 } else {
