@@ -306,17 +306,39 @@ async fn the_keepers_crank_folds_the_new_fills() {
     config.oracles.overrides.insert(s.btc.key, s.btc.oracle);
     let mut keeper = keel_keeper::Keeper::new(config, larry.kp.insecure_clone(), l);
     let chain = t.chain(&larry.kp);
+    let mut oracles = keel_client::view::OracleDirectory::default();
+    oracles.overrides.insert(s.btc.key, s.btc.oracle);
     let mut folded = None;
     for _ in 0..10 {
         t.advance(600).await;
         let now = t.now().await;
         t.set_price(&s.btc, Quote::usd(60_000, 5, now)).await;
+        // What the keeper plans on: the market as its crank will leave it, fills folded.
+        let predicted = keel_client::view::Snapshot::load(&chain, &oracles)
+            .await
+            .unwrap()
+            .with_vols_cranked(&[s.btc.key], keel_keeper::plan::FILL_SERIES_PER_CRANK, now)
+            .markets[&s.btc.key]
+            .market;
         let r = keeper.tick(&chain).await.expect("keeper pass");
         let cranked = r
             .outcomes
             .iter()
             .any(|o| matches!(o.action, keel_keeper::Action::Crank { .. }) && o.result.is_ok());
         let m = t.market(&s.btc.key).await;
+        if cranked {
+            // keel-client's prediction is the program's result: every field the vol crank
+            // writes (the pass may also re-anchor the arrays, which it predicts separately).
+            let crank_fields = |m: &keel_state::Market| {
+                (
+                    m.vol_state,
+                    m.fill_vol,
+                    m.last_oracle,
+                    m.oracle_high_water_ts,
+                )
+            };
+            assert!(crank_fields(&m) == crank_fields(&predicted));
+        }
         if cranked && m.fill_vol.fills > 0 {
             folded = Some(m.fill_vol);
             break;
@@ -325,8 +347,6 @@ async fn the_keepers_crank_folds_the_new_fills() {
     let fv = folded.expect("a keeper crank folded the call's fill");
     assert_eq!(fv.level, t.series(&s.call).await.fill_vol.level);
     // Nothing new: the snapshot picks no series.
-    let mut oracles = keel_client::view::OracleDirectory::default();
-    oracles.overrides.insert(s.btc.key, s.btc.oracle);
     let snap = keel_client::view::Snapshot::load(&chain, &oracles)
         .await
         .unwrap();

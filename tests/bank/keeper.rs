@@ -229,3 +229,48 @@ fn counter(metrics: &str, name: &str) -> u64 {
         .parse()
         .expect("a number")
 }
+
+/// A vol crank that moves the margin vol past the risk arrays' tolerance makes the arrays stale
+/// (and, on a range-limited market, forgets the anchors). The keeper plans the pass on the vol
+/// state its crank leaves (`Snapshot::with_vols_cranked`): the crank, the arrays' re-anchoring
+/// and the liquidation the new vol calls for go out in the same pass, and all succeed.
+#[tokio::test]
+async fn a_vol_jump_is_cranked_re_anchored_and_liquidated_in_one_pass() {
+    let mut t = TestContext::builder().start().await;
+    let k = Book::new(&mut t, 5_500 * USDC, 100).await;
+    let mut config = KeeperConfig::default();
+    config.oracles.overrides.insert(k.btc.key, k.btc.oracle);
+    let mut keeper = Keeper::new(config, k.larry.kp.insecure_clone(), k.l);
+    let calm = run_until_quiet(&mut t, &mut keeper, &k, 60_000, 60).await;
+    assert_eq!(count(&calm, |a| matches!(a, Action::Liquidate { .. })), 0);
+
+    // The implied vol jumps to 250% with the price where it was: Wendy's short puts need more
+    // margin, and only the vol says so.
+    k.publish_iv(&mut t, 25_000).await;
+    t.advance(120).await;
+    refresh(&mut t, &k.btc, 60_000).await;
+    let before = t.market(&k.btc.key).await.vol_state.margin_vol;
+    let chain = t.chain(&k.larry.kp);
+    let r = keeper.tick(&chain).await.expect("keeper pass");
+    let sent: Vec<&Action> = r.outcomes.iter().map(|o| &o.action).collect();
+    for o in &r.outcomes {
+        if let Err(e) = &o.result {
+            panic!("{:?} failed: {e}", o.action);
+        }
+    }
+    let after = t.market(&k.btc.key).await.vol_state.margin_vol;
+    assert!(
+        after.to_num::<f64>() > before.to_num::<f64>() * 1.05,
+        "the crank moved the margin vol past the arrays' tolerance: {before} → {after}"
+    );
+    assert!(matches!(sent[0], Action::Crank { .. }), "{sent:?}");
+    assert!(
+        sent.iter().any(|a| matches!(a, Action::CrankArrays { .. })),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|a| matches!(a, Action::Liquidate { account, .. } if *account == k.w)),
+        "the liquidation goes out in the crank's pass: {sent:?}"
+    );
+}

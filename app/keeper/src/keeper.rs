@@ -12,9 +12,7 @@ use keel_client::lookup::{self, Ensured};
 use keel_client::view::{OracleDirectory, Snapshot, ViewError};
 use keel_client::{Budget, Chain, ChainError, Pubkey, SendError, Sent};
 
-/// Series whose new option fills a crank folds into a market's implied vol (the newest; a
-/// legacy transaction holds about 25 accounts beside the crank's three).
-const FILL_SERIES_PER_CRANK: usize = 16;
+use crate::plan::FILL_SERIES_PER_CRANK;
 use keel_state::array_page::{NO_PAGE, PAGE_SERIES};
 use solana_keypair::Keypair;
 use solana_signer::Signer;

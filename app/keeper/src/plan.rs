@@ -21,6 +21,10 @@ use keel_risk::liquidation;
 use keel_state::series::{SERIES_ACTIVE, SERIES_SETTLED};
 use keel_state::MarginAccount;
 
+/// Series whose new option fills a crank folds into a market's implied vol (the newest; a
+/// legacy transaction holds about 25 accounts beside the crank's three).
+pub const FILL_SERIES_PER_CRANK: usize = 16;
+
 /// The keeper's policy knobs.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -54,6 +58,9 @@ pub enum CrankReason {
     Moved,
     /// The maximum interval passed.
     Interval,
+    /// The vol authority published an implied vol after the last crank: the vol state blends
+    /// it in only at a crank, so a spike reaches margin at the next crank, not the next move.
+    ImpliedVol,
 }
 
 /// One thing to send.
@@ -217,10 +224,16 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
             .crank_max_interval_secs
             .min(mv.market.max_vol_age_secs / 2)
             .max(1);
+        let m = &mv.market;
+        let fresh_iv = m.has_vol_authority()
+            && m.implied_vol > keel_risk::Fx::ZERO
+            && m.implied_vol_ts > vs.last_ts;
         let reason = if moved_bps >= policy.crank_min_move_bps {
             Some(CrankReason::Moved)
         } else if now.saturating_sub(vs.last_ts) >= max_interval {
             Some(CrankReason::Interval)
+        } else if fresh_iv {
+            Some(CrankReason::ImpliedVol)
         } else {
             None
         };
@@ -234,8 +247,20 @@ pub fn plan(s: &Snapshot, now: i64, policy: &Policy) -> Plan {
     }
 
     // 2. Risk-array cranks: per market (in address order), one call per page to price, or one
-    //    re-anchor-only call for a due market without a page to price.
-    let (cranked, due) = s.with_arrays_cranked(now);
+    //    re-anchor-only call for a due market without a page to price — planned on the vol
+    //    state the cranks above leave (a crash's crank moves the margin vol past the arrays'
+    //    tolerance, or a range-limited market's range: its arrays are due in this pass, not
+    //    the next).
+    let vol_cranked: Vec<Pubkey> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Crank { market, .. } => Some(*market),
+            _ => None,
+        })
+        .collect();
+    let after_vol = s.with_vols_cranked(&vol_cranked, FILL_SERIES_PER_CRANK, now);
+    let (cranked, due) = after_vol.with_arrays_cranked(now);
     for key in s.markets.keys() {
         let pages: Vec<Pubkey> = due
             .pages

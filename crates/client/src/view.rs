@@ -367,6 +367,63 @@ impl Snapshot {
         })
     }
 
+    /// The snapshot as it will be once `update_volatility` has run on each of `markets` with the
+    /// fill series `fill_series` picks for it (keel-state's own transitions, as the program
+    /// runs them: the reading accepted, the fills folded, the observation stepped, the oracle
+    /// snapshot stored). A crank the program would refuse (an unreadable, stale, out-of-order or
+    /// too early update) leaves its market as it is, as the refusal would. The keeper plans the
+    /// arrays and the liquidations of a pass on the result: after a crash its liquidations see
+    /// the vol the crank sent just before them sets, not the one it replaces.
+    pub fn with_vols_cranked(&self, markets: &[Pubkey], fill_series: usize, now: i64) -> Snapshot {
+        let mut next = self.clone();
+        for key in markets {
+            let fills = self.fill_series(key, fill_series);
+            let Some(mv) = next.markets.get_mut(key) else {
+                continue;
+            };
+            let before = mv.market;
+            if Snapshot::crank_vol(mv, &self.series, &fills, now).is_err() {
+                mv.market = before;
+            }
+        }
+        next
+    }
+
+    /// One market's `update_volatility` (see [`Snapshot::with_vols_cranked`]).
+    fn crank_vol(
+        mv: &mut MarketView,
+        series: &BTreeMap<Pubkey, Series>,
+        fills: &[Pubkey],
+        now: i64,
+    ) -> Result<(), ()> {
+        let reading = mv.reading().map_err(|_| ())?;
+        let m = &mut mv.market;
+        m.check_reading(&reading, now).map_err(|_| ())?;
+        m.accept_reading(&reading).map_err(|_| ())?;
+        let spec = m.contract_spec();
+        let price = spec.price_native(&reading).map_err(|_| ())?;
+        let conf = spec.conf_native(&reading).map_err(|_| ())?;
+        if !m.has_vol_authority() && !fills.is_empty() {
+            let mut f: Vec<(i64, keel_risk::Fx)> = fills
+                .iter()
+                .filter_map(|k| series.get(k))
+                .map(|s| (s.fill_vol.ts, s.fill_vol.level))
+                .collect();
+            m.fold_fills(&mut f).map_err(|_| ())?;
+        }
+        m.observe(price, reading.publish_time).map_err(|_| ())?;
+        m.last_oracle = keel_state::OracleSnapshot {
+            price_native: price,
+            conf_native: conf,
+            publish_time: reading.publish_time,
+            raw_price: reading.price,
+            raw_conf: reading.conf,
+            expo: reading.expo,
+            padding0: 0,
+        };
+        Ok(())
+    }
+
     /// The snapshot as it will be once `crank_arrays` has run on every market and page at `now`
     /// (keel-state's own transitions, off-chain: anchors re-set where due, every slot priced at
     /// its market's anchor), and what those calls are. A market whose oracle cannot be read is

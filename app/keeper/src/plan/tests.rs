@@ -222,6 +222,21 @@ fn cranks_on_a_move_or_after_the_interval_never_too_soon() {
     assert!(at(60_060, NOW - 1, 60_000, NOW - 120).is_empty());
     // A 1% move but published within the market's 60 s minimum interval of the last crank.
     assert!(at(60_600, NOW - 90, 60_000, NOW - 120).is_empty());
+    // No move, 2 minutes after the last crank, but an implied vol published since: crank (the
+    // vol state takes it in only at a crank); one published before it, or without a vol
+    // authority, is not a reason.
+    let with_iv = |iv_ts: i64, authority: bool| {
+        let mut mv = market(btc, 60_060, NOW - 1, 60_000, NOW - 120);
+        mv.market.implied_vol = keel_risk::Fx::lit("1.5");
+        mv.market.implied_vol_ts = iv_ts;
+        if authority {
+            mv.market.vol_authority = [7; 32];
+        }
+        cranks(&plan(&snapshot(vec![mv], vec![]), NOW, &policy))
+    };
+    assert_eq!(with_iv(NOW - 30, true), vec![CrankReason::ImpliedVol]);
+    assert!(with_iv(NOW - 130, true).is_empty());
+    assert!(with_iv(NOW - 30, false).is_empty());
     // The interval is capped at half the market's max vol age (3 600 s here).
     let lazy = Policy {
         crank_max_interval_secs: 100_000,
