@@ -42,6 +42,13 @@ pub async fn run<B: Backend>(b: B) -> World<B> {
         30 * USDC,
         "0.01 ETH at 3 000 (legacy push account) = 30 USDC"
     );
+    // ETH lists no options: it takes a range speed limit (3% a day), so the program's range
+    // path runs on every ETH crank below.
+    let limited = keel_risk::RiskParams {
+        apc_max_rise_per_day: keel_risk::Fx::lit("0.03"),
+        ..w.market(&eth.key).await.risk_params
+    };
+    w.update_market_params(&eth, &limited).await;
 
     let expiry = w.b.now().await + 7 * DAY;
     let call = w.list_series(&btc, 0, 620 * USDC, expiry).await;
@@ -164,12 +171,20 @@ pub async fn run<B: Backend>(b: B) -> World<B> {
     // A 5% crash while the implied vol goes to 100%: Wendy falls below maintenance; Larry
     // liquidates her, calls 30 s apart, until she is at or above her trigger level again.
     w.publish_iv(&btc, &vol_authority, 10_000).await;
-    for (i, usd) in [58_500, 57_000].into_iter().enumerate() {
+    let eth_before = w.market(&eth.key).await.vol_state;
+    for (i, (usd, eth_usd)) in [(58_500, 2_700), (57_000, 2_400)].into_iter().enumerate() {
         w.advance(600).await;
         w.price_and_crank(&btc, usd).await;
-        w.price_and_crank(&eth, 3_000).await;
+        w.price_and_crank(&eth, eth_usd).await;
         w.assert_conservation(&format!("crash step {i}")).await;
     }
+    // ETH fell 20% in ten minutes: its margin vol rose at once, its range vol by at most
+    // 1.03^(1200 s / 1 day) (the rounding is downwards).
+    let eth_after = w.market(&eth.key).await.vol_state;
+    assert!(eth_after.margin_vol > eth_before.margin_vol);
+    assert!(eth_after.range_vol < eth_after.margin_vol);
+    let bound = eth_before.range_sigma().to_num::<f64>() * 1.03f64.powf(1_200.0 / 86_400.0);
+    assert!(eth_after.range_vol.to_num::<f64>() <= bound);
     let r0 = w.margin_report(&wd, &[btc]).await;
     assert!(r0.liquidatable, "equity {} < mm {}", r0.equity_mm, r0.mm);
     assert!(r0.equity_mm > 0, "not bankrupt");

@@ -510,6 +510,19 @@ impl<B: Backend> World<B> {
         m
     }
 
+    /// `update_market_params` of `m` to `params`, its guards unchanged from creation.
+    pub async fn update_market_params(&mut self, m: &MarketHandle, params: &keel_risk::RiskParams) {
+        let admin = self.admin.insecure_clone();
+        let args = keel::instructions::UpdateMarketParamsArgs {
+            risk_params: bytemuck::bytes_of(params).to_vec(),
+            guards: GUARDS,
+        };
+        let ix = ix::update_market_params(&self.ex, &admin.pubkey(), &m.key, args);
+        self.call("update_market_params", &[ix], &[&admin])
+            .await
+            .expect("update_market_params");
+    }
+
     /// Allocates (a fresh deterministic keypair, rent-exempt) and initialises the next
     /// risk-array page of `market`.
     pub async fn create_array_page(&mut self, market: &Pubkey) -> Pubkey {
