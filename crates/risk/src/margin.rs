@@ -1065,6 +1065,7 @@ fn finish_with(
     let mut worst_im = [0i64; MAX_MARKETS];
     let mut worst_mm = [0i64; MAX_MARKETS];
     let (mut addons, mut short_im, mut short_mm) = (0i64, 0i64, 0i64);
+    let mut horizon_root = addons::HorizonRoot::default();
     for (m, (mk, a)) in p.markets.iter().zip(anchors).enumerate() {
         let mr = &mut out.markets[m];
         // Exact (`sums_are_exact`): each P&L sum and the mark total are below 2^62 in
@@ -1089,7 +1090,12 @@ fn finish_with(
         });
         let nd = mr.net_delta.to_bits().unsigned_abs().min(i64::MAX as u64) as i64;
         mr.conf_addon = addons::confidence(nd, mk.conf, mk.params)?;
-        mr.impact_addon = addons::impact(mul(nd, mk.spot)?, mk.sigma.to_bits(), mk.params)?;
+        mr.impact_addon = addons::impact_with(
+            mul(nd, mk.spot)?,
+            mk.sigma.to_bits(),
+            mk.params,
+            &mut horizon_root,
+        )?;
         worst_im[m] = mr.worst_im;
         worst_mm[m] = mr.worst_mm;
         addons = add(addons, add(mr.conf_addon, mr.impact_addon)?)?;
