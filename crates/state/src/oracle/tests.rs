@@ -75,7 +75,7 @@ fn scale_u128(a: u64, b: u64, k: i32, ceil: bool) -> Option<i64> {
         p.checked_mul(10u128.checked_pow(k as u32)?)?
     } else {
         let d = 10u128.checked_pow(k.unsigned_abs())?;
-        p / d + (ceil && p % d != 0) as u128
+        p / d + (ceil && !p.is_multiple_of(d)) as u128
     };
     i64::try_from(v).ok()
 }
