@@ -89,7 +89,8 @@ fn starts_with_discriminator(data: &[u8], disc: &[u8]) -> bool {
 
 /// `require_keys_eq!(Pubkey::new_from_array(*stored), *key, error)`, the keys compared as
 /// 64-bit words where both are 8-aligned (`keel_state::same_key`; an account's key and a key
-/// field of a Keel layout are), byte by byte otherwise. Same result and error.
+/// field of a Keel layout are), byte by byte otherwise. Same result, error code and compared
+/// keys (the error's logged origin is this function's line instead of the caller's).
 fn require_key(stored: &[u8; 32], key: &Pubkey, error: KeelError) -> Result<()> {
     if !keel_state::same_key(stored, key.as_array()) {
         return Err(error!(error).with_pubkeys((Pubkey::new_from_array(*stored), *key)));
