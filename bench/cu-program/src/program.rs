@@ -168,7 +168,7 @@ fn check_header<T: StateLayout>(data: &[u8], disc: &[u8; 8]) -> Result<(), State
     if data.len() < DISCRIMINATOR_LEN + T::SIZE {
         return Err(StateError::AccountTooSmall);
     }
-    if data[..DISCRIMINATOR_LEN] != disc[..] {
+    if !keel_state::has_discriminator(data, disc) {
         return Err(StateError::WrongDiscriminator);
     }
     if data[DISCRIMINATOR_LEN] != LAYOUT_VERSION {
@@ -197,7 +197,7 @@ impl<'a> Pages<'a> {
         }
         let one = |i: usize| -> Result<&'a ArrayPage, Fail> {
             let pg: &ArrayPage = load(accs[first + i].data(), &discriminator::ARRAY_PAGE)?;
-            if exchange.is_some_and(|e| pg.exchange != *e) {
+            if exchange.is_some_and(|e| !keel_state::same_key(&pg.exchange, e)) {
                 return Err(Fail::Bench(bench_error::WRONG_EXCHANGE));
             }
             Ok(pg)
@@ -548,7 +548,7 @@ fn margin_path(
         for (i, slot) in readings.iter_mut().enumerate().take(n_markets) {
             let market_acc = &accs[accounts::FIRST_MARKET + 2 * i];
             let market: &Market = load(market_acc.data(), &discriminator::MARKET)?;
-            if market.exchange != *exchange {
+            if !keel_state::same_key(&market.exchange, exchange) {
                 return Err(Fail::Bench(bench_error::WRONG_EXCHANGE));
             }
             let reading = full_reading(accs[accounts::FIRST_MARKET + 2 * i + 1].data(), market)?;

@@ -26,13 +26,44 @@ pub fn confidence(net_delta_abs: i64, conf: i64, p: &RiskParams) -> RiskResult<i
 /// market depth L (`liquidity_notional`) and the IM horizon h. The cost of unwinding N grows like
 /// N^1.5 (the square-root law of market impact), so concentration is charged more than linearly.
 pub fn impact(notional: i64, sigma: i64, p: &RiskParams) -> RiskResult<i64> {
+    impact_with(notional, sigma, p, &mut HorizonRoot::default())
+}
+
+/// √h of an IM horizon h (`sqrt_secs`), remembered for the last horizon asked: the markets of a
+/// check mostly share their horizon, and the root is ≈ 95 SBF instructions. A pure function of
+/// the horizon, so a remembered root is the bits a fresh one would be.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HorizonRoot(Option<(i64, i64)>);
+
+impl HorizonRoot {
+    /// `sqrt_secs(secs)`, computed only when `secs` is not the last horizon asked.
+    #[inline(always)]
+    pub fn get(&mut self, secs: i64) -> RiskResult<i64> {
+        match self.0 {
+            Some((s, root)) if s == secs => Ok(root),
+            _ => {
+                let root = sqrt_secs(secs)?;
+                self.0 = Some((secs, root));
+                Ok(root)
+            }
+        }
+    }
+}
+
+/// [`impact`], taking √h through `root` (shared by the markets of one check). Same results.
+pub fn impact_with(
+    notional: i64,
+    sigma: i64,
+    p: &RiskParams,
+    root: &mut HorizonRoot,
+) -> RiskResult<i64> {
     if notional <= 0 || p.impact_coef.to_bits() == 0 {
         return Ok(0);
     }
     let ratio = div_shift(notional, p.liquidity_notional, 32, Round::Ceil).unwrap_or(i64::MAX);
     // `TotalVol::new(sigma, √h).w`, without the reciprocal it also computes (which never fails
     // where it is taken: w > 2) and which is not used here.
-    let w = per_sqrt_year(mul(sigma.max(0), sqrt_secs(p.im_horizon_secs)?)?)?;
+    let w = per_sqrt_year(mul(sigma.max(0), root.get(p.im_horizon_secs)?)?)?;
     let sigma_sqrt_h = if w <= 2 { 0i64 } else { w }.saturating_add(1);
     let n = mul_frac_ceil(
         mul_frac_ceil(notional, p.impact_coef.to_bits())?,
@@ -48,3 +79,6 @@ pub fn haircut(v: i64, p: &RiskParams) -> RiskResult<i64> {
     }
     mul_frac(v, sub(ONE, p.long_haircut.to_bits())?)
 }
+
+#[cfg(test)]
+mod tests;

@@ -502,10 +502,7 @@ impl Anchor {
         let span = |lo_mult: i64, hi_mult: i64| -> RiskResult<Span> {
             let (lo, hi) = (mul_scale(spot, lo_mult)?, mul_scale(spot, hi_mult)?);
             let (first, start) = locate(main, lo)?;
-            let mut end = first as usize + 1;
-            while end + 1 < MAIN && main[end] < hi {
-                end += 1;
-            }
+            let end = span_end(main, first as usize, hi);
             let stop = position(main, end - 1, hi)?;
             Ok(Span {
                 first,
@@ -641,6 +638,21 @@ fn main_points(
         p += 1;
     }
     Ok(())
+}
+
+/// One past the last interval of a range from interval `first` (≤ `fwd.len()` − 2) of `fwd` up
+/// to `hi`: one past the first interval from `first` whose right end reaches `hi`, or the last
+/// one. As `let mut end = first + 1; while end + 1 < fwd.len() && fwd[end] < hi { end += 1 }`,
+/// counted over the slice without an index and its bounds check (≈ 9 SBF instructions a step
+/// against ≈ 5).
+#[inline(always)]
+fn span_end(fwd: &[i64], first: usize, hi: i64) -> usize {
+    first
+        + 1
+        + fwd[first + 1..fwd.len() - 1]
+            .iter()
+            .take_while(|&&f| f < hi)
+            .count()
 }
 
 /// The interval of an ascending ladder `fwd` holding `f` (the first whose right end is above

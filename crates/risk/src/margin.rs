@@ -1069,6 +1069,7 @@ fn finish_with(
     let mut worst_im = [0i64; MAX_MARKETS];
     let mut worst_mm = [0i64; MAX_MARKETS];
     let (mut addons, mut short_im, mut short_mm) = (0i64, 0i64, 0i64);
+    let mut horizon_root = addons::HorizonRoot::default();
     for (m, (mk, a)) in p.markets.iter().zip(anchors).enumerate() {
         let mr = &mut out.markets[m];
         // Exact (`sums_are_exact`): each P&L sum and the mark total are below 2^62 in
@@ -1093,7 +1094,12 @@ fn finish_with(
         });
         let nd = mr.net_delta.to_bits().unsigned_abs().min(i64::MAX as u64) as i64;
         mr.conf_addon = addons::confidence(nd, mk.conf, mk.params)?;
-        mr.impact_addon = addons::impact(mul(nd, mk.spot)?, mk.sigma.to_bits(), mk.params)?;
+        mr.impact_addon = addons::impact_with(
+            mul(nd, mk.spot)?,
+            mk.sigma.to_bits(),
+            mk.params,
+            &mut horizon_root,
+        )?;
         worst_im[m] = mr.worst_im;
         worst_mm[m] = mr.worst_mm;
         addons = add(addons, add(mr.conf_addon, mr.impact_addon)?)?;
@@ -1306,19 +1312,45 @@ fn whole<const EXACT: bool>(
     }
     // Interval k reads points k and k + 1 and the gap of k: slices of exactly those.
     let (gaps, ends) = (&mr.gap[from..to], &mr.pnl[from + 1..to + 1]);
+    let loss = |g: i64, left: i64, right: i64| -> RiskResult<i64> {
+        let low = if right < left { right } else { left };
+        if EXACT {
+            Ok(g.wrapping_sub(low))
+        } else {
+            sub(g, low)
+        }
+    };
     let (mut best, mut at) = *worst;
     let mut left = mr.pnl[from];
     let mut k = from as u8;
-    for (&g, &right) in gaps.iter().zip(ends) {
-        let low = if right < left { right } else { left };
+    // Runs of four intervals a pass (neighbours share their point: no register shuffling of
+    // the carried left end, a quarter of the loop overhead), then the rest one at a time; a new
+    // worst is rare, so its update is laid out off the straight path (`cold_path`: without it
+    // LLVM turns the two updates into selects, which BPF has no instruction for: four branches
+    // and moves an interval). Offered in ascending order, ties keep the earlier, as before.
+    const R: usize = 4;
+    let (runs, rest) = gaps.as_chunks::<R>();
+    let (end_runs, end_rest) = ends.as_chunks::<R>();
+    for (g, e) in runs.iter().zip(end_runs) {
+        let mut l = left;
+        for j in 0..R {
+            let x = loss(g[j], l, e[j])?;
+            l = e[j];
+            if x > best {
+                core::hint::cold_path();
+                best = x;
+                at = k.wrapping_add(j as u8);
+            }
+        }
+        left = l;
+        k = k.wrapping_add(R as u8);
+    }
+    for (&g, &right) in rest.iter().zip(end_rest) {
+        let x = loss(g, left, right)?;
         left = right;
-        let loss = if EXACT {
-            g.wrapping_sub(low)
-        } else {
-            sub(g, low)?
-        };
-        if loss > best {
-            best = loss;
+        if x > best {
+            core::hint::cold_path();
+            best = x;
             at = k;
         }
         k = k.wrapping_add(1);

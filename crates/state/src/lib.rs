@@ -66,6 +66,36 @@ pub(crate) fn key_words<T: bytemuck::Pod>(t: &T, offset: usize) -> [u64; 4] {
     [w[k], w[k + 1], w[k + 2], w[k + 3]]
 }
 
+/// Whether `a` and `b` are the same key: as four 64-bit words when both are 8-aligned (a key
+/// field of the accounts' layouts, or of an aligned copy, is), byte by byte otherwise (which the
+/// BPF backend does for any `[u8; 32]` comparison: ≈ 100 SBF instructions against ≈ 16). Same
+/// result either way.
+#[inline(always)]
+pub fn same_key(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    match (
+        bytemuck::try_cast_ref::<[u8; 32], [u64; 4]>(a),
+        bytemuck::try_cast_ref::<[u8; 32], [u64; 4]>(b),
+    ) {
+        // Word by word (`x == y` on the arrays compiles to the byte-wise comparison again).
+        (Ok(x), Ok(y)) => (x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) == 0,
+        _ => a == b,
+    }
+}
+
+/// Whether `data` starts with the account discriminator `disc`: one 64-bit load and compare
+/// when `data` is 8-aligned (an account's data in the VM is), byte by byte otherwise. Same result
+/// as `data.starts_with(disc)`.
+#[inline(always)]
+pub fn has_discriminator(data: &[u8], disc: &[u8; 8]) -> bool {
+    let Some(head) = data.get(..DISCRIMINATOR_LEN) else {
+        return false;
+    };
+    match bytemuck::try_from_bytes::<u64>(head) {
+        Ok(w) => *w == u64::from_ne_bytes(*disc),
+        Err(_) => head == disc,
+    }
+}
+
 /// Bytes of Anchor's account discriminator in front of every account's data.
 pub const DISCRIMINATOR_LEN: usize = 8;
 

@@ -203,3 +203,50 @@ fn key_words_compare_as_the_bytes() {
         );
     }
 }
+
+proptest::proptest! {
+    /// `same_key` is `==` on the bytes, for keys at every alignment (both 8-aligned: the word
+    /// comparison; otherwise the bytes), equal or differing in one bit of any byte or anywhere.
+    #[test]
+    fn same_key_is_byte_equality(
+        key in proptest::prelude::any::<[u8; 32]>(),
+        flip in proptest::prelude::any::<Option<(usize, u8)>>(),
+        other in proptest::prelude::any::<Option<[u8; 32]>>(),
+        (oa, ob) in (0usize..9, 0usize..9),
+    ) {
+        let mut k2 = other.unwrap_or(key);
+        if let Some((i, bit)) = flip {
+            k2[i % 32] ^= 1 << (bit % 8);
+        }
+        let (mut wa, mut wb) = ([0u64; 6], [0u64; 6]);
+        let ba: &mut [u8] = bytemuck::cast_slice_mut(&mut wa);
+        ba[oa..oa + 32].copy_from_slice(&key);
+        let bb: &mut [u8] = bytemuck::cast_slice_mut(&mut wb);
+        bb[ob..ob + 32].copy_from_slice(&k2);
+        let a: &[u8; 32] = bytemuck::cast_slice::<u64, u8>(&wa)[oa..oa + 32].try_into().unwrap();
+        let b: &[u8; 32] = bytemuck::cast_slice::<u64, u8>(&wb)[ob..ob + 32].try_into().unwrap();
+        proptest::prop_assert_eq!(same_key(a, b), key == k2);
+    }
+
+    /// `has_discriminator` is `starts_with` for data at every alignment and of every length
+    /// (shorter than a discriminator included), with the discriminator equal or one bit off.
+    #[test]
+    fn has_discriminator_is_starts_with(
+        disc in proptest::prelude::any::<[u8; 8]>(),
+        rest in proptest::prelude::any::<[u8; 16]>(),
+        flip in proptest::prelude::any::<Option<(usize, u8)>>(),
+        off in 0usize..9,
+        len in 0usize..24,
+    ) {
+        let mut head = disc;
+        if let Some((i, bit)) = flip {
+            head[i % 8] ^= 1 << (bit % 8);
+        }
+        let mut w = [0u64; 5];
+        let b: &mut [u8] = bytemuck::cast_slice_mut(&mut w);
+        b[off..off + 8].copy_from_slice(&head);
+        b[off + 8..off + 24].copy_from_slice(&rest);
+        let data = &bytemuck::cast_slice::<u64, u8>(&w)[off..off + len];
+        proptest::prop_assert_eq!(has_discriminator(data, &disc), data.starts_with(&disc));
+    }
+}

@@ -264,3 +264,31 @@ proptest::proptest! {
         );
     }
 }
+
+proptest::proptest! {
+    /// `span_end` counts as the index loop it replaced did, on any ladder (ascending or not,
+    /// ties included) from any first interval the range can start in, for any `hi`.
+    #[test]
+    fn span_end_matches_the_index_loop(
+        fwd in proptest::collection::vec(-4i64..4, MAIN..=MAIN),
+        first in 0usize..=MAIN - 2,
+        hi in -5i64..5,
+        scale in proptest::prelude::any::<bool>(),
+        sorted in proptest::prelude::any::<bool>(),
+    ) {
+        let mut fwd = fwd;
+        if sorted {
+            fwd.sort_unstable();
+        }
+        let k = if scale { 1i64 << 40 } else { 1 };
+        for f in fwd.iter_mut() {
+            *f *= k;
+        }
+        let hi = hi * k;
+        let mut end = first + 1;
+        while end + 1 < fwd.len() && fwd[end] < hi {
+            end += 1;
+        }
+        proptest::prop_assert_eq!(span_end(&fwd, first, hi), end);
+    }
+}

@@ -67,6 +67,58 @@ fn tiny_prices_are_rejected_not_zero() {
     assert_eq!(scale_mul_pow10(10, 10, -3, false), Ok(0));
 }
 
+/// `a·b·10^k` from `u128` (exact while `a·b·10^k` or `a·b` fits in it), rounded as asked,
+/// where it fits an `i64`.
+fn scale_u128(a: u64, b: u64, k: i32, ceil: bool) -> Option<i64> {
+    let p = a as u128 * b as u128;
+    let v = if k >= 0 {
+        p.checked_mul(10u128.checked_pow(k as u32)?)?
+    } else {
+        let d = 10u128.checked_pow(k.unsigned_abs())?;
+        p / d + (ceil && !p.is_multiple_of(d)) as u128
+    };
+    i64::try_from(v).ok()
+}
+
+proptest::proptest! {
+    /// The 64-bit fast path of `scale_mul_pow10` gives the general path's bits (and errors) for
+    /// operands of every magnitude (random words shifted right by random amounts, so products
+    /// below and above 2^64 are both common) and exponents inside and outside ±19.
+    #[test]
+    fn scale_fast_path_is_bit_identical(
+        a in proptest::prelude::any::<u64>(),
+        b in proptest::prelude::any::<u64>(),
+        sa in 0u32..64,
+        sb in 0u32..64,
+        k in -45i32..45,
+        ceil in proptest::prelude::any::<bool>(),
+    ) {
+        let (a, b) = (a >> sa, b >> sb);
+        let fast = scale_mul_pow10(a, b, k, ceil);
+        proptest::prop_assert_eq!(fast, scale_mul_pow10_wide(a, b, k, ceil));
+        if k.abs() <= 19 {
+            proptest::prop_assert_eq!(fast.ok(), scale_u128(a, b, k, ceil));
+        }
+    }
+
+    /// Products at the 2^64 boundary of the fast path's test (`a = ⌊(2^64 − 1)/b⌋` and one more).
+    #[test]
+    fn scale_fast_path_boundary(
+        b in 1u64..,
+        sb in 0u32..64,
+        more in proptest::prelude::any::<bool>(),
+        k in -20i32..21,
+        ceil in proptest::prelude::any::<bool>(),
+    ) {
+        let b = (b >> sb).max(1);
+        let a = (u64::MAX / b).saturating_add(more as u64);
+        proptest::prop_assert_eq!(
+            scale_mul_pow10(a, b, k, ceil),
+            scale_mul_pow10_wide(a, b, k, ceil)
+        );
+    }
+}
+
 #[test]
 fn conf_ratio_in_bps_rounds_up() {
     assert_eq!(conf_bps(&reading(10_000, 1, 0)), 1);

@@ -47,7 +47,10 @@ pub fn load_ref<'info, T: ZeroCopy + Owner>(
     let data = info.try_borrow_data()?;
     let size = core::mem::size_of::<T>();
     require!(data.len() >= 8 + size, KeelError::UnexpectedAccount);
-    require!(&data[..8] == T::DISCRIMINATOR, KeelError::UnexpectedAccount);
+    require!(
+        starts_with_discriminator(&data, T::DISCRIMINATOR),
+        KeelError::UnexpectedAccount
+    );
     require!(
         data[8] == keel_state::LAYOUT_VERSION,
         KeelError::UnknownLayoutVersion
@@ -71,8 +74,28 @@ fn has_discriminator(info: &AccountInfo, disc: &[u8]) -> bool {
     *info.owner == crate::ID
         && info
             .try_borrow_data()
-            .map(|d| d.len() >= 8 && &d[..8] == disc)
+            .map(|d| starts_with_discriminator(&d, disc))
             .unwrap_or(false)
+}
+
+/// `data.starts_with(disc)`, an 8-byte discriminator compared as one 64-bit word where `data` is
+/// 8-aligned (an account's data is; `keel_state::has_discriminator`, byte by byte otherwise).
+fn starts_with_discriminator(data: &[u8], disc: &[u8]) -> bool {
+    match <&[u8; 8]>::try_from(disc) {
+        Ok(d) => keel_state::has_discriminator(data, d),
+        Err(_) => data.starts_with(disc),
+    }
+}
+
+/// `require_keys_eq!(Pubkey::new_from_array(*stored), *key, error)`, the keys compared as
+/// 64-bit words where both are 8-aligned (`keel_state::same_key`; an account's key and a key
+/// field of a Keel layout are), byte by byte otherwise. Same result, error code and compared
+/// keys (the error's logged origin is this function's line instead of the caller's).
+fn require_key(stored: &[u8; 32], key: &Pubkey, error: KeelError) -> Result<()> {
+    if !keel_state::same_key(stored, key.as_array()) {
+        return Err(error!(error).with_pubkeys((Pubkey::new_from_array(*stored), *key)));
+    }
+    Ok(())
 }
 
 impl<'info> MarketSet<'info> {
@@ -115,11 +138,7 @@ impl<'info> MarketSet<'info> {
                 }
                 let reading = {
                     let market = load_ref::<Market>(info)?;
-                    require_keys_eq!(
-                        Pubkey::new_from_array(market.exchange),
-                        *exchange,
-                        KeelError::WrongExchange
-                    );
+                    require_key(&market.exchange, exchange, KeelError::WrongExchange)?;
                     let oracle_info = remaining.get(i + 1).ok_or(KeelError::MarketMissing)?;
                     oracle::read_fresh(&market, oracle_info, now)?
                 };
@@ -133,20 +152,12 @@ impl<'info> MarketSet<'info> {
                 i += 2;
             } else if has_discriminator(info, Correlation::DISCRIMINATOR) {
                 let c = load_ref::<Correlation>(info)?;
-                require_keys_eq!(
-                    Pubkey::new_from_array(c.exchange),
-                    *exchange,
-                    KeelError::WrongExchange
-                );
+                require_key(&c.exchange, exchange, KeelError::WrongExchange)?;
                 correlations.push(c);
                 i += 1;
             } else if has_discriminator(info, ArrayPage::DISCRIMINATOR) {
                 let pg = load_ref::<ArrayPage>(info)?;
-                require_keys_eq!(
-                    Pubkey::new_from_array(pg.exchange),
-                    *exchange,
-                    KeelError::WrongExchange
-                );
+                require_key(&pg.exchange, exchange, KeelError::WrongExchange)?;
                 pages.push(pg);
                 i += 1;
             } else if allow_series && has_discriminator(info, Series::DISCRIMINATOR) {
