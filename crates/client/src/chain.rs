@@ -468,7 +468,8 @@ mod tests {
         assert_eq!(b.fitted(80_000).cu_price_micro_lamports, 7);
         // The one-series liquidate budget (tests/sbf/budgets.toml) fits to what
         // docs/liquidation.md §6 and the backtest's chain model use (and the budgets before the
-        // two rounds of the engine's compute cuts; the throughput study ran at the first).
+        // three rounds of the engine's compute cuts; the throughput study ran at the first).
+        assert_eq!(b.fitted(38_800).cu_limit, 56_560);
         assert_eq!(b.fitted(40_400).cu_limit, 58_480);
         assert_eq!(b.fitted(58_400).cu_limit, 80_080);
         assert_eq!(b.fitted(78_400).cu_limit, 104_080);
