@@ -6,6 +6,10 @@
 #   scripts/build-program-sbf.sh        install what is missing, build $OUT/deploy/keel.so
 #   scripts/build-program-sbf.sh --asm  also write $OUT/deploy/keel.s (the linker's assembly
 #                                       listing) and print the largest stack frames
+#   scripts/build-program-sbf.sh --cu-trace
+#                                       a measurement build instead: $OUT/deploy/keel-cu-trace.so,
+#                                       with the feature `cu-trace` (margin_report logs the
+#                                       remaining units around its margin check)
 #
 # OUT is $CARGO_TARGET_DIR when set, else target/ (so CI can point every build at one cached
 # target dir). Under OUT/sbf-program it keeps the patched library, the assembled i128 shims and
@@ -19,10 +23,14 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 asm=0
+features=()
+name=keel
 case "${1:-}" in
   "") ;;
   --asm) asm=1 ;;
-  *) echo "usage: scripts/build-program-sbf.sh [--asm]" >&2; exit 2 ;;
+  # Its own cargo target dir: the deployable keel.so must never be the traced build's output.
+  --cu-trace) features=(--features cu-trace); name=keel-cu-trace ;;
+  *) echo "usage: scripts/build-program-sbf.sh [--asm | --cu-trace]" >&2; exit 2 ;;
 esac
 
 SBF_LOG_TAG=build-program-sbf
@@ -39,6 +47,7 @@ patch=$repo/toolchain/sbf/rust-src-solana.patch
 shims=$repo/toolchain/sbf/sbf-i128-shims.ll
 sysroot=$(rustc "+$RUST_SBF" --print sysroot)
 target_dir=$work/target
+[ "$name" = keel ] || target_dir=$work/target-$name
 
 # --- patched std sources: re-made whenever the patch or the toolchain changes ------------------
 stamp="$RUST_SBF $(sha256sum "$patch" | cut -d' ' -f1)"
@@ -75,12 +84,13 @@ export RUSTC_BOOTSTRAP=1 RUSTC_BOOTSTRAP_SYNTHETIC_TARGET=1 CARGO_PROFILE_RELEAS
 export __CARGO_TESTS_ONLY_SRC_ROOT="$work/rust-src/library"
 export RUSTFLAGS="-C linker=sbpf-linker -C panic=abort -C relocation-model=static -C passes=lower-atomic -C link-arg=--llvm-args=-bpf-stack-size=4096 -C link-arg=$work/sbf-i128-shims.bc"
 CARGO_TARGET_DIR="$target_dir" cargo "+$RUST_SBF" build --release --locked -p keel \
+  "${features[@]}" \
   --target "$spec" -Z build-std=std,panic_abort -Z build-std-features=compiler-builtins-mem \
   -Z json-target-spec
 
 mkdir -p "$out/deploy"
-cp "$target_dir/sbf-solana-solana/release/libkeel.so" "$out/deploy/keel.so"
-sbf_log "built $out/deploy/keel.so ($(wc -c < "$out/deploy/keel.so") bytes)"
+cp "$target_dir/sbf-solana-solana/release/libkeel.so" "$out/deploy/$name.so"
+sbf_log "built $out/deploy/$name.so ($(wc -c < "$out/deploy/$name.so") bytes)"
 
 if [ "$asm" = 1 ]; then
   # sbpf-linker writes the listing to the output path and then fails to read it back as an

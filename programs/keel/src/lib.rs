@@ -10,6 +10,8 @@ use anchor_lang::prelude::*;
 
 pub mod bounds;
 pub mod controller;
+#[cfg(feature = "cu-trace")]
+pub mod cu_trace;
 pub mod error;
 pub mod events;
 #[cfg(feature = "idl-build")]

@@ -3,6 +3,7 @@
 //!
 //!   keel-sbf-tests --so target/deploy/keel.so [--budgets tests/sbf/budgets.toml]
 //!                  [--shapes 1x1,8x1,...] [--record] [--transcripts DIR]
+//!   keel-sbf-tests --so target/deploy/keel-cu-trace.so --margin-check 50000 [--shapes ...]
 //!
 //! The lifecycle scenario runs first (its figures under `["lifecycle"]`), then bankruptcy, pump
 //! and random, the fuzzer's deterministic slice (`keel_scenario::fuzz::SLICE_SEEDS`: every
@@ -12,7 +13,10 @@
 //! after a deliberate change; review the diff). `--transcripts DIR` writes each run's events and
 //! final balances to DIR/<run>.txt, which the bank's run of the same scenarios must equal
 //! (tests/bank/shared_scenarios.rs). Exits non-zero on any failed assertion (a panic), budget
-//! violation, unmeasured budget or unexpected failure.
+//! violation, unmeasured budget or unexpected failure. `--margin-check MAX` (with a `cu-trace`
+//! build) runs only the sweep and reports the margin check `margin_report` brackets — the
+//! program's own loads and checks of markets, oracles and pages and the margin computation — at
+//! each shape, failing above MAX.
 
 mod budget;
 mod svm;
@@ -67,6 +71,39 @@ fn main() -> ExitCode {
         },
     };
     shapes.sort_by_key(|&(n, m)| (m, n));
+
+    // A `cu-trace` build (scripts/measure-margin-check.sh): only the sweep, and only the margin
+    // check `margin_report` brackets, against issue 18's target.
+    if let Some(max) = arg("--margin-check") {
+        let max: u64 = max.parse().expect("--margin-check: compute units");
+        let mut failures = Vec::new();
+        for (n, m) in shapes {
+            let w = block_on(sweep::run(svm::Svm::new(&elf), n, m));
+            let key = shape_key(n, m);
+            match worst(&w.measured)
+                .into_iter()
+                .find(|(i, _)| *i == "margin_check")
+            {
+                Some((_, cu)) => {
+                    println!("  {key:>9} margin check {cu:>9} CU  (target {max})");
+                    if cu > max {
+                        failures.push(format!("{key}: margin check {cu} CU above {max}"));
+                    }
+                }
+                None => failures.push(format!(
+                    "{key}: no traced margin check (not a cu-trace build?)"
+                )),
+            }
+        }
+        for f in &failures {
+            eprintln!("FAILED: {f}");
+        }
+        return if failures.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
 
     let transcripts = arg("--transcripts");
     let keep = |key: &str, w: &mut keel_scenario::World<svm::Svm>| {

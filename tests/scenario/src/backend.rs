@@ -52,6 +52,27 @@ pub trait Backend {
     async fn set_time(&mut self, unix_ts: i64);
 }
 
+/// The VM's charge for the `sol_log_compute_units_` syscall (agave 4.2's syscall base cost): the
+/// second of two remaining-units logs includes it.
+pub const LOG_COMPUTE_UNITS_COST: u64 = 100;
+
+/// Compute units of the section a `cu-trace` build brackets with two remaining-units logs
+/// (`Program consumption: N units remaining`; keel's `cu_trace::log_compute_units`): the
+/// difference less the second log's own charge. None unless the transaction has exactly two.
+pub fn traced_cu(logs: &[String]) -> Option<u64> {
+    let remaining: Vec<u64> = logs
+        .iter()
+        .filter_map(|l| l.strip_prefix("Program consumption: "))
+        .filter_map(|r| r.strip_suffix(" units remaining")?.parse().ok())
+        .collect();
+    match remaining[..] {
+        [before, after] => before
+            .checked_sub(after)?
+            .checked_sub(LOG_COMPUTE_UNITS_COST),
+        _ => None,
+    }
+}
+
 /// Compute units the Keel program used in a transaction: the sum of its top-level
 /// `Program <keel> consumed N of M compute units` log lines (CPIs it makes are inside them).
 pub fn program_cu(logs: &[String]) -> Option<u64> {
@@ -73,4 +94,28 @@ pub fn program_cu(logs: &[String]) -> Option<u64> {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_traced_section_is_the_difference_less_the_second_log() {
+        let logs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let two = logs(&[
+            "Program log: Instruction: MarginReport",
+            "Program consumption: 1380000 units remaining",
+            "Program consumption: 1330000 units remaining",
+        ]);
+        assert_eq!(traced_cu(&two), Some(49_900));
+        assert_eq!(traced_cu(&two[..2]), None, "one log: nothing bracketed");
+        let three = logs(&[
+            "Program consumption: 3 units remaining",
+            "Program consumption: 2 units remaining",
+            "Program consumption: 1 units remaining",
+        ]);
+        assert_eq!(traced_cu(&three), None);
+        assert_eq!(traced_cu(&logs(&["Program log: nothing"])), None);
+    }
 }

@@ -230,6 +230,16 @@ impl<B: Backend> World<B> {
                 cu,
             });
         }
+        // A `cu-trace` build's margin check, bracketed inside `margin_report`.
+        if let Some(cu) = crate::backend::traced_cu(&sent.logs) {
+            let (series, markets) = self.shape;
+            self.measured.push(Measured {
+                instruction: "margin_check",
+                series,
+                markets,
+                cu,
+            });
+        }
         Ok(sent)
     }
 

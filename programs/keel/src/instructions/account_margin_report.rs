@@ -22,9 +22,16 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
     let mut acc = bytemuck::zeroed_box::<keel_state::MarginAccount>();
     *acc = ctx.accounts.margin_account.load()?.0;
     keel_state::social::apply(&mut acc, &ctx.accounts.exchange.load()?.0);
+    // With the `cu-trace` feature (a measurement build, scripts/measure-margin-check.sh) the
+    // margin check itself — markets, oracles and pages loaded and checked, the margin computed —
+    // is bracketed by the VM's remaining-units log, so it is measured on the program's bytecode.
+    #[cfg(feature = "cu-trace")]
+    crate::cu_trace::log_compute_units();
     let set = MarketSet::load(ctx.remaining_accounts, &ctx.accounts.exchange.key(), now)?;
     let mut margin = Margin::new(&set, now);
     margin.compute(&acc, None)?;
+    #[cfg(feature = "cu-trace")]
+    crate::cu_trace::log_compute_units();
     let b = &margin.breakdown;
     let market_keys: Vec<Pubkey> = (0..b.n_markets as usize)
         .map(|i| Pubkey::new_from_array(margin.market_key(i)))
