@@ -70,12 +70,64 @@ pub fn accept_reading(info: &AccountInfo, reading: &keel_state::OracleReading) -
     m.accept_reading(reading).or_keel()
 }
 
-fn has_discriminator(info: &AccountInfo, disc: &[u8]) -> bool {
-    *info.owner == crate::ID
-        && info
-            .try_borrow_data()
-            .map(|d| starts_with_discriminator(&d, disc))
-            .unwrap_or(false)
+/// The 8-byte discriminator as the 64-bit word an aligned load of it gives.
+const fn disc_word(d: &[u8]) -> u64 {
+    u64::from_ne_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// What a remaining account of a margin check is, read once: its owner, then its discriminator
+/// as one word (each account used to be borrowed and compared once per candidate type, and its
+/// owner and discriminator checked again when loaded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Remaining {
+    Market,
+    Correlation,
+    Page,
+    Series,
+    /// Not a Keel account of those types (refused by the caller).
+    Other,
+}
+
+impl Remaining {
+    fn of(info: &AccountInfo) -> Remaining {
+        const MARKET: u64 = disc_word(<Market as Discriminator>::DISCRIMINATOR);
+        const CORRELATION: u64 = disc_word(<Correlation as Discriminator>::DISCRIMINATOR);
+        const PAGE: u64 = disc_word(<ArrayPage as Discriminator>::DISCRIMINATOR);
+        const SERIES: u64 = disc_word(<Series as Discriminator>::DISCRIMINATOR);
+        if *info.owner != crate::ID {
+            return Remaining::Other;
+        }
+        let Ok(data) = info.try_borrow_data() else {
+            return Remaining::Other;
+        };
+        let Some(head) = data.get(..8) else {
+            return Remaining::Other;
+        };
+        let word = match bytemuck::try_from_bytes::<u64>(head) {
+            Ok(w) => *w,
+            Err(_) => disc_word(head),
+        };
+        match word {
+            MARKET => Remaining::Market,
+            CORRELATION => Remaining::Correlation,
+            PAGE => Remaining::Page,
+            SERIES => Remaining::Series,
+            _ => Remaining::Other,
+        }
+    }
+}
+
+/// [`load_ref`] of an account [`Remaining::of`] has already found to be a Keel `T` (owner and
+/// discriminator checked): size and layout version only.
+fn load_known<'info, T: ZeroCopy>(info: &'info AccountInfo<'info>) -> Result<Ref<'info, T>> {
+    let data = info.try_borrow_data()?;
+    let size = core::mem::size_of::<T>();
+    require!(data.len() >= 8 + size, KeelError::UnexpectedAccount);
+    require!(
+        data[8] == keel_state::LAYOUT_VERSION,
+        KeelError::UnknownLayoutVersion
+    );
+    Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..8 + size])))
 }
 
 /// `data.starts_with(disc)`, an 8-byte discriminator compared as one 64-bit word where `data` is
@@ -123,52 +175,57 @@ impl<'info> MarketSet<'info> {
         now: i64,
         allow_series: bool,
     ) -> Result<Self> {
-        let mut markets: Vec<LoadedMarket<'info>> = Vec::new();
+        // Sized for the largest account up front: no reallocation while parsing.
+        let mut markets: Vec<LoadedMarket<'info>> = Vec::with_capacity(keel_risk::MAX_MARKETS);
         let mut correlations = Vec::new();
         let mut series = Vec::new();
-        let mut pages: Vec<Ref<'info, ArrayPage>> = Vec::new();
+        let mut pages: Vec<Ref<'info, ArrayPage>> = Vec::with_capacity(2 * keel_risk::MAX_MARKETS);
         let mut i = 0;
         while i < remaining.len() {
             let info = &remaining[i];
-            if has_discriminator(info, Market::DISCRIMINATOR) {
-                // A market passed twice: the first (market, oracle) pair stands.
-                if markets.iter().any(|m| m.key == info.key()) {
+            match Remaining::of(info) {
+                Remaining::Market => {
+                    // A market passed twice: the first (market, oracle) pair stands.
+                    if markets.iter().any(|m| m.key == *info.key) {
+                        i += 2;
+                        continue;
+                    }
+                    let reading = {
+                        let market = load_known::<Market>(info)?;
+                        require_key(&market.exchange, exchange, KeelError::WrongExchange)?;
+                        let oracle_info = remaining.get(i + 1).ok_or(KeelError::MarketMissing)?;
+                        oracle::read_fresh(&market, oracle_info, now)?
+                    };
+                    accept_reading(info, &reading)?;
+                    let market = load_known::<Market>(info)?;
+                    markets.push(LoadedMarket {
+                        key: info.key(),
+                        market,
+                        reading,
+                    });
                     i += 2;
-                    continue;
                 }
-                let reading = {
-                    let market = load_ref::<Market>(info)?;
-                    require_key(&market.exchange, exchange, KeelError::WrongExchange)?;
-                    let oracle_info = remaining.get(i + 1).ok_or(KeelError::MarketMissing)?;
-                    oracle::read_fresh(&market, oracle_info, now)?
-                };
-                accept_reading(info, &reading)?;
-                let market = load_ref::<Market>(info)?;
-                markets.push(LoadedMarket {
-                    key: info.key(),
-                    market,
-                    reading,
-                });
-                i += 2;
-            } else if has_discriminator(info, Correlation::DISCRIMINATOR) {
-                let c = load_ref::<Correlation>(info)?;
-                require_key(&c.exchange, exchange, KeelError::WrongExchange)?;
-                correlations.push(c);
-                i += 1;
-            } else if has_discriminator(info, ArrayPage::DISCRIMINATOR) {
-                let pg = load_ref::<ArrayPage>(info)?;
-                require_key(&pg.exchange, exchange, KeelError::WrongExchange)?;
-                pages.push(pg);
-                i += 1;
-            } else if allow_series && has_discriminator(info, Series::DISCRIMINATOR) {
+                Remaining::Correlation => {
+                    let c = load_known::<Correlation>(info)?;
+                    require_key(&c.exchange, exchange, KeelError::WrongExchange)?;
+                    correlations.push(c);
+                    i += 1;
+                }
+                Remaining::Page => {
+                    let pg = load_known::<ArrayPage>(info)?;
+                    require_key(&pg.exchange, exchange, KeelError::WrongExchange)?;
+                    pages.push(pg);
+                    i += 1;
+                }
                 // Read-only is allowed: a transfer that changes none of its counters only reads
                 // it (`liquidation::transfer` refuses a read-only one it must write).
-                if !series.iter().any(|s: &&AccountInfo| s.key == info.key) {
-                    series.push(info);
+                Remaining::Series if allow_series => {
+                    if !series.iter().any(|s: &&AccountInfo| s.key == info.key) {
+                        series.push(info);
+                    }
+                    i += 1;
                 }
-                i += 1;
-            } else {
-                return err!(KeelError::UnexpectedAccount);
+                _ => return err!(KeelError::UnexpectedAccount),
             }
         }
         Ok(MarketSet {
