@@ -82,6 +82,16 @@ pub fn same_key(a: &[u8; 32], b: &[u8; 32]) -> bool {
     }
 }
 
+/// Whether `k` is all zeros (an unset key), as four 64-bit words where 8-aligned, byte by byte
+/// otherwise.
+#[inline(always)]
+pub fn is_zero_key(k: &[u8; 32]) -> bool {
+    match bytemuck::try_cast_ref::<[u8; 32], [u64; 4]>(k) {
+        Ok(x) => x[0] | x[1] | x[2] | x[3] == 0,
+        Err(_) => *k == [0; 32],
+    }
+}
+
 /// Whether `data` starts with the account discriminator `disc`: one 64-bit load and compare
 /// when `data` is 8-aligned (an account's data in the VM is), byte by byte otherwise. Same result
 /// as `data.starts_with(disc)`.

@@ -462,11 +462,13 @@ pub fn read_identity(
     data: &[u8],
 ) -> Result<OracleReading, StateError> {
     use crate::market::{ORACLE_PYTH_LEGACY, ORACLE_PYTH_PULL};
-    if *owner != cfg.program {
+    // Keys compared as 64-bit words where aligned (`same_key`; an account's key and owner and
+    // the market's fields are).
+    if !crate::same_key(owner, &cfg.program) {
         return Err(StateError::OracleWrongOwner);
     }
-    let pinned = cfg.account != [0; 32];
-    if pinned && *key != cfg.account {
+    let pinned = !crate::is_zero_key(&cfg.account);
+    if pinned && !crate::same_key(key, &cfg.account) {
         return Err(StateError::OracleWrongAccount);
     }
     match cfg.kind {

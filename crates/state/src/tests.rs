@@ -228,6 +228,23 @@ proptest::proptest! {
         proptest::prop_assert_eq!(same_key(a, b), key == k2);
     }
 
+    /// `is_zero_key` is `== [0; 32]` at every alignment, for zero keys and keys with one bit set.
+    #[test]
+    fn is_zero_key_is_comparison_with_zero(
+        bit in proptest::prelude::any::<Option<(usize, u8)>>(),
+        off in 0usize..9,
+    ) {
+        let mut k = [0u8; 32];
+        if let Some((i, b)) = bit {
+            k[i % 32] |= 1 << (b % 8);
+        }
+        let mut w = [0u64; 6];
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut w);
+        bytes[off..off + 32].copy_from_slice(&k);
+        let a: &[u8; 32] = bytemuck::cast_slice::<u64, u8>(&w)[off..off + 32].try_into().unwrap();
+        proptest::prop_assert_eq!(is_zero_key(a), k == [0; 32]);
+    }
+
     /// `has_discriminator` is `starts_with` for data at every alignment and of every length
     /// (shorter than a discriminator included), with the discriminator equal or one bit off.
     #[test]

@@ -15,8 +15,8 @@ pub fn read_identity(market: &keel_state::Market, info: &AccountInfo) -> Result<
     let data = info.try_borrow_data()?;
     keel_state::oracle::read_identity(
         &market.oracle,
-        &info.key.to_bytes(),
-        &info.owner.to_bytes(),
+        info.key.as_array(),
+        info.owner.as_array(),
         &data,
     )
     .or_keel()

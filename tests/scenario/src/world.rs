@@ -116,6 +116,9 @@ pub struct World<B: Backend> {
     /// Crank every market's risk arrays (`crank_arrays`, measured as such, in transactions of
     /// their own) before an instruction that checks margin, as a keeper keeps them fresh.
     pub auto_crank: bool,
+    /// The risk-array pages a series was listed on: the ones a margin check can need (a page
+    /// without series holds no arrays; clients pass only the pages of the account's positions).
+    pub pages_with_series: Vec<Pubkey>,
     next_key: u32,
 }
 
@@ -134,6 +137,7 @@ impl<B: Backend> World<B> {
             shape: (0, 0),
             failures: vec![],
             markets: vec![],
+            pages_with_series: Vec::new(),
             auto_crank: true,
             next_key: 0,
         };
@@ -580,6 +584,9 @@ impl<B: Backend> World<B> {
             }
             Some(room.expect("a risk-array page with room"))
         };
+        if let Some(p) = page.filter(|p| !self.pages_with_series.contains(p)) {
+            self.pages_with_series.push(p);
+        }
         let ix = ix::list_series(&self.ex, &admin.pubkey(), &m.key, index, page, args);
         self.call("list_series", &[ix], &[&admin])
             .await
@@ -627,7 +634,14 @@ impl<B: Backend> World<B> {
         amount: u64,
         markets: &[MarketHandle],
     ) -> Result<Sent, Failed> {
-        let ix = ix::withdraw(&self.ex, &u.key(), acc, &u.tokens, amount, &metas(markets));
+        let ix = ix::withdraw(
+            &self.ex,
+            &u.key(),
+            acc,
+            &u.tokens,
+            amount,
+            &self.metas(markets),
+        );
         self.call("withdraw", &[ix], &[&u.kp]).await
     }
 
@@ -653,7 +667,7 @@ impl<B: Backend> World<B> {
             maker.1,
             &maker.0.key(),
             args,
-            &metas(markets),
+            &self.metas(markets),
         );
         self.call("trade", &[ix], &[&taker.0.kp, &maker.0.kp]).await
     }
@@ -677,6 +691,18 @@ impl<B: Backend> World<B> {
             .expect("publish_implied_vol");
     }
 
+    /// Remaining accounts of a margin check on `markets`, as a client sends them: each market
+    /// and its oracle, then the markets' pages that hold series ([`World::pages_with_series`]).
+    pub fn metas(&self, markets: &[MarketHandle]) -> Vec<AccountMeta> {
+        let pairs: Vec<(Pubkey, Pubkey)> = markets.iter().map(|m| (m.key, m.oracle)).collect();
+        let pages: Vec<Pubkey> = markets
+            .iter()
+            .flat_map(|m| m.pages)
+            .filter(|p| self.pages_with_series.contains(p))
+            .collect();
+        ix::margin_metas(&pairs, &pages, &[])
+    }
+
     /// `margin_report` of `acc`, sent (it changes nothing) so its CU is measured too.
     pub async fn margin_report(
         &mut self,
@@ -693,7 +719,7 @@ impl<B: Backend> World<B> {
         acc: &Pubkey,
         markets: &[MarketHandle],
     ) -> Result<keel::events::MarginReport, Failed> {
-        let ix = ix::margin_report(&self.ex, acc, &metas(markets));
+        let ix = ix::margin_report(&self.ex, acc, &self.metas(markets));
         let sent = self.call("margin_report", &[ix], &[]).await?;
         Ok(one_event(&sent))
     }
@@ -714,14 +740,15 @@ impl<B: Backend> World<B> {
         series: &[Pubkey],
         max_fraction_bps: u16,
     ) -> Result<Sent, Failed> {
-        let ix = liquidate_ix(
+        let mut remaining = self.metas(markets);
+        remaining.extend(ix::series_metas(series));
+        let ix = ix::liquidate(
             &self.ex,
-            liquidator,
-            liquidator_account,
             victim,
-            markets,
-            series,
+            liquidator_account,
+            &liquidator.key(),
             max_fraction_bps,
+            &remaining,
         );
         self.call("liquidate", &[ix], &[&liquidator.kp]).await
     }

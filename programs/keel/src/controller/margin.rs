@@ -58,18 +58,6 @@ pub fn load_ref<'info, T: ZeroCopy + Owner>(
     Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..8 + size])))
 }
 
-/// Records `reading` as the newest oracle update the market (an owned, discriminator-checked
-/// Market account) has accepted, refusing one older than the last (`OracleOutOfOrder`). Every
-/// instruction that reads a market's oracle for margin goes through here, so the market must
-/// be passed writable.
-pub fn accept_reading(info: &AccountInfo, reading: &keel_state::OracleReading) -> Result<()> {
-    require!(info.is_writable, KeelError::MarketNotWritable);
-    let mut data = info.try_borrow_mut_data()?;
-    let size = core::mem::size_of::<Market>();
-    let m: &mut Market = bytemuck::from_bytes_mut(&mut data[8..8 + size]);
-    m.accept_reading(reading).or_keel()
-}
-
 /// The 8-byte discriminator as the 64-bit word an aligned load of it gives.
 const fn disc_word(d: &[u8]) -> u64 {
     u64::from_ne_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
@@ -115,6 +103,17 @@ impl Remaining {
             _ => Remaining::Other,
         }
     }
+}
+
+/// [`load_known`] mutably, on data already borrowed.
+fn known_mut<T: ZeroCopy>(data: &mut [u8]) -> Result<&mut T> {
+    let size = core::mem::size_of::<T>();
+    require!(data.len() >= 8 + size, KeelError::UnexpectedAccount);
+    require!(
+        data[8] == keel_state::LAYOUT_VERSION,
+        KeelError::UnknownLayoutVersion
+    );
+    Ok(bytemuck::from_bytes_mut(&mut data[8..8 + size]))
 }
 
 /// [`load_ref`] of an account [`Remaining::of`] has already found to be a Keel `T` (owner and
@@ -186,17 +185,27 @@ impl<'info> MarketSet<'info> {
             match Remaining::of(info) {
                 Remaining::Market => {
                     // A market passed twice: the first (market, oracle) pair stands.
-                    if markets.iter().any(|m| m.key == *info.key) {
+                    if markets
+                        .iter()
+                        .any(|m| keel_state::same_key(m.key.as_array(), info.key.as_array()))
+                    {
                         i += 2;
                         continue;
                     }
+                    // One mutable borrow checks the market, reads its oracle and records the
+                    // reading as the newest it has accepted (`OracleOutOfOrder` for an older
+                    // one): every margin check does, so a market must be passed writable
+                    // (`MarketNotWritable`). Then it is kept borrowed read-only.
                     let reading = {
-                        let market = load_known::<Market>(info)?;
+                        let mut data = info.try_borrow_mut_data()?;
+                        let market = known_mut::<Market>(&mut data)?;
                         require_key(&market.exchange, exchange, KeelError::WrongExchange)?;
                         let oracle_info = remaining.get(i + 1).ok_or(KeelError::MarketMissing)?;
-                        oracle::read_fresh(&market, oracle_info, now)?
+                        let reading = oracle::read_fresh(market, oracle_info, now)?;
+                        require!(info.is_writable, KeelError::MarketNotWritable);
+                        market.accept_reading(&reading).or_keel()?;
+                        reading
                     };
-                    accept_reading(info, &reading)?;
                     let market = load_known::<Market>(info)?;
                     markets.push(LoadedMarket {
                         key: info.key(),
@@ -266,16 +275,26 @@ pub struct Margin<'a> {
     pages: Vec<&'a keel_state::ArrayPage>,
     inputs: Box<MarginInputs<'a>>,
     /// Per market, the checked readings and windows of earlier checks of this instruction (same
-    /// markets, time and readings: a later check reuses them, bit for bit).
-    memo: Box<keel_state::MarginMemo<'a>>,
+    /// markets, time and readings: a later check reuses them, bit for bit); none for an
+    /// instruction that checks once ([`Margin::once`]), where keeping them would only cost.
+    memo: Option<Box<keel_state::MarginMemo<'a>>>,
     /// The last computed breakdown.
     pub breakdown: Box<MarginBreakdown>,
     now: i64,
 }
 
 impl<'a> Margin<'a> {
-    /// Prepares margin checks against the markets in `set` at `now`.
+    /// Prepares margin checks against the markets in `set` at `now`, remembering what a later
+    /// check of the same instruction can reuse (`trade`, `liquidate`: two to four checks).
     pub fn new(set: &'a MarketSet<'_>, now: i64) -> Self {
+        let mut m = Margin::once(set, now);
+        m.memo = Some(Box::default());
+        m
+    }
+
+    /// Prepares one margin check (`withdraw`, `deposit`, `margin_report`): the same figures,
+    /// bit for bit, without the memo.
+    pub fn once(set: &'a MarketSet<'_>, now: i64) -> Self {
         let readings = set
             .markets
             .iter()
@@ -292,7 +311,7 @@ impl<'a> Margin<'a> {
             correlations,
             pages,
             inputs: Box::new(MarginInputs::new()),
-            memo: Box::default(),
+            memo: None,
             breakdown: zeroed_breakdown(),
             now,
         }
@@ -305,17 +324,29 @@ impl<'a> Margin<'a> {
         account: &keel_state::MarginAccount,
         collateral: Option<i64>,
     ) -> Result<MarginSnapshot> {
-        keel_state::compute_margin_memo(
-            account,
-            collateral,
-            &self.readings,
-            &self.pages,
-            &self.correlations,
-            self.now,
-            &mut self.inputs,
-            &mut self.memo,
-            &mut self.breakdown,
-        )
+        match self.memo.as_deref_mut() {
+            Some(memo) => keel_state::compute_margin_memo(
+                account,
+                collateral,
+                &self.readings,
+                &self.pages,
+                &self.correlations,
+                self.now,
+                &mut self.inputs,
+                memo,
+                &mut self.breakdown,
+            ),
+            None => keel_state::compute_margin(
+                account,
+                collateral,
+                &self.readings,
+                &self.pages,
+                &self.correlations,
+                self.now,
+                &mut self.inputs,
+                &mut self.breakdown,
+            ),
+        }
         .or_keel()?;
         Ok(snapshot(&self.breakdown))
     }

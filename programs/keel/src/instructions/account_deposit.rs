@@ -81,7 +81,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Deposit<'info>>, args: DepositArgs
         // liquidated): its episode waits for that.
         if !has_expired_positions(&acc, now) {
             let set = MarketSet::load(margin_accounts, &exchange_key, now)?;
-            let mut margin = Margin::new(&set, now);
+            let mut margin = Margin::once(&set, now);
             let snapshot = margin.compute(&acc, None)?;
             let healthy = liquidation::at_or_above_trigger(&margin.breakdown, &ex)?;
             acc.last_margin = snapshot;

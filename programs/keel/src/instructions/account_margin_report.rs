@@ -28,7 +28,7 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
     #[cfg(feature = "cu-trace")]
     crate::cu_trace::log_compute_units();
     let set = MarketSet::load(ctx.remaining_accounts, &ctx.accounts.exchange.key(), now)?;
-    let mut margin = Margin::new(&set, now);
+    let mut margin = Margin::once(&set, now);
     margin.compute(&acc, None)?;
     #[cfg(feature = "cu-trace")]
     crate::cu_trace::log_compute_units();

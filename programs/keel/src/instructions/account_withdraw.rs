@@ -76,7 +76,7 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
             KeelError::ExpiredPositionsUnsettled
         );
         let set = MarketSet::load(margin_accounts, &exchange_key, now)?;
-        let mut margin = Margin::new(&set, now);
+        let mut margin = Margin::once(&set, now);
         let after = margin.compute(&acc, Some(acc.collateral_native - amount_i))?;
         if health_im(&after) < 0 {
             crate::log!(
