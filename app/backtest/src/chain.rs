@@ -67,16 +67,16 @@ pub const KEEPER_LATENCY_SECS: f64 = 2.0;
 /// budgets of tests/sbf/budgets.toml (largest measured in LiteSVM + 5%). A unit test checks
 /// them against the file.
 pub const MEASURED: [(&str, u64, u64); 10] = [
-    ("1x1", 38_800, 32_300),
-    ("8x1", 79_200, 46_100),
-    ("16x1", 129_700, 61_900),
-    ("28x1", 214_500, 85_100),
-    ("32x1", 244_800, 92_400),
-    ("8x4", 122_200, 80_200),
-    ("16x4", 175_800, 97_800),
-    ("20x4", 202_100, 104_400),
-    ("24x4", 230_000, 111_700),
-    ("32x4", 291_400, 128_100),
+    ("1x1", 36_700, 30_500),
+    ("8x1", 74_500, 44_300),
+    ("16x1", 122_000, 60_100),
+    ("28x1", 202_600, 83_700),
+    ("32x1", 231_400, 90_900),
+    ("8x4", 112_200, 73_000),
+    ("16x4", 162_800, 90_600),
+    ("20x4", 187_600, 97_200),
+    ("24x4", 214_000, 104_500),
+    ("32x4", 272_300, 120_900),
 ];
 
 /// The shapes of the report's capacity table: the cascade population's (one series on one
@@ -373,7 +373,7 @@ mod tests {
 
     /// Today's layout at request R admits exactly floor(24M / cost) Exchange-writing
     /// transactions per slot: 16 at the keeper's 1.4M (not 17: the fixed charges push the cost
-    /// to 1 418 607), 418 at the measured one-series budget.
+    /// to 1 418 607), 433 at the measured one-series budget.
     #[test]
     fn todays_layout_admits_floor_of_the_account_limit_over_the_cost() {
         let mut c = Chain::new(Layout::Today);
@@ -389,16 +389,16 @@ mod tests {
         c.liquidate = Tx::liquidate(1_400_000, 1);
         assert_eq!(c.liquidations_per_slot(), 16);
         assert_eq!(c.per_second(), 40.0);
-        c.liquidate = Tx::liquidate(38_800, 1);
-        assert_eq!(c.liquidate.cost(), 57_407);
-        assert_eq!(c.liquidations_per_slot(), 418);
-        assert_eq!(c.per_second(), 1_045.0);
-        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 38,800 +
-        // 20% + 10,000), docs/liquidation.md §6: cost 75,167, 319 a slot, 797.5 a second.
-        c.liquidate = Tx::liquidate(56_560, 1);
-        assert_eq!(c.liquidate.cost(), 75_167);
-        assert_eq!(c.liquidations_per_slot(), 319);
-        assert_eq!(c.per_second(), 797.5);
+        c.liquidate = Tx::liquidate(36_700, 1);
+        assert_eq!(c.liquidate.cost(), 55_307);
+        assert_eq!(c.liquidations_per_slot(), 433);
+        assert_eq!(c.per_second(), 1_082.5);
+        // The keeper's fitted request for that budget (keel-client's Budget::fitted: 36,700 +
+        // 20% + 10,000), docs/liquidation.md §6: cost 72,647, 330 a slot, 825 a second.
+        c.liquidate = Tx::liquidate(54_040, 1);
+        assert_eq!(c.liquidate.cost(), 72_647);
+        assert_eq!(c.liquidations_per_slot(), 330);
+        assert_eq!(c.per_second(), 825.0);
         // The budgets before the third round of compute cuts (40,400 and its fitted 58,480).
         c.liquidate = Tx::liquidate(40_400, 1);
         assert_eq!(c.liquidations_per_slot(), 406);

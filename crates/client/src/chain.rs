@@ -469,7 +469,7 @@ mod tests {
         // The one-series liquidate budget (tests/sbf/budgets.toml) fits to what
         // docs/liquidation.md §6 and the backtest's chain model use (and the budgets before the
         // three rounds of the engine's compute cuts; the throughput study ran at the first).
-        assert_eq!(b.fitted(38_800).cu_limit, 56_560);
+        assert_eq!(b.fitted(36_700).cu_limit, 54_040);
         assert_eq!(b.fitted(40_400).cu_limit, 58_480);
         assert_eq!(b.fitted(58_400).cu_limit, 80_080);
         assert_eq!(b.fitted(78_400).cu_limit, 104_080);
