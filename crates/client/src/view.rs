@@ -412,15 +412,7 @@ impl Snapshot {
             m.fold_fills(&mut f).map_err(|_| ())?;
         }
         m.observe(price, reading.publish_time).map_err(|_| ())?;
-        m.last_oracle = keel_state::OracleSnapshot {
-            price_native: price,
-            conf_native: conf,
-            publish_time: reading.publish_time,
-            raw_price: reading.price,
-            raw_conf: reading.conf,
-            expo: reading.expo,
-            padding0: 0,
-        };
+        m.last_oracle = keel_state::OracleSnapshot::of(&reading, price, conf);
         Ok(())
     }
 

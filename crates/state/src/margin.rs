@@ -388,7 +388,8 @@ pub fn compute_margin<'a>(
 
 /// [`compute_margin`] for an instruction that checks several accounts (or one account twice)
 /// against the same markets: each market's oracle checks and prices and its window are
-/// computed once and reused through `memo` ([`MarginMemo`]). Same results.
+/// computed once and reused through `memo` ([`MarginMemo`]; `None`: exactly
+/// [`compute_margin`], for an instruction that checks once). Same results.
 #[allow(clippy::too_many_arguments)]
 pub fn compute_margin_memo<'a>(
     account: &MarginAccount,
@@ -398,7 +399,7 @@ pub fn compute_margin_memo<'a>(
     correlations: &[&Correlation],
     now: i64,
     inputs: &mut MarginInputs<'a>,
-    memo: &mut MarginMemo<'a>,
+    memo: Option<&mut MarginMemo<'a>>,
     out: &mut keel_risk::MarginBreakdown,
 ) -> Result<(), StateError> {
     compute(
@@ -409,7 +410,7 @@ pub fn compute_margin_memo<'a>(
         correlations,
         now,
         inputs,
-        Some(memo),
+        memo,
         out,
     )
 }

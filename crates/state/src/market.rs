@@ -76,6 +76,22 @@ layout! {
     }
 }
 
+impl OracleSnapshot {
+    /// The snapshot of `reading`, converted per contract to `price_native` and `conf_native`
+    /// (what `create_market` and the vol crank store, and keel-client predicts).
+    pub fn of(reading: &crate::OracleReading, price_native: i64, conf_native: i64) -> Self {
+        OracleSnapshot {
+            price_native,
+            conf_native,
+            publish_time: reading.publish_time,
+            raw_price: reading.price,
+            raw_conf: reading.conf,
+            expo: reading.expo,
+            padding0: 0,
+        }
+    }
+}
+
 layout! {
     /// The band around a series' mark inside which `trade` accepts a price
     /// ([`crate::trade_band::band`]). All zero (a market created before the band existed)

@@ -142,7 +142,7 @@ fn builds_inputs_that_the_engine_accepts() {
             &[],
             NOW,
             &mut inp,
-            &mut memo,
+            Some(&mut memo),
             &mut memoed,
         )
         .unwrap();
@@ -165,7 +165,7 @@ fn builds_inputs_that_the_engine_accepts() {
             &[],
             now,
             &mut inp,
-            &mut memo,
+            Some(&mut memo),
             &mut memoed,
         )
         .unwrap();
@@ -193,7 +193,7 @@ fn builds_inputs_that_the_engine_accepts() {
             &[],
             now,
             &mut inp,
-            &mut memo,
+            Some(&mut memo),
             &mut memoed,
         );
         assert_eq!(want, got, "now {now}");

@@ -323,29 +323,17 @@ impl<'a> Margin<'a> {
         account: &keel_state::MarginAccount,
         collateral: Option<i64>,
     ) -> Result<MarginSnapshot> {
-        match self.memo.as_deref_mut() {
-            Some(memo) => keel_state::compute_margin_memo(
-                account,
-                collateral,
-                &self.readings,
-                &self.pages,
-                &self.correlations,
-                self.now,
-                &mut self.inputs,
-                memo,
-                &mut self.breakdown,
-            ),
-            None => keel_state::compute_margin(
-                account,
-                collateral,
-                &self.readings,
-                &self.pages,
-                &self.correlations,
-                self.now,
-                &mut self.inputs,
-                &mut self.breakdown,
-            ),
-        }
+        keel_state::compute_margin_memo(
+            account,
+            collateral,
+            &self.readings,
+            &self.pages,
+            &self.correlations,
+            self.now,
+            &mut self.inputs,
+            self.memo.as_deref_mut(),
+            &mut self.breakdown,
+        )
         .or_keel()?;
         Ok(snapshot(&self.breakdown))
     }

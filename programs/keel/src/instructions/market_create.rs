@@ -128,15 +128,7 @@ pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()>
     let price = spec.price_native(&reading).or_keel()?;
     let conf = spec.conf_native(&reading).or_keel()?;
     m.vol_state = VolState::new(price, reading.publish_time, &params).or_keel()?;
-    m.last_oracle = keel_state::OracleSnapshot {
-        price_native: price,
-        conf_native: conf,
-        publish_time: reading.publish_time,
-        raw_price: reading.price,
-        raw_conf: reading.conf,
-        expo: reading.expo,
-        padding0: 0,
-    };
+    m.last_oracle = keel_state::OracleSnapshot::of(&reading, price, conf);
     ex.market_count = ex
         .market_count
         .checked_add(1)

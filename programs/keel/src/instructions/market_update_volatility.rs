@@ -62,15 +62,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateVolatility<'info>>) -> Result<()
     // on an error, and the error aborts the instruction).
     let step = m.observe(price, reading.publish_time).or_keel()?;
     let vs = m.vol_state;
-    m.last_oracle = keel_state::OracleSnapshot {
-        price_native: price,
-        conf_native: conf,
-        publish_time: reading.publish_time,
-        raw_price: reading.price,
-        raw_conf: reading.conf,
-        expo: reading.expo,
-        padding0: 0,
-    };
+    m.last_oracle = keel_state::OracleSnapshot::of(&reading, price, conf);
     crate::events::emit(VolatilityUpdated {
         market: ctx.accounts.market.key(),
         price_native: price,
