@@ -389,7 +389,8 @@ impl Snapshot {
         next
     }
 
-    /// One market's `update_volatility` (see [`Snapshot::with_vols_cranked`]).
+    /// One market's `update_volatility` (see [`Snapshot::with_vols_cranked`]): the program's
+    /// freshness check, then keel-state's `Market::crank_volatility`, as the program runs them.
     fn crank_vol(
         mv: &mut MarketView,
         series: &BTreeMap<Pubkey, Series>,
@@ -397,23 +398,16 @@ impl Snapshot {
         now: i64,
     ) -> Result<(), ()> {
         let reading = mv.reading().map_err(|_| ())?;
-        let m = &mut mv.market;
-        m.check_reading(&reading, now).map_err(|_| ())?;
-        m.accept_reading(&reading).map_err(|_| ())?;
-        let spec = m.contract_spec();
-        let price = spec.price_native(&reading).map_err(|_| ())?;
-        let conf = spec.conf_native(&reading).map_err(|_| ())?;
-        if !m.has_vol_authority() && !fills.is_empty() {
-            let mut f: Vec<(i64, keel_risk::Fx)> = fills
-                .iter()
-                .filter_map(|k| series.get(k))
-                .map(|s| (s.fill_vol.ts, s.fill_vol.level))
-                .collect();
-            m.fold_fills(&mut f).map_err(|_| ())?;
-        }
-        m.observe(price, reading.publish_time).map_err(|_| ())?;
-        m.last_oracle = keel_state::OracleSnapshot::of(&reading, price, conf);
-        Ok(())
+        mv.market.check_reading(&reading, now).map_err(|_| ())?;
+        let mut f: Vec<(i64, keel_risk::Fx)> = fills
+            .iter()
+            .filter_map(|k| series.get(k))
+            .map(|s| (s.fill_vol.ts, s.fill_vol.level))
+            .collect();
+        mv.market
+            .crank_volatility(&reading, &mut f)
+            .map(|_| ())
+            .map_err(|_| ())
     }
 
     /// The snapshot as it will be once `crank_arrays` has run on every market and page at `now`

@@ -375,11 +375,35 @@ impl Market {
             .stable_price_at(now, &self.risk_params, self.oracle.max_staleness_secs)
     }
 
+    /// The vol crank (`update_volatility`) on an oracle `reading` already read and checked
+    /// for freshness: the reading accepted as the newest, the fills of the market's series
+    /// folded (a market without a vol authority; `fills` as [`Market::fold_fills`] takes them),
+    /// the observation stepped and the oracle snapshot stored. The program runs it, keel-client
+    /// predicts it with it. On an error the caller (the program, by failing the instruction;
+    /// keel-client, by keeping its copy) discards the market.
+    pub fn crank_volatility(
+        &mut self,
+        reading: &crate::OracleReading,
+        fills: &mut [(i64, keel_risk::Fx)],
+    ) -> Result<keel_risk::vol::VolStep, crate::StateError> {
+        self.accept_reading(reading)?;
+        let spec = self.contract_spec();
+        let price = spec.price_native(reading)?;
+        let conf = spec.conf_native(reading)?;
+        if !self.has_vol_authority() && !fills.is_empty() {
+            self.fold_fills(fills)?;
+        }
+        let step = self.observe(price, reading.publish_time)?;
+        self.last_oracle = OracleSnapshot::of(reading, price, conf);
+        Ok(step)
+    }
+
     /// Folds the oracle observation `price` published at `ts` into the volatility state with
     /// the market's parameters, implied vol and staleness window (`VolState::observe`). The
     /// range vol moves only here: when a speed limit is set and it has moved the price range of
-    /// either anchor beyond the arrays' tolerance, both anchors are forgotten (`invalidate_anchors`), so no check uses
-    /// arrays built on another range (a margin or mark vol move is caught by the check itself).
+    /// either anchor beyond the arrays' tolerance, both anchors are forgotten
+    /// (`invalidate_anchors`), so no check uses arrays built on another range (a margin or
+    /// mark vol move is caught by the check itself).
     pub fn observe(
         &mut self,
         price: i64,

@@ -46,23 +46,18 @@ pub fn handler<'info>(ctx: Context<'info, UpdateVolatility<'info>>) -> Result<()
     let now = Clock::get()?.unix_timestamp;
     let mut m = ctx.accounts.market.load_mut()?;
     let reading = oracle::read_fresh(&m, &ctx.accounts.oracle, now)?;
-    m.accept_reading(&reading).or_keel()?;
-    let spec = m.contract_spec();
-    let price = spec.price_native(&reading).or_keel()?;
-    let conf = spec.conf_native(&reading).or_keel()?;
-    // A market without a vol authority first folds the fills its series recorded (any of its
-    // series, passed read-only as remaining accounts; the fold is rate-limited whichever a
-    // caller picks).
-    if !m.has_vol_authority() && !ctx.remaining_accounts.is_empty() {
-        let mut fills = series_fills(ctx.remaining_accounts, &ctx.accounts.market.key())?;
-        m.fold_fills(&mut fills).or_keel()?;
-    }
+    // A market without a vol authority folds the fills its series recorded (any of its series,
+    // passed read-only as remaining accounts; the fold is rate-limited whichever a caller
+    // picks). The market is modified only if the crank succeeds (an error aborts the
+    // instruction).
+    let mut fills = if !m.has_vol_authority() && !ctx.remaining_accounts.is_empty() {
+        series_fills(ctx.remaining_accounts, &ctx.accounts.market.key())?
+    } else {
+        Vec::new()
+    };
+    let step = m.crank_volatility(&reading, &mut fills).or_keel()?;
     let iv = m.implied();
-    // The market is modified only if the observation is accepted (`observe` changes nothing
-    // on an error, and the error aborts the instruction).
-    let step = m.observe(price, reading.publish_time).or_keel()?;
-    let vs = m.vol_state;
-    m.last_oracle = keel_state::OracleSnapshot::of(&reading, price, conf);
+    let (vs, price) = (m.vol_state, m.last_oracle.price_native);
     crate::events::emit(VolatilityUpdated {
         market: ctx.accounts.market.key(),
         price_native: price,
