@@ -354,8 +354,9 @@ impl Anchor {
         Ok(sub(range, built)?.unsigned_abs() <= tol as u64)
     }
 
-    /// [`Anchor::new_ranged`] in place (the program builds an anchor straight into its market account:
-    /// a 1.5 KB value would crowd the 4 KiB SBF stack frame). On error `self` is unspecified.
+    /// [`Anchor::new_ranged`] in place (the program builds an anchor straight into its market
+    /// account: a 1.5 KB value would crowd the 4 KiB SBF stack frame). On error `self` is
+    /// unspecified.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     pub fn build(
