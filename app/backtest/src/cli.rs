@@ -91,6 +91,8 @@ pub fn apply_overrides(p: &mut RiskParams, sets: &[String]) -> Result<(), String
                 "iv_max_age_secs" => p.iv_max_age_secs = v,
                 "min_obs_interval_secs" => p.min_obs_interval_secs = v,
                 "liquidity_notional" => p.liquidity_notional = v,
+                "array_max_age_secs" => p.array_max_age_secs = v,
+                "realised_tau_secs" => p.realised_tau_secs = v,
                 _ => return Err(format!("--set {s}: no parameter '{name}'")),
             }
         }

@@ -243,6 +243,7 @@ fn margin_marked(
         sigma: Fx::ZERO,
         range_sigma: Fx::ZERO,
         mark_sigma: Fx::ZERO,
+        realised_sigma: Fx::ZERO,
         params: p,
     }; keel_risk::MAX_MARKETS];
     for (slot, m) in mk.iter_mut().zip(markets) {
@@ -260,6 +261,7 @@ fn margin_marked(
             } else {
                 m.vol.mark_vol()
             },
+            realised_sigma: m.vol.realised_vol,
             params: p,
         };
     }

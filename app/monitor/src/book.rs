@@ -64,6 +64,7 @@ impl Book {
             sigma: vol.margin_vol,
             range_sigma: vol.range_sigma(),
             mark_sigma: vol.mark_vol(),
+            realised_sigma: vol.realised_vol,
             params: p,
         };
         let leg = |kind| PositionInput {

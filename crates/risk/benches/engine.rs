@@ -83,6 +83,7 @@ fn margin(c: &mut Criterion) {
                 sigma: Fx::lit("0.8"),
                 range_sigma: Fx::lit("0.8"),
                 mark_sigma: Fx::lit("0.8"),
+                realised_sigma: Fx::ZERO,
                 params: &params,
             })
             .collect();

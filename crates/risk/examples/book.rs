@@ -123,6 +123,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         sigma: vol.margin_vol,
         range_sigma: vol.range_sigma(),
         mark_sigma: vol.mark_vol(),
+        realised_sigma: vol.realised_vol,
         params: &params,
     };
 

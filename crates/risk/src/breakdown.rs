@@ -22,6 +22,9 @@ pub struct MarketRisk {
     pub sigma: Fx,
     /// Vol the positions are marked at.
     pub mark_sigma: Fx,
+    /// The market's realised vol (0 = none kept): with `sigma`, what sets the liquidation
+    /// trigger's stress (`liquidation::realised_stress`).
+    pub realised_sigma: Fx,
     /// When the market's risk arrays were anchored.
     pub anchor_ts: i64,
     /// The anchor's oracle price per contract (the scenario points are moves of it).
@@ -74,6 +77,7 @@ impl Default for MarketRisk {
             conf: 0,
             sigma: Fx::ZERO,
             mark_sigma: Fx::ZERO,
+            realised_sigma: Fx::ZERO,
             anchor_ts: 0,
             anchor_spot: 0,
             range: Fx::ZERO,

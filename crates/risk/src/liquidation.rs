@@ -17,6 +17,12 @@
 //!   cap = cap(σ) + (1 − cap(σ))·(1 − d)/(1 − δ);
 //! - at or below δ (and at or below zero equity) the whole account goes at once.
 //!
+//! While a market's realised vol (an EWMA of the crank's own returns over about half a day,
+//! `VolState::realised_vol`) is above its margin vol, the margin is behind the market: MM and
+//! IM are read as k·MM and k·IM, k = min(realised/margin vol, `realised_stress_cap`) ≥ 1
+//! (`realised_stress`), for the trigger, the target and the danger level — an account is
+//! liquidated earlier, to more, and whole sooner; the bonus stays a rate of the real MM.
+//!
 //! A vol-scaled cap alone shrinks the steps exactly when a crash needs speed; the distance to
 //! bankruptcy is what says how much time is left. The bonus rate is
 //! clamp(base + c·σ√h, min, max) + ramp × seconds since the account became liquidatable (a Dutch
@@ -125,11 +131,42 @@ pub fn urgency_cap(sigma: Fx, equity: i64, mm: i64, p: &LiquidationParams) -> Ri
     Ok(Fx::from_bits(cap.clamp(vol_cap, ONE)))
 }
 
+/// The realised-vol stress k of the account in `b`: over its markets, the largest
+/// realised/margin vol, rounded up, at least 1 and at most `realised_stress_cap` (1 when the
+/// cap is ≤ 1, or no market keeps a realised vol).
+pub fn realised_stress(b: &MarginBreakdown, p: &LiquidationParams) -> Fx {
+    let cap = p.realised_stress_cap.to_bits();
+    if cap <= ONE {
+        return Fx::ONE;
+    }
+    let n = (b.n_markets as usize).min(b.markets.len());
+    let k = b.markets[..n]
+        .iter()
+        .filter(|m| m.realised_sigma > m.sigma)
+        .map(|m| div_ceil(m.realised_sigma.to_bits(), m.sigma.to_bits().max(1)).unwrap_or(cap))
+        .max()
+        .unwrap_or(ONE);
+    Fx::from_bits(k.clamp(ONE, cap))
+}
+
+/// MM and IM of `b` as the liquidation reads them: ⌈k·MM⌉ and ⌈k·max(IM, MM)⌉, k the
+/// realised-vol stress (saturating: a larger requirement only liquidates more).
+pub fn stressed_margins(b: &MarginBreakdown, p: &LiquidationParams) -> (i64, i64) {
+    let (mm, im) = (b.mm.max(0), b.im.max(b.mm).max(0));
+    let k = realised_stress(b, p).to_bits();
+    if k <= ONE {
+        return (mm, im);
+    }
+    let up = |x: i64| mul_ceil(x, k).unwrap_or(i64::MAX);
+    (up(mm), up(im))
+}
+
 /// The equity below which the account in `b` is liquidatable at vol `sigma`: MM, raised when
 /// vol is above the reference vol by the vol-scaled buffer, never above IM:
-/// min(MM·(1 + b·max(σ − ref_vol, 0)/ref_vol), max(IM, MM)).
+/// min(MM·(1 + b·max(σ − ref_vol, 0)/ref_vol), max(IM, MM)), with MM and IM stressed by the
+/// realised vol (`stressed_margins`).
 pub fn trigger_level(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<i64> {
-    let (mm, im) = (b.mm.max(0), b.im.max(b.mm).max(0));
+    let (mm, im) = stressed_margins(b, p);
     let excess = sigma.to_bits().saturating_sub(p.fraction_ref_vol.to_bits());
     if excess <= 0 || p.trigger_vol_buffer.to_bits() <= 0 {
         return Ok(mm);
@@ -172,7 +209,10 @@ pub fn plan(
     if !is_liquidatable(b, sigma, p)? {
         return Err(RiskError::NotLiquidatable);
     }
-    let (e, mm, im) = (b.equity_mm, b.mm.max(0), b.im.max(b.mm).max(0));
+    let (e, mm) = (b.equity_mm, b.mm.max(0));
+    // The trigger, the target and the danger level read the stressed MM and IM; the bonus is
+    // a rate of the real MM.
+    let (mm_s, im) = stressed_margins(b, p);
     // The target lies the same way above the trigger level: L + τ·(IM − L), L = MM when vol is
     // at or below the reference.
     let level = trigger_level(b, sigma, p)?;
@@ -181,7 +221,7 @@ pub fn plan(
         mul_ceil(sub(im, level)?, p.target_im_fraction.to_bits())?,
     )?;
     let rate = equity_limited_rate(bonus_rate(sigma, elapsed_secs, p)?, e, mm, p);
-    let cap = urgency_cap(sigma, e, mm, p)?;
+    let cap = urgency_cap(sigma, e, mm_s, p)?;
     let shortfall = e.min(0).saturating_neg();
     if mm == 0 {
         // No risk left to transfer: only the shortfall remains.
@@ -198,7 +238,7 @@ pub fn plan(
     let denom = sub(target, mul_ceil(mm, rate.to_bits())?)?.max(1);
     let needed = div_ceil(sub(target, e)?, denom).unwrap_or(i64::MAX);
     // At or below the danger level the whole account goes, whatever would restore the target.
-    let whole = e <= mul(mm, p.danger_mm_fraction.to_bits().clamp(0, ONE))?;
+    let whole = e <= mul(mm_s, p.danger_mm_fraction.to_bits().clamp(0, ONE))?;
     let fraction = if whole {
         ONE
     } else {

@@ -52,6 +52,10 @@ pub struct MarketInput<'a> {
     /// positions at. A buffered or floored margin vol raises margin — scenario values against
     /// these marks — but never the value of what an account holds.
     pub mark_sigma: Fx,
+    /// The market's realised vol (`VolState::realised_vol`; 0 = none kept): not used by the
+    /// margin, carried to the breakdown for the liquidation trigger
+    /// (`liquidation::realised_stress`).
+    pub realised_sigma: Fx,
     /// The market's risk parameters.
     pub params: &'a RiskParams,
 }
@@ -335,6 +339,7 @@ fn begin_with<'a>(
         mr.conf = mk.conf;
         mr.sigma = mk.sigma;
         mr.mark_sigma = mk.mark_sigma;
+        mr.realised_sigma = mk.realised_sigma;
         mr.anchor_ts = a.ts;
         mr.anchor_spot = a.spot;
         mr.range = a.range;
@@ -360,6 +365,7 @@ fn clear_all_but_sums(mr: &mut MarketRisk) {
         conf,
         sigma,
         mark_sigma,
+        realised_sigma,
         anchor_ts,
         anchor_spot,
         range,
@@ -381,8 +387,14 @@ fn clear_all_but_sums(mr: &mut MarketRisk) {
         impact_addon,
     } = mr;
     (*spot, *stable_spot, *conf, *anchor_ts, *anchor_spot) = (0, 0, 0, 0, 0);
-    (*sigma, *mark_sigma, *range, *step, *net_delta) =
-        (Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO);
+    (
+        *sigma,
+        *mark_sigma,
+        *realised_sigma,
+        *range,
+        *step,
+        *net_delta,
+    ) = (Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO, Fx::ZERO);
     *strikes = [0; STRIKE_POINTS];
     *window = Window::default();
     (*mark_total, *mark_edges) = (0, [0; 2]);

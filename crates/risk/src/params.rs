@@ -141,8 +141,13 @@ pub struct RiskParams {
     /// Largest relative rise of margin vol per day, compounded over the time between steps (a
     /// speed limit on margin calls; 0 = none: a rise is taken at once).
     pub apc_max_rise_per_day: Fx,
+    // ---- liquidation (docs/liquidation.md §1) ----
+    /// τ of the realised vol (`VolState::realised_vol`): an EWMA of the crank's own returns
+    /// (12 h: the last half day), which the liquidation trigger compares with the margin vol
+    /// (`liquidation::realised_stress`; 0 = not kept, no stress: the default).
+    pub realised_tau_secs: i64,
     /// Room to grow without a migration.
-    pub reserved: [u64; 12],
+    pub reserved: [u64; 11],
 }
 
 /// AVSL liquidation parameters (docs/liquidation.md). One per exchange.
@@ -182,8 +187,13 @@ pub struct LiquidationParams {
     /// below min(MM·(1 + b·(σ − ref_vol)/ref_vol), IM) instead of MM — the trigger moves earlier
     /// as vol rises (taken from `reserved`: 0 on an exchange created before it, trigger at MM).
     pub trigger_vol_buffer: Fx,
+    /// k_max: while a market's realised vol is above its margin vol, the trigger, target and
+    /// danger level are taken on MM and IM scaled by k = min(realised/margin vol, k_max)
+    /// (`liquidation::realised_stress`; ≤ 1 = no stress: taken from `reserved`, so an exchange
+    /// created before it has none).
+    pub realised_stress_cap: Fx,
     /// Room to grow without a migration.
-    pub reserved: [u64; 6],
+    pub reserved: [u64; 5],
 }
 
 /// `[min, max]` bounds of one `Fx` parameter, by name (used by `validate` and printed by clients).
@@ -256,7 +266,9 @@ impl RiskParams {
         array_vol_tol: lit("0.005"),
         hist_vol_premium: lit("0"),
         apc_max_rise_per_day: lit("0"),
-        reserved: [0; 12],
+        // Off by default: a per-market switch (docs/liquidation.md §1); 12 h where it is used.
+        realised_tau_secs: 0,
+        reserved: [0; 11],
     };
 
     /// Hard bounds of every `Fx` field.
@@ -300,7 +312,7 @@ impl RiskParams {
     ];
 
     /// Hard bounds of every integer field.
-    pub const INT_BOUNDS: [IntBound; 11] = [
+    pub const INT_BOUNDS: [IntBound; 12] = [
         ("im_horizon_secs", HOUR, 30 * DAY),
         ("mm_steps", 1, crate::scenario::PRICE_STEPS as i64),
         ("vol_ts_ref_secs", DAY, 365 * DAY),
@@ -312,6 +324,8 @@ impl RiskParams {
         ("iv_max_age_secs", 0, 7 * DAY),
         ("min_obs_interval_secs", 1, DAY),
         ("array_max_age_secs", 10, HOUR),
+        // 0 is allowed besides (no realised vol kept).
+        ("realised_tau_secs", HOUR, 30 * DAY),
     ];
 
     /// Every bounded `Fx` field, in `FX_BOUNDS` order (the one place that order is written).
@@ -364,7 +378,7 @@ impl RiskParams {
         copy.fx_fields_mut().map(|v| *v)
     }
 
-    fn int_fields(&self) -> [i64; 11] {
+    fn int_fields(&self) -> [i64; 12] {
         [
             self.im_horizon_secs,
             self.mm_steps as i64,
@@ -377,6 +391,7 @@ impl RiskParams {
             self.iv_max_age_secs,
             self.min_obs_interval_secs,
             self.array_max_age_secs,
+            self.realised_tau_secs,
         ]
     }
 
@@ -388,7 +403,8 @@ impl RiskParams {
             }
         }
         for ((name, lo, hi), v) in Self::INT_BOUNDS.iter().zip(self.int_fields()) {
-            if v < *lo || v > *hi {
+            let off = v == 0 && *name == "realised_tau_secs";
+            if !off && (v < *lo || v > *hi) {
                 return Some(name);
             }
         }
@@ -428,7 +444,7 @@ impl RiskParams {
                 "corr_tau_secs in [1h, 365d]",
             ),
             (
-                self.padding0 == 0 && self.reserved == [0; 12],
+                self.padding0 == 0 && self.reserved == [0; 11],
                 "reserved bytes are zero",
             ),
         ];
@@ -467,11 +483,12 @@ impl LiquidationParams {
         insurance_share: lit("0.2"),
         danger_mm_fraction: lit("0.5"),
         trigger_vol_buffer: lit("1"),
-        reserved: [0; 6],
+        realised_stress_cap: lit("2"),
+        reserved: [0; 5],
     };
 
     /// Hard bounds of every `Fx` field.
-    pub const FX_BOUNDS: [FxBound; 13] = [
+    pub const FX_BOUNDS: [FxBound; 14] = [
         ("target_im_fraction", lit("0"), lit("1")),
         ("bonus_base", lit("0"), lit("0.5")),
         ("bonus_vol_coef", lit("0"), lit("10")),
@@ -485,10 +502,11 @@ impl LiquidationParams {
         ("insurance_share", lit("0"), lit("1")),
         ("danger_mm_fraction", lit("0"), lit("1")),
         ("trigger_vol_buffer", lit("0"), lit("2")),
+        ("realised_stress_cap", lit("0"), lit("4")),
     ];
 
     /// Every bounded `Fx` field, in `FX_BOUNDS` order.
-    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 13] {
+    pub fn fx_fields_mut(&mut self) -> [&mut Fx; 14] {
         [
             &mut self.target_im_fraction,
             &mut self.bonus_base,
@@ -503,10 +521,11 @@ impl LiquidationParams {
             &mut self.insurance_share,
             &mut self.danger_mm_fraction,
             &mut self.trigger_vol_buffer,
+            &mut self.realised_stress_cap,
         ]
     }
 
-    fn fx_fields(&self) -> [Fx; 13] {
+    fn fx_fields(&self) -> [Fx; 14] {
         let mut copy = *self;
         copy.fx_fields_mut().map(|v| *v)
     }
@@ -524,7 +543,7 @@ impl LiquidationParams {
         if self.bonus_min > self.bonus_max {
             return Some("bonus_min <= bonus_max");
         }
-        if self.reserved != [0; 6] {
+        if self.reserved != [0; 5] {
             return Some("reserved bytes are zero");
         }
         None

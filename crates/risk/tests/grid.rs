@@ -24,6 +24,7 @@ fn margin(positions: &[PositionInput], sigma: f64, params: &RiskParams) -> Margi
         sigma: Fx::from_num(sigma),
         range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
+        realised_sigma: Fx::ZERO,
         params,
     }];
     let p = Portfolio {

@@ -28,6 +28,7 @@ fn margin_with(legs: &[Leg], sigma: f64, t: i64, params: &RiskParams) -> MarginB
         sigma: Fx::from_num(sigma),
         range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
+        realised_sigma: Fx::ZERO,
         params,
     }];
     let positions: Vec<PositionInput> = legs

@@ -106,6 +106,7 @@ fn run(
             sigma: Fx::from_num(v),
             range_sigma: Fx::from_num(v),
             mark_sigma: Fx::from_num(mv),
+            realised_sigma: Fx::ZERO,
             params,
         })
         .collect();
@@ -243,7 +244,7 @@ proptest! {
         let params = RiskParams::DEFAULT;
         let first = run(&c, &params, &Correlations::NONE).unwrap();
         let mut dirty = run(&d, &params, &Correlations::NONE).unwrap();
-        let markets: Vec<MarketInput> = c.markets.iter().map(|&(spot, stable, conf, v, mv)| MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_num(v), range_sigma: Fx::from_num(v), mark_sigma: Fx::from_num(mv), params: &params }).collect();
+        let markets: Vec<MarketInput> = c.markets.iter().map(|&(spot, stable, conf, v, mv)| MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_num(v), range_sigma: Fx::from_num(v), mark_sigma: Fx::from_num(mv), realised_sigma: Fx::ZERO, params: &params }).collect();
         let p = Portfolio { collateral: c.collateral, positions: &c.positions, markets: &markets, correlations: &Correlations::NONE, now: NOW };
         compute(&p, &mut dirty).unwrap();
         prop_assert_eq!(first, dirty);
@@ -278,7 +279,7 @@ proptest! {
             Some(raw) => bytemuck::pod_read_unaligned::<RiskParams>(&raw),
             None => RiskParams::DEFAULT,
         };
-        let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), range_sigma: Fx::from_bits(sigma), mark_sigma: Fx::from_bits(sigma / 2), params: &params }];
+        let markets = [MarketInput { spot, stable_spot: stable, conf, sigma: Fx::from_bits(sigma), range_sigma: Fx::from_bits(sigma), mark_sigma: Fx::from_bits(sigma / 2), realised_sigma: Fx::ZERO, params: &params }];
         let positions: Vec<PositionInput> = pos.iter().map(|&(m, k, strike, expiry, qty, cash)| PositionInput {
             market: m % 2, kind: SeriesKind::from_u8(k).unwrap(), strike, expiry, qty, cash,
         }).collect();
@@ -321,6 +322,7 @@ fn worst_im_forward(positions: &[PositionInput], sigma: f64, b: &MarginBreakdown
         sigma: Fx::from_num(sigma),
         range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
+        realised_sigma: Fx::ZERO,
         params: &params,
     }];
     let p = Portfolio {
@@ -460,6 +462,7 @@ fn inverted_parameter_bounds_do_not_panic() {
         sigma: Fx::ONE,
         range_sigma: Fx::ONE,
         mark_sigma: Fx::ONE,
+        realised_sigma: Fx::ZERO,
         params: &params,
     }];
     let positions = [PositionInput {
@@ -509,6 +512,7 @@ fn saturated_d_is_not_an_overflow() {
         sigma: Fx::from_bits(1),
         range_sigma: Fx::from_bits(1),
         mark_sigma: Fx::from_bits(1),
+        realised_sigma: Fx::ZERO,
         params: &params,
     }];
     let positions = [PositionInput {
@@ -628,6 +632,7 @@ fn allowance_is_about_3_6e_8_of_spot() {
         sigma: Fx::from_num(0.5),
         range_sigma: Fx::from_num(0.5),
         mark_sigma: Fx::from_num(0.5),
+        realised_sigma: Fx::ZERO,
         params: &params,
     }];
     let p = Portfolio {
@@ -904,8 +909,8 @@ fn ten_one_hour_calls_are_not_liquidatable_at_purchase() {
 /// The breakdown's size, which docs/risk-model.md §4.7 states (the program keeps it on the heap).
 #[test]
 fn breakdown_size_is_documented() {
-    assert_eq!(core::mem::size_of::<MarginBreakdown>(), 8_416);
+    assert_eq!(core::mem::size_of::<MarginBreakdown>(), 8_448);
     // Per position and per market (docs/performance.md, "128 positions: what limits it").
     assert_eq!(core::mem::size_of::<keel_risk::PositionRisk>(), 72);
-    assert_eq!(core::mem::size_of::<keel_risk::MarketRisk>(), 1_496);
+    assert_eq!(core::mem::size_of::<keel_risk::MarketRisk>(), 1_504);
 }

@@ -35,6 +35,7 @@ fn margin(positions: &[PositionInput], sigma: f64) -> MarginBreakdown {
         sigma: Fx::from_num(sigma),
         range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
+        realised_sigma: Fx::ZERO,
         params: &params,
     }];
     let p = Portfolio {

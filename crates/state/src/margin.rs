@@ -72,6 +72,7 @@ impl<'a> MarginInputs<'a> {
             sigma: Fx::ZERO,
             range_sigma: Fx::ZERO,
             mark_sigma: Fx::ZERO,
+            realised_sigma: Fx::ZERO,
             params: &UNUSED_PARAMS,
         };
         MarginInputs {
@@ -242,6 +243,7 @@ fn build_inputs<'a>(
             sigma: m.vol_state.margin_vol,
             range_sigma: m.vol_state.range_sigma(),
             mark_sigma: m.vol_state.mark_vol(),
+            realised_sigma: m.vol_state.realised_vol,
             params: &m.risk_params,
         };
         out.market_keys[i] = *key;

@@ -92,7 +92,8 @@ risk_layout!(RiskParams {
     array_vol_tol: Fx,
     hist_vol_premium: Fx,
     apc_max_rise_per_day: Fx,
-    reserved: [u64; 12],
+    realised_tau_secs: i64,
+    reserved: [u64; 11],
 });
 
 risk_layout!(LiquidationParams {
@@ -110,7 +111,8 @@ risk_layout!(LiquidationParams {
     insurance_share: Fx,
     danger_mm_fraction: Fx,
     trigger_vol_buffer: Fx,
-    reserved: [u64; 6],
+    realised_stress_cap: Fx,
+    reserved: [u64; 5],
 });
 
 risk_layout!(VolState {
@@ -124,7 +126,9 @@ risk_layout!(VolState {
     stable_price: i64,
     n_obs: u64,
     range_vol: Fx,
-    reserved: [u64; 6],
+    realised_var: Fx,
+    realised_vol: Fx,
+    reserved: [u64; 4],
 });
 
 risk_layout!(FillVol {

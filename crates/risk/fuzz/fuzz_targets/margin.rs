@@ -118,7 +118,7 @@ fuzz_target!(|input: Input| {
         }
     }
     let inputs: Vec<MarketInput> =
-        markets.iter().map(|&(spot, stable_spot, conf, sigma)| MarketInput { spot, stable_spot, conf, sigma, mark_sigma: Fx::from_bits(sigma.to_bits() / 4 * 3), params: &p }).collect();
+        markets.iter().map(|&(spot, stable_spot, conf, sigma)| MarketInput { spot, stable_spot, conf, sigma, mark_sigma: Fx::from_bits(sigma.to_bits() / 4 * 3), realised_sigma: Fx::ZERO, params: &p }).collect();
     let collateral = if input.plausible { within(input.collateral, 0, 1_000_000_000_000_000) } else { input.collateral };
     let portfolio = Portfolio { collateral, positions: &positions, markets: &inputs, correlations: &corr, now };
     let mut b = Box::new(MarginBreakdown::default());

@@ -189,3 +189,76 @@ fn the_trigger_moves_earlier_as_vol_rises_and_never_above_im() {
     assert_eq!(trigger_level(&b, fx("5"), &q).unwrap(), 1000);
     assert!(!is_liquidatable(&b, fx("5"), &q).unwrap());
 }
+
+/// An account over markets with margin vols `sigma` and realised vols `realised`.
+fn stressed_account(equity: i64, mm: i64, im: i64, vols: &[(&str, &str)]) -> MarginBreakdown {
+    let mut b = account(equity, mm, im);
+    b.n_markets = vols.len() as u8;
+    for (m, (sigma, realised)) in b.markets.iter_mut().zip(vols) {
+        m.sigma = fx(sigma);
+        m.realised_sigma = fx(realised);
+    }
+    b
+}
+
+#[test]
+fn realised_stress_is_the_largest_ratio_between_one_and_the_cap() {
+    let mut p = LiquidationParams::DEFAULT;
+    assert_eq!(p.realised_stress_cap, fx("2"));
+    let one = |v: &[(&str, &str)], p: &LiquidationParams| {
+        realised_stress(&stressed_account(0, 1, 1, v), p)
+    };
+    // Below or at the margin vol, or none kept: no stress.
+    assert_eq!(one(&[("0.5", "0.4")], &p), Fx::ONE);
+    assert_eq!(one(&[("0.5", "0.5")], &p), Fx::ONE);
+    assert_eq!(one(&[("0.5", "0")], &p), Fx::ONE);
+    // The largest ratio over the markets, rounded up.
+    let k = one(&[("0.5", "0.6"), ("0.4", "0.6")], &p);
+    assert!(k >= fx("1.5") && k - fx("1.5") <= Fx::DELTA * 4, "{k}");
+    // Capped, and the cap read exactly.
+    assert_eq!(one(&[("0.5", "0.6"), ("0.4", "1.0")], &p), fx("2"));
+    p.realised_stress_cap = fx("3");
+    assert!((one(&[("0.4", "1.0")], &p) - fx("2.5")).abs() <= Fx::DELTA * 4);
+    // A cap of 1 or less (an exchange created before the field) is no stress at all.
+    for cap in ["1", "0"] {
+        p.realised_stress_cap = fx(cap);
+        assert_eq!(one(&[("0.4", "1.0")], &p), Fx::ONE);
+    }
+    // Markets past n_markets do not count.
+    let mut b = stressed_account(0, 1, 1, &[("0.5", "0.5"), ("0.1", "1")]);
+    b.n_markets = 1;
+    assert_eq!(realised_stress(&b, &LiquidationParams::DEFAULT), Fx::ONE);
+}
+
+#[test]
+fn while_realised_vol_runs_ahead_an_account_at_im_is_liquidated_earlier_to_more() {
+    let p = LiquidationParams::DEFAULT;
+    let usd = 1_000_000i64;
+    // MM 1000, IM 1400; the margin vol 0.4 is below the reference (no vol buffer).
+    let (mm, im) = (1000 * usd, 1400 * usd);
+    let calm = stressed_account(1400 * usd, mm, im, &[("0.4", "0.3")]);
+    assert!(!is_liquidatable(&calm, fx("0.4"), &p).unwrap());
+    // Realised vol at twice the margin vol: MM and IM read as 2000 and 2800.
+    let b = stressed_account(1400 * usd, mm, im, &[("0.4", "0.8")]);
+    assert_eq!(stressed_margins(&b, &p), (2000 * usd, 2800 * usd));
+    assert_eq!(trigger_level(&b, fx("0.4"), &p).unwrap(), 2000 * usd);
+    assert!(is_liquidatable(&b, fx("0.4"), &p).unwrap());
+    // Exactly at the stressed trigger: not liquidatable (strictly below is).
+    let at = stressed_account(2000 * usd, mm, im, &[("0.4", "0.8")]);
+    assert!(!is_liquidatable(&at, fx("0.4"), &p).unwrap());
+    let plan = plan(&b, fx("0.4"), 0, &p).unwrap();
+    // The target lies between the stressed trigger and the stressed IM.
+    assert_eq!(plan.target, 2400 * usd);
+    // The bonus stays a rate of the real MM, limited by E/MM (1.4): the base rate here.
+    assert_eq!(plan.bonus_rate, bonus_rate(fx("0.4"), 0, &p).unwrap());
+    // Danger level at δ·k·MM = 1000: an account with E = MM goes whole, where unstressed it
+    // would take a capped slice.
+    let edge = stressed_account(1000 * usd, mm, im, &[("0.4", "0.8")]);
+    assert_eq!(plan_of(&edge, &p).fraction, Fx::ONE);
+    let unstressed = stressed_account(999 * usd, mm, im, &[("0.4", "0.3")]);
+    assert!(plan_of(&unstressed, &p).fraction < Fx::ONE);
+}
+
+fn plan_of(b: &MarginBreakdown, p: &LiquidationParams) -> LiquidationPlan {
+    plan(b, fx("0.4"), 0, p).unwrap()
+}

@@ -13,6 +13,7 @@ fn market(spot: i64, sigma: f64, params: &RiskParams) -> MarketInput<'_> {
         sigma: Fx::from_num(sigma),
         range_sigma: Fx::from_num(sigma),
         mark_sigma: Fx::from_num(sigma),
+        realised_sigma: Fx::ZERO,
         params,
     }
 }

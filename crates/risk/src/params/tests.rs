@@ -45,6 +45,13 @@ fn integer_fields_and_relations() {
     let mut p = RiskParams::DEFAULT;
     p.reserved[3] = 1;
     assert_eq!(p.violation(), Some("reserved bytes are zero"));
+    let mut p = RiskParams::DEFAULT;
+    p.realised_tau_secs = HOUR - 1;
+    assert_eq!(p.violation(), Some("realised_tau_secs"));
+    p.realised_tau_secs = 0;
+    assert_eq!(p.violation(), None);
+    p.realised_tau_secs = 30 * DAY + 1;
+    assert_eq!(p.violation(), Some("realised_tau_secs"));
     let mut l = LiquidationParams::DEFAULT;
     l.bonus_min = Fx::lit("0.3");
     assert_eq!(l.violation(), Some("bonus_min <= bonus_max"));

@@ -44,8 +44,14 @@ pub struct VolState {
     /// (`apc::range_step`; 0 in a state stepped before it existed: read it through
     /// [`VolState::range_sigma`]).
     pub range_vol: Fx,
+    /// EWMA annualised variance of the crank's returns with the short τ `realised_tau_secs`
+    /// (0 while it is 0, and in a state stepped before it existed).
+    pub realised_var: Fx,
+    /// √`realised_var`, rounded up (0 when none): what the liquidation trigger compares with
+    /// the margin vol (`liquidation::realised_stress`).
+    pub realised_vol: Fx,
     /// Room to grow.
-    pub reserved: [u64; 6],
+    pub reserved: [u64; 4],
 }
 
 /// What one observation did (for the crank's event).
@@ -133,6 +139,13 @@ impl VolState {
             p.ewma_tau_secs,
         )?);
         next.garch_var = Fx::from_bits(garch::update(self.garch_var.to_bits(), sample, dt, p)?);
+        if p.realised_tau_secs > 0 {
+            let v = ewma::update(self.realised_var.to_bits(), sample, dt, p.realised_tau_secs)?;
+            next.realised_var = Fx::from_bits(v);
+            next.realised_vol = Fx::from_bits(if v > 0 { crate::math::sqrt(v)? + 1 } else { 0 });
+        } else {
+            (next.realised_var, next.realised_vol) = (Fx::ZERO, Fx::ZERO);
+        }
         // Over the interval just ended only the previous observation was known: the stable
         // price moves toward it, never toward a price first seen now, and only for as long as
         // that observation would itself be fresh (docs/risk-model.md §4.4).

@@ -488,3 +488,45 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn the_realised_vol_follows_the_last_half_day_and_leaves_the_margin_alone() {
+    let (mut s, mut p) = state();
+    assert_eq!(p.realised_tau_secs, 0, "off by default");
+    p.realised_tau_secs = 12 * 3600;
+    let mut off = p;
+    off.realised_tau_secs = 0;
+    let mut t = s;
+    // A quiet day of hourly cranks (±0.2%), then four hours falling 3% an hour.
+    let mut price = 1_000_000_000i64;
+    for h in 1..=28i64 {
+        price = if h > 24 {
+            price * 97 / 100
+        } else if h % 2 == 0 {
+            price * 1002 / 1000
+        } else {
+            price * 998 / 1000
+        };
+        s.observe(price, h * 3600, None, &p, PULL).unwrap();
+        t.observe(price, h * 3600, None, &off, PULL).unwrap();
+        // Kept or not, it changes nothing else.
+        let mut masked = s;
+        (masked.realised_var, masked.realised_vol) = (Fx::ZERO, Fx::ZERO);
+        assert_eq!(masked, t);
+        if h == 24 {
+            // 0.2% an hour is 0.002·√8760 ≈ 18.7% a year; the EWMA started at zero.
+            let v: f64 = s.realised_vol.to_num();
+            assert!(v > 0.15 && v < 0.19, "quiet {v}");
+            assert!(s.realised_vol < s.margin_vol);
+        }
+    }
+    // Four 3% hours: ≈ 0.03·√8760 ≈ 2.8 a year with weight 1 − e^(−4/12) ≈ 0.28 on them, while
+    // the 161-day EWMA barely moves.
+    let v: f64 = s.realised_vol.to_num();
+    assert!(v > 1.4 && v < 1.7, "after the fall {v}");
+    assert!(s.realised_vol.to_num::<f64>() > 2.0 * s.margin_vol.to_num::<f64>());
+    // √ of the variance, rounded up.
+    let var: f64 = s.realised_var.to_num();
+    assert!((var.sqrt() - v).abs() < 1e-8);
+    assert_eq!(t.realised_vol, Fx::ZERO);
+}
