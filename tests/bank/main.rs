@@ -16,6 +16,7 @@ mod lifecycle;
 mod liquidation;
 mod pump;
 mod range_limit;
+mod realised_stress;
 mod refusals;
 mod shared_scenarios;
 mod trading;

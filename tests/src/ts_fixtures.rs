@@ -86,6 +86,7 @@ impl ToJson for MarketRiskReport {
                 conf,
                 sigma_q32,
                 mark_sigma_q32,
+                realised_sigma_q32,
                 range_q32,
                 anchor_ts,
                 anchor_spot,

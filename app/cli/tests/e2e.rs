@@ -175,7 +175,11 @@ async fn a_deposit_ends_the_liquidation_episode_it_heals() {
     let q = |bits: i64| bits as f64 / 4294967296.0;
     let (sigma, ref_vol) = (q(r.markets[0].sigma_q32), q(lp.fraction_ref_vol.to_bits()));
     let raised = 1.0 + q(lp.trigger_vol_buffer.to_bits()) * (sigma - ref_vol).max(0.0) / ref_vol;
-    let level = (r.mm as f64 * raised).min(r.im as f64);
+    // The crash's ten-minute cranks also ran the realised vol ahead of the margin vol: MM and
+    // IM read ×k, k = min(realised/margin vol, cap) ≥ 1.
+    let stress = (q(r.markets[0].realised_sigma_q32) / sigma)
+        .clamp(1.0, q(lp.realised_stress_cap.to_bits()).max(1.0));
+    let level = (stress * r.mm as f64 * raised).min(stress * r.im as f64);
     assert!(level > r.equity_mm as f64, "{level} {}", r.equity_mm);
     let top_up = ((level as i64 - r.equity_mm) / USDC + 100).to_string();
     let d = json(
@@ -533,7 +537,7 @@ async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
     assert_eq!(j["ok"], true, "{}", v.message);
     assert_eq!(j["bytes_identical"], true);
     // Alice's one option's risk array (its slot's series, strike, expiry and kind, then its
-    // figures), 19 totals + the market count, every figure of the one market (18, and its P&L
+    // figures), 19 totals + the market count, every figure of the one market (19, and its P&L
     // and gap at each scenario point with their counts), the position count and two positions
     // (11 figures each).
     let array = keel_risk::array::SERIES_ARRAY_BYTES / 8;
@@ -542,7 +546,7 @@ async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
     assert_eq!(j["arrays_verified"], 1);
     assert_eq!(
         j["figures_compared"],
-        (4 + array) + 19 + 1 + (18 + 2 + 2 * points) + 1 + 2 * 11
+        (4 + array) + 19 + 1 + (19 + 2 + 2 * points) + 1 + 2 * 11
     );
     assert!(v.message.starts_with("verified: all "), "{}", v.message);
 

@@ -183,6 +183,9 @@ pub fn hint(name: &str) -> Option<&'static str> {
         "RangeLimitWithOptions" => {
             "the range speed limit is sound for futures only: list options on a market without it, or set apc_max_rise_per_day to 0 first"
         }
+        "TradeLeavesLiquidatable" | "WithdrawalLeavesLiquidatable" | "LiquidatorLeavesLiquidatable" => {
+            "the market's realised vol is above its margin vol, which raises the liquidation trigger above IM: add collateral or reduce (keel margin shows the stress)"
+        }
         _ => return None,
     })
 }
@@ -225,7 +228,7 @@ mod tests {
         assert_eq!(d.message, KeelError::BelowInitialMargin.to_string());
         assert!(d.hint.unwrap().contains("keel margin"));
         // Every error of the program is in the table, in order.
-        let last = KeelError::RangeLimitWithOptions as u32;
+        let last = KeelError::LiquidatorLeavesLiquidatable as u32;
         for i in 0..=last {
             assert!(describe(6000 + i).is_some(), "code {}", 6000 + i);
         }

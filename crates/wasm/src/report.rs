@@ -122,6 +122,7 @@ pub fn margin_report(
                 .i64("conf", m.conf)
                 .i64("sigma_q32", m.sigma.to_bits())
                 .i64("mark_sigma_q32", m.mark_sigma.to_bits())
+                .i64("realised_sigma_q32", m.realised_sigma.to_bits())
                 .i64("range_q32", m.range.to_bits())
                 .i64("anchor_ts", m.anchor_ts)
                 .i64("anchor_spot", m.anchor_spot)

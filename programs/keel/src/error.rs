@@ -242,6 +242,12 @@ pub enum KeelError {
     SeriesNotWritable,
     #[msg("A market whose price range has a speed limit (apc_max_rise_per_day) lists no options")]
     RangeLimitWithOptions,
+    #[msg("After this trade the account would be liquidatable (its realised-vol stress puts the trigger above IM): only a reduction is allowed")]
+    TradeLeavesLiquidatable,
+    #[msg("After this withdrawal the account would be liquidatable (its realised-vol stress puts the trigger above IM)")]
+    WithdrawalLeavesLiquidatable,
+    #[msg("After taking this slice the liquidator's own account would be liquidatable")]
+    LiquidatorLeavesLiquidatable,
 }
 
 impl From<RiskError> for KeelError {

@@ -110,6 +110,7 @@ impl AnchorSerialize for MarginReportView<'_> {
                 m.conf,
                 m.sigma.to_bits(),
                 m.mark_sigma.to_bits(),
+                m.realised_sigma.to_bits(),
                 m.range.to_bits(),
                 m.anchor_ts,
                 m.anchor_spot,
@@ -440,6 +441,8 @@ pub struct MarketRiskReport {
     pub sigma_q32: i64,
     /// Mark vol (marks, equity, greeks).
     pub mark_sigma_q32: i64,
+    /// Realised vol (0 = none kept): above the margin vol it raises the liquidation trigger.
+    pub realised_sigma_q32: i64,
     pub range_q32: i64,
     /// The risk arrays' anchor: when, and its oracle price per contract.
     pub anchor_ts: i64,
@@ -636,6 +639,7 @@ impl MarginReport {
                 conf: m.conf,
                 sigma_q32: m.sigma.to_bits(),
                 mark_sigma_q32: m.mark_sigma.to_bits(),
+                realised_sigma_q32: m.realised_sigma.to_bits(),
                 range_q32: m.range.to_bits(),
                 anchor_ts: m.anchor_ts,
                 anchor_spot: m.anchor_spot,
@@ -751,6 +755,7 @@ mod tests {
             m.conf = next();
             m.sigma = keel_risk::Fx::from_bits(next());
             m.mark_sigma = keel_risk::Fx::from_bits(next());
+            m.realised_sigma = keel_risk::Fx::from_bits(next());
             m.range = keel_risk::Fx::from_bits(next());
             m.anchor_ts = next();
             m.anchor_spot = next();

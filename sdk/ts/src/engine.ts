@@ -98,6 +98,8 @@ export interface EngineMarket {
   conf: string;
   sigma_q32: string;
   mark_sigma_q32: string;
+  /** Realised vol (Q32.32; 0 = none kept): above the margin vol it raises the liquidation trigger. */
+  realised_sigma_q32: string;
   range_q32: string;
   /** The risk arrays' anchor: when, and its oracle price per contract. */
   anchor_ts: string;

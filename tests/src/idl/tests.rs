@@ -46,7 +46,7 @@ fn committed_idl_is_up_to_date() {
     assert!(names("events").contains(&"MarginReport".to_string()));
     assert_eq!(
         idl["errors"].as_array().unwrap().len(),
-        keel::error::KeelError::RangeLimitWithOptions as usize + 1
+        keel::error::KeelError::LiquidatorLeavesLiquidatable as usize + 1
     );
 }
 

@@ -30,6 +30,9 @@ pub struct MarketPart {
     pub sigma_q32: i64,
     /// Mark vol, the marks' and greeks' (Q32.32 bits).
     pub mark_sigma_q32: i64,
+    /// Realised vol (Q32.32 bits; 0 = none kept): above the margin vol it raises the
+    /// liquidation trigger.
+    pub realised_sigma_q32: i64,
     /// IM range (log move, Q32.32 bits).
     pub range_q32: i64,
     /// When the market's risk arrays were anchored.
@@ -184,6 +187,7 @@ impl Render for MarginView {
                 "stable",
                 "margin vol",
                 "mark vol",
+                "realised vol",
                 "range",
                 "anchored",
                 "anchor spot",
@@ -200,6 +204,7 @@ impl Render for MarginView {
                     m(k.stable_spot),
                     format!("{}%", q32(k.sigma_q32.saturating_mul(100), 2)),
                     format!("{}%", q32(k.mark_sigma_q32.saturating_mul(100), 2)),
+                    format!("{}%", q32(k.realised_sigma_q32.saturating_mul(100), 2)),
                     q32(k.range_q32, 4),
                     fmt_time(k.anchor_ts),
                     m(k.anchor_spot),
@@ -291,6 +296,7 @@ pub async fn margin_at<C: Chain>(
                 conf: k.conf,
                 sigma_q32: k.sigma_q32,
                 mark_sigma_q32: k.mark_sigma_q32,
+                realised_sigma_q32: k.realised_sigma_q32,
                 range_q32: k.range_q32,
                 anchor_ts: k.anchor_ts,
                 anchor_spot: k.anchor_spot,

@@ -131,6 +131,11 @@ pub fn compare(on: &MarginReport, off: &MarginReport) -> (usize, Vec<Difference>
         c.f(p("conf"), a.conf, b.conf);
         c.f(p("sigma_q32"), a.sigma_q32, b.sigma_q32);
         c.f(p("mark_sigma_q32"), a.mark_sigma_q32, b.mark_sigma_q32);
+        c.f(
+            p("realised_sigma_q32"),
+            a.realised_sigma_q32,
+            b.realised_sigma_q32,
+        );
         c.f(p("range_q32"), a.range_q32, b.range_q32);
         c.f(p("anchor_ts"), a.anchor_ts, b.anchor_ts);
         c.f(p("anchor_spot"), a.anchor_spot, b.anchor_spot);

@@ -202,6 +202,14 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         );
         return err!(KeelError::LiquidatorBelowInitialMargin);
     }
+    // Above IM, but not above a trigger the realised-vol stress raised above it.
+    if !liq_healthy {
+        crate::log!(
+            "liquidator equity_mm {} below its trigger",
+            liq_snap.equity_mm
+        );
+        return err!(KeelError::LiquidatorLeavesLiquidatable);
+    }
     avsl::end_episode_if_healthy(&mut victim, victim_healthy);
     avsl::end_episode_if_healthy(&mut liq, liq_healthy);
     victim.last_margin = after;

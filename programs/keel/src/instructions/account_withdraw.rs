@@ -87,14 +87,17 @@ pub fn handler<'info>(mut ctx: Context<'info, Withdraw<'info>>, args: WithdrawAr
             );
             return err!(KeelError::WithdrawalBelowInitialMargin);
         }
-        // Above IM afterwards, hence at or above any trigger level (never above IM): asked
-        // of the breakdown all the same, only for an account in an episode.
-        let healthy = acc.in_liquidation_episode()
-            && crate::controller::liquidation::at_or_above_trigger(
-                &margin.breakdown,
-                &ctx.accounts.exchange.load()?.0,
-            )?;
-        (after, healthy)
+        // Above IM afterwards; the trigger is above IM only under realised-vol stress, and no
+        // withdrawal may leave the account liquidatable.
+        let above = crate::controller::liquidation::at_or_above_trigger(
+            &margin.breakdown,
+            &ctx.accounts.exchange.load()?.0,
+        )?;
+        if !above {
+            crate::log!("withdraw {}: liquidatable afterwards", amount);
+            return err!(KeelError::WithdrawalLeavesLiquidatable);
+        }
+        (after, acc.in_liquidation_episode())
     };
 
     let a = &ctx.accounts;

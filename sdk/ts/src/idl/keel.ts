@@ -645,6 +645,21 @@ export type Keel = {
       "code": 6108,
       "msg": "A market whose price range has a speed limit (apc_max_rise_per_day) lists no options",
       "name": "rangeLimitWithOptions"
+    },
+    {
+      "code": 6109,
+      "msg": "After this trade the account would be liquidatable (its realised-vol stress puts the trigger above IM): only a reduction is allowed",
+      "name": "tradeLeavesLiquidatable"
+    },
+    {
+      "code": 6110,
+      "msg": "After this withdrawal the account would be liquidatable (its realised-vol stress puts the trigger above IM)",
+      "name": "withdrawalLeavesLiquidatable"
+    },
+    {
+      "code": 6111,
+      "msg": "After taking this slice the liquidator's own account would be liquidatable",
+      "name": "liquidatorLeavesLiquidatable"
     }
   ],
   "events": [
@@ -4139,13 +4154,21 @@ export type Keel = {
           },
           {
             "docs": [
-              "byte offset 112 (after the discriminator in accounts: +8)"
+              "byte offset 112 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "realisedStressCap",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 120 (after the discriminator in accounts: +8)"
             ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                6
+                5
               ]
             }
           }
@@ -5153,6 +5176,13 @@ export type Keel = {
             "type": "i64"
           },
           {
+            "docs": [
+              "Realised vol (0 = none kept): above the margin vol it raises the liquidation trigger."
+            ],
+            "name": "realisedSigmaQ32",
+            "type": "i64"
+          },
+          {
             "name": "rangeQ32",
             "type": "i64"
           },
@@ -6104,11 +6134,18 @@ export type Keel = {
             "docs": [
               "byte offset 400 (after the discriminator in accounts: +8)"
             ],
+            "name": "realisedTauSecs",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 408 (after the discriminator in accounts: +8)"
+            ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                12
+                11
               ]
             }
           }
@@ -6917,13 +6954,29 @@ export type Keel = {
           },
           {
             "docs": [
-              "byte offset 80 (after the discriminator in accounts: +8)"
+              "byte offset 80 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "realisedVar",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 88 (after the discriminator in accounts: +8)",
+              "Q32.32 fixed point (raw i64 bits)"
+            ],
+            "name": "realisedVol",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "byte offset 96 (after the discriminator in accounts: +8)"
             ],
             "name": "reserved",
             "type": {
               "array": [
                 "u64",
-                6
+                4
               ]
             }
           }

@@ -900,7 +900,9 @@ impl<B: Backend> Harness<B> {
                 6 => p.garch_step_secs = v,
                 7 => p.iv_fresh_secs = v,
                 8 => p.iv_max_age_secs = v,
-                _ => p.min_obs_interval_secs = v,
+                9 => p.min_obs_interval_secs = v,
+                10 => p.array_max_age_secs = v,
+                _ => p.realised_tau_secs = v,
             }
         } else {
             let b = |(lo, hi): (i64, i64)| pick(lo, hi, pos, outside);
