@@ -151,4 +151,36 @@ async fn realised_vol_ahead_of_the_margin_vol_raises_the_trigger_above_im() {
         ev.equity_mm_before
     );
     assert!(ev.target > ev.trigger_level);
+
+    // Liquidated back above her stressed trigger, she may withdraw what the report says — which
+    // the trigger, not IM, now bounds — and not a unit more.
+    for _ in 0..10 {
+        if !t.margin_report(&k.w, &[&k.btc]).await.liquidatable {
+            break;
+        }
+        t.liquidate(&k.larry, &k.l, &k.w, &[&k.btc], &series, 10_000)
+            .await
+            .expect("liquidate");
+    }
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    assert!(!r.liquidatable);
+    assert!(
+        r.withdrawable > 0 && r.withdrawable < r.health_im,
+        "trigger-bound: {} < {}",
+        r.withdrawable,
+        r.health_im
+    );
+    let w = ix::withdraw(
+        &t.ex,
+        &k.wendy.key(),
+        &k.w,
+        &k.wendy.tokens,
+        r.withdrawable as u64 + 1,
+        &metas(&[&k.btc]),
+    );
+    t.expect_error(&[w], &[&wendy], E::WithdrawalLeavesLiquidatable, &watch)
+        .await;
+    t.withdraw(&k.wendy, &k.w, r.withdrawable as u64, &[&k.btc])
+        .await
+        .expect("withdraw what the report allows");
 }

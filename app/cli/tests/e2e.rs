@@ -787,6 +787,39 @@ async fn admin_commands_and_a_non_admin() {
         m.contains("RangeLimitWithOptions") && m.contains("futures only"),
         "{m}"
     );
+    // The realised-vol stress of the liquidation trigger is a per-market switch (off by
+    // default): on with a half-day τ, named in the details; a τ under an hour is refused by name
+    // before anything is sent.
+    assert_eq!(t.market(&mkey).await.risk_params.realised_tau_secs, 0);
+    let up = json(
+        &admin::market_update_params(
+            &a,
+            "0",
+            &["realised_tau_secs=43200".into()],
+            admin::GuardOverrides::default(),
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(
+        up["details"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("risk_params.realised_tau_secs: "),
+        "{up}"
+    );
+    assert_eq!(t.market(&mkey).await.risk_params.realised_tau_secs, 43200);
+    let m = err(admin::market_update_params(
+        &a,
+        "0",
+        &["realised_tau_secs=60".into()],
+        admin::GuardOverrides::default(),
+    )
+    .await);
+    assert!(
+        m.contains("realised_tau_secs would be outside its hard bounds"),
+        "{m}"
+    );
 
     json(
         &admin::exchange_pause(&a, &["trade".into(), "withdraw".into()])
@@ -976,6 +1009,9 @@ async fn crank_and_settle() {
     // No range speed limit: the range is set from the margin vol.
     assert_eq!(row["range_vol_q32"], m.vol_state.margin_vol.to_bits());
     assert_eq!(row["range_limit_per_day_q32"], 0);
+    // No realised-vol stress (the default): no realised vol kept.
+    assert_eq!(row["realised_tau_secs"], 0);
+    assert_eq!(row["realised_vol_q32"], 0);
 
     // Too early: the program's error, named, with what to do.
     let m = err(cranks::settle(&e, s.call, &[]).await);

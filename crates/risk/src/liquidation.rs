@@ -181,6 +181,17 @@ pub fn trigger_level(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> R
         .min(im))
 }
 
+/// Collateral that may leave the account in `b` without taking it below IM or below its
+/// liquidation trigger level (which the realised-vol stress may put above IM; `withdraw` refuses
+/// both): min(`MarginBreakdown::withdrawable`, E_mm − trigger), never negative. Without stress
+/// the trigger is at most IM and this is `withdrawable` whenever E_mm ≥ E_im.
+pub fn withdrawable(b: &MarginBreakdown, p: &LiquidationParams) -> RiskResult<i64> {
+    let level = trigger_level(b, max_sigma(b), p)?;
+    Ok(b.withdrawable()
+        .min(b.equity_mm.saturating_sub(level))
+        .max(0))
+}
+
 /// The highest vol in force among the account's markets in `b`: the vol every liquidation
 /// function is evaluated at (steps are sized by the riskiest market).
 pub fn max_sigma(b: &MarginBreakdown) -> Fx {

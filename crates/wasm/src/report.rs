@@ -97,8 +97,8 @@ pub fn price(key: &[u8; 32], r: Result<(i64, i64, i64), String>) -> String {
 }
 
 /// The `MarginReport` of a breakdown (`keel::events::MarginReport::from_breakdown`, field for
-/// field); `liquidatable` is the test `liquidate` applies, computed by the caller with the
-/// exchange's liquidation parameters.
+/// field); `liquidatable` is the test `liquidate` applies and `withdrawable` what `withdraw`
+/// accepts, computed by the caller with the exchange's liquidation parameters.
 pub fn margin_report(
     account: &[u8; 32],
     now: i64,
@@ -106,6 +106,7 @@ pub fn margin_report(
     market_keys: &[[u8; 32]],
     positions: &[([u8; 32], i64)],
     liquidatable: bool,
+    withdrawable: i64,
 ) -> String {
     let markets: Vec<String> = market_keys
         .iter()
@@ -177,7 +178,7 @@ pub fn margin_report(
         .i64("rounding", b.rounding)
         .i64("health_mm", b.health_mm())
         .i64("health_im", b.health_im())
-        .i64("withdrawable", b.withdrawable())
+        .i64("withdrawable", withdrawable)
         .raw("liquidatable", liquidatable.to_string())
         .raw("markets", format!("[{}]", markets.join(",")))
         .raw("positions", format!("[{}]", positions.join(",")))

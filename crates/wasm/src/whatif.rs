@@ -48,6 +48,8 @@ pub struct Margin {
     pub breakdown: Box<MarginBreakdown>,
     /// The test `liquidate` applies (the exchange's liquidation parameters).
     pub liquidatable: bool,
+    /// What `withdraw` accepts (`keel_risk::liquidation::withdrawable`).
+    pub withdrawable: i64,
     pub market_keys: Vec<[u8; 32]>,
     pub positions: Vec<([u8; 32], i64)>,
 }
@@ -149,9 +151,12 @@ pub fn margin(f: &Frame) -> Result<Margin, String> {
         &ex.liquidation_params,
     )
     .map_err(|e| format!("{e:?}"))?;
+    let withdrawable = keel_risk::liquidation::withdrawable(&out, &ex.liquidation_params)
+        .map_err(|e| format!("{e:?}"))?;
     Ok(Margin {
         breakdown: out,
         liquidatable,
+        withdrawable,
         market_keys,
         positions,
     })
@@ -170,6 +175,7 @@ pub fn margin_json(input: &[u8]) -> String {
             &m.market_keys,
             &m.positions,
             m.liquidatable,
+            m.withdrawable,
         ),
         Err(e) => report::error(&e),
     }

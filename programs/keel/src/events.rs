@@ -67,6 +67,8 @@ pub struct MarginReportView<'a> {
     pub breakdown: &'a keel_risk::MarginBreakdown,
     /// The test `liquidate` applies (`MarginReport::from_breakdown`'s `liquidatable`).
     pub liquidatable: bool,
+    /// What `withdraw` accepts (`keel_risk::liquidation::withdrawable`).
+    pub withdrawable: i64,
     /// The market of each of `breakdown.markets`.
     pub market_keys: &'a [Pubkey],
     /// The series and quantity of each of `breakdown.positions`.
@@ -94,7 +96,7 @@ impl AnchorSerialize for MarginReportView<'_> {
             b.rounding,
             b.health_mm(),
             b.health_im(),
-            b.withdrawable(),
+            self.withdrawable,
         ] {
             v.serialize(w)?;
         }
@@ -691,7 +693,7 @@ impl MarginReport {
             rounding: b.rounding,
             health_mm: b.health_mm(),
             health_im: b.health_im(),
-            withdrawable: b.withdrawable(),
+            withdrawable: keel_risk::liquidation::withdrawable(b, liquidation_params)?,
             liquidatable: keel_risk::liquidation::is_liquidatable(
                 b,
                 keel_risk::liquidation::max_sigma(b),
@@ -806,6 +808,7 @@ mod tests {
                 now: 1_767_225_600,
                 breakdown: &b,
                 liquidatable: report.liquidatable,
+                withdrawable: report.withdrawable,
                 market_keys: &keys,
                 positions: &positions,
             };

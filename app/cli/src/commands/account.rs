@@ -196,7 +196,12 @@ pub async fn show<C: Chain>(
                 equity_im: b.equity_im,
                 im: b.im,
                 mm: b.mm,
-                withdrawable: b.withdrawable(),
+                // What `withdraw` accepts: IM and the liquidation trigger.
+                withdrawable: keel_risk::liquidation::withdrawable(
+                    &b,
+                    &snap.exchange.liquidation_params,
+                )
+                .unwrap_or(0),
             }),
             None,
         ),

@@ -39,6 +39,11 @@ pub struct MarketRow {
     pub range_vol_q32: i64,
     /// The range speed limit (largest rise per day, Q32.32 bits; 0: none).
     pub range_limit_per_day_q32: i64,
+    /// τ of the realised vol the liquidation trigger compares with the margin vol (seconds;
+    /// 0: not kept, no realised-vol stress).
+    pub realised_tau_secs: i64,
+    /// That realised vol (annualised, Q32.32 bits; 0 when not kept).
+    pub realised_vol_q32: i64,
     /// Where the implied vol comes from: `authority` (published) or `fills` (the market's own
     /// option fills, no vol authority).
     pub vol_source: String,
@@ -94,16 +99,27 @@ impl Render for Markets {
                     .unwrap_or_else(|| {
                         format!("n/a: {}", m.price_error.clone().unwrap_or_default())
                     }),
-                if m.range_limit_per_day_q32 == 0 {
-                    format!("{}%", q32(m.margin_vol_q32.saturating_mul(100), 2))
-                } else {
-                    format!(
-                        "{}% (range {}%, up ≤ {}%/day)",
-                        q32(m.margin_vol_q32.saturating_mul(100), 2),
-                        q32(m.range_vol_q32.saturating_mul(100), 2),
-                        q32(m.range_limit_per_day_q32.saturating_mul(100), 2)
-                    )
-                },
+                format!(
+                    "{}%{}{}",
+                    q32(m.margin_vol_q32.saturating_mul(100), 2),
+                    if m.range_limit_per_day_q32 == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            " (range {}%, up ≤ {}%/day)",
+                            q32(m.range_vol_q32.saturating_mul(100), 2),
+                            q32(m.range_limit_per_day_q32.saturating_mul(100), 2)
+                        )
+                    },
+                    if m.realised_tau_secs == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            " (realised {}%)",
+                            q32(m.realised_vol_q32.saturating_mul(100), 2)
+                        )
+                    }
+                ),
                 match (m.implied_vol_q32, m.implied_vol_ts) {
                     (Some(v), Some(ts)) => format!(
                         "{}% ({}, {})",
@@ -152,6 +168,8 @@ pub async fn markets<C: Chain>(env: &Env<C>) -> CliResult<Markets> {
                 margin_vol_q32: m.vol_state.margin_vol.to_bits(),
                 range_vol_q32: m.vol_state.range_sigma().to_bits(),
                 range_limit_per_day_q32: m.risk_params.apc_max_rise_per_day.to_bits(),
+                realised_tau_secs: m.risk_params.realised_tau_secs,
+                realised_vol_q32: m.vol_state.realised_vol.to_bits(),
                 vol_source: if m.has_vol_authority() {
                     "authority"
                 } else {

@@ -149,7 +149,10 @@ pub async fn withdraw<C: Chain>(
     crate::commands::cranks::send_due_cranks(env, &snap, Some(&markets)).await?;
     let native = if amount == "max" {
         let (view, _) = crate::env::margin_view(&snap, &acc, snap.now)?;
-        let w = view.margin(&acc, None)?.withdrawable();
+        let b = view.margin(&acc, None)?;
+        // What `withdraw` accepts: above IM and at or above the liquidation trigger.
+        let w = keel_risk::liquidation::withdrawable(&b, &snap.exchange.liquidation_params)
+            .unwrap_or(0);
         if w <= 0 {
             return Err(CliError::Refused(format!(
                 "nothing can be withdrawn from {key} now: `keel margin {key}` shows why"

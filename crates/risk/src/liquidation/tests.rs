@@ -262,3 +262,23 @@ fn while_realised_vol_runs_ahead_an_account_at_im_is_liquidated_earlier_to_more(
 fn plan_of(b: &MarginBreakdown, p: &LiquidationParams) -> LiquidationPlan {
     plan(b, fx("0.4"), 0, p).unwrap()
 }
+
+#[test]
+fn withdrawable_stops_at_im_and_at_the_stressed_trigger() {
+    let p = LiquidationParams::DEFAULT;
+    let with = |e_mm: i64, e_im: i64, vols: &[(&str, &str)]| {
+        let mut b = stressed_account(e_mm, 1000, 1400, vols);
+        (b.equity_im, b.collateral) = (e_im, 1_000_000);
+        withdrawable(&b, &p).unwrap()
+    };
+    // No stress: what IM leaves (the trigger, MM here, is further away).
+    assert_eq!(with(1500, 1450, &[("0.4", "0.3")]), 50);
+    // Realised vol at twice the margin vol: the trigger (2·MM = 2000) binds, not IM.
+    assert_eq!(with(2500, 2450, &[("0.4", "0.8")]), 500);
+    // Withdrawing exactly that leaves the account at its trigger, not below it.
+    let mut b = stressed_account(2000, 1000, 1400, &[("0.4", "0.8")]);
+    b.equity_im = 1950;
+    assert!(!is_liquidatable(&b, fx("0.4"), &p).unwrap());
+    // Below the trigger, nothing.
+    assert_eq!(with(1900, 1850, &[("0.4", "0.8")]), 0);
+}

@@ -50,12 +50,14 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
         &liquidation_params,
     )
     .or_keel()?;
+    let withdrawable = keel_risk::liquidation::withdrawable(b, &liquidation_params).or_keel()?;
     // Encoded straight from the breakdown (the SBF heap holds no copy of it as vectors).
     crate::events::emit_margin_report(&MarginReportView {
         account: ctx.accounts.margin_account.key(),
         now,
         breakdown: b,
         liquidatable,
+        withdrawable,
         market_keys: &market_keys,
         positions: &positions,
     });
