@@ -164,7 +164,13 @@ async fn partial_liquidation_in_vol_scaled_steps_restores_the_target() {
     // min(2·MM, IM); the episode is over.
     let r = t.margin_report(&k.w, &[&k.btc]).await;
     let lp = t.exchange().await.liquidation_params;
-    let level = keel_scenario::avsl::trigger_level(r.mm, r.im, r.markets[0].sigma_q32, &lp);
+    let level = keel_scenario::avsl::trigger_level(
+        r.mm,
+        r.im,
+        r.markets[0].sigma_q32,
+        keel_scenario::avsl::stress_of(&r, &lp),
+        &lp,
+    );
     println!(
         "after: equity {} mm {} im {} trigger {level}",
         r.equity_mm, r.mm, r.im
@@ -277,7 +283,13 @@ async fn the_margin_report_flags_exactly_what_liquidate_accepts() {
     crash(&mut t, &k.btc, 60_000, 57_000, 2).await;
     let r0 = t.margin_report(&k.w, &[&k.btc]).await;
     let level = |r: &keel::events::MarginReport| {
-        keel_scenario::avsl::trigger_level(r.mm, r.im, r.markets[0].sigma_q32, &params)
+        keel_scenario::avsl::trigger_level(
+            r.mm,
+            r.im,
+            r.markets[0].sigma_q32,
+            keel_scenario::avsl::stress_of(&r, &params),
+            &params,
+        )
     };
     assert!(r0.equity_mm < r0.mm && level(&r0) > r0.mm as f64 + 100.0);
     // Wendy tops up to halfway between MM and her raised trigger level.

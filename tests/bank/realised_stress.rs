@@ -143,6 +143,10 @@ async fn realised_vol_ahead_of_the_margin_vol_raises_the_trigger_above_im() {
         .await
         .expect("liquidate under stress");
     let ev: Liquidated = ok.event();
+    // The event's cap and trigger level are the documented formulas at its own stress, which is
+    // the margin report's realised/margin vol at the cap.
+    keel_scenario::avsl::assert_documented(&ev, &params);
+    assert_eq!(ev.stress_q32, params.realised_stress_cap.to_bits());
     assert!(
         ev.trigger_level > ev.im_before && ev.equity_mm_before > ev.im_before,
         "trigger {} im {} equity {}",

@@ -545,6 +545,9 @@ pub struct Liquidated {
     pub bonus_rate_q32: i64,
     /// The highest vol in force among the liquidatee's markets.
     pub sigma_q32: i64,
+    /// The realised-vol stress k (Q32.32, ≥ 1): MM and IM were read ×k for the trigger level,
+    /// the target and the cap (`keel_risk::liquidation::realised_stress`; 1 without it).
+    pub stress_q32: i64,
     /// Seconds since the episode opened (the Dutch-auction clock).
     pub elapsed_secs: i64,
     pub bonus_native: i64,

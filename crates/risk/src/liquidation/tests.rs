@@ -282,3 +282,42 @@ fn withdrawable_stops_at_im_and_at_the_stressed_trigger() {
     // Below the trigger, nothing.
     assert_eq!(with(1900, 1850, &[("0.4", "0.8")]), 0);
 }
+
+proptest::proptest! {
+    /// For any account and vols: k is within [1, cap]; the stressed trigger is never below the
+    /// unstressed one nor above k·max(IM, MM) (rounded up); a plan under stress is at least as
+    /// large as without; and what may be withdrawn never exceeds what IM alone allows.
+    #[test]
+    fn the_stress_only_ever_liquidates_earlier_and_more(
+        mm in 1i64..1_000_000_000_000,
+        im_over in 0i64..1_000_000_000_000,
+        e in -1_000_000_000_000i64..4_000_000_000_000,
+        sigma in (1i64 << 26)..(8i64 << 32),
+        realised in 0i64..(20i64 << 32),
+        cap in 0i64..(4i64 << 32),
+    ) {
+        let mut p = LiquidationParams::DEFAULT;
+        p.realised_stress_cap = Fx::from_bits(cap);
+        let im = mm + im_over;
+        let mut b = account(e, mm, im);
+        (b.equity_im, b.collateral) = (e, e.max(0));
+        b.n_markets = 1;
+        b.markets[0].sigma = Fx::from_bits(sigma);
+        let calm = b;
+        b.markets[0].realised_sigma = Fx::from_bits(realised);
+        let s = Fx::from_bits(sigma);
+        let k = realised_stress(&b, &p);
+        proptest::prop_assert!(k >= Fx::ONE && k.to_bits() <= cap.max(1 << 32));
+        let (lo, hi) = (trigger_level(&calm, s, &p).unwrap(), trigger_level(&b, s, &p).unwrap());
+        proptest::prop_assert!(hi >= lo);
+        let bound = ((im as i128 * k.to_bits() as i128) >> 32) as i64 + 1;
+        proptest::prop_assert!(hi <= bound, "{} > {}", hi, bound);
+        if is_liquidatable(&calm, s, &p).unwrap() {
+            proptest::prop_assert!(is_liquidatable(&b, s, &p).unwrap());
+            let (a, z) = (plan(&calm, s, 0, &p).unwrap(), plan(&b, s, 0, &p).unwrap());
+            proptest::prop_assert!(z.fraction >= a.fraction, "{:?} < {:?}", z, a);
+        }
+        proptest::prop_assert!(withdrawable(&b, &p).unwrap() <= b.withdrawable());
+        proptest::prop_assert!(withdrawable(&b, &p).unwrap() <= withdrawable(&calm, &p).unwrap());
+    }
+}

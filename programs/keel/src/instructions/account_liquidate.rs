@@ -112,6 +112,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     let before = margin.compute(&victim, None)?;
     // Below MM, or below the level raised toward IM while vol is above the reference.
     let sigma = avsl::max_sigma(&margin.breakdown);
+    let stress = liquidation::realised_stress(&margin.breakdown, &ex.liquidation_params);
     let trigger =
         liquidation::trigger_level(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()?;
     if !liquidation::is_liquidatable(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()? {
@@ -225,6 +226,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
         fraction_cap_q32: plan.fraction_cap.to_bits(),
         bonus_rate_q32: plan.bonus_rate.to_bits(),
         sigma_q32: sigma.to_bits(),
+        stress_q32: stress.to_bits(),
         elapsed_secs: elapsed,
         bonus_native: bonus,
         insurance_share_native: share,

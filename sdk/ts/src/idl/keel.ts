@@ -3933,6 +3933,14 @@ export type Keel = {
           },
           {
             "docs": [
+              "The realised-vol stress k (Q32.32, ≥ 1): MM and IM were read ×k for the trigger level,",
+              "the target and the cap (`keel_risk::liquidation::realised_stress`; 1 without it)."
+            ],
+            "name": "stressQ32",
+            "type": "i64"
+          },
+          {
+            "docs": [
               "Seconds since the episode opened (the Dutch-auction clock)."
             ],
             "name": "elapsedSecs",
