@@ -287,7 +287,7 @@ async fn the_margin_report_flags_exactly_what_liquidate_accepts() {
             r.mm,
             r.im,
             r.markets[0].sigma_q32,
-            keel_scenario::avsl::stress_of(&r, &params),
+            keel_scenario::avsl::stress_of(r, &params),
             &params,
         )
     };
