@@ -280,3 +280,63 @@ async fn a_vol_jump_is_cranked_re_anchored_and_liquidated_in_one_pass() {
         "the liquidation goes out in the crank's pass: {sent:?}"
     );
 }
+
+/// On a market with the realised-vol stress on, the keeper liquidates an account that meets IM
+/// once the crank's own returns run ahead of the margin vol: its plan (keel-client's breakdown,
+/// keel-risk's trigger) agrees with the program's, so every call it sends is accepted, and it
+/// stops once the account is back above its stressed trigger.
+#[tokio::test]
+async fn under_realised_vol_stress_the_keeper_liquidates_an_account_above_im() {
+    let mut t = TestContext::builder().start().await;
+    let k = Book::new(&mut t, 50_000 * USDC, 100).await;
+    k.set_realised_tau(&mut t, 12 * 3600).await;
+    let r = t.margin_report(&k.w, &[&k.btc]).await;
+    t.withdraw(
+        &k.wendy,
+        &k.w,
+        (r.withdrawable - r.im / 5) as u64,
+        &[&k.btc],
+    )
+    .await
+    .expect("Wendy keeps 20% above IM");
+    let mut config = KeeperConfig::default();
+    config.oracles.overrides.insert(k.btc.key, k.btc.oracle);
+    let mut keeper = Keeper::new(config, k.larry.kp.insecure_clone(), k.l);
+    let calm = run_until_quiet(&mut t, &mut keeper, &k, 60_000, 60).await;
+    assert_eq!(count(&calm, |a| matches!(a, Action::Liquidate { .. })), 0);
+
+    // ±3% every ten minutes for four hours, the keeper running each time.
+    let chain = t.chain(&k.larry.kp);
+    let mut reports = Vec::new();
+    for step in 1..=24 {
+        t.advance(600).await;
+        refresh(&mut t, &k.btc, if step % 2 == 1 { 61_800 } else { 60_000 }).await;
+        let r = keeper.tick(&chain).await.expect("keeper pass");
+        for o in &r.outcomes {
+            if let Err(e) = &o.result {
+                panic!("{:?} failed: {e}", o.action);
+            }
+        }
+        reports.push(r);
+    }
+    reports.extend(run_until_quiet(&mut t, &mut keeper, &k, 60_000, 60).await);
+    let events: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.liquidations())
+        .map(|o| o.liquidated.clone().expect("the bank returns logs"))
+        .collect();
+    assert!(!events.is_empty(), "the keeper liquidated under the stress");
+    let params = t.exchange().await.liquidation_params;
+    for e in &events {
+        keel_scenario::avsl::assert_documented(e, &params);
+    }
+    let first = &events[0];
+    assert!(first.stress_q32 > 1 << 32, "stressed: {}", first.stress_q32);
+    assert!(
+        first.equity_mm_before > first.im_before,
+        "an account above IM: {} > {}",
+        first.equity_mm_before,
+        first.im_before
+    );
+    assert!(!t.margin_report(&k.w, &[&k.btc]).await.liquidatable);
+}

@@ -5,10 +5,9 @@
 
 use keel::error::KeelError as E;
 use keel::events::{Liquidated, MarginReport};
-use keel::instructions::{TradeArgs, UpdateMarketParamsArgs};
-use keel_risk::RiskParams;
+use keel::instructions::TradeArgs;
 use keel_tests::book::Book;
-use keel_tests::helpers::{liquidate_ix, metas, GUARDS};
+use keel_tests::helpers::{liquidate_ix, metas};
 use keel_tests::scenario::USDC;
 use keel_tests::{ix, TestContext};
 use solana_signer::Signer;
@@ -23,21 +22,7 @@ async fn realised_vol_ahead_of_the_margin_vol_raises_the_trigger_above_im() {
     let k = Book::new(&mut t, 50_000 * USDC, 100).await;
     let series = k.series();
     // The market opts in: a realised vol over the last half day (off by default).
-    let admin = t.admin.insecure_clone();
-    let p = RiskParams {
-        realised_tau_secs: 12 * 3600,
-        ..t.market(&k.btc.key).await.risk_params
-    };
-    let i = ix::update_market_params(
-        &t.ex,
-        &admin.pubkey(),
-        &k.btc.key,
-        UpdateMarketParamsArgs {
-            risk_params: bytemuck::bytes_of(&p).to_vec(),
-            guards: GUARDS,
-        },
-    );
-    t.send(&[i], &[&admin]).await.expect("update_market_params");
+    k.set_realised_tau(&mut t, 12 * 3600).await;
     let params = t.exchange().await.liquidation_params;
     assert!(params.realised_stress_cap > keel_risk::Fx::ONE);
 

@@ -65,6 +65,26 @@ impl Book {
             .expect("publish_implied_vol");
     }
 
+    /// Opts the market into the realised-vol stress of the liquidation trigger (off by default):
+    /// a realised vol with τ = `tau_secs`.
+    pub async fn set_realised_tau(&self, t: &mut TestContext, tau_secs: i64) {
+        let admin = t.admin.insecure_clone();
+        let p = keel_risk::RiskParams {
+            realised_tau_secs: tau_secs,
+            ..t.market(&self.btc.key).await.risk_params
+        };
+        let i = ix::update_market_params(
+            &t.ex,
+            &admin.pubkey(),
+            &self.btc.key,
+            keel::instructions::UpdateMarketParamsArgs {
+                risk_params: bytemuck::bytes_of(&p).to_vec(),
+                guards: crate::helpers::GUARDS,
+            },
+        );
+        t.send(&[i], &[&admin]).await.expect("update_market_params");
+    }
+
     pub fn accounts(&self) -> [Pubkey; 3] {
         [self.w, self.b, self.l]
     }
