@@ -10,7 +10,6 @@ use keel_tests::book::Book;
 use keel_tests::helpers::{liquidate_ix, metas};
 use keel_tests::scenario::USDC;
 use keel_tests::{ix, TestContext};
-use solana_signer::Signer;
 
 fn q32(x: i64) -> f64 {
     x as f64 / 4294967296.0
