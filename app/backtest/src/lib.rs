@@ -19,3 +19,4 @@ pub mod portfolio;
 pub mod report;
 pub mod run;
 pub mod stats;
+pub mod stress;

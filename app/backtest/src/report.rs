@@ -367,6 +367,28 @@ pub fn markdown(r: &Report, charts: &[String]) -> String {
         throughput_section(&mut s, r);
     }
 
+    if !r.stress.is_empty() {
+        let _ = writeln!(s, "## Realised-vol stress of the liquidation trigger
+
+At every bar of the whole file (once a realised vol exists), k = min(realised/margin vol, `realised_stress_cap`) ≥ 1: liquidation reads MM and IM ×k (docs/liquidation.md §1). The realised vol is an EWMA of the crank's returns at this file's bar spacing; an on-chain crank every minute would see a noisier one.\n");
+        let _ = writeln!(s, "| asset | bars | k > 1 | k ≥ 1.5 | k at the cap | k > 1 outside the stress windows | mean k when > 1 | longest stretch with k > 1 |\n|---|---:|---:|---:|---:|---:|---:|---:|");
+        for t in &r.stress {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} h |",
+                t.asset,
+                t.bars,
+                pct(t.above_one),
+                pct(t.from_1_5),
+                pct(t.at_cap),
+                pct(t.above_one_outside),
+                num(t.mean_when_above, 2),
+                num(t.longest_hours, 0)
+            );
+        }
+        let _ = writeln!(s);
+    }
+
     if !charts.is_empty() {
         let _ = writeln!(s, "## Charts\n");
         for c in charts {

@@ -173,6 +173,10 @@ pub struct Report {
     /// The throughput study per window.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub throughput: Vec<ThroughputResult>,
+    /// The realised-vol stress of the liquidation trigger per asset, when the parameters keep
+    /// a realised vol (`realised_tau_secs` > 0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stress: Vec<crate::stress::StressStats>,
     /// Run times.
     pub timings: Timings,
 }
@@ -590,6 +594,23 @@ pub fn run_all(
     }
 
     let asset_infos: Vec<AssetInfo> = assets.iter().map(asset_info).collect();
+    let stress = if opt.params.realised_tau_secs > 0 {
+        assets
+            .iter()
+            .zip(&prep)
+            .map(|(a, p)| {
+                crate::stress::stats(
+                    a.name(),
+                    &a.prices.bars,
+                    &p.states[0],
+                    &opt.windows,
+                    &opt.liq,
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let bar_checks = bar_checks(&books, &opt.bar, &asset_infos, opt.no_vol_feed);
     let report = Report {
         generated_by: format!("keel-backtest {}", env!("CARGO_PKG_VERSION")),
@@ -612,6 +633,7 @@ pub fn run_all(
         cascade: cascades,
         throughput_capacity,
         throughput,
+        stress,
         timings,
     };
     let states = prep
