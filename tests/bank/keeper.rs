@@ -319,6 +319,13 @@ async fn under_realised_vol_stress_the_keeper_liquidates_an_account_above_im() {
         }
         reports.push(r);
     }
+    assert!(
+        keeper
+            .metrics
+            .render()
+            .contains("keel_keeper_markets_stressed 1"),
+        "the operator sees the stressed market"
+    );
     reports.extend(run_until_quiet(&mut t, &mut keeper, &k, 60_000, 60).await);
     let events: Vec<_> = reports
         .iter()

@@ -365,6 +365,15 @@ impl Keeper {
                 .max()
                 .unwrap_or(0),
         );
+        m.markets_stressed.set(
+            s.markets
+                .values()
+                .filter(|mv| {
+                    let (p, v) = (&mv.market.risk_params, &mv.market.vol_state);
+                    p.realised_tau_secs > 0 && v.realised_vol > v.margin_vol
+                })
+                .count() as i64,
+        );
         for (k, why) in &plan.skipped {
             tracing::warn!(%k, why, "skipped");
         }

@@ -39,6 +39,9 @@ pub struct Metrics {
     pub liquidations_series_retried: IntCounter,
     /// Largest time since a market's last volatility crank (seconds).
     pub crank_lag_secs: IntGauge,
+    /// Markets whose realised vol is above their margin vol, with the realised-vol stress on:
+    /// their accounts' liquidation trigger is raised (docs/liquidation.md §1).
+    pub markets_stressed: IntGauge,
     /// Oracle publish time to send (seconds) of liquidations and cranks.
     pub oracle_to_send_secs: Histogram,
     /// Compute-unit limit requested for `liquidate` when fitted to a simulation.
@@ -131,6 +134,10 @@ impl Metrics {
             crank_lag_secs: gauge(
                 "keel_keeper_crank_lag_seconds",
                 "Largest time since a market's last volatility crank",
+            ),
+            markets_stressed: gauge(
+                "keel_keeper_markets_stressed",
+                "Markets whose realised vol is above their margin vol (liquidation trigger raised)",
             ),
             oracle_to_send_secs: histogram(
                 "keel_keeper_oracle_to_send_seconds",
