@@ -514,13 +514,7 @@ async fn a_deposit_that_restores_health_ends_the_liquidation_episode() {
     refresh(&mut t, &k.btc, 57_000).await;
     let r = t.margin_report(&k.w, &[&k.btc]).await;
     let params = t.exchange().await.liquidation_params;
-    let level = keel_scenario::avsl::trigger_level(
-        r.mm,
-        r.im,
-        r.markets[0].sigma_q32,
-        keel_scenario::avsl::stress_of(&r, &params),
-        &params,
-    );
+    let level = keel_scenario::avsl::report_trigger_level(&r, &params);
     assert!(
         level > r.mm as f64 + 200.0 * USDC as f64,
         "raised trigger {level}"
@@ -537,13 +531,7 @@ async fn a_deposit_that_restores_health_ends_the_liquidation_episode() {
     );
     // She deposits what lifts her above the raised trigger, with her markets: the episode ends.
     let r = t.margin_report(&k.w, &[&k.btc]).await;
-    let level = keel_scenario::avsl::trigger_level(
-        r.mm,
-        r.im,
-        r.markets[0].sigma_q32,
-        keel_scenario::avsl::stress_of(&r, &params),
-        &params,
-    );
+    let level = keel_scenario::avsl::report_trigger_level(&r, &params);
     let top_up = (level - r.equity_mm as f64) as u64 + 100 * USDC as u64;
     t.send(&[deposit(&t, top_up)], &[&wendy])
         .await

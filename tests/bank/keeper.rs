@@ -96,13 +96,7 @@ async fn the_keeper_cranks_and_liquidates_through_a_crash_and_a_bankruptcy() {
     // min(2·MM, IM); the episode is over.
     let r = t.margin_report(&k.w, &[&k.btc]).await;
     let lp = t.exchange().await.liquidation_params;
-    let level = keel_scenario::avsl::trigger_level(
-        r.mm,
-        r.im,
-        r.markets[0].sigma_q32,
-        keel_scenario::avsl::stress_of(&r, &lp),
-        &lp,
-    );
+    let level = keel_scenario::avsl::report_trigger_level(&r, &lp);
     println!(
         "after: equity {} mm {} im {} trigger {level}",
         r.equity_mm, r.mm, r.im

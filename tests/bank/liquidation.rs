@@ -164,13 +164,7 @@ async fn partial_liquidation_in_vol_scaled_steps_restores_the_target() {
     // min(2·MM, IM); the episode is over.
     let r = t.margin_report(&k.w, &[&k.btc]).await;
     let lp = t.exchange().await.liquidation_params;
-    let level = keel_scenario::avsl::trigger_level(
-        r.mm,
-        r.im,
-        r.markets[0].sigma_q32,
-        keel_scenario::avsl::stress_of(&r, &lp),
-        &lp,
-    );
+    let level = keel_scenario::avsl::report_trigger_level(&r, &lp);
     println!(
         "after: equity {} mm {} im {} trigger {level}",
         r.equity_mm, r.mm, r.im
@@ -282,15 +276,8 @@ async fn the_margin_report_flags_exactly_what_liquidate_accepts() {
     k.publish_iv(&mut t, 10_000).await;
     crash(&mut t, &k.btc, 60_000, 57_000, 2).await;
     let r0 = t.margin_report(&k.w, &[&k.btc]).await;
-    let level = |r: &keel::events::MarginReport| {
-        keel_scenario::avsl::trigger_level(
-            r.mm,
-            r.im,
-            r.markets[0].sigma_q32,
-            keel_scenario::avsl::stress_of(r, &params),
-            &params,
-        )
-    };
+    let level =
+        |r: &keel::events::MarginReport| keel_scenario::avsl::report_trigger_level(r, &params);
     assert!(r0.equity_mm < r0.mm && level(&r0) > r0.mm as f64 + 100.0);
     // Wendy tops up to halfway between MM and her raised trigger level.
     let top_up = (level(&r0) - r0.equity_mm as f64 - (level(&r0) - r0.mm as f64) / 2.0) as u64;

@@ -172,14 +172,7 @@ async fn a_deposit_ends_the_liquidation_episode_it_heals() {
     // A top-up above the raised trigger level ends it.
     let r = t.margin_report(&k.w, &[&k.btc]).await;
     let lp = t.exchange().await.liquidation_params;
-    let q = |bits: i64| bits as f64 / 4294967296.0;
-    let (sigma, ref_vol) = (q(r.markets[0].sigma_q32), q(lp.fraction_ref_vol.to_bits()));
-    let raised = 1.0 + q(lp.trigger_vol_buffer.to_bits()) * (sigma - ref_vol).max(0.0) / ref_vol;
-    // The crash's ten-minute cranks also ran the realised vol ahead of the margin vol: MM and
-    // IM read ×k, k = min(realised/margin vol, cap) ≥ 1.
-    let stress = (q(r.markets[0].realised_sigma_q32) / sigma)
-        .clamp(1.0, q(lp.realised_stress_cap.to_bits()).max(1.0));
-    let level = (stress * r.mm as f64 * raised).min(stress * r.im as f64);
+    let level = keel_tests::avsl::report_trigger_level(&r, &lp);
     assert!(level > r.equity_mm as f64, "{level} {}", r.equity_mm);
     let top_up = ((level as i64 - r.equity_mm) / USDC + 100).to_string();
     let d = json(

@@ -167,6 +167,11 @@ pub fn stressed_margins(b: &MarginBreakdown, p: &LiquidationParams) -> (i64, i64
 /// realised vol (`stressed_margins`).
 pub fn trigger_level(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<i64> {
     let (mm, im) = stressed_margins(b, p);
+    level_of(mm, im, sigma, p)
+}
+
+/// The trigger level over (stressed) margins `mm` ≤ `im` at vol `sigma` (`trigger_level`).
+fn level_of(mm: i64, im: i64, sigma: Fx, p: &LiquidationParams) -> RiskResult<i64> {
     let excess = sigma.to_bits().saturating_sub(p.fraction_ref_vol.to_bits());
     if excess <= 0 || p.trigger_vol_buffer.to_bits() <= 0 {
         return Ok(mm);
@@ -217,16 +222,17 @@ pub fn plan(
     elapsed_secs: i64,
     p: &LiquidationParams,
 ) -> RiskResult<LiquidationPlan> {
-    if !is_liquidatable(b, sigma, p)? {
-        return Err(RiskError::NotLiquidatable);
-    }
     let (e, mm) = (b.equity_mm, b.mm.max(0));
     // The trigger, the target and the danger level read the stressed MM and IM; the bonus is
     // a rate of the real MM.
     let (mm_s, im) = stressed_margins(b, p);
+    let level = level_of(mm_s, im, sigma, p)?;
+    // `is_liquidatable`, on the level just computed.
+    if !(b.is_liquidatable() || e < level) {
+        return Err(RiskError::NotLiquidatable);
+    }
     // The target lies the same way above the trigger level: L + τ·(IM − L), L = MM when vol is
     // at or below the reference.
-    let level = trigger_level(b, sigma, p)?;
     let target = add(
         level,
         mul_ceil(sub(im, level)?, p.target_im_fraction.to_bits())?,

@@ -65,6 +65,13 @@ pub fn stress_of(r: &keel::events::MarginReport, p: &LiquidationParams) -> i64 {
     (k * 4294967296.0).round() as i64
 }
 
+/// The trigger level of an account as its margin report shows it: [`trigger_level`] at the
+/// highest margin vol among its markets and its stress ([`stress_of`]).
+pub fn report_trigger_level(r: &keel::events::MarginReport, p: &LiquidationParams) -> f64 {
+    let sigma = r.markets.iter().map(|m| m.sigma_q32).max().unwrap_or(0);
+    trigger_level(r.mm, r.im, sigma, stress_of(r, p), p)
+}
+
 /// Asserts the event's cap and trigger level are the documented ones (to rounding).
 pub fn assert_documented(ev: &Liquidated, p: &LiquidationParams) {
     let (got, want) = (q32(ev.fraction_cap_q32), cap(ev, p));

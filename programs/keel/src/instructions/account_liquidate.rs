@@ -115,7 +115,8 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     let stress = liquidation::realised_stress(&margin.breakdown, &ex.liquidation_params);
     let trigger =
         liquidation::trigger_level(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()?;
-    if !liquidation::is_liquidatable(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()? {
+    // `liquidation::is_liquidatable`, on the level just computed.
+    if !(margin.breakdown.is_liquidatable() || before.equity_mm < trigger) {
         crate::log!(
             "equity_mm {} >= trigger {} (mm {}): not liquidatable",
             before.equity_mm,

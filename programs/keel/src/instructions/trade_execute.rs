@@ -78,27 +78,28 @@ fn check_side(
     // Buying back above the mark or selling below it: worse than a close-out at the mark.
     let worse_than_mark = (side_qty > 0 && price > mark) || (side_qty < 0 && price < mark);
     let reduces = q0 != 0 && (q1.unsigned_abs() < q0.unsigned_abs() || (q1 > 0) != (q0 > 0));
+    // Smaller on the same side (or closed): what an account below IM or below its trigger may do.
+    let reduce_only =
+        q0 != 0 && q1.unsigned_abs() < q0.unsigned_abs() && (q1 == 0 || (q1 > 0) == (q0 > 0));
     let snap = margin.compute(after, None)?;
     // At or above the liquidation trigger afterwards (asked before the breakdown is overwritten
     // by the checks below): ends an episode, and is required of any trade but a reduction.
     let above = crate::controller::liquidation::at_or_above_trigger(&margin.breakdown, ex)?;
     let healthy = after.in_liquidation_episode() && above;
-    if health_im(&snap) >= 0 && !above {
-        // Above IM but below a trigger the realised-vol stress raised above IM: the account
-        // may only reduce, and not at a price worse than the mark (as below IM).
-        let reduce_only =
-            q0 != 0 && q1.unsigned_abs() < q0.unsigned_abs() && (q1 == 0 || (q1 > 0) == (q0 > 0));
-        if !reduce_only {
-            crate::log!("liquidatable after the trade: equity_mm {}", snap.equity_mm);
-            return err!(KeelError::TradeLeavesLiquidatable);
-        }
-        if worse_than_mark {
-            crate::log!("below the trigger: price {} vs mark {}", price, mark);
-            return err!(KeelError::ReduceWorseThanMark);
-        }
-        return Ok((snap, healthy));
-    }
     if health_im(&snap) >= 0 {
+        if !above {
+            // Above IM but below a trigger the realised-vol stress raised above IM: the account
+            // may only reduce, and not at a price worse than the mark (as below IM).
+            if !reduce_only {
+                crate::log!("liquidatable after the trade: equity_mm {}", snap.equity_mm);
+                return err!(KeelError::TradeLeavesLiquidatable);
+            }
+            if worse_than_mark {
+                crate::log!("below the trigger: price {} vs mark {}", price, mark);
+                return err!(KeelError::ReduceWorseThanMark);
+            }
+            return Ok((snap, healthy));
+        }
         // The prior state is only needed (and only computed) for a worse-than-mark reduction.
         if worse_than_mark && reduces && health_im(&margin.compute(before, None)?) < 0 {
             crate::log!("below IM before: price {} vs mark {}", price, mark);
@@ -115,8 +116,6 @@ fn check_side(
         );
         return err!(KeelError::BelowInitialMargin);
     }
-    let reduce_only =
-        q0 != 0 && q1.unsigned_abs() < q0.unsigned_abs() && (q1 == 0 || (q1 > 0) == (q0 > 0));
     if !(reduce_only && snap.im < prior.im && health_im(&snap) >= health_im(&prior)) {
         crate::log!(
             "below IM: im {} -> {}, health {} -> {}",
