@@ -11,9 +11,10 @@
 #
 # The harness (bench/cu-harness) is its own workspace (LiteSVM's agave 4.x graph conflicts with
 # the main workspace's Anchor/Solana 3.x crates) built with the main toolchain into
-# $KEEL_CU_HARNESS_TARGET_DIR (default OUT/cu-harness, OUT being $CARGO_TARGET_DIR or target/,
-# where scripts/build-sbf.sh puts the program); its first build takes several minutes, later
-# ones reuse it.
+# $KEEL_CU_HARNESS_TARGET_DIR (default: tests/sbf's harness directory, $KEEL_SBF_HARNESS_TARGET_DIR
+# or OUT/sbf-harness, OUT being $CARGO_TARGET_DIR or target/, where scripts/build-sbf.sh puts the
+# program). The two harnesses pin the same LiteSVM graph, so sharing the directory builds it
+# once (and keeps a fresh CI run's disk down); its first build takes several minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,6 @@ else
   so=$out/deploy/keel_cu_bench.so
 fi
 
-harness_target="${KEEL_CU_HARNESS_TARGET_DIR:-$out/cu-harness}"
+harness_target="${KEEL_CU_HARNESS_TARGET_DIR:-${KEEL_SBF_HARNESS_TARGET_DIR:-$out/sbf-harness}}"
 CARGO_TARGET_DIR="$harness_target" cargo build --locked --quiet --manifest-path bench/cu-harness/Cargo.toml
 exec "$harness_target/debug/keel-cu-harness" --so "$so" "${args[@]}"
