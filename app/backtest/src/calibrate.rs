@@ -512,6 +512,144 @@ pub fn frontier(trials: &[Trial], bar: &Bar) -> Vec<usize> {
     out
 }
 
+/// The neighbourhood a calibrated set must survive to be chosen (docs/validation.md,
+/// Calibration): each of these knobs at its value and one step either side, every combination
+/// (3⁴ = 81 sets, the set itself included). Where a lower step would leave the knob's hard
+/// bound (0), the three levels move up to start there (a buffer of 1% → 0, 1, 2%).
+pub const NEIGHBOURHOOD: [(&str, f64); 4] = [
+    ("im_range_sigmas", 0.08),
+    ("iv_weight", 0.02),
+    ("vol_up", 0.01),
+    ("apc_buffer", 0.01),
+];
+
+/// The neighbourhood of knobs `k` (`NEIGHBOURHOOD`): 81 knob vectors, `k` itself first.
+pub fn neighbours(k: &[f64]) -> Vec<Knobs> {
+    let mut centre = [0.0; N_KNOBS];
+    centre.copy_from_slice(&k[..N_KNOBS]);
+    let levels: Vec<(usize, [f64; 3])> = NEIGHBOURHOOD
+        .iter()
+        .map(|(name, step)| {
+            let i = KNOBS
+                .iter()
+                .position(|x| x.0 == *name)
+                .expect("a knob of the search");
+            let low = (centre[i] - step).max(0.0);
+            // The set's own value first, so that combination 0 is the set itself.
+            let mut l = [centre[i], low, low + 2.0 * step];
+            if centre[i] - step < 0.0 {
+                l = [centre[i], low + step, low + 2.0 * step];
+                if (l[0] - l[1]).abs() < 1e-12 {
+                    l[1] = low;
+                }
+            }
+            (i, l)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(81);
+    for code in 0..3usize.pow(NEIGHBOURHOOD.len() as u32) {
+        let mut n = centre;
+        let mut c = code;
+        for (i, l) in &levels {
+            n[*i] = l[c % 3];
+            c /= 3;
+        }
+        out.push(n);
+    }
+    out
+}
+
+/// How many of a set's neighbours meet the whole bar (violation 0) on every asset.
+#[derive(Clone, Debug, Serialize)]
+pub struct Robustness {
+    /// Index of the set in the trials.
+    pub trial: usize,
+    /// Neighbours (the set included) meeting the bar.
+    pub passing: usize,
+    /// Neighbours evaluated (illegal parameter sets count as failing).
+    pub total: usize,
+}
+
+/// The neighbourhood count of each of `candidates` (indices into `trials`).
+pub fn robustness(
+    assets: &[Asset],
+    base: &RiskParams,
+    cfg: &Config,
+    bar: &Bar,
+    trials: &[Trial],
+    candidates: &[usize],
+    mut tick: impl FnMut(),
+) -> Vec<Robustness> {
+    candidates
+        .iter()
+        .map(|&i| {
+            let all = neighbours(&trials[i].knobs);
+            let passing = all
+                .iter()
+                .filter(|k| {
+                    tick();
+                    let p = with_knobs(base, k);
+                    p.violation().is_none()
+                        && check(assets, &p, cfg, bar)
+                            .is_ok_and(|c| c.iter().map(|c| c.violation(bar)).sum::<f64>() == 0.0)
+                })
+                .count();
+            Robustness {
+                trial: i,
+                passing,
+                total: all.len(),
+            }
+        })
+        .collect()
+}
+
+/// The rule that picks a set from the robustness counts, fixed before it was run: the most
+/// neighbours meeting the bar, then the lowest worst 5-day rise, then the lowest worst
+/// margin/ES. `None` when no candidate was counted.
+pub fn most_robust(trials: &[Trial], counts: &[Robustness]) -> Option<usize> {
+    counts
+        .iter()
+        .min_by(|a, b| {
+            let (ra, ua) = worst(&trials[a.trial]);
+            let (rb, ub) = worst(&trials[b.trial]);
+            b.passing
+                .cmp(&a.passing)
+                .then(ua.total_cmp(&ub))
+                .then(ra.total_cmp(&rb))
+        })
+        .map(|r| r.trial)
+}
+
+/// `keel-backtest --set` arguments that reproduce the knobs `k` (RiskParams names).
+pub fn set_args(base: &RiskParams, k: &[f64]) -> String {
+    let mut kk = [0.0; N_KNOBS];
+    kk.copy_from_slice(&k[..N_KNOBS]);
+    let p = with_knobs(base, &kk);
+    let f = |x: Fx| format!("{:.3}", x.to_num::<f64>());
+    [
+        ("im_range_sigmas", f(p.im_range_sigmas)),
+        ("mm_steps", p.mm_steps.to_string()),
+        ("vol_up", f(p.vol_up)),
+        ("iv_weight", f(p.iv_weight)),
+        ("garch_weight", f(p.garch_weight)),
+        ("ewma_tau_secs", p.ewma_tau_secs.to_string()),
+        ("apc_floor_vol", f(p.apc_floor_vol)),
+        ("apc_stressed_vol", f(p.apc_stressed_vol)),
+        ("apc_stressed_weight", f(p.apc_stressed_weight)),
+        ("apc_buffer", f(p.apc_buffer)),
+        ("apc_max_fall_per_day", f(p.apc_max_fall_per_day)),
+        ("short_min_mm", f(p.short_min_mm)),
+        ("short_min_im", f(p.short_min_im)),
+        ("range_floor", f(p.range_floor)),
+        ("range_cap", f(p.range_cap)),
+        ("vol_down", f(p.vol_down)),
+    ]
+    .iter()
+    .map(|(n, v)| format!("--set {n}={v}"))
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,5 +741,75 @@ mod tests {
         let q = with_knobs(&p, &knobs_of(&p));
         assert_eq!(q.violation(), None);
         assert_eq!(knobs_of(&q), knobs_of(&p));
+    }
+
+    #[test]
+    fn the_neighbourhood_is_every_combination_of_one_step_either_side() {
+        let k = knobs_of(&RiskParams::DEFAULT);
+        let n = neighbours(&k);
+        assert_eq!(n.len(), 81);
+        assert_eq!(n[0], k, "the set itself first");
+        let idx = |name: &str| KNOBS.iter().position(|x| x.0 == name).unwrap();
+        for (name, step) in NEIGHBOURHOOD {
+            let i = idx(name);
+            let mut seen: Vec<f64> = n.iter().map(|v| v[i]).collect();
+            seen.sort_by(f64::total_cmp);
+            seen.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+            assert_eq!(seen.len(), 3, "{name}");
+            assert!(
+                (seen[1] - seen[0] - step).abs() < 1e-9 && (seen[2] - seen[1] - step).abs() < 1e-9
+            );
+        }
+        // The default buffer (1%) spans 0, 1 and 2%; a buffer of 0 spans the same.
+        let b = idx("apc_buffer");
+        let mut at0 = k;
+        at0[b] = 0.0;
+        let mut levels: Vec<f64> = neighbours(&at0).iter().map(|v| v[b]).collect();
+        levels.sort_by(f64::total_cmp);
+        levels.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+        assert_eq!(levels.len(), 3);
+        assert!(levels[0] == 0.0 && (levels[2] - 0.02).abs() < 1e-12);
+        // Every combination is distinct, and nothing else moves.
+        let mut all = n.clone();
+        all.sort_by(|a, b| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        all.dedup();
+        assert_eq!(all.len(), 81);
+        let moved: Vec<usize> = NEIGHBOURHOOD.iter().map(|(name, _)| idx(name)).collect();
+        assert!(n
+            .iter()
+            .all(|v| (0..N_KNOBS).all(|i| moved.contains(&i) || v[i] == k[i])));
+    }
+
+    #[test]
+    fn the_most_robust_set_wins_then_the_lowest_rise_then_the_lowest_margin() {
+        let t = vec![
+            trial(0.008, 0.8, 0.30),
+            trial(0.008, 0.7, 0.25),
+            trial(0.008, 0.6, 0.25),
+            trial(0.008, 0.5, 0.35),
+        ];
+        let r = |trial, passing| Robustness {
+            trial,
+            passing,
+            total: 81,
+        };
+        assert_eq!(most_robust(&t, &[r(0, 40), r(3, 41)]), Some(3));
+        assert_eq!(most_robust(&t, &[r(0, 40), r(1, 40), r(3, 40)]), Some(1));
+        assert_eq!(most_robust(&t, &[r(0, 40), r(1, 40), r(2, 40)]), Some(2));
+        assert_eq!(most_robust(&t, &[]), None);
+    }
+
+    #[test]
+    fn set_args_name_every_knob_and_reproduce_it() {
+        let p = RiskParams::DEFAULT;
+        let a = set_args(&p, &knobs_of(&p));
+        assert_eq!(a.matches("--set ").count(), N_KNOBS + 1);
+        assert!(a.contains("--set iv_weight=0.770") && a.contains("--set ewma_tau_secs=13910400"));
     }
 }

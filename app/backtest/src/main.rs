@@ -233,6 +233,11 @@ struct CalibrateArgs {
     /// Narrow or pin a knob of the search: name=lo:hi or name=value (repeatable).
     #[arg(long = "range", value_name = "NAME=LO:HI")]
     range: Vec<String>,
+    /// After the search, count how many of the 81 neighbours (calibrate::NEIGHBOURHOOD) of every
+    /// set meeting the whole bar also meet it, and pick the most robust (then lowest rise, then
+    /// lowest margin/ES): the BTC-only choice rule of docs/validation.md, "Calibration".
+    #[arg(long)]
+    robustness: bool,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -496,7 +501,28 @@ fn run_calibrate(m: &ArgMatches, a: CalibrateArgs) -> Res<()> {
     pb.finish_and_clear();
     let base = trials.first().cloned();
     trials.sort_by(|x, y| x.violation.total_cmp(&y.violation));
-    write_calibration(&a.out, &trials, base.as_ref(), &bar)?;
+    let robust = if a.robustness {
+        let meet: Vec<usize> = (0..trials.len())
+            .filter(|&i| trials[i].violation == 0.0)
+            .collect();
+        let pb = progress(a.common.quiet);
+        pb.set_length((meet.len() * calibrate::neighbours(&trials[0].knobs).len()) as u64);
+        pb.set_message("neighbourhoods");
+        let counts =
+            calibrate::robustness(&assets, &params, &cfg, &bar, &trials, &meet, || pb.inc(1));
+        pb.finish_and_clear();
+        Some(counts)
+    } else {
+        None
+    };
+    write_calibration(
+        &a.out,
+        &trials,
+        base.as_ref(),
+        &bar,
+        &params,
+        robust.as_deref(),
+    )?;
     eprintln!(
         "{} trials in {:.1} s; wrote {}",
         trials.len(),
@@ -511,6 +537,8 @@ fn write_calibration(
     trials: &[calibrate::Trial],
     base: Option<&calibrate::Trial>,
     bar: &Bar,
+    params: &RiskParams,
+    robust: Option<&[calibrate::Robustness]>,
 ) -> Res<()> {
     use std::fmt::Write as _;
     std::fs::create_dir_all(dir.join("charts"))?;
@@ -574,6 +602,31 @@ fn write_calibration(
     let _ = writeln!(s, "\n## Frontier (coverage holds on every asset): worst margin/ES vs worst 5-day rise\n\n| set | violation | per asset | knobs |\n|---|---:|---|---|");
     for &i in &front {
         row(&mut s, "frontier", &trials[i]);
+    }
+    if let Some(counts) = robust {
+        let chosen = calibrate::most_robust(trials, counts);
+        let _ = writeln!(s, "\n## Robustness: neighbours meeting the whole bar\n\nEvery set meeting the whole bar on every asset ({}), with how many of its {} neighbours ({}) also do; the rule picks the most, then the lowest worst rise, then the lowest worst margin/ES.\n\n| set | violation | per asset | knobs |\n|---|---:|---|---|", counts.len(), counts.first().map_or(81, |c| c.total), calibrate::NEIGHBOURHOOD.iter().map(|(n, d)| format!("{n} ±{d}")).collect::<Vec<_>>().join(", "));
+        let mut order: Vec<&calibrate::Robustness> = counts.iter().collect();
+        order.sort_by_key(|c| std::cmp::Reverse(c.passing));
+        for c in order {
+            let mark = if Some(c.trial) == chosen {
+                " **chosen**"
+            } else {
+                ""
+            };
+            row(
+                &mut s,
+                &format!("{}/{}{mark}", c.passing, c.total),
+                &trials[c.trial],
+            );
+        }
+        if let Some(i) = chosen {
+            let _ = writeln!(
+                s,
+                "\nThe chosen set, as arguments of `keel-backtest`:\n\n```\n{}\n```",
+                calibrate::set_args(params, &trials[i].knobs)
+            );
+        }
     }
     std::fs::write(dir.join("calibration.md"), s)?;
     std::fs::write(
