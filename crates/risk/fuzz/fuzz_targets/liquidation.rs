@@ -1,10 +1,14 @@
-//! Fuzzes AVSL liquidation sizing with arbitrary account figures, vols, elapsed times and
-//! in-bounds parameters: no panic, and every plan is within its documented ranges.
+//! Fuzzes AVSL liquidation sizing with arbitrary account figures, vols, elapsed times, markets
+//! (margin and realised vol: the realised-vol stress) and in-bounds parameters: no panic, and
+//! every plan is within its documented ranges.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use keel_risk::breakdown::MarginBreakdown;
-use keel_risk::liquidation::{bonus, is_liquidatable, plan, slice, trigger_level};
+use keel_risk::liquidation::{
+    bonus, is_liquidatable, plan, realised_stress, slice, stressed_margins, trigger_level,
+    withdrawable,
+};
 use keel_risk::{Fx, LiquidationParams};
 use libfuzzer_sys::fuzz_target;
 
@@ -17,6 +21,10 @@ struct Input {
     elapsed: i64,
     knobs: Vec<(u8, u32)>,
     qty: i64,
+    /// (margin vol, realised vol) bits of up to 4 markets.
+    markets: Vec<(i64, i64)>,
+    equity_im: i64,
+    collateral: i64,
 }
 
 fuzz_target!(|input: Input| {
@@ -29,13 +37,31 @@ fuzz_target!(|input: Input| {
     if p.violation().is_some() {
         return;
     }
-    let b = MarginBreakdown { equity_mm: input.equity, mm: input.mm, im: input.im, ..MarginBreakdown::default() };
+    let mut b = MarginBreakdown { equity_mm: input.equity, equity_im: input.equity_im, collateral: input.collateral, mm: input.mm, im: input.im, ..MarginBreakdown::default() };
+    for (m, &(s, r)) in b.markets.iter_mut().zip(input.markets.iter().take(4)) {
+        (m.sigma, m.realised_sigma) = (Fx::from_bits(s), Fx::from_bits(r));
+        b.n_markets += 1;
+    }
+    // The stress: k in [1, max(cap, 1)], 1 with the cap at or below 1; MM and IM read ×k,
+    // never below the real ones; what may be withdrawn never exceeds the unstressed figure.
+    let k = realised_stress(&b, &p);
+    assert!(k >= Fx::ONE && k <= p.realised_stress_cap.max(Fx::ONE));
+    let (mm_s, im_s) = stressed_margins(&b, &p);
+    let (mm, im) = (b.mm.max(0), b.im.max(b.mm).max(0));
+    assert!(mm_s >= mm && im_s >= im && im_s >= mm_s);
+    if k == Fx::ONE {
+        assert_eq!((mm_s, im_s), (mm, im));
+    }
+    if let Ok(w) = withdrawable(&b, &p) {
+        assert!(w >= 0 && w <= b.withdrawable().max(0));
+    }
     let sigma = Fx::from_bits(input.sigma);
     let Ok(pl) = plan(&b, sigma, input.elapsed, &p) else { return };
-    // Below the trigger level: MM, or the vol-raised level, which never exceeds IM.
+    // Below the trigger level: the (stressed) MM, or the vol-raised level, which never exceeds
+    // the (stressed) IM.
     assert!(is_liquidatable(&b, sigma, &p).unwrap());
     let level = trigger_level(&b, sigma, &p).unwrap();
-    assert!(level >= b.mm.max(0) && level <= b.im.max(b.mm).max(0));
+    assert!(level >= mm_s && level <= im_s);
     assert!(pl.fraction >= Fx::ZERO && pl.fraction <= Fx::ONE);
     assert!(pl.fraction <= pl.fraction_cap || b.mm <= 0);
     // At or below the danger level the whole account goes.
