@@ -3,19 +3,12 @@
 //! so, without it): both futures books meet the whole bar from 1% to 6% a day and neither does
 //! without the limit (their 5-day rise); at the region's edges one of them fails.
 
+mod shared_data;
+
 use keel_backtest::backtest::{self, Asset};
 use keel_backtest::calibrate::{Bar, Check};
-use keel_backtest::data::{self, Kind};
 use keel_backtest::run::{self, Options};
 use keel_risk::{Fx, RiskParams};
-use std::path::PathBuf;
-
-fn data(name: &str) -> Option<String> {
-    let dir = std::env::var_os("KEEL_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    std::fs::read_to_string(dir.join(name)).ok()
-}
 
 /// (long future, short future) judged against the bar, with the range limit at `rise`.
 fn futures(btc: &Asset, rise: &str) -> [Check; 2] {
@@ -50,14 +43,10 @@ fn futures(btc: &Asset, rise: &str) -> [Check; 2] {
 
 #[test]
 fn on_btc_daily_the_range_limit_brings_both_futures_within_the_bar() {
-    let (Some(p), Some(v)) = (data("btc_usdt_daily.csv"), data("btc_dvol_daily.csv")) else {
+    let Some(btc) = shared_data::asset("btc_usdt_daily.csv", "btc_dvol_daily.csv") else {
         eprintln!("skipped: ../shared/data not present (set KEEL_SHARED_DATA)");
         return;
     };
-    let btc = Asset::new(
-        data::parse("btc_usdt_daily.csv", &p, Kind::Prices).unwrap(),
-        Some(data::parse("btc_dvol_daily.csv", &v, Kind::ImpliedVol).unwrap()),
-    );
     // Without it: coverage holds, the rise does not (+78% and +90% per notional).
     for c in futures(&btc, "0") {
         assert!(!c.pass && c.max_rise_5d > 0.7, "{}", c.reason);

@@ -3,18 +3,11 @@
 //! the defaults' 81 neighbours 28 meet the whole bar, of the set the rule chose 42, and that set
 //! itself meets it.
 
-use keel_backtest::backtest::{Asset, Config};
-use keel_backtest::calibrate::{self, Bar, Trial};
-use keel_backtest::data::{self, Kind};
-use keel_risk::{Fx, RiskParams};
-use std::path::PathBuf;
+mod shared_data;
 
-fn data(name: &str) -> Option<String> {
-    let dir = std::env::var_os("KEEL_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    std::fs::read_to_string(dir.join(name)).ok()
-}
+use keel_backtest::backtest::Config;
+use keel_backtest::calibrate::{self, Bar, Trial};
+use keel_risk::{Fx, RiskParams};
 
 /// The set `keel-backtest calibrate --robustness` chose on BTC daily (2,000 draws, seed 7).
 fn chosen() -> RiskParams {
@@ -40,14 +33,10 @@ fn chosen() -> RiskParams {
 
 #[test]
 fn on_btc_daily_the_chosen_set_has_42_of_81_neighbours_meeting_the_bar_and_the_defaults_28() {
-    let (Some(p), Some(v)) = (data("btc_usdt_daily.csv"), data("btc_dvol_daily.csv")) else {
+    let Some(btc) = shared_data::asset("btc_usdt_daily.csv", "btc_dvol_daily.csv") else {
         eprintln!("skipped: ../shared/data not present (set KEEL_SHARED_DATA)");
         return;
     };
-    let btc = Asset::new(
-        data::parse("btc_usdt_daily.csv", &p, Kind::Prices).unwrap(),
-        Some(data::parse("btc_dvol_daily.csv", &v, Kind::ImpliedVol).unwrap()),
-    );
     let (bar, cfg, base) = (Bar::default(), Config::default(), RiskParams::DEFAULT);
     let assets = std::slice::from_ref(&btc);
     let trial = |p: &RiskParams| {
