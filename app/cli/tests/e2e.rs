@@ -174,6 +174,28 @@ async fn a_deposit_ends_the_liquidation_episode_it_heals() {
     let lp = t.exchange().await.liquidation_params;
     let level = keel_tests::avsl::report_trigger_level(&r, &lp);
     assert!(level > r.equity_mm as f64, "{level} {}", r.equity_mm);
+    // `keel margin` shows that level (the documented formula, to rounding), above MM, no
+    // realised-vol stress, and the account below it.
+    let v = json(&margin::margin(&e, Some(k.w), 0).await.unwrap());
+    let shown = v["liquidation_level"].as_i64().unwrap();
+    assert!(
+        (shown as f64 - level).abs() <= 1e-6 * level + 2.0,
+        "{shown} vs {level}"
+    );
+    assert!(
+        shown > r.mm && shown <= r.im.max(r.mm),
+        "{shown}: MM {} IM {}",
+        r.mm,
+        r.im
+    );
+    assert_eq!(v["health_liquidation"], r.equity_mm - shown);
+    assert_eq!(v["stress_q32"], 1i64 << 32);
+    assert_eq!(v["liquidatable"], true);
+    assert!(margin::margin(&e, Some(k.w), 0)
+        .await
+        .unwrap()
+        .render()
+        .contains("LIQUIDATABLE (below its liquidation level)"));
     let top_up = ((level as i64 - r.equity_mm) / USDC + 100).to_string();
     let d = json(
         &wallet::deposit(&e, &top_up, None, 0, Some(k.wendy.tokens))

@@ -5,12 +5,13 @@
 //! program will compute once `crank_arrays` has run, and says so.
 
 use crate::env::Env;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::names::{interval, market_name, money, q32, series_label};
 use crate::output::{kv, Render, Table};
 use anchor_lang::prelude::Pubkey;
 use keel_client::Chain;
 use keel_migrations::units::fmt_time;
+use keel_risk::liquidation;
 use serde::Serialize;
 
 /// One market's part.
@@ -131,7 +132,15 @@ pub struct MarginView {
     pub rounding: i64,
     /// What may be withdrawn.
     pub withdrawable: i64,
-    /// Below MM.
+    /// The equity (MM) below which the account is liquidatable: MM, raised toward IM while vol
+    /// is above its reference, and MM and IM read ×k under the realised-vol stress
+    /// (`keel_risk::liquidation::trigger_level`, what `liquidate` checks).
+    pub liquidation_level: i64,
+    /// equity_mm − liquidation_level: below zero a keeper may liquidate.
+    pub health_liquidation: i64,
+    /// The realised-vol stress k (Q32.32 bits; 1.0 = none) the level reads MM and IM at.
+    pub stress_q32: i64,
+    /// Below its liquidation level.
     pub liquidatable: bool,
     /// The stored risk arrays cannot serve a margin check now: these figures are the ones after
     /// `keel crank arrays` (which any keeper or trade's sender runs first).
@@ -170,9 +179,22 @@ impl Render for MarginView {
             ("  rounding", m(self.rounding)),
             ("withdrawable", m(self.withdrawable)),
             (
+                "liquidation level",
+                if self.stress_q32 > 1 << 32 {
+                    format!(
+                        "{} (MM and IM ×{} while realised vol runs ahead)",
+                        m(self.liquidation_level),
+                        q32(self.stress_q32, 2)
+                    )
+                } else {
+                    m(self.liquidation_level)
+                },
+            ),
+            ("health (liq.)", m(self.health_liquidation)),
+            (
                 "status",
                 if self.liquidatable {
-                    "LIQUIDATABLE (below maintenance margin)".into()
+                    "LIQUIDATABLE (below its liquidation level)".into()
                 } else if self.health_im < 0 {
                     "below initial margin: only risk-reducing trades".into()
                 } else {
@@ -276,6 +298,10 @@ pub async fn margin_at<C: Chain>(
     let d = snap.margin_detail(&snap.accounts[&key], Some(now))?;
     let r = snap.margin_report(&key, Some(now))?;
     let decimals = snap.exchange.quote_decimals;
+    // What `liquidate` compares equity with (the report says only whether it is below).
+    let (b, lp) = (&d.breakdown, &snap.exchange.liquidation_params);
+    let liquidation_level = liquidation::trigger_level(b, liquidation::max_sigma(b), lp)
+        .map_err(|e| CliError::Chain(format!("the liquidation level of {key}: {e:?}")))?;
     let markets = r
         .markets
         .iter()
@@ -357,6 +383,9 @@ pub async fn margin_at<C: Chain>(
         short_min_im: r.short_min_im,
         rounding: r.rounding,
         withdrawable: r.withdrawable,
+        liquidation_level,
+        health_liquidation: r.equity_mm.saturating_sub(liquidation_level),
+        stress_q32: liquidation::realised_stress(b, lp).to_bits(),
         liquidatable: r.liquidatable,
         arrays_due,
         markets,
