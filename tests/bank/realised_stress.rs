@@ -57,6 +57,10 @@ async fn realised_vol_ahead_of_the_margin_vol_raises_the_trigger_above_im() {
     // Above IM, and not liquidatable without the stress; liquidatable with it.
     assert!(r.equity_im > r.im && r.equity_mm > r.im, "{r:?}");
     assert!(r.liquidatable, "the stressed trigger is above her equity");
+    // The report states that level and the stress at the cap (2), the documented formula.
+    let level = keel_scenario::avsl::report_trigger_level(&r, &params);
+    assert_eq!(r.stress_q32, 2 << 32);
+    assert!(r.liquidation_level > r.im && r.liquidation_level > r.equity_mm && level > r.im as f64);
 
     // No withdrawal may leave her liquidatable, even one that keeps her above IM.
     let watch = [k.w, k.wendy.tokens, t.ex.vault];

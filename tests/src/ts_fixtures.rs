@@ -151,6 +151,8 @@ impl ToJson for MarginReport {
                 health_im,
                 withdrawable,
                 liquidatable,
+                liquidation_level,
+                stress_q32,
                 markets,
                 positions,
             }

@@ -552,16 +552,17 @@ async fn verify_passes_on_a_real_account_and_names_tampered_figures() {
     assert_eq!(j["ok"], true, "{}", v.message);
     assert_eq!(j["bytes_identical"], true);
     // Alice's one option's risk array (its slot's series, strike, expiry and kind, then its
-    // figures), 19 totals + the market count, every figure of the one market (19, and its P&L
-    // and gap at each scenario point with their counts), the position count and two positions
-    // (11 figures each).
+    // figures), 21 totals (the breakdown's, withdrawable, liquidatable, the liquidation level
+    // and stress) + the market count, every figure of the one market (19, and its P&L and gap at
+    // each scenario point with their counts), the position count and two positions (11 figures
+    // each).
     let array = keel_risk::array::SERIES_ARRAY_BYTES / 8;
     let points = keel_risk::array::POINTS;
     assert_eq!(array, 268);
     assert_eq!(j["arrays_verified"], 1);
     assert_eq!(
         j["figures_compared"],
-        (4 + array) + 19 + 1 + (19 + 2 + 2 * points) + 1 + 2 * 11
+        (4 + array) + 21 + 1 + (19 + 2 + 2 * points) + 1 + 2 * 11
     );
     assert!(v.message.starts_with("verified: all "), "{}", v.message);
 

@@ -191,10 +191,39 @@ fn level_of(mm: i64, im: i64, sigma: Fx, p: &LiquidationParams) -> RiskResult<i6
 /// both): min(`MarginBreakdown::withdrawable`, E_mm − trigger), never negative. Without stress
 /// the trigger is at most IM and this is `withdrawable` whenever E_mm ≥ E_im.
 pub fn withdrawable(b: &MarginBreakdown, p: &LiquidationParams) -> RiskResult<i64> {
-    let level = trigger_level(b, max_sigma(b), p)?;
-    Ok(b.withdrawable()
+    Ok(withdrawable_above(b, trigger_level(b, max_sigma(b), p)?))
+}
+
+/// `withdrawable` with the trigger level already computed.
+fn withdrawable_above(b: &MarginBreakdown, level: i64) -> i64 {
+    b.withdrawable()
         .min(b.equity_mm.saturating_sub(level))
-        .max(0))
+        .max(0)
+}
+
+/// What an account's margin report states about its liquidation, from one trigger-level
+/// computation (`margin_report`, keel-client and the WebAssembly engine all build it here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiquidationStatus {
+    /// The equity (MM) below which it is liquidatable: `trigger_level` at its highest vol.
+    pub level: i64,
+    /// `is_liquidatable` at its highest vol.
+    pub liquidatable: bool,
+    /// `withdrawable`: what `withdraw` accepts.
+    pub withdrawable: i64,
+    /// The realised-vol stress k the level reads MM and IM at (`realised_stress`).
+    pub stress: Fx,
+}
+
+/// The [`LiquidationStatus`] of the account in `b`.
+pub fn status(b: &MarginBreakdown, p: &LiquidationParams) -> RiskResult<LiquidationStatus> {
+    let level = trigger_level(b, max_sigma(b), p)?;
+    Ok(LiquidationStatus {
+        level,
+        liquidatable: b.is_liquidatable() || b.equity_mm < level,
+        withdrawable: withdrawable_above(b, level),
+        stress: realised_stress(b, p),
+    })
 }
 
 /// The highest vol in force among the account's markets in `b`: the vol every liquidation

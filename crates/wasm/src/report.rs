@@ -97,16 +97,15 @@ pub fn price(key: &[u8; 32], r: Result<(i64, i64, i64), String>) -> String {
 }
 
 /// The `MarginReport` of a breakdown (`keel::events::MarginReport::from_breakdown`, field for
-/// field); `liquidatable` is the test `liquidate` applies and `withdrawable` what `withdraw`
-/// accepts, computed by the caller with the exchange's liquidation parameters.
+/// field); `status` (the liquidation level, the test `liquidate` applies and what `withdraw`
+/// accepts) computed by the caller with the exchange's liquidation parameters.
 pub fn margin_report(
     account: &[u8; 32],
     now: i64,
     b: &MarginBreakdown,
     market_keys: &[[u8; 32]],
     positions: &[([u8; 32], i64)],
-    liquidatable: bool,
-    withdrawable: i64,
+    status: &keel_risk::liquidation::LiquidationStatus,
 ) -> String {
     let markets: Vec<String> = market_keys
         .iter()
@@ -178,8 +177,10 @@ pub fn margin_report(
         .i64("rounding", b.rounding)
         .i64("health_mm", b.health_mm())
         .i64("health_im", b.health_im())
-        .i64("withdrawable", withdrawable)
-        .raw("liquidatable", liquidatable.to_string())
+        .i64("withdrawable", status.withdrawable)
+        .raw("liquidatable", status.liquidatable.to_string())
+        .i64("liquidation_level", status.level)
+        .i64("stress_q32", status.stress.to_bits())
         .raw("markets", format!("[{}]", markets.join(",")))
         .raw("positions", format!("[{}]", positions.join(",")))
         .done()

@@ -46,10 +46,9 @@ fn shift_vol(m: &mut Market, mult: i64) -> Result<(), String> {
 /// A breakdown with the keys of its markets and the series and quantity of its positions.
 pub struct Margin {
     pub breakdown: Box<MarginBreakdown>,
-    /// The test `liquidate` applies (the exchange's liquidation parameters).
-    pub liquidatable: bool,
-    /// What `withdraw` accepts (`keel_risk::liquidation::withdrawable`).
-    pub withdrawable: i64,
+    /// Its liquidation level, the test `liquidate` applies and what `withdraw` accepts (the
+    /// exchange's liquidation parameters; `keel_risk::liquidation::status`).
+    pub status: keel_risk::liquidation::LiquidationStatus,
     pub market_keys: Vec<[u8; 32]>,
     pub positions: Vec<([u8; 32], i64)>,
 }
@@ -145,18 +144,11 @@ pub fn margin(f: &Frame) -> Result<Margin, String> {
             (slot.series, slot.qty_contracts)
         })
         .collect();
-    let liquidatable = keel_risk::liquidation::is_liquidatable(
-        &out,
-        keel_risk::liquidation::max_sigma(&out),
-        &ex.liquidation_params,
-    )
-    .map_err(|e| format!("{e:?}"))?;
-    let withdrawable = keel_risk::liquidation::withdrawable(&out, &ex.liquidation_params)
+    let status = keel_risk::liquidation::status(&out, &ex.liquidation_params)
         .map_err(|e| format!("{e:?}"))?;
     Ok(Margin {
         breakdown: out,
-        liquidatable,
-        withdrawable,
+        status,
         market_keys,
         positions,
     })
@@ -174,8 +166,7 @@ pub fn margin_json(input: &[u8]) -> String {
             &m.breakdown,
             &m.market_keys,
             &m.positions,
-            m.liquidatable,
-            m.withdrawable,
+            &m.status,
         ),
         Err(e) => report::error(&e),
     }

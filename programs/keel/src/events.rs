@@ -65,10 +65,9 @@ pub struct MarginReportView<'a> {
     pub account: Pubkey,
     pub now: i64,
     pub breakdown: &'a keel_risk::MarginBreakdown,
-    /// The test `liquidate` applies (`MarginReport::from_breakdown`'s `liquidatable`).
-    pub liquidatable: bool,
-    /// What `withdraw` accepts (`keel_risk::liquidation::withdrawable`).
-    pub withdrawable: i64,
+    /// Its liquidation level, the test `liquidate` applies and what `withdraw` accepts
+    /// (`keel_risk::liquidation::status`, as `MarginReport::from_breakdown` computes it).
+    pub status: keel_risk::liquidation::LiquidationStatus,
     /// The market of each of `breakdown.markets`.
     pub market_keys: &'a [Pubkey],
     /// The series and quantity of each of `breakdown.positions`.
@@ -96,11 +95,13 @@ impl AnchorSerialize for MarginReportView<'_> {
             b.rounding,
             b.health_mm(),
             b.health_im(),
-            self.withdrawable,
+            self.status.withdrawable,
         ] {
             v.serialize(w)?;
         }
-        self.liquidatable.serialize(w)?;
+        self.status.liquidatable.serialize(w)?;
+        self.status.level.serialize(w)?;
+        self.status.stress.to_bits().serialize(w)?;
         // Vec<MarketRiskReport>: a u32 length, then each (as `from_breakdown` zips them).
         let n = self.market_keys.len().min(b.markets.len());
         (n as u32).serialize(w)?;
@@ -504,6 +505,12 @@ pub struct MarginReport {
     pub health_im: i64,
     pub withdrawable: i64,
     pub liquidatable: bool,
+    /// The equity (MM) below which `liquidate` accepts the account: MM, raised toward IM while
+    /// vol is above its reference, MM and IM read ×k under the realised-vol stress
+    /// (`keel_risk::liquidation::trigger_level`, at the account's highest vol).
+    pub liquidation_level: i64,
+    /// That stress k (Q32.32 bits; 1.0 when none: `keel_risk::liquidation::realised_stress`).
+    pub stress_q32: i64,
     pub markets: Vec<MarketRiskReport>,
     pub positions: Vec<PositionRiskReport>,
 }
@@ -625,7 +632,8 @@ impl MarginReport {
     /// `margin_report` and keel-client's off-chain `Snapshot::margin_report` both build it here,
     /// so `keel verify` compares figures, not two encodings of them. `liquidatable` is the test
     /// `liquidate` applies with the exchange's `liquidation_params` (below MM, or below the
-    /// trigger level raised while vol is high).
+    /// trigger level raised while vol is high or realised vol runs ahead), `liquidation_level`
+    /// that level.
     pub fn from_breakdown(
         account: Pubkey,
         now: i64,
@@ -634,6 +642,7 @@ impl MarginReport {
         positions: &[(Pubkey, i64)],
         liquidation_params: &keel_risk::LiquidationParams,
     ) -> keel_risk::RiskResult<MarginReport> {
+        let status = keel_risk::liquidation::status(b, liquidation_params)?;
         let markets = market_keys
             .iter()
             .zip(&b.markets)
@@ -696,12 +705,10 @@ impl MarginReport {
             rounding: b.rounding,
             health_mm: b.health_mm(),
             health_im: b.health_im(),
-            withdrawable: keel_risk::liquidation::withdrawable(b, liquidation_params)?,
-            liquidatable: keel_risk::liquidation::is_liquidatable(
-                b,
-                keel_risk::liquidation::max_sigma(b),
-                liquidation_params,
-            )?,
+            withdrawable: status.withdrawable,
+            liquidatable: status.liquidatable,
+            liquidation_level: status.level,
+            stress_q32: status.stress.to_bits(),
             markets,
             positions,
         })
@@ -810,8 +817,7 @@ mod tests {
                 account,
                 now: 1_767_225_600,
                 breakdown: &b,
-                liquidatable: report.liquidatable,
-                withdrawable: report.withdrawable,
+                status: keel_risk::liquidation::status(&b, &lp).unwrap(),
                 market_keys: &keys,
                 positions: &positions,
             };

@@ -141,6 +141,10 @@ export interface EngineReport {
   health_im: string;
   withdrawable: string;
   liquidatable: boolean;
+  /** The equity (MM) below which `liquidate` accepts the account. */
+  liquidation_level: string;
+  /** The realised-vol stress k the level reads MM and IM at (Q32.32 bits; 2^32 = none). */
+  stress_q32: string;
   markets: EngineMarket[];
   positions: EnginePosition[];
 }

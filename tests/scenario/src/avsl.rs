@@ -66,10 +66,24 @@ pub fn stress_of(r: &keel::events::MarginReport, p: &LiquidationParams) -> i64 {
 }
 
 /// The trigger level of an account as its margin report shows it: [`trigger_level`] at the
-/// highest margin vol among its markets and its stress ([`stress_of`]).
+/// highest margin vol among its markets and its stress ([`stress_of`]). Asserts that the
+/// report's own `liquidation_level` and `stress_q32` are these documented figures (to
+/// rounding), so every test reading a level through here checks what the program reports.
 pub fn report_trigger_level(r: &keel::events::MarginReport, p: &LiquidationParams) -> f64 {
     let sigma = r.markets.iter().map(|m| m.sigma_q32).max().unwrap_or(0);
-    trigger_level(r.mm, r.im, sigma, stress_of(r, p), p)
+    let k = stress_of(r, p);
+    let level = trigger_level(r.mm, r.im, sigma, k, p);
+    assert!(
+        (r.stress_q32 - k).abs() <= 4,
+        "reported stress {} vs documented {k}",
+        r.stress_q32
+    );
+    assert!(
+        (r.liquidation_level as f64 - level).abs() <= 1e-6 * level.abs() + 2.0,
+        "reported liquidation level {} vs documented {level}",
+        r.liquidation_level
+    );
+    level
 }
 
 /// Asserts the event's cap and trigger level are the documented ones (to rounding).

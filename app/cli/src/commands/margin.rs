@@ -5,13 +5,12 @@
 //! program will compute once `crank_arrays` has run, and says so.
 
 use crate::env::Env;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::names::{interval, market_name, money, q32, series_label};
 use crate::output::{kv, Render, Table};
 use anchor_lang::prelude::Pubkey;
 use keel_client::Chain;
 use keel_migrations::units::fmt_time;
-use keel_risk::liquidation;
 use serde::Serialize;
 
 /// One market's part.
@@ -298,10 +297,6 @@ pub async fn margin_at<C: Chain>(
     let d = snap.margin_detail(&snap.accounts[&key], Some(now))?;
     let r = snap.margin_report(&key, Some(now))?;
     let decimals = snap.exchange.quote_decimals;
-    // What `liquidate` compares equity with (the report says only whether it is below).
-    let (b, lp) = (&d.breakdown, &snap.exchange.liquidation_params);
-    let liquidation_level = liquidation::trigger_level(b, liquidation::max_sigma(b), lp)
-        .map_err(|e| CliError::Chain(format!("the liquidation level of {key}: {e:?}")))?;
     let markets = r
         .markets
         .iter()
@@ -383,9 +378,9 @@ pub async fn margin_at<C: Chain>(
         short_min_im: r.short_min_im,
         rounding: r.rounding,
         withdrawable: r.withdrawable,
-        liquidation_level,
-        health_liquidation: r.equity_mm.saturating_sub(liquidation_level),
-        stress_q32: liquidation::realised_stress(b, lp).to_bits(),
+        liquidation_level: r.liquidation_level,
+        health_liquidation: r.equity_mm.saturating_sub(r.liquidation_level),
+        stress_q32: r.stress_q32,
         liquidatable: r.liquidatable,
         arrays_due,
         markets,

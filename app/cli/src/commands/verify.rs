@@ -122,6 +122,12 @@ pub fn compare(on: &MarginReport, off: &MarginReport) -> (usize, Vec<Difference>
     c.f("health_im", on.health_im, off.health_im);
     c.f("withdrawable", on.withdrawable, off.withdrawable);
     c.f("liquidatable", on.liquidatable, off.liquidatable);
+    c.f(
+        "liquidation_level",
+        on.liquidation_level,
+        off.liquidation_level,
+    );
+    c.f("stress_q32", on.stress_q32, off.stress_q32);
     c.f("markets.len", on.markets.len(), off.markets.len());
     for (i, (a, b)) in on.markets.iter().zip(&off.markets).enumerate() {
         let p = |n: &str| format!("markets[{i}].{n}");

@@ -319,5 +319,13 @@ proptest::proptest! {
         }
         proptest::prop_assert!(withdrawable(&b, &p).unwrap() <= b.withdrawable());
         proptest::prop_assert!(withdrawable(&b, &p).unwrap() <= withdrawable(&calm, &p).unwrap());
+        // The report's status is these functions, computed once.
+        let st = status(&b, &p).unwrap();
+        proptest::prop_assert_eq!(st, LiquidationStatus {
+            level: trigger_level(&b, max_sigma(&b), &p).unwrap(),
+            liquidatable: is_liquidatable(&b, max_sigma(&b), &p).unwrap(),
+            withdrawable: withdrawable(&b, &p).unwrap(),
+            stress: k,
+        });
     }
 }

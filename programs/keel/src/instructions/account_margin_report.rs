@@ -42,22 +42,16 @@ pub fn handler<'info>(ctx: Context<'info, MarginReportAccounts<'info>>) -> Resul
             (Pubkey::new_from_array(slot.series), slot.qty_contracts)
         })
         .collect();
-    // The test `liquidate` applies (below MM, or below the trigger raised while vol is high).
+    // The level `liquidate` compares equity with, computed once: whether the account is below
+    // it, and what `withdraw` accepts above it.
     let liquidation_params = ctx.accounts.exchange.load()?.liquidation_params;
-    let liquidatable = keel_risk::liquidation::is_liquidatable(
-        b,
-        keel_risk::liquidation::max_sigma(b),
-        &liquidation_params,
-    )
-    .or_keel()?;
-    let withdrawable = keel_risk::liquidation::withdrawable(b, &liquidation_params).or_keel()?;
+    let status = keel_risk::liquidation::status(b, &liquidation_params).or_keel()?;
     // Encoded straight from the breakdown (the SBF heap holds no copy of it as vectors).
     crate::events::emit_margin_report(&MarginReportView {
         account: ctx.accounts.margin_account.key(),
         now,
         breakdown: b,
-        liquidatable,
-        withdrawable,
+        status,
         market_keys: &market_keys,
         positions: &positions,
     });

@@ -4580,6 +4580,22 @@ export type Keel = {
             "type": "bool"
           },
           {
+            "docs": [
+              "The equity (MM) below which `liquidate` accepts the account: MM, raised toward IM while",
+              "vol is above its reference, MM and IM read ×k under the realised-vol stress",
+              "(`keel_risk::liquidation::trigger_level`, at the account's highest vol)."
+            ],
+            "name": "liquidationLevel",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "That stress k (Q32.32 bits; 1.0 when none: `keel_risk::liquidation::realised_stress`)."
+            ],
+            "name": "stressQ32",
+            "type": "i64"
+          },
+          {
             "name": "markets",
             "type": {
               "vec": {
