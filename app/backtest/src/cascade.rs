@@ -39,6 +39,10 @@ pub enum Regime {
     KeelFull,
     /// Standard per-position MM, whole account, fixed fee.
     Static,
+    /// Whole account at once at AVSL's own trigger level (raised while vol is above its
+    /// reference and under the realised-vol stress): what AVSL's partial sizing is worth at the
+    /// same trigger (`--cascade-same-trigger`; not in the default study).
+    TriggerFull,
 }
 
 impl Regime {
@@ -48,6 +52,7 @@ impl Regime {
             Regime::Avsl => "AVSL (Keel MM, partial)",
             Regime::KeelFull => "Keel MM, full liquidation",
             Regime::Static => "static MM, full liquidation",
+            Regime::TriggerFull => "AVSL's trigger, full liquidation",
         }
     }
 }
@@ -773,9 +778,11 @@ pub fn simulate(
                         let mm = match regime {
                             Regime::Static => standard_mm(&a.legs, spot as f64),
                             Regime::KeelFull => k.mm as f64,
-                            Regime::Avsl => liquidation::trigger_level(&b, vol.margin_vol, lp)
-                                .map_err(|e| engine::EngineError(format!("trigger: {e:?}")))?
-                                as f64,
+                            Regime::Avsl | Regime::TriggerFull => {
+                                liquidation::trigger_level(&b, vol.margin_vol, lp)
+                                    .map_err(|e| engine::EngineError(format!("trigger: {e:?}")))?
+                                    as f64
+                            }
                         };
                         if equity >= mm {
                             a.since = None;

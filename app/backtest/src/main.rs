@@ -119,6 +119,11 @@ struct RunArgs {
     /// keeper every 30 minutes).
     #[arg(long, default_value_t = 0)]
     cascade_rounds: usize,
+    /// Add a fourth cascade regime: whole accounts liquidated at AVSL's own trigger level
+    /// (raised by the vol buffer and the realised-vol stress), to separate what AVSL's partial
+    /// sizing does from what its trigger does.
+    #[arg(long)]
+    cascade_same_trigger: bool,
     /// Run the throughput study (issue 15 §2): the cascade under Solana's limits on the
     /// liquidation calls a slot can hold, the former one-Exchange layout vs the program's ledger shards, for
     /// growing populations holding the same open interest (docs/liquidation.md, "Throughput").
@@ -367,6 +372,14 @@ fn run_report(m: &ArgMatches, a: RunArgs) -> Res<()> {
             accounts: a.cascade_accounts,
             oi_frac: a.cascade_oi,
             rounds_per_bar: a.cascade_rounds,
+            regimes: {
+                use keel_backtest::cascade::Regime;
+                let mut r = vec![Regime::Avsl, Regime::KeelFull, Regime::Static];
+                if a.cascade_same_trigger {
+                    r.push(Regime::TriggerFull);
+                }
+                r
+            },
             ..Default::default()
         },
         throughput: a.throughput.then(|| {
