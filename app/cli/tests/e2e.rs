@@ -81,6 +81,8 @@ async fn account_open_deposit_withdraw_show_close() {
     assert_eq!(shown["collateral_native"], 250_500_000);
     assert_eq!(shown["deposited_native"], 250_500_000);
     assert_eq!(shown["margin"]["withdrawable"], 250_500_000);
+    assert_eq!(shown["margin"]["liquidation_level"], 0);
+    assert_eq!(shown["margin"]["liquidatable"], false);
     assert_eq!(shown["positions"].as_array().unwrap().len(), 0);
 
     // Closing with collateral fails with the program's error decoded, and what to do.
@@ -191,6 +193,10 @@ async fn a_deposit_ends_the_liquidation_episode_it_heals() {
     assert_eq!(v["health_liquidation"], r.equity_mm - shown);
     assert_eq!(v["stress_q32"], 1i64 << 32);
     assert_eq!(v["liquidatable"], true);
+    // `keel account` shows the same level.
+    let a = json(&account::show(&e, Some(k.w), 0).await.unwrap());
+    assert_eq!(a["margin"]["liquidation_level"], shown);
+    assert_eq!(a["margin"]["liquidatable"], true);
     assert!(margin::margin(&e, Some(k.w), 0)
         .await
         .unwrap()

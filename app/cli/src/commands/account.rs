@@ -104,6 +104,10 @@ pub struct MarginSummary {
     pub mm: i64,
     /// What may be withdrawn.
     pub withdrawable: i64,
+    /// The equity below which it is liquidatable (`keel margin` explains it).
+    pub liquidation_level: i64,
+    /// Below that level.
+    pub liquidatable: bool,
 }
 
 impl Render for AccountView {
@@ -136,6 +140,14 @@ impl Render for AccountView {
                 ("initial margin", money(m.im, d)),
                 ("maint. margin", money(m.mm, d)),
                 ("withdrawable", money(m.withdrawable, d)),
+                (
+                    "liquidation level",
+                    if m.liquidatable {
+                        format!("{} (LIQUIDATABLE: below it)", money(m.liquidation_level, d))
+                    } else {
+                        money(m.liquidation_level, d)
+                    },
+                ),
             ]),
             (None, Some(e)) => pairs.push(("margin", format!("not computable now ({e})"))),
             _ => {}
@@ -189,23 +201,26 @@ pub async fn show<C: Chain>(
         .collect();
     // As `keel margin`: on the risk arrays as they will be once cranked, if they are due.
     let (view, _) = crate::env::margin_view(&snap, &acc, snap.now)?;
-    let (margin, margin_error) = match view.margin(&acc, None) {
-        Ok(b) => (
-            Some(MarginSummary {
+    // What `withdraw` accepts (IM and the liquidation trigger) and the trigger itself.
+    let summary = view
+        .margin(&acc, None)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            let st = keel_risk::liquidation::status(&b, &snap.exchange.liquidation_params)
+                .map_err(|e| format!("{e:?}"))?;
+            Ok(MarginSummary {
                 equity_mm: b.equity_mm,
                 equity_im: b.equity_im,
                 im: b.im,
                 mm: b.mm,
-                // What `withdraw` accepts: IM and the liquidation trigger.
-                withdrawable: keel_risk::liquidation::withdrawable(
-                    &b,
-                    &snap.exchange.liquidation_params,
-                )
-                .unwrap_or(0),
-            }),
-            None,
-        ),
-        Err(e) => (None, Some(e.to_string())),
+                withdrawable: st.withdrawable,
+                liquidation_level: st.level,
+                liquidatable: st.liquidatable,
+            })
+        });
+    let (margin, margin_error) = match summary {
+        Ok(m) => (Some(m), None),
+        Err(e) => (None, Some(e)),
     };
     Ok(AccountView {
         account: key.to_string(),
