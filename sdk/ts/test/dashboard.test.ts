@@ -289,6 +289,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const wi = await natives('[data-testid="whatif"] [data-field]');
     assert.equal(wi.whatif_equity_mm, base.equity_mm);
     assert.equal(base.equity_mm, String(cli.equity_mm));
+    assert.equal(base.liquidation_level, String(cli.liquidation_level));
     // Tab on from the account's panel (through its focusable heatmap cells) to the what-if.
     assert.ok((await tabTo("#whatif-spot", 80)) > 45, "the heatmap cells are Tab stops");
     await page.keyboard.down("Control");

@@ -28,7 +28,8 @@ function summary(st: State, r: EngineReport, prefix: string): HTMLElement {
       row("Health (equity − MM)", r.health_mm, "health_mm"),
       row("Headroom (IM equity − IM)", r.health_im, "health_im"),
       row("Withdrawable", r.withdrawable, "withdrawable"),
-      h("tr", {}, h("th", { scope: "row" }, "State"), h("td", { "data-field": `${prefix}liquidatable` }, r.liquidatable ? "LIQUIDATABLE" : "above maintenance")),
+      row("Liquidation level (MM, raised while vol is high)", r.liquidation_level, "liquidation_level"),
+      h("tr", {}, h("th", { scope: "row" }, "State"), h("td", { "data-field": `${prefix}liquidatable` }, r.liquidatable ? "LIQUIDATABLE" : "above its liquidation level")),
     ),
   );
 }
@@ -183,7 +184,7 @@ function renderWhatIf(el: HTMLElement, st: State, engine: Engine, pk: PublicKey,
         row("Health (MM)", "health_mm"),
         row("Headroom (IM)", "health_im"),
       ], { "data-testid": "whatif" }),
-      h("p", { "data-field": "whatif_liquidatable" }, r.liquidatable ? "The account would be LIQUIDATABLE." : "The account would stay above maintenance margin."),
+      h("p", { "data-field": "whatif_liquidatable" }, r.liquidatable ? "The account would be LIQUIDATABLE." : "The account would stay above its liquidation level."),
     );
   };
   const form = h(
