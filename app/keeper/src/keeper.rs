@@ -365,12 +365,14 @@ impl Keeper {
                 .max()
                 .unwrap_or(0),
         );
+        // A cap of 1 or less (the exchange's) turns the stress off whatever the markets keep.
+        let stress_on = s.exchange.liquidation_params.realised_stress_cap > keel_risk::Fx::ONE;
         m.markets_stressed.set(
             s.markets
                 .values()
                 .filter(|mv| {
                     let (p, v) = (&mv.market.risk_params, &mv.market.vol_state);
-                    p.realised_tau_secs > 0 && v.realised_vol > v.margin_vol
+                    stress_on && p.realised_tau_secs > 0 && v.realised_vol > v.margin_vol
                 })
                 .count() as i64,
         );

@@ -152,8 +152,13 @@ pub fn realised_stress(b: &MarginBreakdown, p: &LiquidationParams) -> Fx {
 /// MM and IM of `b` as the liquidation reads them: ⌈k·MM⌉ and ⌈k·max(IM, MM)⌉, k the
 /// realised-vol stress (saturating: a larger requirement only liquidates more).
 pub fn stressed_margins(b: &MarginBreakdown, p: &LiquidationParams) -> (i64, i64) {
+    stressed_at(b, realised_stress(b, p))
+}
+
+/// `stressed_margins` at stress `k`.
+fn stressed_at(b: &MarginBreakdown, k: Fx) -> (i64, i64) {
     let (mm, im) = (b.mm.max(0), b.im.max(b.mm).max(0));
-    let k = realised_stress(b, p).to_bits();
+    let k = k.to_bits();
     if k <= ONE {
         return (mm, im);
     }
@@ -166,8 +171,20 @@ pub fn stressed_margins(b: &MarginBreakdown, p: &LiquidationParams) -> (i64, i64
 /// min(MM·(1 + b·max(σ − ref_vol, 0)/ref_vol), max(IM, MM)), with MM and IM stressed by the
 /// realised vol (`stressed_margins`).
 pub fn trigger_level(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<i64> {
-    let (mm, im) = stressed_margins(b, p);
-    level_of(mm, im, sigma, p)
+    Ok(trigger(b, sigma, p)?.0)
+}
+
+/// `trigger_level` and the realised-vol stress k it read MM and IM at, computed once.
+pub fn trigger(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<(i64, Fx)> {
+    let k = realised_stress(b, p);
+    let (mm, im) = stressed_at(b, k);
+    Ok((level_of(mm, im, sigma, p)?, k))
+}
+
+/// Whether the account in `b` is below trigger level `level` (or below MM): what `liquidate`
+/// needs (`is_liquidatable` with the level already computed).
+pub fn below(b: &MarginBreakdown, level: i64) -> bool {
+    b.is_liquidatable() || b.equity_mm < level
 }
 
 /// The trigger level over (stressed) margins `mm` ≤ `im` at vol `sigma` (`trigger_level`).
@@ -217,12 +234,12 @@ pub struct LiquidationStatus {
 
 /// The [`LiquidationStatus`] of the account in `b`.
 pub fn status(b: &MarginBreakdown, p: &LiquidationParams) -> RiskResult<LiquidationStatus> {
-    let level = trigger_level(b, max_sigma(b), p)?;
+    let (level, stress) = trigger(b, max_sigma(b), p)?;
     Ok(LiquidationStatus {
         level,
-        liquidatable: b.is_liquidatable() || b.equity_mm < level,
+        liquidatable: below(b, level),
         withdrawable: withdrawable_above(b, level),
-        stress: realised_stress(b, p),
+        stress,
     })
 }
 
@@ -239,7 +256,7 @@ pub fn max_sigma(b: &MarginBreakdown) -> Fx {
 /// Whether the account in `b` is liquidatable at vol `sigma`: below MM, or below the raised
 /// trigger level while vol is above the reference (`trigger_level`).
 pub fn is_liquidatable(b: &MarginBreakdown, sigma: Fx, p: &LiquidationParams) -> RiskResult<bool> {
-    Ok(b.is_liquidatable() || b.equity_mm < trigger_level(b, sigma, p)?)
+    Ok(below(b, trigger_level(b, sigma, p)?))
 }
 
 /// Sizes one liquidation call of the account in `b` (which must be below its trigger level,
@@ -256,8 +273,7 @@ pub fn plan(
     // a rate of the real MM.
     let (mm_s, im) = stressed_margins(b, p);
     let level = level_of(mm_s, im, sigma, p)?;
-    // `is_liquidatable`, on the level just computed.
-    if !(b.is_liquidatable() || e < level) {
+    if !below(b, level) {
         return Err(RiskError::NotLiquidatable);
     }
     // The target lies the same way above the trigger level: L + τ·(IM − L), L = MM when vol is

@@ -112,11 +112,9 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, args: LiquidateArgs
     let before = margin.compute(&victim, None)?;
     // Below MM, or below the level raised toward IM while vol is above the reference.
     let sigma = avsl::max_sigma(&margin.breakdown);
-    let stress = liquidation::realised_stress(&margin.breakdown, &ex.liquidation_params);
-    let trigger =
-        liquidation::trigger_level(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()?;
-    // `liquidation::is_liquidatable`, on the level just computed.
-    if !(margin.breakdown.is_liquidatable() || before.equity_mm < trigger) {
+    let (trigger, stress) =
+        liquidation::trigger(&margin.breakdown, sigma, &ex.liquidation_params).or_keel()?;
+    if !liquidation::below(&margin.breakdown, trigger) {
         crate::log!(
             "equity_mm {} >= trigger {} (mm {}): not liquidatable",
             before.equity_mm,
